@@ -1,0 +1,133 @@
+/**
+ * Reading and writing data files on disk, as the `@halfprec/halfprec/files` entry point.
+ *
+ * **Deno only**: this is the one module of halfprec that uses Deno APIs, which is why it is not
+ * part of the main entry point. In a browser, fetch the bytes yourself and call the parsers it
+ * wraps (`parseSafetensors`, `serializeSafetensors`, `parseMnist`).
+ *
+ * @example Load the weights and the MNIST test set
+ * ```ts ignore
+ * import { readMnistDir, readSafetensorsFile } from "@halfprec/halfprec/files";
+ * import assert from "node:assert/strict";
+ *
+ * const weights = await readSafetensorsFile("../shared/weights/deepconvnet-book.safetensors");
+ * const test = await readMnistDir("../shared/mnist", "test");
+ * assert.deepEqual(weights.tensors.get("W7")?.shape, [1024, 50]);
+ * assert.equal(test.count, 10000);
+ * ```
+ *
+ * @module
+ */
+import { basename, dirname, join } from "node:path";
+import type { Tensor } from "../layers/tensor.ts";
+import { DataError } from "./data_error.ts";
+import { MNIST_FILES, type MnistSet, type MnistSplit, parseMnist } from "./mnist.ts";
+import { parseSafetensors, type Safetensors, serializeSafetensors } from "./safetensors.ts";
+
+/**
+ * The tensors and metadata of the safetensors file at `path`.
+ *
+ * @param path The file.
+ * @returns The tensors by name, and the metadata.
+ * @throws {DataError} When the file does not exist or is not valid safetensors; the message
+ * names `path`.
+ *
+ * @example
+ * ```ts ignore
+ * import { f64 } from "@halfprec/halfprec";
+ * import { readSafetensorsFile } from "@halfprec/halfprec/files";
+ * import assert from "node:assert/strict";
+ * const { tensors } = await readSafetensorsFile("../shared/weights/deepconvnet-book.safetensors");
+ * assert.equal(tensors.get("W1")?.storage, f64);
+ * ```
+ */
+export async function readSafetensorsFile(path: string): Promise<Safetensors> {
+  return parseSafetensors(await readFile(path, "a safetensors file"), path);
+}
+
+/**
+ * Saves `tensors` and `metadata` as a safetensors file at `path`.
+ *
+ * The bytes go to `path.tmp-<random>` first, are flushed to disk, and only then renamed to
+ * `path`: a crash or a full disk leaves either the old file or the new one, never half of one.
+ *
+ * @param path The file to create or replace.
+ * @param tensors The tensors by name.
+ * @param metadata Strings saved under `__metadata__`.
+ *
+ * @example
+ * ```ts ignore
+ * import { f16, Tensor } from "@halfprec/halfprec";
+ * import { readSafetensorsFile, writeSafetensorsFile } from "@halfprec/halfprec/files";
+ * import assert from "node:assert/strict";
+ * await writeSafetensorsFile("x.safetensors", { x: Tensor.from(f16, [1], [0.5]) });
+ * assert.equal((await readSafetensorsFile("x.safetensors")).tensors.get("x")?.storage, f16);
+ * ```
+ */
+export async function writeSafetensorsFile(
+  path: string,
+  tensors: Record<string, Tensor> | Map<string, Tensor>,
+  metadata?: Record<string, string>,
+): Promise<void> {
+  const bytes = serializeSafetensors(tensors, metadata);
+  const temporary = `${path}.tmp-${crypto.randomUUID()}`;
+  try {
+    await Deno.writeFile(temporary, bytes, { createNew: true });
+    await flush(temporary);
+    await Deno.rename(temporary, path);
+  } catch (error) {
+    await Deno.remove(temporary).catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * The MNIST `split` from the standard gzipped files (see {@linkcode MNIST_FILES}) in `dir`.
+ *
+ * @param dir The folder holding the four `.gz` files.
+ * @param split `"train"` (60,000 images) or `"test"` (10,000).
+ * @returns The images, labels and count.
+ * @throws {DataError} When a file is missing (the message names the file and the folder) or is
+ * not valid MNIST (the message names its path).
+ *
+ * @example
+ * ```ts ignore
+ * import { readMnistDir } from "@halfprec/halfprec/files";
+ * import assert from "node:assert/strict";
+ * const train = await readMnistDir("../shared/mnist", "train");
+ * assert.equal(train.count, 60000);
+ * ```
+ */
+export async function readMnistDir(dir: string, split: MnistSplit): Promise<MnistSet> {
+  const files = MNIST_FILES[split];
+  const images = join(dir, files.images.name);
+  const labels = join(dir, files.labels.name);
+  // One after the other, so that with both files missing the error is always about the images.
+  const imageBytes = await readFile(images, `the gzipped MNIST ${split} images`);
+  const labelBytes = await readFile(labels, `the gzipped MNIST ${split} labels`);
+  return parseMnist(imageBytes, labelBytes, { images, labels });
+}
+
+/**
+ * Makes the content of `path` durable. Without it, a crash soon after the rename can leave the
+ * renamed file empty on some file systems; the file is closed before the rename, which Windows
+ * requires.
+ */
+async function flush(path: string): Promise<void> {
+  using file = await Deno.open(path, { write: true });
+  await file.syncData();
+}
+
+/** The bytes of `path`; a missing file is a DataError about its folder, saying what it holds. */
+async function readFile(path: string, holding: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    throw new DataError(dirname(path), {
+      field: `file "${basename(path)}"`,
+      expected: holding,
+      found: "no such file",
+    }, { cause: error });
+  }
+}

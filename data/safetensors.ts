@@ -1,0 +1,307 @@
+/**
+ * Safetensors in memory: an 8-byte little-endian header length, a JSON header giving each
+ * tensor's dtype, shape and byte range, then the raw little-endian elements.
+ *
+ * F64, F32, F16 and BF16 load into `f64`, `f32`, `f16` and `bf16` tensors, and every storage
+ * saves as its `dtype`. Elements are copied byte for
+ * byte both ways, so a round trip keeps every bit, NaN payloads included.
+ *
+ * @example Save tensors in two formats and read them back
+ * ```ts
+ * import { bf16, f32, parseSafetensors, serializeSafetensors, Tensor } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = serializeSafetensors({
+ *   w: Tensor.from(bf16, [2], [0.1, -2]),
+ *   b: Tensor.from(f32, [1], [0.5]),
+ * }, { note: "example" });
+ * const { tensors, metadata } = parseSafetensors(bytes, "example.safetensors");
+ * const w = tensors.get("w");
+ * assert(w?.storage === bf16);
+ * assert.deepEqual([...w.toFloat64()], [0.10009765625, -2]);
+ * assert.deepEqual(metadata, { note: "example" });
+ * ```
+ *
+ * @module
+ */
+import type { Storage, StorageArray } from "../layers/storage/storage.ts";
+import { STORAGES } from "../layers/storage/formats.ts";
+import { f16Polyfill } from "../layers/storage/f16_polyfill.ts";
+import { Tensor } from "../layers/tensor.ts";
+import { DataError } from "./data_error.ts";
+
+/**
+ * The contents of a safetensors file.
+ *
+ * @example
+ * ```ts
+ * import { f64, type Safetensors, Tensor } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * const file: Safetensors = { tensors: new Map([["x", Tensor.from(f64, [1], [1])]]), metadata: {} };
+ * assert.equal(file.tensors.size, 1);
+ * ```
+ */
+export interface Safetensors {
+  /** The tensors, by name. */
+  tensors: Map<string, Tensor>;
+  /** The header's `__metadata__` strings; empty when it has none. */
+  metadata: Record<string, string>;
+}
+
+/** The header key that holds metadata rather than a tensor. */
+const METADATA_KEY = "__metadata__";
+
+/**
+ * The storage each dtype loads into. The polyfill also saves as F16, but loading picks the
+ * native `Float16Array`: same values, without the polyfill's slow Proxy element access.
+ */
+const STORAGE_BY_DTYPE: ReadonlyMap<string, Storage> = new Map(
+  STORAGES.filter((s) => s !== f16Polyfill).map((s) => [s.dtype, s]),
+);
+const KNOWN_DTYPES = [...STORAGE_BY_DTYPE.keys()].join(", ");
+
+/**
+ * The tensors and metadata of the safetensors file `bytes`; `source` names the file in errors.
+ *
+ * Each tensor gets its own freshly allocated storage: offsets in the file need not be aligned
+ * for its element type, and the result does not keep `bytes` alive.
+ *
+ * @param bytes The whole file.
+ * @param source The file name or path, for error messages.
+ * @returns The tensors by name, and the metadata.
+ * @throws {DataError} When the file is truncated, the header is not valid, a dtype is not one of
+ * F64, F32, F16, BF16, or a tensor's byte range does not fit the file or its shape.
+ *
+ * @example Read a file and report a corrupt one
+ * ```ts
+ * import { DataError, f64, parseSafetensors, serializeSafetensors, Tensor } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = serializeSafetensors({ x: Tensor.from(f64, [2, 1], [1, 2]) });
+ * assert.deepEqual(parseSafetensors(bytes, "x.safetensors").tensors.get("x")?.shape, [2, 1]);
+ * assert.throws(() => parseSafetensors(bytes.subarray(0, 20), "x.safetensors"), DataError);
+ * ```
+ */
+export function parseSafetensors(bytes: Uint8Array, source: string): Safetensors {
+  if (bytes.length < 8) {
+    throw new DataError(source, {
+      field: "file size",
+      expected: "at least 8 bytes",
+      found: `${bytes.length} bytes`,
+    });
+  }
+  const headerLength = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+  const afterLength = bytes.length - 8;
+  if (headerLength > BigInt(afterLength)) {
+    throw new DataError(source, {
+      field: "header length",
+      expected: `at most ${afterLength}, the bytes after it`,
+      found: `${headerLength}`,
+    });
+  }
+  const dataStart = 8 + Number(headerLength);
+  const header = parseHeader(bytes.subarray(8, dataStart), source);
+  const { [METADATA_KEY]: metadata = {}, ...entries } = header;
+  const data = bytes.subarray(dataStart);
+  const tensors = new Map<string, Tensor>();
+  for (const [name, entry] of Object.entries(entries)) {
+    tensors.set(name, readTensor(entry, data, source, name));
+  }
+  return { tensors, metadata: checkMetadata(metadata, source) };
+}
+
+/** The header as a JSON object. */
+function parseHeader(text: Uint8Array, source: string): Record<string, unknown> {
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(text));
+  } catch (error) {
+    throw new DataError(source, {
+      field: "header",
+      expected: "a UTF-8 JSON object",
+      found: `text that is not UTF-8 JSON (${(error as Error).message})`,
+    }, { cause: error });
+  }
+  if (!isObject(header)) {
+    throw new DataError(source, {
+      field: "header",
+      expected: "a JSON object",
+      found: show(header),
+    });
+  }
+  return header;
+}
+
+/** The metadata, once every value is known to be a string. */
+function checkMetadata(metadata: unknown, source: string): Record<string, string> {
+  if (!isObject(metadata)) {
+    throw new DataError(source, {
+      field: `"${METADATA_KEY}"`,
+      expected: "an object of strings",
+      found: show(metadata),
+    });
+  }
+  for (const [key, value] of Object.entries(metadata)) {
+    if (typeof value !== "string") {
+      throw new DataError(source, {
+        field: `"${METADATA_KEY}" entry ${JSON.stringify(key)}`,
+        expected: "a string",
+        found: show(value),
+      });
+    }
+  }
+  return metadata as Record<string, string>;
+}
+
+/** The tensor a header entry describes, copied out of the data section `data`. */
+function readTensor(entry: unknown, data: Uint8Array, source: string, name: string): Tensor {
+  const tensor = `tensor ${JSON.stringify(name)}`;
+  if (!isObject(entry)) {
+    throw new DataError(source, {
+      field: tensor,
+      expected: "an object with dtype, shape and data_offsets",
+      found: show(entry),
+    });
+  }
+  const { dtype, shape, data_offsets: offsets } = entry;
+  const storage = typeof dtype === "string" ? STORAGE_BY_DTYPE.get(dtype) : undefined;
+  if (!storage) {
+    throw new DataError(source, {
+      field: `${tensor} field "dtype"`,
+      expected: `one of ${KNOWN_DTYPES}`,
+      found: show(dtype),
+    });
+  }
+  if (!isCounts(shape)) {
+    throw new DataError(source, {
+      field: `${tensor} field "shape"`,
+      expected: "an array of non-negative integers",
+      found: show(shape),
+    });
+  }
+  const offsetsField = `${tensor} field "data_offsets"`;
+  if (!isCounts(offsets) || offsets.length !== 2) {
+    throw new DataError(source, {
+      field: offsetsField,
+      expected: "[begin, end], two non-negative integers",
+      found: show(offsets),
+    });
+  }
+  const [begin, end] = offsets;
+  if (begin > end) {
+    throw new DataError(source, {
+      field: offsetsField,
+      expected: "begin <= end",
+      found: show(offsets),
+    });
+  }
+  if (end > data.length) {
+    throw new DataError(source, {
+      field: offsetsField,
+      expected: `a range within the ${data.length}-byte data section`,
+      found: show(offsets),
+    });
+  }
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (end - begin !== size * storage.bytesPerElement) {
+    throw new DataError(source, {
+      field: offsetsField,
+      expected: `${size * storage.bytesPerElement} bytes for ${dtype} of shape [${shape}]`,
+      found: `${end - begin} bytes`,
+    });
+  }
+  const elements = storage.alloc(size);
+  bytesOf(elements).set(data.subarray(begin, end));
+  return new Tensor(storage, shape, elements);
+}
+
+/**
+ * The safetensors file holding `tensors` (in name order) and, when given, `metadata`.
+ *
+ * Each tensor is saved as its storage's `dtype` (so {@linkcode f16Polyfill} tensors save as
+ * F16). The header is padded with spaces to a multiple of 8 bytes, as the reference
+ * implementation does.
+ *
+ * @param tensors The tensors by name.
+ * @param metadata Strings saved under `__metadata__`.
+ * @returns The file's bytes.
+ * @throws {TypeError} When a tensor is named `__metadata__` or a metadata value is not a string.
+ *
+ * @example
+ * ```ts
+ * import { f16, serializeSafetensors, Tensor } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = serializeSafetensors(new Map([["x", Tensor.from(f16, [3], [1, 2, 3])]]));
+ * const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+ * assert.equal(headerLength % 8, 0);
+ * assert.equal(bytes.length, 8 + headerLength + 3 * 2);
+ * ```
+ */
+export function serializeSafetensors(
+  tensors: Record<string, Tensor> | Map<string, Tensor>,
+  metadata?: Record<string, string>,
+): Uint8Array {
+  const named = (tensors instanceof Map ? [...tensors] : Object.entries(tensors))
+    .sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+  // The header is assembled by hand because JSON.stringify of one object would move
+  // integer-like names ("10", "9") ahead of the others and break the name order.
+  const entries: string[] = [];
+  let offset = 0;
+  for (const [name, tensor] of named) {
+    if (name === METADATA_KEY) {
+      throw new TypeError(
+        `Cannot save tensor "${METADATA_KEY}": the name is reserved for metadata`,
+      );
+    }
+    const { dtype } = tensor.storage;
+    const offsets = [offset, offset += tensor.data.byteLength];
+    entries.push(
+      `${JSON.stringify(name)}:${
+        JSON.stringify({ dtype, shape: tensor.shape, data_offsets: offsets })
+      }`,
+    );
+  }
+  if (metadata) {
+    for (const [key, value] of Object.entries(metadata)) {
+      if (typeof value !== "string") {
+        throw new TypeError(
+          `Cannot save metadata "${key}": expected a string, found ${typeof value}`,
+        );
+      }
+    }
+    entries.push(`"${METADATA_KEY}":${JSON.stringify(metadata)}`);
+  }
+  const header = new TextEncoder().encode(`{${entries.join(",")}}`);
+  const headerLength = Math.ceil(header.length / 8) * 8;
+  const file = new Uint8Array(8 + headerLength + offset);
+  new DataView(file.buffer).setBigUint64(0, BigInt(headerLength), true);
+  file.set(header, 8);
+  file.fill(0x20, 8 + header.length, 8 + headerLength);
+  let at = 8 + headerLength;
+  for (const [, tensor] of named) {
+    file.set(bytesOf(tensor.data), at);
+    at += tensor.data.byteLength;
+  }
+  return file;
+}
+
+/** The bytes of a storage array (little-endian, as StorageArray promises). */
+function bytesOf(elements: StorageArray): Uint8Array {
+  return new Uint8Array(elements.buffer, elements.byteOffset, elements.byteLength);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isCounts(value: unknown): value is number[] {
+  return Array.isArray(value) && value.every((n) => Number.isSafeInteger(n) && n >= 0);
+}
+
+/** A header value as it appears in the file, cut short so a huge one cannot flood the message. */
+function show(value: unknown): string {
+  if (value === undefined) return "nothing";
+  const json = JSON.stringify(value);
+  return json.length > 60 ? `${json.slice(0, 57)}...` : json;
+}

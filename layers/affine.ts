@@ -1,0 +1,129 @@
+/**
+ * Affine (fully connected) layer: x · W + b, with the input flattened per example.
+ *
+ * Precision: each output is a float64 dot product over the widened input and weights, plus the
+ * bias, rounded once to the storage format. Gradients are summed over the batch in float64 and
+ * rounded once.
+ *
+ * @module
+ */
+import { checkShape, copyParams, type Layer, requireInput } from "./layer.ts";
+import type { Storage } from "./storage/storage.ts";
+import { f64 } from "./storage/f64.ts";
+import { Tensor } from "./tensor.ts";
+import { matmul } from "./_matmul.ts";
+
+/** Options of {@linkcode Affine}. */
+export interface AffineOptions {
+  /** Values per example in the input (after flattening C x H x W). */
+  inputs: number;
+  /** Values per example in the output. */
+  outputs: number;
+  /** Format of weights, gradients and output. @default {f64} */
+  storage?: Storage;
+}
+
+/**
+ * Fully connected layer with weights `W` (inputs, outputs) and bias `b` (outputs), the
+ * reference layout. An input of shape (N, C, H, W) is read as (N, C·H·W) in NCHW order.
+ *
+ * @example
+ * ```ts
+ * import { Affine, tensor } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * const fc = new Affine({ inputs: 2, outputs: 1 });
+ * fc.params.W.set([2, 3]);
+ * fc.params.b.set([1]);
+ * assert.deepEqual([...fc.forward(tensor([1, 2], [10, 100])).toFloat64()], [321]);
+ * ```
+ */
+export class Affine implements Layer {
+  readonly kind = "affine";
+  name = "affine";
+  readonly storage: Storage;
+  readonly params: { readonly W: Tensor; readonly b: Tensor };
+  readonly grads: { readonly W: Tensor; readonly b: Tensor };
+  readonly fanIn: number;
+  /** The options this layer was made with. */
+  readonly options: Required<Omit<AffineOptions, "storage">>;
+  #input?: Tensor;
+
+  /** An affine layer with zero weights; load or initialise them before use. */
+  constructor(options: AffineOptions) {
+    const { inputs, outputs } = options;
+    if (!(Number.isInteger(inputs) && inputs > 0 && Number.isInteger(outputs) && outputs > 0)) {
+      throw new RangeError(
+        `Cannot make affine: ${inputs} inputs -> ${outputs} outputs, expected positive integers`,
+      );
+    }
+    this.options = { inputs, outputs };
+    this.storage = options.storage ?? f64;
+    this.params = {
+      W: new Tensor(this.storage, [inputs, outputs]),
+      b: new Tensor(this.storage, [outputs]),
+    };
+    this.grads = {
+      W: new Tensor(this.storage, [inputs, outputs]),
+      b: new Tensor(this.storage, [outputs]),
+    };
+    this.fanIn = inputs;
+  }
+
+  /** Input (N, ...) with `inputs` values per example to output (N, outputs). */
+  outputShape(inputShape: readonly number[]): number[] {
+    const perExample = inputShape.slice(1).reduce((a, b) => a * b, 1);
+    if (inputShape.length < 2 || perExample !== this.options.inputs) {
+      throw new TypeError(
+        `Cannot run ${this.name}: input has shape [${inputShape}], expected [N, ...] with ` +
+          `${this.options.inputs} values per example`,
+      );
+    }
+    return [inputShape[0], this.options.outputs];
+  }
+
+  /** x · W + b for every example. */
+  forward(x: Tensor): Tensor {
+    const [n, outputs] = this.outputShape(x.shape);
+    this.#input = x;
+    const out = new Float64Array(n * outputs);
+    matmul(out, x.toFloat64(), this.params.W.toFloat64(), {
+      m: n,
+      n: outputs,
+      k: this.options.inputs,
+    });
+    const bias = this.params.b.toFloat64();
+    for (let i = 0; i < n; i++) {
+      for (let o = 0; o < outputs; o++) out[i * outputs + o] += bias[o];
+    }
+    return Tensor.from(this.storage, [n, outputs], out);
+  }
+
+  /** Fills `grads.W`, `grads.b` (summed over the batch) and returns the input gradient. */
+  backward(dout: Tensor): Tensor {
+    const x = requireInput(this, this.#input);
+    const [n, outputs] = this.outputShape(x.shape);
+    checkShape(this, "output gradient", dout.shape, [n, outputs]);
+    const { inputs } = this.options;
+    const dy = dout.toFloat64();
+    const dx = new Float64Array(n * inputs);
+    // dx (N, inputs) = dy (N, outputs) · W^T; W is stored (inputs, outputs)
+    matmul(dx, dy, this.params.W.toFloat64(), { m: n, n: inputs, k: outputs, transB: true });
+    const dWeights = new Float64Array(inputs * outputs);
+    // dW (inputs, outputs) = x^T · dy; x is stored (N, inputs)
+    matmul(dWeights, x.toFloat64(), dy, { m: inputs, n: outputs, k: n, transA: true });
+    const dBias = new Float64Array(outputs);
+    for (let i = 0; i < n; i++) {
+      for (let o = 0; o < outputs; o++) dBias[o] += dy[i * outputs + o];
+    }
+    this.grads.W.set(dWeights);
+    this.grads.b.set(dBias);
+    return Tensor.from(this.storage, x.shape, dx);
+  }
+
+  /** The same layer storing weights and output in `storage`, weights rounded to it. */
+  to(storage: Storage): Affine {
+    const affine = new Affine({ ...this.options, storage });
+    copyParams(this, affine);
+    return affine;
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * 2-D convolution (cross-correlation, as in every deep learning framework) over NCHW input.
+ *
+ * Precision: each output is a float64 dot product over the widened input and weights, plus the
+ * bias, rounded once to the storage format. Gradients are accumulated over the batch in
+ * float64 and rounded once.
+ *
+ * @module
+ */
+import { checkShape, copyParams, type Layer, requireInput } from "./layer.ts";
+import type { Storage } from "./storage/storage.ts";
+import { f64 } from "./storage/f64.ts";
+import { Tensor } from "./tensor.ts";
+import { checkWindow, outputExtent, type Window } from "./_geometry.ts";
+import { matmul } from "./_matmul.ts";
+
+/** Options of {@linkcode Conv}. */
+export interface ConvOptions {
+  /** Channels of the input. */
+  inChannels: number;
+  /** Channels of the output (the number of filters). */
+  outChannels: number;
+  /** Side of the square kernel. */
+  kernel: number;
+  /** Step between kernel positions. @default {1} */
+  stride?: number;
+  /** Zeros added on every side of the input. @default {0} */
+  pad?: number;
+  /** Format of weights, gradients and output. @default {f64} */
+  storage?: Storage;
+}
+
+/** Reusable float64 work arrays, grown on demand; layers run one at a time per thread. */
+const work = { image: new Float64Array(0), col: new Float64Array(0), out: new Float64Array(0) };
+
+function workArray(name: keyof typeof work, length: number): Float64Array {
+  if (work[name].length < length) work[name] = new Float64Array(length);
+  return work[name].subarray(0, length);
+}
+
+/**
+ * Convolution with weights `W` (outChannels, inChannels, kernel, kernel) and bias `b`
+ * (outChannels), computed per image as im2col followed by a matrix multiply.
+ *
+ * @example A 2x2 kernel of ones sums each window
+ * ```ts
+ * import { Conv, tensor } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ *
+ * const conv = new Conv({ inChannels: 1, outChannels: 1, kernel: 2 });
+ * conv.params.W.set([1, 1, 1, 1]);
+ * const y = conv.forward(tensor([1, 1, 2, 3], [1, 2, 3, 4, 5, 6]));
+ * assert.deepEqual(y.shape, [1, 1, 1, 2]);
+ * assert.deepEqual([...y.toFloat64()], [12, 16]);
+ * ```
+ */
+export class Conv implements Layer {
+  readonly kind = "conv";
+  name = "conv";
+  readonly storage: Storage;
+  readonly params: { readonly W: Tensor; readonly b: Tensor };
+  readonly grads: { readonly W: Tensor; readonly b: Tensor };
+  readonly fanIn: number;
+  /** The options this layer was made with, defaults filled in. */
+  readonly options: Required<Omit<ConvOptions, "storage">>;
+  readonly #window: Window;
+  #input?: Tensor;
+
+  /** A convolution with zero weights; load or initialise them before use. */
+  constructor(options: ConvOptions) {
+    const { inChannels, outChannels, kernel, stride = 1, pad = 0 } = options;
+    if (
+      !(Number.isInteger(inChannels) && inChannels > 0 && Number.isInteger(outChannels) &&
+        outChannels > 0)
+    ) {
+      throw new RangeError(
+        `Cannot make conv: channels ${inChannels} -> ${outChannels}, expected positive integers`,
+      );
+    }
+    this.#window = { size: kernel, stride, pad };
+    checkWindow("conv", this.#window);
+    this.options = { inChannels, outChannels, kernel, stride, pad };
+    this.storage = options.storage ?? f64;
+    const wShape = [outChannels, inChannels, kernel, kernel];
+    this.params = {
+      W: new Tensor(this.storage, wShape),
+      b: new Tensor(this.storage, [outChannels]),
+    };
+    this.grads = {
+      W: new Tensor(this.storage, wShape),
+      b: new Tensor(this.storage, [outChannels]),
+    };
+    this.fanIn = inChannels * kernel * kernel;
+  }
+
+  /** Input (N, inChannels, H, W) to output (N, outChannels, OH, OW). */
+  outputShape(inputShape: readonly number[]): number[] {
+    checkShape(this, "input", inputShape, [
+      undefined,
+      this.options.inChannels,
+      undefined,
+      undefined,
+    ]);
+    const [n, , h, w] = inputShape;
+    return [
+      n,
+      this.options.outChannels,
+      outputExtent(this, this.#window, h),
+      outputExtent(this, this.#window, w),
+    ];
+  }
+
+  /** Convolves every image of the batch. */
+  forward(x: Tensor): Tensor {
+    const [n, outC, oh, ow] = this.outputShape(x.shape);
+    this.#input = x;
+    const y = new Tensor(this.storage, [n, outC, oh, ow]);
+    const weights = this.params.W.toFloat64(); // (outC, K), K = inC * kernel * kernel
+    const bias = this.params.b.toFloat64();
+    const imageSize = x.size / n;
+    const positions = oh * ow;
+    const image = workArray("image", imageSize);
+    const col = workArray("col", this.fanIn * positions);
+    const out = workArray("out", outC * positions);
+    for (let i = 0; i < n; i++) {
+      x.storage.read(x.data, i * imageSize, image, 0, imageSize);
+      this.#im2col(image, x.shape, oh, ow, col);
+      matmul(out, weights, col, { m: outC, n: positions, k: this.fanIn });
+      for (let o = 0; o < outC; o++) {
+        const row = out.subarray(o * positions, (o + 1) * positions);
+        for (let p = 0; p < positions; p++) row[p] += bias[o];
+      }
+      this.storage.write(out, 0, y.data, i * outC * positions, outC * positions);
+    }
+    return y;
+  }
+
+  /** Fills `grads.W`, `grads.b` (summed over the batch) and returns the input gradient. */
+  backward(dout: Tensor): Tensor {
+    const x = requireInput(this, this.#input);
+    const [n, outC, oh, ow] = this.outputShape(x.shape);
+    checkShape(this, "output gradient", dout.shape, [n, outC, oh, ow]);
+    const dx = new Tensor(this.storage, x.shape);
+    const weights = this.params.W.toFloat64();
+    const dWeights = new Float64Array(weights.length);
+    const dBias = new Float64Array(outC);
+    const imageSize = x.size / n;
+    const positions = oh * ow;
+    const image = workArray("image", imageSize);
+    const col = workArray("col", this.fanIn * positions);
+    const dy = workArray("out", outC * positions);
+    for (let i = 0; i < n; i++) {
+      x.storage.read(x.data, i * imageSize, image, 0, imageSize);
+      this.#im2col(image, x.shape, oh, ow, col);
+      dout.storage.read(dout.data, i * outC * positions, dy, 0, outC * positions);
+      // dW (outC, K) += dy (outC, P) · col^T (P, K)
+      matmul(dWeights, dy, col, {
+        m: outC,
+        n: this.fanIn,
+        k: positions,
+        transB: true,
+        accumulate: true,
+      });
+      for (let o = 0; o < outC; o++) {
+        for (let p = 0; p < positions; p++) dBias[o] += dy[o * positions + p];
+      }
+      // dcol (K, P) = W^T (K, outC) · dy (outC, P), reusing col's memory
+      matmul(col, weights, dy, { m: this.fanIn, n: positions, k: outC, transA: true });
+      this.#col2im(col, x.shape, oh, ow, image);
+      this.storage.write(image, 0, dx.data, i * imageSize, imageSize);
+    }
+    this.storage.write(dWeights, 0, this.grads.W.data, 0, dWeights.length);
+    this.storage.write(dBias, 0, this.grads.b.data, 0, outC);
+    return dx;
+  }
+
+  /**
+   * Unrolls one image (C, H, W) into `col` (C * kernel * kernel, OH * OW): row r holds, for
+   * every output position, the input element that kernel tap r multiplies (0 in the padding).
+   */
+  #im2col(
+    image: Float64Array,
+    shape: readonly number[],
+    oh: number,
+    ow: number,
+    col: Float64Array,
+  ): void {
+    const [, channels, h, w] = shape;
+    const { size, stride, pad } = this.#window;
+    let r = 0;
+    for (let c = 0; c < channels; c++) {
+      for (let ky = 0; ky < size; ky++) {
+        for (let kx = 0; kx < size; kx++, r++) {
+          let dst = r * oh * ow;
+          for (let oy = 0; oy < oh; oy++) {
+            const iy = oy * stride - pad + ky;
+            const rowStart = (c * h + iy) * w; // seek to input row iy of channel c
+            for (let ox = 0; ox < ow; ox++, dst++) {
+              const ix = ox * stride - pad + kx;
+              col[dst] = iy >= 0 && iy < h && ix >= 0 && ix < w ? image[rowStart + ix] : 0;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** The adjoint of im2col: sums every `col` entry back onto the input element it came from. */
+  #col2im(
+    col: Float64Array,
+    shape: readonly number[],
+    oh: number,
+    ow: number,
+    image: Float64Array,
+  ): void {
+    const [, channels, h, w] = shape;
+    const { size, stride, pad } = this.#window;
+    image.fill(0);
+    let r = 0;
+    for (let c = 0; c < channels; c++) {
+      for (let ky = 0; ky < size; ky++) {
+        for (let kx = 0; kx < size; kx++, r++) {
+          let src = r * oh * ow;
+          for (let oy = 0; oy < oh; oy++) {
+            const iy = oy * stride - pad + ky;
+            const rowStart = (c * h + iy) * w;
+            for (let ox = 0; ox < ow; ox++, src++) {
+              const ix = ox * stride - pad + kx;
+              if (iy >= 0 && iy < h && ix >= 0 && ix < w) image[rowStart + ix] += col[src];
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** The same convolution storing weights and output in `storage`, weights rounded to it. */
+  to(storage: Storage): Conv {
+    const conv = new Conv({ ...this.options, storage });
+    copyParams(this, conv);
+    return conv;
+  }
+}

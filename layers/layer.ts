@@ -1,0 +1,83 @@
+/**
+ * The layer interface every layer implements, and the checks they share.
+ *
+ * @module
+ */
+import type { Storage } from "./storage/storage.ts";
+import type { Tensor } from "./tensor.ts";
+
+/**
+ * One layer: a forward pass, its backward pass, and the parameters it owns.
+ *
+ * A layer stores its parameters, gradients and outputs in its own {@linkcode Storage}; its
+ * input may come in any storage (the previous layer's), which is how one network mixes
+ * formats. Forward keeps what backward needs (a reference to its input or output), so call
+ * `backward` after the `forward` it belongs to.
+ *
+ * @example Run a layer forward and backward
+ * ```ts
+ * import { Relu, tensor } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ *
+ * const relu = new Relu();
+ * const y = relu.forward(tensor([3], [-1, 0, 2]));
+ * assert.deepEqual([...y.toFloat64()], [0, 0, 2]);
+ * const dx = relu.backward(tensor([3], [5, 5, 5]));
+ * assert.deepEqual([...dx.toFloat64()], [0, 0, 5]);
+ * ```
+ */
+export interface Layer {
+  /** What the layer computes: `"conv"`, `"relu"`, ... */
+  readonly kind: string;
+  /** The layer's name in its network (`"conv2"`), set by `Sequential`; `kind` until then. */
+  name: string;
+  /** The format of the layer's parameters, gradients and outputs. */
+  readonly storage: Storage;
+  /** Learnable parameters by local name (`W`, `b`); empty for layers without any. */
+  readonly params: Readonly<Record<string, Tensor>>;
+  /** Gradients of the loss with respect to `params`, filled by `backward`. */
+  readonly grads: Readonly<Record<string, Tensor>>;
+  /** How many inputs feed one output unit (He initialisation needs it); 0 without weights. */
+  readonly fanIn: number;
+  /** Computes the output; `train` switches dropout to its training behaviour. */
+  forward(x: Tensor, train?: boolean): Tensor;
+  /** Given the gradient at the output, fills `grads` and returns the gradient at the input. */
+  backward(dout: Tensor): Tensor;
+  /** The output shape for an input of `inputShape` (throws when the input does not fit). */
+  outputShape(inputShape: readonly number[]): number[];
+  /** The same layer in another storage format, its parameters re-stored (rounded) in it. */
+  to(storage: Storage): Layer;
+}
+
+/**
+ * Throws a `TypeError` unless `shape` has `rank` dimensions and matches `expected` where
+ * `expected` has a number (`undefined` means any extent).
+ */
+export function checkShape(
+  layer: Layer,
+  what: string,
+  shape: readonly number[],
+  expected: readonly (number | undefined)[],
+): void {
+  const fits = shape.length === expected.length &&
+    expected.every((e, i) => e === undefined || e === shape[i]);
+  if (!fits) {
+    const want = expected.map((e) => e ?? "*").join(", ");
+    throw new TypeError(
+      `Cannot run ${layer.name}: ${what} has shape [${shape}], expected [${want}]`,
+    );
+  }
+}
+
+/** What a forward pass kept for backward, or an error saying backward came first. */
+export function requireInput<T>(layer: Layer, kept: T | undefined): T {
+  if (kept === undefined) {
+    throw new Error(`Cannot run ${layer.name} backward: call forward first`);
+  }
+  return kept;
+}
+
+/** Copies every parameter of `from` into the same-named parameter of `to`, re-storing it. */
+export function copyParams(from: Layer, to: Layer): void {
+  for (const [key, t] of Object.entries(from.params)) to.params[key].set(t.toFloat64());
+}

@@ -1,0 +1,17 @@
+/**
+ * Layers, networks and tensors, generic over the storage format.
+ *
+ * @module
+ */
+export * from "./storage/mod.ts";
+export * from "./tensor.ts";
+export type { Layer } from "./layer.ts";
+export * from "./conv.ts";
+export * from "./relu.ts";
+export * from "./pool.ts";
+export * from "./dropout.ts";
+export * from "./affine.ts";
+export * from "./softmax.ts";
+export * from "./sequential.ts";
+export * from "./init.ts";
+export * from "./deep_conv_net.ts";

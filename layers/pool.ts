@@ -1,0 +1,131 @@
+/**
+ * Max pooling over NCHW input.
+ *
+ * Precision: exact in every format (the output is one of the stored inputs); NaN propagates.
+ *
+ * @module
+ */
+import { checkShape, type Layer, requireInput } from "./layer.ts";
+import type { Storage } from "./storage/storage.ts";
+import { f64 } from "./storage/f64.ts";
+import { Tensor } from "./tensor.ts";
+import { checkWindow, outputExtent, type Window } from "./_geometry.ts";
+
+/** Options of {@linkcode Pool}. */
+export interface PoolOptions {
+  /** Side of the square window. */
+  size: number;
+  /** Step between windows. @default {size} */
+  stride?: number;
+  /** Border of -Infinity on every side (never chosen by the max). @default {0} */
+  pad?: number;
+  /** Format of the output. @default {f64} */
+  storage?: Storage;
+}
+
+/**
+ * Max pooling: each output is the largest input in its window, per channel.
+ *
+ * @example 2x2 windows with stride 2
+ * ```ts
+ * import { Pool, tensor } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * const y = new Pool({ size: 2 }).forward(tensor([1, 1, 2, 4], [1, 5, 2, 0, 3, 4, 7, 8]));
+ * assert.deepEqual([...y.toFloat64()], [5, 8]);
+ * ```
+ */
+export class Pool implements Layer {
+  readonly kind = "pool";
+  name = "pool";
+  readonly storage: Storage;
+  readonly params: Readonly<Record<string, Tensor>> = {};
+  readonly grads: Readonly<Record<string, Tensor>> = {};
+  readonly fanIn = 0;
+  /** The options this layer was made with, defaults filled in. */
+  readonly options: Required<Omit<PoolOptions, "storage">>;
+  #input?: Tensor;
+  /** For every output element, the index within its input plane of the maximum. */
+  #argmax = new Int32Array(0);
+
+  /** A max pool; see {@linkcode PoolOptions}. */
+  constructor(options: PoolOptions) {
+    const { size, stride = size, pad = 0 } = options;
+    checkWindow("pool", { size, stride, pad });
+    this.options = { size, stride, pad };
+    this.storage = options.storage ?? f64;
+  }
+
+  /** Input (N, C, H, W) to output (N, C, OH, OW). */
+  outputShape(inputShape: readonly number[]): number[] {
+    checkShape(this, "input", inputShape, [undefined, undefined, undefined, undefined]);
+    const [n, c, h, w] = inputShape;
+    const window: Window = this.options;
+    return [n, c, outputExtent(this, window, h), outputExtent(this, window, w)];
+  }
+
+  /** The maximum of every window, plane by plane. */
+  forward(x: Tensor): Tensor {
+    const shape = this.outputShape(x.shape);
+    const [, , h, w] = x.shape;
+    const [, , oh, ow] = shape;
+    const { size, stride, pad } = this.options;
+    this.#input = x;
+    const y = new Tensor(this.storage, shape);
+    const argmax = this.#argmax = new Int32Array(y.size);
+    const plane = new Float64Array(h * w);
+    const out = new Float64Array(oh * ow);
+    for (let p = 0; p < x.size / (h * w); p++) {
+      x.storage.read(x.data, p * h * w, plane, 0, h * w);
+      for (let oy = 0, o = 0; oy < oh; oy++) {
+        for (let ox = 0; ox < ow; ox++, o++) {
+          let best = -Infinity;
+          let at = -1;
+          for (
+            let iy = Math.max(0, oy * stride - pad);
+            iy < Math.min(h, oy * stride - pad + size);
+            iy++
+          ) {
+            for (
+              let ix = Math.max(0, ox * stride - pad);
+              ix < Math.min(w, ox * stride - pad + size);
+              ix++
+            ) {
+              const v = plane[iy * w + ix];
+              // `v !== v` lets a NaN win and stay (no number compares greater than NaN).
+              if (v > best || v !== v || at < 0) best = v, at = iy * w + ix;
+            }
+          }
+          out[o] = best;
+          argmax[p * oh * ow + o] = at;
+        }
+      }
+      this.storage.write(out, 0, y.data, p * oh * ow, oh * ow);
+    }
+    return y;
+  }
+
+  /** Routes each output gradient to the input element that was the maximum. */
+  backward(dout: Tensor): Tensor {
+    const x = requireInput(this, this.#input);
+    const [, , h, w] = x.shape;
+    const shape = this.outputShape(x.shape);
+    checkShape(this, "output gradient", dout.shape, shape);
+    const [, , oh, ow] = shape;
+    const dx = new Tensor(this.storage, x.shape);
+    const plane = new Float64Array(h * w);
+    const dy = new Float64Array(oh * ow);
+    for (let p = 0; p < x.size / (h * w); p++) {
+      dout.storage.read(dout.data, p * oh * ow, dy, 0, oh * ow);
+      plane.fill(0);
+      // Overlapping windows (stride < size) can pick the same input twice: accumulate.
+      for (let o = 0; o < oh * ow; o++) plane[this.#argmax[p * oh * ow + o]] += dy[o];
+      this.storage.write(plane, 0, dx.data, p * h * w, h * w);
+    }
+    return dx;
+  }
+
+  /** The same pool storing its output in `storage`. */
+  to(storage: Storage): Pool {
+    return new Pool({ ...this.options, storage });
+  }
+}

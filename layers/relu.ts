@@ -1,0 +1,75 @@
+/**
+ * ReLU: max(x, 0), element-wise.
+ *
+ * Precision: exact in every format (a stored value or zero is stored again), so ReLU never
+ * adds rounding error; NaN passes through.
+ *
+ * @module
+ */
+import { type Layer, requireInput } from "./layer.ts";
+import type { Storage } from "./storage/storage.ts";
+import { f64 } from "./storage/f64.ts";
+import { Tensor } from "./tensor.ts";
+import { mapChunks } from "./_chunks.ts";
+
+/** Options of {@linkcode Relu}. */
+export interface ReluOptions {
+  /** Format of the output. @default {f64} */
+  storage?: Storage;
+}
+
+/**
+ * Rectified linear unit over a tensor of any shape.
+ *
+ * @example
+ * ```ts
+ * import { f16, Relu, Tensor } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * const y = new Relu({ storage: f16 }).forward(Tensor.from(f16, [2], [-3, 3]));
+ * assert.deepEqual([...y.toFloat64()], [0, 3]);
+ * ```
+ */
+export class Relu implements Layer {
+  readonly kind = "relu";
+  name = "relu";
+  readonly storage: Storage;
+  readonly params: Readonly<Record<string, Tensor>> = {};
+  readonly grads: Readonly<Record<string, Tensor>> = {};
+  readonly fanIn = 0;
+  #input?: Tensor;
+
+  /** A ReLU storing its output in `options.storage`. */
+  constructor(options: ReluOptions = {}) {
+    this.storage = options.storage ?? f64;
+  }
+
+  /** max(x, 0) for every element. */
+  forward(x: Tensor): Tensor {
+    this.#input = x;
+    const y = new Tensor(this.storage, x.shape);
+    mapChunks([x], y, ([v], _start, length) => {
+      for (let i = 0; i < length; i++) if (v[i] < 0) v[i] = 0;
+    });
+    return y;
+  }
+
+  /** dout where the input was positive, 0 elsewhere. */
+  backward(dout: Tensor): Tensor {
+    const x = requireInput(this, this.#input);
+    const dx = new Tensor(this.storage, x.shape);
+    mapChunks([dout, x], dx, ([d, v], _start, length) => {
+      for (let i = 0; i < length; i++) if (!(v[i] > 0)) d[i] = 0;
+    });
+    return dx;
+  }
+
+  /** Same as the input. */
+  outputShape(inputShape: readonly number[]): number[] {
+    return [...inputShape];
+  }
+
+  /** A ReLU storing its output in `storage`. */
+  to(storage: Storage): Relu {
+    return new Relu({ storage });
+  }
+}

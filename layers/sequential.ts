@@ -1,0 +1,200 @@
+/**
+ * A network as a list of layers run in order: the only container halfprec needs.
+ *
+ * @module
+ */
+import type { Layer } from "./layer.ts";
+import type { Storage } from "./storage/storage.ts";
+import { argmaxRows, type Tensor } from "./tensor.ts";
+
+/** Options of {@linkcode Sequential.forward}. */
+export interface ForwardOptions {
+  /** Training behaviour (dropout masks) instead of inference. @default {false} */
+  train?: boolean;
+  /** Called after every layer with the layer and its output, e.g. to keep per-layer outputs. */
+  trace?: (layer: Layer, output: Tensor) => void;
+}
+
+/** Where a network parameter lives: layer and local key. */
+interface ParamSlot {
+  readonly layer: Layer;
+  readonly key: string;
+}
+
+/**
+ * Layers run in order. Layers are named by kind and position among their kind (`conv1`,
+ * `relu3`, `softmax1`); parameters are named like the reference, by local name and the
+ * position of their layer among the layers that have parameters (`W1` .. `W8`, `b1` .. `b8`
+ * for DeepConvNet).
+ *
+ * @example A small network of your own
+ * ```ts
+ * import { Affine, Conv, f16, Pool, Relu, Sequential, Softmax, Tensor } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ *
+ * const net = new Sequential([
+ *   new Conv({ inChannels: 1, outChannels: 30, kernel: 5 }),
+ *   new Relu(),
+ *   new Pool({ size: 2 }),
+ *   new Affine({ inputs: 30 * 12 * 12, outputs: 100 }),
+ *   new Relu(),
+ *   new Affine({ inputs: 100, outputs: 10 }),
+ *   new Softmax(),
+ * ]);
+ * assert.deepEqual([...net.params().keys()], ["W1", "b1", "W2", "b2", "W3", "b3"]);
+ * const half = net.to(f16);
+ * const p = half.forward(new Tensor(f16, [2, 1, 28, 28]));
+ * assert.deepEqual(p.shape, [2, 10]);
+ * assert.equal(p.storage, f16);
+ * ```
+ */
+export class Sequential {
+  /** The layers, in order. */
+  readonly layers: readonly Layer[];
+  readonly #params = new Map<string, ParamSlot>();
+
+  /** A network of `layers`, which it names (see the class description). */
+  constructor(layers: readonly Layer[]) {
+    this.layers = [...layers];
+    const perKind = new Map<string, number>();
+    let withParams = 0;
+    for (const layer of this.layers) {
+      const count = (perKind.get(layer.kind) ?? 0) + 1;
+      perKind.set(layer.kind, count);
+      layer.name = `${layer.kind}${count}`;
+      const keys = Object.keys(layer.params);
+      if (keys.length > 0) withParams++;
+      for (const key of keys) this.#params.set(`${key}${withParams}`, { layer, key });
+    }
+  }
+
+  /**
+   * The layer called `name`.
+   *
+   * @throws {RangeError} When there is none; the message lists the layer names.
+   */
+  layer(name: string): Layer {
+    const layer = this.layers.find((l) => l.name === name);
+    if (!layer) {
+      const names = this.layers.map((l) => l.name).join(", ");
+      throw new RangeError(`Unknown layer "${name}": expected one of ${names}`);
+    }
+    return layer;
+  }
+
+  /** Runs every layer in order and returns the last output. */
+  forward(x: Tensor, options: ForwardOptions = {}): Tensor {
+    return this.#run(this.layers, x, options);
+  }
+
+  /**
+   * The output before a trailing softmax (all layers when there is none). Classes are taken
+   * from here: softmax is monotonic, and probabilities rounded to a narrow format can tie.
+   */
+  logits(x: Tensor, options: ForwardOptions = {}): Tensor {
+    const last = this.layers.at(-1);
+    const body = last?.kind === "softmax" ? this.layers.slice(0, -1) : this.layers;
+    return this.#run(body, x, options);
+  }
+
+  /**
+   * The predicted class of every example: the index of its largest logit (the first one on a
+   * tie, as numpy's argmax).
+   */
+  classify(x: Tensor): Int32Array {
+    return argmaxRows(this.logits(x));
+  }
+
+  /** Backpropagates `dout` through every layer (after a forward pass); fills each layer's grads. */
+  backward(dout: Tensor): Tensor {
+    let d = dout;
+    for (let i = this.layers.length - 1; i >= 0; i--) d = this.layers[i].backward(d);
+    return d;
+  }
+
+  /** Every parameter by network name (`W1`, `b1`, ...), in layer order. */
+  params(): Map<string, Tensor> {
+    return new Map([...this.#params].map(([name, { layer, key }]) => [name, layer.params[key]]));
+  }
+
+  /** Every gradient by the name of its parameter, filled by the last `backward`. */
+  grads(): Map<string, Tensor> {
+    return new Map([...this.#params].map(([name, { layer, key }]) => [name, layer.grads[key]]));
+  }
+
+  /**
+   * Copies `tensors` into the parameters of the same name, rounding each value to the
+   * parameter's format.
+   *
+   * @param source Where the tensors come from (a file name), for error messages.
+   * @throws {TypeError} When a parameter is missing, a tensor has no parameter of its name, or a
+   * shape differs; nothing is changed then.
+   */
+  loadParams(tensors: ReadonlyMap<string, Tensor>, source = "the given tensors"): void {
+    const problems: string[] = [];
+    for (const [name, { layer, key }] of this.#params) {
+      const t = tensors.get(name);
+      const expected = layer.params[key].shape;
+      if (!t) problems.push(`tensor "${name}" is missing (expected shape [${expected}])`);
+      else if (t.shape.join() !== expected.join()) {
+        problems.push(
+          `tensor "${name}" field "shape": expected [${expected}] (${layer.name}), found [${t.shape}]`,
+        );
+      }
+    }
+    for (const name of tensors.keys()) {
+      if (!this.#params.has(name)) {
+        problems.push(`tensor "${name}" is not a parameter of this network`);
+      }
+    }
+    if (problems.length > 0) {
+      throw new TypeError(`Cannot load parameters from ${source}: ${problems.join("; ")}`);
+    }
+    for (const [name, { layer, key }] of this.#params) {
+      layer.params[key].set(tensors.get(name)!.toFloat64());
+    }
+  }
+
+  /**
+   * The same network stored in another format, parameters rounded to it: one format for
+   * every layer, or a format chosen per layer.
+   *
+   * @example Keep the first convolution in f32, store the rest in f16
+   * ```ts
+   * import { deepConvNet, f16, f32 } from "@halfprec/halfprec";
+   * import assert from "node:assert/strict";
+   * const mixed = deepConvNet().to((layer) => layer.name === "conv1" ? f32 : f16);
+   * assert.equal(mixed.layer("conv1").storage, f32);
+   * assert.equal(mixed.layer("conv2").storage, f16);
+   * ```
+   */
+  to(storage: Storage | ((layer: Layer) => Storage)): Sequential {
+    const pick = typeof storage === "function" ? storage : () => storage;
+    return new Sequential(this.layers.map((layer) => layer.to(pick(layer))));
+  }
+
+  /**
+   * Rounds every parameter to `format` in place, keeping the network's storage: the classic
+   * `param[...] = param.astype(np.float16)` experiment.
+   */
+  roundParams(format: Storage): void {
+    for (const t of this.params().values()) t.roundTo(format);
+  }
+
+  /** The output shape of every layer for an input of `inputShape`. */
+  shapes(inputShape: readonly number[]): number[][] {
+    const shapes: number[][] = [];
+    let shape = inputShape;
+    for (const layer of this.layers) shapes.push(shape = layer.outputShape(shape));
+    return shapes;
+  }
+
+  #run(layers: readonly Layer[], x: Tensor, options: ForwardOptions): Tensor {
+    let y = x;
+    for (const layer of layers) {
+      y = layer.forward(y, options.train);
+      options.trace?.(layer, y);
+    }
+    return y;
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * float16 storage on the runtime's native `Float16Array`.
+ *
+ * @module
+ */
+import type { Storage } from "./storage.ts";
+import { nativeStorage } from "./_native.ts";
+
+/**
+ * IEEE 754 binary16 in the runtime's native `Float16Array` (Deno 2.9, recent browsers), rounded
+ * by `Math.f16round`. Largest finite value 65504, smallest subnormal 2^-24.
+ *
+ * Use {@linkcode f16Polyfill} on runtimes without a native `Float16Array`; the two hold
+ * identical values.
+ *
+ * @example
+ * ```ts
+ * import { f16 } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * assert.equal(f16.round(65520), Infinity); // halfway above 65504 rounds to even: overflow
+ * assert.equal(f16.round(2 ** -25), 0); // halfway to the smallest subnormal: ties to even, 0
+ * assert.equal(f16.bytesPerElement, 2);
+ * ```
+ */
+export const f16: Storage = nativeStorage("f16", "F16", Float16Array, Math.f16round);

@@ -1,0 +1,84 @@
+/**
+ * The storage interface: what every layer needs to know about a number format.
+ *
+ * Layers never do arithmetic on stored elements directly. They widen a run of elements to
+ * float64 with {@linkcode Storage.read}, compute, and narrow the results back with
+ * {@linkcode Storage.write}. That one rule is what lets a format with no native JavaScript
+ * array (bfloat16 today, fp8 tomorrow) plug in without touching a layer, and it keeps
+ * per-element conversions out of the inner loops.
+ *
+ * @module
+ */
+
+/**
+ * The raw elements of a stored tensor.
+ *
+ * For formats backed by a native typed array (f64, f32, f16) an element is the value itself;
+ * for coded formats (bf16) it is the format's bit pattern. Read values through
+ * {@linkcode Storage.read} (or `Tensor.toFloat64()`), never by indexing, unless you know the
+ * format.
+ *
+ * @example A Float32Array is a StorageArray
+ * ```ts
+ * import type { StorageArray } from "@halfprec/halfprec";
+ * const data: StorageArray = new Float32Array(4);
+ * if (data.length !== 4) throw new Error("unexpected");
+ * ```
+ */
+export interface StorageArray {
+  /** Number of elements. */
+  readonly length: number;
+  /** The memory holding the elements, little-endian. */
+  readonly buffer: ArrayBufferLike;
+  /** Where the elements start in {@linkcode StorageArray.buffer}, in bytes. */
+  readonly byteOffset: number;
+  /** How many bytes the elements occupy. */
+  readonly byteLength: number;
+  /** Element access: a value or a code, depending on the format. */
+  [index: number]: number;
+}
+
+/**
+ * A number format that tensors can be stored in.
+ *
+ * @example Round a number to a format and store it
+ * ```ts
+ * import { f16 } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(f16.round(0.1), 0.0999755859375);
+ * const data = f16.alloc(1);
+ * f16.write(new Float64Array([0.1]), 0, data, 0, 1);
+ * const back = new Float64Array(1);
+ * f16.read(data, 0, back, 0, 1);
+ * assert.equal(back[0], 0.0999755859375);
+ * ```
+ */
+export interface Storage {
+  /** The name used on the command line, in configuration files and in reports: `"f16"`. */
+  readonly name: string;
+  /** Bytes one element occupies in memory and on disk. */
+  readonly bytesPerElement: number;
+  /** The safetensors dtype the elements are saved as: `"F16"`, `"BF16"`. */
+  readonly dtype: string;
+  /** A zero-filled array of `length` elements. */
+  alloc(length: number): StorageArray;
+  /** The value of the format nearest to `x` (ties to even), as a JavaScript number. */
+  round(x: number): number;
+  /** Widens `length` elements of `src`, from `srcOffset`, into `dst` from `dstOffset`. */
+  read(
+    src: StorageArray,
+    srcOffset: number,
+    dst: Float64Array,
+    dstOffset: number,
+    length: number,
+  ): void;
+  /** Rounds `length` values of `src`, from `srcOffset`, and stores them in `dst` from `dstOffset`. */
+  write(
+    src: Float64Array,
+    srcOffset: number,
+    dst: StorageArray,
+    dstOffset: number,
+    length: number,
+  ): void;
+}

@@ -1,0 +1,32 @@
+/**
+ * halfprec: what happens to a neural network when its numbers get narrower.
+ *
+ * Storage formats (f64, f32, f16, f16-polyfill, bf16), six layers generic over them (conv,
+ * relu, pool, dropout, affine, softmax, forward and backward), a sequential container with
+ * per-layer formats, the reference DeepConvNet, and loaders for safetensors and MNIST. This
+ * entry point uses no Deno API, so it also runs in a web page; file access lives in
+ * `@halfprec/halfprec/files`.
+ *
+ * @example Store one network in three formats
+ * ```ts
+ * import { deepConvNet, f16, f32, Tensor } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ *
+ * const net = deepConvNet({ seed: 1 }); // float64, He-initialised
+ * const half = net.to(f16); // every weight and activation stored as float16
+ * const mixed = net.to((layer) => layer.kind === "conv" ? f32 : f16);
+ * const x = new Tensor(f16, [2, 1, 28, 28]);
+ * assert.equal(half.classify(x).length, 2);
+ * assert.equal(mixed.forward(x).storage, f16);
+ * ```
+ *
+ * @module
+ */
+export * from "./layers/mod.ts";
+export * from "./data/data_error.ts";
+export * from "./data/safetensors.ts";
+export * from "./data/idx.ts";
+export * from "./data/mnist.ts";
+export * from "./analysis/bytes.ts";
+export * from "./analysis/evaluate.ts";
+export * from "./analysis/mcnemar.ts";

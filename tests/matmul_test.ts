@@ -1,0 +1,49 @@
+/**
+ * The packed matrix multiply against the textbook triple loop, every transpose and edge size.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { matmul } from "../layers/_matmul.ts";
+import { randomValues } from "./_gradcheck.ts";
+
+function naive(
+  a: Float64Array,
+  b: Float64Array,
+  m: number,
+  n: number,
+  k: number,
+  transA: boolean,
+  transB: boolean,
+): Float64Array {
+  const out = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let sum = 0;
+      for (let d = 0; d < k; d++) {
+        sum += (transA ? a[d * m + i] : a[i * k + d]) * (transB ? b[j * k + d] : b[d * n + j]);
+      }
+      out[i * n + j] = sum;
+    }
+  }
+  return out;
+}
+
+Deno.test("matmul() equals the triple loop for every transpose and edge size", () => {
+  // Sizes that are, and are not, multiples of the 4x4 tile.
+  for (const [m, n, k] of [[1, 1, 1], [3, 5, 7], [4, 8, 4], [17, 9, 13], [64, 50, 100]]) {
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        const a = randomValues(m * k, m);
+        const b = randomValues(k * n, n);
+        const got = new Float64Array(m * n).fill(0.25);
+        matmul(got, a, b, { m, n, k, transA, transB, accumulate: true });
+        const want = naive(a, b, m, n, k, transA, transB).map((v) => v + 0.25);
+        const worst = got.reduce((w, v, i) => Math.max(w, Math.abs(v - want[i])), 0);
+        assert.ok(worst < 1e-12, `${m}x${n}x${k} transA=${transA} transB=${transB}: ${worst}`);
+        matmul(got, a, b, { m, n, k, transA, transB });
+        assert.ok(got.every((v, i) => Math.abs(v - (want[i] - 0.25)) < 1e-12), "overwrite");
+      }
+    }
+  }
+});

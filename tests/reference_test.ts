@@ -1,0 +1,48 @@
+/**
+ * The cross-check against the numpy reference: with the book's weights, DeepConvNet in float64
+ * reproduces the reference logits for all 10,000 test images, and its accuracy.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { argmaxRows, deepConvNet, f64, mnistImages } from "../mod.ts";
+import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
+import { dataTest, sharedPath } from "./_data.ts";
+
+const MNIST = sharedPath("HALFPREC_MNIST", "../shared/mnist");
+const WEIGHTS = sharedPath("HALFPREC_WEIGHTS", "../shared/weights/deepconvnet-book.safetensors");
+const LOGITS = sharedPath(
+  "HALFPREC_REFERENCE_LOGITS",
+  "../shared/reference/deepconvnet-book-logits-f64.safetensors",
+);
+
+/** Relative error bound of the float64 pass against numpy (which sums in another order). */
+const REFERENCE_TOLERANCE = 1e-9;
+
+dataTest(
+  "DeepConvNet in f64 matches the numpy logits on all 10,000 test images, 99.350 % correct",
+  [MNIST, WEIGHTS, LOGITS],
+  async ([mnist, weights, logits]) => {
+    const net = deepConvNet();
+    net.loadParams((await readSafetensorsFile(weights)).tensors, weights);
+    const expected = (await readSafetensorsFile(logits)).tensors.get("logits")!.toFloat64();
+    const set = await readMnistDir(mnist, "test");
+    const batch = 500;
+    let worst = 0;
+    let worstAt = 0;
+    let correct = 0;
+    for (let start = 0; start < set.count; start += batch) {
+      const logits = net.logits(mnistImages(set, start, batch, f64));
+      const got = logits.toFloat64();
+      for (let i = 0; i < got.length; i++) {
+        const want = expected[start * 10 + i];
+        const err = Math.abs(got[i] - want) / Math.abs(want);
+        if (err > worst) worst = err, worstAt = start * 10 + i;
+      }
+      argmaxRows(logits).forEach((p, i) => correct += p === set.labels[start + i] ? 1 : 0);
+    }
+    console.log(`max relative error against numpy: ${worst.toExponential(2)} at logit ${worstAt}`);
+    assert.ok(worst < REFERENCE_TOLERANCE, `logit ${worstAt}: relative error ${worst}`);
+    assert.equal(correct, 9935, `f64 accuracy ${correct / 100} %, expected 99.350 %`);
+  },
+);
