@@ -30,3 +30,4 @@ export * from "./data/mnist.ts";
 export * from "./analysis/bytes.ts";
 export * from "./analysis/evaluate.ts";
 export * from "./analysis/mcnemar.ts";
+export * from "./workers/worker_pool.ts";

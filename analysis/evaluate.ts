@@ -7,6 +7,10 @@ import type { Sequential } from "../layers/sequential.ts";
 import type { Storage } from "../layers/storage/storage.ts";
 import { f64 } from "../layers/storage/f64.ts";
 import { mnistImages, type MnistSet } from "../data/mnist.ts";
+import type { Tensor } from "../layers/tensor.ts";
+import type { WorkerPool } from "../workers/worker_pool.ts";
+import { bytesMoved } from "./bytes.ts";
+import { type Flips, flips, mcnemarExact } from "./mcnemar.ts";
 
 /**
  * How a format is applied to a float64 network.
@@ -42,6 +46,20 @@ export function withPrecision(net: Sequential, format: Storage, mode: PrecisionM
   return seeded;
 }
 
+/**
+ * Anything that classifies a batch: a `Sequential`, or a `WorkerPool` holding one.
+ *
+ * @example
+ * ```ts
+ * import { type Classifier, deepConvNet } from "@halfprec/halfprec";
+ * const classifier: Classifier = deepConvNet();
+ * ```
+ */
+export interface Classifier {
+  /** The predicted class of every example of `x`. */
+  classify(x: Tensor): Int32Array | Promise<Int32Array>;
+}
+
 /** Options of {@linkcode classifyImages}. */
 export interface ClassifyOptions {
   /** Format the input images are rounded to. @default {f64} */
@@ -64,14 +82,14 @@ export interface ClassifyOptions {
  * import { classifyImages, deepConvNet, type MnistSet } from "@halfprec/halfprec";
  * import assert from "node:assert/strict";
  * const set: MnistSet = { images: new Uint8Array(3 * 784), labels: new Uint8Array(3), count: 3 };
- * assert.equal(classifyImages(deepConvNet(), set, { batch: 2 }).length, 3);
+ * assert.equal((await classifyImages(deepConvNet(), set, { batch: 2 })).length, 3);
  * ```
  */
-export function classifyImages(
-  net: Sequential,
+export async function classifyImages(
+  classifier: Classifier,
   set: MnistSet,
   options: ClassifyOptions = {},
-): Int32Array {
+): Promise<Int32Array> {
   const { format = f64, mode = "store", batch = 100, limit = set.count, onProgress } = options;
   if (!(Number.isInteger(batch) && batch >= 1)) {
     throw new RangeError(`Cannot classify: batch is ${batch}, expected a positive integer`);
@@ -86,8 +104,140 @@ export function classifyImages(
     const count = Math.min(batch, limit - start);
     const input = mnistImages(set, start, count, mode === "store" ? format : f64);
     if (mode === "seed") input.roundTo(format);
-    predictions.set(net.classify(input), start);
+    predictions.set(await classifier.classify(input), start);
     onProgress?.(start + count);
   }
   return predictions;
+}
+
+/** One row of an accuracy comparison; the field names are the `--json` contract of eval. */
+export interface PrecisionResult {
+  /** Storage format name (`"f16"`). */
+  format: string;
+  /** How the format was applied; `"reference"` for the float64 baseline. */
+  mode: PrecisionMode | "reference";
+  /** Fraction of images classified correctly (0.9935). */
+  accuracy: number;
+  /** Images classified correctly. */
+  correct: number;
+  /** Images classified. */
+  total: number;
+  /** Images the baseline got wrong and this run right. */
+  flipsToRight: number;
+  /** Images the baseline got right and this run wrong. */
+  flipsToWrong: number;
+  /** Exact McNemar p-value of the difference from the baseline (1 when there are no flips). */
+  mcnemarP: number;
+  /** Wall time of the classification, in seconds. */
+  seconds: number;
+  /** Bytes read and written per image by a forward pass, at each array's element size. */
+  bytesPerImage: number;
+  /** The images behind the flip counts. */
+  flips: Flips;
+}
+
+/** Options of {@linkcode comparePrecisions}. */
+export interface CompareOptions {
+  /** Formats to compare with the float64 baseline. */
+  formats: readonly Storage[];
+  /** Modes to apply each format in. @default {["seed", "store"]} */
+  modes?: readonly PrecisionMode[];
+  /** Images per forward pass. @default {100} */
+  batch?: number;
+  /** Classify only the first `limit` images. @default {all} */
+  limit?: number;
+  /** Workers to run the forward passes on; without one, everything runs on this thread. */
+  pool?: WorkerPool;
+  /**
+   * Called when a run starts (`done` 0) and after each of its batches with the images done so
+   * far; `index` counts runs from 0 (the float64 baseline).
+   */
+  onProgress?: (run: { format: string; mode: string; index: number }, done: number) => void;
+}
+
+/**
+ * Classifies `set` with the float64 network `net` (the baseline), then with every format in
+ * every mode, and compares each run with the baseline image by image. The baseline is the
+ * first result; float64 is not repeated as a candidate.
+ *
+ * @example
+ * ```ts
+ * import { comparePrecisions, deepConvNet, f16, type MnistSet } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * const set: MnistSet = { images: new Uint8Array(4 * 784).fill(9), labels: new Uint8Array(4), count: 4 };
+ * const results = await comparePrecisions(deepConvNet({ seed: 1 }), set, { formats: [f16], modes: ["store"] });
+ * assert.deepEqual(results.map((r) => `${r.format} ${r.mode}`), ["f64 reference", "f16 store"]);
+ * assert.equal(results[1].total, 4);
+ * ```
+ */
+export async function comparePrecisions(
+  net: Sequential,
+  set: MnistSet,
+  options: CompareOptions,
+): Promise<PrecisionResult[]> {
+  const { modes = PRECISION_MODES, limit = set.count } = options;
+  const labels = set.labels.subarray(0, limit);
+  const candidates = options.formats.filter((f) => f !== f64)
+    .flatMap((format) => modes.map((mode) => ({ format, mode })));
+  const reference = await timedRun(net, set, { format: f64, mode: "reference", index: 0 }, options);
+  const results = [summarise(reference, reference, labels)];
+  for (const [i, { format, mode }] of candidates.entries()) {
+    const candidate = withPrecision(net, format, mode);
+    const run = await timedRun(candidate, set, { format, mode, index: i + 1 }, options);
+    results.push(summarise(run, reference, labels));
+  }
+  return results;
+}
+
+/** What one classification run produced. */
+interface Run {
+  format: Storage;
+  mode: PrecisionMode | "reference";
+  predictions: Int32Array;
+  seconds: number;
+  bytesPerImage: number;
+}
+
+async function timedRun(
+  net: Sequential,
+  set: MnistSet,
+  which: { format: Storage; mode: PrecisionMode | "reference"; index: number },
+  options: CompareOptions,
+): Promise<Run> {
+  const { batch = 100, limit = set.count, onProgress, pool } = options;
+  const { format, mode } = which;
+  const label = { format: format.name, mode, index: which.index };
+  onProgress?.(label, 0);
+  await pool?.load(net);
+  const started = performance.now();
+  const predictions = await classifyImages(pool ?? net, set, {
+    format,
+    mode: mode === "seed" ? "seed" : "store",
+    batch,
+    limit,
+    onProgress: (done) => onProgress?.(label, done),
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const inputStorage = mode === "seed" ? f64 : format;
+  const bytes = bytesMoved(net, [batch, 1, 28, 28], inputStorage)
+    .reduce((sum, layer) => sum + layer.read + layer.written, 0);
+  return { format, mode, predictions, seconds, bytesPerImage: bytes / batch };
+}
+
+function summarise(run: Run, reference: Run, labels: Uint8Array): PrecisionResult {
+  const f = flips(reference.predictions, run.predictions, labels);
+  const correct = run.predictions.reduce((n, p, i) => n + (p === labels[i] ? 1 : 0), 0);
+  return {
+    format: run.format.name,
+    mode: run.mode,
+    accuracy: labels.length === 0 ? 0 : correct / labels.length,
+    correct,
+    total: labels.length,
+    flipsToRight: f.toRight.length,
+    flipsToWrong: f.toWrong.length,
+    mcnemarP: mcnemarExact(f.toRight.length, f.toWrong.length),
+    seconds: run.seconds,
+    bytesPerImage: run.bytesPerImage,
+    flips: f,
+  };
 }

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import type { Tensor } from "../layers/tensor.ts";
 import { DataError } from "./data_error.ts";
 import { MNIST_FILES, type MnistSet, type MnistSplit, parseMnist } from "./mnist.ts";
@@ -124,7 +124,7 @@ async function readFile(path: string, holding: string): Promise<Uint8Array> {
     return await Deno.readFile(path);
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
-    throw new DataError(dirname(path), {
+    throw new DataError(resolve(dirname(path)), {
       field: `file "${basename(path)}"`,
       expected: holding,
       found: "no such file",

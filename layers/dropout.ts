@@ -42,9 +42,8 @@ export class Dropout implements Layer {
   readonly params: Readonly<Record<string, Tensor>> = {};
   readonly grads: Readonly<Record<string, Tensor>> = {};
   readonly fanIn = 0;
-  /** Fraction of elements dropped in training. */
-  readonly ratio: number;
-  readonly #seed: number;
+  /** Fraction of elements dropped in training, and the seed of the masks. */
+  readonly options: { readonly ratio: number; readonly seed: number };
   readonly #random: Random;
   /** 1 where the last training pass kept the element; undefined after an inference pass. */
   #mask?: Uint8Array;
@@ -56,9 +55,8 @@ export class Dropout implements Layer {
     if (!(ratio >= 0 && ratio < 1)) {
       throw new RangeError(`Cannot make dropout: ratio is ${ratio}, expected a number in [0, 1)`);
     }
-    this.ratio = ratio;
-    this.#seed = options.seed ?? 0;
-    this.#random = new Random(this.#seed);
+    this.options = { ratio, seed: options.seed ?? 0 };
+    this.#random = new Random(this.options.seed);
     this.storage = options.storage ?? f64;
   }
 
@@ -68,7 +66,9 @@ export class Dropout implements Layer {
     const y = new Tensor(this.storage, x.shape);
     if (train) {
       const mask = new Uint8Array(x.size);
-      for (let i = 0; i < mask.length; i++) mask[i] = this.#random.uniform() > this.ratio ? 1 : 0;
+      for (let i = 0; i < mask.length; i++) {
+        mask[i] = this.#random.uniform() > this.options.ratio ? 1 : 0;
+      }
       this.#mask = mask;
     } else {
       this.#mask = undefined;
@@ -87,7 +87,7 @@ export class Dropout implements Layer {
   /** `out` = `x` times the current mask, or times 1 - ratio when there is none. */
   #scale(x: Tensor, out: Tensor): void {
     const mask = this.#mask;
-    const keep = 1 - this.ratio;
+    const keep = 1 - this.options.ratio;
     mapChunks([x], out, ([v], start, length) => {
       if (mask) { for (let i = 0; i < length; i++) v[i] *= mask[start + i]; }
       else for (let i = 0; i < length; i++) v[i] *= keep;
@@ -101,6 +101,6 @@ export class Dropout implements Layer {
 
   /** The same dropout (ratio and seed) storing its output in `storage`. */
   to(storage: Storage): Dropout {
-    return new Dropout({ ratio: this.ratio, seed: this.#seed, storage });
+    return new Dropout({ ...this.options, storage });
   }
 }

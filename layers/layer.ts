@@ -37,6 +37,8 @@ export interface Layer {
   readonly params: Readonly<Record<string, Tensor>>;
   /** Gradients of the loss with respect to `params`, filled by `backward`. */
   readonly grads: Readonly<Record<string, Tensor>>;
+  /** The numeric options the layer was made with (all but `storage`): enough to rebuild it. */
+  readonly options: Readonly<Record<string, number>>;
   /** How many inputs feed one output unit (He initialisation needs it); 0 without weights. */
   readonly fanIn: number;
   /** Computes the output; `train` switches dropout to its training behaviour. */

@@ -15,3 +15,5 @@ export * from "./softmax.ts";
 export * from "./sequential.ts";
 export * from "./init.ts";
 export * from "./deep_conv_net.ts";
+export * from "./loss.ts";
+export * from "./spec.ts";

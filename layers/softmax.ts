@@ -47,6 +47,7 @@ export class Softmax implements Layer {
   readonly storage: Storage;
   readonly params: Readonly<Record<string, Tensor>> = {};
   readonly grads: Readonly<Record<string, Tensor>> = {};
+  readonly options: Readonly<Record<string, number>> = {};
   readonly fanIn = 0;
   #input?: Tensor;
   #output?: Tensor;

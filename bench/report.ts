@@ -1,0 +1,100 @@
+/**
+ * `deno task bench:report`: runs the benchmarks with `deno bench --json` and writes
+ * bench/REPORT.md, a table of layer x format with time per batch, bytes moved, effective GB/s
+ * and the ratio to f64.
+ *
+ * @module
+ */
+import { cpus } from "node:os";
+import { fileURLToPath } from "node:url";
+import { bytesMoved, deepConvNet, STORAGES } from "../mod.ts";
+import { formatBytes } from "./layers_bench.ts";
+
+/** What `deno bench --json` prints, as far as the report reads it. */
+interface BenchOutput {
+  runtime: string;
+  benches: {
+    group: string;
+    name: string;
+    results: { ok?: { avg: number; n: number } }[];
+  }[];
+}
+
+const BENCH = fileURLToPath(new URL("./layers_bench.ts", import.meta.url));
+const REPORT = fileURLToPath(new URL("./REPORT.md", import.meta.url));
+const BATCH = 100;
+
+const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+  args: ["bench", "-P", "--json", BENCH],
+  stdout: "piped",
+  stderr: "piped",
+}).output();
+if (code !== 0) {
+  console.error(new TextDecoder().decode(stderr));
+  Deno.exit(code);
+}
+const output: BenchOutput = JSON.parse(new TextDecoder().decode(stdout));
+
+/** Bytes moved by each layer (and the whole forward pass) per format, from the shapes. */
+const bytes = new Map<string, number>();
+for (const storage of STORAGES) {
+  const layers = bytesMoved(deepConvNet({ storage }), [BATCH, 1, 28, 28], storage);
+  for (const l of layers) bytes.set(`${l.layer} ${storage.name}`, l.read + l.written);
+  bytes.set(`forward ${storage.name}`, layers.reduce((sum, l) => sum + l.read + l.written, 0));
+}
+
+/** Mean milliseconds per batch, by "group format". */
+const times = new Map<string, number>();
+for (const bench of output.benches) {
+  const ok = bench.results[0]?.ok;
+  const format = bench.name.slice(bench.group.length + 1).split(" ")[0];
+  if (ok) times.set(`${bench.group} ${format}`, ok.avg / 1e6);
+}
+
+const rows: string[][] = [];
+for (const group of new Set(output.benches.map((b) => b.group))) {
+  const base = times.get(`${group} f64`);
+  for (const storage of STORAGES) {
+    const key = `${group} ${storage.name}`;
+    const ms = times.get(key);
+    if (ms === undefined) continue;
+    const moved = bytes.get(key);
+    rows.push([
+      group,
+      storage.name,
+      ms.toFixed(2),
+      moved === undefined ? "-" : formatBytes(moved),
+      moved === undefined ? "-" : (moved / (ms / 1000) / 1e9).toFixed(2),
+      base === undefined ? "-" : (ms / base).toFixed(2),
+    ]);
+  }
+}
+
+/** Each layer's share of the f64 forward time, largest first: the headline. */
+const forward = times.get("forward f64") ?? NaN;
+const shares = [...times].filter(([key]) =>
+  key.endsWith(" f64") && !/^(forward|train step) /.test(key)
+)
+  .sort((a, b) => b[1] - a[1]).slice(0, 5)
+  .map(([key, ms]) => `${key.split(" ")[0]} ${(100 * ms / forward).toFixed(0)} %`);
+
+const report = `# Benchmark report
+
+Written by \`deno task bench:report\` (${new Date().toISOString().slice(0, 10)}): DeepConvNet at
+batch ${BATCH} on real MNIST activations; mean time per batch over \`deno bench\`'s iterations.
+Bytes moved are counted from the shapes by \`bytesMoved\` (analysis/bytes.ts): input and
+parameters read, output written, at each format's element size. GB/s = bytes moved / time.
+
+- Runtime: ${output.runtime}
+- CPU: ${cpus()[0]?.model ?? "unknown"} (${cpus().length} cores; one used)
+- Largest shares of the f64 forward time: ${shares.join(", ")}
+
+${markdownTable(["layer", "format", "ms/batch", "bytes moved", "GB/s", "× f64"], rows)}
+`;
+await Deno.writeTextFile(REPORT, report);
+console.log(`Wrote ${REPORT}`);
+
+function markdownTable(header: readonly string[], rows: readonly string[][]): string {
+  const line = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
+}

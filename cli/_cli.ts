@@ -1,0 +1,76 @@
+/**
+ * What every halfprec command shares: one-line errors, flag parsing helpers, the progress bar
+ * and plain-text tables.
+ *
+ * @module
+ */
+import process from "node:process";
+import cliProgress from "cli-progress";
+
+/** A mistake in how the command was called: reported with a pointer to `--help`. */
+export class UsageError extends Error {}
+
+/**
+ * Runs a command's `main`, turning any error into one line on stderr and a non-zero exit code
+ * (2 for usage errors, 1 otherwise). The stack is printed only with `HALFPREC_DEBUG=1`.
+ */
+export async function runCommand(name: string, main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (error) {
+    // One line, even for messages that span several (node:util's parseArgs writes such).
+    const message = (error instanceof Error ? error.message : String(error)).replace(
+      /\s*\n\s*/g,
+      " ",
+    );
+    console.error(`${name}: ${message}`);
+    if (error instanceof UsageError) console.error(`Run "deno task ${name} --help" for usage.`);
+    if (Deno.env.get("HALFPREC_DEBUG") === "1" && error instanceof Error) {
+      console.error(error.stack);
+    }
+    Deno.exit(error instanceof UsageError ? 2 : 1);
+  }
+}
+
+/** `value` of `--flag` as a positive integer, or a usage error quoting it. */
+export function positiveInteger(flag: string, value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw new UsageError(`--${flag} is "${value}", expected a positive whole number`);
+  }
+  return n;
+}
+
+/** A progress bar on stderr; it draws only when stderr is a terminal. */
+export interface Progress {
+  /** Moves the bar to `done` of its total, with `label` beside it. */
+  update(done: number, label: string): void;
+  /** Removes the bar. */
+  stop(): void;
+}
+
+/** A progress bar counting up to `total` (images, batches: `unit` names them). */
+export function progressBar(total: number, unit: string): Progress {
+  if (!Deno.stderr.isTerminal()) return { update() {}, stop() {} };
+  const bar = new cliProgress.SingleBar({
+    stream: process.stderr,
+    format: `{bar} {percentage}% | {value}/{total} ${unit} | {label} | eta {eta_formatted}`,
+    hideCursor: true,
+    clearOnComplete: true,
+  }, cliProgress.Presets.shades_classic);
+  bar.start(total, 0, { label: "" });
+  return {
+    update: (done, label) => bar.update(done, { label }),
+    stop: () => bar.stop(),
+  };
+}
+
+/** Rows of cells as aligned columns: text left-aligned, numbers right-aligned. */
+export function formatTable(header: readonly string[], rows: readonly string[][]): string {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const numeric = header.map((_, c) => rows.every((r) => /^[-+]?[\d.,]+( \S+)?$|^-$/.test(r[c])));
+  const line = (cells: readonly string[]) =>
+    cells.map((cell, c) => numeric[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))
+      .join("  ").trimEnd();
+  return [line(header), ...rows.map(line)].join("\n");
+}

@@ -1,0 +1,192 @@
+/**
+ * `deno task eval`: classify the MNIST test images with DeepConvNet in each requested format
+ * and mode, and compare every run with float64 image by image.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import {
+  comparePrecisions,
+  deepConvNet,
+  PRECISION_MODES,
+  type PrecisionMode,
+  type PrecisionResult,
+  storageByName,
+  STORAGES,
+  WorkerPool,
+} from "../mod.ts";
+import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
+import { formatTable, positiveInteger, progressBar, runCommand, UsageError } from "./_cli.ts";
+import { locateMnist, locateWeights } from "./_locate.ts";
+
+const HELP = `Usage: deno task eval [options]
+
+Classifies the 10,000 MNIST test images with DeepConvNet in float64 and in each format, and
+reports accuracy, the images whose class changed (flips) and McNemar's exact p-value.
+
+Options:
+  --formats LIST   formats to compare with f64 (default: ${STORAGES.map((s) => s.name).join(",")})
+  --mode MODE      seed: weights and input rounded, arrays kept f64 (the classic experiment);
+                   store: weights, input and every layer output stored in the format;
+                   both (default)
+  --weights FILE   DeepConvNet weights, safetensors (default: $HALFPREC_WEIGHTS)
+  --data DIR       folder with the MNIST IDX files (default: $HALFPREC_MNIST, else the cache,
+                   downloading into it when absent)
+  --limit N        classify only the first N test images
+  --batch N        images per forward pass (default 100)
+  --workers N      threads running forward passes (default: one per core, ${navigator.hardwareConcurrency} here)
+  --show-flips     list the indices of the images that changed class
+  --json           print the result as JSON on stdout (the table goes to stderr)
+  --help           show this text
+`;
+
+/** The `--json` output; see the README for the meaning of each field. */
+interface EvalReport {
+  weights: string;
+  data: string;
+  images: number;
+  results:
+    (Omit<PrecisionResult, "flips"> & { flipImages?: { toRight: number[]; toWrong: number[] } })[];
+}
+
+async function main(): Promise<void> {
+  const args = parse(Deno.args);
+  if (args === "help") {
+    console.log(HELP);
+    return;
+  }
+  const weightsPath = locateWeights(args.weights);
+  const net = deepConvNet();
+  net.loadParams((await readSafetensorsFile(weightsPath)).tensors, weightsPath);
+  const location = await locateMnist("test", args.data);
+  if (location.downloaded) console.error(location.downloaded);
+  const set = await readMnistDir(location.dir, "test");
+  const limit = args.limit ?? set.count;
+  if (limit > set.count) {
+    throw new UsageError(`--limit is ${limit}, but the test set has ${set.count} images`);
+  }
+
+  const runs = 1 + args.formats.filter((f) => f.name !== "f64").length * args.modes.length;
+  const bar = progressBar(runs * limit, "images");
+  using pool = new WorkerPool({ size: args.workers });
+  const results = await comparePrecisions(net, set, {
+    pool,
+    formats: args.formats,
+    modes: args.modes,
+    batch: args.batch,
+    limit,
+    onProgress: (run, done) => bar.update(run.index * limit + done, `${run.format} ${run.mode}`),
+  });
+  bar.stop();
+
+  const table = formatTable(
+    [
+      "format",
+      "mode",
+      "accuracy",
+      "Δ vs f64",
+      "flips →right/→wrong",
+      "McNemar p",
+      "time",
+      "bytes/image",
+    ],
+    results.map((r) => [
+      r.format,
+      r.mode === "reference" ? "-" : r.mode,
+      `${(100 * r.accuracy).toFixed(3)} %`,
+      r.mode === "reference" ? "-" : signed(100 * (r.accuracy - results[0].accuracy)),
+      r.mode === "reference" ? "-" : `${r.flipsToRight} / ${r.flipsToWrong}`,
+      r.mode === "reference" ? "-" : r.mcnemarP.toPrecision(3),
+      `${r.seconds.toFixed(1)} s`,
+      `${(r.bytesPerImage / 1e6).toFixed(2)} MB`,
+    ]),
+  );
+  const flipLines = args.showFlips
+    ? results.filter((r) => r.mode !== "reference").map((r) =>
+      `${r.format} ${r.mode}: →right [${r.flips.toRight.join(", ")}], →wrong [${
+        r.flips.toWrong.join(", ")
+      }]`
+    )
+    : [];
+  const text = [
+    `DeepConvNet on ${limit} MNIST test images (${weightsPath})`,
+    table,
+    ...flipLines,
+  ].join("\n");
+  if (!args.json) {
+    console.log(text);
+    return;
+  }
+  console.error(text);
+  const report: EvalReport = {
+    weights: weightsPath,
+    data: location.dir,
+    images: limit,
+    results: results.map(({ flips, ...r }) =>
+      args.showFlips ? { ...r, flipImages: { toRight: flips.toRight, toWrong: flips.toWrong } } : r
+    ),
+  };
+  console.log(JSON.stringify(report, null, 2));
+}
+
+/** A percentage-point difference with its sign: "+0.000", "-0.020". */
+function signed(points: number): string {
+  const text = points.toFixed(3);
+  return points >= 0 && !text.startsWith("-") ? `+${text}` : text;
+}
+
+function parse(argv: string[]) {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        formats: { type: "string" },
+        mode: { type: "string", default: "both" },
+        weights: { type: "string" },
+        data: { type: "string" },
+        limit: { type: "string" },
+        batch: { type: "string", default: "100" },
+        workers: { type: "string", default: String(navigator.hardwareConcurrency) },
+        "show-flips": { type: "boolean", default: false },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  if (values.help) return "help" as const;
+  const modes: readonly PrecisionMode[] = values.mode === "both"
+    ? PRECISION_MODES
+    : PRECISION_MODES.includes(values.mode as PrecisionMode)
+    ? [values.mode as PrecisionMode]
+    : fail(`--mode is "${values.mode}", expected seed, store or both`);
+  const formats = (values.formats ?? STORAGES.map((s) => s.name).join(",")).split(",").map(
+    (name) => {
+      try {
+        return storageByName(name.trim());
+      } catch (error) {
+        return fail(`--formats: ${(error as Error).message}`);
+      }
+    },
+  );
+  return {
+    formats,
+    modes,
+    weights: values.weights,
+    data: values.data,
+    limit: values.limit === undefined ? undefined : positiveInteger("limit", values.limit),
+    batch: positiveInteger("batch", values.batch),
+    workers: positiveInteger("workers", values.workers),
+    showFlips: values["show-flips"],
+    json: values.json,
+  };
+}
+
+function fail(message: string): never {
+  throw new UsageError(message);
+}
+
+if (import.meta.main) await runCommand("eval", main);

@@ -1,0 +1,41 @@
+/**
+ * One training step's worth of gradients: forward in training mode, cross-entropy, backward.
+ *
+ * @module
+ */
+import type { Sequential } from "./sequential.ts";
+import { Softmax } from "./softmax.ts";
+import type { Tensor } from "./tensor.ts";
+
+/**
+ * Runs `net` forward on `x` in training mode, computes the mean cross-entropy against `labels`
+ * and backpropagates it, leaving every layer's gradients filled. Returns the loss.
+ *
+ * @throws {TypeError} When the network does not end in a softmax.
+ *
+ * @example
+ * ```ts
+ * import { deepConvNet, lossAndGradients, Tensor, f64 } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * const net = deepConvNet({ seed: 1 });
+ * const loss = lossAndGradients(net, new Tensor(f64, [2, 1, 28, 28]), [3, 7]);
+ * assert.ok(Math.abs(loss - Math.log(10)) < 0.5); // near chance at initialisation
+ * assert.ok(net.grads().get("W8")!.toFloat64().some((g) => g !== 0));
+ * ```
+ */
+export function lossAndGradients(net: Sequential, x: Tensor, labels: ArrayLike<number>): number {
+  const softmax = net.layers.at(-1);
+  if (!(softmax instanceof Softmax)) {
+    throw new TypeError(
+      `Cannot compute a loss: the network ends in ${
+        softmax?.name ?? "nothing"
+      }, expected a softmax`,
+    );
+  }
+  net.forward(x, { train: true });
+  const { loss, dlogits } = softmax.crossEntropy(labels);
+  // The loss gradient already includes the softmax: start below it.
+  let d = dlogits;
+  for (let i = net.layers.length - 2; i >= 0; i--) d = net.layers[i].backward(d);
+  return loss;
+}

@@ -1,0 +1,175 @@
+/**
+ * Networks as plain data: layer kinds, options, formats and parameter bytes. A spec can cross a
+ * worker boundary (structured clone) or be stored, and rebuilds the same network.
+ *
+ * @module
+ */
+import type { Layer } from "./layer.ts";
+import { Affine } from "./affine.ts";
+import { Conv } from "./conv.ts";
+import { Dropout } from "./dropout.ts";
+import { Pool } from "./pool.ts";
+import { Relu } from "./relu.ts";
+import { Sequential } from "./sequential.ts";
+import { Softmax } from "./softmax.ts";
+import { storageByName } from "./storage/formats.ts";
+import type { Storage } from "./storage/storage.ts";
+import { Tensor } from "./tensor.ts";
+
+/**
+ * One layer as data.
+ *
+ * @example
+ * ```ts
+ * import type { LayerSpec } from "@halfprec/halfprec";
+ * const relu: LayerSpec = { kind: "relu", storage: "f16", options: {} };
+ * ```
+ */
+export interface LayerSpec {
+  /** `"conv"`, `"relu"`, ... */
+  kind: string;
+  /** Storage format name. */
+  storage: string;
+  /** The layer's constructor options, but the storage. */
+  options: Record<string, number>;
+}
+
+/**
+ * A tensor as data: its format, shape and raw little-endian bytes.
+ *
+ * @example
+ * ```ts
+ * import type { TensorSpec } from "@halfprec/halfprec";
+ * const one: TensorSpec = { storage: "f32", shape: [1], bytes: new Uint8Array([0, 0, 0x80, 0x3f]) };
+ * ```
+ */
+export interface TensorSpec {
+  /** Storage format name. */
+  storage: string;
+  /** The tensor's shape. */
+  shape: number[];
+  /** The stored elements' bytes, as in memory on a little-endian machine. */
+  bytes: Uint8Array;
+}
+
+/**
+ * A whole network as data; see {@linkcode networkSpec}.
+ *
+ * @example
+ * ```ts
+ * import { type NetworkSpec, networkSpec, Relu, Sequential } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * const spec: NetworkSpec = networkSpec(new Sequential([new Relu()]));
+ * assert.deepEqual(spec.layers, [{ kind: "relu", storage: "f64", options: {} }]);
+ * ```
+ */
+export interface NetworkSpec {
+  /** The layers, in order. */
+  layers: LayerSpec[];
+  /** Parameters by network name (`W1`). */
+  params: Record<string, TensorSpec>;
+}
+
+/** The constructors of the built-in layers by kind; a spec names one of these. */
+const LAYERS: Record<string, (options: Record<string, number>, storage: Storage) => Layer> = {
+  conv: (o, storage) =>
+    new Conv({
+      inChannels: o.inChannels,
+      outChannels: o.outChannels,
+      kernel: o.kernel,
+      stride: o.stride,
+      pad: o.pad,
+      storage,
+    }),
+  relu: (_, storage) => new Relu({ storage }),
+  pool: (o, storage) => new Pool({ size: o.size, stride: o.stride, pad: o.pad, storage }),
+  dropout: (o, storage) => new Dropout({ ratio: o.ratio, seed: o.seed, storage }),
+  affine: (o, storage) => new Affine({ inputs: o.inputs, outputs: o.outputs, storage }),
+  softmax: (_, storage) => new Softmax({ storage }),
+};
+
+/**
+ * `net` as data (parameters copied).
+ *
+ * @example A network survives the trip through its spec
+ * ```ts
+ * import { deepConvNet, f16, networkFromSpec, networkSpec } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * const net = deepConvNet({ seed: 2 }).to(f16);
+ * const copy = networkFromSpec(structuredClone(networkSpec(net)));
+ * assert.deepEqual(copy.params().get("W5")!.toFloat64(), net.params().get("W5")!.toFloat64());
+ * assert.equal(copy.layer("relu3").storage, f16);
+ * ```
+ */
+export function networkSpec(net: Sequential): NetworkSpec {
+  const layers = net.layers.map((layer) => ({
+    kind: layer.kind,
+    storage: layer.storage.name,
+    options: { ...layer.options },
+  }));
+  const params = Object.fromEntries([...net.params()].map(([name, t]) => [name, tensorSpec(t)]));
+  return { layers, params };
+}
+
+/**
+ * Rebuilds the network `spec` describes.
+ *
+ * @throws {RangeError} When a layer kind or storage format is unknown.
+ */
+export function networkFromSpec(spec: NetworkSpec): Sequential {
+  const net = new Sequential(spec.layers.map((l) => {
+    const make = LAYERS[l.kind];
+    if (!make) {
+      throw new RangeError(
+        `Unknown layer kind "${l.kind}": expected one of ${Object.keys(LAYERS).join(", ")}`,
+      );
+    }
+    return make(l.options, storageByName(l.storage));
+  }));
+  const params = net.params();
+  for (const [name, t] of Object.entries(spec.params)) {
+    const target = params.get(name);
+    if (!target) throw new RangeError(`Cannot rebuild the network: no parameter "${name}"`);
+    target.set(tensorFromSpec(t).toFloat64());
+  }
+  return net;
+}
+
+/**
+ * `t` as data, its bytes copied.
+ *
+ * @example
+ * ```ts
+ * import { bf16, Tensor, tensorFromSpec, tensorSpec } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * const spec = tensorSpec(Tensor.from(bf16, [2], [1, -2]));
+ * assert.deepEqual([...spec.bytes], [0x80, 0x3f, 0x00, 0xc0]);
+ * assert.deepEqual([...tensorFromSpec(spec).toFloat64()], [1, -2]);
+ * ```
+ */
+export function tensorSpec(t: Tensor): TensorSpec {
+  return { storage: t.storage.name, shape: [...t.shape], bytes: rawBytes(t).slice() };
+}
+
+/**
+ * The tensor `spec` describes.
+ *
+ * @example
+ * ```ts
+ * import { f16, tensorFromSpec } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * const t = tensorFromSpec({ storage: "f16", shape: [1], bytes: new Uint8Array([0x00, 0x3c]) });
+ * assert.equal(t.storage, f16);
+ * assert.equal(t.toFloat64()[0], 1);
+ * ```
+ */
+export function tensorFromSpec(spec: TensorSpec): Tensor {
+  const t = new Tensor(storageByName(spec.storage), spec.shape);
+  rawBytes(t).set(spec.bytes);
+  return t;
+}
+
+/** The bytes under a tensor's elements (a view, not a copy). */
+function rawBytes(t: Tensor): Uint8Array {
+  return new Uint8Array(t.data.buffer as ArrayBuffer, t.data.byteOffset, t.data.byteLength);
+}

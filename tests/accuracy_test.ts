@@ -1,0 +1,59 @@
+/**
+ * The promise of halfprec: on all 10,000 MNIST test images with the book's weights, DeepConvNet
+ * in f16 (seed and store modes) stays within a named tolerance of f64, and so does bf16 within
+ * its own. If a change to a layer breaks a narrow format, these fail.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { bf16, comparePrecisions, deepConvNet, f16, WorkerPool } from "../mod.ts";
+import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
+import { dataTest, sharedPath } from "./_data.ts";
+
+/** Largest accuracy change from f64 allowed for f16, in percentage points. */
+export const F16_TOLERANCE_PP = 0.1;
+/**
+ * Largest accuracy change from f64 allowed for bf16, in percentage points. bf16 keeps 8
+ * significant bits to f16's 11, so each rounding errs up to 8 times more; 0.3 points is 30
+ * of the 10,000 images.
+ */
+export const BF16_TOLERANCE_PP = 0.3;
+
+const MNIST = sharedPath("HALFPREC_MNIST", "../shared/mnist");
+const WEIGHTS = sharedPath("HALFPREC_WEIGHTS", "../shared/weights/deepconvnet-book.safetensors");
+
+dataTest(
+  "f16 and bf16 stay within tolerance of f64 on all 10,000 test images, seed and store modes",
+  [MNIST, WEIGHTS],
+  async ([mnist, weights]) => {
+    const net = deepConvNet();
+    net.loadParams((await readSafetensorsFile(weights)).tensors, weights);
+    const set = await readMnistDir(mnist, "test");
+    using pool = new WorkerPool();
+    const [reference, ...runs] = await comparePrecisions(net, set, {
+      formats: [f16, bf16],
+      batch: 500,
+      pool,
+    });
+    assert.equal(reference.correct, 9935, "f64 accuracy must be exactly 99.350 %");
+    for (const r of runs) {
+      const delta = 100 * (r.accuracy - reference.accuracy);
+      console.log(
+        `${r.format} ${r.mode}: ${(100 * r.accuracy).toFixed(3)} % (${delta >= 0 ? "+" : ""}` +
+          `${delta.toFixed(3)} pp), flips →right ${r.flipsToRight} [${r.flips.toRight}], ` +
+          `→wrong ${r.flipsToWrong} [${r.flips.toWrong}], McNemar p ${r.mcnemarP.toPrecision(3)}`,
+      );
+      const tolerance = r.format === "f16" ? F16_TOLERANCE_PP : BF16_TOLERANCE_PP;
+      assert.ok(
+        Math.abs(delta) <= tolerance,
+        `${r.format} ${r.mode} is ${delta.toFixed(3)} points from f64, tolerance ${tolerance}`,
+      );
+    }
+    assert.deepEqual(runs.map((r) => `${r.format} ${r.mode}`), [
+      "f16 seed",
+      "f16 store",
+      "bf16 seed",
+      "bf16 store",
+    ]);
+  },
+);

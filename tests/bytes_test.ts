@@ -1,0 +1,40 @@
+/**
+ * The bytes-moved formula, checked against counts worked out by hand.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { bf16, bytesMoved, deepConvNet, f16, f32, f64 } from "../mod.ts";
+
+Deno.test("bytesMoved() matches hand counts for conv2 and affine1 of DeepConvNet", () => {
+  const batch = 100;
+  const byName = (storage: typeof f64) =>
+    new Map(
+      bytesMoved(deepConvNet({ storage }), [batch, 1, 28, 28], storage).map((l) => [l.layer, l]),
+    );
+  for (const storage of [f64, f32, f16, bf16]) {
+    const bytes = byName(storage);
+    const e = storage.bytesPerElement;
+    // conv2 reads relu1's output (16x28x28 per image) and W2 (16x16x3x3) + b2 (16) once per
+    // batch; it writes 16x28x28 per image.
+    assert.deepEqual(bytes.get("conv2"), {
+      layer: "conv2",
+      read: e * (batch * 16 * 28 * 28 + 16 * 16 * 9 + 16),
+      written: e * batch * 16 * 28 * 28,
+    });
+    // affine1 reads pool3's output (64x4x4 = 1024 per image) and W7 (1024x50) + b7 (50).
+    assert.deepEqual(bytes.get("affine1"), {
+      layer: "affine1",
+      read: e * (batch * 1024 + 1024 * 50 + 50),
+      written: e * batch * 50,
+    });
+  }
+});
+
+Deno.test("bytesMoved() counts a conversion at a format boundary at both element sizes", () => {
+  const net = deepConvNet().to((layer) => (layer.name === "conv1" ? f32 : f16));
+  const [conv1, relu1] = bytesMoved(net, [1, 1, 28, 28], f64);
+  assert.equal(conv1.read, 8 * 784 + 4 * (144 + 16)); // f64 input, f32 weights
+  assert.equal(relu1.read, 4 * 16 * 784); // reads conv1's f32 output
+  assert.equal(relu1.written, 2 * 16 * 784); // writes f16
+});

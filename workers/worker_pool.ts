@@ -1,0 +1,123 @@
+/**
+ * Forward passes split across Web Workers, one slice of each batch per worker, so that every
+ * core works. Each worker holds its own copy of the network, sent once by
+ * {@linkcode WorkerPool.load}; only input slices and outputs cross per batch.
+ *
+ * @module
+ */
+import type { Sequential } from "../layers/sequential.ts";
+import { networkSpec, tensorFromSpec, tensorSpec } from "../layers/spec.ts";
+import { argmaxRows, type Tensor } from "../layers/tensor.ts";
+import type { Question, Reply, Request } from "./_messages.ts";
+
+/** Options of {@linkcode WorkerPool}. */
+export interface WorkerPoolOptions {
+  /** How many workers. @default {navigator.hardwareConcurrency} */
+  size?: number;
+}
+
+/**
+ * A fixed set of workers running one network.
+ *
+ * @example Classify a batch on every core
+ * ```ts
+ * import { deepConvNet, f16, Tensor, WorkerPool } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ *
+ * using pool = new WorkerPool({ size: 2 });
+ * const net = deepConvNet({ seed: 1 }).to(f16);
+ * await pool.load(net);
+ * const x = new Tensor(f16, [5, 1, 28, 28]);
+ * assert.deepEqual(await pool.classify(x), net.classify(x));
+ * ```
+ */
+export class WorkerPool {
+  readonly #workers: Worker[];
+  readonly #pending = new Map<number, { resolve: (r: Reply) => void }>();
+  #nextId = 0;
+
+  /** Starts the workers. */
+  constructor(options: WorkerPoolOptions = {}) {
+    const size = options.size ?? navigator.hardwareConcurrency ?? 1;
+    if (!(Number.isInteger(size) && size >= 1)) {
+      throw new RangeError(
+        `Cannot make a worker pool: size is ${size}, expected a positive integer`,
+      );
+    }
+    this.#workers = Array.from({ length: size }, () => {
+      const worker = new Worker(new URL("./_worker.ts", import.meta.url), { type: "module" });
+      worker.onmessage = (event: MessageEvent<Reply>) => {
+        this.#pending.get(event.data.id)?.resolve(event.data);
+        this.#pending.delete(event.data.id);
+      };
+      return worker;
+    });
+  }
+
+  /** How many workers the pool has. */
+  get size(): number {
+    return this.#workers.length;
+  }
+
+  /** Sends `net` (architecture, formats and parameters) to every worker. */
+  async load(net: Sequential): Promise<void> {
+    const spec = networkSpec(net);
+    await Promise.all(this.#workers.map((w) => this.#ask(w, { type: "load", spec })));
+  }
+
+  /**
+   * The network's logits for `x`, its batch split into one contiguous slice per worker; the
+   * same numbers as `net.logits(x)` in one thread.
+   */
+  async logits(x: Tensor): Promise<Tensor> {
+    const n = x.shape[0];
+    const perExample = x.size / n;
+    const input = tensorSpec(x);
+    const bytesPerExample = perExample * x.storage.bytesPerElement;
+    const parts = Math.min(this.size, n);
+    const slices = Array.from({ length: parts }, (_, i) => {
+      const start = Math.floor((i * n) / parts);
+      const end = Math.floor(((i + 1) * n) / parts);
+      return {
+        storage: input.storage,
+        shape: [end - start, ...x.shape.slice(1)],
+        bytes: input.bytes.slice(start * bytesPerExample, end * bytesPerExample),
+      };
+    });
+    const outputs = await Promise.all(
+      slices.map((slice, i) => this.#ask(this.#workers[i], { type: "logits", input: slice })),
+    );
+    const first = outputs[0].output!;
+    const bytes = new Uint8Array(outputs.reduce((sum, o) => sum + o.output!.bytes.length, 0));
+    let offset = 0;
+    for (const o of outputs) bytes.set(o.output!.bytes, offset), offset += o.output!.bytes.length;
+    return tensorFromSpec({ storage: first.storage, shape: [n, ...first.shape.slice(1)], bytes });
+  }
+
+  /** The predicted class of every example of `x` (see `Sequential.classify`). */
+  async classify(x: Tensor): Promise<Int32Array> {
+    return argmaxRows(await this.logits(x));
+  }
+
+  /** Stops the workers; the pool cannot be used afterwards. */
+  close(): void {
+    for (const w of this.#workers) w.terminate();
+  }
+
+  /** Stops the workers at the end of a `using` block. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Sends `request` to `worker` and waits for its reply; a worker's error is rethrown here. */
+  #ask(worker: Worker, question: Question): Promise<Reply> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, {
+        resolve: (reply) =>
+          reply.error === undefined ? resolve(reply) : reject(new Error(reply.error)),
+      });
+      worker.postMessage({ ...question, id } satisfies Request);
+    });
+  }
+}
