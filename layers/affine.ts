@@ -11,6 +11,7 @@ import { checkShape, copyParams, type Layer, requireInput } from "./layer.ts";
 import type { Storage } from "./storage/storage.ts";
 import { f64 } from "./storage/f64.ts";
 import { Tensor } from "./tensor.ts";
+import { reuse, scratch, widen } from "./_scratch.ts";
 import { matmul } from "./_matmul.ts";
 
 /** Options of {@linkcode Affine}. */
@@ -47,6 +48,8 @@ export class Affine implements Layer {
   /** The options this layer was made with. */
   readonly options: Required<Omit<AffineOptions, "storage">>;
   #input?: Tensor;
+  #output?: Tensor;
+  #dx?: Tensor;
 
   /** An affine layer with zero weights; load or initialise them before use. */
   constructor(options: AffineOptions) {
@@ -85,17 +88,16 @@ export class Affine implements Layer {
   forward(x: Tensor): Tensor {
     const [n, outputs] = this.outputShape(x.shape);
     this.#input = x;
-    const out = new Float64Array(n * outputs);
-    matmul(out, x.toFloat64(), this.params.W.toFloat64(), {
-      m: n,
-      n: outputs,
-      k: this.options.inputs,
-    });
+    const out = scratch("affine out", n * outputs);
+    const weights = widen(this.params.W, "affine weights");
+    matmul(out, widen(x, "affine input"), weights, { m: n, n: outputs, k: this.options.inputs });
     const bias = this.params.b.toFloat64();
     for (let i = 0; i < n; i++) {
       for (let o = 0; o < outputs; o++) out[i * outputs + o] += bias[o];
     }
-    return Tensor.from(this.storage, [n, outputs], out);
+    const y = this.#output = reuse(this.#output, this.storage, [n, outputs]);
+    y.set(out);
+    return y;
   }
 
   /** Fills `grads.W`, `grads.b` (summed over the batch) and returns the input gradient. */
@@ -104,20 +106,23 @@ export class Affine implements Layer {
     const [n, outputs] = this.outputShape(x.shape);
     checkShape(this, "output gradient", dout.shape, [n, outputs]);
     const { inputs } = this.options;
-    const dy = dout.toFloat64();
-    const dx = new Float64Array(n * inputs);
+    const dy = widen(dout, "affine out");
+    const weights = widen(this.params.W, "affine weights");
+    const dxValues = scratch("affine dx", n * inputs);
     // dx (N, inputs) = dy (N, outputs) · W^T; W is stored (inputs, outputs)
-    matmul(dx, dy, this.params.W.toFloat64(), { m: n, n: inputs, k: outputs, transB: true });
-    const dWeights = new Float64Array(inputs * outputs);
+    matmul(dxValues, dy, weights, { m: n, n: inputs, k: outputs, transB: true });
+    const dWeights = scratch("affine dW", inputs * outputs);
     // dW (inputs, outputs) = x^T · dy; x is stored (N, inputs)
-    matmul(dWeights, x.toFloat64(), dy, { m: inputs, n: outputs, k: n, transA: true });
+    matmul(dWeights, widen(x, "affine input"), dy, { m: inputs, n: outputs, k: n, transA: true });
     const dBias = new Float64Array(outputs);
     for (let i = 0; i < n; i++) {
       for (let o = 0; o < outputs; o++) dBias[o] += dy[i * outputs + o];
     }
     this.grads.W.set(dWeights);
     this.grads.b.set(dBias);
-    return Tensor.from(this.storage, x.shape, dx);
+    const dx = this.#dx = reuse(this.#dx, this.storage, x.shape);
+    dx.set(dxValues);
+    return dx;
   }
 
   /** The same layer storing weights and output in `storage`, weights rounded to it. */

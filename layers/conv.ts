@@ -11,6 +11,7 @@ import { checkShape, copyParams, type Layer, requireInput } from "./layer.ts";
 import type { Storage } from "./storage/storage.ts";
 import { f64 } from "./storage/f64.ts";
 import { Tensor } from "./tensor.ts";
+import { reuse, scratch } from "./_scratch.ts";
 import { checkWindow, outputExtent, type Window } from "./_geometry.ts";
 import { matmul } from "./_matmul.ts";
 
@@ -28,14 +29,6 @@ export interface ConvOptions {
   pad?: number;
   /** Format of weights, gradients and output. @default {f64} */
   storage?: Storage;
-}
-
-/** Reusable float64 work arrays, grown on demand; layers run one at a time per thread. */
-const work = { image: new Float64Array(0), col: new Float64Array(0), out: new Float64Array(0) };
-
-function workArray(name: keyof typeof work, length: number): Float64Array {
-  if (work[name].length < length) work[name] = new Float64Array(length);
-  return work[name].subarray(0, length);
 }
 
 /**
@@ -65,6 +58,8 @@ export class Conv implements Layer {
   readonly options: Required<Omit<ConvOptions, "storage">>;
   readonly #window: Window;
   #input?: Tensor;
+  #output?: Tensor;
+  #dx?: Tensor;
 
   /** A convolution with zero weights; load or initialise them before use. */
   constructor(options: ConvOptions) {
@@ -114,14 +109,14 @@ export class Conv implements Layer {
   forward(x: Tensor): Tensor {
     const [n, outC, oh, ow] = this.outputShape(x.shape);
     this.#input = x;
-    const y = new Tensor(this.storage, [n, outC, oh, ow]);
+    const y = this.#output = reuse(this.#output, this.storage, [n, outC, oh, ow]);
     const weights = this.params.W.toFloat64(); // (outC, K), K = inC * kernel * kernel
     const bias = this.params.b.toFloat64();
     const imageSize = x.size / n;
     const positions = oh * ow;
-    const image = workArray("image", imageSize);
-    const col = workArray("col", this.fanIn * positions);
-    const out = workArray("out", outC * positions);
+    const image = scratch("conv image", imageSize);
+    const col = scratch("conv col", this.fanIn * positions);
+    const out = scratch("conv out", outC * positions);
     for (let i = 0; i < n; i++) {
       x.storage.read(x.data, i * imageSize, image, 0, imageSize);
       this.#im2col(image, x.shape, oh, ow, col);
@@ -140,15 +135,15 @@ export class Conv implements Layer {
     const x = requireInput(this, this.#input);
     const [n, outC, oh, ow] = this.outputShape(x.shape);
     checkShape(this, "output gradient", dout.shape, [n, outC, oh, ow]);
-    const dx = new Tensor(this.storage, x.shape);
+    const dx = this.#dx = reuse(this.#dx, this.storage, x.shape);
     const weights = this.params.W.toFloat64();
     const dWeights = new Float64Array(weights.length);
     const dBias = new Float64Array(outC);
     const imageSize = x.size / n;
     const positions = oh * ow;
-    const image = workArray("image", imageSize);
-    const col = workArray("col", this.fanIn * positions);
-    const dy = workArray("out", outC * positions);
+    const image = scratch("conv image", imageSize);
+    const col = scratch("conv col", this.fanIn * positions);
+    const dy = scratch("conv out", outC * positions);
     for (let i = 0; i < n; i++) {
       x.storage.read(x.data, i * imageSize, image, 0, imageSize);
       this.#im2col(image, x.shape, oh, ow, col);

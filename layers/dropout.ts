@@ -10,7 +10,8 @@
 import { type Layer, requireInput } from "./layer.ts";
 import type { Storage } from "./storage/storage.ts";
 import { f64 } from "./storage/f64.ts";
-import { Tensor } from "./tensor.ts";
+import type { Tensor } from "./tensor.ts";
+import { reuse } from "./_scratch.ts";
 import { mapChunks } from "./_chunks.ts";
 import { Random } from "./_random.ts";
 
@@ -48,6 +49,8 @@ export class Dropout implements Layer {
   /** 1 where the last training pass kept the element; undefined after an inference pass. */
   #mask?: Uint8Array;
   #inputShape?: readonly number[];
+  #output?: Tensor;
+  #dx?: Tensor;
 
   /** A dropout layer; see {@linkcode DropoutOptions}. */
   constructor(options: DropoutOptions = {}) {
@@ -63,7 +66,7 @@ export class Dropout implements Layer {
   /** Masks (train) or scales (inference) every element. */
   forward(x: Tensor, train = false): Tensor {
     this.#inputShape = x.shape;
-    const y = new Tensor(this.storage, x.shape);
+    const y = this.#output = reuse(this.#output, this.storage, x.shape);
     if (train) {
       const mask = new Uint8Array(x.size);
       for (let i = 0; i < mask.length; i++) {
@@ -79,7 +82,7 @@ export class Dropout implements Layer {
 
   /** The gradient through the same mask, or the same scaling after an inference pass. */
   backward(dout: Tensor): Tensor {
-    const dx = new Tensor(this.storage, requireInput(this, this.#inputShape));
+    const dx = this.#dx = reuse(this.#dx, this.storage, requireInput(this, this.#inputShape));
     this.#scale(dout, dx);
     return dx;
   }

@@ -14,6 +14,10 @@ import type { Tensor } from "./tensor.ts";
  * formats. Forward keeps what backward needs (a reference to its input or output), so call
  * `backward` after the `forward` it belongs to.
  *
+ * The tensors `forward` and `backward` return belong to the layer and are overwritten by its
+ * next call, as in llm.c: allocating fresh activations every batch costs more than some layers'
+ * whole work. Copy one to keep it (`y.to(y.storage)`).
+ *
  * @example Run a layer forward and backward
  * ```ts
  * import { Relu, tensor } from "@halfprec/halfprec";

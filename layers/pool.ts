@@ -8,7 +8,8 @@
 import { checkShape, type Layer, requireInput } from "./layer.ts";
 import type { Storage } from "./storage/storage.ts";
 import { f64 } from "./storage/f64.ts";
-import { Tensor } from "./tensor.ts";
+import type { Tensor } from "./tensor.ts";
+import { reuse, scratch } from "./_scratch.ts";
 import { checkWindow, outputExtent, type Window } from "./_geometry.ts";
 
 /** Options of {@linkcode Pool}. */
@@ -44,6 +45,8 @@ export class Pool implements Layer {
   /** The options this layer was made with, defaults filled in. */
   readonly options: Required<Omit<PoolOptions, "storage">>;
   #input?: Tensor;
+  #output?: Tensor;
+  #dx?: Tensor;
   /** For every output element, the index within its input plane of the maximum. */
   #argmax = new Int32Array(0);
 
@@ -70,10 +73,11 @@ export class Pool implements Layer {
     const [, , oh, ow] = shape;
     const { size, stride, pad } = this.options;
     this.#input = x;
-    const y = new Tensor(this.storage, shape);
-    const argmax = this.#argmax = new Int32Array(y.size);
-    const plane = new Float64Array(h * w);
-    const out = new Float64Array(oh * ow);
+    const y = this.#output = reuse(this.#output, this.storage, shape);
+    if (this.#argmax.length !== y.size) this.#argmax = new Int32Array(y.size);
+    const argmax = this.#argmax;
+    const plane = scratch("pool plane", h * w);
+    const out = scratch("pool out", oh * ow);
     for (let p = 0; p < x.size / (h * w); p++) {
       x.storage.read(x.data, p * h * w, plane, 0, h * w);
       for (let oy = 0, o = 0; oy < oh; oy++) {
@@ -111,9 +115,9 @@ export class Pool implements Layer {
     const shape = this.outputShape(x.shape);
     checkShape(this, "output gradient", dout.shape, shape);
     const [, , oh, ow] = shape;
-    const dx = new Tensor(this.storage, x.shape);
-    const plane = new Float64Array(h * w);
-    const dy = new Float64Array(oh * ow);
+    const dx = this.#dx = reuse(this.#dx, this.storage, x.shape);
+    const plane = scratch("pool plane", h * w);
+    const dy = scratch("pool out", oh * ow);
     for (let p = 0; p < x.size / (h * w); p++) {
       dout.storage.read(dout.data, p * oh * ow, dy, 0, oh * ow);
       plane.fill(0);

@@ -9,7 +9,8 @@
 import { type Layer, requireInput } from "./layer.ts";
 import type { Storage } from "./storage/storage.ts";
 import { f64 } from "./storage/f64.ts";
-import { Tensor } from "./tensor.ts";
+import type { Tensor } from "./tensor.ts";
+import { reuse } from "./_scratch.ts";
 import { mapChunks } from "./_chunks.ts";
 
 /** Options of {@linkcode Relu}. */
@@ -38,6 +39,8 @@ export class Relu implements Layer {
   readonly options: Readonly<Record<string, number>> = {};
   readonly fanIn = 0;
   #input?: Tensor;
+  #output?: Tensor;
+  #dx?: Tensor;
 
   /** A ReLU storing its output in `options.storage`. */
   constructor(options: ReluOptions = {}) {
@@ -47,7 +50,7 @@ export class Relu implements Layer {
   /** max(x, 0) for every element. */
   forward(x: Tensor): Tensor {
     this.#input = x;
-    const y = new Tensor(this.storage, x.shape);
+    const y = this.#output = reuse(this.#output, this.storage, x.shape);
     mapChunks([x], y, ([v], _start, length) => {
       for (let i = 0; i < length; i++) if (v[i] < 0) v[i] = 0;
     });
@@ -57,7 +60,7 @@ export class Relu implements Layer {
   /** dout where the input was positive, 0 elsewhere. */
   backward(dout: Tensor): Tensor {
     const x = requireInput(this, this.#input);
-    const dx = new Tensor(this.storage, x.shape);
+    const dx = this.#dx = reuse(this.#dx, this.storage, x.shape);
     mapChunks([dout, x], dx, ([d, v], _start, length) => {
       for (let i = 0; i < length; i++) if (!(v[i] > 0)) d[i] = 0;
     });
