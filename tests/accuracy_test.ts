@@ -6,7 +6,20 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { bf16, comparePrecisions, deepConvNet, f16, WorkerPool } from "../mod.ts";
+import {
+  bf16,
+  comparePrecisions,
+  deepConvNet,
+  f16,
+  f32,
+  f64,
+  mnistImages,
+  PRECISION_MODES,
+  type PrecisionMode,
+  type Storage,
+  withPrecision,
+  WorkerPool,
+} from "../mod.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
 import { dataTest, sharedPath } from "./_data.ts";
 
@@ -55,5 +68,35 @@ dataTest(
       "bf16 seed",
       "bf16 store",
     ]);
+  },
+);
+
+dataTest(
+  "each format really changes the logits, by about its precision",
+  [MNIST, WEIGHTS],
+  async ([mnist, weights]) => {
+    const net = deepConvNet();
+    net.loadParams((await readSafetensorsFile(weights)).tensors, weights);
+    const set = await readMnistDir(mnist, "test");
+    const reference = net.logits(mnistImages(set, 0, 100, f64)).toFloat64();
+    const maxError = (storage: Storage, mode: PrecisionMode) => {
+      const input = mnistImages(set, 0, 100, mode === "store" ? storage : f64);
+      if (mode === "seed") input.roundTo(storage);
+      const got = withPrecision(net, storage, mode).logits(input).toFloat64();
+      return got.reduce((worst, v, i) => Math.max(worst, Math.abs(v - reference[i])), 0);
+    };
+    // Logits reach about 12: one rounding costs 12 * 2^-24 in f32, 12 * 2^-11 in f16 and
+    // 12 * 2^-8 in bf16; errors add up over 21 layers but stay within a few dozen roundings.
+    const bands: [Storage, number, number][] = [[f32, 1e-8, 1e-5], [f16, 1e-4, 5e-2], [
+      bf16,
+      1e-3,
+      0.3,
+    ]];
+    for (const [storage, low, high] of bands) {
+      for (const mode of PRECISION_MODES) {
+        const error = maxError(storage, mode);
+        assert.ok(error > low && error < high, `${storage.name} ${mode}: max |Δ logit| ${error}`);
+      }
+    }
   },
 );
