@@ -31,3 +31,4 @@ export * from "./analysis/bytes.ts";
 export * from "./analysis/evaluate.ts";
 export * from "./analysis/mcnemar.ts";
 export * from "./workers/worker_pool.ts";
+export * from "./training/train.ts";

@@ -49,9 +49,20 @@ export interface Progress {
   stop(): void;
 }
 
-/** A progress bar counting up to `total` (images, batches: `unit` names them). */
-export function progressBar(total: number, unit: string): Progress {
-  if (!Deno.stderr.isTerminal()) return { update() {}, stop() {} };
+/**
+ * A progress bar counting up to `total` (images, batches: `unit` names them). When stderr is
+ * not a terminal, nothing is drawn; with `logEvery`, a plain line is printed instead every
+ * `logEvery` units, for long runs whose output goes to a file.
+ */
+export function progressBar(total: number, unit: string, logEvery?: number): Progress {
+  if (!Deno.stderr.isTerminal()) {
+    return {
+      update(done, label) {
+        if (logEvery && done % logEvery === 0) console.error(`${done}/${total} ${unit} | ${label}`);
+      },
+      stop() {},
+    };
+  }
   const bar = new cliProgress.SingleBar({
     stream: process.stderr,
     format: `{bar} {percentage}% | {value}/{total} ${unit} | {label} | eta {eta_formatted}`,

@@ -228,12 +228,39 @@ export function mnistImages(set: MnistSet, start: number, count: number, storage
       `Cannot take ${count} MNIST images from image ${start}: the set has ${set.count}`,
     );
   }
-  const input = new Tensor(storage, [count, 1, SIDE, SIDE]);
+  return mnistImagesAt(set, Uint32Array.from({ length: count }, (_, i) => start + i), storage);
+}
+
+/**
+ * The images of `set` at `indices`, in that order, as a `[indices.length, 1, 28, 28]` tensor
+ * in `storage` (pixels / 255, as {@linkcode mnistImages}): a shuffled training batch.
+ *
+ * @throws {RangeError} When an index is not an image of the set.
+ *
+ * @example
+ * ```ts
+ * import { f64, type MnistSet, mnistImagesAt } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * const set: MnistSet = { images: new Uint8Array(2 * 784).fill(255, 784), labels: new Uint8Array([0, 1]), count: 2 };
+ * assert.deepEqual([...mnistImagesAt(set, [1, 0], f64).toFloat64()].filter((_, i) => i % 784 === 0), [1, 0]);
+ * assert.throws(() => mnistImagesAt(set, [2], f64), RangeError);
+ * ```
+ */
+export function mnistImagesAt(
+  set: MnistSet,
+  indices: ArrayLike<number>,
+  storage: Storage,
+): Tensor {
+  const input = new Tensor(storage, [indices.length, 1, SIDE, SIDE]);
   // One image at a time keeps the float64 staging small: the whole training set would take
   // 376 MB of float64 next to its stored copy.
   const values = new Float64Array(PIXELS);
-  for (let i = 0; i < count; i++) {
-    const image = (start + i) * PIXELS;
+  for (let i = 0; i < indices.length; i++) {
+    const index = indices[i];
+    if (!(Number.isInteger(index) && index >= 0 && index < set.count)) {
+      throw new RangeError(`Cannot take MNIST image ${index}: the set has ${set.count}`);
+    }
+    const image = index * PIXELS;
     for (let p = 0; p < PIXELS; p++) values[p] = PIXEL_VALUES[set.images[image + p]];
     storage.write(values, 0, input.data, i * PIXELS, PIXELS);
   }

@@ -13,7 +13,7 @@ import { f64 } from "./storage/f64.ts";
 import type { Tensor } from "./tensor.ts";
 import { reuse } from "./_scratch.ts";
 import { mapChunks } from "./_chunks.ts";
-import { Random } from "./_random.ts";
+import { Random } from "./random.ts";
 
 /** Options of {@linkcode Dropout}. */
 export interface DropoutOptions {
@@ -45,7 +45,7 @@ export class Dropout implements Layer {
   readonly fanIn = 0;
   /** Fraction of elements dropped in training, and the seed of the masks. */
   readonly options: { readonly ratio: number; readonly seed: number };
-  readonly #random: Random;
+  #random: Random;
   /** 1 where the last training pass kept the element; undefined after an inference pass. */
   #mask?: Uint8Array;
   #inputShape?: readonly number[];
@@ -61,6 +61,11 @@ export class Dropout implements Layer {
     this.options = { ratio, seed: options.seed ?? 0 };
     this.#random = new Random(this.options.seed);
     this.storage = options.storage ?? f64;
+  }
+
+  /** Restarts the sequence of training masks from `seed`. */
+  reseed(seed: number): void {
+    this.#random = new Random(seed);
   }
 
   /** Masks (train) or scales (inference) every element. */
@@ -106,4 +111,28 @@ export class Dropout implements Layer {
   to(storage: Storage): Dropout {
     return new Dropout({ ...this.options, storage });
   }
+}
+
+/**
+ * Restarts every dropout layer of `net` from a seed derived from `seed` and its position, so
+ * that a training step's masks depend only on the step's seed: runs are reproducible and can
+ * resume mid-way.
+ *
+ * @example
+ * ```ts
+ * import { deepConvNet, f64, reseedDropout, Tensor } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * const net = deepConvNet();
+ * const x = new Tensor(f64, [1, 1, 28, 28]);
+ * x.set(new Float64Array(784).fill(1));
+ * reseedDropout(net, 5);
+ * const a = net.forward(x, { train: true }).toFloat64();
+ * reseedDropout(net, 5);
+ * assert.deepEqual(net.forward(x, { train: true }).toFloat64(), a);
+ * ```
+ */
+export function reseedDropout(net: { readonly layers: readonly Layer[] }, seed: number): void {
+  net.layers.forEach((layer, i) => {
+    if (layer instanceof Dropout) layer.reseed(Math.imul(seed, 0x9e3779b1) + i);
+  });
 }

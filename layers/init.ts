@@ -4,7 +4,7 @@
  * @module
  */
 import type { Sequential } from "./sequential.ts";
-import { Random } from "./_random.ts";
+import { Random } from "./random.ts";
 
 /**
  * Fills every layer's weights `W` with normal values of standard deviation sqrt(2 / fanIn)

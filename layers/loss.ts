@@ -9,21 +9,28 @@ import type { Tensor } from "./tensor.ts";
 
 /**
  * Runs `net` forward on `x` in training mode, computes the mean cross-entropy against `labels`
- * and backpropagates it, leaving every layer's gradients filled. Returns the loss.
+ * and backpropagates it, leaving every layer's gradients filled (multiplied by
+ * `options.lossScale`, see {@linkcode LossScale}). Returns the loss.
  *
  * @throws {TypeError} When the network does not end in a softmax.
  *
  * @example
  * ```ts
- * import { deepConvNet, lossAndGradients, Tensor, f64 } from "@halfprec/halfprec";
+ * import { deepConvNet, f64, lossAndGradients, Tensor } from "@halfprec/halfprec";
  * import assert from "node:assert/strict";
  * const net = deepConvNet({ seed: 1 });
- * const loss = lossAndGradients(net, new Tensor(f64, [2, 1, 28, 28]), [3, 7]);
- * assert.ok(Math.abs(loss - Math.log(10)) < 0.5); // near chance at initialisation
+ * const x = Tensor.from(f64, [2, 1, 28, 28], Array.from({ length: 2 * 784 }, (_, i) => (i % 13) / 13));
+ * const loss = lossAndGradients(net, x, [3, 7]);
+ * assert.ok(loss > 0 && Number.isFinite(loss));
  * assert.ok(net.grads().get("W8")!.toFloat64().some((g) => g !== 0));
  * ```
  */
-export function lossAndGradients(net: Sequential, x: Tensor, labels: ArrayLike<number>): number {
+export function lossAndGradients(
+  net: Sequential,
+  x: Tensor,
+  labels: ArrayLike<number>,
+  options: { lossScale?: number } = {},
+): number {
   const softmax = net.layers.at(-1);
   if (!(softmax instanceof Softmax)) {
     throw new TypeError(
@@ -33,7 +40,7 @@ export function lossAndGradients(net: Sequential, x: Tensor, labels: ArrayLike<n
     );
   }
   net.forward(x, { train: true });
-  const { loss, dlogits } = softmax.crossEntropy(labels);
+  const { loss, dlogits } = softmax.crossEntropy(labels, options.lossScale);
   // The loss gradient already includes the softmax: start below it.
   let d = dlogits;
   for (let i = net.layers.length - 2; i >= 0; i--) d = net.layers[i].backward(d);

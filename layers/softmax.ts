@@ -92,11 +92,13 @@ export class Softmax implements Layer {
   /**
    * Mean cross-entropy of the last forward pass against integer `labels` (one per row), and
    * its gradient at the softmax input (softmax and loss differentiated together, which is
-   * both cheaper and better conditioned than chaining through `backward`).
+   * both cheaper and better conditioned than chaining through `backward`). The gradient is
+   * multiplied by `scale` before it is rounded to the storage format: loss scaling, which lifts
+   * small gradients of a narrow format out of its underflow range.
    *
    * @throws {RangeError} When there is not one label per row or a label is not a class index.
    */
-  crossEntropy(labels: ArrayLike<number>): CrossEntropy {
+  crossEntropy(labels: ArrayLike<number>, scale = 1): CrossEntropy {
     const x = requireInput(this, this.#input);
     const classes = x.shape[x.shape.length - 1];
     const rows = x.size / classes;
@@ -115,8 +117,8 @@ export class Softmax implements Layer {
       const row = r * classes;
       const logit = v[row + label];
       loss += softmaxRow(v, row, classes) - logit;
-      for (let j = row; j < row + classes; j++) v[j] /= rows;
-      v[row + label] -= 1 / rows;
+      v[row + label] -= 1;
+      for (let j = row; j < row + classes; j++) v[j] *= scale / rows;
     }
     return { loss: loss / rows, dlogits: Tensor.from(this.storage, x.shape, v) };
   }

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type Layer, type Tensor, tensor } from "../mod.ts";
-import { Random } from "../layers/_random.ts";
+import { Random } from "../layers/random.ts";
 
 /** Uniform values in [-1, 1) from a seed, so every check is reproducible. */
 export function randomValues(length: number, seed: number): Float64Array {

@@ -8,7 +8,17 @@ import type { NetworkSpec, TensorSpec } from "../layers/spec.ts";
 /** What the pool can ask a worker. */
 export type Question =
   | { type: "load"; spec: NetworkSpec }
-  | { type: "logits"; input: TensorSpec };
+  | { type: "logits"; input: TensorSpec }
+  | {
+    type: "gradients";
+    /** The current parameters, by network name. */
+    params: Record<string, TensorSpec>;
+    input: TensorSpec;
+    labels: Uint8Array;
+    lossScale: number;
+    /** Seed of this slice's dropout masks. */
+    seed: number;
+  };
 
 /** A question as sent, with the id its reply will carry. */
 export type Request = Question & { id: number };
@@ -16,6 +26,10 @@ export type Request = Question & { id: number };
 /** A worker's answer to the request with the same id. */
 export interface Reply {
   id: number;
+  /** The logits, for "logits". */
   output?: TensorSpec;
+  /** The slice's mean loss and the gradients by parameter name, for "gradients". */
+  loss?: number;
+  grads?: Record<string, TensorSpec>;
   error?: string;
 }

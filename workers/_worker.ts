@@ -1,11 +1,18 @@
 /**
- * The worker side of {@linkcode WorkerPool}: holds one network, runs forward passes on the
- * slices of batches it is sent.
+ * The worker side of {@linkcode WorkerPool}: holds one network, runs forward passes (and
+ * forward-backward passes) on the slices of batches it is sent.
  *
  * @module
  */
 /// <reference lib="deno.worker" />
-import { networkFromSpec, type Sequential, tensorFromSpec, tensorSpec } from "../layers/mod.ts";
+import {
+  lossAndGradients,
+  networkFromSpec,
+  reseedDropout,
+  type Sequential,
+  tensorFromSpec,
+  tensorSpec,
+} from "../layers/mod.ts";
 import type { Reply, Request } from "./_messages.ts";
 
 let net: Sequential | undefined;
@@ -17,9 +24,21 @@ self.onmessage = (event: MessageEvent<Request>) => {
     if (request.type === "load") {
       net = networkFromSpec(request.spec);
       reply = { id: request.id };
-    } else {
-      if (!net) throw new Error("Cannot run a forward pass: no network was loaded");
+    } else if (!net) {
+      throw new Error("Cannot run a forward pass: no network was loaded");
+    } else if (request.type === "logits") {
       reply = { id: request.id, output: tensorSpec(net.logits(tensorFromSpec(request.input))) };
+    } else {
+      const params = net.params();
+      for (const [name, spec] of Object.entries(request.params)) {
+        params.get(name)!.set(tensorFromSpec(spec).toFloat64());
+      }
+      reseedDropout(net, request.seed);
+      const loss = lossAndGradients(net, tensorFromSpec(request.input), request.labels, {
+        lossScale: request.lossScale,
+      });
+      const grads = Object.fromEntries([...net.grads()].map(([name, g]) => [name, tensorSpec(g)]));
+      reply = { id: request.id, loss, grads };
     }
   } catch (error) {
     reply = { id: request.id, error: error instanceof Error ? error.message : String(error) };

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Sequential } from "../layers/sequential.ts";
-import { networkSpec, tensorFromSpec, tensorSpec } from "../layers/spec.ts";
+import { networkSpec, tensorFromSpec, type TensorSpec, tensorSpec } from "../layers/spec.ts";
 import { argmaxRows, type Tensor } from "../layers/tensor.ts";
 import type { Question, Reply, Request } from "./_messages.ts";
 
@@ -71,21 +71,10 @@ export class WorkerPool {
    */
   async logits(x: Tensor): Promise<Tensor> {
     const n = x.shape[0];
-    const perExample = x.size / n;
-    const input = tensorSpec(x);
-    const bytesPerExample = perExample * x.storage.bytesPerElement;
-    const parts = Math.min(this.size, n);
-    const slices = Array.from({ length: parts }, (_, i) => {
-      const start = Math.floor((i * n) / parts);
-      const end = Math.floor(((i + 1) * n) / parts);
-      return {
-        storage: input.storage,
-        shape: [end - start, ...x.shape.slice(1)],
-        bytes: input.bytes.slice(start * bytesPerExample, end * bytesPerExample),
-      };
-    });
     const outputs = await Promise.all(
-      slices.map((slice, i) => this.#ask(this.#workers[i], { type: "logits", input: slice })),
+      this.#slices(x).map((slice, i) =>
+        this.#ask(this.#workers[i], { type: "logits", input: slice.input })
+      ),
     );
     const first = outputs[0].output!;
     const bytes = new Uint8Array(outputs.reduce((sum, o) => sum + o.output!.bytes.length, 0));
@@ -99,6 +88,45 @@ export class WorkerPool {
     return argmaxRows(await this.logits(x));
   }
 
+  /**
+   * A training step's gradients, computed in parallel: every worker runs forward and backward
+   * on its slice of `x` with the current parameters of `net` (whose architecture must have been
+   * loaded), and the slices' gradients, weighted by their share of the batch, are summed in
+   * float64 into `net`'s gradients. Returns the batch's mean loss.
+   *
+   * Each slice's dropout masks come from `options.seed` and the slice's position, so a run is
+   * reproducible for a given pool size (not across pool sizes).
+   */
+  async gradients(
+    net: Sequential,
+    x: Tensor,
+    labels: Uint8Array,
+    options: { lossScale?: number; seed: number },
+  ): Promise<number> {
+    const params = Object.fromEntries([...net.params()].map(([name, t]) => [name, tensorSpec(t)]));
+    const slices = this.#slices(x);
+    const replies = await Promise.all(slices.map((slice, i) =>
+      this.#ask(this.#workers[i], {
+        type: "gradients",
+        params,
+        input: slice.input,
+        labels: labels.slice(slice.start, slice.end),
+        lossScale: options.lossScale ?? 1,
+        seed: options.seed * slices.length + i,
+      })
+    ));
+    const share = (i: number) => (slices[i].end - slices[i].start) / x.shape[0];
+    for (const [name, grad] of net.grads()) {
+      const sum = new Float64Array(grad.size);
+      replies.forEach((reply, i) => {
+        const part = tensorFromSpec(reply.grads![name]).toFloat64();
+        for (let j = 0; j < sum.length; j++) sum[j] += share(i) * part[j];
+      });
+      grad.set(sum);
+    }
+    return replies.reduce((loss, reply, i) => loss + share(i) * reply.loss!, 0);
+  }
+
   /** Stops the workers; the pool cannot be used afterwards. */
   close(): void {
     for (const w of this.#workers) w.terminate();
@@ -109,7 +137,21 @@ export class WorkerPool {
     this.close();
   }
 
-  /** Sends `request` to `worker` and waits for its reply; a worker's error is rethrown here. */
+  /** `x` cut along its first dimension into one contiguous slice per worker (fewer if small). */
+  #slices(x: Tensor): { start: number; end: number; input: TensorSpec }[] {
+    const n = x.shape[0];
+    const whole = tensorSpec(x);
+    const bytesPerExample = whole.bytes.length / n;
+    const parts = Math.min(this.size, n);
+    return Array.from({ length: parts }, (_, i) => {
+      const start = Math.floor((i * n) / parts);
+      const end = Math.floor(((i + 1) * n) / parts);
+      const bytes = whole.bytes.slice(start * bytesPerExample, end * bytesPerExample);
+      return { start, end, input: { ...whole, shape: [end - start, ...x.shape.slice(1)], bytes } };
+    });
+  }
+
+  /** Sends `question` to `worker` and waits for its reply; a worker's error is rethrown here. */
   #ask(worker: Worker, question: Question): Promise<Reply> {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {

@@ -7,7 +7,17 @@
 
 /**
  * Uniform numbers in [0, 1) from a 32-bit seed (mulberry32: one multiply-xorshift round per
- * draw, period 2^32; ample for dropout masks and initialisation, not for cryptography).
+ * draw, period 2^32; ample for dropout masks, initialisation and shuffling, not for
+ * cryptography).
+ *
+ * @example
+ * ```ts
+ * import { Random } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * const a = new Random(7), b = new Random(7);
+ * assert.equal(a.uniform(), b.uniform());
+ * assert.ok(a.uniform() < 1);
+ * ```
  */
 export class Random {
   #state: number;
@@ -24,6 +34,16 @@ export class Random {
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** The integers 0 .. n-1 in random order (Fisher-Yates). */
+  permutation(n: number): Uint32Array {
+    const order = Uint32Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(this.uniform() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    return order;
   }
 
   /** A standard normal number (Box-Muller; `1 - uniform()` keeps the log finite). */
