@@ -32,3 +32,6 @@ export * from "./analysis/evaluate.ts";
 export * from "./analysis/mcnemar.ts";
 export * from "./workers/worker_pool.ts";
 export * from "./training/train.ts";
+export * from "./analysis/metrics.ts";
+export * from "./analysis/range.ts";
+export * from "./analysis/layer_errors.ts";

@@ -5,6 +5,8 @@
  * @module
  */
 import process from "node:process";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { type Storage, storageByName } from "../mod.ts";
 import cliProgress from "cli-progress";
 
 /** A mistake in how the command was called: reported with a pointer to `--help`. */
@@ -30,6 +32,34 @@ export async function runCommand(name: string, main: () => Promise<void>): Promi
     }
     Deno.exit(error instanceof UsageError ? 2 : 1);
   }
+}
+
+/** The options table `parseFlags` takes (node:util's `parseArgs` options). */
+type FlagOptions = NonNullable<ParseArgsConfig["options"]>;
+
+/** The flag values `parseArgs` returns for `options`, in strict mode. */
+type FlagValues<T extends FlagOptions> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: T; strict: true }>
+>["values"];
+
+/** `argv` parsed by node:util's `parseArgs` in strict mode, its errors made usage errors. */
+export function parseFlags<const T extends FlagOptions>(argv: string[], options: T): FlagValues<T> {
+  try {
+    return parseArgs({ args: argv, options, strict: true }).values;
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** The storage formats named in `--flag`'s comma-separated `list`, or a usage error. */
+export function formatsFlag(flag: string, list: string): Storage[] {
+  return list.split(",").map((name) => {
+    try {
+      return storageByName(name.trim());
+    } catch (error) {
+      throw new UsageError(`--${flag}: ${(error as Error).message}`);
+    }
+  });
 }
 
 /** `value` of `--flag` as a positive integer, or a usage error quoting it. */

@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { gunzip } from "../data/idx.ts";
 import { MNIST_FILES, type MnistSplit } from "../data/mnist.ts";
 import { UsageError } from "./_cli.ts";
@@ -84,17 +85,23 @@ async function download(mirror: string, file: { name: string; md5: string }, pat
   await Deno.rename(temporary, path);
 }
 
+/** The weights `deno task train` produced for this repository (see the README). */
+export const DEFAULT_WEIGHTS: string = fileURLToPath(
+  new URL("../data/deepconvnet-halfprec.safetensors", import.meta.url),
+);
+
 /**
- * The weights file: `--weights`, else `HALFPREC_WEIGHTS`; a usage error saying how to give one
- * when neither is set.
+ * The weights file: `--weights`, else `HALFPREC_WEIGHTS`, else the repository's own
+ * {@linkcode DEFAULT_WEIGHTS}; a usage error saying how to give one when even that is missing.
  */
 export function locateWeights(flag?: string): string {
   const chosen = flag ?? setting("HALFPREC_WEIGHTS");
   if (chosen !== undefined) return chosen;
+  if (exists(DEFAULT_WEIGHTS)) return DEFAULT_WEIGHTS;
   throw new UsageError(
-    "No weights given: pass --weights FILE.safetensors or set HALFPREC_WEIGHTS to a " +
-      "DeepConvNet safetensors file (tensors W1..W8, b1..b8, such as the book's " +
-      "deepconvnet-book.safetensors)",
+    `No weights given and ${DEFAULT_WEIGHTS} is missing: pass --weights FILE.safetensors or ` +
+      "set HALFPREC_WEIGHTS to a DeepConvNet safetensors file (tensors W1..W8, b1..b8), or " +
+      "make one with deno task train",
   );
 }
 

@@ -4,19 +4,25 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import {
   comparePrecisions,
   deepConvNet,
   PRECISION_MODES,
   type PrecisionMode,
   type PrecisionResult,
-  storageByName,
   STORAGES,
   WorkerPool,
 } from "../mod.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
-import { formatTable, positiveInteger, progressBar, runCommand, UsageError } from "./_cli.ts";
+import {
+  formatsFlag,
+  formatTable,
+  parseFlags,
+  positiveInteger,
+  progressBar,
+  runCommand,
+  UsageError,
+} from "./_cli.ts";
 import { locateMnist, locateWeights } from "./_locate.ts";
 
 const HELP = `Usage: deno task eval [options]
@@ -29,7 +35,8 @@ Options:
   --mode MODE      seed: weights and input rounded, arrays kept f64 (the classic experiment);
                    store: weights, input and every layer output stored in the format;
                    both (default)
-  --weights FILE   DeepConvNet weights, safetensors (default: $HALFPREC_WEIGHTS)
+  --weights FILE   DeepConvNet weights, safetensors (default: $HALFPREC_WEIGHTS, else the
+                   weights trained by this project, data/deepconvnet-halfprec.safetensors)
   --data DIR       folder with the MNIST IDX files (default: $HALFPREC_MNIST, else the cache,
                    downloading into it when absent)
   --limit N        classify only the first N test images
@@ -136,42 +143,25 @@ function signed(points: number): string {
 }
 
 function parse(argv: string[]) {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        formats: { type: "string" },
-        mode: { type: "string", default: "both" },
-        weights: { type: "string" },
-        data: { type: "string" },
-        limit: { type: "string" },
-        batch: { type: "string", default: "100" },
-        workers: { type: "string", default: String(navigator.hardwareConcurrency) },
-        "show-flips": { type: "boolean", default: false },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  const values = parseFlags(argv, {
+    formats: { type: "string" },
+    mode: { type: "string", default: "both" },
+    weights: { type: "string" },
+    data: { type: "string" },
+    limit: { type: "string" },
+    batch: { type: "string", default: "100" },
+    workers: { type: "string", default: String(navigator.hardwareConcurrency) },
+    "show-flips": { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+  });
   if (values.help) return "help" as const;
   const modes: readonly PrecisionMode[] = values.mode === "both"
     ? PRECISION_MODES
     : PRECISION_MODES.includes(values.mode as PrecisionMode)
     ? [values.mode as PrecisionMode]
     : fail(`--mode is "${values.mode}", expected seed, store or both`);
-  const formats = (values.formats ?? STORAGES.map((s) => s.name).join(",")).split(",").map(
-    (name) => {
-      try {
-        return storageByName(name.trim());
-      } catch (error) {
-        return fail(`--formats: ${(error as Error).message}`);
-      }
-    },
-  );
+  const formats = formatsFlag("formats", values.formats ?? STORAGES.map((s) => s.name).join(","));
   return {
     formats,
     modes,

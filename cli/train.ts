@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import {
   Adam,
   classifyImages,
@@ -14,6 +13,7 @@ import {
   type Optimizer,
   type Sequential,
   Sgd,
+  type Storage,
   storageByName,
   Tensor,
   trainEpoch,
@@ -21,7 +21,14 @@ import {
   zeroGradientFractions,
 } from "../mod.ts";
 import { readMnistDir, readSafetensorsFile, writeSafetensorsFile } from "../data/files.ts";
-import { positiveInteger, progressBar, runCommand, UsageError } from "./_cli.ts";
+import {
+  formatsFlag,
+  parseFlags,
+  positiveInteger,
+  progressBar,
+  runCommand,
+  UsageError,
+} from "./_cli.ts";
 import { locateMnist } from "./_locate.ts";
 
 const HELP = `Usage: deno task train [options]
@@ -160,7 +167,7 @@ async function testAccuracy(
   pool: WorkerPool,
   test: Awaited<ReturnType<typeof readMnistDir>>,
   limit: number,
-  storage: ReturnType<typeof storageByName>,
+  storage: Storage,
 ): Promise<number> {
   const predictions = await classifyImages(pool, test, { format: storage, limit, batch: 500 });
   return predictions.filter((p, i) => p === test.labels[i]).length / limit;
@@ -233,35 +240,28 @@ function stringValues(settings: RunSettings): Record<string, string> {
 }
 
 function parse(argv: string[]) {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        out: { type: "string" },
-        epochs: { type: "string", default: "5" },
-        batch: { type: "string", default: "100" },
-        optimizer: { type: "string", default: "adam" },
-        lr: { type: "string" },
-        seed: { type: "string", default: "1" },
-        format: { type: "string", default: "f32" },
-        master: { type: "string" },
-        "loss-scale": { type: "string" },
-        data: { type: "string" },
-        limit: { type: "string", default: "60000" },
-        "test-limit": { type: "string" },
-        workers: { type: "string", default: String(navigator.hardwareConcurrency) },
-        resume: { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  const values = parseFlags(argv, {
+    out: { type: "string" },
+    epochs: { type: "string", default: "5" },
+    batch: { type: "string", default: "100" },
+    optimizer: { type: "string", default: "adam" },
+    lr: { type: "string" },
+    seed: { type: "string", default: "1" },
+    format: { type: "string", default: "f32" },
+    master: { type: "string" },
+    "loss-scale": { type: "string" },
+    data: { type: "string" },
+    limit: { type: "string", default: "60000" },
+    "test-limit": { type: "string" },
+    workers: { type: "string", default: String(navigator.hardwareConcurrency) },
+    resume: { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+  });
   if (values.help) return "help" as const;
-  const format = checkedStorage("format", values.format);
-  const master = values.master === undefined ? "none" : checkedStorage("master", values.master);
+  const [{ name: format }] = formatsFlag("format", values.format);
+  const master = values.master === undefined
+    ? "none"
+    : formatsFlag("master", values.master)[0].name;
   if (values.optimizer !== "adam" && values.optimizer !== "sgd") {
     throw new UsageError(`--optimizer is "${values.optimizer}", expected adam or sgd`);
   }
@@ -297,14 +297,6 @@ function parse(argv: string[]) {
       ? undefined
       : positiveInteger("test-limit", values["test-limit"]),
   };
-}
-
-function checkedStorage(flag: string, name: string): string {
-  try {
-    return storageByName(name).name;
-  } catch (error) {
-    throw new UsageError(`--${flag}: ${(error as Error).message}`);
-  }
 }
 
 if (import.meta.main) await runCommand("train", main);

@@ -2,8 +2,8 @@
  * Safetensors in memory: an 8-byte little-endian header length, a JSON header giving each
  * tensor's dtype, shape and byte range, then the raw little-endian elements.
  *
- * F64, F32, F16 and BF16 load into `f64`, `f32`, `f16` and `bf16` tensors, and every storage
- * saves as its `dtype`. Elements are copied byte for
+ * F64, F32, F16, BF16, F8_E4M3 and F8_E5M2 load into `f64`, `f32`, `f16`, `bf16`, `e4m3` and
+ * `e5m2` tensors, and every storage saves as its `dtype`. Elements are copied byte for
  * byte both ways, so a round trip keeps every bit, NaN payloads included.
  *
  * @example Save tensors in two formats and read them back
@@ -25,7 +25,7 @@
  * @module
  */
 import type { Storage, StorageArray } from "../layers/storage/storage.ts";
-import { STORAGES } from "../layers/storage/formats.ts";
+import { FP8_STORAGES, STORAGES } from "../layers/storage/formats.ts";
 import { f16Polyfill } from "../layers/storage/f16_polyfill.ts";
 import { Tensor } from "../layers/tensor.ts";
 import { DataError } from "./data_error.ts";
@@ -56,7 +56,7 @@ const METADATA_KEY = "__metadata__";
  * native `Float16Array`: same values, without the polyfill's slow Proxy element access.
  */
 const STORAGE_BY_DTYPE: ReadonlyMap<string, Storage> = new Map(
-  STORAGES.filter((s) => s !== f16Polyfill).map((s) => [s.dtype, s]),
+  [...STORAGES, ...FP8_STORAGES].filter((s) => s !== f16Polyfill).map((s) => [s.dtype, s]),
 );
 const KNOWN_DTYPES = [...STORAGE_BY_DTYPE.keys()].join(", ");
 
@@ -70,7 +70,8 @@ const KNOWN_DTYPES = [...STORAGE_BY_DTYPE.keys()].join(", ");
  * @param source The file name or path, for error messages.
  * @returns The tensors by name, and the metadata.
  * @throws {DataError} When the file is truncated, the header is not valid, a dtype is not one of
- * F64, F32, F16, BF16, or a tensor's byte range does not fit the file or its shape.
+ * F64, F32, F16, BF16, F8_E4M3, F8_E5M2, or a tensor's byte range does not fit the file or its
+ * shape.
  *
  * @example Read a file and report a corrupt one
  * ```ts

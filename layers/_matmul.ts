@@ -10,6 +10,7 @@
  *
  * @module
  */
+import type { Storage } from "./storage/storage.ts";
 
 /** Sizes and layout of one product; see {@linkcode matmul}. */
 export interface MatmulDims {
@@ -118,4 +119,53 @@ function storeTile(
       out[o + c] = accumulate ? out[o + c] + tile[r * 4 + c] : tile[r * 4 + c];
     }
   }
+}
+
+/**
+ * {@linkcode matmul}, or {@linkcode matmulRounded} with `accumulator`'s rounding when one is
+ * given: the product a layer with an accumulator option computes.
+ */
+export function multiply(
+  out: Float64Array,
+  a: Float64Array,
+  b: Float64Array,
+  dims: MatmulDims,
+  accumulator?: Storage,
+): void {
+  if (accumulator) matmulRounded(out, a, b, dims, accumulator.round);
+  else matmul(out, a, b, dims);
+}
+
+/**
+ * As {@linkcode matmul}, but every step of every dot product is a multiply-add rounded by
+ * `round`: s = round(s + a·b), from s = 0 (or from `out` with `accumulate`). The product of
+ * two values of a format up to 26 significant bits is exact in float64, so each step is one
+ * fused multiply-add rounded once, as accumulators of that width do. Plain loops: this is the
+ * instrument for studying accumulation precision, not a fast path.
+ */
+export function matmulRounded(
+  out: Float64Array,
+  a: Float64Array,
+  b: Float64Array,
+  dims: MatmulDims,
+  round: (x: number) => number,
+): void {
+  const { m, n, k } = dims;
+  // Element (i, d) of A and (d, j) of B, whatever the layouts.
+  const [aRow, aDepth] = dims.transA ? [1, m] : [k, 1];
+  const [bDepth, bCol] = dims.transB ? [1, k] : [n, 1];
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = dims.accumulate ? out[i * n + j] : 0;
+      for (let d = 0, ia = i * aRow, ib = j * bCol; d < k; d++, ia += aDepth, ib += bDepth) {
+        s = round(s + a[ia] * b[ib]);
+      }
+      out[i * n + j] = s;
+    }
+  }
+}
+
+/** The rounding of a float64 sum: none. */
+export function identity(x: number): number {
+  return x;
 }

@@ -1,9 +1,14 @@
 /**
  * Affine (fully connected) layer: x · W + b, with the input flattened per example.
  *
- * Precision: each output is a float64 dot product over the widened input and weights, plus the
- * bias, rounded once to the storage format. Gradients are summed over the batch in float64 and
- * rounded once.
+ * Precision on the TypeScript path (the reference): each output is a float64 dot product over
+ * the widened input and weights, plus the bias, rounded once to the storage format. On the wasm
+ * path (see `setKernelPath`), taken when the input is stored in the layer's own format: f64
+ * storage computes the same float64 dot product (the terms summed in the same order, the
+ * relaxed-SIMD build fusing each multiply-add); every other format widens input and weights
+ * exactly to float32, accumulates the dot product and adds the bias in float32, and rounds that
+ * float32 once to the storage format (nothing to round for f32). Gradients are always computed
+ * on the TypeScript path: summed over the batch in float64 and rounded once.
  *
  * @module
  */
@@ -12,7 +17,10 @@ import type { Storage } from "./storage/storage.ts";
 import { f64 } from "./storage/f64.ts";
 import { Tensor } from "./tensor.ts";
 import { reuse, scratch, widen } from "./_scratch.ts";
-import { matmul } from "./_matmul.ts";
+import { identity, matmul, multiply } from "./_matmul.ts";
+import { kernelPath } from "./kernel_path.ts";
+import { commonFormat } from "./wasm/staging.ts";
+import { affineForward } from "./wasm/affine.ts";
 
 /** Options of {@linkcode Affine}. */
 export interface AffineOptions {
@@ -22,6 +30,13 @@ export interface AffineOptions {
   outputs: number;
   /** Format of weights, gradients and output. @default {f64} */
   storage?: Storage;
+  /**
+   * Round every partial sum of the forward products to this format (each step a fused
+   * multiply-add rounded once), as an accumulator of that width does; the bias is added and
+   * rounded likewise. Without it, sums are float64 (TypeScript path) or as the wasm path
+   * computes them. Backward passes always sum in float64.
+   */
+  accumulator?: Storage;
 }
 
 /**
@@ -42,11 +57,13 @@ export class Affine implements Layer {
   readonly kind = "affine";
   name = "affine";
   readonly storage: Storage;
+  /** The format partial sums are rounded to, when there is one (see the options). */
+  readonly accumulator?: Storage;
   readonly params: { readonly W: Tensor; readonly b: Tensor };
   readonly grads: { readonly W: Tensor; readonly b: Tensor };
   readonly fanIn: number;
   /** The options this layer was made with. */
-  readonly options: Required<Omit<AffineOptions, "storage">>;
+  readonly options: Required<Omit<AffineOptions, "storage" | "accumulator">>;
   #input?: Tensor;
   #output?: Tensor;
   #dx?: Tensor;
@@ -61,6 +78,7 @@ export class Affine implements Layer {
     }
     this.options = { inputs, outputs };
     this.storage = options.storage ?? f64;
+    this.accumulator = options.accumulator;
     this.params = {
       W: new Tensor(this.storage, [inputs, outputs]),
       b: new Tensor(this.storage, [outputs]),
@@ -88,12 +106,25 @@ export class Affine implements Layer {
   forward(x: Tensor): Tensor {
     const [n, outputs] = this.outputShape(x.shape);
     this.#input = x;
+    // An accumulator is a TypeScript-path instrument: the wasm kernels sum in their own width.
+    const format = kernelPath() === "wasm" && !this.accumulator
+      ? commonFormat(x.storage, this.storage)
+      : undefined;
+    if (format) {
+      const y = this.#output = reuse(this.#output, this.storage, [n, outputs]);
+      affineForward(format, { x, weights: this.params.W, bias: this.params.b, y });
+      return y;
+    }
     const out = scratch("affine out", n * outputs);
     const weights = widen(this.params.W, "affine weights");
-    matmul(out, widen(x, "affine input"), weights, { m: n, n: outputs, k: this.options.inputs });
+    const dims = { m: n, n: outputs, k: this.options.inputs };
+    multiply(out, widen(x, "affine input"), weights, dims, this.accumulator);
     const bias = this.params.b.toFloat64();
+    const round = this.accumulator?.round ?? identity;
     for (let i = 0; i < n; i++) {
-      for (let o = 0; o < outputs; o++) out[i * outputs + o] += bias[o];
+      for (let o = 0; o < outputs; o++) {
+        out[i * outputs + o] = round(out[i * outputs + o] + bias[o]);
+      }
     }
     const y = this.#output = reuse(this.#output, this.storage, [n, outputs]);
     y.set(out);
@@ -125,9 +156,12 @@ export class Affine implements Layer {
     return dx;
   }
 
-  /** The same layer storing weights and output in `storage`, weights rounded to it. */
-  to(storage: Storage): Affine {
-    const affine = new Affine({ ...this.options, storage });
+  /**
+   * The same layer storing weights and output in `storage`, weights rounded to it, with
+   * `accumulator` (by default this layer's).
+   */
+  to(storage: Storage, accumulator: Storage | undefined = this.accumulator): Affine {
+    const affine = new Affine({ ...this.options, storage, accumulator });
     copyParams(this, affine);
     return affine;
   }

@@ -1,9 +1,14 @@
 /**
  * 2-D convolution (cross-correlation, as in every deep learning framework) over NCHW input.
  *
- * Precision: each output is a float64 dot product over the widened input and weights, plus the
- * bias, rounded once to the storage format. Gradients are accumulated over the batch in
- * float64 and rounded once.
+ * Precision on the TypeScript path (the reference): each output is a float64 dot product over
+ * the widened input and weights, plus the bias, rounded once to the storage format. On the wasm
+ * path (see `setKernelPath`), taken when the input is stored in the layer's own format: f64
+ * storage computes the same float64 dot product (the terms summed in the same order, the
+ * relaxed-SIMD build fusing each multiply-add); every other format widens input and weights
+ * exactly to float32, accumulates the dot product and adds the bias in float32, and rounds that
+ * float32 once to the storage format (nothing to round for f32). Gradients are always computed
+ * on the TypeScript path: accumulated over the batch in float64 and rounded once.
  *
  * @module
  */
@@ -13,7 +18,10 @@ import { f64 } from "./storage/f64.ts";
 import { Tensor } from "./tensor.ts";
 import { reuse, scratch } from "./_scratch.ts";
 import { checkWindow, outputExtent, type Window } from "./_geometry.ts";
-import { matmul } from "./_matmul.ts";
+import { identity, matmul, multiply } from "./_matmul.ts";
+import { kernelPath } from "./kernel_path.ts";
+import { commonFormat } from "./wasm/staging.ts";
+import { convForward } from "./wasm/conv.ts";
 
 /** Options of {@linkcode Conv}. */
 export interface ConvOptions {
@@ -29,6 +37,13 @@ export interface ConvOptions {
   pad?: number;
   /** Format of weights, gradients and output. @default {f64} */
   storage?: Storage;
+  /**
+   * Round every partial sum of the forward products to this format (each step a fused
+   * multiply-add rounded once), as an accumulator of that width does; the bias is added and
+   * rounded likewise. Without it, sums are float64 (TypeScript path) or as the wasm path
+   * computes them. Backward passes always sum in float64.
+   */
+  accumulator?: Storage;
 }
 
 /**
@@ -51,11 +66,13 @@ export class Conv implements Layer {
   readonly kind = "conv";
   name = "conv";
   readonly storage: Storage;
+  /** The format partial sums are rounded to, when there is one (see the options). */
+  readonly accumulator?: Storage;
   readonly params: { readonly W: Tensor; readonly b: Tensor };
   readonly grads: { readonly W: Tensor; readonly b: Tensor };
   readonly fanIn: number;
   /** The options this layer was made with, defaults filled in. */
-  readonly options: Required<Omit<ConvOptions, "storage">>;
+  readonly options: Required<Omit<ConvOptions, "storage" | "accumulator">>;
   readonly #window: Window;
   #input?: Tensor;
   #output?: Tensor;
@@ -76,6 +93,7 @@ export class Conv implements Layer {
     checkWindow("conv", this.#window);
     this.options = { inChannels, outChannels, kernel, stride, pad };
     this.storage = options.storage ?? f64;
+    this.accumulator = options.accumulator;
     const wShape = [outChannels, inChannels, kernel, kernel];
     this.params = {
       W: new Tensor(this.storage, wShape),
@@ -110,6 +128,15 @@ export class Conv implements Layer {
     const [n, outC, oh, ow] = this.outputShape(x.shape);
     this.#input = x;
     const y = this.#output = reuse(this.#output, this.storage, [n, outC, oh, ow]);
+    // An accumulator is a TypeScript-path instrument: the wasm kernels sum in their own width.
+    const format = kernelPath() === "wasm" && !this.accumulator
+      ? commonFormat(x.storage, this.storage)
+      : undefined;
+    if (format) {
+      const { W, b } = this.params;
+      convForward(format, { x, weights: W, bias: b, y }, { ...this.#window, oh, ow });
+      return y;
+    }
     const weights = this.params.W.toFloat64(); // (outC, K), K = inC * kernel * kernel
     const bias = this.params.b.toFloat64();
     const imageSize = x.size / n;
@@ -120,10 +147,11 @@ export class Conv implements Layer {
     for (let i = 0; i < n; i++) {
       x.storage.read(x.data, i * imageSize, image, 0, imageSize);
       this.#im2col(image, x.shape, oh, ow, col);
-      matmul(out, weights, col, { m: outC, n: positions, k: this.fanIn });
+      multiply(out, weights, col, { m: outC, n: positions, k: this.fanIn }, this.accumulator);
+      const round = this.accumulator?.round ?? identity;
       for (let o = 0; o < outC; o++) {
         const row = out.subarray(o * positions, (o + 1) * positions);
-        for (let p = 0; p < positions; p++) row[p] += bias[o];
+        for (let p = 0; p < positions; p++) row[p] = round(row[p] + bias[o]);
       }
       this.storage.write(out, 0, y.data, i * outC * positions, outC * positions);
     }
@@ -229,9 +257,12 @@ export class Conv implements Layer {
     }
   }
 
-  /** The same convolution storing weights and output in `storage`, weights rounded to it. */
-  to(storage: Storage): Conv {
-    const conv = new Conv({ ...this.options, storage });
+  /**
+   * The same convolution storing weights and output in `storage`, weights rounded to it, with
+   * `accumulator` (by default this layer's).
+   */
+  to(storage: Storage, accumulator: Storage | undefined = this.accumulator): Conv {
+    const conv = new Conv({ ...this.options, storage, accumulator });
     copyParams(this, conv);
     return conv;
   }

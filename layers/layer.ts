@@ -51,8 +51,11 @@ export interface Layer {
   backward(dout: Tensor): Tensor;
   /** The output shape for an input of `inputShape` (throws when the input does not fit). */
   outputShape(inputShape: readonly number[]): number[];
-  /** The same layer in another storage format, its parameters re-stored (rounded) in it. */
-  to(storage: Storage): Layer;
+  /**
+   * The same layer in another storage format, its parameters re-stored (rounded) in it; layers
+   * that sum products (conv, affine) also take the format of their partial sums, `accumulator`.
+   */
+  to(storage: Storage, accumulator?: Storage): Layer;
 }
 
 /**

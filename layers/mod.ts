@@ -17,6 +17,7 @@ export * from "./init.ts";
 export * from "./deep_conv_net.ts";
 export * from "./loss.ts";
 export * from "./spec.ts";
+export * from "./kernel_path.ts";
 export * from "./optimizer.ts";
 export * from "./loss_scale.ts";
 export * from "./random.ts";

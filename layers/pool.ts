@@ -2,6 +2,8 @@
  * Max pooling over NCHW input.
  *
  * Precision: exact in every format (the output is one of the stored inputs); NaN propagates.
+ * The wasm path (see `setKernelPath`), taken when the input is stored in the layer's own
+ * format, makes the same comparisons on exactly widened values and gives the same outputs.
  *
  * @module
  */
@@ -11,6 +13,9 @@ import { f64 } from "./storage/f64.ts";
 import type { Tensor } from "./tensor.ts";
 import { reuse, scratch } from "./_scratch.ts";
 import { checkWindow, outputExtent, type Window } from "./_geometry.ts";
+import { kernelPath } from "./kernel_path.ts";
+import { commonFormat } from "./wasm/staging.ts";
+import { poolForward } from "./wasm/pool.ts";
 
 /** Options of {@linkcode Pool}. */
 export interface PoolOptions {
@@ -76,6 +81,11 @@ export class Pool implements Layer {
     const y = this.#output = reuse(this.#output, this.storage, shape);
     if (this.#argmax.length !== y.size) this.#argmax = new Int32Array(y.size);
     const argmax = this.#argmax;
+    const format = kernelPath() === "wasm" ? commonFormat(x.storage, this.storage) : undefined;
+    if (format) {
+      poolForward(format, { x, y, argmax }, this.options);
+      return y;
+    }
     const plane = scratch("pool plane", h * w);
     const out = scratch("pool out", oh * ow);
     for (let p = 0; p < x.size / (h * w); p++) {

@@ -2,7 +2,9 @@
  * ReLU: max(x, 0), element-wise.
  *
  * Precision: exact in every format (a stored value or zero is stored again), so ReLU never
- * adds rounding error; NaN passes through.
+ * adds rounding error; NaN passes through. The wasm path (see `setKernelPath`), taken when the
+ * input is stored in the layer's own format, works on the stored bits and gives the same
+ * elements.
  *
  * @module
  */
@@ -12,6 +14,9 @@ import { f64 } from "./storage/f64.ts";
 import type { Tensor } from "./tensor.ts";
 import { reuse } from "./_scratch.ts";
 import { mapChunks } from "./_chunks.ts";
+import { kernelPath } from "./kernel_path.ts";
+import { commonFormat } from "./wasm/staging.ts";
+import { reluForward } from "./wasm/relu.ts";
 
 /** Options of {@linkcode Relu}. */
 export interface ReluOptions {
@@ -51,6 +56,11 @@ export class Relu implements Layer {
   forward(x: Tensor): Tensor {
     this.#input = x;
     const y = this.#output = reuse(this.#output, this.storage, x.shape);
+    const format = kernelPath() === "wasm" ? commonFormat(x.storage, this.storage) : undefined;
+    if (format) {
+      reluForward(format, x, y);
+      return y;
+    }
     mapChunks([x], y, ([v], _start, length) => {
       for (let i = 0; i < length; i++) if (v[i] < 0) v[i] = 0;
     });

@@ -157,7 +157,8 @@ export class Sequential {
 
   /**
    * The same network stored in another format, parameters rounded to it: one format for
-   * every layer, or a format chosen per layer.
+   * every layer, or a format chosen per layer; likewise the format conv and affine layers
+   * round their partial sums to (`accumulator`; by default they keep their own).
    *
    * @example Keep the first convolution in f32, store the rest in f16
    * ```ts
@@ -168,9 +169,13 @@ export class Sequential {
    * assert.equal(mixed.layer("conv2").storage, f16);
    * ```
    */
-  to(storage: Storage | ((layer: Layer) => Storage)): Sequential {
+  to(
+    storage: Storage | ((layer: Layer) => Storage),
+    accumulator?: Storage | ((layer: Layer) => Storage | undefined),
+  ): Sequential {
     const pick = typeof storage === "function" ? storage : () => storage;
-    return new Sequential(this.layers.map((layer) => layer.to(pick(layer))));
+    const sums = typeof accumulator === "function" ? accumulator : () => accumulator;
+    return new Sequential(this.layers.map((layer) => layer.to(pick(layer), sums(layer))));
   }
 
   /**

@@ -32,6 +32,8 @@ export interface LayerSpec {
   storage: string;
   /** The layer's constructor options, but the storage. */
   options: Record<string, number>;
+  /** Format name of the partial sums of conv and affine layers that round them. */
+  accumulator?: string;
 }
 
 /**
@@ -71,8 +73,11 @@ export interface NetworkSpec {
 }
 
 /** The constructors of the built-in layers by kind; a spec names one of these. */
-const LAYERS: Record<string, (options: Record<string, number>, storage: Storage) => Layer> = {
-  conv: (o, storage) =>
+const LAYERS: Record<
+  string,
+  (options: Record<string, number>, storage: Storage, accumulator?: Storage) => Layer
+> = {
+  conv: (o, storage, accumulator) =>
     new Conv({
       inChannels: o.inChannels,
       outChannels: o.outChannels,
@@ -80,11 +85,13 @@ const LAYERS: Record<string, (options: Record<string, number>, storage: Storage)
       stride: o.stride,
       pad: o.pad,
       storage,
+      accumulator,
     }),
   relu: (_, storage) => new Relu({ storage }),
   pool: (o, storage) => new Pool({ size: o.size, stride: o.stride, pad: o.pad, storage }),
   dropout: (o, storage) => new Dropout({ ratio: o.ratio, seed: o.seed, storage }),
-  affine: (o, storage) => new Affine({ inputs: o.inputs, outputs: o.outputs, storage }),
+  affine: (o, storage, accumulator) =>
+    new Affine({ inputs: o.inputs, outputs: o.outputs, storage, accumulator }),
   softmax: (_, storage) => new Softmax({ storage }),
 };
 
@@ -102,11 +109,15 @@ const LAYERS: Record<string, (options: Record<string, number>, storage: Storage)
  * ```
  */
 export function networkSpec(net: Sequential): NetworkSpec {
-  const layers = net.layers.map((layer) => ({
-    kind: layer.kind,
-    storage: layer.storage.name,
-    options: { ...layer.options },
-  }));
+  const layers = net.layers.map((layer) => {
+    const { accumulator } = layer as { accumulator?: Storage };
+    return {
+      kind: layer.kind,
+      storage: layer.storage.name,
+      options: { ...layer.options },
+      ...(accumulator && { accumulator: accumulator.name }),
+    };
+  });
   const params = Object.fromEntries([...net.params()].map(([name, t]) => [name, tensorSpec(t)]));
   return { layers, params };
 }
@@ -124,7 +135,8 @@ export function networkFromSpec(spec: NetworkSpec): Sequential {
         `Unknown layer kind "${l.kind}": expected one of ${Object.keys(LAYERS).join(", ")}`,
       );
     }
-    return make(l.options, storageByName(l.storage));
+    const accumulator = l.accumulator === undefined ? undefined : storageByName(l.accumulator);
+    return make(l.options, storageByName(l.storage), accumulator);
   }));
   const params = net.params();
   for (const [name, t] of Object.entries(spec.params)) {

@@ -49,13 +49,20 @@ Deno.test("eval rejects bad flags with a one-line usage error", async () => {
   }
 });
 
-Deno.test("eval says how to give weights when none are given", async () => {
+dataTest("eval uses the repository's own weights when none are given", [MNIST], async ([mnist]) => {
   for (const env of [{}, { HALFPREC_WEIGHTS: "" }] as Record<string, string>[]) {
-    const out = await runEvalWithout("HALFPREC_WEIGHTS", env);
-    assertOneLineError(
-      out,
-      2,
-      /^eval: No weights given: pass --weights FILE\.safetensors or set HALFPREC_WEIGHTS/,
+    const out = await runEvalWithout("HALFPREC_WEIGHTS", { HALFPREC_MNIST: mnist, ...env }, [
+      "--limit",
+      "50",
+      "--formats",
+      "f16",
+      "--mode",
+      "store",
+    ]); // deno-fmt-ignore
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(
+      out.stdout,
+      /^DeepConvNet on 50 MNIST test images \(.*data\/deepconvnet-halfprec\.safetensors\)/,
     );
   }
   const missing = await runEval(["--weights", "nowhere.safetensors"], { HALFPREC_MNIST: "unused" });
@@ -199,11 +206,12 @@ dataTest(
 async function runEvalWithout(
   name: string,
   env: Record<string, string> = {},
+  args: string[] = [],
 ): Promise<CommandOutput> {
   const saved = Deno.env.get(name);
   Deno.env.delete(name);
   try {
-    return await runEval([], env);
+    return await runEval(args, env);
   } finally {
     if (saved !== undefined) Deno.env.set(name, saved);
   }

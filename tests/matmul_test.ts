@@ -4,7 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { matmul } from "../layers/_matmul.ts";
+import { matmul, matmulRounded } from "../layers/_matmul.ts";
 import { randomValues } from "./_gradcheck.ts";
 
 function naive(
@@ -46,4 +46,25 @@ Deno.test("matmul() equals the triple loop for every transpose and edge size", (
       }
     }
   }
+});
+
+Deno.test("matmulRounded() rounds every step: f64 rounding equals matmul, f16 rounding loses bits", () => {
+  const [m, n, k] = [5, 6, 300];
+  for (const transA of [false, true]) {
+    for (const transB of [false, true]) {
+      const a = randomValues(m * k, 11), b = randomValues(k * n, 12);
+      const exact = new Float64Array(m * n), viaRounded = new Float64Array(m * n);
+      matmul(exact, a, b, { m, n, k, transA, transB });
+      matmulRounded(viaRounded, a, b, { m, n, k, transA, transB }, (x) => x);
+      assert.ok(viaRounded.every((v, i) => Math.abs(v - exact[i]) < 1e-12), `${transA} ${transB}`);
+    }
+  }
+  // Summing 4096 ones in f16 stalls at 2048: 2048 + 1 is a tie between 2048 and 2050, and
+  // ties go to the even 2048.
+  const ones = new Float64Array(4096).fill(1);
+  const out = new Float64Array(1);
+  matmulRounded(out, ones, ones, { m: 1, n: 1, k: 4096 }, Math.f16round);
+  assert.equal(out[0], 2048);
+  matmulRounded(out, ones, ones, { m: 1, n: 1, k: 4096 }, Math.fround);
+  assert.equal(out[0], 4096);
 });

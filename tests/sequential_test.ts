@@ -12,6 +12,8 @@ import {
   f16,
   f32,
   f64,
+  networkFromSpec,
+  networkSpec,
   Pool,
   Relu,
   Sequential,
@@ -134,4 +136,19 @@ Deno.test("a network mixing formats converts at layer boundaries", () => {
   assert.equal(formats[0], "conv1:f32");
   assert.equal(formats[1], "relu1:bf16");
   assert.equal(formats.at(-1), "softmax1:bf16");
+});
+
+Deno.test("an f16 accumulator rounds every partial sum, survives to() and specs", () => {
+  const net = deepConvNet({ seed: 2 });
+  const x = tensor([1, 1, 28, 28], randomValues(784, 3).map(Math.abs));
+  const wide = net.to(f16).logits(x.to(f16)).toFloat64();
+  const narrowSums = net.to(f16, f16);
+  assert.equal((narrowSums.layer("conv3") as Conv).accumulator, f16);
+  assert.equal((narrowSums.to(f16).layer("affine2") as Affine).accumulator, f16, "kept by to()");
+  const copy = networkFromSpec(networkSpec(narrowSums));
+  assert.equal((copy.layer("conv1") as Conv).accumulator, f16, "kept by specs");
+  const got = narrowSums.logits(x.to(f16)).toFloat64();
+  const err = got.reduce((w, v, i) => Math.max(w, Math.abs(v - wide[i])), 0);
+  // Rounding every partial sum costs precision, but not the order of magnitude.
+  assert.ok(err > 0 && err < 0.5, `f16 accumulation moved the logits by ${err}`);
 });

@@ -22,7 +22,6 @@ import {
   f16Polyfill,
   f32,
   f64,
-  type Storage,
   type StorageArray,
   storageByName,
   STORAGES,
@@ -33,103 +32,40 @@ import {
   BINARY32,
   type BinaryFormat,
   decode,
-  doubleBits,
-  fromDoubleBits,
-  maxFiniteCode,
-  overflowPower,
   roundToFormat,
 } from "./_reference_round.ts";
+import {
+  adjacentDouble,
+  halfwayCases,
+  randomDoubles,
+  ties,
+  withNegatives,
+} from "./_rounding_inputs.ts";
+import {
+  assertBoundsChecked,
+  assertRoundsTo,
+  assertSameValues,
+  elementwise,
+  readAll,
+  type Rounder,
+  show,
+  showCode,
+  storagePaths,
+  storedCodes16,
+  writeAll,
+} from "./_assert_values.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Comparing many values
 
-/** A number as a failure message needs it: exact, with -0 told apart and its bit pattern. */
-function show(x: number): string {
-  const digits = Object.is(x, -0) ? "-0" : String(x);
-  return `${digits} (bits 0x${doubleBits(x).toString(16).padStart(16, "0")})`;
-}
-
-function showCode(code: number): string {
-  return `code 0x${code.toString(16).padStart(4, "0")}`;
-}
-
-/**
- * Asserts `actual[i]` is `expected[i]` by `Object.is` (so -0 differs from 0 and NaN equals
- * NaN). On failure it names the first mismatching input and both values, and how many
- * mismatched in all, because "not equal" on a million-element array says nothing useful.
- */
-function assertSameValues(
-  label: string,
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  input: (index: number) => string,
-): void {
-  assert.equal(actual.length, expected.length, `${label}: wrong number of results`);
-  let first = -1;
-  let mismatches = 0;
-  for (let i = 0; i < expected.length; i++) {
-    if (!Object.is(actual[i], expected[i])) {
-      if (first < 0) first = i;
-      mismatches++;
-    }
-  }
-  if (first >= 0) {
-    assert.fail(
-      `${label}: ${mismatches} of ${expected.length} wrong; first: ${input(first)} gave ` +
-        `${show(actual[first])}, expected ${show(expected[first])}`,
-    );
-  }
-}
-
-/** One way of rounding a batch of doubles to a format. */
-interface Rounder {
-  readonly label: string;
-  apply(xs: Float64Array): Float64Array;
-}
-
-function elementwise(label: string, round: (x: number) => number): Rounder {
-  return { label, apply: (xs) => xs.map((x) => round(x)) };
-}
+/** A 16-bit code as a failure message shows it: all four hex digits. */
+const showCode16 = (code: number) => showCode(code, 4);
 
 /** Every 16-bit code in order; f16 arrays view its buffer, and it is itself a bf16 array. */
 const ALL_CODES = Uint16Array.from({ length: 65536 }, (_, code) => code);
 
-/** All of `stored`, widened by `storage.read`. */
-function readAll(storage: Storage, stored: StorageArray): Float64Array {
-  const values = new Float64Array(stored.length);
-  storage.read(stored, 0, values, 0, stored.length);
-  return values;
-}
-
-/** `xs` narrowed by `storage.write` into a fresh array. */
-function writeAll(storage: Storage, xs: Float64Array): StorageArray {
-  const stored = storage.alloc(xs.length);
-  storage.write(xs, 0, stored, 0, xs.length);
-  return stored;
-}
-
-/** The codes `storage.write` stores `xs` as, for a format of 16-bit codes. */
-function storedCodes(storage: Storage, xs: Float64Array): Uint16Array {
-  const stored = writeAll(storage, xs);
-  return new Uint16Array(stored.buffer, stored.byteOffset, stored.length);
-}
-
-/** The two ways a storage rounds: `round`, and a bulk `write` read back. */
-function storagePaths(storage: Storage): Rounder[] {
-  return [
-    elementwise(`${storage.name}.round`, storage.round),
-    { label: `${storage.name}.write+read`, apply: (xs) => readAll(storage, writeAll(storage, xs)) },
-  ];
-}
-
 function reference(format: BinaryFormat): Rounder {
   return elementwise("the reference", (x) => roundToFormat(x, format));
-}
-
-function assertRoundsTo(rounders: Rounder[], xs: Float64Array, expected: Float64Array): void {
-  for (const rounder of rounders) {
-    assertSameValues(rounder.label, rounder.apply(xs), expected, (i) => `input ${show(xs[i])}`);
-  }
 }
 
 function assertRoundsLikeReference(rounders: Rounder[], format: BinaryFormat, xs: Float64Array) {
@@ -166,75 +102,6 @@ const BF16_ROUNDERS: Rounder[] = [
 // ---------------------------------------------------------------------------------------------
 // Generating inputs
 
-/** mulberry32: a tiny seeded generator of 32-bit integers, so every run sees the same inputs. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
-/**
- * `count` doubles with a random sign, an unbiased exponent drawn uniformly from
- * `[minExponent, maxExponent]` (-1023 is the field of zeros and subnormals, 1024 that of
- * infinities and NaN) and a random fraction cut short at a random bit: a uniform fraction would
- * almost never be exact or a tie in a 16-bit format, short ones often are.
- */
-function randomDoubles(
-  count: number,
-  minExponent: number,
-  maxExponent: number,
-  seed: number,
-): Float64Array {
-  const next = mulberry32(seed);
-  const span = maxExponent - minExponent + 1;
-  const xs = new Float64Array(count);
-  for (let i = 0; i < count; i++) {
-    const sign = BigInt(next() & 1);
-    const field = BigInt(minExponent + (next() % span) + 1023);
-    const cut = BigInt(next() % 53);
-    const fraction = (((BigInt(next() & 0xfffff) << 32n) | BigInt(next())) >> cut) << cut;
-    xs[i] = fromDoubleBits((sign << 63n) | (field << 52n) | fraction);
-  }
-  return xs;
-}
-
-/** The double next to positive finite `x`, above (`step` 1) or below (`step` -1). */
-function adjacentDouble(x: number, step: 1 | -1): number {
-  return fromDoubleBits(doubleBits(x) + BigInt(step));
-}
-
-/** `magnitudes` followed by their negations. */
-function withNegatives(magnitudes: number[]): Float64Array {
-  return Float64Array.from([...magnitudes, ...magnitudes.map((x) => -x)]);
-}
-
-/**
- * The exact midpoint between each pair of adjacent positive values of `format` (including 0
- * and the smallest subnormal, and the largest finite value and the power of two where overflow
- * starts), so the ties themselves.
- */
-function ties(format: BinaryFormat): number[] {
-  const midpoints: number[] = [];
-  const last = maxFiniteCode(format);
-  for (let code = 0; code <= last; code++) {
-    const above = code === last ? overflowPower(format) : decode(code + 1, format);
-    midpoints.push((decode(code, format) + above) / 2);
-  }
-  return midpoints;
-}
-
-/** Every tie of `format` and the doubles just above and below it, with both signs. */
-function halfwayCases(format: BinaryFormat): Float64Array {
-  return withNegatives(
-    ties(format).flatMap((tie) => [tie, adjacentDouble(tie, 1), adjacentDouble(tie, -1)]),
-  );
-}
-
 const scratchF32 = new Float32Array(1);
 const scratchU32 = new Uint32Array(scratchF32.buffer);
 
@@ -258,7 +125,7 @@ function float32LandsOnTie(x: number): boolean {
  */
 function float32TieTraps(): Float64Array {
   return withNegatives(
-    ties(BFLOAT16).flatMap((tie) => {
+    ties(BFLOAT16).flatMap(({ tie }) => {
       const ulp = float32Ulp(tie);
       // tie ± ulp/2 are float32 ties themselves, resolved onto the bf16 tie because its float32
       // code is even. The adjacent doubles are taken as such, not as tie ± a distance: below a
@@ -296,21 +163,21 @@ Deno.test("f16 and f16-polyfill decode all 65,536 codes identically, as binary16
     ["f16.read", readAll(f16, native)],
     ["f16-polyfill.read", readAll(f16Polyfill, polyfill)],
   ];
-  for (const [label, values] of decodings) assertSameValues(label, values, expected, showCode);
+  for (const [label, values] of decodings) assertSameValues(label, values, expected, showCode16);
 });
 
 Deno.test("bf16 decodes all 65,536 codes as the top half of a float32", () => {
   const expected = Float64Array.from(ALL_CODES, (code) => decode(code, BFLOAT16));
   // Float64Array.from, not ALL_CODES.map: a Uint16Array's map would truncate the values.
-  assertSameValues("bf16Value", Float64Array.from(ALL_CODES, bf16Value), expected, showCode);
-  assertSameValues("bf16.read", readAll(bf16, ALL_CODES), expected, showCode);
+  assertSameValues("bf16Value", Float64Array.from(ALL_CODES, bf16Value), expected, showCode16);
+  assertSameValues("bf16.read", readAll(bf16, ALL_CODES), expected, showCode16);
 });
 
 Deno.test("every 16-bit storage stores each of its 65,536 values back as the same code", () => {
   const encoders: [string, BinaryFormat, (values: Float64Array) => ArrayLike<number>][] = [
-    ["f16.write", BINARY16, (values) => storedCodes(f16, values)],
-    ["f16-polyfill.write", BINARY16, (values) => storedCodes(f16Polyfill, values)],
-    ["bf16.write", BFLOAT16, (values) => storedCodes(bf16, values)],
+    ["f16.write", BINARY16, (values) => storedCodes16(f16, values)],
+    ["f16-polyfill.write", BINARY16, (values) => storedCodes16(f16Polyfill, values)],
+    ["bf16.write", BFLOAT16, (values) => storedCodes16(bf16, values)],
     ["bf16Code", BFLOAT16, (values) => values.map(bf16Code)],
   ];
   for (const [label, format, encode] of encoders) {
@@ -318,7 +185,7 @@ Deno.test("every 16-bit storage stores each of its 65,536 values back as the sam
     // Decoded values are compared rather than codes: decoding is one-to-one except on NaN, so
     // this demands the very code (sign of zero included) for every number, and a NaN code for NaN.
     const decoded = Float64Array.from(encode(values), (code) => decode(code, format));
-    assertSameValues(label, decoded, values, (i) => `${showCode(i)}, value ${show(values[i])}`);
+    assertSameValues(label, decoded, values, (i) => `${showCode16(i)}, value ${show(values[i])}`);
   }
 });
 
@@ -538,14 +405,5 @@ Deno.test("read and write of every storage honour the byteOffset of a view into 
 });
 
 Deno.test("every storage refuses to read or write past the end of an array", () => {
-  for (const storage of STORAGES) {
-    const data = storage.alloc(4);
-    const wide = new Float64Array(4);
-    for (const [offset, length] of [[2, 3], [-1, 1], [0, 5]]) {
-      assert.throws(() => storage.read(data, offset, wide, 0, length), RangeError, storage.name);
-      assert.throws(() => storage.write(wide, 0, data, offset, length), RangeError, storage.name);
-    }
-    assert.throws(() => storage.read(data, 0, wide, 2, 3), RangeError, storage.name);
-    assert.throws(() => storage.write(wide, 2, data, 0, 3), RangeError, storage.name);
-  }
+  for (const storage of STORAGES) assertBoundsChecked(storage);
 });

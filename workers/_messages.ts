@@ -4,10 +4,11 @@
  * @module
  */
 import type { NetworkSpec, TensorSpec } from "../layers/spec.ts";
+import type { KernelPath } from "../layers/kernel_path.ts";
 
 /** What the pool can ask a worker. */
 export type Question =
-  | { type: "load"; spec: NetworkSpec }
+  | { type: "load"; spec: NetworkSpec; kernelPath?: KernelPath }
   | { type: "logits"; input: TensorSpec }
   | {
     type: "gradients";

@@ -8,6 +8,7 @@
 import type { Sequential } from "../layers/sequential.ts";
 import { networkSpec, tensorFromSpec, type TensorSpec, tensorSpec } from "../layers/spec.ts";
 import { argmaxRows, type Tensor } from "../layers/tensor.ts";
+import { kernelPath } from "../layers/kernel_path.ts";
 import type { Question, Reply, Request } from "./_messages.ts";
 
 /** Options of {@linkcode WorkerPool}. */
@@ -59,10 +60,14 @@ export class WorkerPool {
     return this.#workers.length;
   }
 
-  /** Sends `net` (architecture, formats and parameters) to every worker. */
+  /**
+   * Sends `net` (architecture, formats and parameters) to every worker, with this thread's
+   * kernel path (see `setKernelPath`) so that the workers compute the same way.
+   */
   async load(net: Sequential): Promise<void> {
     const spec = networkSpec(net);
-    await Promise.all(this.#workers.map((w) => this.#ask(w, { type: "load", spec })));
+    const question = { type: "load", spec, kernelPath: kernelPath() } as const;
+    await Promise.all(this.#workers.map((w) => this.#ask(w, question)));
   }
 
   /**

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Storage, StorageArray } from "./storage.ts";
+import type { FormatLimits, Storage, StorageArray } from "./storage.ts";
 import { checkRun } from "./_bounds.ts";
 
 /** What a native typed array constructor must offer. */
@@ -26,10 +26,12 @@ export function nativeStorage(
   dtype: string,
   ArrayType: NativeArrayConstructor,
   round: (x: number) => number,
+  limits: FormatLimits,
 ): Storage {
   return {
     name,
     dtype,
+    limits,
     bytesPerElement: ArrayType.BYTES_PER_ELEMENT,
     alloc: (length) => new ArrayType(length),
     round,

@@ -78,6 +78,12 @@ export function bf16Value(code: number): number {
 export const bf16: Storage = {
   name: "bf16",
   dtype: "BF16",
+  limits: {
+    significandBits: 8,
+    minNormal: 2 ** -126,
+    minSubnormal: 2 ** -133,
+    maxFinite: (2 - 2 ** -7) * 2 ** 127,
+  },
   bytesPerElement: 2,
   alloc: (length) => new Uint16Array(length),
   round: (x) => BF16_VALUES[bf16Code(x)],

@@ -3,8 +3,25 @@
  *
  * @module
  */
-import type { Storage } from "./storage.ts";
+import type { FormatLimits, Storage } from "./storage.ts";
 import { nativeStorage } from "./_native.ts";
+
+/**
+ * Range and resolution of IEEE binary16, shared by {@linkcode f16} and the polyfill.
+ *
+ * @example
+ * ```ts
+ * import { F16_LIMITS } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * assert.equal(F16_LIMITS.maxFinite, 65504);
+ * ```
+ */
+export const F16_LIMITS: FormatLimits = {
+  significandBits: 11,
+  minNormal: 2 ** -14,
+  minSubnormal: 2 ** -24,
+  maxFinite: 65504,
+};
 
 /**
  * IEEE 754 binary16 in the runtime's native `Float16Array` (Deno 2.9, recent browsers), rounded
@@ -22,4 +39,4 @@ import { nativeStorage } from "./_native.ts";
  * assert.equal(f16.bytesPerElement, 2);
  * ```
  */
-export const f16: Storage = nativeStorage("f16", "F16", Float16Array, Math.f16round);
+export const f16: Storage = nativeStorage("f16", "F16", Float16Array, Math.f16round, F16_LIMITS);

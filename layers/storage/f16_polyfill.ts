@@ -6,6 +6,7 @@
  */
 import { f16round, Float16Array as PolyfillFloat16Array } from "@petamoriken/float16";
 import type { Storage } from "./storage.ts";
+import { F16_LIMITS } from "./f16.ts";
 import { tableRead } from "./_table.ts";
 import { checkRun } from "./_bounds.ts";
 
@@ -35,6 +36,7 @@ const POLYFILL_VALUES = Float64Array.from(
 export const f16Polyfill: Storage = {
   name: "f16-polyfill",
   dtype: "F16",
+  limits: F16_LIMITS,
   bytesPerElement: 2,
   alloc: (length) => new PolyfillFloat16Array(length),
   round: f16round,

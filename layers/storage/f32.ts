@@ -17,4 +17,9 @@ import { nativeStorage } from "./_native.ts";
  * assert.equal(f32.bytesPerElement, 4);
  * ```
  */
-export const f32: Storage = nativeStorage("f32", "F32", Float32Array, Math.fround);
+export const f32: Storage = nativeStorage("f32", "F32", Float32Array, Math.fround, {
+  significandBits: 24,
+  minNormal: 2 ** -126,
+  minSubnormal: 2 ** -149,
+  maxFinite: (2 - 2 ** -23) * 2 ** 127,
+});

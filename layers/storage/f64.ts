@@ -17,4 +17,9 @@ import { nativeStorage } from "./_native.ts";
  * assert.equal(f64.bytesPerElement, 8);
  * ```
  */
-export const f64: Storage = nativeStorage("f64", "F64", Float64Array, (x) => x);
+export const f64: Storage = nativeStorage("f64", "F64", Float64Array, (x) => x, {
+  significandBits: 53,
+  minNormal: 2 ** -1022,
+  minSubnormal: 2 ** -1074,
+  maxFinite: Number.MAX_VALUE,
+});

@@ -9,9 +9,13 @@ import { f32 } from "./f32.ts";
 import { f16 } from "./f16.ts";
 import { f16Polyfill } from "./f16_polyfill.ts";
 import { bf16 } from "./bf16.ts";
+import { e4m3, e5m2 } from "./fp8.ts";
+import { minifloat } from "./minifloat.ts";
+import { MINIFLOAT_NAME_PATTERN, parseMinifloatName } from "./_minifloat_name.ts";
 
 /**
- * Every built-in storage format, widest first.
+ * Every built-in storage format of 16 bits or more, widest first: the formats compared by
+ * default.
  *
  * @example
  * ```ts
@@ -23,23 +27,58 @@ import { bf16 } from "./bf16.ts";
 export const STORAGES: readonly Storage[] = [f64, f32, f16, f16Polyfill, bf16];
 
 /**
- * The storage format called `name`.
- *
- * @throws {RangeError} When no format has that name; the message lists the known ones.
+ * The fp8 formats: OCP E4M3 and E5M2.
  *
  * @example
  * ```ts
- * import { storageByName } from "@halfprec/halfprec";
+ * import { FP8_STORAGES } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(FP8_STORAGES.map((s) => s.dtype), ["F8_E4M3", "F8_E5M2"]);
+ * ```
+ */
+export const FP8_STORAGES: readonly Storage[] = [e4m3, e5m2];
+
+/** The named formats, then every minifloat made by name so far: one object per name. */
+const BY_NAME = new Map<string, Storage>([...STORAGES, ...FP8_STORAGES].map((s) => [s.name, s]));
+
+/**
+ * The storage format called `name`: one of {@linkcode STORAGES} or {@linkcode FP8_STORAGES},
+ * or a minifloat named as {@linkcode minifloat} names them (`e3m4`, `e4m3-sat`, `e5m2-rz`,
+ * `e4m3-sr42`). The same name gives the same object every time, so a stochastically rounding
+ * format's generator carries on where it stopped.
+ *
+ * @throws {RangeError} When no format has that name (the message lists the known ones and the
+ * form of minifloat names), when a minifloat name is not the format's own spelling (`e4m3-fn`
+ * is `e4m3`), or when the minifloat it names cannot be made.
+ *
+ * @example
+ * ```ts
+ * import { e4m3, storageByName } from "@halfprec/halfprec";
  * import assert from "node:assert/strict";
  * assert.equal(storageByName("bf16").bytesPerElement, 2);
+ * assert.equal(storageByName("e4m3"), e4m3);
+ * assert.equal(storageByName("e4m3-sat").round(1000), 448);
+ * assert.equal(storageByName("e3m4-fn"), storageByName("e3m4-fn"));
  * assert.throws(() => storageByName("f8"), RangeError);
  * ```
  */
 export function storageByName(name: string): Storage {
-  const storage = STORAGES.find((s) => s.name === name);
-  if (!storage) {
-    const known = STORAGES.map((s) => s.name).join(", ");
-    throw new RangeError(`Unknown storage format "${name}": expected one of ${known}`);
+  const known = BY_NAME.get(name);
+  if (known) return known;
+  const options = parseMinifloatName(name);
+  if (!options) {
+    const names = [...STORAGES, ...FP8_STORAGES].map((s) => s.name).join(", ");
+    throw new RangeError(
+      `Unknown storage format "${name}": expected one of ${names}, or a minifloat named ` +
+        `${MINIFLOAT_NAME_PATTERN} (such as e3m4, e4m3-sat or e5m2-sr42)`,
+    );
   }
+  const storage = minifloat(options);
+  if (storage.name !== name) {
+    throw new RangeError(
+      `Cannot find storage format "${name}": the format it spells is named "${storage.name}"`,
+    );
+  }
+  BY_NAME.set(name, storage);
   return storage;
 }

@@ -1,20 +1,30 @@
 /**
- * Storage formats: the number formats a tensor can be held in.
+ * Storage formats: the number formats a tensor can be held in (f64, f32, f16, bf16, fp8 and
+ * minifloats of any exponent and fraction width up to 16 bits).
  *
  * @example
  * ```ts
- * import { bf16, f16, storageByName } from "@halfprec/halfprec";
+ * import { bf16, e4m3, f16, storageByName } from "@halfprec/halfprec";
  * import assert from "node:assert/strict";
  * assert.equal(storageByName("f16"), f16);
  * assert.equal(bf16.round(1.00390625), 1); // 1 + 2^-8 is a tie: to even
+ * assert.equal(e4m3.round(1.0625), 1); // a tie in fp8 E4M3 too
+ * assert.equal(storageByName("e3m4").round(1 / 3), 0.328125); // a minifloat nobody ships
  * ```
  *
  * @module
  */
-export type { Storage, StorageArray } from "./storage.ts";
+export type { FormatLimits, Storage, StorageArray } from "./storage.ts";
 export { f64 } from "./f64.ts";
 export { f32 } from "./f32.ts";
-export { f16 } from "./f16.ts";
+export { f16, F16_LIMITS } from "./f16.ts";
 export { f16Polyfill } from "./f16_polyfill.ts";
 export { bf16, bf16Code, bf16Value } from "./bf16.ts";
-export { storageByName, STORAGES } from "./formats.ts";
+export { e4m3, e5m2 } from "./fp8.ts";
+export {
+  minifloat,
+  type MinifloatOptions,
+  type MinifloatRounding,
+  type MinifloatSpecials,
+} from "./minifloat.ts";
+export { FP8_STORAGES, storageByName, STORAGES } from "./formats.ts";

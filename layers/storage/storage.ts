@@ -4,7 +4,7 @@
  * Layers never do arithmetic on stored elements directly. They widen a run of elements to
  * float64 with {@linkcode Storage.read}, compute, and narrow the results back with
  * {@linkcode Storage.write}. That one rule is what lets a format with no native JavaScript
- * array (bfloat16 today, fp8 tomorrow) plug in without touching a layer, and it keeps
+ * array (bfloat16, fp8, any minifloat) plug in without touching a layer, and it keeps
  * per-element conversions out of the inner loops.
  *
  * @module
@@ -39,6 +39,32 @@ export interface StorageArray {
 }
 
 /**
+ * The extent and resolution of a format's numbers: what ulp and range computations need.
+ *
+ * @example float16's limits
+ * ```ts
+ * import { f16 } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(f16.limits, {
+ *   significandBits: 11,
+ *   minNormal: 2 ** -14,
+ *   minSubnormal: 2 ** -24,
+ *   maxFinite: 65504,
+ * });
+ * ```
+ */
+export interface FormatLimits {
+  /** Significant bits, the implicit leading bit included: 53, 24, 11, 8. */
+  readonly significandBits: number;
+  /** Smallest positive normal value. */
+  readonly minNormal: number;
+  /** Smallest positive value: the smallest subnormal, or `minNormal` when there are none. */
+  readonly minSubnormal: number;
+  /** Largest finite value. */
+  readonly maxFinite: number;
+}
+
+/**
  * A number format that tensors can be stored in.
  *
  * @example Round a number to a format and store it
@@ -61,9 +87,14 @@ export interface Storage {
   readonly bytesPerElement: number;
   /** The safetensors dtype the elements are saved as: `"F16"`, `"BF16"`. */
   readonly dtype: string;
+  /** Range and resolution of the format's values. */
+  readonly limits: FormatLimits;
   /** A zero-filled array of `length` elements. */
   alloc(length: number): StorageArray;
-  /** The value of the format nearest to `x` (ties to even), as a JavaScript number. */
+  /**
+   * The value `x` is stored as, as a JavaScript number: the nearest one of the format (ties to
+   * even), unless the format rounds otherwise (a minifloat's `-rz` and `-sr{seed}` variants).
+   */
   round(x: number): number;
   /** Widens `length` elements of `src`, from `srcOffset`, into `dst` from `dstOffset`. */
   read(

@@ -1,0 +1,92 @@
+/**
+ * How far a tensor computed in a narrow format is from its float64 reference.
+ *
+ * @module
+ */
+import type { Storage } from "../layers/storage/storage.ts";
+
+/** Error of a candidate tensor against its reference, element by element. */
+export interface ErrorMetrics {
+  /** Largest absolute difference. */
+  maxAbs: number;
+  /** ‖candidate − reference‖₂ / ‖reference‖₂ (0 when both are zero). */
+  relL2: number;
+  /** Signal-to-quantisation-noise ratio, 10·log10(‖reference‖² / ‖candidate − reference‖²), in dB; Infinity when exact. */
+  sqnrDb: number;
+  /** Cosine of the angle between candidate and reference (1 when both are zero). */
+  cosine: number;
+  /**
+   * Largest difference in units in the last place of `format` at the reference value: 0.5 is
+   * one correct rounding, more means error carried in from earlier. Elements whose reference is
+   * exactly 0 are left out (any error there is infinitely many ulps of nothing; `maxAbs` shows
+   * it).
+   */
+  maxUlp: number;
+}
+
+/**
+ * The spacing of `format`'s values at `x`: 2^(e − (p − 1)) for |x| in [2^e, 2^(e+1)), the
+ * subnormal spacing below the smallest normal, the spacing at the largest finite value above it.
+ *
+ * @example
+ * ```ts
+ * import { bf16, f16, ulp } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * assert.equal(ulp(f16, 1), 2 ** -10);
+ * assert.equal(ulp(f16, 0), 2 ** -24);
+ * assert.equal(ulp(bf16, 3), 2 ** -6);
+ * ```
+ */
+export function ulp(format: Storage, x: number): number {
+  const { significandBits, minNormal, maxFinite } = format.limits;
+  const magnitude = Math.min(Math.max(Math.abs(x), minNormal), maxFinite);
+  return 2 ** (Math.floor(Math.log2(magnitude)) - (significandBits - 1));
+}
+
+/**
+ * The error metrics of `candidate` against `reference` (same length), with ulps counted in
+ * `format`.
+ *
+ * @example
+ * ```ts
+ * import { errorMetrics, f16 } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * const m = errorMetrics(new Float64Array([1, 2]), new Float64Array([1, 2 + 2 ** -9]), f16);
+ * assert.equal(m.maxAbs, 2 ** -9);
+ * assert.equal(m.maxUlp, 1); // the spacing at 2 is 2^-9
+ * assert.ok(m.cosine > 0.999999 && m.sqnrDb > 60);
+ * ```
+ */
+export function errorMetrics(
+  reference: Float64Array,
+  candidate: Float64Array,
+  format: Storage,
+): ErrorMetrics {
+  if (reference.length !== candidate.length) {
+    throw new RangeError(
+      `Cannot compare tensors of ${reference.length} and ${candidate.length} elements`,
+    );
+  }
+  let maxAbs = 0, maxUlp = 0, noise = 0, signal = 0, candidateEnergy = 0, dot = 0;
+  for (let i = 0; i < reference.length; i++) {
+    const r = reference[i], c = candidate[i];
+    const d = Math.abs(c - r);
+    // NaN differences must show, not vanish in a comparison.
+    if (d > maxAbs || d !== d) maxAbs = d;
+    const inUlps = r === 0 ? 0 : d / ulp(format, r);
+    if (inUlps > maxUlp || inUlps !== inUlps) maxUlp = inUlps;
+    noise += d * d;
+    signal += r * r;
+    candidateEnergy += c * c;
+    dot += c * r;
+  }
+  const relL2 = signal === 0 ? (noise === 0 ? 0 : Infinity) : Math.sqrt(noise / signal);
+  const both = Math.sqrt(signal * candidateEnergy);
+  return {
+    maxAbs,
+    relL2,
+    sqnrDb: noise === 0 ? Infinity : 10 * Math.log10(signal / noise),
+    cosine: both === 0 ? (signal === candidateEnergy ? 1 : 0) : dot / both,
+    maxUlp,
+  };
+}

@@ -1,0 +1,310 @@
+/**
+ * `deno task perf`: the 10,000-image MNIST test pass of DeepConvNet (book weights, store
+ * mode) in every storage format, on the wasm and the TypeScript kernel paths, on a
+ * `WorkerPool` of 2 workers and on one thread; next to TensorFlow.js running the same weights
+ * in the same process on its WASM backend (SIMD; single-threaded under Deno, which has no
+ * cross-origin isolation) and its CPU backend. Then the ratios against the targets of the
+ * "Speed" issue.
+ *
+ * Every run classifies one warm-up batch first (V8 compiles wasm with a baseline compiler
+ * first and optimises hot functions in the background). Slow runs may be timed on the first
+ * `--subset` images and scaled to 10,000; the table says which. The machine is shared: run it
+ * twice and read the better numbers, and see the load average it prints.
+ *
+ * Options: `--subset N` images for the TypeScript single-thread runs and TF.js CPU (default
+ * 1000; the others use all 10,000), `--repeat N` passes of the fast runs (the wasm path and
+ * TF.js WASM), the fastest counting (default 2), `--formats f32,f16` to limit the formats.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { cpus, loadavg } from "node:os";
+import { cpuUsage } from "node:process";
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import "@tensorflow/tfjs-backend-wasm";
+import {
+  type Classifier,
+  deepConvNet,
+  f32,
+  type KernelPath,
+  mnistImages,
+  type MnistSet,
+  type Sequential,
+  setKernelPath,
+  type Storage,
+  storageByName,
+  STORAGES,
+  WorkerPool,
+} from "../mod.ts";
+import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
+import { kernelBuild } from "../layers/wasm/kernels.ts";
+import { formatTable } from "../cli/_cli.ts";
+import { sharedPath } from "../tests/_data.ts";
+
+const IMAGES = 10000;
+const BATCH = 100;
+
+const { values: args } = parseArgs({
+  args: Deno.args,
+  options: {
+    subset: { type: "string", default: "1000" },
+    repeat: { type: "string", default: "2" },
+    formats: { type: "string" },
+  },
+});
+const subset = Number(args.subset);
+const repeat = Number(args.repeat);
+const formats = args.formats ? args.formats.split(",").map(storageByName) : STORAGES;
+
+/**
+ * One timed configuration, in seconds for 10,000 images (scaled when run on fewer): wall time,
+ * and the process's CPU time (every thread), which other programs on a busy machine inflate far
+ * less.
+ */
+interface Timing {
+  seconds: number;
+  cpuSeconds: number;
+  images: number;
+  correct: number;
+}
+
+/**
+ * Times `classify` on the first `images` test images after one warm-up batch, `passes` times;
+ * the fastest pass (by wall time) counts.
+ */
+async function time(
+  set: MnistSet,
+  images: number,
+  classify: (start: number, count: number) => Promise<Int32Array>,
+  passes = 1,
+): Promise<Timing> {
+  await classify(0, BATCH);
+  let best: Timing | undefined;
+  for (let pass = 0; pass < passes; pass++) {
+    let correct = 0;
+    const cpuStarted = cpuUsage();
+    const started = performance.now();
+    for (let start = 0; start < images; start += BATCH) {
+      const predictions = await classify(start, BATCH);
+      predictions.forEach((p, i) => correct += p === set.labels[start + i] ? 1 : 0);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const cpu = cpuUsage(cpuStarted);
+    const scale = IMAGES / images;
+    const timing = {
+      seconds: seconds * scale,
+      cpuSeconds: ((cpu.user + cpu.system) / 1e6) * scale,
+      images,
+      correct,
+    };
+    if (!best || timing.seconds < best.seconds) best = timing;
+  }
+  return best!;
+}
+
+/** A halfprec network (or a pool holding it) as a `time` callback, input stored in `format`. */
+function halfprec(set: MnistSet, classifier: Classifier, format: Storage) {
+  return async (start: number, count: number) =>
+    await classifier.classify(mnistImages(set, start, count, format));
+}
+
+/**
+ * DeepConvNet in TensorFlow.js with `net`'s float64 weights as float32: NHWC activations,
+ * filters transposed to [kh, kw, in, out], the last pool transposed back to NCHW before
+ * flattening so that the affine weights apply as in halfprec.
+ */
+function tfjsNetwork(net: Sequential): (images: Float32Array, count: number) => Int32Array {
+  const params = net.params();
+  const weight = (name: string) => {
+    const t = params.get(name)!;
+    return tf.tensor(Float32Array.from(t.toFloat64()), [...t.shape]);
+  };
+  const convs = [1, 2, 3, 4, 5, 6].map((i) => ({
+    filter: tf.transpose(weight(`W${i}`), [2, 3, 1, 0]) as tf.Tensor4D,
+    bias: weight(`b${i}`),
+    pad: i === 4 ? 2 : 1,
+  }));
+  const [w7, b7, w8, b8] = [weight("W7"), weight("b7"), weight("W8"), weight("b8")];
+  return (images, count) =>
+    tf.tidy(() => {
+      let x = tf.tensor4d(images, [count, 28, 28, 1]); // one channel: NCHW is NHWC
+      convs.forEach(({ filter, bias, pad }, i) => {
+        const padding: [[number, number], [number, number], [number, number], [number, number]] = [
+          [0, 0],
+          [pad, pad],
+          [pad, pad],
+          [0, 0],
+        ];
+        x = tf.relu(tf.add(tf.conv2d(x, filter, 1, padding), bias));
+        if (i % 2 === 1) x = tf.maxPool(x, 2, 2, "valid");
+      });
+      const flat = tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [count, 1024]);
+      const hidden = tf.mul(tf.relu(tf.add(tf.matMul(flat, w7), b7)), 0.5);
+      const logits = tf.mul(tf.add(tf.matMul(hidden, w8), b8), 0.5);
+      return tf.argMax(tf.softmax(logits), 1);
+    }).dataSync() as Int32Array;
+}
+
+async function tfjs(
+  set: MnistSet,
+  net: Sequential,
+  backend: string,
+  images: number,
+  passes: number,
+) {
+  await tf.setBackend(backend);
+  await tf.ready();
+  const run = tfjsNetwork(net);
+  return await time(set, images, (start, count) => {
+    const input = mnistImages(set, start, count, f32).data as Float32Array;
+    return Promise.resolve(run(input, count));
+  }, passes);
+}
+
+const mnist = sharedPath("HALFPREC_MNIST", "../shared/mnist");
+const weights = sharedPath("HALFPREC_WEIGHTS", "../shared/weights/deepconvnet-book.safetensors");
+if (!mnist || !weights) throw new Error("deno task perf needs MNIST and the book weights");
+const net = deepConvNet();
+net.loadParams((await readSafetensorsFile(weights)).tensors, weights);
+const set = await readMnistDir(mnist, "test");
+
+console.log(
+  `DeepConvNet, ${IMAGES} MNIST test images, batches of ${BATCH}, store mode; ` +
+    `${cpus().length} cores (${cpus()[0]?.model ?? "unknown"}), wasm build: ${kernelBuild}`,
+);
+console.log(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+
+const rows = new Map<string, { workers: Timing; thread: Timing }>();
+using pool = new WorkerPool({ size: 2 });
+for (const path of ["wasm", "typescript"] as KernelPath[]) {
+  setKernelPath(path);
+  for (const format of formats) {
+    const narrow = net.to(format);
+    await pool.load(narrow);
+    const passes = path === "wasm" ? repeat : 1;
+    const workers = await time(set, IMAGES, halfprec(set, pool, format), passes);
+    const threadImages = path === "wasm" ? IMAGES : subset;
+    const thread = await time(set, threadImages, halfprec(set, narrow, format), passes);
+    rows.set(`${path} ${format.name}`, { workers, thread });
+    console.log(`  ${path} ${format.name}: ${workers.seconds.toFixed(2)} s on 2 workers`);
+  }
+}
+const tfWasm = await tfjs(set, net, "wasm", IMAGES, repeat);
+const tfCpu = await tfjs(set, net, "cpu", subset, 1);
+
+const scaled = (t: Timing) => t.images < IMAGES ? "*" : "";
+const wall = (t: Timing) => `${t.seconds.toFixed(2)} s${scaled(t)}`;
+const cpu = (t: Timing, threads: number) => `${(t.cpuSeconds / threads).toFixed(2)} s${scaled(t)}`;
+const table = formatTable(
+  ["path", "format", "2 workers", "CPU / 2", "1 thread", "CPU", "correct", "vs f32 (2 workers)"],
+  [
+    ...[...rows].map(([key, { workers, thread }]) => {
+      const [path, format] = key.split(" ");
+      const f32Row = rows.get(`${path} f32`);
+      return [
+        path,
+        format,
+        wall(workers),
+        cpu(workers, 2),
+        wall(thread),
+        cpu(thread, 1),
+        String(workers.correct),
+        f32Row ? `${(workers.seconds / f32Row.workers.seconds).toFixed(2)}x` : "-",
+      ];
+    }),
+    ["TF.js WASM (SIMD)", "f32", "-", "-", wall(tfWasm), cpu(tfWasm, 1), `${tfWasm.correct}`, "-"],
+    [
+      "TF.js CPU",
+      "f32",
+      "-",
+      "-",
+      wall(tfCpu),
+      cpu(tfCpu, 1),
+      `${tfCpu.correct} of ${tfCpu.images}`,
+      "-",
+    ],
+  ],
+);
+console.log(`\n${table}`);
+console.log(
+  `* timed on the first ${subset} images and scaled to ${IMAGES}. CPU: the process's CPU time ` +
+    `(all threads; "CPU / 2" is what 2 workers would take on 2 idle cores)`,
+);
+console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(" ")}\n`);
+
+/** Prints one target line: the measured value, the bound, and whether it is met. */
+function target(
+  what: string,
+  values: [number, number],
+  bound: number,
+  unit: string,
+  atMost: boolean,
+) {
+  const met = (v: number) => atMost ? v <= bound : v >= bound;
+  const [wallValue, cpuValue] = values;
+  console.log(
+    `${met(wallValue) ? "met   " : "MISSED"} ${what}: ${wallValue.toFixed(2)}${unit} ` +
+      `(from CPU time: ${cpuValue.toFixed(2)}${unit}, ${met(cpuValue) ? "met" : "missed"}); ` +
+      `target ${atMost ? "<=" : ">="} ${bound}${unit}`,
+  );
+}
+/** [wall, CPU] seconds of a timing on `threads` threads. */
+const both = (t: Timing, threads: number): [number, number] => [t.seconds, t.cpuSeconds / threads];
+const ratio = (
+  a: [number, number],
+  b: [number, number],
+): [number, number] => [a[0] / b[0], a[1] / b[1]];
+const wasmF32 = rows.get("wasm f32");
+const tsF32 = rows.get("typescript f32");
+console.log("Targets (wall time; the same from CPU time in brackets):");
+if (wasmF32) {
+  const workers = both(wasmF32.workers, 2);
+  target("wasm f32, 2 workers, 10k pass", workers, 3, " s", true);
+  target(
+    "wasm f32 (2 workers) speed-up over TF.js WASM",
+    ratio(both(tfWasm, 1), workers),
+    2,
+    "x",
+    false,
+  );
+  target(
+    "wasm f32 (1 thread) speed-up over TF.js WASM (1 thread)",
+    ratio(both(tfWasm, 1), both(wasmF32.thread, 1)),
+    2,
+    "x",
+    false,
+  );
+  const bounds: [string, number][] = [["f16", 1.25], ["f16-polyfill", 1.25], ["bf16", 1.25], [
+    "f64",
+    2,
+  ]];
+  for (const [name, bound] of bounds) {
+    const row = rows.get(`wasm ${name}`);
+    if (row) {
+      target(
+        `wasm ${name} / f32, 2 workers`,
+        ratio(both(row.workers, 2), workers),
+        bound,
+        "x",
+        true,
+      );
+    }
+  }
+}
+if (tsF32) {
+  target(
+    "TypeScript f32 (2 workers) speed-up over TF.js CPU",
+    ratio(both(tfCpu, 1), both(tsF32.workers, 2)),
+    5,
+    "x",
+    false,
+  );
+  target(
+    "TypeScript f32 (1 thread) speed-up over TF.js CPU (1 thread)",
+    ratio(both(tfCpu, 1), both(tsF32.thread, 1)),
+    5,
+    "x",
+    false,
+  );
+}

@@ -1,0 +1,191 @@
+/**
+ * `deno task analyze`: where precision is lost. For every layer of DeepConvNet and every
+ * requested format: the error against float64 with and without the errors of earlier layers,
+ * the range counters of every output and weight, and the flips at the output.
+ *
+ * @module
+ */
+import {
+  argmaxRows,
+  deepConvNet,
+  f64,
+  flips,
+  type LayerReport,
+  layerReports,
+  mnistImages,
+  predictRange,
+  type RangeCounts,
+  type Sequential,
+  setKernelPath,
+  type Storage,
+  valueRange,
+} from "../mod.ts";
+import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
+import { formatsFlag, formatTable, parseFlags, positiveInteger, runCommand } from "./_cli.ts";
+import { locateMnist, locateWeights } from "./_locate.ts";
+
+const DEFAULT_FORMATS = "f32,f16,bf16,e4m3,e5m2";
+
+const HELP = `Usage: deno task analyze [options]
+
+Runs DeepConvNet in float64 and in each format on the first N MNIST test images and reports,
+layer by layer: the error of the format's run (propagated: errors of earlier layers included)
+and of the layer alone given the float64 input (isolated), as SQNR, relative L2 error, cosine
+similarity, maximum absolute error and maximum error in units in the last place of the format;
+how many values overflow, underflow to zero or land among the subnormals, predicted from the
+float64 run and observed in the format's run; and the images whose class changed.
+Kernels run on the TypeScript path (float64 accumulation, one rounding per output).
+
+Options:
+  --formats LIST   formats to analyse (default ${DEFAULT_FORMATS}); names as in eval, plus
+                   e4m3, e5m2 and e{E}m{M}
+  --images N       test images to run (default 500)
+  --accumulator F  round every partial sum of conv and affine to format F (e.g. f16: what f16
+                   accumulation costs; default: float64 sums)
+  --weights FILE   DeepConvNet weights (default as in eval)
+  --data DIR       folder with the MNIST IDX files (default as in eval)
+  --json           print the result as JSON on stdout (tables go to stderr)
+  --help           show this text
+`;
+
+async function main(): Promise<void> {
+  const args = parse(Deno.args);
+  if (args === "help") {
+    console.log(HELP);
+    return;
+  }
+  setKernelPath("typescript");
+  const weights = locateWeights(args.weights);
+  const net = deepConvNet();
+  net.loadParams((await readSafetensorsFile(weights)).tensors, weights);
+  const location = await locateMnist("test", args.data);
+  if (location.downloaded) console.error(location.downloaded);
+  const set = await readMnistDir(location.dir, "test");
+  const images = Math.min(args.images, set.count);
+  const x = mnistImages(set, 0, images, f64);
+  const labels = set.labels.subarray(0, images);
+  const reference = argmaxRows(net.logits(x));
+
+  const results = args.formats.map((format) => {
+    const candidate = net.to(format, args.accumulator);
+    const layers = layerReports(net, candidate, x);
+    const predictions = argmaxRows(candidate.logits(x.to(format)));
+    const f = flips(reference, predictions, labels);
+    return {
+      format: format.name,
+      accumulator: args.accumulator?.name ?? "f64",
+      accuracy: correct(predictions, labels) / images,
+      flipsToRight: f.toRight.length,
+      flipsToWrong: f.toWrong.length,
+      layers,
+      params: paramRanges(net, format),
+    };
+  });
+
+  const text = [
+    `DeepConvNet on ${images} MNIST test images (${weights}); f64 accuracy ` +
+    `${percent(correct(reference, labels) / images)}. TypeScript kernels, one rounding per ` +
+    `output. SQNR and max ulp as propagated / isolated; range counts as ` +
+    `predicted / observed (overflow, underflow to 0, subnormal).`,
+    ...results.map((r) =>
+      [
+        ``,
+        `${r.format} (sums in ${r.accumulator}): accuracy ${
+          percent(r.accuracy)
+        }, flips →right ${r.flipsToRight} / ` +
+        `→wrong ${r.flipsToWrong}`,
+        layerTable(r.layers),
+        `weights: ${
+          r.params.map((p) => `${p.name} ${rangeText(p.predicted)}`).filter((t) => !/ -$/.test(t))
+            .join(", ") || "all within range"
+        }`,
+      ].join("\n")
+    ),
+  ].join("\n");
+  if (!args.json) {
+    console.log(text);
+    return;
+  }
+  console.error(text);
+  console.log(JSON.stringify({ weights, data: location.dir, images, results }, null, 2));
+}
+
+function layerTable(layers: LayerReport[]): string {
+  return formatTable(
+    [
+      "layer",
+      "SQNR dB",
+      "rel L2",
+      "cosine",
+      "max |Δ|",
+      "max ulp",
+      "overflow",
+      "underflow",
+      "subnormal",
+    ],
+    layers.map((l) => [
+      l.layer,
+      `${db(l.propagated.sqnrDb)} / ${db(l.isolated.sqnrDb)}`,
+      l.propagated.relL2.toExponential(1),
+      l.propagated.cosine.toFixed(6),
+      l.propagated.maxAbs.toExponential(1),
+      `${l.propagated.maxUlp.toFixed(1)} / ${l.isolated.maxUlp.toFixed(1)}`,
+      `${l.predicted.overflow} / ${l.observed.overflow}`,
+      `${l.predicted.underflow} / ${l.observed.underflow}`,
+      `${l.predicted.subnormal} / ${l.observed.subnormal}`,
+    ]),
+  );
+}
+
+/** Range of every parameter of the float64 network, and what storing it in `format` does. */
+function paramRanges(net: Sequential, format: Storage) {
+  return [...net.params()].map(([name, t]) => {
+    const values = t.toFloat64();
+    return { name, range: valueRange(values), predicted: predictRange(values, format) };
+  });
+}
+
+/** "2 overflow, 7 underflow, 30 subnormal" for the nonzero counts, "-" when none. */
+function rangeText(c: RangeCounts): string {
+  const parts = [[c.overflow, "overflow"], [c.underflow, "underflow"], [c.subnormal, "subnormal"]]
+    .filter(([n]) => n !== 0).map(([n, what]) => `${n} ${what}`);
+  return parts.length > 0 ? parts.join(" ") : "-";
+}
+
+function correct(predictions: Int32Array, labels: Uint8Array): number {
+  return predictions.reduce((n, p, i) => n + (p === labels[i] ? 1 : 0), 0);
+}
+
+function percent(fraction: number): string {
+  return `${(100 * fraction).toFixed(2)} %`;
+}
+
+function db(value: number): string {
+  return Number.isFinite(value) ? value.toFixed(1) : "exact";
+}
+
+function parse(argv: string[]) {
+  const values = parseFlags(argv, {
+    formats: { type: "string", default: DEFAULT_FORMATS },
+    images: { type: "string", default: "500" },
+    accumulator: { type: "string" },
+    weights: { type: "string" },
+    data: { type: "string" },
+    json: { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+  });
+  if (values.help) return "help" as const;
+  const formats = formatsFlag("formats", values.formats);
+  return {
+    formats,
+    images: positiveInteger("images", values.images),
+    accumulator: values.accumulator === undefined
+      ? undefined
+      : formatsFlag("accumulator", values.accumulator)[0],
+    weights: values.weights,
+    data: values.data,
+    json: values.json,
+  };
+}
+
+if (import.meta.main) await runCommand("analyze", main);

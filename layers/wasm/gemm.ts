@@ -1,0 +1,69 @@
+/**
+ * Running one GEMM kernel: the tables copied into the memory, float32 or float64 by format.
+ *
+ * @module
+ */
+import { heap, type Kernels } from "./kernels.ts";
+import type { GemmTables } from "./tables.ts";
+import { valueBytes, type WasmFormat } from "./staging.ts";
+
+/** The operands of {@linkcode gemm}: byte offsets in the memory, and sizes. */
+export interface GemmOperands {
+  /** Rows of C (and of A). */
+  m: number;
+  /** Depth. */
+  k: number;
+  /** A, packed by `pack_a`. */
+  a: number;
+  /** The base every table offset of B is added to. */
+  b: number;
+  /** Where the tables were put by {@linkcode putTables}. */
+  tables: PlacedTables;
+  /** C, row-major. */
+  c: number;
+  /** C's row stride, in elements. */
+  ldc: number;
+  /** Bias per row of C, or 0 for none. */
+  bias: number;
+  /** Add to C instead of overwriting it. */
+  accumulate: boolean;
+}
+
+/** Tables copied into the memory. */
+export interface PlacedTables {
+  rows: number;
+  strips: number;
+  count: number;
+}
+
+/** Output columns per half strip (one vector) for `format`: 4 float32 or 2 float64. */
+export function halfLanes(format: WasmFormat): number {
+  return 16 / valueBytes(format);
+}
+
+/** Copies `tables` into the memory at the regions `reserve` hands out. */
+export function putTables(tables: GemmTables, reserve: (bytes: number) => number): PlacedTables {
+  const rows = reserve(tables.rows.byteLength);
+  const strips = reserve(tables.strips.byteLength);
+  new Int32Array(heap(), rows, tables.rows.length).set(tables.rows);
+  new Int32Array(heap(), strips, tables.strips.length).set(tables.strips);
+  return { rows, strips, count: tables.strips.length / 6 };
+}
+
+/** C = A · B (+ bias) (+ C), in float64 for f64 storage, else in float32. */
+export function gemm(kernels: Kernels, format: WasmFormat, o: GemmOperands): void {
+  const run = format === "f64" ? kernels.gemm_f64 : kernels.gemm_f32;
+  run(
+    o.m,
+    o.k,
+    o.a,
+    o.b,
+    o.tables.rows,
+    o.tables.count,
+    o.tables.strips,
+    o.c,
+    o.ldc,
+    o.bias,
+    o.accumulate ? 1 : 0,
+  );
+}

@@ -1,0 +1,693 @@
+// halfprec's WebAssembly SIMD kernels, in AssemblyScript.
+//
+// Built by `deno task build:wasm` (layers/wasm/build.mjs) into layers/wasm/_kernels_wasm.ts, twice:
+// with plain SIMD (separate multiply and add) and with relaxed SIMD (fused multiply-add). The
+// file is named .as, not .ts, so that deno fmt/lint/check leave it alone (deno fmt would strip
+// the @inline decorators); the build hands it to the compiler under the .ts name it expects.
+//
+// Conventions
+// - Every pointer is a byte offset into the imported memory, and nothing here allocates: the
+//   loader (layers/wasm/kernels.ts) hands out the regions.
+// - C (m x n) = A (m x k) · B (k x n) (+ bias per row) (+ C). For conv, A is the weights
+//   (outC x K) and B the input image; for affine, A is the input batch and B the weights.
+// - A is packed by pack_a: panels of 4 rows, depth-major (`a[panel][d][row]`), so the 4 values
+//   one depth step needs are 16 (f32) or 32 (f64) contiguous bytes, each broadcast straight
+//   from memory (v128.load32_splat). Rows past m are zero; their results are never stored.
+// - B is read through two tables instead of a fixed layout ("indirect" GEMM). A strip of
+//   output columns is two halves of one vector each (4 f32 or 2 f64 columns), each half with
+//   its own base: 6 x i32 in sTab, per half the base's byte offset, the column of C its first
+//   output goes to, and its column count (0..4 for f32, 0..2 for f64; a second half of count 0
+//   repeats the first's base). Row d of B starts at byte dTab[d] (i32, k entries) from each
+//   base. A half always reads a whole vector of contiguous elements; lanes are independent, so
+//   columns past the count may hold anything and are not stored, but must be readable memory.
+//   Two bases let a strip take the end of one output row and the start of the next: a 28-wide
+//   row is 7 halves, no lane wasted.
+//   * conv, stride 1, over the image padded by pad_image (C x Hp x Wp): tap d = (c, ky, kx) at
+//     dTab[d] = (c*Hp*Wp + ky*Wp + kx) * bytes; a half covers up to 4 (f32) outputs of one
+//     output row, base (oy*Wp + ox0) * bytes. Every row of the im2col matrix is the padded
+//     image itself, shifted: no im2col matrix is built.
+//   * conv, other strides: the im2col matrix (K x ldb, from im2col below), dTab[d] = d*ldb*bytes.
+//   * affine: B = W (inputs x outputs, row-major), dTab[d] = d*outputs*bytes.
+// - C is row-major with leading dimension ldc (elements). bias == 0 means no bias.
+//   accumulate != 0 adds into C instead of overwriting it (affine's bias is pre-filled in C).
+// - Summation order: each output is (((a0 b0 + a1 b1) + a2 b2) + ...) + bias, depth in order,
+//   in the kernel's type, as the TypeScript matmul sums; the relaxed build fuses each
+//   multiply-add (one rounding instead of two).
+// - Register block: 4 rows x 8 columns of f32 = 8 v128 accumulators (f64: 4 x 4). x64 has 16
+//   xmm registers: 8 accumulators + 2 B vectors + 1 broadcast leave room, and 8 independent
+//   chains cover the multiply-add latency (4 cycles x 2 pipes). Measured in V8: 6x8 spills;
+//   unrolling the depth loop by 2 gains ~15% with FMA.
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/** a*b + c: fused in the relaxed-simd build, else two rounded operations. */
+// @ts-ignore: decorator
+@inline function madd32(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+// @ts-ignore: decorator
+@inline function madd64(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f64x2.relaxed_madd(a, b, c);
+  return f64x2.add(f64x2.mul(a, b), c);
+}
+
+/** Adds x to what is at p if `acc`, then stores it. */
+// @ts-ignore: decorator
+@inline function put(p: usize, x: f32, acc: bool): void {
+  store<f32>(p, acc ? load<f32>(p) + x : x);
+}
+
+/**
+ * Writes one half (cols of 4 f32 columns, from col) of one row of a finished tile: bias,
+ * accumulate, a partial half lane by lane (lane indices must be constants).
+ */
+// @ts-ignore: decorator
+@inline function storeHalf32(
+  c: usize, ldc: i32, row: i32, m: i32, col: i32, cols: i32, v: v128, bias: usize, acc: bool,
+): void {
+  if (row >= m) return; // padding rows of the last A panel
+  if (bias) v = f32x4.add(v, v128.load32_splat(bias + (<usize>row << 2)));
+  const p = c + ((<usize>row * <usize>ldc + <usize>col) << 2);
+  if (cols >= 4) {
+    v128.store(p, acc ? f32x4.add(v, v128.load(p)) : v);
+    return;
+  }
+  if (cols > 0) put(p, f32x4.extract_lane(v, 0), acc);
+  if (cols > 1) put(p + 4, f32x4.extract_lane(v, 1), acc);
+  if (cols > 2) put(p + 8, f32x4.extract_lane(v, 2), acc);
+}
+
+// @ts-ignore: decorator
+@inline function putd(p: usize, x: f64, acc: bool): void {
+  store<f64>(p, acc ? load<f64>(p) + x : x);
+}
+
+/** As storeHalf32 for a half of 2 f64 columns. */
+// @ts-ignore: decorator
+@inline function storeHalf64(
+  c: usize, ldc: i32, row: i32, m: i32, col: i32, cols: i32, v: v128, bias: usize, acc: bool,
+): void {
+  if (row >= m) return;
+  if (bias) v = f64x2.add(v, v128.load64_splat(bias + (<usize>row << 3)));
+  const p = c + ((<usize>row * <usize>ldc + <usize>col) << 3);
+  if (cols >= 2) {
+    v128.store(p, acc ? f64x2.add(v, v128.load(p)) : v);
+    return;
+  }
+  if (cols > 0) putd(p, f64x2.extract_lane(v, 0), acc);
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMMs
+
+/** C = A · B (+ bias) (+ C) in f32, B addressed through dTab and sTab (see the header). */
+export function gemm_f32(
+  m: i32, k: i32, a: usize, b: usize, dTab: usize, strips: i32, sTab: usize,
+  c: usize, ldc: i32, bias: usize, accumulate: i32,
+): void {
+  const panelsA = (m + 3) >> 2;
+  const aPanel = <usize>k << 4;
+  const kEven = k & ~1;
+  const acc = accumulate != 0;
+  for (let q = 0; q < strips; q++) {
+    const strip = sTab + <usize>q * 24;
+    const base0 = b + <usize>load<i32>(strip);
+    const col0 = load<i32>(strip, 4);
+    const cols0 = load<i32>(strip, 8);
+    const base1 = b + <usize>load<i32>(strip, 12);
+    const col1 = load<i32>(strip, 16);
+    const cols1 = load<i32>(strip, 20);
+    for (let ip = 0; ip < panelsA; ip++) {
+      let pa = a + <usize>ip * aPanel;
+      let pd = dTab;
+      const z = f32x4.splat(0);
+      let c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+      // Two depth steps per iteration: V8 schedules the loads of one under the other's FMAs.
+      for (let d = 0; d < kEven; d += 2) {
+        let at = <usize>load<i32>(pd);
+        let b0 = v128.load(base0 + at);
+        let b1 = v128.load(base1 + at);
+        let av = v128.load32_splat(pa);
+        c00 = madd32(av, b0, c00);
+        c01 = madd32(av, b1, c01);
+        av = v128.load32_splat(pa, 4);
+        c10 = madd32(av, b0, c10);
+        c11 = madd32(av, b1, c11);
+        av = v128.load32_splat(pa, 8);
+        c20 = madd32(av, b0, c20);
+        c21 = madd32(av, b1, c21);
+        av = v128.load32_splat(pa, 12);
+        c30 = madd32(av, b0, c30);
+        c31 = madd32(av, b1, c31);
+        at = <usize>load<i32>(pd, 4);
+        b0 = v128.load(base0 + at);
+        b1 = v128.load(base1 + at);
+        av = v128.load32_splat(pa, 16);
+        c00 = madd32(av, b0, c00);
+        c01 = madd32(av, b1, c01);
+        av = v128.load32_splat(pa, 20);
+        c10 = madd32(av, b0, c10);
+        c11 = madd32(av, b1, c11);
+        av = v128.load32_splat(pa, 24);
+        c20 = madd32(av, b0, c20);
+        c21 = madd32(av, b1, c21);
+        av = v128.load32_splat(pa, 28);
+        c30 = madd32(av, b0, c30);
+        c31 = madd32(av, b1, c31);
+        pa += 32;
+        pd += 8;
+      }
+      if (k & 1) {
+        const at = <usize>load<i32>(pd);
+        const b0 = v128.load(base0 + at);
+        const b1 = v128.load(base1 + at);
+        let av = v128.load32_splat(pa);
+        c00 = madd32(av, b0, c00);
+        c01 = madd32(av, b1, c01);
+        av = v128.load32_splat(pa, 4);
+        c10 = madd32(av, b0, c10);
+        c11 = madd32(av, b1, c11);
+        av = v128.load32_splat(pa, 8);
+        c20 = madd32(av, b0, c20);
+        c21 = madd32(av, b1, c21);
+        av = v128.load32_splat(pa, 12);
+        c30 = madd32(av, b0, c30);
+        c31 = madd32(av, b1, c31);
+      }
+      const row0 = ip << 2;
+      storeHalf32(c, ldc, row0, m, col0, cols0, c00, bias, acc);
+      storeHalf32(c, ldc, row0, m, col1, cols1, c01, bias, acc);
+      storeHalf32(c, ldc, row0 + 1, m, col0, cols0, c10, bias, acc);
+      storeHalf32(c, ldc, row0 + 1, m, col1, cols1, c11, bias, acc);
+      storeHalf32(c, ldc, row0 + 2, m, col0, cols0, c20, bias, acc);
+      storeHalf32(c, ldc, row0 + 2, m, col1, cols1, c21, bias, acc);
+      storeHalf32(c, ldc, row0 + 3, m, col0, cols0, c30, bias, acc);
+      storeHalf32(c, ldc, row0 + 3, m, col1, cols1, c31, bias, acc);
+    }
+  }
+}
+
+/** As gemm_f32 in f64: halves of 2 columns, A panels of 4 rows (32 bytes per depth step). */
+export function gemm_f64(
+  m: i32, k: i32, a: usize, b: usize, dTab: usize, strips: i32, sTab: usize,
+  c: usize, ldc: i32, bias: usize, accumulate: i32,
+): void {
+  const panelsA = (m + 3) >> 2;
+  const aPanel = <usize>k << 5;
+  const kEven = k & ~1;
+  const acc = accumulate != 0;
+  for (let q = 0; q < strips; q++) {
+    const strip = sTab + <usize>q * 24;
+    const base0 = b + <usize>load<i32>(strip);
+    const col0 = load<i32>(strip, 4);
+    const cols0 = load<i32>(strip, 8);
+    const base1 = b + <usize>load<i32>(strip, 12);
+    const col1 = load<i32>(strip, 16);
+    const cols1 = load<i32>(strip, 20);
+    for (let ip = 0; ip < panelsA; ip++) {
+      let pa = a + <usize>ip * aPanel;
+      let pd = dTab;
+      const z = f64x2.splat(0);
+      let c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+      for (let d = 0; d < kEven; d += 2) {
+        let at = <usize>load<i32>(pd);
+        let b0 = v128.load(base0 + at);
+        let b1 = v128.load(base1 + at);
+        let av = v128.load64_splat(pa);
+        c00 = madd64(av, b0, c00);
+        c01 = madd64(av, b1, c01);
+        av = v128.load64_splat(pa, 8);
+        c10 = madd64(av, b0, c10);
+        c11 = madd64(av, b1, c11);
+        av = v128.load64_splat(pa, 16);
+        c20 = madd64(av, b0, c20);
+        c21 = madd64(av, b1, c21);
+        av = v128.load64_splat(pa, 24);
+        c30 = madd64(av, b0, c30);
+        c31 = madd64(av, b1, c31);
+        at = <usize>load<i32>(pd, 4);
+        b0 = v128.load(base0 + at);
+        b1 = v128.load(base1 + at);
+        av = v128.load64_splat(pa, 32);
+        c00 = madd64(av, b0, c00);
+        c01 = madd64(av, b1, c01);
+        av = v128.load64_splat(pa, 40);
+        c10 = madd64(av, b0, c10);
+        c11 = madd64(av, b1, c11);
+        av = v128.load64_splat(pa, 48);
+        c20 = madd64(av, b0, c20);
+        c21 = madd64(av, b1, c21);
+        av = v128.load64_splat(pa, 56);
+        c30 = madd64(av, b0, c30);
+        c31 = madd64(av, b1, c31);
+        pa += 64;
+        pd += 8;
+      }
+      if (k & 1) {
+        const at = <usize>load<i32>(pd);
+        const b0 = v128.load(base0 + at);
+        const b1 = v128.load(base1 + at);
+        let av = v128.load64_splat(pa);
+        c00 = madd64(av, b0, c00);
+        c01 = madd64(av, b1, c01);
+        av = v128.load64_splat(pa, 8);
+        c10 = madd64(av, b0, c10);
+        c11 = madd64(av, b1, c11);
+        av = v128.load64_splat(pa, 16);
+        c20 = madd64(av, b0, c20);
+        c21 = madd64(av, b1, c21);
+        av = v128.load64_splat(pa, 24);
+        c30 = madd64(av, b0, c30);
+        c31 = madd64(av, b1, c31);
+      }
+      const row0 = ip << 2;
+      storeHalf64(c, ldc, row0, m, col0, cols0, c00, bias, acc);
+      storeHalf64(c, ldc, row0, m, col1, cols1, c01, bias, acc);
+      storeHalf64(c, ldc, row0 + 1, m, col0, cols0, c10, bias, acc);
+      storeHalf64(c, ldc, row0 + 1, m, col1, cols1, c11, bias, acc);
+      storeHalf64(c, ldc, row0 + 2, m, col0, cols0, c20, bias, acc);
+      storeHalf64(c, ldc, row0 + 2, m, col1, cols1, c21, bias, acc);
+      storeHalf64(c, ldc, row0 + 3, m, col0, cols0, c30, bias, acc);
+      storeHalf64(c, ldc, row0 + 3, m, col1, cols1, c31, bias, acc);
+    }
+  }
+}
+
+/**
+ * Packs row-major src (m x k, elemBytes 4 or 8) into panels of 4 rows, depth-major, rows past
+ * m zero. dst needs ceil4(m) * k * elemBytes bytes.
+ */
+export function pack_a(src: usize, m: i32, k: i32, dst: usize, elemBytes: i32): void {
+  const panels = (m + 3) >> 2;
+  for (let p = 0; p < panels; p++) {
+    for (let r = 0; r < 4; r++) {
+      const row = (p << 2) + r;
+      // Seek to the row once; then step through its depth, 4 elements apart in the panel.
+      let at = <usize>p * <usize>k * 4 + <usize>r;
+      let s = <usize>row * <usize>k;
+      if (elemBytes == 8) {
+        for (let d = 0; d < k; d++, at += 4, s++) {
+          store<f64>(dst + (at << 3), row < m ? load<f64>(src + (s << 3)) : 0);
+        }
+      } else {
+        for (let d = 0; d < k; d++, at += 4, s++) {
+          store<f32>(dst + (at << 2), row < m ? load<f32>(src + (s << 2)) : 0);
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Convolution input
+
+/**
+ * Copies one image (channels x h x w, elemBytes 4 or 8) into dst with `pad` zeros on every side
+ * (channels x (h+2pad) x (w+2pad)), then `tail` zero bytes: the last strips of a stride-1
+ * conv GEMM read up to 7 elements past the last real input.
+ */
+export function pad_image(
+  src: usize, channels: i32, h: i32, w: i32, pad: i32, dst: usize, elemBytes: i32, tail: i32,
+): void {
+  const eb = <usize>elemBytes;
+  const wp = w + 2 * pad;
+  const rowBytes = <usize>wp * eb;
+  let out = dst;
+  for (let ch = 0; ch < channels; ch++) {
+    zero(out, <usize>pad * rowBytes);
+    out += <usize>pad * rowBytes;
+    for (let y = 0; y < h; y++) {
+      zero(out, <usize>pad * eb);
+      copy(out + <usize>pad * eb, src + <usize>(ch * h + y) * <usize>w * eb, <usize>w * eb);
+      zero(out + <usize>(pad + w) * eb, <usize>pad * eb);
+      out += rowBytes;
+    }
+    zero(out, <usize>pad * rowBytes);
+    out += <usize>pad * rowBytes;
+  }
+  zero(out, <usize>tail);
+}
+
+/**
+ * Unrolls a padded image (channels x hp x wp, elemBytes 4 or 8) into the row-major im2col
+ * matrix dst (channels*size*size x ldb): row (c, ky, kx), column oy*ow + ox holds
+ * padded[c][oy*stride + ky][ox*stride + kx]. For strides other than 1 (stride 1 reads the
+ * padded image directly); one element at a time, since the reads are strided.
+ */
+export function im2col(
+  padded: usize, channels: i32, hp: i32, wp: i32, size: i32, stride: i32,
+  oh: i32, ow: i32, dst: usize, ldb: i32, elemBytes: i32,
+): void {
+  const eb = <usize>elemBytes;
+  let r = 0;
+  for (let ch = 0; ch < channels; ch++) {
+    for (let ky = 0; ky < size; ky++) {
+      for (let kx = 0; kx < size; kx++, r++) {
+        let out = dst + <usize>r * <usize>ldb * eb;
+        for (let oy = 0; oy < oh; oy++) {
+          // Seek to padded row oy*stride + ky of channel ch, column kx.
+          let src = padded + (<usize>(ch * hp + oy * stride + ky) * <usize>wp + <usize>kx) * eb;
+          for (let ox = 0; ox < ow; ox++, out += eb, src += <usize>stride * eb) {
+            if (eb == 8) store<u64>(out, load<u64>(src));
+            else store<u32>(out, load<u32>(src));
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Copy of a short run: 16 bytes at a time, then 4, then 2 (sizes are multiples of 2). */
+// @ts-ignore: decorator
+@inline function copy(dst: usize, src: usize, bytes: usize): void {
+  // memory.copy is a call into the runtime in V8; runs here are 28-112 bytes, so loop inline.
+  let i: usize = 0;
+  for (; i + 16 <= bytes; i += 16) v128.store(dst + i, v128.load(src + i));
+  for (; i + 4 <= bytes; i += 4) store<u32>(dst + i, load<u32>(src + i));
+  if (i < bytes) store<u16>(dst + i, load<u16>(src + i));
+}
+
+// @ts-ignore: decorator
+@inline function zero(dst: usize, bytes: usize): void {
+  let i: usize = 0;
+  for (; i + 16 <= bytes; i += 16) v128.store(dst + i, i32x4.splat(0));
+  for (; i + 4 <= bytes; i += 4) store<u32>(dst + i, 0);
+  if (i < bytes) store<u16>(dst + i, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Format conversion: 16-bit codes to f32 and back. Counts are multiples of 8 (the caller
+// rounds regions up).
+
+/** bf16 codes 0-3 of `codes` (8 x u16) to f32: each code becomes the high half of a lane. */
+// @ts-ignore: decorator
+@inline function bf16Low(codes: v128): v128 {
+  // One byte shuffle with a zero vector (lanes 0-15 = zero, 16-31 = codes): [0, 0, lo, hi].
+  return i8x16.shuffle(i32x4.splat(0), codes, 0, 0, 16, 17, 0, 0, 18, 19, 0, 0, 20, 21, 0, 0, 22, 23);
+}
+
+// @ts-ignore: decorator
+@inline function bf16High(codes: v128): v128 {
+  return i8x16.shuffle(i32x4.splat(0), codes, 0, 0, 24, 25, 0, 0, 26, 27, 0, 0, 28, 29, 0, 0, 30, 31);
+}
+
+/**
+ * Four f16 codes (one per u32 lane, zero-extended) to f32, exactly. Shifting exponent and
+ * mantissa left by 13 gives a float32 2^112 times too small (the bias difference 127 - 15); one
+ * multiply by 2^112 fixes normals and, because float32 subnormals are exact, f16 subnormals
+ * too. Exponent 31 (Inf/NaN) lands at 2^16..2^17, so its exponent field is forced to all ones.
+ */
+// @ts-ignore: decorator
+@inline function halfToFloat(h: v128): v128 {
+  const em = v128.and(h, i32x4.splat(0x7fff));
+  let f = f32x4.mul(i32x4.shl(em, 13), f32x4.splat(5.192296858534828e33)); // 2^112
+  const infNan = i32x4.gt_s(em, i32x4.splat(0x7bff));
+  f = v128.or(f, v128.and(infNan, i32x4.splat(0x7f800000)));
+  return v128.or(f, v128.and(i32x4.shl(h, 16), i32x4.splat(0x80000000)));
+}
+
+/** count bf16 codes at src to f32 at dst. */
+export function widen_bf16(src: usize, dst: usize, count: i32): void {
+  for (let i = 0; i < count; i += 8) {
+    const codes = v128.load(src + (<usize>i << 1));
+    v128.store(dst + (<usize>i << 2), bf16Low(codes));
+    v128.store(dst + (<usize>i << 2), bf16High(codes), 16);
+  }
+}
+
+/** count f16 codes at src to f32 at dst. */
+export function widen_f16(src: usize, dst: usize, count: i32): void {
+  for (let i = 0; i < count; i += 8) {
+    const codes = v128.load(src + (<usize>i << 1));
+    v128.store(dst + (<usize>i << 2), halfToFloat(i32x4.extend_low_i16x8_u(codes)));
+    v128.store(dst + (<usize>i << 2), halfToFloat(i32x4.extend_high_i16x8_u(codes)), 16);
+  }
+}
+
+/** f32 to bf16 codes, round to nearest even, every NaN to 0x7fc0 (as bf16Code in JS). */
+// @ts-ignore: decorator
+@inline function floatToBf16(x: v128): v128 {
+  const lsb = v128.and(i32x4.shr_u(x, 16), i32x4.splat(1));
+  const r = i32x4.shr_u(i32x4.add(x, i32x4.add(i32x4.splat(0x7fff), lsb)), 16);
+  return v128.bitselect(i32x4.splat(0x7fc0), r, f32x4.ne(x, x));
+}
+
+/** count f32 at src to bf16 codes at dst. */
+export function narrow_bf16(src: usize, dst: usize, count: i32): void {
+  for (let i = 0; i < count; i += 8) {
+    const lo = floatToBf16(v128.load(src + (<usize>i << 2)));
+    const hi = floatToBf16(v128.load(src + (<usize>i << 2), 16));
+    v128.store(dst + (<usize>i << 1), i16x8.narrow_i32x4_u(lo, hi));
+  }
+}
+
+/**
+ * f32 to f16 codes, round to nearest even (F. Giesen's float_to_half_fast3_rtne, branch-free):
+ * overflow and Inf to Inf, NaN to 0x7e00 (with its sign), values below 2^-14 rounded by an f32
+ * add of 0.5 (whose own rounding does the shift), normal values by integer rounding of the 13
+ * dropped bits.
+ */
+// @ts-ignore: decorator
+@inline function floatToHalf(x: v128): v128 {
+  const sign = v128.and(x, i32x4.splat(0x80000000));
+  const u = v128.xor(x, sign);
+  const big = i32x4.ge_u(u, i32x4.splat(0x47800000)); // >= 65536: Inf, NaN or overflow
+  const bigCode = v128.bitselect(i32x4.splat(0x7e00), i32x4.splat(0x7c00), i32x4.gt_u(u, i32x4.splat(0x7f800000)));
+  const small = i32x4.lt_u(u, i32x4.splat(0x38800000)); // < 2^-14: an f16 subnormal
+  const smallCode = i32x4.sub(f32x4.add(u, f32x4.splat(0.5)), i32x4.splat(0x3f000000));
+  // Normal: rebias the exponent, add 0xfff plus the odd bit, shift.
+  const odd = v128.and(i32x4.shr_u(u, 13), i32x4.splat(1));
+  const normCode = i32x4.shr_u(i32x4.add(i32x4.add(u, i32x4.splat(-0x37fff001)), odd), 13);
+  let code = v128.bitselect(smallCode, normCode, small);
+  code = v128.bitselect(bigCode, code, big);
+  return v128.or(code, i32x4.shr_u(sign, 16));
+}
+
+/** count f32 at src to f16 codes at dst. */
+export function narrow_f16(src: usize, dst: usize, count: i32): void {
+  for (let i = 0; i < count; i += 8) {
+    const lo = floatToHalf(v128.load(src + (<usize>i << 2)));
+    const hi = floatToHalf(v128.load(src + (<usize>i << 2), 16));
+    v128.store(dst + (<usize>i << 1), i16x8.narrow_i32x4_u(lo, hi));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ReLU in place on stored elements (counts multiples of 8). x < 0 becomes +0; -0 and NaN stay,
+// as in the TypeScript layer.
+
+/** ReLU over count f32 at p. */
+export function relu_f32(p: usize, count: i32): void {
+  const z = f32x4.splat(0);
+  for (let i = 0; i < count; i += 4) {
+    const at = p + (<usize>i << 2);
+    const v = v128.load(at);
+    v128.store(at, v128.andnot(v, f32x4.lt(v, z)));
+  }
+}
+
+/** ReLU over count f64 at p. */
+export function relu_f64(p: usize, count: i32): void {
+  const z = f64x2.splat(0);
+  for (let i = 0; i < count; i += 2) {
+    const at = p + (<usize>i << 3);
+    const v = v128.load(at);
+    v128.store(at, v128.andnot(v, f64x2.lt(v, z)));
+  }
+}
+
+/**
+ * ReLU over count 16-bit codes at p (f16: inf = 0x7c00; bf16: inf = 0x7f80). A code is below
+ * zero when its sign is set and its magnitude is in 1..inf (not -0, not NaN).
+ */
+export function relu_16(p: usize, count: i32, inf: i32): void {
+  const one = i16x8.splat(1);
+  const limit = i16x8.splat(<i16>inf);
+  const magnitude = i16x8.splat(0x7fff);
+  for (let i = 0; i < count; i += 8) {
+    const at = p + (<usize>i << 1);
+    const v = v128.load(at);
+    const negative = i16x8.lt_s(v, i16x8.splat(0));
+    const m = i16x8.sub(v128.and(v, magnitude), one); // magnitude 0 wraps to 0xffff
+    const below = v128.and(negative, i16x8.le_u(m, i16x8.sub(limit, one)));
+    v128.store(at, v128.andnot(v, below));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Max pooling
+
+/**
+ * Max pooling over `planes` planes (h x w each) of T at src into planes (oh x ow) at dst, and
+ * for every output the index within its input plane of the maximum, as i32 at argmax. The
+ * same comparisons as the TypeScript layer: the first maximum wins a tie, a NaN wins and stays
+ * (the last NaN of the window).
+ */
+// @ts-ignore: decorator
+@inline function maxPool<T>(
+  src: usize, planes: i32, h: i32, w: i32, size: i32, stride: i32, pad: i32,
+  oh: i32, ow: i32, dst: usize, argmax: usize,
+): void {
+  const eb = <usize>sizeof<T>();
+  let o: usize = 0;
+  for (let p = 0; p < planes; p++) {
+    const plane = src + <usize>p * <usize>h * <usize>w * eb;
+    for (let oy = 0; oy < oh; oy++) {
+      const y0 = max(0, oy * stride - pad);
+      const y1 = min(h, oy * stride - pad + size);
+      for (let ox = 0; ox < ow; ox++, o++) {
+        const x0 = max(0, ox * stride - pad);
+        const x1 = min(w, ox * stride - pad + size);
+        let best = <T>-Infinity;
+        let at = -1;
+        for (let iy = y0; iy < y1; iy++) {
+          for (let ix = x0; ix < x1; ix++) {
+            const v = load<T>(plane + <usize>(iy * w + ix) * eb);
+            if (v > best || v != v || at < 0) {
+              best = v;
+              at = iy * w + ix;
+            }
+          }
+        }
+        store<T>(dst + o * eb, best);
+        store<i32>(argmax + (o << 2), at);
+      }
+    }
+  }
+}
+
+/**
+ * One step of a 2x2 window over 4 (f32) or 2 (f64) windows at once: where `v` wins (greater,
+ * or NaN), it becomes the best and its index the argmax; the same rule as maxPool.
+ */
+// @ts-ignore: decorator
+@inline function take32(v: v128, best: v128): v128 {
+  return v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
+}
+
+// @ts-ignore: decorator
+@inline function take64(v: v128, best: v128): v128 {
+  return v128.or(f64x2.gt(v, best), f64x2.ne(v, v));
+}
+
+/**
+ * 2x2 windows, stride 2, no padding (DeepConvNet's pools), 4 outputs per step: two loads per
+ * input row give 8 inputs, split into the windows' left and right columns.
+ */
+function pool2x2_f32(src: usize, planes: i32, h: i32, w: i32, oh: i32, ow: i32, dst: usize, argmax: usize): void {
+  const groups = ow >> 2;
+  let o: usize = 0;
+  for (let p = 0; p < planes; p++) {
+    const plane = src + (<usize>p * <usize>h * <usize>w << 2);
+    for (let oy = 0; oy < oh; oy++) {
+      // Seek to the window's top input row; `first` is the index of each window's top left.
+      const row0 = plane + (<usize>(2 * oy * w) << 2);
+      const row1 = row0 + (<usize>w << 2);
+      let first = i32x4.add(i32x4.splat(2 * oy * w), i32x4(0, 2, 4, 6));
+      for (let g = 0; g < groups; g++, o += 4) {
+        const at = <usize>g << 5;
+        const t0 = v128.load(row0 + at), t1 = v128.load(row0 + at, 16);
+        const b0 = v128.load(row1 + at), b1 = v128.load(row1 + at, 16);
+        let best = i8x16.shuffle(t0, t1, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+        let index = first;
+        let v = i8x16.shuffle(t0, t1, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+        let win = take32(v, best);
+        best = v128.bitselect(v, best, win);
+        index = v128.bitselect(i32x4.add(first, i32x4.splat(1)), index, win);
+        v = i8x16.shuffle(b0, b1, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+        win = take32(v, best);
+        best = v128.bitselect(v, best, win);
+        index = v128.bitselect(i32x4.add(first, i32x4.splat(w)), index, win);
+        v = i8x16.shuffle(b0, b1, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+        win = take32(v, best);
+        best = v128.bitselect(v, best, win);
+        index = v128.bitselect(i32x4.add(first, i32x4.splat(w + 1)), index, win);
+        v128.store(dst + (o << 2), best);
+        v128.store(argmax + (o << 2), index);
+        first = i32x4.add(first, i32x4.splat(8));
+      }
+      for (let ox = groups << 2; ox < ow; ox++, o++) {
+        pool2x2One<f32>(plane, w, oy, ox, dst + (o << 2), argmax + (o << 2));
+      }
+    }
+  }
+}
+
+/** As pool2x2_f32 over f64, 2 outputs per step. */
+function pool2x2_f64(src: usize, planes: i32, h: i32, w: i32, oh: i32, ow: i32, dst: usize, argmax: usize): void {
+  const groups = ow >> 1;
+  let o: usize = 0;
+  for (let p = 0; p < planes; p++) {
+    const plane = src + (<usize>p * <usize>h * <usize>w << 3);
+    for (let oy = 0; oy < oh; oy++) {
+      const row0 = plane + (<usize>(2 * oy * w) << 3);
+      const row1 = row0 + (<usize>w << 3);
+      let first = i64x2.add(i64x2.splat(2 * oy * w), i64x2(0, 2));
+      for (let g = 0; g < groups; g++, o += 2) {
+        const at = <usize>g << 5;
+        const t0 = v128.load(row0 + at), t1 = v128.load(row0 + at, 16);
+        const b0 = v128.load(row1 + at), b1 = v128.load(row1 + at, 16);
+        let best = i8x16.shuffle(t0, t1, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+        let index = first;
+        let v = i8x16.shuffle(t0, t1, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+        let win = take64(v, best);
+        best = v128.bitselect(v, best, win);
+        index = v128.bitselect(i64x2.add(first, i64x2.splat(1)), index, win);
+        v = i8x16.shuffle(b0, b1, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+        win = take64(v, best);
+        best = v128.bitselect(v, best, win);
+        index = v128.bitselect(i64x2.add(first, i64x2.splat(w)), index, win);
+        v = i8x16.shuffle(b0, b1, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+        win = take64(v, best);
+        best = v128.bitselect(v, best, win);
+        index = v128.bitselect(i64x2.add(first, i64x2.splat(w + 1)), index, win);
+        v128.store(dst + (o << 3), best);
+        store<i32>(argmax + (o << 2), <i32>i64x2.extract_lane(index, 0));
+        store<i32>(argmax + (o << 2), <i32>i64x2.extract_lane(index, 1), 4);
+        first = i64x2.add(first, i64x2.splat(4));
+      }
+      for (let ox = groups << 1; ox < ow; ox++, o++) {
+        pool2x2One<f64>(plane, w, oy, ox, dst + (o << 3), argmax + (o << 2));
+      }
+    }
+  }
+}
+
+/** One 2x2 window (the last outputs of a row), scalar, by the rule of maxPool. */
+// @ts-ignore: decorator
+@inline function pool2x2One<T>(plane: usize, w: i32, oy: i32, ox: i32, dst: usize, argmax: usize): void {
+  const eb = <usize>sizeof<T>();
+  let at = 2 * oy * w + 2 * ox;
+  let best = load<T>(plane + <usize>at * eb);
+  for (let j = 1; j < 4; j++) {
+    const i = 2 * oy * w + 2 * ox + (j >> 1) * w + (j & 1);
+    const v = load<T>(plane + <usize>i * eb);
+    if (v > best || v != v) {
+      best = v;
+      at = i;
+    }
+  }
+  store<T>(dst, best);
+  store<i32>(argmax, at);
+}
+
+/** Max pooling over f32 planes; see maxPool. */
+export function max_pool_f32(
+  src: usize, planes: i32, h: i32, w: i32, size: i32, stride: i32, pad: i32,
+  oh: i32, ow: i32, dst: usize, argmax: usize,
+): void {
+  if (size == 2 && stride == 2 && pad == 0) pool2x2_f32(src, planes, h, w, oh, ow, dst, argmax);
+  else maxPool<f32>(src, planes, h, w, size, stride, pad, oh, ow, dst, argmax);
+}
+
+/** Max pooling over f64 planes; see maxPool. */
+export function max_pool_f64(
+  src: usize, planes: i32, h: i32, w: i32, size: i32, stride: i32, pad: i32,
+  oh: i32, ow: i32, dst: usize, argmax: usize,
+): void {
+  if (size == 2 && stride == 2 && pad == 0) pool2x2_f64(src, planes, h, w, oh, ow, dst, argmax);
+  else maxPool<f64>(src, planes, h, w, size, stride, pad, oh, ow, dst, argmax);
+}

@@ -1,0 +1,187 @@
+/**
+ * The WebAssembly SIMD kernels of layers/wasm/kernels.as, loaded once per thread, and the
+ * memory they work in.
+ *
+ * Loading prefers the relaxed-SIMD build (fused multiply-add) when the runtime validates it,
+ * else the plain SIMD build; without WebAssembly SIMD there are no kernels and layers use their
+ * TypeScript code. Each thread (the main one, every worker) instantiates its own copy over its
+ * own memory.
+ *
+ * The memory is handed out by a stack allocator: {@linkcode withRegions} runs a kernel call's
+ * setup and frees everything it reserved when it returns. Layers run one at a time on a
+ * thread, so the regions of one layer never outlive it. Reserving may grow the memory, which
+ * detaches views made before: reserve first, then make views.
+ *
+ * @module
+ */
+import { KERNELS_RELAXED_SIMD, KERNELS_SIMD } from "./_kernels_wasm.ts";
+
+/** The exported functions of kernels.as; every pointer is a byte offset into the memory. */
+export interface Kernels {
+  /** C = A · B (+ bias) (+ C) in float32, B read through row and strip tables. */
+  gemm_f32(
+    m: number,
+    k: number,
+    a: number,
+    b: number,
+    dTab: number,
+    strips: number,
+    sTab: number,
+    c: number,
+    ldc: number,
+    bias: number,
+    accumulate: number,
+  ): void;
+  /** As `gemm_f32` in float64. */
+  gemm_f64: Kernels["gemm_f32"];
+  /** Packs a row-major m x k matrix into panels of 4 rows, depth-major. */
+  pack_a(src: number, m: number, k: number, dst: number, elemBytes: number): void;
+  /** Copies an image with `pad` zeros around each channel, then `tail` zero bytes. */
+  pad_image(
+    src: number,
+    channels: number,
+    h: number,
+    w: number,
+    pad: number,
+    dst: number,
+    elemBytes: number,
+    tail: number,
+  ): void;
+  /** The im2col matrix of a padded image, for strides other than 1. */
+  im2col(
+    padded: number,
+    channels: number,
+    hp: number,
+    wp: number,
+    size: number,
+    stride: number,
+    oh: number,
+    ow: number,
+    dst: number,
+    ldb: number,
+    elemBytes: number,
+  ): void;
+  /** bfloat16 codes to float32 (count a multiple of 8). */
+  widen_bf16(src: number, dst: number, count: number): void;
+  /** float16 codes to float32 (count a multiple of 8). */
+  widen_f16(src: number, dst: number, count: number): void;
+  /** float32 to bfloat16 codes, nearest even (count a multiple of 8). */
+  narrow_bf16(src: number, dst: number, count: number): void;
+  /** float32 to float16 codes, nearest even (count a multiple of 8). */
+  narrow_f16(src: number, dst: number, count: number): void;
+  /** ReLU in place over float32 (count a multiple of 8). */
+  relu_f32(p: number, count: number): void;
+  /** ReLU in place over float64 (count a multiple of 8). */
+  relu_f64(p: number, count: number): void;
+  /** ReLU in place over 16-bit codes whose infinity is `inf` (count a multiple of 8). */
+  relu_16(p: number, count: number, inf: number): void;
+  /** Max pooling over float32 planes, with the index of each maximum. */
+  max_pool_f32(
+    src: number,
+    planes: number,
+    h: number,
+    w: number,
+    size: number,
+    stride: number,
+    pad: number,
+    oh: number,
+    ow: number,
+    dst: number,
+    argmax: number,
+  ): void;
+  /** As `max_pool_f32` over float64 planes. */
+  max_pool_f64: Kernels["max_pool_f32"];
+}
+
+/** Which build is running: `"relaxed-simd"` (fused multiply-add) or `"simd"`. */
+export type KernelBuild = "relaxed-simd" | "simd";
+
+/** 64 KiB pages; the memory starts with 1 MiB and grows as layers need. */
+const PAGE = 65536;
+/** Where regions start: the first page is left to the compiler (the kernels have no data). */
+const HEAP_START = PAGE;
+/** Region alignment: a cache line. */
+const ALIGN = 64;
+
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  const text = atob(base64);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+/**
+ * Compiles and instantiates the first build the runtime validates. Synchronously: the modules
+ * are small (~8 KiB), which every engine compiles on any thread (Chrome's main-thread limit is
+ * 8 MB), and a top-level await would delay a worker's message handler past its first message.
+ * A runtime that refuses to compile (a page whose content security policy forbids it) gets
+ * no kernels, like one without SIMD.
+ */
+function load(): { kernels: Kernels; build: KernelBuild; memory: WebAssembly.Memory } | undefined {
+  if (typeof WebAssembly !== "object") return undefined;
+  const builds: [KernelBuild, string][] = [
+    ["relaxed-simd", KERNELS_RELAXED_SIMD],
+    ["simd", KERNELS_SIMD],
+  ];
+  for (const [build, base64] of builds) {
+    const bytes = decode(base64);
+    if (!WebAssembly.validate(bytes)) continue;
+    try {
+      const memory = new WebAssembly.Memory({ initial: 16 });
+      const module = new WebAssembly.Module(bytes);
+      const instance = new WebAssembly.Instance(module, { env: { memory } });
+      return { kernels: instance.exports as unknown as Kernels, build, memory };
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+const loaded = load();
+
+/** The kernels, or undefined when this runtime has no WebAssembly SIMD. */
+export const kernels: Kernels | undefined = loaded?.kernels;
+
+/** The build in use, or undefined when there are no kernels. */
+export const kernelBuild: KernelBuild | undefined = loaded?.build;
+
+/** The kernels; throws when this runtime has none (callers check {@linkcode kernels} first). */
+export function requireKernels(): Kernels {
+  return requireLoaded().kernels;
+}
+
+function requireLoaded(): NonNullable<typeof loaded> {
+  if (!loaded) throw new Error("Cannot run a wasm kernel: this runtime has no WebAssembly SIMD");
+  return loaded;
+}
+
+let top = HEAP_START;
+
+/** Reserves `bytes` (64-byte aligned), growing the memory when it is full. */
+function reserve(bytes: number): number {
+  const at = top;
+  top = Math.ceil((at + bytes) / ALIGN) * ALIGN;
+  const { memory } = requireLoaded();
+  const missing = top - memory.buffer.byteLength;
+  if (missing > 0) memory.grow(Math.ceil(missing / PAGE));
+  return at;
+}
+
+/**
+ * Runs `body` with `reserve`, which hands out regions of the memory (byte offsets); they are
+ * freed when `body` returns or throws.
+ */
+export function withRegions<T>(body: (reserve: (bytes: number) => number) => T): T {
+  const mark = top;
+  try {
+    return body(reserve);
+  } finally {
+    top = mark;
+  }
+}
+
+/** The memory's current buffer (replaced whenever it grows). */
+export function heap(): ArrayBuffer {
+  return requireLoaded().memory.buffer as ArrayBuffer; // an unshared memory's buffer
+}

@@ -1,0 +1,94 @@
+/**
+ * Error metrics, range counters and per-layer reports.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import {
+  bf16,
+  deepConvNet,
+  errorMetrics,
+  f16,
+  f32,
+  f64,
+  layerReports,
+  observeRange,
+  predictRange,
+  type Storage,
+  Tensor,
+  ulp,
+} from "../mod.ts";
+import { randomValues } from "./_gradcheck.ts";
+
+Deno.test("errorMetrics() matches values worked by hand", () => {
+  const reference = new Float64Array([3, 4]);
+  const m = errorMetrics(reference, new Float64Array([3, 4.5]), f16);
+  assert.equal(m.maxAbs, 0.5);
+  assert.equal(m.relL2, 0.1); // 0.5 / 5
+  assert.equal(m.sqnrDb, 20);
+  assert.equal(m.maxUlp, 0.5 / 2 ** -8); // the f16 spacing at 4 is 2^-8
+  assert.ok(Math.abs(m.cosine - (9 + 18) / (5 * Math.sqrt(9 + 20.25))) < 1e-15);
+  const exact = errorMetrics(reference, reference, f16);
+  assert.deepEqual(exact, { maxAbs: 0, relL2: 0, sqnrDb: Infinity, cosine: 1, maxUlp: 0 });
+  assert.ok(Number.isNaN(errorMetrics(reference, new Float64Array([NaN, 4]), f16).maxAbs));
+});
+
+Deno.test("ulp() is the format's spacing, subnormals and the top of the range included", () => {
+  assert.equal(ulp(f32, 1), 2 ** -23);
+  assert.equal(ulp(f16, 65504), 32);
+  assert.equal(ulp(f16, 1e9), 32);
+  assert.equal(ulp(f16, 2 ** -20), 2 ** -24);
+  assert.equal(ulp(bf16, -1.5), 2 ** -7);
+  assert.equal(ulp(f64, 1), Number.EPSILON);
+});
+
+/** A tensor with known counts for `format`: each class of value `count` times. */
+function crafted(
+  format: Storage,
+  counts: { overflow: number; underflow: number; subnormal: number },
+) {
+  const { maxFinite, minNormal, minSubnormal } = format.limits;
+  const values = [
+    ...Array(counts.overflow).fill(maxFinite * 4),
+    ...Array(counts.underflow).fill(minSubnormal / 4),
+    ...Array(counts.subnormal).fill(minNormal / 2),
+    ...Array(10).fill(1.5), // in range
+    0, // zero is neither underflow nor subnormal
+  ];
+  return Float64Array.from(values.map((v, i) => (i % 2 ? -v : v)));
+}
+
+Deno.test("predicted range counters equal those observed in the stored tensor", () => {
+  for (const format of [f32, f16, bf16]) {
+    const counts = { overflow: 3, underflow: 5, subnormal: 7 };
+    const values = crafted(format, counts);
+    const stored = Tensor.from(format, [values.length], values).toFloat64();
+    const predicted = predictRange(values, format);
+    assert.deepEqual(predicted, { total: values.length, ...counts }, format.name);
+    assert.deepEqual(observeRange(values, stored, format), predicted, format.name);
+  }
+});
+
+Deno.test("layerReports(): isolated error is zero in f64, one rounding for f16 layers without weights", () => {
+  const net = deepConvNet({ seed: 4 });
+  const x = Tensor.from(f64, [2, 1, 28, 28], randomValues(2 * 784, 9).map(Math.abs));
+  for (const r of layerReports(net, net.to(f64), x)) {
+    assert.equal(r.isolated.maxAbs, 0, r.layer);
+    assert.equal(r.propagated.maxAbs, 0, r.layer);
+  }
+  const half = layerReports(net, net.to(f16), x);
+  for (const r of half) {
+    const layer = net.layer(r.layer);
+    if (Object.keys(layer.params).length === 0) {
+      // Without weights, a layer alone computes in float64 and rounds once: half an ulp at most.
+      assert.ok(r.isolated.maxUlp <= 0.5, `${r.layer}: ${r.isolated.maxUlp} ulp`);
+    } else {
+      // With weights, their rounding adds error, still of the order of f16's precision.
+      assert.ok(
+        r.isolated.relL2 > 0 && r.isolated.relL2 < 2 ** -8,
+        `${r.layer}: ${r.isolated.relL2}`,
+      );
+    }
+  }
+  assert.ok(half.some((r) => r.propagated.maxUlp > 0.5), "errors must accumulate somewhere");
+});

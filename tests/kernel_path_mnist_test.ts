@@ -1,0 +1,93 @@
+/**
+ * The two kernel paths on the real thing: DeepConvNet with the book's weights on all 10,000
+ * MNIST test images, every storage format (store mode). Predictions must be identical; logits
+ * must agree within a bound per format (the wasm path accumulates in float32 where the
+ * reference accumulates in float64, so f16 and bf16 logits also differ wherever a float32 sum
+ * rounds to another neighbour of the format than the float64 sum, and that difference travels
+ * through the later layers).
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import {
+  argmaxRows,
+  deepConvNet,
+  type KernelPath,
+  kernelPath,
+  mnistImages,
+  setKernelPath,
+  type Storage,
+  STORAGES,
+  tensor,
+  WorkerPool,
+} from "../mod.ts";
+import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
+import { dataTest, sharedPath } from "./_data.ts";
+
+const MNIST = sharedPath("HALFPREC_MNIST", "../shared/mnist");
+const WEIGHTS = sharedPath("HALFPREC_WEIGHTS", "../shared/weights/deepconvnet-book.safetensors");
+
+/**
+ * Largest difference allowed between the paths' logits of an image, relative to the image's
+ * largest logit, per format; the worst measured on the 10,000 images in brackets (Deno 2.9,
+ * relaxed-SIMD build). Relative to each logit alone the f32 bound would not hold: a logit near
+ * zero has a large relative error from an absolute difference of 1e-6.
+ */
+export const PATH_TOLERANCE: Readonly<Record<string, number>> = {
+  f64: 1e-13, // [1.6e-15]: the same float64 sums, with fused multiply-adds
+  f32: 1e-5, // [7.9e-7]
+  f16: 1e-2, // [9.7e-4]
+  "f16-polyfill": 1e-2, // the same bits as f16
+  bf16: 5e-2, // [7.1e-3]
+};
+
+dataTest(
+  "both kernel paths predict identically on all 10,000 test images, logits within tolerance",
+  [MNIST, WEIGHTS],
+  async ([mnist, weights]) => {
+    const net = deepConvNet();
+    net.loadParams((await readSafetensorsFile(weights)).tensors, weights);
+    const set = await readMnistDir(mnist, "test");
+    using pool = new WorkerPool({ size: 2 });
+    const before = kernelPath();
+    const logits = async (storage: Storage, path: KernelPath) => {
+      setKernelPath(path);
+      await pool.load(net.to(storage));
+      const out = new Float64Array(set.count * 10);
+      for (let start = 0; start < set.count; start += 500) {
+        const batch = await pool.logits(mnistImages(set, start, 500, storage));
+        out.set(batch.toFloat64(), start * 10);
+      }
+      return out;
+    };
+    try {
+      for (const storage of STORAGES) {
+        const reference = await logits(storage, "typescript");
+        const wasm = await logits(storage, "wasm");
+        let worst = 0;
+        let worstImage = 0;
+        for (let image = 0; image < set.count; image++) {
+          const row = image * 10;
+          let scale = 0;
+          let diff = 0;
+          for (let j = row; j < row + 10; j++) {
+            scale = Math.max(scale, Math.abs(reference[j]));
+            diff = Math.max(diff, Math.abs(wasm[j] - reference[j]));
+          }
+          if (diff / scale > worst) worst = diff / scale, worstImage = image;
+        }
+        const fast = argmaxRows(tensor([set.count, 10], wasm));
+        const slow = argmaxRows(tensor([set.count, 10], reference));
+        const differ = [...fast.keys()].filter((i) => fast[i] !== slow[i]);
+        console.log(
+          `${storage.name}: worst logit difference ${worst.toExponential(2)} of the largest ` +
+            `logit (image ${worstImage}), ${differ.length} predictions differ [${differ}]`,
+        );
+        assert.ok(worst <= PATH_TOLERANCE[storage.name], `${storage.name}: ${worst}`);
+        assert.deepEqual(differ, [], `${storage.name}: predictions differ`);
+      }
+    } finally {
+      setKernelPath(before);
+    }
+  },
+);

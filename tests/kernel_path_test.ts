@@ -1,0 +1,225 @@
+/**
+ * The wasm kernel path against the TypeScript reference, layer by layer, in every storage
+ * format and at odd shapes: conv and affine within the bound of float32 accumulation plus one
+ * rounding to the format (and bit-identical when every result is exact), ReLU and max pooling
+ * identical, special values included.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import {
+  Affine,
+  bf16,
+  Conv,
+  deepConvNet,
+  f16,
+  f16Polyfill,
+  f32,
+  f64,
+  type KernelPath,
+  type Layer,
+  Pool,
+  Relu,
+  setKernelPath,
+  type Storage,
+  STORAGES,
+  Tensor,
+  WorkerPool,
+} from "../mod.ts";
+import { randomValues } from "./_gradcheck.ts";
+import { onPath } from "./_kernel_path.ts";
+
+/** The forward output of `layer` on `x` on each path, widened. */
+function bothPaths(layer: Layer, x: Tensor): { wasm: Float64Array; reference: Float64Array } {
+  return {
+    wasm: onPath("wasm", () => layer.forward(x).toFloat64()),
+    reference: onPath("typescript", () => layer.forward(x).toFloat64()),
+  };
+}
+
+/** Unit roundoff of the arithmetic the wasm path uses for `storage`. */
+function unitRoundoff(storage: Storage): number {
+  return storage === f64 ? 2 ** -53 : 2 ** -24;
+}
+
+/** Half the spacing of `storage`'s values around `v`: the error of rounding a float32 to it. */
+function halfSpacing(storage: Storage, v: number): number {
+  const bits = storage === bf16 ? 8 : storage === f16 || storage === f16Polyfill ? 11 : 0;
+  if (bits === 0) return 0; // f32 and f64: the accumulator's own last rounding is the result
+  const minExponent = bits === 11 ? -14 : -126;
+  const exponent = Math.max(Math.floor(Math.log2(Math.max(v, 2 ** minExponent))), minExponent);
+  return 2 ** (exponent - bits);
+}
+
+/**
+ * Checks the wasm forward of `layer` (made in `storage`) on `x` against the exact result (the
+ * reference path in f64 on the same stored values): within (depth + 2) unit roundoffs of
+ * sum |w x| + |b| (float32 accumulation, Higham's bound) plus half a step of the format.
+ */
+function assertWithinBound(
+  make: (storage: Storage) => Layer,
+  storage: Storage,
+  values: Float64Array,
+  shape: number[],
+  depth: number,
+): void {
+  const layer = make(storage);
+  const x = Tensor.from(storage, shape, values);
+  const exactLayer = layer.to(f64);
+  const exact = onPath("typescript", () => exactLayer.forward(x.to(f64)).toFloat64());
+  const absLayer = layer.to(f64);
+  for (const p of Object.values(absLayer.params)) p.set(p.toFloat64().map(Math.abs));
+  const magnitude = onPath(
+    "typescript",
+    () => absLayer.forward(Tensor.from(f64, shape, x.toFloat64().map(Math.abs))).toFloat64(),
+  );
+  const got = onPath("wasm", () => layer.forward(x).toFloat64());
+  const u = unitRoundoff(storage);
+  let worst = 0;
+  for (let i = 0; i < exact.length; i++) {
+    const accumulation = (depth + 2) * u * magnitude[i];
+    const bound = accumulation + halfSpacing(storage, Math.abs(exact[i]) + accumulation);
+    const err = Math.abs(got[i] - exact[i]);
+    worst = Math.max(worst, err / bound);
+    assert.ok(err <= bound, `${storage.name} [${shape}] output ${i}: ${got[i]} vs ${exact[i]}`);
+  }
+  console.log(`${layer.name} ${storage.name} [${shape}]: worst error ${worst.toFixed(3)} of bound`);
+}
+
+/** Small integers: every product and sum is exact in every format, so both paths agree bitwise. */
+function smallIntegers(length: number, seed: number): Float64Array {
+  return randomValues(length, seed).map((v) => Math.round(v * 3));
+}
+
+const CONVS = [
+  { inChannels: 3, outChannels: 5, kernel: 5, stride: 2, pad: 2, shape: [3, 3, 11, 9] },
+  { inChannels: 3, outChannels: 5, kernel: 5, stride: 2, pad: 0, shape: [1, 3, 12, 13] },
+  { inChannels: 6, outChannels: 7, kernel: 3, stride: 1, pad: 1, shape: [3, 6, 10, 13] },
+  { inChannels: 1, outChannels: 2, kernel: 5, stride: 1, pad: 0, shape: [1, 1, 9, 9] },
+  { inChannels: 5, outChannels: 9, kernel: 3, stride: 1, pad: 2, shape: [3, 5, 7, 17] },
+];
+
+Deno.test("conv forward on the wasm path stays within the float32 bound in every format", () => {
+  for (const { shape, ...options } of CONVS) {
+    const weights = randomValues(options.outChannels * options.inChannels * options.kernel ** 2, 1);
+    const bias = randomValues(options.outChannels, 2);
+    const make = (storage: Storage) => {
+      const conv = new Conv({ ...options, storage });
+      conv.params.W.set(weights);
+      conv.params.b.set(bias);
+      return conv;
+    };
+    const size = shape.reduce((a, b) => a * b, 1);
+    for (const storage of STORAGES) {
+      assertWithinBound(make, storage, randomValues(size, 3), shape, options.inChannels * 25);
+    }
+  }
+});
+
+Deno.test("conv forward is bit-identical on both paths when every result is exact", () => {
+  for (const { shape, ...options } of CONVS) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    for (const storage of STORAGES) {
+      const conv = new Conv({ ...options, storage });
+      conv.params.W.set(smallIntegers(conv.params.W.size, 4));
+      conv.params.b.set(smallIntegers(conv.params.b.size, 5));
+      const { wasm, reference } = bothPaths(
+        conv,
+        Tensor.from(storage, shape, smallIntegers(size, 6)),
+      );
+      assert.deepEqual(wasm, reference, `${storage.name} [${shape}]`);
+    }
+  }
+});
+
+Deno.test("affine forward on the wasm path stays within the float32 bound in every format", () => {
+  for (const [n, inputs, outputs] of [[1, 7, 3], [3, 50, 10], [5, 33, 17], [100, 1024, 50]]) {
+    const weights = randomValues(inputs * outputs, 7);
+    const bias = randomValues(outputs, 8);
+    const make = (storage: Storage) => {
+      const affine = new Affine({ inputs, outputs, storage });
+      affine.params.W.set(weights);
+      affine.params.b.set(bias);
+      return affine;
+    };
+    for (const storage of STORAGES) {
+      assertWithinBound(make, storage, randomValues(n * inputs, 9), [n, inputs], inputs);
+      const affine = make(storage);
+      affine.params.W.set(smallIntegers(inputs * outputs, 10));
+      const x = Tensor.from(storage, [n, inputs], smallIntegers(n * inputs, 11));
+      const { wasm, reference } = bothPaths(affine, x);
+      if (inputs <= 50) assert.deepEqual(wasm, reference, `${storage.name} exact ${n}x${inputs}`);
+    }
+  }
+});
+
+/** Values with every special case of a format: signed zeros, infinities, NaN, subnormals. */
+function specialValues(storage: Storage, length: number, seed: number): Float64Array {
+  const specials = [0, -0, Infinity, -Infinity, NaN, 2 ** -24, -(2 ** -24), 65504, -65504, 5, 5];
+  return randomValues(length, seed).map((v, i) =>
+    i % 3 === 0 ? specials[(i / 3) % specials.length] : storage.round(v * 4)
+  );
+}
+
+Deno.test("relu forward is identical on both paths in every format, special values included", () => {
+  for (const storage of STORAGES) {
+    for (const length of [1, 7, 8, 9, 70000]) {
+      const relu = new Relu({ storage });
+      const x = Tensor.from(storage, [length], specialValues(storage, length, length));
+      const { wasm, reference } = bothPaths(relu, x);
+      assert.deepEqual(wasm, reference, `${storage.name} length ${length}`);
+    }
+  }
+});
+
+Deno.test("max pool forward and its argmax are identical on both paths in every format", () => {
+  const windows = [
+    { size: 2, stride: 2, pad: 0, shape: [3, 5, 28, 28] },
+    { size: 2, stride: 2, pad: 0, shape: [1, 2, 9, 15] },
+    { size: 2, stride: 2, pad: 0, shape: [2, 3, 8, 8] },
+    { size: 3, stride: 2, pad: 1, shape: [2, 3, 9, 10] },
+    { size: 2, stride: 1, pad: 0, shape: [1, 2, 5, 6] },
+  ];
+  for (const { shape, ...window } of windows) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    for (const storage of STORAGES) {
+      for (const values of [specialValues(storage, size, 12), randomValues(size, 13)]) {
+        const pool = new Pool({ ...window, storage });
+        const x = Tensor.from(storage, shape, values);
+        const { wasm, reference } = bothPaths(pool, x);
+        assert.deepEqual(wasm, reference, `${storage.name} [${shape}] size ${window.size}`);
+        // The argmax decides where backward routes each gradient.
+        const dout = Tensor.from(storage, pool.outputShape(shape), randomValues(wasm.length, 14));
+        const routes = (path: KernelPath) =>
+          onPath(path, () => {
+            pool.forward(x);
+            return pool.backward(dout).toFloat64();
+          });
+        assert.deepEqual(routes("wasm"), routes("typescript"), `${storage.name} argmax`);
+      }
+    }
+  }
+});
+
+Deno.test("layers whose input is in another format fall back to the TypeScript path", () => {
+  const conv = new Conv({ inChannels: 1, outChannels: 2, kernel: 3, storage: f16 });
+  conv.params.W.set(randomValues(18, 15));
+  const x = Tensor.from(f32, [1, 1, 5, 5], randomValues(25, 16));
+  const { wasm, reference } = bothPaths(conv, x);
+  assert.deepEqual(wasm, reference);
+});
+
+Deno.test("setKernelPath() rejects an unknown path", () => {
+  assert.throws(() => setKernelPath("gpu" as KernelPath), RangeError);
+});
+
+Deno.test("a WorkerPool computes on the kernel path of the thread that loaded it", async () => {
+  const net = deepConvNet({ seed: 3 }).to(f16);
+  const x = Tensor.from(f16, [4, 1, 28, 28], randomValues(4 * 784, 17).map(Math.abs));
+  using pool = new WorkerPool({ size: 2 });
+  for (const path of ["typescript", "wasm"] as const) {
+    const expected = onPath(path, () => net.logits(x).toFloat64());
+    await onPath(path, () => pool.load(net));
+    assert.deepEqual((await pool.logits(x)).toFloat64(), expected, path);
+  }
+});
