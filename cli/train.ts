@@ -104,6 +104,7 @@ async function main(): Promise<void> {
   Deno.addSignalListener("SIGINT", onSignal);
   using pool = new WorkerPool({ size: settings.workers });
   await pool.load(net);
+  let finalAccuracy: number | undefined;
   for (let epoch = position.epoch; epoch < epochs; epoch++) {
     const started = performance.now();
     const bar = progressBar(Math.floor(settings.limit / settings.batch), "steps", 100);
@@ -145,18 +146,19 @@ async function main(): Promise<void> {
         (lossScale ? `, loss scale ${lossScale.value}, skipped steps ${lossScale.skipped}` : "") +
         `\n  zero gradients: ${zeroSummary(net)}`,
     );
-    if (epoch + 1 === epochs) {
-      await writeSafetensorsFile(out, net.params(), {
-        ...stringValues(settings),
-        epochs: String(epochs),
-        testAccuracy: accuracy.toFixed(4),
-        testImages: String(testLimit),
-        command: `deno task train ${Deno.args.join(" ")}`,
-      });
-      console.error(`Saved ${out}`);
-    }
+    finalAccuracy = accuracy;
   }
   Deno.removeSignalListener("SIGINT", onSignal);
+  // A run resumed from a checkpoint that already holds every epoch trains nothing: measure it.
+  finalAccuracy ??= await testAccuracy(pool, test, testLimit, storage);
+  await writeSafetensorsFile(out, net.params(), {
+    ...stringValues(settings),
+    epochs: String(epochs),
+    testAccuracy: finalAccuracy.toFixed(4),
+    testImages: String(testLimit),
+    command: `deno task train ${Deno.args.join(" ")}`,
+  });
+  console.error(`Saved ${out}`);
 }
 
 function masterStorage(settings: RunSettings) {

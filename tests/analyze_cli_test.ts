@@ -1,0 +1,50 @@
+/**
+ * `deno task analyze` end to end, as a subprocess: the JSON report and a bad flag.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { dataTest, sharedPath } from "./_data.ts";
+
+const ANALYZE = fileURLToPath(new URL("../cli/analyze.ts", import.meta.url));
+const MNIST = sharedPath("HALFPREC_MNIST", "../shared/mnist");
+
+async function analyze(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-net", ANALYZE, ...args],
+    env: { NO_COLOR: "1" },
+  }).output();
+  const text = new TextDecoder();
+  return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
+}
+
+dataTest("analyze --json reports every layer of every format", [MNIST], async ([mnist]) => {
+  const out = await analyze(["--data", mnist, "--images", "10", "--formats", "f16,e4m3", "--json"]);
+  assert.equal(out.code, 0, out.stderr);
+  const report = JSON.parse(out.stdout);
+  assert.equal(report.images, 10);
+  assert.deepEqual(report.results.map((r: { format: string }) => r.format), ["f16", "e4m3"]);
+  for (const r of report.results) {
+    assert.equal(r.layers.length, 21);
+    assert.deepEqual(Object.keys(r.layers[0]), [
+      "layer",
+      "format",
+      "propagated",
+      "isolated",
+      "range",
+      "predicted",
+      "observed",
+    ]); // deno-fmt-ignore
+    assert.equal(r.params.length, 16);
+  }
+  // e4m3 keeps far fewer bits than f16: its error at the logits must be far larger.
+  const logits = (i: number) => report.results[i].layers[19].propagated.sqnrDb;
+  assert.ok(logits(0) > logits(1) + 20, `f16 ${logits(0)} dB, e4m3 ${logits(1)} dB`);
+});
+
+Deno.test("analyze rejects an unknown format with a one-line error", async () => {
+  const out = await analyze(["--formats", "f7"]);
+  assert.equal(out.code, 2);
+  assert.match(out.stderr, /^analyze: --formats: Unknown storage format "f7"/);
+});
