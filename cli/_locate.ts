@@ -24,14 +24,13 @@ const MIRRORS = [
  * Windows) plus `halfprec`.
  */
 export function cacheDir(): string {
-  const env = (name: string) => Deno.env.get(name);
   const explicit = setting("HALFPREC_CACHE");
   if (explicit) return explicit;
   const base = Deno.build.os === "windows"
-    ? env("LOCALAPPDATA") ?? join(homedir(), "AppData", "Local")
+    ? setting("LOCALAPPDATA") ?? join(homedir(), "AppData", "Local")
     : Deno.build.os === "darwin"
     ? join(homedir(), "Library", "Caches")
-    : env("XDG_CACHE_HOME") ?? join(homedir(), ".cache");
+    : setting("XDG_CACHE_HOME") ?? join(homedir(), ".cache");
   return join(base, "halfprec");
 }
 

@@ -35,7 +35,7 @@ dataTest("analyze --json reports every layer of every format", [MNIST], async ([
       "range",
       "predicted",
       "observed",
-    ]); // deno-fmt-ignore
+    ]);
     assert.equal(r.params.length, 16);
   }
   // e4m3 keeps far fewer bits than f16: its error at the logits must be far larger.

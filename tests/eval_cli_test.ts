@@ -58,7 +58,7 @@ dataTest("eval uses the repository's own weights when none are given", [MNIST], 
       "f16",
       "--mode",
       "store",
-    ]); // deno-fmt-ignore
+    ]);
     assert.equal(out.code, 0, out.stderr);
     assert.match(
       out.stdout,
@@ -133,7 +133,7 @@ dataTest("eval prints the comparison table", [MNIST, WEIGHTS], async ([mnist, we
     "--formats",
     "f16,bf16",
     "--show-flips",
-  ]); // deno-fmt-ignore
+  ]);
   assert.equal(out.code, 0, out.stderr);
   const lines = out.stdout.trim().split("\n");
   assert.match(lines[0], /^DeepConvNet on 200 MNIST test images/);
@@ -147,7 +147,7 @@ dataTest("eval prints the comparison table", [MNIST, WEIGHTS], async ([mnist, we
     "f16 store",
     "bf16 seed",
     "bf16 store",
-  ]); // deno-fmt-ignore
+  ]);
   assert.match(lines[7], /^f16 seed: →right \[[\d, ]*\], →wrong \[[\d, ]*\]$/);
 });
 
@@ -167,7 +167,7 @@ dataTest(
       "--mode",
       "store",
       "--json",
-    ]); // deno-fmt-ignore
+    ]);
     assert.equal(out.code, 0, out.stderr);
     assert.match(out.stderr, /^DeepConvNet on 100 MNIST test images/, "the table goes to stderr");
     const report = JSON.parse(out.stdout);
@@ -182,17 +182,25 @@ dataTest(
         "f32 store",
         "f16 store",
       ],
-    ); // deno-fmt-ignore
+    );
     for (const r of report.results) {
-    assert.deepEqual(Object.keys(r), [
-      "format", "mode", "accuracy", "correct", "total", "flipsToRight", "flipsToWrong", "mcnemarP",
-      "seconds", "bytesPerImage",
-    ]); // deno-fmt-ignore
-    assert.equal(r.total, 100);
-    assert.equal(r.accuracy, r.correct / 100);
-    assert.ok(r.mcnemarP > 0 && r.mcnemarP <= 1);
-    assert.ok(r.seconds > 0);
-  }
+      assert.deepEqual(Object.keys(r), [
+        "format",
+        "mode",
+        "accuracy",
+        "correct",
+        "total",
+        "flipsToRight",
+        "flipsToWrong",
+        "mcnemarP",
+        "seconds",
+        "bytesPerImage",
+      ]);
+      assert.equal(r.total, 100);
+      assert.equal(r.accuracy, r.correct / 100);
+      assert.ok(r.mcnemarP > 0 && r.mcnemarP <= 1);
+      assert.ok(r.seconds > 0);
+    }
     // f16 stores every array in 2 bytes, f32 in 4, f64 in 8: bytes per image scale with them.
     const [wide, single, half] = report.results.map((r: { bytesPerImage: number }) =>
       r.bytesPerImage

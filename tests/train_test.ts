@@ -122,7 +122,7 @@ Deno.test("weights saved and loaded again are bit-identical in every format", as
           new Uint8Array(back.data.buffer, back.data.byteOffset, back.data.byteLength),
           new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
           `${storage.name} ${name}`,
-        ); // deno-fmt-ignore
+        );
       }
     }
   } finally {
@@ -195,7 +195,7 @@ dataTest("deno task train --resume continues a run exactly", [MNIST], async ([mn
         "--workers",
         "2",
         ...extra,
-      ], // deno-fmt-ignore
+      ],
       stdout: "piped",
       stderr: "piped",
     });
