@@ -10,6 +10,7 @@ import {
   deepConvNet,
   f64,
   flips,
+  kernelPath,
   type LayerReport,
   layerReports,
   mnistImages,
@@ -23,6 +24,8 @@ import {
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
 import { formatsFlag, formatTable, parseFlags, positiveInteger, runCommand } from "./_cli.ts";
 import { locateMnist, locateWeights } from "./_locate.ts";
+import { analyzeReport } from "../report/analyze_report.ts";
+import { checkReportPath, writeReport } from "../report/write_report.ts";
 
 const DEFAULT_FORMATS = "f32,f16,bf16,e4m3,e5m2";
 
@@ -45,6 +48,8 @@ Options:
   --weights FILE   DeepConvNet weights (default as in eval)
   --data DIR       folder with the MNIST IDX files (default as in eval)
   --json           print the result as JSON on stdout (tables go to stderr)
+  --report FILE    also write an HTML report to FILE: charts, the flipped images, and a
+                   re-run of every format in the browser that opens it
   --help           show this text
 `;
 
@@ -54,6 +59,7 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
+  if (args.report) await checkReportPath(args.report);
   setKernelPath("typescript");
   const weights = locateWeights(args.weights);
   const net = deepConvNet();
@@ -81,6 +87,17 @@ async function main(): Promise<void> {
       params: paramRanges(net, format),
     };
   });
+
+  if (args.report) {
+    const notes = [`weights ${weights}`, `MNIST ${location.dir}`, `${kernelPath()} kernels`];
+    const referenceAccuracy = correct(reference, labels) / images;
+    const formats = args.formats;
+    const data = await analyzeReport(
+      { net, set, x, results, referenceAccuracy, formats, kernelPath: kernelPath(), notes },
+    );
+    const bytes = await writeReport(args.report, data);
+    console.error(`Report written to ${args.report} (${(bytes / 1e6).toFixed(2)} MB)`);
+  }
 
   const text = [
     `DeepConvNet on ${images} MNIST test images (${weights}); f64 accuracy ` +
@@ -172,6 +189,7 @@ function parse(argv: string[]) {
     weights: { type: "string" },
     data: { type: "string" },
     json: { type: "boolean", default: false },
+    report: { type: "string" },
     help: { type: "boolean", default: false },
   });
   if (values.help) return "help" as const;
@@ -185,6 +203,7 @@ function parse(argv: string[]) {
     weights: values.weights,
     data: values.data,
     json: values.json,
+    report: values.report,
   };
 }
 

@@ -7,6 +7,7 @@
 import {
   comparePrecisions,
   deepConvNet,
+  kernelPath,
   PRECISION_MODES,
   type PrecisionMode,
   type PrecisionResult,
@@ -24,6 +25,8 @@ import {
   UsageError,
 } from "./_cli.ts";
 import { locateMnist, locateWeights } from "./_locate.ts";
+import { evalReport } from "../report/eval_report.ts";
+import { checkReportPath, writeReport } from "../report/write_report.ts";
 
 const HELP = `Usage: deno task eval [options]
 
@@ -44,6 +47,8 @@ Options:
   --workers N      threads running forward passes (default: one per core, ${navigator.hardwareConcurrency} here)
   --show-flips     list the indices of the images that changed class
   --json           print the result as JSON on stdout (the table goes to stderr)
+  --report FILE    also write an HTML report to FILE: charts, the flipped images, and a
+                   re-run of every run in the browser that opens it
   --help           show this text
 `;
 
@@ -62,6 +67,7 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
+  if (args.report) await checkReportPath(args.report);
   const weightsPath = locateWeights(args.weights);
   const net = deepConvNet();
   net.loadParams((await readSafetensorsFile(weightsPath)).tensors, weightsPath);
@@ -85,6 +91,12 @@ async function main(): Promise<void> {
     onProgress: (run, done) => bar.update(run.index * limit + done, `${run.format} ${run.mode}`),
   });
   bar.stop();
+  if (args.report) {
+    const notes = [`weights ${weightsPath}`, `MNIST ${location.dir}`, `${kernelPath()} kernels`];
+    const data = await evalReport({ net, set, results, kernelPath: kernelPath(), notes });
+    const bytes = await writeReport(args.report, data);
+    console.error(`Report written to ${args.report} (${(bytes / 1e6).toFixed(2)} MB)`);
+  }
 
   const table = formatTable(
     [
@@ -153,6 +165,7 @@ function parse(argv: string[]) {
     workers: { type: "string", default: String(navigator.hardwareConcurrency) },
     "show-flips": { type: "boolean", default: false },
     json: { type: "boolean", default: false },
+    report: { type: "string" },
     help: { type: "boolean", default: false },
   });
   if (values.help) return "help" as const;
@@ -172,6 +185,7 @@ function parse(argv: string[]) {
     workers: positiveInteger("workers", values.workers),
     showFlips: values["show-flips"],
     json: values.json,
+    report: values.report,
   };
 }
 

@@ -1,0 +1,112 @@
+/**
+ * The report of `deno task analyze`: per-layer error per format, the value ranges against each
+ * format's limits, accuracy, the images that changed class, and a browser re-run.
+ *
+ * @module
+ */
+import type { KernelPath, LayerReport, MnistSet, Sequential, Storage, Tensor } from "../mod.ts";
+import type { ReportData, RerunConfig } from "./report_data.ts";
+import { EXTRA_IMAGES, MAX_FLIPS } from "./eval_report.ts";
+import { flipImages } from "./flip_images.ts";
+import { rangeSection } from "./magnitude_histogram.ts";
+import { rerunSection } from "./rerun.ts";
+
+/** What {@linkcode analyzeReport} reports on. */
+export interface AnalyzeReportInput {
+  /** The float64 network. */
+  net: Sequential;
+  /** The test set. */
+  set: MnistSet;
+  /** The analysed images (the first of the set), in float64. */
+  x: Tensor;
+  /** The float64 network's accuracy on them. */
+  referenceAccuracy: number;
+  /** analyze's results, one per format. */
+  results: readonly {
+    format: string;
+    accumulator: string;
+    accuracy: number;
+    flipsToRight: number;
+    flipsToWrong: number;
+    layers: LayerReport[];
+  }[];
+  /** The formats analysed, for their limits. */
+  formats: readonly Storage[];
+  /** The kernel path the runs used. */
+  kernelPath: KernelPath;
+  /** Lines under the title (weights, images). */
+  notes: string[];
+}
+
+/**
+ * The report data of an analyze run. The analysed images are classified again in every format
+ * to find those that changed class.
+ *
+ * @example
+ * ```ts
+ * import { deepConvNet, f16, f64, layerReports, mnistImages, type MnistSet } from "../mod.ts";
+ * import { analyzeReport } from "./analyze_report.ts";
+ * import assert from "node:assert/strict";
+ * const net = deepConvNet({ seed: 1 });
+ * const set: MnistSet = { images: new Uint8Array(2 * 784).fill(80), labels: new Uint8Array(2), count: 2 };
+ * const x = mnistImages(set, 0, 2, f64);
+ * const layers = layerReports(net, net.to(f16), x);
+ * const results = [{ format: "f16", accumulator: "f64", accuracy: 0.5, flipsToRight: 0, flipsToWrong: 0, layers }];
+ * const data = await analyzeReport({ net, set, x, referenceAccuracy: 0.5, results, formats: [f16], kernelPath: "typescript", notes: [] });
+ * assert.equal(data.layerErrors![0].layers.length, layers.length);
+ * assert.equal(data.ranges!.formats[0].name, "f16");
+ * ```
+ */
+export async function analyzeReport(input: AnalyzeReportInput): Promise<ReportData> {
+  const { net, set, x, results, kernelPath } = input;
+  const label = (r: { format: string; accumulator: string }) =>
+    r.accumulator === "f64" ? r.format : `${r.format}, ${r.accumulator} sums`;
+  const configs: RerunConfig[] = [
+    { label: "f64", mode: "store", formats: "f64" },
+    ...results.map((r) => ({
+      label: label(r),
+      mode: "store" as const,
+      formats: r.format,
+      ...(r.accumulator !== "f64" && { accumulator: r.accumulator }),
+    })),
+  ];
+  const images = x.shape[0];
+  const analysed = Array.from({ length: images }, (_, i) => i);
+  const flips = (await flipImages(net, set, analysed, configs)).slice(0, MAX_FLIPS);
+  const extra = analysed.slice(0, EXTRA_IMAGES).filter((i) => !flips.some((f) => f.index === i));
+  return {
+    title: `DeepConvNet on ${images} MNIST test images: where precision is lost`,
+    notes: input.notes,
+    accuracy: [
+      {
+        format: "f64",
+        mode: "reference",
+        accuracy: input.referenceAccuracy,
+        flipsToRight: 0,
+        flipsToWrong: 0,
+      },
+      ...results.map((r) => ({
+        format: label(r),
+        mode: "store",
+        accuracy: r.accuracy,
+        flipsToRight: r.flipsToRight,
+        flipsToWrong: r.flipsToWrong,
+      })),
+    ],
+    layerErrors: results.map((r) => ({
+      format: label(r),
+      layers: r.layers.map((l) => ({
+        layer: l.layer,
+        propagatedDb: l.propagated.sqnrDb,
+        isolatedDb: l.isolated.sqnrDb,
+      })),
+    })),
+    ranges: rangeSection(net, x, input.formats),
+    flips,
+    rerun: await rerunSection(net, set, {
+      indices: [...flips.map((f) => f.index), ...extra],
+      configs,
+      kernelPath,
+    }),
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * The report of `deno task eval`: accuracy per format and mode, the images that changed class,
+ * and a browser re-run of every run on those images and a few others.
+ *
+ * @module
+ */
+import type { KernelPath, MnistSet, PrecisionResult, Sequential } from "../mod.ts";
+import type { ReportData, RerunConfig } from "./report_data.ts";
+import { flipImages } from "./flip_images.ts";
+import { rerunSection } from "./rerun.ts";
+
+/** Flipped images shown and re-run at most: enough to see, few enough to keep the page small. */
+export const MAX_FLIPS = 48;
+/** Test images re-run in the browser besides the flipped ones. */
+export const EXTRA_IMAGES = 16;
+
+/** What {@linkcode evalReport} reports on. */
+export interface EvalReportInput {
+  /** The float64 network. */
+  net: Sequential;
+  /** The test set. */
+  set: MnistSet;
+  /** What `comparePrecisions` returned, the baseline first. */
+  results: readonly PrecisionResult[];
+  /** The kernel path the runs used. */
+  kernelPath: KernelPath;
+  /** Lines under the title (weights, images). */
+  notes: string[];
+}
+
+/**
+ * The report data of an eval run. The flipped images are classified again in every run so
+ * that each shows what it became.
+ *
+ * @example
+ * ```ts
+ * import { comparePrecisions, deepConvNet, f16, type MnistSet } from "../mod.ts";
+ * import { evalReport } from "./eval_report.ts";
+ * import assert from "node:assert/strict";
+ * const net = deepConvNet({ seed: 1 });
+ * const set: MnistSet = { images: new Uint8Array(3 * 784).fill(50), labels: new Uint8Array(3), count: 3 };
+ * const results = await comparePrecisions(net, set, { formats: [f16], modes: ["store"] });
+ * const data = await evalReport({ net, set, results, kernelPath: "wasm", notes: [] });
+ * assert.deepEqual(data.accuracy!.map((r) => r.mode), ["reference", "store"]);
+ * assert.equal(data.rerun!.runs.length, 2);
+ * ```
+ */
+export async function evalReport(input: EvalReportInput): Promise<ReportData> {
+  const { net, set, results, kernelPath } = input;
+  const configs: RerunConfig[] = results.map((r) => ({
+    label: r.mode === "reference" ? r.format : `${r.format} ${r.mode}`,
+    mode: r.mode === "seed" ? "seed" : "store",
+    formats: r.format,
+  }));
+  const flipped = [...new Set(results.flatMap((r) => [...r.flips.toRight, ...r.flips.toWrong]))]
+    .sort((a, b) => a - b).slice(0, MAX_FLIPS);
+  const flips = await flipImages(net, set, flipped, configs);
+  const total = results[0]?.total ?? 0;
+  const extra = Array.from({ length: Math.min(EXTRA_IMAGES, total) }, (_, i) => i)
+    .filter((i) => !flipped.includes(i));
+  return {
+    title: `DeepConvNet on ${total} MNIST test images: accuracy per format`,
+    notes: input.notes,
+    accuracy: results.map((r) => ({
+      format: r.format,
+      mode: r.mode,
+      accuracy: r.accuracy,
+      flipsToRight: r.flipsToRight,
+      flipsToWrong: r.flipsToWrong,
+      mcnemarP: r.mcnemarP,
+      bytesPerImage: r.bytesPerImage,
+    })),
+    flips,
+    rerun: await rerunSection(net, set, { indices: [...flipped, ...extra], configs, kernelPath }),
+  };
+}

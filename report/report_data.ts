@@ -1,0 +1,252 @@
+/**
+ * What an HTML report shows, as plain data: every section is optional, and a report holds the
+ * sections its command measured.
+ *
+ * @module
+ */
+
+/**
+ * The whole report; {@linkcode renderReport} turns it into one HTML page.
+ *
+ * @example A report with one accuracy row
+ * ```ts
+ * import type { ReportData } from "./report_data.ts";
+ * const data: ReportData = {
+ *   title: "DeepConvNet in f16",
+ *   accuracy: [{ format: "f16", mode: "store", accuracy: 0.9935, flipsToRight: 0, flipsToWrong: 0 }],
+ * };
+ * ```
+ */
+export interface ReportData {
+  /** The page's title. */
+  title: string;
+  /** Lines under the title: what was run, on which weights and images. */
+  notes?: string[];
+  /** Accuracy per format and mode. */
+  accuracy?: AccuracyRow[];
+  /** Per-layer error against float64, one series per format. */
+  layerErrors?: LayerErrorSeries[];
+  /** Magnitude histograms of the float64 values, drawn against each format's limits. */
+  ranges?: RangeSection;
+  /** Accuracy against bytes moved of candidate configurations (deno task search). */
+  frontier?: FrontierPoint[];
+  /** Images that changed class, with what they became. */
+  flips?: FlipImage[];
+  /** What the page re-runs in the browser, with the predictions computed in Deno. */
+  rerun?: RerunSection;
+}
+
+/**
+ * One run of an accuracy comparison (the fields eval's `--json` rows have).
+ *
+ * @example
+ * ```ts
+ * import type { AccuracyRow } from "./report_data.ts";
+ * const row: AccuracyRow = { format: "f64", mode: "reference", accuracy: 0.9935, flipsToRight: 0, flipsToWrong: 0 };
+ * ```
+ */
+export interface AccuracyRow {
+  /** Storage format name. */
+  format: string;
+  /** `seed`, `store`, or `reference` for the float64 baseline. */
+  mode: string;
+  /** Fraction of images classified correctly. */
+  accuracy: number;
+  /** Images the baseline got wrong and this run right. */
+  flipsToRight: number;
+  /** Images the baseline got right and this run wrong. */
+  flipsToWrong: number;
+  /** McNemar's exact p-value against the baseline. */
+  mcnemarP?: number;
+  /** Bytes moved per image by one forward pass. */
+  bytesPerImage?: number;
+}
+
+/**
+ * One format's per-layer error against float64 (from analyze's `layerReports`).
+ *
+ * @example
+ * ```ts
+ * import type { LayerErrorSeries } from "./report_data.ts";
+ * const f16: LayerErrorSeries = {
+ *   format: "f16",
+ *   layers: [{ layer: "conv1", propagatedDb: 69.6, isolatedDb: 69.6 }],
+ * };
+ * ```
+ */
+export interface LayerErrorSeries {
+  /** The format's name, with its accumulator when it has one (`"f16, f16 sums"`). */
+  format: string;
+  /** Every layer in network order; SQNR is Infinity where the output is exact. */
+  layers: { layer: string; propagatedDb: number; isolatedDb: number }[];
+}
+
+/**
+ * How many values fall in each power-of-two bin of magnitude: bin `i` counts the nonzero values
+ * with `floor(log2 |x|) === minExponent + i`.
+ *
+ * @example
+ * ```ts
+ * import type { MagnitudeHistogram } from "./report_data.ts";
+ * const h: MagnitudeHistogram = { name: "weights", minExponent: -3, counts: [1, 0, 2], zeros: 0 };
+ * ```
+ */
+export interface MagnitudeHistogram {
+  /** What was counted (`"weights"`, `"activations"`). */
+  name: string;
+  /** The exponent of the first bin. */
+  minExponent: number;
+  /** Values per bin. */
+  counts: number[];
+  /** Values exactly zero (no bin). */
+  zeros: number;
+}
+
+/**
+ * A format's range, for the range charts (the fields of `Storage.limits`).
+ *
+ * @example
+ * ```ts
+ * import type { FormatRange } from "./report_data.ts";
+ * const f16: FormatRange = { name: "f16", minSubnormal: 2 ** -24, minNormal: 2 ** -14, maxFinite: 65504 };
+ * ```
+ */
+export interface FormatRange {
+  /** The format's name. */
+  name: string;
+  /** Smallest positive value. */
+  minSubnormal: number;
+  /** Smallest positive normal value. */
+  minNormal: number;
+  /** Largest finite value. */
+  maxFinite: number;
+}
+
+/**
+ * The range section: the value histograms and the formats to draw them against.
+ *
+ * @example
+ * ```ts
+ * import type { RangeSection } from "./report_data.ts";
+ * const section: RangeSection = {
+ *   histograms: [{ name: "weights", minExponent: -1, counts: [3], zeros: 0 }],
+ *   formats: [{ name: "f16", minSubnormal: 2 ** -24, minNormal: 2 ** -14, maxFinite: 65504 }],
+ * };
+ * ```
+ */
+export interface RangeSection {
+  /** Histograms drawn on every chart (weights, activations). */
+  histograms: MagnitudeHistogram[];
+  /** One chart per format. */
+  formats: FormatRange[];
+}
+
+/**
+ * One candidate configuration of a precision search.
+ *
+ * @example
+ * ```ts
+ * import type { FrontierPoint } from "./report_data.ts";
+ * const point: FrontierPoint = {
+ *   label: "conv1 f32, rest f16",
+ *   bytes: 450_000,
+ *   accuracy: 0.992,
+ *   onFrontier: true,
+ *   chosen: true,
+ * };
+ * ```
+ */
+export interface FrontierPoint {
+  /** A short name of the configuration. */
+  label: string;
+  /** The format of each layer, when the label does not say it all. */
+  config?: Record<string, string>;
+  /** Bytes moved per image by one forward pass. */
+  bytes: number;
+  /** Fraction of images classified correctly. */
+  accuracy: number;
+  /** Whether no other point is both smaller and at least as accurate. */
+  onFrontier: boolean;
+  /** Whether this is the configuration the search chose. */
+  chosen?: boolean;
+}
+
+/**
+ * An image that changed class in at least one run.
+ *
+ * @example
+ * ```ts
+ * import type { FlipImage } from "./report_data.ts";
+ * const flip: FlipImage = {
+ *   index: 1234,
+ *   label: 7,
+ *   pixels: new Uint8Array(784),
+ *   reference: 7,
+ *   changes: [{ run: "bf16 store", prediction: 1 }],
+ * };
+ * ```
+ */
+export interface FlipImage {
+  /** Its index in the test set. */
+  index: number;
+  /** Its true class. */
+  label: number;
+  /** 28x28 pixels, row by row, 0 (black) to 255. */
+  pixels: Uint8Array;
+  /** The float64 network's prediction. */
+  reference: number;
+  /** The runs that predicted another class, and what they predicted. */
+  changes: { run: string; prediction: number }[];
+}
+
+/**
+ * One configuration the page re-runs: a format for the whole network or one per layer, applied
+ * like `withPrecision` (`seed`) or `Sequential.to` (`store`).
+ *
+ * @example
+ * ```ts
+ * import type { RerunConfig } from "./report_data.ts";
+ * const mixed: RerunConfig = { label: "mixed", mode: "store", formats: { conv1: "f32" }, otherwise: "f16" };
+ * ```
+ */
+export interface RerunConfig {
+  /** The name shown on the page (`"f16 store"`). */
+  label: string;
+  /** `seed` rounds weights and input and keeps float64; `store` stores everything. */
+  mode: "seed" | "store";
+  /** One format for every layer, or formats by layer name (`store` only). */
+  formats: string | Record<string, string>;
+  /** With formats by layer: the format of the layers not named. @default {"f64"} */
+  otherwise?: string;
+  /** The format conv and affine layers round their partial sums to. */
+  accumulator?: string;
+}
+
+/**
+ * What the page re-runs in the browser: a network, images, configurations, and the classes
+ * Deno predicted for each image in each configuration.
+ *
+ * @example
+ * ```ts
+ * import type { RerunSection } from "./report_data.ts";
+ * const empty: RerunSection = {
+ *   layers: [],
+ *   weights: new Uint8Array(),
+ *   kernelPath: "wasm",
+ *   images: [],
+ *   runs: [],
+ * };
+ * ```
+ */
+export interface RerunSection {
+  /** The float64 network's layers (`networkSpec(net).layers`). */
+  layers: { kind: string; storage: string; options: Record<string, number> }[];
+  /** Its parameters as a safetensors file, in the narrowest format that holds them exactly. */
+  weights: Uint8Array;
+  /** The kernel path Deno ran, which the page runs too. */
+  kernelPath: "wasm" | "typescript";
+  /** The embedded images. */
+  images: { index: number; label: number; pixels: Uint8Array }[];
+  /** The configurations, each with Deno's prediction for every image, in image order. */
+  runs: { config: RerunConfig; predictions: number[] }[];
+}

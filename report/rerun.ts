@@ -1,0 +1,188 @@
+/**
+ * The re-run section of a report: the same configurations run in Deno when the report is
+ * written and in the browser when the page opens, with the same code, so that the page can show
+ * that the library gives the same classes there.
+ *
+ * @module
+ */
+import {
+  classifyImages,
+  f16,
+  f32,
+  f64,
+  type KernelPath,
+  type MnistSet,
+  networkFromSpec,
+  parseSafetensors,
+  type Sequential,
+  serializeSafetensors,
+  type Storage,
+  storageByName,
+  type Tensor,
+  withPrecision,
+} from "../mod.ts";
+import type { RerunConfig, RerunSection } from "./report_data.ts";
+
+/**
+ * The float64 network `net` configured as `config` says.
+ *
+ * @throws {RangeError} When a format is unknown, or `seed` mode is given formats by layer.
+ *
+ * @example
+ * ```ts
+ * import { deepConvNet, f16, f32 } from "../mod.ts";
+ * import { configure } from "./rerun.ts";
+ * import assert from "node:assert/strict";
+ * const mixed = configure(deepConvNet(), { label: "mixed", mode: "store", formats: { conv1: "f32" }, otherwise: "f16" });
+ * assert.equal(mixed.layer("conv1").storage, f32);
+ * assert.equal(mixed.layer("conv2").storage, f16);
+ * ```
+ */
+export function configure(net: Sequential, config: RerunConfig): Sequential {
+  const { formats, mode, otherwise = "f64" } = config;
+  const accumulator = config.accumulator === undefined
+    ? undefined
+    : storageByName(config.accumulator);
+  if (typeof formats === "string") {
+    const format = storageByName(formats);
+    const configured = withPrecision(net, format, mode);
+    return accumulator ? configured.to((layer) => layer.storage, accumulator) : configured;
+  }
+  if (mode === "seed") {
+    throw new RangeError(
+      `Cannot configure "${config.label}": formats by layer need mode "store", found "seed"`,
+    );
+  }
+  const fallback = storageByName(otherwise);
+  const byLayer = new Map(
+    Object.entries(formats).map(([layer, name]) => [layer, storageByName(name)]),
+  );
+  return net.to((layer) => byLayer.get(layer.name) ?? fallback, accumulator);
+}
+
+/**
+ * The class `net` (float64) configured as `config` predicts for each image of `set`; the input
+ * is stored like the configuration's first layer (`store`) or rounded to its format (`seed`).
+ *
+ * @example
+ * ```ts
+ * import { deepConvNet, type MnistSet } from "../mod.ts";
+ * import { classifyAs } from "./rerun.ts";
+ * import assert from "node:assert/strict";
+ * const set: MnistSet = { images: new Uint8Array(2 * 784).fill(40), labels: new Uint8Array(2), count: 2 };
+ * const classes = await classifyAs(deepConvNet({ seed: 1 }), set, { label: "f16", mode: "store", formats: "f16" });
+ * assert.equal(classes.length, 2);
+ * ```
+ */
+export function classifyAs(
+  net: Sequential,
+  set: MnistSet,
+  config: RerunConfig,
+): Promise<Int32Array> {
+  const configured = configure(net, config);
+  const format = config.mode === "seed" && typeof config.formats === "string"
+    ? storageByName(config.formats)
+    : configured.layers[0].storage;
+  return classifyImages(configured, set, { format, mode: config.mode });
+}
+
+/** Options of {@linkcode rerunSection}. */
+export interface RerunOptions {
+  /** The images of the set to embed, by index. */
+  indices: readonly number[];
+  /** The configurations to run. */
+  configs: readonly RerunConfig[];
+  /** The kernel path the predictions were computed on; the page uses the same. */
+  kernelPath: KernelPath;
+}
+
+/**
+ * Runs every configuration on the chosen images of `set` with the float64 network `net`, and
+ * packs the network, the images and the predictions for the page.
+ *
+ * @example
+ * ```ts
+ * import { deepConvNet, type MnistSet } from "../mod.ts";
+ * import { rerunSection } from "./rerun.ts";
+ * import assert from "node:assert/strict";
+ * const set: MnistSet = { images: new Uint8Array(3 * 784).fill(7), labels: new Uint8Array(3), count: 3 };
+ * const section = await rerunSection(deepConvNet({ seed: 1 }), set, {
+ *   indices: [2, 0],
+ *   configs: [{ label: "bf16", mode: "store", formats: "bf16" }],
+ *   kernelPath: "typescript",
+ * });
+ * assert.deepEqual(section.images.map((image) => image.index), [2, 0]);
+ * assert.equal(section.runs[0].predictions.length, 2);
+ * ```
+ */
+export async function rerunSection(
+  net: Sequential,
+  set: MnistSet,
+  options: RerunOptions,
+): Promise<RerunSection> {
+  const images = options.indices.map((index) => ({
+    index,
+    label: set.labels[index],
+    pixels: set.images.slice(index * 784, (index + 1) * 784),
+  }));
+  const subset = imageSet(images);
+  const runs = [];
+  for (const config of options.configs) {
+    runs.push({ config, predictions: [...await classifyAs(net, subset, config)] });
+  }
+  const params = [...net.params()].map(([name, t]) => [name, t.to(narrowestExact(t))] as const);
+  return {
+    layers: net.layers.map(({ kind, storage, options }) => ({
+      kind,
+      storage: storage.name,
+      options: { ...options },
+    })),
+    weights: serializeSafetensors(new Map(params)),
+    kernelPath: options.kernelPath,
+    images,
+    runs,
+  };
+}
+
+/**
+ * The float64 network a re-run section holds.
+ *
+ * @example
+ * ```ts
+ * import { deepConvNet, type MnistSet } from "../mod.ts";
+ * import { rerunNetwork, rerunSection } from "./rerun.ts";
+ * import assert from "node:assert/strict";
+ * const net = deepConvNet({ seed: 3 });
+ * const set: MnistSet = { images: new Uint8Array(784), labels: new Uint8Array(1), count: 1 };
+ * const section = await rerunSection(net, set, { indices: [0], configs: [], kernelPath: "wasm" });
+ * assert.deepEqual(rerunNetwork(section).params().get("W3")!.toFloat64(), net.params().get("W3")!.toFloat64());
+ * ```
+ */
+export function rerunNetwork(section: RerunSection): Sequential {
+  const net = networkFromSpec({ layers: section.layers, params: {} });
+  net.loadParams(parseSafetensors(section.weights, "the report's weights").tensors);
+  return net;
+}
+
+/**
+ * The embedded images as an image set, in their embedded order.
+ *
+ * @example
+ * ```ts
+ * import { imageSet } from "./rerun.ts";
+ * import assert from "node:assert/strict";
+ * const set = imageSet([{ index: 5, label: 3, pixels: new Uint8Array(784) }]);
+ * assert.deepEqual([set.count, set.labels[0]], [1, 3]);
+ * ```
+ */
+export function imageSet(images: RerunSection["images"]): MnistSet {
+  const pixels = new Uint8Array(images.length * 784);
+  images.forEach((image, i) => pixels.set(image.pixels, i * 784));
+  return { images: pixels, labels: Uint8Array.from(images, (i) => i.label), count: images.length };
+}
+
+/** The narrowest of f16, f32, f64 that holds every value of `t` exactly: the weights' size. */
+function narrowestExact(t: Tensor): Storage {
+  const values = t.toFloat64();
+  return [f16, f32].find((format) => values.every((v) => format.round(v) === v)) ?? f64;
+}

@@ -1,0 +1,95 @@
+/**
+ * Writing a report file from a command: the page script bundled with the library for the
+ * browser (by `deno bundle`), the page rendered, and the file replaced atomically.
+ *
+ * @module
+ */
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { ReportData } from "./report_data.ts";
+import { renderReport } from "./render_report.ts";
+
+const ENTRY = new URL("./_page_script.ts", import.meta.url);
+const CONFIG = new URL("../deno.json", import.meta.url);
+
+/**
+ * The report page's script and the library, bundled and minified for the browser.
+ *
+ * @throws {Error} When `deno bundle` fails (its last line of output quoted).
+ *
+ * @example
+ * ```ts ignore
+ * const script = await bundlePageScript();
+ * ```
+ */
+export async function bundlePageScript(): Promise<string> {
+  if (ENTRY.protocol !== "file:") {
+    throw new Error(`Cannot bundle the report's script: ${ENTRY} is not a local file`);
+  }
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "bundle",
+      "--quiet",
+      "--platform",
+      "browser",
+      "--minify",
+      "--config",
+      fileURLToPath(CONFIG),
+      fileURLToPath(ENTRY),
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder();
+  if (code !== 0) {
+    const last = text.decode(stderr).trim().split("\n").at(-1);
+    throw new Error(`Cannot bundle the report's script: deno bundle says "${last}"`);
+  }
+  return text.decode(stdout);
+}
+
+/**
+ * Fails unless a report can be written at `path`: its folder exists and it is not a folder
+ * itself. Commands call this before their long runs.
+ *
+ * @example
+ * ```ts ignore
+ * await checkReportPath("out/report.html");
+ * ```
+ */
+export async function checkReportPath(path: string): Promise<void> {
+  const folder = dirname(path);
+  const problem = await Deno.stat(folder).then(
+    (info) => info.isDirectory ? undefined : `${folder} is not a folder`,
+    () => `folder ${folder} does not exist`,
+  ) ?? await Deno.stat(path).then(
+    (info) => info.isDirectory ? `${path} is a folder, expected an HTML file name` : undefined,
+    () => undefined,
+  );
+  if (problem) throw new Error(`Cannot write the report to ${path}: ${problem}`);
+}
+
+/**
+ * Renders `data` and writes the page to `path` (a new file or one replaced whole: the page is
+ * written to a temporary file next to it and renamed); returns its size in bytes.
+ *
+ * @example
+ * ```ts ignore
+ * await writeReport("report.html", { title: "f16", accuracy: [] });
+ * ```
+ */
+export async function writeReport(path: string, data: ReportData): Promise<number> {
+  const pageScript = data.rerun ? await bundlePageScript() : undefined;
+  const bytes = new TextEncoder().encode(renderReport(data, { pageScript }));
+  const temporary = join(dirname(path), `.${crypto.randomUUID()}.report.tmp`);
+  try {
+    await Deno.writeFile(temporary, bytes);
+    await Deno.rename(temporary, path);
+  } catch (error) {
+    await Deno.remove(temporary).catch(() => {});
+    throw new Error(
+      `Cannot write the report to ${path}: ${error instanceof Error ? error.message : error}`,
+    );
+  }
+  return bytes.length;
+}
