@@ -5,7 +5,7 @@
  */
 import type { MnistSet, Sequential } from "../mod.ts";
 import type { FlipImage, RerunConfig } from "./report_data.ts";
-import { classifyAs, imageSet } from "./rerun.ts";
+import { classifyAs, imageSet, pickImages } from "./rerun.ts";
 
 /**
  * The images of `set` at `indices` whose class under any of `configs` differs from their class
@@ -27,11 +27,7 @@ export async function flipImages(
   indices: readonly number[],
   configs: readonly RerunConfig[],
 ): Promise<FlipImage[]> {
-  const images = indices.map((index) => ({
-    index,
-    label: set.labels[index],
-    pixels: set.images.slice(index * 784, (index + 1) * 784),
-  }));
+  const images = pickImages(set, indices);
   const subset = imageSet(images);
   const predictions = [];
   for (const config of configs) predictions.push(await classifyAs(net, subset, config));

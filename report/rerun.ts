@@ -120,11 +120,7 @@ export async function rerunSection(
   set: MnistSet,
   options: RerunOptions,
 ): Promise<RerunSection> {
-  const images = options.indices.map((index) => ({
-    index,
-    label: set.labels[index],
-    pixels: set.images.slice(index * 784, (index + 1) * 784),
-  }));
+  const images = pickImages(set, options.indices);
   const subset = imageSet(images);
   const runs = [];
   for (const config of options.configs) {
@@ -162,6 +158,26 @@ export function rerunNetwork(section: RerunSection): Sequential {
   const net = networkFromSpec({ layers: section.layers, params: {} });
   net.loadParams(parseSafetensors(section.weights, "the report's weights").tensors);
   return net;
+}
+
+/**
+ * The images of `set` at `indices`, each with its index, label and pixels (copied).
+ *
+ * @example
+ * ```ts
+ * import { pickImages } from "./rerun.ts";
+ * import assert from "node:assert/strict";
+ * const set = { images: new Uint8Array(2 * 784).fill(9, 784), labels: new Uint8Array([3, 4]), count: 2 };
+ * const [image] = pickImages(set, [1]);
+ * assert.deepEqual([image.index, image.label, image.pixels[0]], [1, 4, 9]);
+ * ```
+ */
+export function pickImages(set: MnistSet, indices: readonly number[]): RerunSection["images"] {
+  return indices.map((index) => ({
+    index,
+    label: set.labels[index],
+    pixels: set.images.slice(index * 784, (index + 1) * 784),
+  }));
 }
 
 /**
