@@ -6,7 +6,7 @@
  */
 import type { KernelPath, LayerReport, MnistSet, Sequential, Storage, Tensor } from "../mod.ts";
 import type { ReportData, RerunConfig } from "./report_data.ts";
-import { EXTRA_IMAGES, MAX_FLIPS } from "./eval_report.ts";
+import { EXTRA_IMAGES, flipsNote, MAX_FLIPS } from "./eval_report.ts";
 import { flipImages } from "./flip_images.ts";
 import { rangeSection } from "./magnitude_histogram.ts";
 import { rerunSection } from "./rerun.ts";
@@ -72,11 +72,12 @@ export async function analyzeReport(input: AnalyzeReportInput): Promise<ReportDa
   ];
   const images = x.shape[0];
   const analysed = Array.from({ length: images }, (_, i) => i);
-  const flips = (await flipImages(net, set, analysed, configs)).slice(0, MAX_FLIPS);
+  const everyFlip = await flipImages(net, set, analysed, configs);
+  const flips = everyFlip.slice(0, MAX_FLIPS);
   const extra = analysed.slice(0, EXTRA_IMAGES).filter((i) => !flips.some((f) => f.index === i));
   return {
     title: `DeepConvNet on ${images} MNIST test images: where precision is lost`,
-    notes: input.notes,
+    notes: [...input.notes, ...flipsNote(everyFlip.length)],
     accuracy: [
       {
         format: "f64",

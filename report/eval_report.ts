@@ -14,6 +14,23 @@ export const MAX_FLIPS = 48;
 /** Test images re-run in the browser besides the flipped ones. */
 export const EXTRA_IMAGES = 16;
 
+/**
+ * A line for the report's notes when there are more flipped images than it shows.
+ *
+ * @example
+ * ```ts
+ * import { flipsNote } from "./eval_report.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(flipsNote(3), []);
+ * assert.match(flipsNote(100)[0], /first 48 of the 100/);
+ * ```
+ */
+export function flipsNote(flips: number): string[] {
+  return flips > MAX_FLIPS
+    ? [`The first ${MAX_FLIPS} of the ${flips} images that changed class are shown and re-run.`]
+    : [];
+}
+
 /** What {@linkcode evalReport} reports on. */
 export interface EvalReportInput {
   /** The float64 network. */
@@ -52,15 +69,16 @@ export async function evalReport(input: EvalReportInput): Promise<ReportData> {
     mode: r.mode === "seed" ? "seed" : "store",
     formats: r.format,
   }));
-  const flipped = [...new Set(results.flatMap((r) => [...r.flips.toRight, ...r.flips.toWrong]))]
-    .sort((a, b) => a - b).slice(0, MAX_FLIPS);
+  const everyFlip = [...new Set(results.flatMap((r) => [...r.flips.toRight, ...r.flips.toWrong]))]
+    .sort((a, b) => a - b);
+  const flipped = everyFlip.slice(0, MAX_FLIPS);
   const flips = await flipImages(net, set, flipped, configs);
   const total = results[0]?.total ?? 0;
   const extra = Array.from({ length: Math.min(EXTRA_IMAGES, total) }, (_, i) => i)
     .filter((i) => !flipped.includes(i));
   return {
     title: `DeepConvNet on ${total} MNIST test images: accuracy per format`,
-    notes: input.notes,
+    notes: [...input.notes, ...flipsNote(everyFlip.length)],
     accuracy: results.map((r) => ({
       format: r.format,
       mode: r.mode,

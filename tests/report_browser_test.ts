@@ -11,7 +11,6 @@
  */
 import assert from "node:assert/strict";
 import {
-  bytesMoved,
   comparePrecisions,
   deepConvNet,
   f16,
@@ -154,8 +153,7 @@ async function reportOfEverySection(net: Sequential, set: MnistSet): Promise<Rep
   }));
   const points = results.map((r) => ({
     label: `${r.format} ${r.mode}`,
-    bytes: bytesMoved(net.to(storageByName(r.format)), [1, 1, 28, 28], f64)
-      .reduce((sum, l) => sum + l.read + l.written, 0),
+    bytes: r.bytesPerImage,
     accuracy: r.accuracy,
   }));
   const frontier: FrontierPoint[] = points.map((p) => ({

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import { deepConvNet, f32, f64, type MnistSet, parseSafetensors } from "../mod.ts";
 import { flipImages } from "../report/flip_images.ts";
 import { magnitudeHistogram } from "../report/magnitude_histogram.ts";
@@ -202,10 +203,20 @@ Deno.test("flipImages() lists the images whose class changed, with each run's cl
   }
 });
 
-Deno.test("the page script bundles for the browser without any Deno API", async () => {
+Deno.test("the page script and all of mod.ts bundle for the browser without any Deno API", async () => {
   const script = await bundlePageScript();
-  assert.ok(script.length > 10_000, `the bundle has ${script.length} characters`);
+  assert.ok(script.length > 10_000, `the page script has ${script.length} characters`);
   assert.doesNotMatch(script, /\bDeno\./);
+  const mod = fileURLToPath(new URL("../mod.ts", import.meta.url));
+  const { code, stdout } = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--quiet", "--platform", "browser", mod],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assert.equal(code, 0);
+  const library = new TextDecoder().decode(stdout);
+  assert.match(library, /function networkFromSpec/);
+  assert.doesNotMatch(library, /\bDeno\./);
 });
 
 Deno.test("writeReport() replaces the file whole and leaves nothing else behind", async () => {
