@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { KernelPath, LayerSpec } from "../mod.ts";
 
 /**
  * The whole report; {@linkcode renderReport} turns it into one HTML page.
@@ -240,11 +241,11 @@ export interface RerunConfig {
  */
 export interface RerunSection {
   /** The float64 network's layers (`networkSpec(net).layers`). */
-  layers: { kind: string; storage: string; options: Record<string, number> }[];
+  layers: LayerSpec[];
   /** Its parameters as a safetensors file, in the narrowest format that holds them exactly. */
   weights: Uint8Array;
   /** The kernel path Deno ran, which the page runs too. */
-  kernelPath: "wasm" | "typescript";
+  kernelPath: KernelPath;
   /** The embedded images. */
   images: { index: number; label: number; pixels: Uint8Array }[];
   /** The configurations, each with Deno's prediction for every image, in image order. */

@@ -13,6 +13,7 @@ import {
   type KernelPath,
   type MnistSet,
   networkFromSpec,
+  networkSpec,
   parseSafetensors,
   type Sequential,
   serializeSafetensors,
@@ -128,11 +129,7 @@ export async function rerunSection(
   }
   const params = [...net.params()].map(([name, t]) => [name, t.to(narrowestExact(t))] as const);
   return {
-    layers: net.layers.map(({ kind, storage, options }) => ({
-      kind,
-      storage: storage.name,
-      options: { ...options },
-    })),
+    layers: networkSpec(net).layers,
     weights: serializeSafetensors(new Map(params)),
     kernelPath: options.kernelPath,
     images,

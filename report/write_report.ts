@@ -12,8 +12,12 @@ import { renderReport } from "./render_report.ts";
 const ENTRY = new URL("./_page_script.ts", import.meta.url);
 const CONFIG = new URL("../deno.json", import.meta.url);
 
+/** The bundle, made once per process: the check before a run and the write after it share it. */
+let bundled: Promise<string> | undefined;
+
 /**
- * The report page's script and the library, bundled and minified for the browser.
+ * The report page's script and the library, bundled and minified for the browser (once per
+ * process).
  *
  * @throws {Error} When `deno bundle` fails (its last line of output quoted).
  *
@@ -22,7 +26,12 @@ const CONFIG = new URL("../deno.json", import.meta.url);
  * const script = await bundlePageScript();
  * ```
  */
-export async function bundlePageScript(): Promise<string> {
+export function bundlePageScript(): Promise<string> {
+  bundled ??= bundle();
+  return bundled;
+}
+
+async function bundle(): Promise<string> {
   if (ENTRY.protocol !== "file:") {
     throw new Error(`Cannot bundle the report's script: ${ENTRY} is not a local file`);
   }
@@ -49,8 +58,8 @@ export async function bundlePageScript(): Promise<string> {
 }
 
 /**
- * Fails unless a report can be written at `path`: its folder exists and it is not a folder
- * itself. Commands call this before their long runs.
+ * Fails unless a report can be written at `path`: its folder exists, it is not a folder itself,
+ * and the page script bundles. Commands call this before their long runs.
  *
  * @example
  * ```ts ignore
@@ -67,6 +76,7 @@ export async function checkReportPath(path: string): Promise<void> {
     () => undefined,
   );
   if (problem) throw new Error(`Cannot write the report to ${path}: ${problem}`);
+  await bundlePageScript();
 }
 
 /**
