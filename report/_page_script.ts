@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { setKernelPath } from "../mod.ts";
+import { type KernelPath, setKernelPath } from "../mod.ts";
 import { classifyAs, imageSet, rerunNetwork } from "./rerun.ts";
 import type { RerunSection } from "./report_data.ts";
 import { fromBase64 } from "./_base64.ts";
@@ -42,7 +42,10 @@ try {
     weights: fromBase64(raw.weights),
     images: raw.images.map((i: { pixels: string }) => ({ ...i, pixels: fromBase64(i.pixels) })),
   };
-  setKernelPath(section.kernelPath);
+  // A browser without WebAssembly SIMD still re-runs, on the TypeScript kernels (their float64
+  // sums may, rarely, change a class that the wasm float32 sums gave).
+  const fallback = !trySetKernelPath(section.kernelPath);
+  const kernels = fallback ? " on the TypeScript kernels: no WebAssembly SIMD here" : "";
   const net = rerunNetwork(section);
   const set = imageSet(section.images);
   const outcome: Outcome = { runs: [], differing: 0 };
@@ -68,8 +71,8 @@ try {
   const seconds = outcome.runs.reduce((sum, r) => sum + r.seconds, 0);
   const total = section.runs.length * section.images.length;
   status.textContent = outcome.differing === 0
-    ? `All ${total} classes equal Deno's (${seconds.toFixed(2)} s in this browser).`
-    : `${outcome.differing} of ${total} classes differ from Deno's.`;
+    ? `All ${total} classes equal Deno's (${seconds.toFixed(2)} s in this browser${kernels}).`
+    : `${outcome.differing} of ${total} classes differ from Deno's${kernels}.`;
   state.halfprecRerun = outcome;
   const select = document.getElementById("rerun-config")!;
   document.getElementById("rerun-button")!.addEventListener("click", async () => {
@@ -83,4 +86,15 @@ try {
   status.textContent = `The re-run failed: ${error instanceof Error ? error.message : error}`;
   state.halfprecRerun = { runs: [], differing: 0, error: String(error) };
   console.error(error);
+}
+
+/** Sets `path`, or the TypeScript path when the runtime lacks what `path` needs (false then). */
+function trySetKernelPath(path: KernelPath): boolean {
+  try {
+    setKernelPath(path);
+    return true;
+  } catch {
+    setKernelPath("typescript");
+    return false;
+  }
 }
