@@ -43,7 +43,11 @@ export function accuracySection(rows: readonly AccuracyRow[]): string {
     r.mcnemarP === undefined ? "" : r.mcnemarP.toPrecision(3),
     r.bytesPerImage === undefined ? "" : `${(r.bytesPerImage / 1e6).toFixed(2)} MB`,
   ]);
-  return chart +
+  const legend = `<p class="note">seed: weights and input rounded to the format, every array ` +
+    `still float64 (the classic experiment); store: weights, input and every layer's output ` +
+    `stored in the format. Flips: images the float64 run got wrong and this run right (→right), ` +
+    `and the reverse (→wrong).</p>`;
+  return chart + legend +
     table(
       ["format", "mode", "accuracy", "flips →right / →wrong", "McNemar p", "bytes/image"],
       body,

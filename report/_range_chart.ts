@@ -14,7 +14,10 @@ export function rangeSection(section: RangeSection): string {
   const first = Math.min(...histograms.map((h) => h.minExponent));
   const last = Math.max(...histograms.map((h) => h.minExponent + h.counts.length));
   const axis = { min: first - 2, max: last + 2 };
-  return `<div class="grid">${formats.map((f) => rangeChart(f, histograms, axis)).join("")}</div>`;
+  return `<p class="note">Bars: the share of the nonzero float64 values in each power of two. ` +
+    `Shaded: where the format flushes values to zero (→ 0), holds them as subnormals with fewer ` +
+    `significant bits, or overflows; zones outside the plotted range are not drawn.</p>` +
+    `<div class="grid">${formats.map((f) => rangeChart(f, histograms, axis)).join("")}</div>`;
 }
 
 function rangeChart(
