@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
-  if (args.report) await checkReportPath(args.report);
+  if (args.report !== undefined) await checkReportPath(args.report);
   setKernelPath("typescript");
   const weights = locateWeights(args.weights);
   const net = deepConvNet();
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
     };
   });
 
-  if (args.report) {
+  if (args.report !== undefined) {
     const notes = [`weights ${weights}`, `MNIST ${location.dir}`, `${kernelPath()} kernels`];
     const referenceAccuracy = correct(reference, labels) / images;
     const formats = args.formats;

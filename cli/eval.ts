@@ -67,7 +67,7 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
-  if (args.report) await checkReportPath(args.report);
+  if (args.report !== undefined) await checkReportPath(args.report);
   const weightsPath = locateWeights(args.weights);
   const net = deepConvNet();
   net.loadParams((await readSafetensorsFile(weightsPath)).tensors, weightsPath);
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     onProgress: (run, done) => bar.update(run.index * limit + done, `${run.format} ${run.mode}`),
   });
   bar.stop();
-  if (args.report) {
+  if (args.report !== undefined) {
     const notes = [`weights ${weightsPath}`, `MNIST ${location.dir}`, `${kernelPath()} kernels`];
     const data = await evalReport({ net, set, results, kernelPath: kernelPath(), notes });
     const bytes = await writeReport(args.report, data);

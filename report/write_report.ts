@@ -67,6 +67,7 @@ async function bundle(): Promise<string> {
  * ```
  */
 export async function checkReportPath(path: string): Promise<void> {
+  if (path.trim() === "") throw new Error("Cannot write the report: the file name is empty");
   const folder = dirname(path);
   const problem = await Deno.stat(folder).then(
     (info) => info.isDirectory ? undefined : `${folder} is not a folder`,

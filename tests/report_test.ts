@@ -234,7 +234,7 @@ Deno.test("writeReport() replaces the file whole and leaves nothing else behind"
   }
 });
 
-Deno.test("checkReportPath() names a missing folder, or a folder given as the file", async () => {
+Deno.test("checkReportPath() names a missing folder, a folder given as the file, or no name", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await checkReportPath(`${dir}/report.html`);
@@ -246,6 +246,7 @@ Deno.test("checkReportPath() names a missing folder, or a folder given as the fi
       },
     );
     await assert.rejects(checkReportPath(dir), /is a folder, expected an HTML file name/);
+    await assert.rejects(checkReportPath(" "), /the file name is empty/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
