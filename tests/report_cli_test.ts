@@ -30,49 +30,46 @@ function charts(html: string): string[] {
   return [...html.matchAll(/data-chart="([^"]+)"/g)].map((m) => m[1]);
 }
 
+/** Runs `command` with `args` and `--report` into a fresh folder; the output and the page. */
+async function report(command: "eval" | "analyze", args: string[]) {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/report.html`;
+    const out = await run(command, [...args, "--report", path]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stderr, new RegExp(`Report written to ${path} \\(\\d+\\.\\d\\d MB\\)`));
+    return await Deno.readTextFile(path);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 dataTest("eval --report writes a page with the accuracy chart and the re-run", [
   MNIST,
   WEIGHTS,
 ], async ([mnist, weights]) => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const path = `${dir}/eval.html`;
-    const args = ["--data", mnist, "--weights", weights, "--limit", "40", "--formats", "f16"];
-    const out = await run("eval", [...args, "--mode", "store", "--report", path]);
-    assert.equal(out.code, 0, out.stderr);
-    assert.match(out.stderr, new RegExp(`Report written to ${path} \\(\\d+\\.\\d\\d MB\\)`));
-    const html = await Deno.readTextFile(path);
-    assert.deepEqual(charts(html), ["accuracy"]);
-    const data = JSON.parse(html.match(/id="halfprec-rerun">(.*?)<\/script>/s)![1]);
-    assert.deepEqual(data.runs.map((r: { config: { label: string } }) => r.config.label), [
-      "f64",
-      "f16 store",
-    ]);
-    assert.equal(data.images.length, 16);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const html = await report("eval", [
+    ...["--data", mnist, "--weights", weights],
+    ...["--limit", "40", "--formats", "f16", "--mode", "store"],
+  ]);
+  assert.deepEqual(charts(html), ["accuracy"]);
+  const data = JSON.parse(html.match(/id="halfprec-rerun">(.*?)<\/script>/s)![1]);
+  assert.deepEqual(data.runs.map((r: { config: { label: string } }) => r.config.label), [
+    "f64",
+    "f16 store",
+  ]);
+  assert.equal(data.images.length, 16);
 });
 
 dataTest("analyze --report adds the per-layer and range charts", [
   MNIST,
   WEIGHTS,
 ], async ([mnist, weights]) => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const path = `${dir}/analyze.html`;
-    const args = ["--data", mnist, "--weights", weights, "--images", "5", "--formats", "f16,e4m3"];
-    const out = await run("analyze", [...args, "--report", path]);
-    assert.equal(out.code, 0, out.stderr);
-    assert.deepEqual(charts(await Deno.readTextFile(path)), [
-      "accuracy",
-      "layer-errors",
-      "range-f16",
-      "range-e4m3",
-    ]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const html = await report("analyze", [
+    ...["--data", mnist, "--weights", weights],
+    ...["--images", "5", "--formats", "f16,e4m3"],
+  ]);
+  assert.deepEqual(charts(html), ["accuracy", "layer-errors", "range-f16", "range-e4m3"]);
 });
 
 Deno.test("--report into a missing folder fails in one line before any work", async () => {
