@@ -35,3 +35,4 @@ export * from "./training/train.ts";
 export * from "./analysis/metrics.ts";
 export * from "./analysis/range.ts";
 export * from "./analysis/layer_errors.ts";
+export * from "./analysis/layer_config.ts";

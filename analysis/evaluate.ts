@@ -9,7 +9,7 @@ import { f64 } from "../layers/storage/f64.ts";
 import { mnistImages, type MnistSet } from "../data/mnist.ts";
 import type { Tensor } from "../layers/tensor.ts";
 import type { WorkerPool } from "../workers/worker_pool.ts";
-import { bytesMoved } from "./bytes.ts";
+import { bytesMoved, totalBytes } from "./bytes.ts";
 import { type Flips, flips, mcnemarExact } from "./mcnemar.ts";
 
 /**
@@ -219,8 +219,7 @@ async function timedRun(
   });
   const seconds = (performance.now() - started) / 1000;
   const inputStorage = mode === "seed" ? f64 : format;
-  const bytes = bytesMoved(net, [batch, 1, 28, 28], inputStorage)
-    .reduce((sum, layer) => sum + layer.read + layer.written, 0);
+  const bytes = totalBytes(bytesMoved(net, [batch, 1, 28, 28], inputStorage));
   return { format, mode, predictions, seconds, bytesPerImage: bytes / batch };
 }
 
