@@ -36,3 +36,5 @@ export * from "./analysis/metrics.ts";
 export * from "./analysis/range.ts";
 export * from "./analysis/layer_errors.ts";
 export * from "./analysis/layer_config.ts";
+export * from "./analysis/search.ts";
+export * from "./analysis/search_problem.ts";
