@@ -9,8 +9,8 @@
  * noise is narrowed one width at a time, down to every unit in its narrowest. That path is
  * ordered by predicted harm, so the search evaluates its two ends and bisects it for the
  * narrowest configuration within tolerance of float64, then tries single-unit steps from there
- * (the order is only a prediction), then spends what is left of its budget on the widest gaps
- * of the path, to draw the trade-off. The cheapest configuration within tolerance is chosen and
+ * (the order is only a prediction), then spends what is left of its budget on the path's widest
+ * gaps across which accuracy falls, to draw the trade-off. The cheapest configuration within tolerance is chosen and
  * run once on the held-out split, which played no part in choosing it.
  *
  * Every reference run, trial and the sensitivity are handed to `onLog` as they are made, as
@@ -319,11 +319,13 @@ export async function searchFormats(
     const base = await reference(split);
     const config = configOf(formats);
     const t = performance.now();
-    const label = `${reason} ${trials.length + 1}: ${formats.join(" ")}`;
+    const label = split === "search"
+      ? `${reason} ${trials.length + 1}: ${formats.join(" ")}`
+      : `held-out: ${formats.join(" ")}`;
     const predictions = await problem.classify(
       config,
       split,
-      (done, total) => onProgress?.(split === "search" ? label : `confirm: ${label}`, done, total),
+      (done, total) => onProgress?.(label, done, total),
     );
     const labels = problem.labels(split);
     const f = flips(base.predictions, predictions, labels);
@@ -410,11 +412,15 @@ export async function searchFormats(
     if (!improved) break;
   }
 
-  // What is left of the budget draws the trade-off: the middle of the widest gap of the path.
+  // What is left of the budget draws the trade-off: the middle of the path's widest gap in
+  // bytes across which accuracy falls (where it does not, the points between are predicted to
+  // be beaten by the gap's narrow end).
   while (budgetLeft()) {
     const done = [...evaluated.keys()].sort((a, b) => a - b);
     const gaps = done.slice(1).map((end, i) => ({ start: done[i], end }))
-      .filter((g) => g.end - g.start > 1);
+      .filter((g) =>
+        g.end - g.start > 1 && evaluated.get(g.start)!.accuracy > evaluated.get(g.end)!.accuracy
+      );
     if (gaps.length === 0) break;
     const widest = gaps.reduce((w, g) =>
       evaluated.get(g.start)!.bytesPerImage - evaluated.get(g.end)!.bytesPerImage >
