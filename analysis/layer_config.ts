@@ -211,37 +211,33 @@ function sumsProducts(layer: Layer): boolean {
 
 /** `value` checked to be a {@linkcode FormatSpec} with known format names. */
 function formatSpec(value: unknown, at: { source: string; field: string }): FormatSpec {
-  const where = `${at.source}: field "${at.field}"`;
+  const where = (key?: string) =>
+    `${at.source}: field "${at.field}${key === undefined ? "" : `.${key}`}"`;
   if (typeof value === "string") {
-    checkName(value, where);
+    checkName(value, where());
     return value;
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new TypeError(
-      `${where}: expected a format name or { "storage": NAME, "accumulator": NAME }, found ` +
+      `${where()}: expected a format name or { "storage": NAME, "accumulator": NAME }, found ` +
         JSON.stringify(value),
     );
   }
-  const entries = Object.entries(value);
-  const extra = entries.find(([k]) => k !== "storage" && k !== "accumulator");
+  const extra = Object.keys(value).find((k) => k !== "storage" && k !== "accumulator");
   if (extra) {
-    throw new TypeError(`${where}: unknown key "${extra[0]}"; expected storage, accumulator`);
+    throw new TypeError(`${where()}: unknown key "${extra}"; expected storage, accumulator`);
   }
   const { storage, accumulator } = value as Record<string, unknown>;
-  if (typeof storage !== "string") {
-    throw new TypeError(
-      `${where}.storage: expected a format name, found ${JSON.stringify(storage)}`,
-    );
-  }
-  checkName(storage, `${where}.storage`);
-  if (accumulator === undefined) return { storage };
-  if (typeof accumulator !== "string") {
-    throw new TypeError(
-      `${where}.accumulator: expected a format name, found ${JSON.stringify(accumulator)}`,
-    );
-  }
-  checkName(accumulator, `${where}.accumulator`);
-  return { storage, accumulator };
+  const name = (key: string, v: unknown) => {
+    if (typeof v !== "string") {
+      throw new TypeError(`${where(key)}: expected a format name, found ${JSON.stringify(v)}`);
+    }
+    checkName(v, where(key));
+    return v;
+  };
+  return accumulator === undefined
+    ? { storage: name("storage", storage) }
+    : { storage: name("storage", storage), accumulator: name("accumulator", accumulator) };
 }
 
 function checkName(name: string, where: string): void {
