@@ -9,7 +9,8 @@
  * noise is narrowed one width at a time, down to every unit in its narrowest. That path is
  * ordered by predicted harm, so the search evaluates its two ends and bisects it for the
  * narrowest configuration within tolerance of float64, then tries single-unit steps from there
- * (the order is only a prediction), then spends what is left of its budget on the path's widest
+ * (the order is only a prediction; steps predicted noisier than a failure are skipped), then
+ * spends what is left of its budget on the path's widest
  * gaps across which accuracy falls, to draw the trade-off. The cheapest configuration within tolerance is chosen and
  * run once on the held-out split, which played no part in choosing it.
  *
@@ -382,7 +383,13 @@ export async function searchFormats(
   }
 
   // Single-unit steps from the best configuration, most promising first: the path's order was
-  // a prediction, and a unit it narrowed too late may still go narrower.
+  // a prediction, and a unit it narrowed too late may still go narrower. A step predicted to
+  // add more noise in total than a configuration that already failed is not tried: the search
+  // rests on harm growing with noise, and such steps would spend the budget on sure failures.
+  const predicted = (formats: readonly string[]) =>
+    formats.reduce((sum, f, u) => sum + noise[u][problem.formats.indexOf(f)], 0);
+  const failedAt = () =>
+    Math.min(...trials.filter((t) => !t.withinTolerance).map((t) => predicted(t.formats)));
   const blocked = new Set<string>();
   while (best && budgetLeft()) {
     const from: Trial = best;
@@ -401,6 +408,7 @@ export async function searchFormats(
     let improved = false;
     for (const step of steps) {
       if (!budgetLeft()) break;
+      if (predicted(step.formats) >= failedAt()) continue;
       const trial = await evaluate(step.formats, "refine");
       if (trial.withinTolerance && trial.bytesPerImage < from.bytesPerImage) {
         best = trial;

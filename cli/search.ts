@@ -6,7 +6,6 @@
  * @module
  */
 import {
-  deepConvNet,
   networkSearchProblem,
   parseSearchLog,
   searchFormats,
@@ -15,7 +14,6 @@ import {
   type Trial,
   WorkerPool,
 } from "../mod.ts";
-import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
 import {
   formatsFlag,
   formatTable,
@@ -26,7 +24,7 @@ import {
   runCommand,
   UsageError,
 } from "./_cli.ts";
-import { locateMnist, locateWeights } from "./_locate.ts";
+import { loadDeepConvNet, loadTestSet } from "./_locate.ts";
 
 const DEFAULT_FORMATS = "f32,bf16,f16,e4m3,e5m2";
 const DEFAULT_LOG = "halfprec-search.jsonl";
@@ -68,12 +66,8 @@ async function main(): Promise<void> {
     return;
   }
   const started = performance.now();
-  const weightsPath = locateWeights(args.weights);
-  const net = deepConvNet();
-  net.loadParams((await readSafetensorsFile(weightsPath)).tensors, weightsPath);
-  const location = await locateMnist("test", args.data);
-  if (location.downloaded) console.error(location.downloaded);
-  const all = await readMnistDir(location.dir, "test");
+  const { net, path: weightsPath } = await loadDeepConvNet(args.weights);
+  const { set: all, dir } = await loadTestSet(args.data);
   const limit = args.limit ?? all.count;
   if (limit > all.count) {
     throw new UsageError(`--limit is ${limit}, but the test set has ${all.count} images`);
@@ -131,7 +125,7 @@ async function main(): Promise<void> {
     return;
   }
   console.error(text);
-  const json = { weights: weightsPath, data: location.dir, images: limit, ...result, seconds };
+  const json = { weights: weightsPath, data: dir, images: limit, ...result, seconds };
   console.log(JSON.stringify(json, null, 2));
 }
 

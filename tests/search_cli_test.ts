@@ -7,34 +7,16 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { SearchResult } from "../mod.ts";
-import { type CommandOutput, runEval } from "./_eval_cli.ts";
+import { assertOneLineError, runCli, runEval } from "./_eval_cli.ts";
 import { dataTest, sharedPath } from "./_data.ts";
 
-const SEARCH = fileURLToPath(new URL("../cli/search.ts", import.meta.url));
 const MNIST = sharedPath("HALFPREC_MNIST", "../shared/mnist");
 const WEIGHTS = sharedPath("HALFPREC_WEIGHTS", "../shared/weights/deepconvnet-book.safetensors");
 
-async function runSearch(args: readonly string[], env: Record<string, string> = {}) {
-  const command = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-net", SEARCH, ...args],
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  });
-  const { code, stdout, stderr } = await command.output();
-  const text = new TextDecoder();
-  return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
-}
-
-/** Asserts a failed run printed its problem on one line (plus the --help hint), no stack. */
-function assertOneLineError(out: CommandOutput, code: number, pattern: RegExp): void {
-  assert.equal(out.code, code, `exit code; stderr: ${out.stderr}`);
-  const lines = out.stderr.trim().split("\n");
-  assert.match(lines[0], pattern);
-  assert.ok(lines.length <= 2, `more than the error and the hint:\n${out.stderr}`);
-  assert.doesNotMatch(out.stderr, /^\s+at /m, "a stack trace was printed");
+/** Runs the search command with `args` and extra environment variables `env`. */
+function runSearch(args: readonly string[], env: Record<string, string> = {}) {
+  return runCli("search", args, env);
 }
 
 Deno.test("search rejects bad flags with a one-line usage error", async () => {
