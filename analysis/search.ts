@@ -176,6 +176,8 @@ export interface SearchResult {
   minP: number;
   /** Relative noise power per unit and format (`[unit][format]`); null where infinite. */
   sensitivity: (number | null)[][];
+  /** Wall time of measuring the sensitivity, in seconds (in the run that measured it). */
+  sensitivitySeconds: number;
   /** Float64 on the search split, and on the held-out split when a choice was confirmed. */
   references: ReferenceRun[];
   /** Every evaluation on the search split, in the order they were made. */
@@ -206,7 +208,7 @@ export interface SearchResult {
  */
 export type SearchLogEntry =
   | { type: "start"; settings: Record<string, string | number> }
-  | { type: "sensitivity"; noise: (number | null)[][] }
+  | { type: "sensitivity"; noise: (number | null)[][]; seconds: number }
   | { type: "reference"; run: ReferenceRun; predictions: number[] }
   | { type: "trial"; trial: Trial };
 
@@ -273,8 +275,14 @@ export async function searchFormats(
   };
   if (!memory.started) await log({ type: "start", settings });
 
-  const noise = memory.noise ?? await measureSensitivity(problem, onProgress);
-  if (!memory.noise) await log({ type: "sensitivity", noise: noise.map((row) => row.map(finite)) });
+  if (!memory.sensitivity) {
+    const t = performance.now();
+    const measured = await measureSensitivity(problem, onProgress);
+    const seconds = (performance.now() - t) / 1000;
+    await log({ type: "sensitivity", noise: measured.map((row) => row.map(finite)), seconds });
+  }
+  const sensitivity = memory.sensitivity!;
+  const noise = sensitivity.noise.map((row) => row.map((n) => n ?? Infinity));
   const ladders = problem.units.map((_, u) => ladder(problem.formats, noise[u]));
 
   const reference = async (split: SearchSplit) => {
@@ -458,7 +466,8 @@ export async function searchFormats(
     formats: [...problem.formats],
     tolerancePp,
     minP,
-    sensitivity: noise.map((row) => row.map(finite)),
+    sensitivity: sensitivity.noise,
+    sensitivitySeconds: sensitivity.seconds,
     references,
     trials,
     frontier: paretoFrontier(trials),
@@ -540,7 +549,7 @@ class SearchMemory {
   readonly #references = new Map<SearchSplit, { run: ReferenceRun; predictions: number[] }>();
   readonly #trials = new Map<string, Trial>();
   readonly #fresh = new Set<object>();
-  noise?: number[][];
+  sensitivity?: { noise: (number | null)[][]; seconds: number };
   started = false;
   reused = 0;
 
@@ -554,9 +563,8 @@ class SearchMemory {
 
   remember(entry: SearchLogEntry): void {
     if (entry.type === "start") this.started = true;
-    else if (entry.type === "sensitivity") {
-      this.noise = entry.noise.map((row) => row.map((n) => n ?? Infinity));
-    } else if (entry.type === "reference") {
+    else if (entry.type === "sensitivity") this.sensitivity = entry;
+    else if (entry.type === "reference") {
       this.#references.set(entry.run.split, entry);
       this.#fresh.add(entry);
     } else {

@@ -204,7 +204,8 @@ function report(
     chosen,
     `Full evaluations: ${result.evaluations.search} on the search split, ` +
     `${result.evaluations.holdout} held-out (and f64 once per split); ${result.resumed} ` +
-    `taken from the log. Wall time ${run.seconds.toFixed(1)} s. Log: ${run.log}.`,
+    `taken from the log. Sensitivity took ${result.sensitivitySeconds.toFixed(1)} s; wall time ` +
+    `${run.seconds.toFixed(1)} s. Log: ${run.log}.`,
   ].join("\n");
 }
 

@@ -100,6 +100,16 @@ dataTest(
         result.chosen.correct + result.confirmation!.correct,
       );
 
+      // A search interrupted in its third evaluation, the last line half written, resumes.
+      await Deno.writeTextFile(log, lines.slice(0, 5).join("\n") + "\n" + lines[5].slice(0, 30));
+      const interrupted = await runSearch([...args, "--resume"], env);
+      assert.equal(interrupted.code, 0, interrupted.stderr);
+      const continued: SearchResult = JSON.parse(interrupted.stdout);
+      assert.equal(continued.resumed, 3); // the reference and two trials
+      assert.deepEqual(continued.chosen?.formats, result.chosen.formats);
+      assert.deepEqual(continued.trials.map((t) => t.formats), result.trials.map((t) => t.formats));
+      assert.equal((await Deno.readTextFile(log)).trim().split("\n").length, lines.length);
+
       // A log written with other settings is refused.
       const other = await runSearch([...args, "--resume", "--tolerance-pp", "0.5"], env);
       assertOneLineError(other, 1, /^search: Cannot resume: the log was written with tolerancePp/);

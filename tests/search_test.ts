@@ -85,7 +85,7 @@ function allConfigurations(): { formats: string[]; bytesPerImage: number; accura
 function withoutTimes(result: SearchResult): unknown {
   return JSON.parse(JSON.stringify(
     result,
-    (key, value) => (key === "seconds" || key === "resumed" ? undefined : value),
+    (key, value) => (/^(seconds|sensitivitySeconds|resumed)$/.test(key) ? undefined : value),
   ));
 }
 
