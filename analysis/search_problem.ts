@@ -24,7 +24,7 @@ export interface NetworkSearchOptions {
    * confirm the choice. @default {half the set}
    */
   searchImages?: number;
-  /** Search images whose per-layer errors measure the sensitivity. @default {100} */
+  /** Search images whose per-layer errors measure the sensitivity. @default {50} */
   sensitivityImages?: number;
   /** Images per forward pass. @default {100} */
   batch?: number;
@@ -68,7 +68,7 @@ export function networkSearchProblem(
         `${set.count - 1} so that some are held out`,
     );
   }
-  const sensitivityImages = Math.min(options.sensitivityImages ?? 100, searchImages);
+  const sensitivityImages = Math.min(options.sensitivityImages ?? 50, searchImages);
   const splits = splitEvenly(set, searchImages);
   const units = searchUnits(net);
   const bytes = new Map<string, number>();

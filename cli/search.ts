@@ -46,7 +46,7 @@ Options:
   --max-evaluations N     most full evaluations on the search split (default 12)
   --limit N               use only the first N test images (default all)
   --search-images N       images in the search split (default half); the rest are held out
-  --sensitivity-images N  search images the per-layer sensitivity is measured on (default 100)
+  --sensitivity-images N  search images the per-layer sensitivity is measured on (default 50)
   --log FILE              the trial log, JSON Lines, written as the search goes (default
                           ${DEFAULT_LOG}; replaced unless --resume)
   --resume                continue the search in --log, reusing every evaluation it holds
@@ -223,7 +223,7 @@ function parse(argv: string[]) {
     "max-evaluations": { type: "string", default: "12" },
     limit: { type: "string" },
     "search-images": { type: "string" },
-    "sensitivity-images": { type: "string", default: "100" },
+    "sensitivity-images": { type: "string", default: "50" },
     log: { type: "string", default: DEFAULT_LOG },
     resume: { type: "boolean", default: false },
     out: { type: "string" },
