@@ -10,9 +10,9 @@
  * ordered by predicted harm, so the search evaluates its two ends and bisects it for the
  * narrowest configuration within tolerance of float64, then tries single-unit steps from there
  * (the order is only a prediction; steps predicted noisier than a failure are skipped), then
- * spends what is left of its budget on the path's widest
- * gaps across which accuracy falls, to draw the trade-off. The cheapest configuration within tolerance is chosen and
- * run once on the held-out split, which played no part in choosing it.
+ * spends what is left of its budget on the path's widest gaps across which accuracy falls by
+ * more than the tolerance, to draw the trade-off. The cheapest configuration within
+ * tolerance is chosen and run once on the held-out split, which played no part in choosing it.
  *
  * Every reference run, trial and the sensitivity are handed to `onLog` as they are made, as
  * plain JSON; given back as `previous`, they are reused instead of recomputed, and since the
@@ -429,13 +429,14 @@ export async function searchFormats(
   }
 
   // What is left of the budget draws the trade-off: the middle of the path's widest gap in
-  // bytes across which accuracy falls (where it does not, the points between are predicted to
-  // be beaten by the gap's narrow end).
+  // bytes across which accuracy falls by more than the tolerance. Where it falls less, the
+  // points between would differ by what the tolerance calls noise.
   while (budgetLeft()) {
     const done = [...evaluated.keys()].sort((a, b) => a - b);
     const gaps = done.slice(1).map((end, i) => ({ start: done[i], end }))
       .filter((g) =>
-        g.end - g.start > 1 && evaluated.get(g.start)!.accuracy > evaluated.get(g.end)!.accuracy
+        g.end - g.start > 1 &&
+        100 * (evaluated.get(g.start)!.accuracy - evaluated.get(g.end)!.accuracy) > tolerancePp
       );
     if (gaps.length === 0) break;
     const widest = gaps.reduce((w, g) =>
