@@ -77,8 +77,9 @@ export interface SearchProblem {
   /**
    * The relative noise power (noise / signal energy) each unit adds in each candidate format,
    * `[unit][format]`; `Infinity` where the format breaks the unit (overflow to NaN).
+   * `onProgress` gets the formats done.
    */
-  sensitivity(): Promise<number[][]>;
+  sensitivity(onProgress?: (done: number, total: number) => void): Promise<number[][]>;
   /** The labels of a split's images. */
   labels(split: SearchSplit): ArrayLike<number>;
   /**
@@ -611,9 +612,9 @@ async function measureSensitivity(
   problem: SearchProblem,
   onProgress?: (label: string, done: number, total: number) => void,
 ): Promise<number[][]> {
-  onProgress?.("sensitivity", 0, 1);
-  const noise = await problem.sensitivity();
-  onProgress?.("sensitivity", 1, 1);
+  const noise = await problem.sensitivity((done, total) =>
+    onProgress?.("sensitivity", done, total)
+  );
   return noise.map((row) => row.map((n) => (Number.isNaN(n) ? Infinity : n)));
 }
 

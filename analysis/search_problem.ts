@@ -91,16 +91,19 @@ export function networkSearchProblem(
       }
       return bytes.get(key)!;
     },
-    sensitivity: () => {
+    sensitivity: async (onProgress) => {
       const x = mnistImages(splits.search, 0, sensitivityImages, f64);
-      const byFormat = formats.map((name) => {
+      const byFormat: Map<string, number>[] = [];
+      for (const name of formats) {
+        onProgress?.(byFormat.length, formats.length);
+        // Let a progress bar draw: each format's pass takes seconds on the TypeScript path.
+        await new Promise((resolve) => setTimeout(resolve, 0));
         const reports = layerReports(net, net.to(storageByName(name)), x);
-        return new Map(reports.map((r) => [r.layer, r.isolated.relL2 ** 2]));
-      });
-      return Promise.resolve(
-        units.map((unit) =>
-          byFormat.map((noise) => unit.layers.reduce((sum, layer) => sum + noise.get(layer)!, 0))
-        ),
+        byFormat.push(new Map(reports.map((r) => [r.layer, r.isolated.relL2 ** 2])));
+      }
+      onProgress?.(formats.length, formats.length);
+      return units.map((unit) =>
+        byFormat.map((noise) => unit.layers.reduce((sum, layer) => sum + noise.get(layer)!, 0))
       );
     },
     labels: (split: SearchSplit) => splits[split].labels,

@@ -107,7 +107,7 @@ async function main(): Promise<void> {
     onProgress: (label, done, total) => {
       if (label !== current) {
         bar?.stop();
-        bar = progressBar(total, label === "sensitivity" ? "steps" : "images", total);
+        bar = progressBar(total, label === "sensitivity" ? "formats" : "images", total);
         current = label;
       }
       bar!.update(done, label);
