@@ -94,7 +94,13 @@ export function parseLayerConfig(text: string, source = "configuration"): LayerC
     if (Object.hasOwn(config, field)) {
       throw new TypeError(`${source}: field "${field}": given twice`);
     }
-    config[field] = formatSpec(getNodeValue(value), { source, field });
+    // Defined, not assigned: a field "__proto__" must stay a field (and be reported unknown).
+    Object.defineProperty(config, field, {
+      value: formatSpec(getNodeValue(value), { source, field }),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return config;
 }

@@ -108,6 +108,10 @@ Deno.test("layerFormats() rejects unknown layers and accumulators where nothing 
     () => layerFormats(net, { default: { storage: "f16", accumulator: "f16" } }, "c.json"),
     /^TypeError: c.json: field "default": relu1 sums no products, .* give it a format name of its own$/,
   );
+  assert.throws(
+    () => layerFormats(net, parseLayerConfig('{ "__proto__": "f16" }', "p.json"), "p.json"),
+    /^RangeError: p.json: field "__proto__": unknown layer/,
+  );
   // A config made in code is checked as strictly as a file.
   assert.throws(() => layerFormats(net, { conv1: "f8" }), /field "conv1": Unknown storage format/);
   assert.throws(
