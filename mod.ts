@@ -3,7 +3,10 @@
  *
  * Storage formats (f64, f32, f16, f16-polyfill, bf16), six layers generic over them (conv,
  * relu, pool, dropout, affine, softmax, forward and backward), a sequential container with
- * per-layer formats, the reference DeepConvNet, and loaders for safetensors and MNIST. This
+ * per-layer formats (given in code or as a JSONC configuration), the reference DeepConvNet,
+ * loaders for safetensors and MNIST, and the analyses: accuracy and flips per format, bytes
+ * moved, per-layer errors, and a search of per-layer formats for the Pareto frontier of bytes
+ * versus accuracy. This
  * entry point uses no Deno API, so it also runs in a web page; file access lives in
  * `@halfprec/halfprec/files`.
  *
@@ -35,3 +38,6 @@ export * from "./training/train.ts";
 export * from "./analysis/metrics.ts";
 export * from "./analysis/range.ts";
 export * from "./analysis/layer_errors.ts";
+export * from "./analysis/layer_config.ts";
+export * from "./analysis/search.ts";
+export * from "./analysis/search_problem.ts";

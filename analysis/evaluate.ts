@@ -9,7 +9,7 @@ import { f64 } from "../layers/storage/f64.ts";
 import { mnistImages, type MnistSet } from "../data/mnist.ts";
 import type { Tensor } from "../layers/tensor.ts";
 import type { WorkerPool } from "../workers/worker_pool.ts";
-import { bytesMoved } from "./bytes.ts";
+import { bytesMoved, totalBytes } from "./bytes.ts";
 import { type Flips, flips, mcnemarExact } from "./mcnemar.ts";
 
 /**
@@ -149,6 +149,12 @@ export interface CompareOptions {
   /** Workers to run the forward passes on; without one, everything runs on this thread. */
   pool?: WorkerPool;
   /**
+   * Networks already in their formats (a per-layer configuration), run after the formats in
+   * store mode with the input in their first layer's format; `name` is their `format` in the
+   * results.
+   */
+  configured?: readonly { name: string; net: Sequential }[];
+  /**
    * Called when a run starts (`done` 0) and after each of its batches with the images done so
    * far; `index` counts runs from 0 (the float64 baseline).
    */
@@ -186,11 +192,18 @@ export async function comparePrecisions(
     const run = await timedRun(candidate, set, { format, mode, index: i + 1 }, options);
     results.push(summarise(run, reference, labels));
   }
+  for (const [i, { name, net: configured }] of (options.configured ?? []).entries()) {
+    const format = configured.layers[0].storage;
+    const index = candidates.length + i + 1;
+    const run = await timedRun(configured, set, { format, mode: "store", index, name }, options);
+    results.push(summarise(run, reference, labels));
+  }
   return results;
 }
 
 /** What one classification run produced. */
 interface Run {
+  name: string;
   format: Storage;
   mode: PrecisionMode | "reference";
   predictions: Int32Array;
@@ -201,12 +214,12 @@ interface Run {
 async function timedRun(
   net: Sequential,
   set: MnistSet,
-  which: { format: Storage; mode: PrecisionMode | "reference"; index: number },
+  which: { format: Storage; mode: PrecisionMode | "reference"; index: number; name?: string },
   options: CompareOptions,
 ): Promise<Run> {
   const { batch = 100, limit = set.count, onProgress, pool } = options;
   const { format, mode } = which;
-  const label = { format: format.name, mode, index: which.index };
+  const label = { format: which.name ?? format.name, mode, index: which.index };
   onProgress?.(label, 0);
   await pool?.load(net);
   const started = performance.now();
@@ -219,16 +232,15 @@ async function timedRun(
   });
   const seconds = (performance.now() - started) / 1000;
   const inputStorage = mode === "seed" ? f64 : format;
-  const bytes = bytesMoved(net, [batch, 1, 28, 28], inputStorage)
-    .reduce((sum, layer) => sum + layer.read + layer.written, 0);
-  return { format, mode, predictions, seconds, bytesPerImage: bytes / batch };
+  const bytes = totalBytes(bytesMoved(net, [batch, 1, 28, 28], inputStorage));
+  return { name: label.format, format, mode, predictions, seconds, bytesPerImage: bytes / batch };
 }
 
 function summarise(run: Run, reference: Run, labels: Uint8Array): PrecisionResult {
   const f = flips(reference.predictions, run.predictions, labels);
   const correct = run.predictions.reduce((n, p, i) => n + (p === labels[i] ? 1 : 0), 0);
   return {
-    format: run.format.name,
+    format: run.name,
     mode: run.mode,
     accuracy: labels.length === 0 ? 0 : correct / labels.length,
     correct,

@@ -9,7 +9,10 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzip } from "../data/idx.ts";
-import { MNIST_FILES, type MnistSplit } from "../data/mnist.ts";
+import { MNIST_FILES, type MnistSet, type MnistSplit } from "../data/mnist.ts";
+import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
+import { deepConvNet } from "../layers/deep_conv_net.ts";
+import type { Sequential } from "../layers/sequential.ts";
 import { UsageError } from "./_cli.ts";
 
 /** Public copies of MNIST, tried in order (`HALFPREC_MNIST_MIRROR` replaces them). */
@@ -102,6 +105,24 @@ export function locateWeights(flag?: string): string {
       "set HALFPREC_WEIGHTS to a DeepConvNet safetensors file (tensors W1..W8, b1..b8), or " +
       "make one with deno task train",
   );
+}
+
+/** DeepConvNet in float64 with the weights {@linkcode locateWeights} finds, and their path. */
+export async function loadDeepConvNet(flag?: string): Promise<{ net: Sequential; path: string }> {
+  const path = locateWeights(flag);
+  const net = deepConvNet();
+  net.loadParams((await readSafetensorsFile(path)).tensors, path);
+  return { net, path };
+}
+
+/**
+ * The MNIST test set from the folder {@linkcode locateMnist} finds (saying on stderr when it
+ * was downloaded), and that folder.
+ */
+export async function loadTestSet(flag?: string): Promise<{ set: MnistSet; dir: string }> {
+  const location = await locateMnist("test", flag);
+  if (location.downloaded) console.error(location.downloaded);
+  return { set: await readMnistDir(location.dir, "test"), dir: location.dir };
 }
 
 function exists(path: string): boolean {

@@ -5,9 +5,12 @@
  * @module
  */
 import {
+  applyLayerConfig,
   comparePrecisions,
   deepConvNet,
   kernelPath,
+  type LayerConfig,
+  parseLayerConfig,
   PRECISION_MODES,
   type PrecisionMode,
   type PrecisionResult,
@@ -45,6 +48,9 @@ Options:
   --limit N        classify only the first N test images
   --batch N        images per forward pass (default 100)
   --workers N      threads running forward passes (default: one per core, ${navigator.hardwareConcurrency} here)
+  --config FILE    also evaluate the per-layer formats in FILE (JSON or JSONC, such as
+                   { "default": "f16", "conv1": "f32" }) as format "mixed"; without
+                   --formats, only it is compared with f64
   --show-flips     list the indices of the images that changed class
   --json           print the result as JSON on stdout (the table goes to stderr)
   --report FILE    also write an HTML report to FILE: charts, the flipped images, and a
@@ -59,6 +65,8 @@ interface EvalReport {
   images: number;
   results:
     (Omit<PrecisionResult, "flips"> & { flipImages?: { toRight: number[]; toWrong: number[] } })[];
+  /** With --config: the file and the configuration it holds (the "mixed" result). */
+  config?: { file: string; layers: LayerConfig };
 }
 
 async function main(): Promise<void> {
@@ -79,7 +87,12 @@ async function main(): Promise<void> {
     throw new UsageError(`--limit is ${limit}, but the test set has ${set.count} images`);
   }
 
-  const runs = 1 + args.formats.filter((f) => f.name !== "f64").length * args.modes.length;
+  const config = args.config === undefined ? undefined : await readConfig(args.config);
+  const configured = config
+    ? [{ name: "mixed", net: applyLayerConfig(net, config, args.config) }]
+    : [];
+  const runs = 1 + args.formats.filter((f) => f.name !== "f64").length * args.modes.length +
+    configured.length;
   const bar = progressBar(runs * limit, "images");
   using pool = new WorkerPool({ size: args.workers });
   const results = await comparePrecisions(net, set, {
@@ -88,6 +101,7 @@ async function main(): Promise<void> {
     modes: args.modes,
     batch: args.batch,
     limit,
+    configured,
     onProgress: (run, done) => bar.update(run.index * limit + done, `${run.format} ${run.mode}`),
   });
   bar.stop();
@@ -144,8 +158,20 @@ async function main(): Promise<void> {
     results: results.map(({ flips, ...r }) =>
       args.showFlips ? { ...r, flipImages: { toRight: flips.toRight, toWrong: flips.toWrong } } : r
     ),
+    ...(config && { config: { file: args.config!, layers: config } }),
   };
   console.log(JSON.stringify(report, null, 2));
+}
+
+/** The configuration in the file at `path`; a one-line error naming the file when it is bad. */
+async function readConfig(path: string): Promise<LayerConfig> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new UsageError(`--config: cannot read ${path}: ${(error as Error).message}`);
+  }
+  return parseLayerConfig(text, path);
 }
 
 /** A percentage-point difference with its sign: "+0.000", "-0.020". */
@@ -163,6 +189,7 @@ function parse(argv: string[]) {
     limit: { type: "string" },
     batch: { type: "string", default: "100" },
     workers: { type: "string", default: String(navigator.hardwareConcurrency) },
+    config: { type: "string" },
     "show-flips": { type: "boolean", default: false },
     json: { type: "boolean", default: false },
     report: { type: "string" },
@@ -174,7 +201,9 @@ function parse(argv: string[]) {
     : PRECISION_MODES.includes(values.mode as PrecisionMode)
     ? [values.mode as PrecisionMode]
     : fail(`--mode is "${values.mode}", expected seed, store or both`);
-  const formats = formatsFlag("formats", values.formats ?? STORAGES.map((s) => s.name).join(","));
+  const formats = values.formats === undefined && values.config !== undefined
+    ? []
+    : formatsFlag("formats", values.formats ?? STORAGES.map((s) => s.name).join(","));
   return {
     formats,
     modes,
@@ -183,6 +212,7 @@ function parse(argv: string[]) {
     limit: values.limit === undefined ? undefined : positiveInteger("limit", values.limit),
     batch: positiveInteger("batch", values.batch),
     workers: positiveInteger("workers", values.workers),
+    config: values.config,
     showFlips: values["show-flips"],
     json: values.json,
     report: values.report,

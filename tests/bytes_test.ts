@@ -4,7 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { bf16, bytesMoved, deepConvNet, f16, f32, f64 } from "../mod.ts";
+import { bf16, bytesMoved, deepConvNet, f16, f32, f64, totalBytes } from "../mod.ts";
 
 Deno.test("bytesMoved() matches hand counts for conv2 and affine1 of DeepConvNet", () => {
   const batch = 100;
@@ -21,20 +21,30 @@ Deno.test("bytesMoved() matches hand counts for conv2 and affine1 of DeepConvNet
       layer: "conv2",
       read: e * (batch * 16 * 28 * 28 + 16 * 16 * 9 + 16),
       written: e * batch * 16 * 28 * 28,
+      converted: 0,
     });
     // affine1 reads pool3's output (64x4x4 = 1024 per image) and W7 (1024x50) + b7 (50).
     assert.deepEqual(bytes.get("affine1"), {
       layer: "affine1",
       read: e * (batch * 1024 + 1024 * 50 + 50),
       written: e * batch * 50,
+      converted: 0,
     });
   }
 });
 
-Deno.test("bytesMoved() counts a conversion at a format boundary at both element sizes", () => {
+Deno.test("bytesMoved() counts a conversion at every format boundary, by hand", () => {
+  // f64 input -> conv1 f32 -> relu1 f16 -> conv2 f16 ... : conversions before conv1 and relu1.
   const net = deepConvNet().to((layer) => (layer.name === "conv1" ? f32 : f16));
-  const [conv1, relu1] = bytesMoved(net, [1, 1, 28, 28], f64);
-  assert.equal(conv1.read, 8 * 784 + 4 * (144 + 16)); // f64 input, f32 weights
-  assert.equal(relu1.read, 4 * 16 * 784); // reads conv1's f32 output
-  assert.equal(relu1.written, 2 * 16 * 784); // writes f16
+  const [conv1, relu1, conv2] = bytesMoved(net, [1, 1, 28, 28], f64);
+  assert.equal(conv1.converted, 784 * (8 + 4)); // the image read as f64, written as f32
+  assert.equal(conv1.read, 4 * (784 + 144 + 16)); // the converted image, W1, b1 in f32
+  assert.equal(relu1.converted, 16 * 784 * (4 + 2)); // conv1's f32 output re-stored in f16
+  assert.equal(relu1.read, 2 * 16 * 784);
+  assert.equal(relu1.written, 2 * 16 * 784);
+  assert.equal(conv2.converted, 0);
+  const uniform = bytesMoved(deepConvNet({ storage: f16 }), [1, 1, 28, 28], f16);
+  const extra = totalBytes(bytesMoved(net, [1, 1, 28, 28], f64)) - totalBytes(uniform);
+  // What differs from all-f16: the two conversions, and conv1's reads and write at 4 bytes.
+  assert.equal(extra, conv1.converted + relu1.converted + 2 * (784 + 144 + 16 + 16 * 784));
 });

@@ -7,22 +7,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { f64, serializeSafetensors, Tensor } from "../mod.ts";
-import { type CommandOutput, runEval } from "./_eval_cli.ts";
+import { assertOneLineError, type CommandOutput, runEval } from "./_eval_cli.ts";
 import { dataTest, sharedPath } from "./_data.ts";
 
 const MNIST = sharedPath("HALFPREC_MNIST", "../shared/mnist");
 const WEIGHTS = sharedPath("HALFPREC_WEIGHTS", "../shared/weights/deepconvnet-book.safetensors");
 /** An address nothing listens on, so that a download attempt fails fast and offline. */
 const NO_MIRROR = "http://127.0.0.1:9/";
-
-/** Asserts a failed run printed its problem on one line (plus the --help hint), no stack. */
-function assertOneLineError(out: CommandOutput, code: number, pattern: RegExp): void {
-  assert.equal(out.code, code, `exit code; stderr: ${out.stderr}`);
-  const lines = out.stderr.trim().split("\n");
-  assert.match(lines[0], pattern);
-  assert.ok(lines.length <= 2, `more than the error and the hint:\n${out.stderr}`);
-  assert.doesNotMatch(out.stderr, /^\s+at /m, "a stack trace was printed");
-}
 
 Deno.test("eval --help prints the usage and exits 0", async () => {
   const out = await runEval(["--help"]);

@@ -1,0 +1,261 @@
+/**
+ * Per-layer formats: which storage format (and accumulator) each layer of a network runs in,
+ * written as a small JSON or JSONC object such as `{ "default": "f16", "conv1": "f32" }`.
+ *
+ * Rounding is part of a format's name (`e4m3-sat`, `e5m2-rz`, `e4m3-sr7`), so a layer's
+ * entry is a format name, or `{ "storage": NAME, "accumulator": NAME }` for a conv or affine
+ * layer that also rounds its partial sums. Layers without an entry take `default`, and keep
+ * their current format when there is none.
+ *
+ * @module
+ */
+import { getNodeValue, type ParseError, parseTree, printParseErrorCode } from "jsonc-parser";
+import type { Layer } from "../layers/layer.ts";
+import type { Sequential } from "../layers/sequential.ts";
+import { storageByName } from "../layers/storage/formats.ts";
+import type { Storage } from "../layers/storage/storage.ts";
+
+/**
+ * The format of one layer: a storage format name, or a storage format and the format its
+ * partial sums are rounded to (conv and affine layers only).
+ *
+ * @example
+ * ```ts
+ * import type { FormatSpec } from "@halfprec/halfprec";
+ * const narrow: FormatSpec = "e4m3-sat";
+ * const halfSums: FormatSpec = { storage: "f16", accumulator: "f16" };
+ * ```
+ */
+export type FormatSpec = string | { storage: string; accumulator?: string };
+
+/**
+ * A format per layer name, and `default` for the layers not named.
+ *
+ * @example
+ * ```ts
+ * import type { LayerConfig } from "@halfprec/halfprec";
+ * const config: LayerConfig = { default: "f16", conv1: "f32", affine2: { storage: "f32" } };
+ * ```
+ */
+export interface LayerConfig {
+  /** The format of every layer without its own entry. */
+  default?: FormatSpec;
+  /** A layer's format, by the layer's name in its network (`conv1`, `relu1`, ...). */
+  [layer: string]: FormatSpec | undefined;
+}
+
+/** The formats one layer runs in once a configuration is applied. */
+export interface LayerFormat {
+  /** Format of the layer's parameters and output. */
+  storage: Storage;
+  /** Format of its partial sums; undefined keeps the layer's own. */
+  accumulator?: Storage;
+}
+
+/**
+ * Parses a configuration from JSON or JSONC text (comments and trailing commas allowed) and
+ * checks its shape and every format name; layer names are checked when it is applied.
+ *
+ * @param source Where the text comes from (a file name), to begin every error message with.
+ * @throws {SyntaxError} When the text is not JSON(C); the message gives line and column.
+ * @throws {TypeError} When it is not an object of format names and `{ storage, accumulator }`
+ * objects, naming the field.
+ * @throws {RangeError} When a format name is unknown, listing the known ones.
+ *
+ * @example
+ * ```ts
+ * import { parseLayerConfig } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * const config = parseLayerConfig('{ "default": "f16", // the rest\n "conv1": "f32", }', "mixed.jsonc");
+ * assert.deepEqual(config, { default: "f16", conv1: "f32" });
+ * assert.throws(() => parseLayerConfig('{ "conv1": "f8" }', "bad.json"), /^RangeError: bad.json: field "conv1": Unknown storage format "f8"/);
+ * ```
+ */
+export function parseLayerConfig(text: string, source = "configuration"): LayerConfig {
+  const errors: ParseError[] = [];
+  const root = parseTree(text, errors, { allowTrailingComma: true });
+  if (errors.length > 0) {
+    const { error, offset } = errors[0];
+    const before = text.slice(0, offset).split("\n");
+    const what = printParseErrorCode(error).replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+    throw new SyntaxError(
+      `${source}: line ${before.length}, column ${before.at(-1)!.length + 1}: ${what}`,
+    );
+  }
+  if (root?.type !== "object") {
+    throw new TypeError(
+      `${source}: expected an object of layer formats, found ${root?.type ?? "nothing"}`,
+    );
+  }
+  const config: LayerConfig = {};
+  for (const property of root.children ?? []) {
+    const [key, value] = property.children!;
+    const field = key.value as string;
+    if (Object.hasOwn(config, field)) {
+      throw new TypeError(`${source}: field "${field}": given twice`);
+    }
+    // Defined, not assigned: a field "__proto__" must stay a field (and be reported unknown).
+    Object.defineProperty(config, field, {
+      value: formatSpec(getNodeValue(value), { source, field }),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return config;
+}
+
+/**
+ * The format every layer of `net` gets from `config`, in layer order.
+ *
+ * @param source Where the configuration comes from, to begin every error message with.
+ * @throws {RangeError} When a field names no layer of `net` (the message lists the layers) or a
+ * format is unknown.
+ * @throws {TypeError} When an entry has the wrong shape, or gives an accumulator to a layer
+ * that sums no products.
+ *
+ * @example
+ * ```ts
+ * import { deepConvNet, f32, layerFormats } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * const formats = layerFormats(deepConvNet(), { default: "f16", conv1: "f32" });
+ * assert.equal(formats[0].storage, f32);
+ * assert.equal(formats[1].storage.name, "f16");
+ * ```
+ */
+export function layerFormats(
+  net: Sequential,
+  config: LayerConfig,
+  source = "configuration",
+): LayerFormat[] {
+  const names = net.layers.map((l) => l.name);
+  const resolved = new Map<string, LayerFormat>();
+  for (const [field, spec] of Object.entries(config)) {
+    if (spec === undefined) continue;
+    if (field !== "default" && !names.includes(field)) {
+      throw new RangeError(
+        `${source}: field "${field}": unknown layer; expected one of default, ${names.join(", ")}`,
+      );
+    }
+    resolved.set(field, resolve(formatSpec(spec, { source, field })));
+  }
+  return net.layers.map((layer) => {
+    const format = resolved.get(layer.name) ?? resolved.get("default") ??
+      { storage: layer.storage };
+    if (format.accumulator && !sumsProducts(layer)) {
+      const field = resolved.has(layer.name) ? layer.name : "default";
+      throw new TypeError(
+        `${source}: field "${field}": ${layer.name} sums no products, so it takes no ` +
+          `accumulator; give it a format name${field === "default" ? " of its own" : ""}`,
+      );
+    }
+    return format;
+  });
+}
+
+/**
+ * A copy of `net` with every layer in the format `config` gives it, parameters rounded to it;
+ * the input should be stored in the first layer's format. Layers change format at their
+ * boundaries, where `bytesMoved` counts the conversions.
+ *
+ * @param source Where the configuration comes from, to begin every error message with.
+ * @throws {RangeError} {TypeError} As {@linkcode layerFormats}.
+ *
+ * @example Keep the first convolution in f32, the rest in fp8
+ * ```ts
+ * import { applyLayerConfig, deepConvNet, e4m3, f32 } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * const net = applyLayerConfig(deepConvNet(), { default: "e4m3", conv1: "f32", relu1: "f32" });
+ * assert.equal(net.layer("relu1").storage, f32);
+ * assert.equal(net.layer("conv2").storage, e4m3);
+ * assert.throws(() => applyLayerConfig(deepConvNet(), { conv9: "f16" }, "my.json"), /^RangeError: my.json: field "conv9": unknown layer; expected one of default, conv1, relu1/);
+ * ```
+ */
+export function applyLayerConfig(
+  net: Sequential,
+  config: LayerConfig,
+  source = "configuration",
+): Sequential {
+  const formats = layerFormats(net, config, source);
+  const byLayer = new Map(net.layers.map((layer, i) => [layer, formats[i]]));
+  return net.to((layer) => byLayer.get(layer)!.storage, (layer) => byLayer.get(layer)!.accumulator);
+}
+
+/**
+ * The shortest configuration giving each layer of `layers` its format in `formats`: the most
+ * common format becomes `default` (the first of equally common ones), the others are listed
+ * by layer.
+ *
+ * @example
+ * ```ts
+ * import { compactLayerConfig } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(
+ *   compactLayerConfig(["conv1", "relu1", "conv2"], ["f32", "e4m3", "e4m3"]),
+ *   { default: "e4m3", conv1: "f32" },
+ * );
+ * ```
+ */
+export function compactLayerConfig(
+  layers: readonly string[],
+  formats: readonly string[],
+): LayerConfig {
+  const counts = new Map<string, number>();
+  for (const f of formats) counts.set(f, (counts.get(f) ?? 0) + 1);
+  const common = [...counts].reduce((best, c) => (c[1] > best[1] ? c : best))[0];
+  const config: LayerConfig = { default: common };
+  layers.forEach((layer, i) => {
+    if (formats[i] !== common) config[layer] = formats[i];
+  });
+  return config;
+}
+
+/** Whether `layer` sums products (conv, affine) and so can round its sums to an accumulator. */
+function sumsProducts(layer: Layer): boolean {
+  return "accumulator" in layer;
+}
+
+/** `value` checked to be a {@linkcode FormatSpec} with known format names. */
+function formatSpec(value: unknown, at: { source: string; field: string }): FormatSpec {
+  const where = (key?: string) =>
+    `${at.source}: field "${at.field}${key === undefined ? "" : `.${key}`}"`;
+  if (typeof value === "string") {
+    checkName(value, where());
+    return value;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new TypeError(
+      `${where()}: expected a format name or { "storage": NAME, "accumulator": NAME }, found ` +
+        JSON.stringify(value),
+    );
+  }
+  const extra = Object.keys(value).find((k) => k !== "storage" && k !== "accumulator");
+  if (extra) {
+    throw new TypeError(`${where()}: unknown key "${extra}"; expected storage, accumulator`);
+  }
+  const { storage, accumulator } = value as Record<string, unknown>;
+  const name = (key: string, v: unknown) => {
+    if (typeof v !== "string") {
+      throw new TypeError(`${where(key)}: expected a format name, found ${JSON.stringify(v)}`);
+    }
+    checkName(v, where(key));
+    return v;
+  };
+  return accumulator === undefined
+    ? { storage: name("storage", storage) }
+    : { storage: name("storage", storage), accumulator: name("accumulator", accumulator) };
+}
+
+function checkName(name: string, where: string): void {
+  try {
+    storageByName(name);
+  } catch (error) {
+    throw new RangeError(`${where}: ${(error as Error).message}`);
+  }
+}
+
+function resolve(spec: FormatSpec): LayerFormat {
+  if (typeof spec === "string") return { storage: storageByName(spec) };
+  const accumulator = spec.accumulator === undefined ? undefined : storageByName(spec.accumulator);
+  return { storage: storageByName(spec.storage), accumulator };
+}

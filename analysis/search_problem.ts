@@ -1,0 +1,153 @@
+/**
+ * A format search over a real network and labelled MNIST images: the units, the bytes, the
+ * sensitivity and the classification that `searchFormats` asks for.
+ *
+ * @module
+ */
+import { mnistImages, type MnistSet } from "../data/mnist.ts";
+import type { Sequential } from "../layers/sequential.ts";
+import { storageByName } from "../layers/storage/formats.ts";
+import { f64 } from "../layers/storage/f64.ts";
+import type { WorkerPool } from "../workers/worker_pool.ts";
+import { bytesMoved, totalBytes } from "./bytes.ts";
+import { classifyImages } from "./evaluate.ts";
+import { applyLayerConfig } from "./layer_config.ts";
+import { layerReports } from "./layer_errors.ts";
+import type { SearchProblem, SearchSplit, SearchUnit } from "./search.ts";
+
+/** Options of {@linkcode networkSearchProblem}. */
+export interface NetworkSearchOptions {
+  /** Candidate format names. */
+  formats: readonly string[];
+  /**
+   * Images to choose on, taken evenly spaced across the set; the others are held out to
+   * confirm the choice. @default {half the set}
+   */
+  searchImages?: number;
+  /** Search images whose per-layer errors measure the sensitivity. @default {50} */
+  sensitivityImages?: number;
+  /** Images per forward pass. @default {100} */
+  batch?: number;
+  /** Workers to classify on; without one, everything runs on this thread. */
+  pool?: WorkerPool;
+  /** More settings a resumed log must match (the weights file, say). */
+  settings?: Readonly<Record<string, string | number>>;
+}
+
+/**
+ * The format search problem of the float64 network `net` on the labelled images of `set`.
+ * Units are a layer with parameters and the parameterless layers after it (see
+ * {@linkcode SearchUnit}); a unit's sensitivity to a format is the sum over its layers of the
+ * relative noise power (squared relative L2 error) of the layer alone in that format given the
+ * float64 input, from `layerReports`.
+ *
+ * @throws {RangeError} When a format is unknown or the split sizes do not fit the set.
+ *
+ * @example
+ * ```ts
+ * import { deepConvNet, networkSearchProblem } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * const set = { images: new Uint8Array(10 * 784), labels: new Uint8Array(10), count: 10 };
+ * const problem = networkSearchProblem(deepConvNet(), set, { formats: ["f32", "e4m3"], searchImages: 4 });
+ * assert.deepEqual(problem.units.map((u) => u.name), ["conv1", "conv2", "conv3", "conv4", "conv5", "conv6", "affine1", "affine2"]);
+ * assert.deepEqual(problem.units[1].layers, ["conv2", "relu2", "pool1"]);
+ * assert.equal(problem.labels("holdout").length, 6);
+ * ```
+ */
+export function networkSearchProblem(
+  net: Sequential,
+  set: MnistSet,
+  options: NetworkSearchOptions,
+): SearchProblem {
+  const { formats, batch = 100, pool } = options;
+  formats.forEach((name) => storageByName(name));
+  const searchImages = options.searchImages ?? Math.floor(set.count / 2);
+  if (!(Number.isInteger(searchImages) && searchImages >= 1 && searchImages < set.count)) {
+    throw new RangeError(
+      `Cannot split ${set.count} images: searchImages is ${searchImages}, expected 1 to ` +
+        `${set.count - 1} so that some are held out`,
+    );
+  }
+  const sensitivityImages = Math.min(options.sensitivityImages ?? 50, searchImages);
+  const splits = splitEvenly(set, searchImages);
+  const units = searchUnits(net);
+  const bytes = new Map<string, number>();
+  return {
+    units,
+    formats,
+    settings: {
+      ...options.settings,
+      searchImages,
+      holdoutImages: set.count - searchImages,
+      sensitivityImages,
+    },
+    bytesPerImage: (config) => {
+      // The search asks for many configurations' bytes, and each copy rounds every weight.
+      const key = JSON.stringify(config);
+      if (!bytes.has(key)) {
+        const configured = applyLayerConfig(net, config);
+        const input = configured.layers[0].storage;
+        bytes.set(key, totalBytes(bytesMoved(configured, [batch, 1, 28, 28], input)) / batch);
+      }
+      return bytes.get(key)!;
+    },
+    sensitivity: async (onProgress) => {
+      const x = mnistImages(splits.search, 0, sensitivityImages, f64);
+      const byFormat: Map<string, number>[] = [];
+      for (const name of formats) {
+        onProgress?.(byFormat.length, formats.length);
+        // Let a progress bar draw: each format's pass takes seconds on the TypeScript path.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        const reports = layerReports(net, net.to(storageByName(name)), x);
+        byFormat.push(new Map(reports.map((r) => [r.layer, r.isolated.relL2 ** 2])));
+      }
+      onProgress?.(formats.length, formats.length);
+      return units.map((unit) =>
+        byFormat.map((noise) => unit.layers.reduce((sum, layer) => sum + noise.get(layer)!, 0))
+      );
+    },
+    labels: (split: SearchSplit) => splits[split].labels,
+    classify: async (config, split, onProgress) => {
+      const configured = applyLayerConfig(net, config);
+      await pool?.load(configured);
+      const images = splits[split];
+      return classifyImages(pool ?? configured, images, {
+        format: configured.layers[0].storage,
+        batch,
+        onProgress: (done) => onProgress?.(done, images.count),
+      });
+    },
+  };
+}
+
+/** The search units of `net`: each layer with parameters and the parameterless ones after it. */
+function searchUnits(net: Sequential): SearchUnit[] {
+  const units: SearchUnit[] = [];
+  for (const layer of net.layers) {
+    const owns = Object.keys(layer.params).length > 0;
+    if (owns || units.length === 0) units.push({ name: layer.name, layers: [layer.name] });
+    else units.at(-1)!.layers.push(layer.name);
+  }
+  return units;
+}
+
+/** `set` cut into `searchImages` evenly spaced images and the rest, both in file order. */
+function splitEvenly(set: MnistSet, searchImages: number): Record<SearchSplit, MnistSet> {
+  const search: number[] = [], holdout: number[] = [];
+  for (let i = 0; i < set.count; i++) {
+    // Image i is a search image when the running share of search images crosses an integer.
+    const take = Math.floor(((i + 1) * searchImages) / set.count) >
+      Math.floor((i * searchImages) / set.count);
+    (take ? search : holdout).push(i);
+  }
+  return { search: subset(set, search), holdout: subset(set, holdout) };
+}
+
+function subset(set: MnistSet, indices: readonly number[]): MnistSet {
+  const pixels = 28 * 28;
+  const images = new Uint8Array(indices.length * pixels);
+  indices.forEach((index, i) =>
+    images.set(set.images.subarray(index * pixels, (index + 1) * pixels), i * pixels)
+  );
+  return { images, labels: Uint8Array.from(indices, (i) => set.labels[i]), count: indices.length };
+}

@@ -1,0 +1,269 @@
+/**
+ * `deno task search`: which layers of DeepConvNet can be narrow. Searches per-layer formats for
+ * the Pareto frontier of bytes moved versus accuracy, chooses the cheapest configuration within
+ * tolerance of float64, and confirms it on held-out images.
+ *
+ * @module
+ */
+import {
+  networkSearchProblem,
+  parseSearchLog,
+  searchFormats,
+  type SearchLogEntry,
+  type SearchResult,
+  type Trial,
+  WorkerPool,
+} from "../mod.ts";
+import {
+  formatsFlag,
+  formatTable,
+  parseFlags,
+  positiveInteger,
+  type Progress,
+  progressBar,
+  runCommand,
+  UsageError,
+} from "./_cli.ts";
+import { loadDeepConvNet, loadTestSet } from "./_locate.ts";
+
+const DEFAULT_FORMATS = "f32,bf16,f16,e4m3,e5m2";
+const DEFAULT_LOG = "halfprec-search.jsonl";
+
+const HELP = `Usage: deno task search [options]
+
+Searches a format for each layer of DeepConvNet (a layer with weights and the ReLU and pooling
+layers after it share one) for the Pareto frontier of bytes moved per image versus accuracy,
+and chooses the configuration with the fewest bytes whose accuracy is within tolerance of
+float64. Per-layer sensitivity, measured on a few images, orders the search, so that it needs
+few full evaluations. The test images are split in two, evenly spaced: the search split to
+choose on, the held-out split to confirm the choice on.
+
+Options:
+  --formats LIST          candidate formats (default ${DEFAULT_FORMATS})
+  --tolerance-pp X        largest accuracy drop from f64 accepted, in percentage points
+                          (default 0.1)
+  --min-p X               smallest McNemar p-value accepted (default 0.05)
+  --max-evaluations N     most full evaluations on the search split (default 12)
+  --limit N               use only the first N test images (default all)
+  --search-images N       images in the search split (default half); the rest are held out
+  --sensitivity-images N  search images the per-layer sensitivity is measured on (default 50)
+  --log FILE              the trial log, JSON Lines, written as the search goes (default
+                          ${DEFAULT_LOG}; replaced unless --resume)
+  --resume                continue the search in --log, reusing every evaluation it holds
+  --out FILE              write the chosen configuration there, for deno task eval --config
+  --weights FILE          DeepConvNet weights (default as in eval)
+  --data DIR              folder with the MNIST IDX files (default as in eval)
+  --batch N               images per forward pass (default 100)
+  --workers N             threads running forward passes (default: one per core, ${navigator.hardwareConcurrency} here)
+  --json                  print the result as JSON on stdout (the table goes to stderr)
+  --help                  show this text
+`;
+
+async function main(): Promise<void> {
+  const args = parse(Deno.args);
+  if (args === "help") {
+    console.log(HELP);
+    return;
+  }
+  const started = performance.now();
+  const { net, path: weightsPath } = await loadDeepConvNet(args.weights);
+  const { set: all, dir } = await loadTestSet(args.data);
+  const limit = args.limit ?? all.count;
+  if (limit > all.count) {
+    throw new UsageError(`--limit is ${limit}, but the test set has ${all.count} images`);
+  }
+  const set = {
+    images: all.images.subarray(0, limit * 784),
+    labels: all.labels.subarray(0, limit),
+    count: limit,
+  };
+  const searchImages = args.searchImages ?? Math.floor(limit / 2);
+  if (searchImages >= limit) {
+    throw new UsageError(
+      `--search-images is ${searchImages}, expected fewer than the ${limit} images used, so ` +
+        "that some are held out",
+    );
+  }
+  const previous = args.resume ? await readLog(args.log) : [];
+  await Deno.writeTextFile(args.log, previous.map((e) => JSON.stringify(e) + "\n").join(""));
+
+  using pool = new WorkerPool({ size: args.workers });
+  const problem = networkSearchProblem(net, set, {
+    formats: args.formats,
+    searchImages,
+    sensitivityImages: args.sensitivityImages,
+    batch: args.batch,
+    pool,
+    settings: { weights: weightsPath, images: limit },
+  });
+  let bar: Progress | undefined;
+  let current = "";
+  const result = await searchFormats(problem, {
+    tolerancePp: args.tolerancePp,
+    minP: args.minP,
+    maxEvaluations: args.maxEvaluations,
+    previous,
+    onLog: (entry) => Deno.writeTextFile(args.log, JSON.stringify(entry) + "\n", { append: true }),
+    onProgress: (label, done, total) => {
+      if (label !== current) {
+        bar?.stop();
+        bar = progressBar(total, label === "sensitivity" ? "formats" : "images", total);
+        current = label;
+      }
+      bar!.update(done, label);
+    },
+  });
+  bar?.stop();
+  if (args.out && result.chosen) {
+    await Deno.writeTextFile(args.out, JSON.stringify(result.chosen.config, null, 2) + "\n");
+  }
+
+  const seconds = (performance.now() - started) / 1000;
+  const text = report(result, { weights: weightsPath, images: limit, seconds, log: args.log });
+  if (!args.json) {
+    console.log(text);
+    return;
+  }
+  console.error(text);
+  const json = { weights: weightsPath, data: dir, images: limit, ...result, seconds };
+  console.log(JSON.stringify(json, null, 2));
+}
+
+/** The entries of the log at `path`, for --resume; a usage error when there is none. */
+async function readLog(path: string): Promise<SearchLogEntry[]> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new UsageError(`--resume: there is no log ${path} to resume (see --log)`);
+    }
+    throw error;
+  }
+  return parseSearchLog(text, path);
+}
+
+function report(
+  result: SearchResult,
+  run: { weights: string; images: number; seconds: number; log: string },
+): string {
+  const [search, holdout] = result.references;
+  const frontier = new Set(result.frontier);
+  const row = (t: Trial, name: string) => [
+    name,
+    t.reason,
+    ...t.formats,
+    `${(t.bytesPerImage / 1e6).toFixed(3)} MB`,
+    `${(100 * t.accuracy).toFixed(2)} %`,
+    signed(t.deltaPp),
+    `${t.flipsToRight} / ${t.flipsToWrong}`,
+    t.mcnemarP.toPrecision(3),
+    t.withinTolerance ? "yes" : "no",
+    frontier.has(t) ? "*" : "",
+    `${t.seconds.toFixed(1)} s`,
+  ];
+  const table = formatTable(
+    [
+      "#",
+      "why",
+      ...result.units.map((u) => u.name),
+      "bytes/image",
+      "accuracy",
+      "Δ pp",
+      "flips →right/→wrong",
+      "McNemar p",
+      "within",
+      "frontier",
+      "time",
+    ],
+    [
+      ...result.trials.map((t, i) => row(t, String(i + 1))),
+      ...(result.confirmation ? [row(result.confirmation, "held-out")] : []),
+    ],
+  );
+  const chosen = result.chosen
+    ? `Chosen: ${JSON.stringify(result.chosen.config)}, ${
+      (result.chosen.bytesPerImage / 1e6).toFixed(3)
+    } MB/image against ${(search.bytesPerImage / 1e6).toFixed(3)} MB in f64 (${
+      (search.bytesPerImage / result.chosen.bytesPerImage).toFixed(1)
+    }x fewer bytes). On the held-out split: ${
+      (100 * result.confirmation!.accuracy).toFixed(2)
+    } % against ${(100 * holdout.accuracy).toFixed(2)} % in f64, ${
+      result.confirmation!.withinTolerance ? "confirmed" : "NOT confirmed"
+    } (Δ ${signed(result.confirmation!.deltaPp)} pp, p ${
+      result.confirmation!.mcnemarP.toPrecision(3)
+    }).`
+    : "Chosen: none; no configuration is within tolerance (not even the widest).";
+  return [
+    `DeepConvNet, ${run.images} MNIST test images (${run.weights}): ` +
+    `${search.total} to search on (f64 ${(100 * search.accuracy).toFixed(2)} %), ` +
+    `${run.images - search.total} held out. Units (columns) are a layer with weights and the ` +
+    `layers after it. Tolerance: at most ${result.tolerancePp} pp below f64, McNemar p above ` +
+    `${result.minP}. "frontier" marks the Pareto frontier of bytes versus accuracy.`,
+    table,
+    chosen,
+    `Full evaluations: ${result.evaluations.search} on the search split, ` +
+    `${result.evaluations.holdout} held-out (and f64 once per split); ${result.resumed} ` +
+    `taken from the log. Sensitivity took ${result.sensitivitySeconds.toFixed(1)} s; wall time ` +
+    `${run.seconds.toFixed(1)} s. Log: ${run.log}.`,
+  ].join("\n");
+}
+
+/** A signed number with 2 decimals: "+0.00", "-0.12". */
+function signed(x: number): string {
+  const text = x.toFixed(2);
+  return x >= 0 && !text.startsWith("-") ? `+${text}` : text;
+}
+
+function parse(argv: string[]) {
+  const values = parseFlags(argv, {
+    formats: { type: "string", default: DEFAULT_FORMATS },
+    "tolerance-pp": { type: "string", default: "0.1" },
+    "min-p": { type: "string", default: "0.05" },
+    "max-evaluations": { type: "string", default: "12" },
+    limit: { type: "string" },
+    "search-images": { type: "string" },
+    "sensitivity-images": { type: "string", default: "50" },
+    log: { type: "string", default: DEFAULT_LOG },
+    resume: { type: "boolean", default: false },
+    out: { type: "string" },
+    weights: { type: "string" },
+    data: { type: "string" },
+    batch: { type: "string", default: "100" },
+    workers: { type: "string", default: String(navigator.hardwareConcurrency) },
+    json: { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+  });
+  if (values.help) return "help" as const;
+  const optional = (flag: string, value?: string) =>
+    value === undefined ? undefined : positiveInteger(flag, value);
+  return {
+    formats: formatsFlag("formats", values.formats).map((s) => s.name),
+    tolerancePp: nonNegative("tolerance-pp", values["tolerance-pp"]),
+    minP: nonNegative("min-p", values["min-p"], 1),
+    maxEvaluations: positiveInteger("max-evaluations", values["max-evaluations"]),
+    limit: optional("limit", values.limit),
+    searchImages: optional("search-images", values["search-images"]),
+    sensitivityImages: positiveInteger("sensitivity-images", values["sensitivity-images"]),
+    log: values.log,
+    resume: values.resume,
+    out: values.out,
+    weights: values.weights,
+    data: values.data,
+    batch: positiveInteger("batch", values.batch),
+    workers: positiveInteger("workers", values.workers),
+    json: values.json,
+  };
+}
+
+/** `value` of `--flag` as a number from 0 to `max`, or a usage error quoting it. */
+function nonNegative(flag: string, value: string, max = Infinity): number {
+  const n = Number(value);
+  if (value.trim() === "" || !(n >= 0 && n <= max)) {
+    const range = max === Infinity ? "a number of at least 0" : `a number from 0 to ${max}`;
+    throw new UsageError(`--${flag} is "${value}", expected ${range}`);
+  }
+  return n;
+}
+
+if (import.meta.main) await runCommand("search", main);

@@ -1,0 +1,191 @@
+/**
+ * The format search on a synthetic problem whose every configuration can be enumerated: it
+ * finds the cheapest configuration within tolerance with fewer evaluations than units x
+ * formats, its frontier is the true one's, and a resumed search ends where an uninterrupted one
+ * does.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import {
+  type LayerConfig,
+  paretoFrontier,
+  parseSearchLog,
+  searchFormats,
+  type SearchLogEntry,
+  type SearchProblem,
+  type SearchResult,
+  storageByName,
+} from "../mod.ts";
+
+const UNITS = ["a", "b", "c", "d"];
+const FORMATS = ["f32", "bf16", "e4m3"];
+/** Elements each unit moves per image: bytes are these times the format's width. */
+const SIZES = [8, 4, 2, 1];
+/** Images each unit gets wrong in each format (f32, bf16, e4m3); disjoint, so they add up. */
+const DAMAGE = [[0, 0, 2], [0, 1, 5], [0, 0, 1], [0, 2, 3]];
+const IMAGES = 1000;
+const LABELS = Int32Array.from({ length: IMAGES }, (_, i) => i % 10);
+
+/** The format name of each unit in `config`. */
+function unitFormats(config: LayerConfig): string[] {
+  return UNITS.map((u) => (config[u] ?? config.default) as string);
+}
+
+function bytesOf(formats: readonly string[]): number {
+  return formats.reduce((sum, f, u) => sum + SIZES[u] * storageByName(f).bytesPerElement, 0);
+}
+
+/** Images wrong for `formats`: each unit's damage is its own block of image indices. */
+function predictions(formats: readonly string[]): Int32Array {
+  const out = LABELS.slice();
+  formats.forEach((f, u) => {
+    const k = FORMATS.indexOf(f);
+    for (let j = 0; j < (k < 0 ? 0 : DAMAGE[u][k]); j++) {
+      const i = 10 * (u * 20 + j); // images 0, 10, ... for unit a; 200, 210, ... for b
+      out[i] = (LABELS[i] + 1) % 10;
+    }
+  });
+  return out;
+}
+
+/** The problem, counting the classifications it runs. */
+function syntheticProblem(): SearchProblem & { runs: string[] } {
+  const runs: string[] = [];
+  return {
+    runs,
+    units: UNITS.map((name) => ({ name, layers: [name] })),
+    formats: FORMATS,
+    settings: { images: IMAGES },
+    bytesPerImage: (config) => bytesOf(unitFormats(config)),
+    // Noise in proportion to the damage, and growing as the format narrows.
+    sensitivity: () =>
+      Promise.resolve(DAMAGE.map((row) => row.map((d, k) => d + 10 ** (-12 + 4 * k)))),
+    labels: () => LABELS,
+    classify: (config, split, onProgress) => {
+      runs.push(`${split} ${unitFormats(config).join(",")}`);
+      onProgress?.(IMAGES, IMAGES);
+      return Promise.resolve(predictions(unitFormats(config)));
+    },
+  };
+}
+
+/** Every configuration, with bytes and accuracy. */
+function allConfigurations(): { formats: string[]; bytesPerImage: number; accuracy: number }[] {
+  let configs: string[][] = [[]];
+  for (const _ of UNITS) configs = configs.flatMap((c) => FORMATS.map((f) => [...c, f]));
+  return configs.map((formats) => {
+    const p = predictions(formats);
+    const correct = p.filter((v, i) => v === LABELS[i]).length;
+    return { formats, bytesPerImage: bytesOf(formats), accuracy: correct / IMAGES };
+  });
+}
+
+/** `result` without what differs between runs: timings and how much came from a log. */
+function withoutTimes(result: SearchResult): unknown {
+  return JSON.parse(JSON.stringify(
+    result,
+    (key, value) => (/^(seconds|sensitivitySeconds|resumed)$/.test(key) ? undefined : value),
+  ));
+}
+
+const OPTIONS = { tolerancePp: 0.3, minP: 0.05, maxEvaluations: 10 };
+
+Deno.test("searchFormats() finds the cheapest configuration within tolerance, as enumeration does", async () => {
+  const problem = syntheticProblem();
+  const result = await searchFormats(problem, OPTIONS);
+  // The truth: enumerate all 3^4 configurations (3 wrong images of 1000 is 0.3 pp).
+  const all = allConfigurations();
+  const within = all.filter((c) => c.accuracy >= 1 - 0.003);
+  const cheapest = Math.min(...within.map((c) => c.bytesPerImage));
+  assert.equal(result.chosen?.bytesPerImage, cheapest);
+  assert.ok(result.chosen!.withinTolerance);
+  // Fewer full evaluations than units x formats; a held-out confirmation of the choice.
+  assert.ok(
+    result.evaluations.search < UNITS.length * FORMATS.length,
+    `${result.evaluations.search}`,
+  );
+  assert.equal(result.trials.length, result.evaluations.search);
+  assert.equal(result.confirmation?.split, "holdout");
+  assert.deepEqual(result.confirmation?.formats, result.chosen?.formats);
+  assert.equal(problem.runs.filter((r) => r.startsWith("holdout")).length, 2); // f64 and chosen
+  // Every frontier point is on the true frontier, and the trials' frontier is paretoFrontier's.
+  const truth = paretoFrontier(all);
+  for (const t of result.frontier) {
+    assert.ok(
+      truth.some((c) => c.bytesPerImage === t.bytesPerImage && c.accuracy === t.accuracy),
+      `${t.formats} (${t.bytesPerImage} bytes, ${t.accuracy}) is beaten`,
+    );
+  }
+  assert.deepEqual(result.frontier, paretoFrontier(result.trials));
+  // Each trial's numbers are consistent with its configuration.
+  for (const t of result.trials) {
+    assert.equal(t.bytesPerImage, bytesOf(t.formats));
+    assert.equal(t.flipsToWrong, IMAGES - t.correct);
+    assert.equal(t.deltaPp, 100 * (t.correct - IMAGES) / IMAGES);
+    assert.deepEqual(unitFormats(t.config), t.formats);
+  }
+  // Nothing in the result is unserialisable.
+  assert.deepEqual(JSON.parse(JSON.stringify(result)), result);
+});
+
+Deno.test("searchFormats() chooses nothing when even the widest configuration is out of tolerance", async () => {
+  const problem: SearchProblem = {
+    ...syntheticProblem(),
+    classify: (_config, split) =>
+      Promise.resolve(
+        split === "search" && _config.default !== "f64" ? LABELS.map((l) => l + 1) : LABELS,
+      ),
+  };
+  const result = await searchFormats(problem, OPTIONS);
+  assert.equal(result.chosen, null);
+  assert.equal(result.confirmation, null);
+  assert.ok(result.trials.every((t) => !t.withinTolerance));
+  assert.equal(result.references.length, 1);
+});
+
+Deno.test("a resumed search gives the result of an uninterrupted one, reusing its log", async () => {
+  const log: SearchLogEntry[] = [];
+  const whole = await searchFormats(syntheticProblem(), {
+    ...OPTIONS,
+    onLog: (e) => void log.push(e),
+  });
+  assert.deepEqual(log.map((e) => e.type).slice(0, 3), ["start", "sensitivity", "reference"]);
+  assert.equal(log.filter((e) => e.type === "trial").length, whole.trials.length + 1);
+  // The log survives JSON Lines, even with its last line cut short.
+  const text = log.map((e) => JSON.stringify(e)).join("\n") + "\n";
+  assert.deepEqual(parseSearchLog(text.slice(0, -20), "log.jsonl"), log.slice(0, -1));
+  for (const cut of [1, 2, 4, 6, log.length - 1, log.length]) {
+    const problem = syntheticProblem();
+    const resumed = await searchFormats(problem, { ...OPTIONS, previous: log.slice(0, cut) });
+    assert.deepEqual(withoutTimes(resumed), withoutTimes(whole), `resumed after ${cut} entries`);
+    // Only what the log lacked was classified again.
+    const logged = log.slice(0, cut).filter((e) => e.type === "reference" || e.type === "trial");
+    assert.equal(problem.runs.length, whole.trials.length + 1 + 2 - logged.length);
+    assert.equal(resumed.resumed, logged.length);
+  }
+});
+
+Deno.test("a search log written with other settings is refused, and a corrupt one named", async () => {
+  const log: SearchLogEntry[] = [];
+  await searchFormats(syntheticProblem(), { ...OPTIONS, onLog: (e) => void log.push(e) });
+  await assert.rejects(
+    searchFormats(syntheticProblem(), { ...OPTIONS, tolerancePp: 0.2, previous: log }),
+    /^RangeError: Cannot resume: the log was written with tolerancePp 0.3, this search has 0.2;/,
+  );
+  assert.throws(
+    () => parseSearchLog('{"type":"start","settings":{}}\n{oops\n{"type":"trial"}\n', "s.jsonl"),
+    /^SyntaxError: s.jsonl: line 2: /,
+  );
+  assert.throws(
+    () => parseSearchLog('{"type":"begin"}\n', "s.jsonl"),
+    /^SyntaxError: s.jsonl: line 1: field "type" is "begin", expected start, sensitivity, reference or trial$/,
+  );
+});
+
+Deno.test("paretoFrontier() keeps the trials nothing beats in both bytes and accuracy", () => {
+  const t = (bytesPerImage: number, accuracy: number) => ({ bytesPerImage, accuracy });
+  const trials = [t(4, 0.99), t(4, 0.98), t(2, 0.98), t(3, 0.98), t(1, 0.9), t(1, 0.9)];
+  assert.deepEqual(paretoFrontier(trials), [t(1, 0.9), t(2, 0.98), t(4, 0.99)]);
+  assert.deepEqual(paretoFrontier([]), []);
+});
