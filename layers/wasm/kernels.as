@@ -691,3 +691,115 @@ export function max_pool_f64(
   if (size == 2 && stride == 2 && pad == 0) pool2x2_f64(src, planes, h, w, oh, ow, dst, argmax);
   else maxPool<f64>(src, planes, h, w, size, stride, pad, oh, ow, dst, argmax);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Backward passes. Gradients of conv and affine are GEMMs too (gemm_f32 / gemm_f64 above);
+// these kernels lay their operands out and reduce what the GEMMs leave.
+
+/**
+ * dst (cols x rows) = the transpose of src (rows x cols), elements of elemBytes: 4 or 8 (a
+ * value), or any multiple of 4 (a run of values moved as one block).
+ */
+export function transpose(src: usize, rows: i32, cols: i32, dst: usize, elemBytes: i32): void {
+  const eb = <usize>elemBytes;
+  for (let r = 0; r < rows; r++) {
+    let s = src + <usize>r * <usize>cols * eb;
+    let d = dst + <usize>r * eb;
+    for (let c = 0; c < cols; c++, s += eb, d += <usize>rows * eb) {
+      if (eb == 8) store<u64>(d, load<u64>(s));
+      else if (eb == 4) store<u32>(d, load<u32>(s));
+      else copy(d, s, eb);
+    }
+  }
+}
+
+/**
+ * Adds the sum of each row of src (rows x cols, f32 or f64 by elemBytes) to the f64 at dst:
+ * the bias gradients, summed in f64 in column order as the TypeScript layers sum them.
+ */
+export function add_row_sums(src: usize, rows: i32, cols: i32, dst: usize, elemBytes: i32): void {
+  for (let r = 0; r < rows; r++) {
+    let s = load<f64>(dst + (<usize>r << 3));
+    const row = <usize>r * <usize>cols;
+    if (elemBytes == 8) {
+      for (let c = 0; c < cols; c++) s += load<f64>(src + ((row + <usize>c) << 3));
+    } else {
+      for (let c = 0; c < cols; c++) s += <f64>load<f32>(src + ((row + <usize>c) << 2));
+    }
+    store<f64>(dst + (<usize>r << 3), s);
+  }
+}
+
+/** Adds count f32 at src to the f64 at dst (conv's weight gradient, image by image). */
+export function add_f32_to_f64(src: usize, dst: usize, count: i32): void {
+  for (let i = 0; i < count; i++) {
+    const d = dst + (<usize>i << 3);
+    store<f64>(d, load<f64>(d) + <f64>load<f32>(src + (<usize>i << 2)));
+  }
+}
+
+/**
+ * ReLU backward in place on stored elements (counts multiples of 8): d stays where x > 0 and
+ * becomes +0 elsewhere (x <= 0 or NaN), as in the TypeScript layer.
+ */
+export function relu_backward_f32(x: usize, d: usize, count: i32): void {
+  const z = f32x4.splat(0);
+  for (let i = 0; i < count; i += 4) {
+    const at = <usize>i << 2;
+    v128.store(d + at, v128.and(v128.load(d + at), f32x4.gt(v128.load(x + at), z)));
+  }
+}
+
+/** As relu_backward_f32 over f64. */
+export function relu_backward_f64(x: usize, d: usize, count: i32): void {
+  const z = f64x2.splat(0);
+  for (let i = 0; i < count; i += 2) {
+    const at = <usize>i << 3;
+    v128.store(d + at, v128.and(v128.load(d + at), f64x2.gt(v128.load(x + at), z)));
+  }
+}
+
+/**
+ * As relu_backward_f32 over 16-bit codes whose infinity is `inf`: x > 0 when its code, as a
+ * signed integer, is in 1..inf (sign clear, not zero, not NaN).
+ */
+export function relu_backward_16(x: usize, d: usize, count: i32, inf: i32): void {
+  const z = i16x8.splat(0);
+  const limit = i16x8.splat(<i16>inf);
+  for (let i = 0; i < count; i += 8) {
+    const at = <usize>i << 1;
+    const v = v128.load(x + at);
+    const positive = v128.and(i16x8.gt_s(v, z), i16x8.le_s(v, limit));
+    v128.store(d + at, v128.and(v128.load(d + at), positive));
+  }
+}
+
+/**
+ * Max pooling backward over `planes` planes: dx (planes x inSize of T) = zeros, then every
+ * output gradient dy (planes x outSize) added to the input element argmax (i32, an index
+ * within its plane) picked. Overlapping windows can pick an element twice: the adds are in
+ * output order, as in the TypeScript layer.
+ */
+// @ts-ignore: decorator
+@inline function unpool<T>(dy: usize, planes: i32, outSize: i32, inSize: i32, argmax: usize, dx: usize): void {
+  const eb = <usize>sizeof<T>();
+  zero(dx, <usize>planes * <usize>inSize * eb);
+  let o: usize = 0;
+  for (let p = 0; p < planes; p++) {
+    const plane = dx + <usize>p * <usize>inSize * eb;
+    for (let j = 0; j < outSize; j++, o++) {
+      const at = plane + <usize>load<i32>(argmax + (o << 2)) * eb;
+      store<T>(at, load<T>(at) + load<T>(dy + o * eb));
+    }
+  }
+}
+
+/** Max pooling backward over f32; see unpool. */
+export function unpool_f32(dy: usize, planes: i32, outSize: i32, inSize: i32, argmax: usize, dx: usize): void {
+  unpool<f32>(dy, planes, outSize, inSize, argmax, dx);
+}
+
+/** Max pooling backward over f64; see unpool. */
+export function unpool_f64(dy: usize, planes: i32, outSize: i32, inSize: i32, argmax: usize, dx: usize): void {
+  unpool<f64>(dy, planes, outSize, inSize, argmax, dx);
+}

@@ -89,3 +89,42 @@ export function convTables(conv: PaddedConv, half: number, bytes: number): GemmT
   }
   return { rows, strips: pairHalves(halves) };
 }
+
+/**
+ * Tables for a convolution's weight gradient over `images` images at once, dW (outC, size,
+ * size, C) = dy (outC, images·P) · B (images·P, size·size·C), with B read from the padded
+ * images stored channels-last one after the other (images x hp x wp x C): row (i, oy, ox) of B
+ * starts at pixel (oy·stride, ox·stride) of image i, and a half covers up to `half`
+ * consecutive channels of one tap (ky, kx), at pixel offset (ky, kx) from the row.
+ */
+export function channelsLastTables(
+  conv: PaddedConv,
+  options: { stride: number; images: number },
+  half: number,
+  bytes: number,
+): GemmTables {
+  const { channels, hp, wp, size, oh, ow } = conv;
+  const { stride, images } = options;
+  const rows = new Int32Array(images * oh * ow);
+  for (let i = 0, d = 0; i < images; i++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++, d++) {
+        rows[d] = (i * hp * wp + (oy * wp + ox) * stride) * channels * bytes;
+      }
+    }
+  }
+  const halves: Half[] = [];
+  for (let ky = 0; ky < size; ky++) {
+    for (let kx = 0; kx < size; kx++) {
+      for (let c = 0; c < channels; c += half) {
+        const column = (ky * size + kx) * channels + c;
+        halves.push([
+          ((ky * wp + kx) * channels + c) * bytes,
+          column,
+          Math.min(half, channels - c),
+        ]);
+      }
+    }
+  }
+  return { rows, strips: pairHalves(halves) };
+}
