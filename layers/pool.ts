@@ -4,8 +4,8 @@
  * Precision: exact in every format (the output is one of the stored inputs); NaN propagates.
  * The wasm path (see `setKernelPath`), taken when the input (backward: the output gradient) is
  * stored in the layer's own format, makes the same comparisons on exactly widened values and
- * gives the same outputs; backward too, except where overlapping windows pick one input twice
- * (its two gradients are summed in float32 for every format but f64, before the one rounding).
+ * gives the same outputs; backward too when the windows do not overlap (overlapping ones keep
+ * the TypeScript code, which sums the gradients meeting at one input in float64).
  *
  * @module
  */
@@ -128,7 +128,11 @@ export class Pool implements Layer {
     checkShape(this, "output gradient", dout.shape, shape);
     const [, , oh, ow] = shape;
     const dx = this.#dx = reuse(this.#dx, this.storage, x.shape);
-    const format = kernelPath() === "wasm" ? commonFormat(dout.storage, this.storage) : undefined;
+    // Overlapping windows can pick an input twice; their sum stays on the reference path.
+    const disjoint = this.options.stride >= this.options.size;
+    const format = kernelPath() === "wasm" && disjoint
+      ? commonFormat(dout.storage, this.storage)
+      : undefined;
     if (format) {
       poolBackward(format, { dy: dout, dx, argmax: this.#argmax });
       return dx;

@@ -1,8 +1,8 @@
 /**
  * Max pooling forward and backward on the wasm kernels, image by image: values widened exactly
  * to float32 (or kept float64), the same comparisons as the TypeScript layer, the maxima stored
- * back exactly; backward, each output gradient added at its maximum's position (exact unless
- * windows overlap, where two gradients can meet: summed in float32, or float64 for f64).
+ * back exactly; backward, each output gradient put at its maximum's position (exact when the
+ * windows do not overlap, the only case the layer sends here).
  *
  * @module
  */
