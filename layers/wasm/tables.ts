@@ -94,8 +94,9 @@ export function convTables(conv: PaddedConv, half: number, bytes: number): GemmT
  * Tables for a convolution's weight gradient over `images` images at once, dW (outC, size,
  * size, C) = dy (outC, images·P) · B (images·P, size·size·C), with B read from the padded
  * images stored channels-last one after the other (images x hp x wp x C): row (i, oy, ox) of B
- * starts at pixel (oy·stride, ox·stride) of image i, and a half covers up to `half`
- * consecutive channels of one tap (ky, kx), at pixel offset (ky, kx) from the row.
+ * starts at pixel (oy·stride, ox·stride) of image i. For one kernel row ky, the taps (kx, c)
+ * are size·C consecutive elements there, so halves cover up to `half` of them, even across
+ * pixels (a 3x3 kernel over one channel takes 3 halves, not 9).
  */
 export function channelsLastTables(
   conv: PaddedConv,
@@ -113,17 +114,11 @@ export function channelsLastTables(
       }
     }
   }
+  const run = size * channels;
   const halves: Half[] = [];
   for (let ky = 0; ky < size; ky++) {
-    for (let kx = 0; kx < size; kx++) {
-      for (let c = 0; c < channels; c += half) {
-        const column = (ky * size + kx) * channels + c;
-        halves.push([
-          ((ky * wp + kx) * channels + c) * bytes,
-          column,
-          Math.min(half, channels - c),
-        ]);
-      }
+    for (let j = 0; j < run; j += half) {
+      halves.push([(ky * wp * channels + j) * bytes, ky * run + j, Math.min(half, run - j)]);
     }
   }
   return { rows, strips: pairHalves(halves) };
