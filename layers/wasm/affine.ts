@@ -7,7 +7,7 @@
  */
 import type { Tensor } from "../tensor.ts";
 import { heap, requireKernels, withRegions } from "./kernels.ts";
-import { gemm, halfLanes, putTables } from "./gemm.ts";
+import { gemm, halfLanes, packA, packedBytes, putTables } from "./gemm.ts";
 import { rowMajorTables } from "./tables.ts";
 import {
   loadValues,
@@ -30,7 +30,7 @@ export function affineForward(
   const bytes = valueBytes(format);
   withRegions((reserve) => {
     const input = reserve(regionBytes(n * inputs, bytes));
-    const packed = reserve(Math.ceil(n / 4) * 4 * inputs * bytes);
+    const packed = reserve(packedBytes(format, n, inputs));
     const w = reserve(regionBytes(inputs * outputs, bytes));
     const b = reserve(regionBytes(outputs, bytes));
     const out = reserve(regionBytes(n * outputs, bytes));
@@ -43,7 +43,7 @@ export function affineForward(
     );
 
     loadValues(kernels, format, x.data, 0, n * inputs, staging, input);
-    kernels.pack_a(input, n, inputs, packed, bytes);
+    packA(kernels, format, input, { m: n, k: inputs }, packed);
     loadValues(kernels, format, weights.data, 0, inputs * outputs, staging, w);
     loadValues(kernels, format, bias.data, 0, outputs, staging, b);
     // The bias is per column here, and the kernel adds it per row: start C as the bias in
@@ -86,10 +86,10 @@ export function affineBackward(
   withRegions((reserve) => {
     const input = reserve(regionBytes(n * inputs, bytes));
     const inputT = reserve(regionBytes(n * inputs, bytes));
-    const inputPacked = reserve(Math.ceil(inputs / 4) * 4 * n * bytes);
+    const inputPacked = reserve(packedBytes(format, inputs, n));
     const grad = reserve(regionBytes(n * outputs, bytes));
     const gradT = reserve(regionBytes(n * outputs, bytes));
-    const gradPacked = reserve(Math.ceil(n / 4) * 4 * outputs * bytes);
+    const gradPacked = reserve(packedBytes(format, n, outputs));
     const w = reserve(regionBytes(inputs * outputs, bytes));
     const wT = reserve(regionBytes(inputs * outputs, bytes));
     const dxValues = reserve(regionBytes(n * inputs, bytes));
@@ -105,7 +105,7 @@ export function affineBackward(
     loadValues(kernels, format, dy.data, 0, n * outputs, staging, grad);
     loadValues(kernels, format, weights.data, 0, inputs * outputs, staging, w);
     // dx (N, inputs) = dy (N, outputs) · Wᵀ (outputs, inputs)
-    kernels.pack_a(grad, n, outputs, gradPacked, bytes);
+    packA(kernels, format, grad, { m: n, k: outputs }, gradPacked);
     kernels.transpose(w, inputs, outputs, wT, bytes);
     gemm(kernels, format, {
       m: n,
@@ -121,7 +121,7 @@ export function affineBackward(
     storeValues(kernels, format, dxValues, staging, dx.data, 0, n * inputs);
     // dW (inputs, outputs) = xᵀ (inputs, N) · dy (N, outputs)
     kernels.transpose(input, n, inputs, inputT, bytes);
-    kernels.pack_a(inputT, inputs, n, inputPacked, bytes);
+    packA(kernels, format, inputT, { m: inputs, k: n }, inputPacked);
     gemm(kernels, format, {
       m: inputs,
       k: n,

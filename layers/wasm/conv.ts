@@ -16,7 +16,7 @@
  */
 import type { Tensor } from "../tensor.ts";
 import { heap, type Kernels, requireKernels, withRegions } from "./kernels.ts";
-import { gemm, halfLanes, putTables } from "./gemm.ts";
+import { gemm, halfLanes, packA, packedBytes, putTables } from "./gemm.ts";
 import { channelsLastTables, convTables, rowMajorTables } from "./tables.ts";
 import {
   loadValues,
@@ -41,7 +41,7 @@ export interface ConvGeometry {
   ow: number;
 }
 
-/** Packed weights (see `pack_a`) and their bias, in the memory. */
+/** Packed weights (see `packA`) and their bias, in the memory. */
 interface Filters {
   /** Output channels: rows of the packed weights. */
   count: number;
@@ -67,11 +67,11 @@ export function convForward(
   const bytes = valueBytes(format);
   withRegions((reserve) => {
     const raw = reserve(regionBytes(outC * taps, bytes));
-    const packed = reserve(Math.ceil(outC / 4) * 4 * taps * bytes);
+    const packed = reserve(packedBytes(format, outC, taps));
     const b = reserve(regionBytes(outC, bytes));
     const staging = reserve(stagingBytes(format, outC * taps));
     loadValues(kernels, format, weights.data, 0, outC * taps, staging, raw);
-    kernels.pack_a(raw, outC, taps, packed, bytes);
+    packA(kernels, format, raw, { m: outC, k: taps }, packed);
     loadValues(kernels, format, bias.data, 0, outC, staging, b);
     convolve(kernels, format, reserve, { count: outC, packed, bias: b }, { x, y }, geometry);
   });
@@ -112,7 +112,7 @@ export function convBackward(
   withRegions((reserve) => {
     const raw = reserve(regionBytes(outC * taps, bytes));
     const flipped = reserve(regionBytes(outC * taps, bytes));
-    const packed = reserve(Math.ceil(channels / 4) * 4 * flippedTaps * bytes);
+    const packed = reserve(packedBytes(format, channels, flippedTaps));
     const staging = reserve(stagingBytes(format, outC * taps));
     loadValues(kernels, format, weights.data, 0, outC * taps, staging, raw);
     // flipped (C, outC, size, size): tap (o, ky, kx) of input channel c is W[o][c] rotated
@@ -127,7 +127,7 @@ export function convBackward(
         for (let t = 0; t <= last; t++) to[dst + last - t] = from[src + t];
       }
     }
-    kernels.pack_a(flipped, channels, flippedTaps, packed, bytes);
+    packA(kernels, format, flipped, { m: channels, k: flippedTaps }, packed);
     convolve(kernels, format, reserve, { count: channels, packed, bias: 0 }, { x: dy, y: dx }, {
       size,
       stride: 1,
@@ -146,7 +146,7 @@ export function convBackward(
     const channelsLast = reserve(group * paddedSize * bytes + 64);
     const dyValues = reserve(regionBytes(group * outC * positions, bytes));
     const dyRows = reserve(regionBytes(group * outC * positions, bytes));
-    const dyPacked = reserve(Math.ceil(outC / 4) * 4 * group * positions * bytes);
+    const dyPacked = reserve(packedBytes(format, outC, group * positions));
     const dwGroup = reserve(regionBytes(outC * taps, bytes));
     const dwSum = reserve(outC * taps * 8);
     const dbSum = reserve(outC * 8);
@@ -179,7 +179,7 @@ export function convBackward(
       loadValues(kernels, format, dy.data, first * outC * positions, count, imageStaging, dyValues);
       // (images, outC, P) to (outC, images·P): every filter's gradients, image after image
       kernels.transpose(dyValues, images, outC, dyRows, positions * bytes);
-      kernels.pack_a(dyRows, outC, images * positions, dyPacked, bytes);
+      packA(kernels, format, dyRows, { m: outC, k: images * positions }, dyPacked);
       // dW (outC, size, size, C) (+)= dy (outC, images·P) · taps (images·P, size·size·C)
       gemm(kernels, format, {
         m: outC,
