@@ -9,10 +9,10 @@
  * exactly to float32, accumulates the dot product and adds the bias in float32, and rounds that
  * float32 once to the storage format (nothing to round for f32). Gradients on the TypeScript
  * path are float64 sums (over the batch too), each rounded once to the format. On the wasm path
- * (when input, output gradient and layer share a format, stride 1 and pad below the kernel
- * side) each image's weight gradient and the input gradient are float32 sums (float64 for f64
- * storage) of the exactly widened values, the images' weight gradients and the bias gradient
- * are summed in float64, and every result is rounded once to the format.
+ * (when input, output gradient and layer share a format) the input gradient and the weight
+ * gradient of each group of images (at most 1024 terms, or one image) are float32 sums (float64
+ * for f64 storage) of the exactly widened values; the groups' weight gradients and the bias
+ * gradient are summed in float64, and every result is rounded once to the format.
  *
  * @module
  */
@@ -25,7 +25,7 @@ import { checkWindow, outputExtent, type Window } from "./_geometry.ts";
 import { identity, matmul, multiply } from "./_matmul.ts";
 import { kernelPath } from "./kernel_path.ts";
 import { commonFormat } from "./wasm/staging.ts";
-import { convBackward, convBackwardFits, convForward } from "./wasm/conv.ts";
+import { convBackward, convForward } from "./wasm/conv.ts";
 
 /** Options of {@linkcode Conv}. */
 export interface ConvOptions {
@@ -168,7 +168,7 @@ export class Conv implements Layer {
     const [n, outC, oh, ow] = this.outputShape(x.shape);
     checkShape(this, "output gradient", dout.shape, [n, outC, oh, ow]);
     const dx = this.#dx = reuse(this.#dx, this.storage, x.shape);
-    const format = kernelPath() === "wasm" && convBackwardFits(this.#window)
+    const format = kernelPath() === "wasm"
       ? commonFormat(x.storage, dout.storage, this.storage)
       : undefined;
     if (format) {

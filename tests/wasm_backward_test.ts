@@ -97,6 +97,9 @@ function checkBackward(
 Deno.test("conv backward on the wasm path stays within the float32 bound in every format", () => {
   const convs = [
     { inChannels: 3, outChannels: 5, kernel: 3, pad: 1, shape: [3, 3, 11, 9] },
+    // strides above 1: the input gradient through col2im
+    { inChannels: 3, outChannels: 5, kernel: 5, stride: 2, pad: 2, shape: [3, 3, 11, 9] },
+    { inChannels: 3, outChannels: 4, kernel: 3, stride: 3, pad: 0, shape: [2, 3, 12, 13] },
     { inChannels: 6, outChannels: 7, kernel: 3, pad: 2, shape: [2, 6, 10, 13] },
     { inChannels: 1, outChannels: 2, kernel: 5, pad: 0, shape: [1, 1, 9, 9] },
     { inChannels: 5, outChannels: 9, kernel: 2, pad: 1, shape: [3, 5, 7, 17] },

@@ -5,12 +5,14 @@
  * weights (stride 1 reads the padded image in place; other strides go through an im2col
  * matrix), bias added, each output rounded once.
  *
- * Backward (stride 1, pad below the kernel side): the input gradient is itself a stride-1
+ * Backward: for stride 1 (DeepConvNet's convolutions), the input gradient is itself a stride-1
  * convolution, of the output gradient padded by size - 1 - pad with the weights flipped and
- * their two channel axes swapped, so it runs on the forward code. The weight gradient of each
- * image is a GEMM of the output gradient by the taps of the input, read in place from the
- * padded image stored channels-last (no im2col matrix), in the arithmetic type; images are
- * summed in float64, as are the bias gradients, and both are rounded once to the format.
+ * their two channel axes swapped, so it runs on the forward code; for other strides it is the
+ * GEMM Wᵀ · dy summed back onto the image (col2im). The weight gradient is a GEMM of the
+ * output gradient by the taps of the input, read in place from the padded images stored
+ * channels-last (no im2col matrix), a group of images at a time, in the arithmetic type;
+ * groups are summed in float64, as are the bias gradients, and both are rounded once to the
+ * format.
  *
  * @module
  */
@@ -78,18 +80,9 @@ export function convForward(
 }
 
 /**
- * Whether {@linkcode convBackward} handles this geometry: stride 1, pad at most size - 1 (the
- * input gradient is then a convolution with a non-negative pad).
- */
-export function convBackwardFits(geometry: Omit<ConvGeometry, "oh" | "ow">): boolean {
-  return geometry.stride === 1 && geometry.pad < geometry.size;
-}
-
-/**
  * Given `dy` (N, outC, OH, OW), the gradient at the output of the convolution that read `x`
  * with `weights`: `dx` (x's shape) = the input gradient, `dWeights` and `dBias` = the weight and
- * bias gradients summed over the batch; all stored in `format`. See
- * {@linkcode convBackwardFits}.
+ * bias gradients summed over the batch; all stored in `format`.
  */
 export function convBackward(
   format: WasmFormat,
@@ -102,39 +95,18 @@ export function convBackward(
   const [n, channels, h, w] = x.shape;
   const outC = weights.shape[0];
   const taps = channels * size * size;
-  const flippedTaps = outC * size * size;
   const positions = oh * ow;
   const imageSize = channels * h * w;
   const hp = h + 2 * pad;
   const wp = w + 2 * pad;
   const bytes = valueBytes(format);
-  const Values = bytes === 8 ? Float64Array : Float32Array;
   withRegions((reserve) => {
     const raw = reserve(regionBytes(outC * taps, bytes));
-    const flipped = reserve(regionBytes(outC * taps, bytes));
-    const packed = reserve(packedBytes(format, channels, flippedTaps));
     const staging = reserve(stagingBytes(format, outC * taps));
     loadValues(kernels, format, weights.data, 0, outC * taps, staging, raw);
-    // flipped (C, outC, size, size): tap (o, ky, kx) of input channel c is W[o][c] rotated
-    // by 180 degrees.
-    const from = new Values(heap(), raw, outC * taps);
-    const to = new Values(heap(), flipped, outC * taps);
-    const last = size * size - 1;
-    for (let o = 0; o < outC; o++) {
-      for (let c = 0; c < channels; c++) {
-        const src = (o * channels + c) * size * size; // seek to W[o][c]
-        const dst = (c * outC + o) * size * size;
-        for (let t = 0; t <= last; t++) to[dst + last - t] = from[src + t];
-      }
-    }
-    packA(kernels, format, flipped, { m: channels, k: flippedTaps }, packed);
-    convolve(kernels, format, reserve, { count: channels, packed, bias: 0 }, { x: dy, y: dx }, {
-      size,
-      stride: 1,
-      pad: size - 1 - pad,
-      oh: h,
-      ow: w,
-    });
+    // A conv's pad is below its size, so stride 1 always convolves back with a pad >= 0.
+    const inputGradient = stride === 1 ? convolveBack : col2imBack;
+    inputGradient(kernels, format, reserve, { raw, outC, dy, dx }, geometry);
 
     // Images go through the weight-gradient GEMM in groups, so that each float32 sum has at
     // least a few hundred terms (a short depth spends more on a tile's setup and store than on
@@ -207,6 +179,102 @@ export function convBackward(
     dWeights.storage.write(dw, 0, dWeights.data, 0, outC * taps);
     dBias.storage.write(dbTotal, 0, dBias.data, 0, outC);
   });
+}
+
+/** What the input gradient needs: the weights' values in the memory, dy and dx. */
+interface InputGradient {
+  /** Offset of the weights' values (outC, C, size, size). */
+  raw: number;
+  /** Output channels. */
+  outC: number;
+  dy: Tensor;
+  dx: Tensor;
+}
+
+/**
+ * dx for stride 1: the stride-1 convolution of dy, padded by size - 1 - pad,
+ * with the weights rotated by 180 degrees and their channel axes swapped, on the forward code.
+ */
+function convolveBack(
+  kernels: Kernels,
+  format: WasmFormat,
+  reserve: (bytes: number) => number,
+  operands: InputGradient,
+  geometry: ConvGeometry,
+): void {
+  const { raw, outC, dy, dx } = operands;
+  const { size, pad } = geometry;
+  const [, channels, h, w] = dx.shape;
+  const area = size * size;
+  const count = outC * channels * area;
+  const bytes = valueBytes(format);
+  const flipped = reserve(regionBytes(count, bytes));
+  const packed = reserve(packedBytes(format, channels, outC * area));
+  const Values = bytes === 8 ? Float64Array : Float32Array;
+  const from = new Values(heap(), raw, count);
+  const to = new Values(heap(), flipped, count);
+  for (let o = 0; o < outC; o++) {
+    for (let c = 0; c < channels; c++) {
+      const src = (o * channels + c) * area; // seek to W[o][c]; it goes to W'[c][o], rotated
+      const dst = (c * outC + o) * area;
+      for (let t = 0; t < area; t++) to[dst + area - 1 - t] = from[src + t];
+    }
+  }
+  packA(kernels, format, flipped, { m: channels, k: outC * area }, packed);
+  const back = { size, stride: 1, pad: size - 1 - pad, oh: h, ow: w };
+  convolve(kernels, format, reserve, { count: channels, packed, bias: 0 }, { x: dy, y: dx }, back);
+}
+
+/**
+ * dx for any geometry, image by image: the im2col matrix's gradient Wᵀ (C·size·size, outC) ·
+ * dy (outC, P), summed back onto the image by col2im.
+ */
+function col2imBack(
+  kernels: Kernels,
+  format: WasmFormat,
+  reserve: (bytes: number) => number,
+  operands: InputGradient,
+  geometry: ConvGeometry,
+): void {
+  const { raw, outC, dy, dx } = operands;
+  const { size, stride, pad, oh, ow } = geometry;
+  const [n, channels, h, w] = dx.shape;
+  const taps = channels * size * size;
+  const positions = oh * ow;
+  const imageSize = channels * h * w;
+  const bytes = valueBytes(format);
+  const transposed = reserve(regionBytes(outC * taps, bytes));
+  const packed = reserve(packedBytes(format, taps, outC));
+  const grad = reserve(regionBytes(outC * positions, bytes));
+  const col = reserve(regionBytes(taps * positions, bytes));
+  const image = reserve(regionBytes(imageSize, bytes));
+  const staging = reserve(
+    Math.max(stagingBytes(format, outC * positions), stagingBytes(format, imageSize)),
+  );
+  const tables = putTables(
+    rowMajorTables(outC, positions, positions, halfLanes(format), bytes),
+    reserve,
+  );
+  kernels.transpose(raw, outC, taps, transposed, bytes);
+  packA(kernels, format, transposed, { m: taps, k: outC }, packed);
+  const col2im = format === "f64" ? kernels.col2im_f64 : kernels.col2im_f32;
+  for (let i = 0; i < n; i++) {
+    loadValues(kernels, format, dy.data, i * outC * positions, outC * positions, staging, grad);
+    // dcol (K, P) = Wᵀ (K, outC) · dy (outC, P)
+    gemm(kernels, format, {
+      m: taps,
+      k: outC,
+      a: packed,
+      b: grad,
+      tables,
+      c: col,
+      ldc: positions,
+      bias: 0,
+      accumulate: false,
+    });
+    col2im(col, channels, h, w, size, stride, pad, oh, ow, image);
+    storeValues(kernels, format, image, staging, dx.data, i * imageSize, imageSize);
+  }
 }
 
 /**

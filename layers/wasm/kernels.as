@@ -697,6 +697,56 @@ export function max_pool_f64(
 // these kernels lay their operands out and reduce what the GEMMs leave.
 
 /**
+ * The adjoint of im2col, for the input gradient of a convolution of any stride: dst (channels
+ * x h x w of T, unpadded) = zeros, then every entry of col (channels*size*size x oh*ow) added
+ * onto the input element it was read from (entries from the padding are dropped), tap by tap
+ * in order, as the TypeScript layer sums them.
+ */
+// @ts-ignore: decorator
+@inline function col2im<T>(
+  col: usize, channels: i32, h: i32, w: i32, size: i32, stride: i32, pad: i32,
+  oh: i32, ow: i32, dst: usize,
+): void {
+  const eb = <usize>sizeof<T>();
+  zero(dst, <usize>channels * <usize>h * <usize>w * eb);
+  let src = col;
+  for (let ch = 0; ch < channels; ch++) {
+    for (let ky = 0; ky < size; ky++) {
+      for (let kx = 0; kx < size; kx++) {
+        for (let oy = 0; oy < oh; oy++) {
+          const iy = oy * stride - pad + ky;
+          // Seek to input row iy of channel ch.
+          const row = dst + <usize>(ch * h + iy) * <usize>w * eb;
+          for (let ox = 0; ox < ow; ox++, src += eb) {
+            const ix = ox * stride - pad + kx;
+            if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+              const at = row + <usize>ix * eb;
+              store<T>(at, load<T>(at) + load<T>(src));
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** col2im over f32; see col2im. */
+export function col2im_f32(
+  col: usize, channels: i32, h: i32, w: i32, size: i32, stride: i32, pad: i32,
+  oh: i32, ow: i32, dst: usize,
+): void {
+  col2im<f32>(col, channels, h, w, size, stride, pad, oh, ow, dst);
+}
+
+/** col2im over f64; see col2im. */
+export function col2im_f64(
+  col: usize, channels: i32, h: i32, w: i32, size: i32, stride: i32, pad: i32,
+  oh: i32, ow: i32, dst: usize,
+): void {
+  col2im<f64>(col, channels, h, w, size, stride, pad, oh, ow, dst);
+}
+
+/**
  * dst (cols x rows) = the transpose of src (rows x cols), elements of elemBytes: 4 or 8 (a
  * value), or any multiple of 4 (a run of values moved as one block).
  */

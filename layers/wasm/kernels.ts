@@ -91,6 +91,21 @@ export interface Kernels {
   ): void;
   /** As `max_pool_f32` over float64 planes. */
   max_pool_f64: Kernels["max_pool_f32"];
+  /** Sums an im2col matrix of float32 back onto the (unpadded) image it came from. */
+  col2im_f32(
+    col: number,
+    channels: number,
+    h: number,
+    w: number,
+    size: number,
+    stride: number,
+    pad: number,
+    oh: number,
+    ow: number,
+    dst: number,
+  ): void;
+  /** As `col2im_f32` over float64. */
+  col2im_f64: Kernels["col2im_f32"];
   /** dst (cols x rows) = the transpose of src (rows x cols), elements of elemBytes (4k). */
   transpose(src: number, rows: number, cols: number, dst: number, elemBytes: number): void;
   /** Adds the sum of each row of src (rows x cols) to the float64 at dst. */
