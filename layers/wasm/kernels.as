@@ -288,14 +288,15 @@ export function pack_a(src: usize, m: i32, k: i32, dst: usize, elemBytes: i32): 
       // Seek to the row once; then step through its depth, 4 elements apart in the panel.
       let at = <usize>p * <usize>k * 4 + <usize>r;
       let s = <usize>row * <usize>k;
-      if (elemBytes == 8) {
-        for (let d = 0; d < k; d++, at += 4, s++) {
-          store<f64>(dst + (at << 3), row < m ? load<f64>(src + (s << 3)) : 0);
+      if (row >= m) {
+        for (let d = 0; d < k; d++, at += 4) {
+          if (elemBytes == 8) store<u64>(dst + (at << 3), 0);
+          else store<u32>(dst + (at << 2), 0);
         }
+      } else if (elemBytes == 8) {
+        for (let d = 0; d < k; d++, at += 4, s++) store<u64>(dst + (at << 3), load<u64>(src + (s << 3)));
       } else {
-        for (let d = 0; d < k; d++, at += 4, s++) {
-          store<f32>(dst + (at << 2), row < m ? load<f32>(src + (s << 2)) : 0);
-        }
+        for (let d = 0; d < k; d++, at += 4, s++) store<u32>(dst + (at << 2), load<u32>(src + (s << 2)));
       }
     }
   }
@@ -764,20 +765,46 @@ export function transpose(src: usize, rows: i32, cols: i32, dst: usize, elemByte
 }
 
 /**
+ * Adds the sum of each row of src (rows x cols of T) to the f64 at dst, four rows at a time:
+ * four independent chains (one alone waits on each add's latency), each summing its row in
+ * column order, in f64, as the TypeScript layers sum them.
+ */
+// @ts-ignore: decorator
+@inline function rowSums<T>(src: usize, rows: i32, cols: i32, dst: usize): void {
+  const eb = <usize>sizeof<T>();
+  const stride = <usize>cols * eb;
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const d = dst + (<usize>r << 3);
+    let s0 = load<f64>(d), s1 = load<f64>(d, 8), s2 = load<f64>(d, 16), s3 = load<f64>(d, 24);
+    let p = src + <usize>r * stride; // seek to row r
+    for (let c = 0; c < cols; c++, p += eb) {
+      s0 += <f64>load<T>(p);
+      s1 += <f64>load<T>(p + stride);
+      s2 += <f64>load<T>(p + 2 * stride);
+      s3 += <f64>load<T>(p + 3 * stride);
+    }
+    store<f64>(d, s0);
+    store<f64>(d, s1, 8);
+    store<f64>(d, s2, 16);
+    store<f64>(d, s3, 24);
+  }
+  for (; r < rows; r++) {
+    const d = dst + (<usize>r << 3);
+    let s = load<f64>(d);
+    let p = src + <usize>r * stride;
+    for (let c = 0; c < cols; c++, p += eb) s += <f64>load<T>(p);
+    store<f64>(d, s);
+  }
+}
+
+/**
  * Adds the sum of each row of src (rows x cols, f32 or f64 by elemBytes) to the f64 at dst:
- * the bias gradients, summed in f64 in column order as the TypeScript layers sum them.
+ * the bias gradients.
  */
 export function add_row_sums(src: usize, rows: i32, cols: i32, dst: usize, elemBytes: i32): void {
-  for (let r = 0; r < rows; r++) {
-    let s = load<f64>(dst + (<usize>r << 3));
-    const row = <usize>r * <usize>cols;
-    if (elemBytes == 8) {
-      for (let c = 0; c < cols; c++) s += load<f64>(src + ((row + <usize>c) << 3));
-    } else {
-      for (let c = 0; c < cols; c++) s += <f64>load<f32>(src + ((row + <usize>c) << 2));
-    }
-    store<f64>(dst + (<usize>r << 3), s);
-  }
+  if (elemBytes == 8) rowSums<f64>(src, rows, cols, dst);
+  else rowSums<f32>(src, rows, cols, dst);
 }
 
 /** Adds count f32 at src to the f64 at dst (conv's weight gradient, image by image). */
