@@ -52,7 +52,8 @@ function abs(t: Tensor): Tensor {
  * ones (the reference path in f64 on the same stored values) within the bound of sums of
  * `depths[name]` terms; the bias gradient, a float64 sum on both paths, must equal the
  * reference path's in the layer's format; in f32, every gradient must be within 1e-5 of the
- * largest of its tensor on the reference path.
+ * largest of its tensor on the reference path, and some must differ from it (float32 sums
+ * against float64 ones: the wasm path ran).
  */
 function checkBackward(
   layer: Layer,
@@ -71,6 +72,13 @@ function checkBackward(
   for (const p of Object.values(absLayer.params)) p.set(p.toFloat64().map(Math.abs));
   const magnitude = onPath("typescript", () => gradients(absLayer, abs(x), abs(dout)));
   const worst: string[] = [];
+  // Float32 sums differ from float64 ones somewhere: proof that the wasm path ran at all.
+  const sameAsReference = [...got].every(([name, v]) =>
+    v.every((g, i) => g === reference.get(name)![i])
+  );
+  if (storage === f32) {
+    assert.ok(!sameAsReference, `${layer.name} [${shape}]: the wasm path did not run`);
+  }
   for (const [name, values] of got) {
     const label = `${layer.name} ${storage.name} [${shape}] d${name}`;
     if (name === "b") {
