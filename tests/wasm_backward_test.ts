@@ -179,10 +179,12 @@ Deno.test("training steps give the same losses on both paths", () => {
   // f64: both paths sum in float64, in different orders. f32: float32 sums on the wasm path.
   // f16 and bf16: one step of the format (2^-11, 2^-8) can separate the two paths' stored
   // activations and gradients, and the updates carry it from step to step: 16 steps allowed.
-  const tolerances: [Storage, number][] = [[f64, 1e-12], [f32, 1e-5], [f16, 2 ** -7], [
-    bf16,
-    2 ** -4,
-  ]];
+  const tolerances: [Storage, number][] = [
+    [f64, 1e-12],
+    [f32, 1e-5],
+    [f16, 2 ** -7],
+    [bf16, 2 ** -4],
+  ];
   for (const [storage, tolerance] of tolerances) {
     const wasm = lossTrajectory(storage, "wasm", 4);
     const reference = lossTrajectory(storage, "typescript", 4);
