@@ -11,9 +11,17 @@
  * `--subset` images and scaled to 10,000; the table says which. The machine is shared: run it
  * twice and read the better numbers, and see the load average it prints.
  *
+ * Then one training step (forward and backward of a batch of 100, one thread) in f32, f16,
+ * bf16 and f64, on the TypeScript path, today's (forward on the wasm kernels, backward in
+ * TypeScript, as before the backward kernels existed) and the wasm path for both, with the
+ * target of the wasm path's speed-up over today's; the runs alternate, so that a change of load
+ * on the machine hits all alike.
+ *
  * Options: `--subset N` images for the TypeScript single-thread runs and TF.js CPU (default
  * 1000; the others use all 10,000), `--repeat N` passes of the fast runs (the wasm path and
- * TF.js WASM), the fastest counting (default 2), `--formats f32,f16` to limit the formats.
+ * TF.js WASM), the fastest counting (default 2), `--formats f32,f16` to limit the formats,
+ * `--steps N` timed training steps per configuration, the fastest counting (default 3),
+ * `--part test|train` to run only the test pass or only the training step.
  *
  * @module
  */
@@ -30,11 +38,14 @@ import {
   type KernelPath,
   mnistImages,
   type MnistSet,
+  reseedDropout,
   type Sequential,
   setKernelPath,
+  type Softmax,
   type Storage,
   storageByName,
   STORAGES,
+  type Tensor,
   WorkerPool,
 } from "../mod.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
@@ -51,11 +62,17 @@ const { values: args } = parseArgs({
     subset: { type: "string", default: "1000" },
     repeat: { type: "string", default: "2" },
     formats: { type: "string" },
+    steps: { type: "string", default: "3" },
+    part: { type: "string" },
   },
 });
+if (args.part !== undefined && args.part !== "test" && args.part !== "train") {
+  throw new Error(`--part is "${args.part}", expected "test" or "train"`);
+}
 const subset = Number(args.subset);
 const repeat = Number(args.repeat);
 const formats = args.formats ? args.formats.split(",").map(storageByName) : STORAGES;
+const steps = Number(args.steps);
 
 /**
  * One timed configuration, in seconds for 10,000 images (scaled when run on fewer): wall time,
@@ -175,64 +192,6 @@ console.log(
 );
 console.log(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
 
-const rows = new Map<string, { workers: Timing; thread: Timing }>();
-using pool = new WorkerPool({ size: 2 });
-for (const path of ["wasm", "typescript"] as KernelPath[]) {
-  setKernelPath(path);
-  for (const format of formats) {
-    const narrow = net.to(format);
-    await pool.load(narrow);
-    const passes = path === "wasm" ? repeat : 1;
-    const workers = await time(set, IMAGES, halfprec(set, pool, format), passes);
-    const threadImages = path === "wasm" ? IMAGES : subset;
-    const thread = await time(set, threadImages, halfprec(set, narrow, format), passes);
-    rows.set(`${path} ${format.name}`, { workers, thread });
-    console.log(`  ${path} ${format.name}: ${workers.seconds.toFixed(2)} s on 2 workers`);
-  }
-}
-const tfWasm = await tfjs(set, net, "wasm", IMAGES, repeat);
-const tfCpu = await tfjs(set, net, "cpu", subset, 1);
-
-const scaled = (t: Timing) => t.images < IMAGES ? "*" : "";
-const wall = (t: Timing) => `${t.seconds.toFixed(2)} s${scaled(t)}`;
-const cpu = (t: Timing, threads: number) => `${(t.cpuSeconds / threads).toFixed(2)} s${scaled(t)}`;
-const table = formatTable(
-  ["path", "format", "2 workers", "CPU / 2", "1 thread", "CPU", "correct", "vs f32 (2 workers)"],
-  [
-    ...[...rows].map(([key, { workers, thread }]) => {
-      const [path, format] = key.split(" ");
-      const f32Row = rows.get(`${path} f32`);
-      return [
-        path,
-        format,
-        wall(workers),
-        cpu(workers, 2),
-        wall(thread),
-        cpu(thread, 1),
-        String(workers.correct),
-        f32Row ? `${(workers.seconds / f32Row.workers.seconds).toFixed(2)}x` : "-",
-      ];
-    }),
-    ["TF.js WASM (SIMD)", "f32", "-", "-", wall(tfWasm), cpu(tfWasm, 1), `${tfWasm.correct}`, "-"],
-    [
-      "TF.js CPU",
-      "f32",
-      "-",
-      "-",
-      wall(tfCpu),
-      cpu(tfCpu, 1),
-      `${tfCpu.correct} of ${tfCpu.images}`,
-      "-",
-    ],
-  ],
-);
-console.log(`\n${table}`);
-console.log(
-  `* timed on the first ${subset} images and scaled to ${IMAGES}. CPU: the process's CPU time ` +
-    `(all threads; "CPU / 2" is what 2 workers would take on 2 idle cores)`,
-);
-console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(" ")}\n`);
-
 /** Prints one target line: the measured value, the bound, and whether it is met. */
 function target(
   what: string,
@@ -250,61 +209,238 @@ function target(
   );
 }
 /** [wall, CPU] seconds of a timing on `threads` threads. */
-const both = (t: Timing, threads: number): [number, number] => [t.seconds, t.cpuSeconds / threads];
+const both = (
+  t: StepTiming | Timing,
+  threads: number,
+): [number, number] => [t.seconds, t.cpuSeconds / threads];
 const ratio = (
   a: [number, number],
   b: [number, number],
 ): [number, number] => [a[0] / b[0], a[1] / b[1]];
-const wasmF32 = rows.get("wasm f32");
-const tsF32 = rows.get("typescript f32");
-console.log("Targets (wall time; the same from CPU time in brackets):");
-if (wasmF32) {
-  const workers = both(wasmF32.workers, 2);
-  target("wasm f32, 2 workers, 10k pass", workers, 3, " s", true);
-  target(
-    "wasm f32 (2 workers) speed-up over TF.js WASM",
-    ratio(both(tfWasm, 1), workers),
-    2,
-    "x",
-    false,
-  );
-  target(
-    "wasm f32 (1 thread) speed-up over TF.js WASM (1 thread)",
-    ratio(both(tfWasm, 1), both(wasmF32.thread, 1)),
-    2,
-    "x",
-    false,
-  );
-  const bounds: [string, number][] = [["f16", 1.25], ["f16-polyfill", 1.25], ["bf16", 1.25], [
-    "f64",
-    2,
-  ]];
-  for (const [name, bound] of bounds) {
-    const row = rows.get(`wasm ${name}`);
-    if (row) {
-      target(
-        `wasm ${name} / f32, 2 workers`,
-        ratio(both(row.workers, 2), workers),
-        bound,
-        "x",
-        true,
-      );
+/** The 10,000-image test pass on both kernel paths and TF.js, its table and its targets. */
+async function testPass(): Promise<void> {
+  const rows = new Map<string, { workers: Timing; thread: Timing }>();
+  using pool = new WorkerPool({ size: 2 });
+  for (const path of ["wasm", "typescript"] as KernelPath[]) {
+    setKernelPath(path);
+    for (const format of formats) {
+      const narrow = net.to(format);
+      await pool.load(narrow);
+      const passes = path === "wasm" ? repeat : 1;
+      const workers = await time(set, IMAGES, halfprec(set, pool, format), passes);
+      const threadImages = path === "wasm" ? IMAGES : subset;
+      const thread = await time(set, threadImages, halfprec(set, narrow, format), passes);
+      rows.set(`${path} ${format.name}`, { workers, thread });
+      console.log(`  ${path} ${format.name}: ${workers.seconds.toFixed(2)} s on 2 workers`);
     }
   }
-}
-if (tsF32) {
-  target(
-    "TypeScript f32 (2 workers) speed-up over TF.js CPU",
-    ratio(both(tfCpu, 1), both(tsF32.workers, 2)),
-    5,
-    "x",
-    false,
+  const tfWasm = await tfjs(set, net, "wasm", IMAGES, repeat);
+  const tfCpu = await tfjs(set, net, "cpu", subset, 1);
+
+  const scaled = (t: Timing) => t.images < IMAGES ? "*" : "";
+  const wall = (t: Timing) => `${t.seconds.toFixed(2)} s${scaled(t)}`;
+  const cpu = (t: Timing, threads: number) =>
+    `${(t.cpuSeconds / threads).toFixed(2)} s${scaled(t)}`;
+  const table = formatTable(
+    ["path", "format", "2 workers", "CPU / 2", "1 thread", "CPU", "correct", "vs f32 (2 workers)"],
+    [
+      ...[...rows].map(([key, { workers, thread }]) => {
+        const [path, format] = key.split(" ");
+        const f32Row = rows.get(`${path} f32`);
+        return [
+          path,
+          format,
+          wall(workers),
+          cpu(workers, 2),
+          wall(thread),
+          cpu(thread, 1),
+          String(workers.correct),
+          f32Row ? `${(workers.seconds / f32Row.workers.seconds).toFixed(2)}x` : "-",
+        ];
+      }),
+      [
+        "TF.js WASM (SIMD)",
+        "f32",
+        "-",
+        "-",
+        wall(tfWasm),
+        cpu(tfWasm, 1),
+        `${tfWasm.correct}`,
+        "-",
+      ],
+      [
+        "TF.js CPU",
+        "f32",
+        "-",
+        "-",
+        wall(tfCpu),
+        cpu(tfCpu, 1),
+        `${tfCpu.correct} of ${tfCpu.images}`,
+        "-",
+      ],
+    ],
   );
-  target(
-    "TypeScript f32 (1 thread) speed-up over TF.js CPU (1 thread)",
-    ratio(both(tfCpu, 1), both(tsF32.thread, 1)),
-    5,
-    "x",
-    false,
+  console.log(`\n${table}`);
+  console.log(
+    `* timed on the first ${subset} images and scaled to ${IMAGES}. CPU: the process's CPU time ` +
+      `(all threads; "CPU / 2" is what 2 workers would take on 2 idle cores)`,
   );
+  console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(" ")}\n`);
+
+  const wasmF32 = rows.get("wasm f32");
+  const tsF32 = rows.get("typescript f32");
+  console.log("Targets (wall time; the same from CPU time in brackets):");
+  if (wasmF32) {
+    const workers = both(wasmF32.workers, 2);
+    target("wasm f32, 2 workers, 10k pass", workers, 3, " s", true);
+    target(
+      "wasm f32 (2 workers) speed-up over TF.js WASM",
+      ratio(both(tfWasm, 1), workers),
+      2,
+      "x",
+      false,
+    );
+    target(
+      "wasm f32 (1 thread) speed-up over TF.js WASM (1 thread)",
+      ratio(both(tfWasm, 1), both(wasmF32.thread, 1)),
+      2,
+      "x",
+      false,
+    );
+    const bounds: [string, number][] = [["f16", 1.25], ["f16-polyfill", 1.25], ["bf16", 1.25], [
+      "f64",
+      2,
+    ]];
+    for (const [name, bound] of bounds) {
+      const row = rows.get(`wasm ${name}`);
+      if (row) {
+        target(
+          `wasm ${name} / f32, 2 workers`,
+          ratio(both(row.workers, 2), workers),
+          bound,
+          "x",
+          true,
+        );
+      }
+    }
+  }
+  if (tsF32) {
+    target(
+      "TypeScript f32 (2 workers) speed-up over TF.js CPU",
+      ratio(both(tfCpu, 1), both(tsF32.workers, 2)),
+      5,
+      "x",
+      false,
+    );
+    target(
+      "TypeScript f32 (1 thread) speed-up over TF.js CPU (1 thread)",
+      ratio(both(tfCpu, 1), both(tsF32.thread, 1)),
+      5,
+      "x",
+      false,
+    );
+  }
 }
+
+/** Seconds of one training step: wall time and the process's CPU time. */
+interface StepTiming {
+  seconds: number;
+  cpuSeconds: number;
+}
+
+/** Where a training step runs its forward and its backward pass. */
+interface StepPaths {
+  label: string;
+  forward: KernelPath;
+  backward: KernelPath;
+}
+
+const STEP_PATHS: StepPaths[] = [
+  { label: "TypeScript (forward and backward)", forward: "typescript", backward: "typescript" },
+  { label: "today: wasm forward, TS backward", forward: "wasm", backward: "typescript" },
+  { label: "wasm forward and backward", forward: "wasm", backward: "wasm" },
+];
+/** The indices in {@linkcode STEP_PATHS} of today's paths and of the wasm path. */
+const TODAY = 1;
+const WASM = 2;
+
+/**
+ * One training step of `net` on `x`: forward in training mode, cross-entropy, backward, each
+ * pass on its path of `paths`, with the same dropout masks every time.
+ */
+function trainingStep(
+  net: Sequential,
+  x: Tensor,
+  labels: Uint8Array,
+  paths: StepPaths,
+): StepTiming {
+  const cpuStarted = cpuUsage();
+  const started = performance.now();
+  setKernelPath(paths.forward);
+  reseedDropout(net, 1);
+  net.forward(x, { train: true });
+  const { dlogits } = (net.layers.at(-1) as Softmax).crossEntropy(labels);
+  setKernelPath(paths.backward);
+  let d = dlogits;
+  for (let i = net.layers.length - 2; i >= 0; i--) d = net.layers[i].backward(d);
+  const cpu = cpuUsage(cpuStarted);
+  return {
+    seconds: (performance.now() - started) / 1000,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+  };
+}
+
+/**
+ * The training step in each format on each of {@linkcode STEP_PATHS}: one warm-up step each,
+ * then the paths in turn, `steps` times; the fastest counts. Prints the table and the 3x target
+ * (the wasm path against today's).
+ */
+function trainingSteps(): void {
+  const trainFormats = formats.filter((f) => ["f32", "f16", "bf16", "f64"].includes(f.name));
+  const labels = set.labels.subarray(0, BATCH);
+  const results: { format: string; timings: StepTiming[] }[] = [];
+  for (const format of trainFormats) {
+    const model = net.to(format);
+    const x = mnistImages(set, 0, BATCH, format);
+    const timings = STEP_PATHS.map((paths) => trainingStep(model, x, labels, paths));
+    for (let i = 0; i < steps; i++) {
+      STEP_PATHS.forEach((paths, j) => {
+        const t = trainingStep(model, x, labels, paths);
+        if (i === 0 || t.seconds < timings[j].seconds) timings[j] = t;
+      });
+    }
+    results.push({ format: format.name, timings });
+    console.log(
+      `  training step ${format.name}: ${timings.map((t) => t.seconds.toFixed(3)).join(" s, ")} s`,
+    );
+  }
+  const ms = (seconds: number) => `${(seconds * 1000).toFixed(0)} ms`;
+  const rows = results.flatMap(({ format, timings }) =>
+    timings.map((t, j) => [
+      format,
+      STEP_PATHS[j].label,
+      ms(t.seconds),
+      ms(t.cpuSeconds),
+      `${(timings[TODAY].seconds / t.seconds).toFixed(2)}x`,
+    ])
+  );
+  const table = formatTable(["format", "paths", "wall", "CPU", "speed-up over today"], rows);
+  console.log(
+    `\nTraining step: forward + backward, batch ${BATCH}, one thread, fastest of ${steps}\n` +
+      table,
+  );
+  console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(" ")}\n`);
+  console.log("Targets (wall time; the same from CPU time in brackets):");
+  for (const { format, timings } of results) {
+    target(
+      `training step ${format}, wasm speed-up over today's (TypeScript backward)`,
+      ratio(both(timings[TODAY], 1), both(timings[WASM], 1)),
+      3,
+      "x",
+      false,
+    );
+  }
+}
+
+if (args.part !== "train") await testPass();
+if (args.part !== "test") trainingSteps();

@@ -7,8 +7,11 @@
  * storage computes the same float64 dot product (the terms summed in the same order, the
  * relaxed-SIMD build fusing each multiply-add); every other format widens input and weights
  * exactly to float32, accumulates the dot product and adds the bias in float32, and rounds that
- * float32 once to the storage format (nothing to round for f32). Gradients are always computed
- * on the TypeScript path: summed over the batch in float64 and rounded once.
+ * float32 once to the storage format (nothing to round for f32). Gradients on the TypeScript
+ * path are float64 sums (over the batch too), each rounded once to the format. On the wasm path
+ * (when input, output gradient and layer share a format) the input and weight gradients are
+ * float32 sums (float64 for f64 storage) of the exactly widened values, the bias gradient a
+ * float64 sum, each rounded once to the format.
  *
  * @module
  */
@@ -20,7 +23,7 @@ import { reuse, scratch, widen } from "./_scratch.ts";
 import { identity, matmul, multiply } from "./_matmul.ts";
 import { kernelPath } from "./kernel_path.ts";
 import { commonFormat } from "./wasm/staging.ts";
-import { affineForward } from "./wasm/affine.ts";
+import { affineBackward, affineForward } from "./wasm/affine.ts";
 
 /** Options of {@linkcode Affine}. */
 export interface AffineOptions {
@@ -34,7 +37,7 @@ export interface AffineOptions {
    * Round every partial sum of the forward products to this format (each step a fused
    * multiply-add rounded once), as an accumulator of that width does; the bias is added and
    * rounded likewise. Without it, sums are float64 (TypeScript path) or as the wasm path
-   * computes them. Backward passes always sum in float64.
+   * computes them. Backward passes ignore it (see the precision note of the module).
    */
   accumulator?: Storage;
 }
@@ -136,6 +139,15 @@ export class Affine implements Layer {
     const x = requireInput(this, this.#input);
     const [n, outputs] = this.outputShape(x.shape);
     checkShape(this, "output gradient", dout.shape, [n, outputs]);
+    const dx = this.#dx = reuse(this.#dx, this.storage, x.shape);
+    const format = kernelPath() === "wasm"
+      ? commonFormat(x.storage, dout.storage, this.storage)
+      : undefined;
+    if (format) {
+      const tensors = { x, dy: dout, weights: this.params.W, dx };
+      affineBackward(format, { ...tensors, dWeights: this.grads.W, dBias: this.grads.b });
+      return dx;
+    }
     const { inputs } = this.options;
     const dy = widen(dout, "affine out");
     const weights = widen(this.params.W, "affine weights");
@@ -151,7 +163,6 @@ export class Affine implements Layer {
     }
     this.grads.W.set(dWeights);
     this.grads.b.set(dBias);
-    const dx = this.#dx = reuse(this.#dx, this.storage, x.shape);
     dx.set(dxValues);
     return dx;
   }

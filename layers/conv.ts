@@ -7,8 +7,12 @@
  * storage computes the same float64 dot product (the terms summed in the same order, the
  * relaxed-SIMD build fusing each multiply-add); every other format widens input and weights
  * exactly to float32, accumulates the dot product and adds the bias in float32, and rounds that
- * float32 once to the storage format (nothing to round for f32). Gradients are always computed
- * on the TypeScript path: accumulated over the batch in float64 and rounded once.
+ * float32 once to the storage format (nothing to round for f32). Gradients on the TypeScript
+ * path are float64 sums (over the batch too), each rounded once to the format. On the wasm path
+ * (when input, output gradient and layer share a format) the input gradient and the weight
+ * gradient of each group of images (at most 1024 terms, or one image) are float32 sums (float64
+ * for f64 storage) of the exactly widened values; the groups' weight gradients and the bias
+ * gradient are summed in float64, and every result is rounded once to the format.
  *
  * @module
  */
@@ -21,7 +25,7 @@ import { checkWindow, outputExtent, type Window } from "./_geometry.ts";
 import { identity, matmul, multiply } from "./_matmul.ts";
 import { kernelPath } from "./kernel_path.ts";
 import { commonFormat } from "./wasm/staging.ts";
-import { convForward } from "./wasm/conv.ts";
+import { convBackward, convForward } from "./wasm/conv.ts";
 
 /** Options of {@linkcode Conv}. */
 export interface ConvOptions {
@@ -41,7 +45,7 @@ export interface ConvOptions {
    * Round every partial sum of the forward products to this format (each step a fused
    * multiply-add rounded once), as an accumulator of that width does; the bias is added and
    * rounded likewise. Without it, sums are float64 (TypeScript path) or as the wasm path
-   * computes them. Backward passes always sum in float64.
+   * computes them. Backward passes ignore it (see the precision note of the module).
    */
   accumulator?: Storage;
 }
@@ -164,6 +168,15 @@ export class Conv implements Layer {
     const [n, outC, oh, ow] = this.outputShape(x.shape);
     checkShape(this, "output gradient", dout.shape, [n, outC, oh, ow]);
     const dx = this.#dx = reuse(this.#dx, this.storage, x.shape);
+    const format = kernelPath() === "wasm"
+      ? commonFormat(x.storage, dout.storage, this.storage)
+      : undefined;
+    if (format) {
+      const tensors = { x, dy: dout, weights: this.params.W, dx };
+      const grads = { dWeights: this.grads.W, dBias: this.grads.b };
+      convBackward(format, { ...tensors, ...grads }, { ...this.#window, oh, ow });
+      return dx;
+    }
     const weights = this.params.W.toFloat64();
     const dWeights = new Float64Array(weights.length);
     const dBias = new Float64Array(outC);

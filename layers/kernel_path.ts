@@ -1,13 +1,13 @@
 /**
- * Which code computes the layers' forward passes: the WebAssembly SIMD kernels or the
- * TypeScript reference.
+ * Which code computes the layers' forward and backward passes: the WebAssembly SIMD kernels or
+ * the TypeScript reference.
  *
  * The TypeScript path is the readable reference: float64 arithmetic, each output rounded once
  * to the storage format. The wasm path runs conv, affine, ReLU and max pooling on SIMD kernels
  * (float64 arithmetic for f64 storage, float32 for every other format; see each layer's
- * precision note) and is tested against the reference. Backward passes, dropout and softmax
- * always run the TypeScript code. The setting is per thread; a `WorkerPool` sends it to its
- * workers with the network.
+ * precision note), forward and backward, and is tested against the reference. Dropout and
+ * softmax always run the TypeScript code. The setting is per thread; a `WorkerPool` sends it to
+ * its workers with the network.
  *
  * @module
  */
@@ -19,7 +19,7 @@ export type KernelPath = "wasm" | "typescript";
 let current: KernelPath = kernels ? "wasm" : "typescript";
 
 /**
- * The path layers compute their forward passes on in this thread: `"wasm"` by default when the
+ * The path layers compute their forward and backward passes on in this thread: `"wasm"` by default when the
  * runtime has WebAssembly SIMD, else `"typescript"`.
  *
  * @example
@@ -34,7 +34,7 @@ export function kernelPath(): KernelPath {
 }
 
 /**
- * Chooses the path layers compute their forward passes on in this thread.
+ * Chooses the path layers compute their forward and backward passes on in this thread.
  *
  * @throws {RangeError} When `path` is neither `"wasm"` nor `"typescript"`.
  * @throws {Error} When `path` is `"wasm"` and the runtime has no WebAssembly SIMD.

@@ -2,8 +2,10 @@
  * Max pooling over NCHW input.
  *
  * Precision: exact in every format (the output is one of the stored inputs); NaN propagates.
- * The wasm path (see `setKernelPath`), taken when the input is stored in the layer's own
- * format, makes the same comparisons on exactly widened values and gives the same outputs.
+ * The wasm path (see `setKernelPath`), taken when the input (backward: the output gradient) is
+ * stored in the layer's own format, makes the same comparisons on exactly widened values and
+ * gives the same outputs; backward too when the windows do not overlap (overlapping ones keep
+ * the TypeScript code, which sums the gradients meeting at one input in float64).
  *
  * @module
  */
@@ -15,7 +17,7 @@ import { reuse, scratch } from "./_scratch.ts";
 import { checkWindow, outputExtent, type Window } from "./_geometry.ts";
 import { kernelPath } from "./kernel_path.ts";
 import { commonFormat } from "./wasm/staging.ts";
-import { poolForward } from "./wasm/pool.ts";
+import { poolBackward, poolForward } from "./wasm/pool.ts";
 
 /** Options of {@linkcode Pool}. */
 export interface PoolOptions {
@@ -126,6 +128,15 @@ export class Pool implements Layer {
     checkShape(this, "output gradient", dout.shape, shape);
     const [, , oh, ow] = shape;
     const dx = this.#dx = reuse(this.#dx, this.storage, x.shape);
+    // Overlapping windows can pick an input twice; their sum stays on the reference path.
+    const disjoint = this.options.stride >= this.options.size;
+    const format = kernelPath() === "wasm" && disjoint
+      ? commonFormat(dout.storage, this.storage)
+      : undefined;
+    if (format) {
+      poolBackward(format, { dy: dout, dx, argmax: this.#argmax });
+      return dx;
+    }
     const plane = scratch("pool plane", h * w);
     const dy = scratch("pool out", oh * ow);
     for (let p = 0; p < x.size / (h * w); p++) {

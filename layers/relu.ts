@@ -3,8 +3,8 @@
  *
  * Precision: exact in every format (a stored value or zero is stored again), so ReLU never
  * adds rounding error; NaN passes through. The wasm path (see `setKernelPath`), taken when the
- * input is stored in the layer's own format, works on the stored bits and gives the same
- * elements.
+ * input (and, backward, the output gradient) is stored in the layer's own format, works on the
+ * stored bits and gives the same elements, forward and backward.
  *
  * @module
  */
@@ -16,7 +16,7 @@ import { reuse } from "./_scratch.ts";
 import { mapChunks } from "./_chunks.ts";
 import { kernelPath } from "./kernel_path.ts";
 import { commonFormat } from "./wasm/staging.ts";
-import { reluForward } from "./wasm/relu.ts";
+import { reluBackward, reluForward } from "./wasm/relu.ts";
 
 /** Options of {@linkcode Relu}. */
 export interface ReluOptions {
@@ -71,6 +71,13 @@ export class Relu implements Layer {
   backward(dout: Tensor): Tensor {
     const x = requireInput(this, this.#input);
     const dx = this.#dx = reuse(this.#dx, this.storage, x.shape);
+    const format = kernelPath() === "wasm"
+      ? commonFormat(x.storage, dout.storage, this.storage)
+      : undefined;
+    if (format) {
+      reluBackward(format, { x, dy: dout, dx });
+      return dx;
+    }
     mapChunks([dout, x], dx, ([d, v], _start, length) => {
       for (let i = 0; i < length; i++) if (!(v[i] > 0)) d[i] = 0;
     });

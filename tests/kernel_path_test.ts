@@ -9,11 +9,9 @@
 import assert from "node:assert/strict";
 import {
   Affine,
-  bf16,
   Conv,
   deepConvNet,
   f16,
-  f16Polyfill,
   f32,
   f64,
   type KernelPath,
@@ -28,6 +26,8 @@ import {
 } from "../mod.ts";
 import { randomValues } from "./_gradcheck.ts";
 import { onPath } from "./_kernel_path.ts";
+import { assertWithinBound as assertSums } from "./_wasm_bound.ts";
+import { specialValues } from "./_special_values.ts";
 
 /** The forward output of `layer` on `x` on each path, widened. */
 function bothPaths(layer: Layer, x: Tensor): { wasm: Float64Array; reference: Float64Array } {
@@ -35,20 +35,6 @@ function bothPaths(layer: Layer, x: Tensor): { wasm: Float64Array; reference: Fl
     wasm: onPath("wasm", () => layer.forward(x).toFloat64()),
     reference: onPath("typescript", () => layer.forward(x).toFloat64()),
   };
-}
-
-/** Unit roundoff of the arithmetic the wasm path uses for `storage`. */
-function unitRoundoff(storage: Storage): number {
-  return storage === f64 ? 2 ** -53 : 2 ** -24;
-}
-
-/** Half the spacing of `storage`'s values around `v`: the error of rounding a float32 to it. */
-function halfSpacing(storage: Storage, v: number): number {
-  const bits = storage === bf16 ? 8 : storage === f16 || storage === f16Polyfill ? 11 : 0;
-  if (bits === 0) return 0; // f32 and f64: the accumulator's own last rounding is the result
-  const minExponent = bits === 11 ? -14 : -126;
-  const exponent = Math.max(Math.floor(Math.log2(Math.max(v, 2 ** minExponent))), minExponent);
-  return 2 ** (exponent - bits);
 }
 
 /**
@@ -74,15 +60,8 @@ function assertWithinBound(
     () => absLayer.forward(Tensor.from(f64, shape, x.toFloat64().map(Math.abs))).toFloat64(),
   );
   const got = onPath("wasm", () => layer.forward(x).toFloat64());
-  const u = unitRoundoff(storage);
-  let worst = 0;
-  for (let i = 0; i < exact.length; i++) {
-    const accumulation = (depth + 2) * u * magnitude[i];
-    const bound = accumulation + halfSpacing(storage, Math.abs(exact[i]) + accumulation);
-    const err = Math.abs(got[i] - exact[i]);
-    worst = Math.max(worst, err / bound);
-    assert.ok(err <= bound, `${storage.name} [${shape}] output ${i}: ${got[i]} vs ${exact[i]}`);
-  }
+  const label = `${layer.name} ${storage.name} [${shape}] output`;
+  const worst = assertSums(storage, { got, exact, magnitude }, depth, label);
   console.log(`${layer.name} ${storage.name} [${shape}]: worst error ${worst.toFixed(3)} of bound`);
 }
 
@@ -152,14 +131,6 @@ Deno.test("affine forward on the wasm path stays within the float32 bound in eve
     }
   }
 });
-
-/** Values with every special case of a format: signed zeros, infinities, NaN, subnormals. */
-function specialValues(storage: Storage, length: number, seed: number): Float64Array {
-  const specials = [0, -0, Infinity, -Infinity, NaN, 2 ** -24, -(2 ** -24), 65504, -65504, 5, 5];
-  return randomValues(length, seed).map((v, i) =>
-    i % 3 === 0 ? specials[(i / 3) % specials.length] : storage.round(v * 4)
-  );
-}
 
 Deno.test("relu forward is identical on both paths in every format, special values included", () => {
   for (const storage of STORAGES) {

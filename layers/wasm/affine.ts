@@ -1,12 +1,13 @@
 /**
- * Affine forward on the wasm kernels: the whole batch in one product, the input batch packed
- * as A and the weights read in place as B; C starts as the bias, each output rounded once.
+ * Affine forward and backward on the wasm kernels. Forward: the whole batch in one product,
+ * the input batch packed as A and the weights read in place as B; C starts as the bias, each
+ * output rounded once. Backward: two more products over operands transposed in the memory.
  *
  * @module
  */
 import type { Tensor } from "../tensor.ts";
 import { heap, requireKernels, withRegions } from "./kernels.ts";
-import { gemm, halfLanes, putTables } from "./gemm.ts";
+import { gemm, halfLanes, packA, packedBytes, putTables } from "./gemm.ts";
 import { rowMajorTables } from "./tables.ts";
 import {
   loadValues,
@@ -29,7 +30,7 @@ export function affineForward(
   const bytes = valueBytes(format);
   withRegions((reserve) => {
     const input = reserve(regionBytes(n * inputs, bytes));
-    const packed = reserve(Math.ceil(n / 4) * 4 * inputs * bytes);
+    const packed = reserve(packedBytes(format, n, inputs));
     const w = reserve(regionBytes(inputs * outputs, bytes));
     const b = reserve(regionBytes(outputs, bytes));
     const out = reserve(regionBytes(n * outputs, bytes));
@@ -42,7 +43,7 @@ export function affineForward(
     );
 
     loadValues(kernels, format, x.data, 0, n * inputs, staging, input);
-    kernels.pack_a(input, n, inputs, packed, bytes);
+    packA(kernels, format, input, { m: n, k: inputs }, packed);
     loadValues(kernels, format, weights.data, 0, inputs * outputs, staging, w);
     loadValues(kernels, format, bias.data, 0, outputs, staging, b);
     // The bias is per column here, and the kernel adds it per row: start C as the bias in
@@ -63,5 +64,80 @@ export function affineForward(
       accumulate: true,
     });
     storeValues(kernels, format, out, staging, y.data, 0, n * outputs);
+  });
+}
+
+/**
+ * Given `dy` (N, outputs), the gradient at the output of the affine layer that read `x` (N,
+ * inputs) with `weights` (inputs, outputs): `dx` = dy · Wᵀ, `dWeights` = xᵀ · dy (summed over
+ * the batch in the arithmetic type), `dBias` = the column sums of dy (in float64); all stored in
+ * `format`, each rounded once.
+ */
+export function affineBackward(
+  format: WasmFormat,
+  tensors: { x: Tensor; dy: Tensor; weights: Tensor; dx: Tensor; dWeights: Tensor; dBias: Tensor },
+): void {
+  const kernels = requireKernels();
+  const { x, dy, weights, dx, dWeights, dBias } = tensors;
+  const [inputs, outputs] = weights.shape;
+  const n = x.shape[0];
+  const bytes = valueBytes(format);
+  const lanes = halfLanes(format);
+  withRegions((reserve) => {
+    const input = reserve(regionBytes(n * inputs, bytes));
+    const inputT = reserve(regionBytes(n * inputs, bytes));
+    const inputPacked = reserve(packedBytes(format, inputs, n));
+    const grad = reserve(regionBytes(n * outputs, bytes));
+    const gradT = reserve(regionBytes(n * outputs, bytes));
+    const gradPacked = reserve(packedBytes(format, n, outputs));
+    const w = reserve(regionBytes(inputs * outputs, bytes));
+    const wT = reserve(regionBytes(inputs * outputs, bytes));
+    const dxValues = reserve(regionBytes(n * inputs, bytes));
+    const dwValues = reserve(regionBytes(inputs * outputs, bytes));
+    const dbSum = reserve(outputs * 8);
+    const staging = reserve(
+      Math.max(...[n * inputs, inputs * outputs, n * outputs].map((c) => stagingBytes(format, c))),
+    );
+    const dxTables = putTables(rowMajorTables(outputs, inputs, inputs, lanes, bytes), reserve);
+    const dwTables = putTables(rowMajorTables(n, outputs, outputs, lanes, bytes), reserve);
+
+    loadValues(kernels, format, x.data, 0, n * inputs, staging, input);
+    loadValues(kernels, format, dy.data, 0, n * outputs, staging, grad);
+    loadValues(kernels, format, weights.data, 0, inputs * outputs, staging, w);
+    // dx (N, inputs) = dy (N, outputs) · Wᵀ (outputs, inputs)
+    packA(kernels, format, grad, { m: n, k: outputs }, gradPacked);
+    kernels.transpose(w, inputs, outputs, wT, bytes);
+    gemm(kernels, format, {
+      m: n,
+      k: outputs,
+      a: gradPacked,
+      b: wT,
+      tables: dxTables,
+      c: dxValues,
+      ldc: inputs,
+      bias: 0,
+      accumulate: false,
+    });
+    storeValues(kernels, format, dxValues, staging, dx.data, 0, n * inputs);
+    // dW (inputs, outputs) = xᵀ (inputs, N) · dy (N, outputs)
+    kernels.transpose(input, n, inputs, inputT, bytes);
+    packA(kernels, format, inputT, { m: inputs, k: n }, inputPacked);
+    gemm(kernels, format, {
+      m: inputs,
+      k: n,
+      a: inputPacked,
+      b: grad,
+      tables: dwTables,
+      c: dwValues,
+      ldc: outputs,
+      bias: 0,
+      accumulate: false,
+    });
+    storeValues(kernels, format, dwValues, staging, dWeights.data, 0, inputs * outputs);
+    // db (outputs) = the row sums of dyᵀ
+    kernels.transpose(grad, n, outputs, gradT, bytes);
+    const dbTotal = new Float64Array(heap(), dbSum, outputs).fill(0);
+    kernels.add_row_sums(gradT, outputs, n, dbSum, bytes);
+    dBias.storage.write(dbTotal, 0, dBias.data, 0, outputs);
   });
 }

@@ -1,14 +1,25 @@
 /**
- * Convolution forward on the wasm kernels, image by image: the image widened once to the
- * arithmetic type, padded, multiplied by the packed weights (stride 1 reads the padded image
- * in place; other strides go through an im2col matrix), bias added, each output rounded once.
+ * Convolution on the wasm kernels, forward and backward, image by image.
+ *
+ * Forward: the image widened once to the arithmetic type, padded, multiplied by the packed
+ * weights (stride 1 reads the padded image in place; other strides go through an im2col
+ * matrix), bias added, each output rounded once.
+ *
+ * Backward: for stride 1 (DeepConvNet's convolutions), the input gradient is itself a stride-1
+ * convolution, of the output gradient padded by size - 1 - pad with the weights flipped and
+ * their two channel axes swapped, so it runs on the forward code; for other strides it is the
+ * GEMM Wᵀ · dy summed back onto the image (col2im). The weight gradient is a GEMM of the
+ * output gradient by the taps of the input, read in place from the padded images stored
+ * channels-last (no im2col matrix), a group of images at a time, in the arithmetic type;
+ * groups are summed in float64, as are the bias gradients, and both are rounded once to the
+ * format.
  *
  * @module
  */
 import type { Tensor } from "../tensor.ts";
-import { requireKernels, withRegions } from "./kernels.ts";
-import { gemm, halfLanes, putTables } from "./gemm.ts";
-import { convTables, rowMajorTables } from "./tables.ts";
+import { heap, type Kernels, requireKernels, withRegions } from "./kernels.ts";
+import { gemm, halfLanes, packA, packedBytes, putTables } from "./gemm.ts";
+import { channelsLastTables, convTables, rowMajorTables } from "./tables.ts";
 import {
   loadValues,
   regionBytes,
@@ -17,6 +28,9 @@ import {
   valueBytes,
   type WasmFormat,
 } from "./staging.ts";
+
+/** Most terms of one float32 sum of the weight gradient (see `convBackward`). */
+const GROUP_DEPTH = 1024;
 
 /** The geometry of one convolution layer. */
 export interface ConvGeometry {
@@ -27,6 +41,16 @@ export interface ConvGeometry {
   /** Output height and width. */
   oh: number;
   ow: number;
+}
+
+/** Packed weights (see `packA`) and their bias, in the memory. */
+interface Filters {
+  /** Output channels: rows of the packed weights. */
+  count: number;
+  /** Offset of the packed weights. */
+  packed: number;
+  /** Offset of the bias values, or 0 for none. */
+  bias: number;
 }
 
 /**
@@ -40,9 +64,235 @@ export function convForward(
 ): void {
   const kernels = requireKernels();
   const { x, weights, bias, y } = tensors;
+  const [outC, channels, size] = weights.shape;
+  const taps = channels * size * size;
+  const bytes = valueBytes(format);
+  withRegions((reserve) => {
+    const raw = reserve(regionBytes(outC * taps, bytes));
+    const packed = reserve(packedBytes(format, outC, taps));
+    const b = reserve(regionBytes(outC, bytes));
+    const staging = reserve(stagingBytes(format, outC * taps));
+    loadValues(kernels, format, weights.data, 0, outC * taps, staging, raw);
+    packA(kernels, format, raw, { m: outC, k: taps }, packed);
+    loadValues(kernels, format, bias.data, 0, outC, staging, b);
+    convolve(kernels, format, reserve, { count: outC, packed, bias: b }, { x, y }, geometry);
+  });
+}
+
+/**
+ * Given `dy` (N, outC, OH, OW), the gradient at the output of the convolution that read `x`
+ * with `weights`: `dx` (x's shape) = the input gradient, `dWeights` and `dBias` = the weight and
+ * bias gradients summed over the batch; all stored in `format`.
+ */
+export function convBackward(
+  format: WasmFormat,
+  tensors: { x: Tensor; dy: Tensor; weights: Tensor; dx: Tensor; dWeights: Tensor; dBias: Tensor },
+  geometry: ConvGeometry,
+): void {
+  const kernels = requireKernels();
+  const { x, dy, weights, dx, dWeights, dBias } = tensors;
   const { size, stride, pad, oh, ow } = geometry;
   const [n, channels, h, w] = x.shape;
   const outC = weights.shape[0];
+  const taps = channels * size * size;
+  const positions = oh * ow;
+  const imageSize = channels * h * w;
+  const hp = h + 2 * pad;
+  const wp = w + 2 * pad;
+  const bytes = valueBytes(format);
+  withRegions((reserve) => {
+    const raw = reserve(regionBytes(outC * taps, bytes));
+    const staging = reserve(stagingBytes(format, outC * taps));
+    loadValues(kernels, format, weights.data, 0, outC * taps, staging, raw);
+    // A conv's pad is below its size, so stride 1 always convolves back with a pad >= 0.
+    const inputGradient = stride === 1 ? convolveBack : col2imBack;
+    inputGradient(kernels, format, reserve, { raw, outC, dy, dx }, geometry);
+
+    // Images go through the weight-gradient GEMM in groups, so that each float32 sum has at
+    // least a few hundred terms (a short depth spends more on a tile's setup and store than on
+    // its sums) and at most GROUP_DEPTH, or one image's positions.
+    const group = Math.max(1, Math.min(n, Math.floor(GROUP_DEPTH / positions)));
+    const paddedSize = channels * hp * wp;
+    const image = reserve(regionBytes(imageSize, bytes));
+    const padded = reserve(paddedSize * bytes);
+    const channelsLast = reserve(group * paddedSize * bytes + 64);
+    const dyValues = reserve(regionBytes(group * outC * positions, bytes));
+    const dyRows = reserve(regionBytes(group * outC * positions, bytes));
+    const dyPacked = reserve(packedBytes(format, outC, group * positions));
+    const dwGroup = reserve(regionBytes(outC * taps, bytes));
+    const dwSum = reserve(outC * taps * 8);
+    const dbSum = reserve(outC * 8);
+    const imageStaging = reserve(
+      Math.max(stagingBytes(format, imageSize), stagingBytes(format, group * outC * positions)),
+    );
+    const tables = putTables(
+      channelsLastTables(
+        { channels, hp, wp, size, oh, ow },
+        { stride, images: group },
+        halfLanes(format),
+        bytes,
+      ),
+      reserve,
+    );
+    const dwTotal = new Float64Array(heap(), dwSum, outC * taps).fill(0);
+    const dbTotal = new Float64Array(heap(), dbSum, outC).fill(0);
+    // float64 sums accumulate in the GEMM itself; float32 ones per group, then into float64.
+    const f64Sums = bytes === 8;
+    for (let first = 0; first < n; first += group) {
+      const images = Math.min(group, n - first);
+      for (let g = 0; g < images; g++) {
+        const start = (first + g) * imageSize;
+        loadValues(kernels, format, x.data, start, imageSize, imageStaging, image);
+        kernels.pad_image(image, channels, h, w, pad, padded, bytes, 0);
+        const at = channelsLast + g * paddedSize * bytes;
+        kernels.transpose(padded, channels, hp * wp, at, bytes);
+      }
+      const count = images * outC * positions;
+      loadValues(kernels, format, dy.data, first * outC * positions, count, imageStaging, dyValues);
+      // (images, outC, P) to (outC, images·P): every filter's gradients, image after image
+      kernels.transpose(dyValues, images, outC, dyRows, positions * bytes);
+      packA(kernels, format, dyRows, { m: outC, k: images * positions }, dyPacked);
+      // dW (outC, size, size, C) (+)= dy (outC, images·P) · taps (images·P, size·size·C)
+      gemm(kernels, format, {
+        m: outC,
+        k: images * positions,
+        a: dyPacked,
+        b: channelsLast,
+        tables,
+        c: f64Sums ? dwSum : dwGroup,
+        ldc: taps,
+        bias: 0,
+        accumulate: f64Sums,
+      });
+      if (!f64Sums) kernels.add_f32_to_f64(dwGroup, dwSum, outC * taps);
+      kernels.add_row_sums(dyRows, outC, images * positions, dbSum, bytes);
+    }
+    // (outC, size, size, C) to the weights' layout (outC, C, size, size)
+    const dw = new Float64Array(outC * taps);
+    const area = size * size;
+    for (let o = 0; o < outC; o++) {
+      for (let t = 0; t < area; t++) {
+        const src = (o * area + t) * channels; // seek to tap t of filter o
+        for (let c = 0; c < channels; c++) dw[(o * channels + c) * area + t] = dwTotal[src + c];
+      }
+    }
+    dWeights.storage.write(dw, 0, dWeights.data, 0, outC * taps);
+    dBias.storage.write(dbTotal, 0, dBias.data, 0, outC);
+  });
+}
+
+/** What the input gradient needs: the weights' values in the memory, dy and dx. */
+interface InputGradient {
+  /** Offset of the weights' values (outC, C, size, size). */
+  raw: number;
+  /** Output channels. */
+  outC: number;
+  dy: Tensor;
+  dx: Tensor;
+}
+
+/**
+ * dx for stride 1: the stride-1 convolution of dy, padded by size - 1 - pad,
+ * with the weights rotated by 180 degrees and their channel axes swapped, on the forward code.
+ */
+function convolveBack(
+  kernels: Kernels,
+  format: WasmFormat,
+  reserve: (bytes: number) => number,
+  operands: InputGradient,
+  geometry: ConvGeometry,
+): void {
+  const { raw, outC, dy, dx } = operands;
+  const { size, pad } = geometry;
+  const [, channels, h, w] = dx.shape;
+  const area = size * size;
+  const count = outC * channels * area;
+  const bytes = valueBytes(format);
+  const flipped = reserve(regionBytes(count, bytes));
+  const packed = reserve(packedBytes(format, channels, outC * area));
+  const Values = bytes === 8 ? Float64Array : Float32Array;
+  const from = new Values(heap(), raw, count);
+  const to = new Values(heap(), flipped, count);
+  for (let o = 0; o < outC; o++) {
+    for (let c = 0; c < channels; c++) {
+      const src = (o * channels + c) * area; // seek to W[o][c]; it goes to W'[c][o], rotated
+      const dst = (c * outC + o) * area;
+      for (let t = 0; t < area; t++) to[dst + area - 1 - t] = from[src + t];
+    }
+  }
+  packA(kernels, format, flipped, { m: channels, k: outC * area }, packed);
+  const back = { size, stride: 1, pad: size - 1 - pad, oh: h, ow: w };
+  convolve(kernels, format, reserve, { count: channels, packed, bias: 0 }, { x: dy, y: dx }, back);
+}
+
+/**
+ * dx for any geometry, image by image: the im2col matrix's gradient Wᵀ (C·size·size, outC) ·
+ * dy (outC, P), summed back onto the image by col2im.
+ */
+function col2imBack(
+  kernels: Kernels,
+  format: WasmFormat,
+  reserve: (bytes: number) => number,
+  operands: InputGradient,
+  geometry: ConvGeometry,
+): void {
+  const { raw, outC, dy, dx } = operands;
+  const { size, stride, pad, oh, ow } = geometry;
+  const [n, channels, h, w] = dx.shape;
+  const taps = channels * size * size;
+  const positions = oh * ow;
+  const imageSize = channels * h * w;
+  const bytes = valueBytes(format);
+  const transposed = reserve(regionBytes(outC * taps, bytes));
+  const packed = reserve(packedBytes(format, taps, outC));
+  const grad = reserve(regionBytes(outC * positions, bytes));
+  const col = reserve(regionBytes(taps * positions, bytes));
+  const image = reserve(regionBytes(imageSize, bytes));
+  const staging = reserve(
+    Math.max(stagingBytes(format, outC * positions), stagingBytes(format, imageSize)),
+  );
+  const tables = putTables(
+    rowMajorTables(outC, positions, positions, halfLanes(format), bytes),
+    reserve,
+  );
+  kernels.transpose(raw, outC, taps, transposed, bytes);
+  packA(kernels, format, transposed, { m: taps, k: outC }, packed);
+  const col2im = format === "f64" ? kernels.col2im_f64 : kernels.col2im_f32;
+  for (let i = 0; i < n; i++) {
+    loadValues(kernels, format, dy.data, i * outC * positions, outC * positions, staging, grad);
+    // dcol (K, P) = Wᵀ (K, outC) · dy (outC, P)
+    gemm(kernels, format, {
+      m: taps,
+      k: outC,
+      a: packed,
+      b: grad,
+      tables,
+      c: col,
+      ldc: positions,
+      bias: 0,
+      accumulate: false,
+    });
+    col2im(col, channels, h, w, size, stride, pad, oh, ow, image);
+    storeValues(kernels, format, image, staging, dx.data, i * imageSize, imageSize);
+  }
+}
+
+/**
+ * `y` = conv(`x`) with filters already in the memory, image by image, in `format`; the
+ * regions it needs come from `reserve`.
+ */
+function convolve(
+  kernels: Kernels,
+  format: WasmFormat,
+  reserve: (bytes: number) => number,
+  filters: Filters,
+  tensors: { x: Tensor; y: Tensor },
+  geometry: ConvGeometry,
+): void {
+  const { x, y } = tensors;
+  const { size, stride, pad, oh, ow } = geometry;
+  const [n, channels, h, w] = x.shape;
+  const outC = filters.count;
   const taps = channels * size * size;
   const hp = h + 2 * pad;
   const wp = w + 2 * pad;
@@ -52,40 +302,31 @@ export function convForward(
   const tables = stride === 1
     ? convTables({ channels, hp, wp, size, oh, ow }, halfLanes(format), bytes)
     : rowMajorTables(taps, positions, positions, halfLanes(format), bytes);
-  withRegions((reserve) => {
-    const raw = reserve(regionBytes(outC * taps, bytes));
-    const packed = reserve(Math.ceil(outC / 4) * 4 * taps * bytes);
-    const b = reserve(regionBytes(outC, bytes));
-    const image = reserve(regionBytes(imageSize, bytes));
-    const padded = reserve(channels * hp * wp * bytes + 64);
-    const col = stride === 1 ? padded : reserve(regionBytes(taps * positions, bytes));
-    const out = reserve(regionBytes(outC * positions, bytes));
-    const staging = reserve(
-      Math.max(...[outC * taps, imageSize, outC * positions].map((c) => stagingBytes(format, c))),
-    );
-    const placed = putTables(tables, reserve);
-
-    loadValues(kernels, format, weights.data, 0, outC * taps, staging, raw);
-    kernels.pack_a(raw, outC, taps, packed, bytes);
-    loadValues(kernels, format, bias.data, 0, outC, staging, b);
-    for (let i = 0; i < n; i++) {
-      loadValues(kernels, format, x.data, i * imageSize, imageSize, staging, image);
-      kernels.pad_image(image, channels, h, w, pad, padded, bytes, 64);
-      if (stride !== 1) {
-        kernels.im2col(padded, channels, hp, wp, size, stride, oh, ow, col, positions, bytes);
-      }
-      gemm(kernels, format, {
-        m: outC,
-        k: taps,
-        a: packed,
-        b: col,
-        tables: placed,
-        c: out,
-        ldc: positions,
-        bias: b,
-        accumulate: false,
-      });
-      storeValues(kernels, format, out, staging, y.data, i * outC * positions, outC * positions);
+  const image = reserve(regionBytes(imageSize, bytes));
+  const padded = reserve(channels * hp * wp * bytes + 64);
+  const col = stride === 1 ? padded : reserve(regionBytes(taps * positions, bytes));
+  const out = reserve(regionBytes(outC * positions, bytes));
+  const staging = reserve(
+    Math.max(stagingBytes(format, imageSize), stagingBytes(format, outC * positions)),
+  );
+  const placed = putTables(tables, reserve);
+  for (let i = 0; i < n; i++) {
+    loadValues(kernels, format, x.data, i * imageSize, imageSize, staging, image);
+    kernels.pad_image(image, channels, h, w, pad, padded, bytes, 64);
+    if (stride !== 1) {
+      kernels.im2col(padded, channels, hp, wp, size, stride, oh, ow, col, positions, bytes);
     }
-  });
+    gemm(kernels, format, {
+      m: outC,
+      k: taps,
+      a: filters.packed,
+      b: col,
+      tables: placed,
+      c: out,
+      ldc: positions,
+      bias: filters.bias,
+      accumulate: false,
+    });
+    storeValues(kernels, format, out, staging, y.data, i * outC * positions, outC * positions);
+  }
 }

@@ -13,7 +13,7 @@ export interface GemmOperands {
   m: number;
   /** Depth. */
   k: number;
-  /** A, packed by `pack_a`. */
+  /** A, packed by {@linkcode packA}. */
   a: number;
   /** The base every table offset of B is added to. */
   b: number;
@@ -39,6 +39,22 @@ export interface PlacedTables {
 /** Output columns per half strip (one vector) for `format`: 4 float32 or 2 float64. */
 export function halfLanes(format: WasmFormat): number {
   return 16 / valueBytes(format);
+}
+
+/** Bytes of an m x k matrix packed for the GEMM of `format` (see {@linkcode packA}). */
+export function packedBytes(format: WasmFormat, m: number, k: number): number {
+  return Math.ceil(m / 4) * 4 * k * valueBytes(format);
+}
+
+/** Packs the row-major m x k values at `src` into panels of 4 rows, as the GEMMs read A. */
+export function packA(
+  kernels: Kernels,
+  format: WasmFormat,
+  src: number,
+  dims: { m: number; k: number },
+  dst: number,
+): void {
+  kernels.pack_a(src, dims.m, dims.k, dst, valueBytes(format));
 }
 
 /** Copies `tables` into the memory at the regions `reserve` hands out. */

@@ -288,14 +288,15 @@ export function pack_a(src: usize, m: i32, k: i32, dst: usize, elemBytes: i32): 
       // Seek to the row once; then step through its depth, 4 elements apart in the panel.
       let at = <usize>p * <usize>k * 4 + <usize>r;
       let s = <usize>row * <usize>k;
-      if (elemBytes == 8) {
-        for (let d = 0; d < k; d++, at += 4, s++) {
-          store<f64>(dst + (at << 3), row < m ? load<f64>(src + (s << 3)) : 0);
+      if (row >= m) {
+        for (let d = 0; d < k; d++, at += 4) {
+          if (elemBytes == 8) store<u64>(dst + (at << 3), 0);
+          else store<u32>(dst + (at << 2), 0);
         }
+      } else if (elemBytes == 8) {
+        for (let d = 0; d < k; d++, at += 4, s++) store<u64>(dst + (at << 3), load<u64>(src + (s << 3)));
       } else {
-        for (let d = 0; d < k; d++, at += 4, s++) {
-          store<f32>(dst + (at << 2), row < m ? load<f32>(src + (s << 2)) : 0);
-        }
+        for (let d = 0; d < k; d++, at += 4, s++) store<u32>(dst + (at << 2), load<u32>(src + (s << 2)));
       }
     }
   }
@@ -690,4 +691,192 @@ export function max_pool_f64(
 ): void {
   if (size == 2 && stride == 2 && pad == 0) pool2x2_f64(src, planes, h, w, oh, ow, dst, argmax);
   else maxPool<f64>(src, planes, h, w, size, stride, pad, oh, ow, dst, argmax);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backward passes. Gradients of conv and affine are GEMMs too (gemm_f32 / gemm_f64 above);
+// these kernels lay their operands out and reduce what the GEMMs leave.
+
+/**
+ * The adjoint of im2col, for the input gradient of a convolution of any stride: dst (channels
+ * x h x w of T, unpadded) = zeros, then every entry of col (channels*size*size x oh*ow) added
+ * onto the input element it was read from (entries from the padding are dropped), tap by tap
+ * in order, as the TypeScript layer sums them.
+ */
+// @ts-ignore: decorator
+@inline function col2im<T>(
+  col: usize, channels: i32, h: i32, w: i32, size: i32, stride: i32, pad: i32,
+  oh: i32, ow: i32, dst: usize,
+): void {
+  const eb = <usize>sizeof<T>();
+  zero(dst, <usize>channels * <usize>h * <usize>w * eb);
+  let src = col;
+  for (let ch = 0; ch < channels; ch++) {
+    for (let ky = 0; ky < size; ky++) {
+      for (let kx = 0; kx < size; kx++) {
+        for (let oy = 0; oy < oh; oy++) {
+          const iy = oy * stride - pad + ky;
+          // Seek to input row iy of channel ch.
+          const row = dst + <usize>(ch * h + iy) * <usize>w * eb;
+          for (let ox = 0; ox < ow; ox++, src += eb) {
+            const ix = ox * stride - pad + kx;
+            if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+              const at = row + <usize>ix * eb;
+              store<T>(at, load<T>(at) + load<T>(src));
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** col2im over f32; see col2im. */
+export function col2im_f32(
+  col: usize, channels: i32, h: i32, w: i32, size: i32, stride: i32, pad: i32,
+  oh: i32, ow: i32, dst: usize,
+): void {
+  col2im<f32>(col, channels, h, w, size, stride, pad, oh, ow, dst);
+}
+
+/** col2im over f64; see col2im. */
+export function col2im_f64(
+  col: usize, channels: i32, h: i32, w: i32, size: i32, stride: i32, pad: i32,
+  oh: i32, ow: i32, dst: usize,
+): void {
+  col2im<f64>(col, channels, h, w, size, stride, pad, oh, ow, dst);
+}
+
+/**
+ * dst (cols x rows) = the transpose of src (rows x cols), elements of elemBytes: 4 or 8 (a
+ * value), or any multiple of 4 (a run of values moved as one block).
+ */
+export function transpose(src: usize, rows: i32, cols: i32, dst: usize, elemBytes: i32): void {
+  const eb = <usize>elemBytes;
+  for (let r = 0; r < rows; r++) {
+    let s = src + <usize>r * <usize>cols * eb;
+    let d = dst + <usize>r * eb;
+    for (let c = 0; c < cols; c++, s += eb, d += <usize>rows * eb) {
+      if (eb == 8) store<u64>(d, load<u64>(s));
+      else if (eb == 4) store<u32>(d, load<u32>(s));
+      else copy(d, s, eb);
+    }
+  }
+}
+
+/**
+ * Adds the sum of each row of src (rows x cols of T) to the f64 at dst, four rows at a time:
+ * four independent chains (one alone waits on each add's latency), each summing its row in
+ * column order, in f64, as the TypeScript layers sum them.
+ */
+// @ts-ignore: decorator
+@inline function rowSums<T>(src: usize, rows: i32, cols: i32, dst: usize): void {
+  const eb = <usize>sizeof<T>();
+  const stride = <usize>cols * eb;
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const d = dst + (<usize>r << 3);
+    let s0 = load<f64>(d), s1 = load<f64>(d, 8), s2 = load<f64>(d, 16), s3 = load<f64>(d, 24);
+    let p = src + <usize>r * stride; // seek to row r
+    for (let c = 0; c < cols; c++, p += eb) {
+      s0 += <f64>load<T>(p);
+      s1 += <f64>load<T>(p + stride);
+      s2 += <f64>load<T>(p + 2 * stride);
+      s3 += <f64>load<T>(p + 3 * stride);
+    }
+    store<f64>(d, s0);
+    store<f64>(d, s1, 8);
+    store<f64>(d, s2, 16);
+    store<f64>(d, s3, 24);
+  }
+  for (; r < rows; r++) {
+    const d = dst + (<usize>r << 3);
+    let s = load<f64>(d);
+    let p = src + <usize>r * stride;
+    for (let c = 0; c < cols; c++, p += eb) s += <f64>load<T>(p);
+    store<f64>(d, s);
+  }
+}
+
+/**
+ * Adds the sum of each row of src (rows x cols, f32 or f64 by elemBytes) to the f64 at dst:
+ * the bias gradients.
+ */
+export function add_row_sums(src: usize, rows: i32, cols: i32, dst: usize, elemBytes: i32): void {
+  if (elemBytes == 8) rowSums<f64>(src, rows, cols, dst);
+  else rowSums<f32>(src, rows, cols, dst);
+}
+
+/** Adds count f32 at src to the f64 at dst (conv's weight gradient, image by image). */
+export function add_f32_to_f64(src: usize, dst: usize, count: i32): void {
+  for (let i = 0; i < count; i++) {
+    const d = dst + (<usize>i << 3);
+    store<f64>(d, load<f64>(d) + <f64>load<f32>(src + (<usize>i << 2)));
+  }
+}
+
+/**
+ * ReLU backward in place on stored elements (counts multiples of 8): d stays where x > 0 and
+ * becomes +0 elsewhere (x <= 0 or NaN), as in the TypeScript layer.
+ */
+export function relu_backward_f32(x: usize, d: usize, count: i32): void {
+  const z = f32x4.splat(0);
+  for (let i = 0; i < count; i += 4) {
+    const at = <usize>i << 2;
+    v128.store(d + at, v128.and(v128.load(d + at), f32x4.gt(v128.load(x + at), z)));
+  }
+}
+
+/** As relu_backward_f32 over f64. */
+export function relu_backward_f64(x: usize, d: usize, count: i32): void {
+  const z = f64x2.splat(0);
+  for (let i = 0; i < count; i += 2) {
+    const at = <usize>i << 3;
+    v128.store(d + at, v128.and(v128.load(d + at), f64x2.gt(v128.load(x + at), z)));
+  }
+}
+
+/**
+ * As relu_backward_f32 over 16-bit codes whose infinity is `inf`: x > 0 when its code, as a
+ * signed integer, is in 1..inf (sign clear, not zero, not NaN).
+ */
+export function relu_backward_16(x: usize, d: usize, count: i32, inf: i32): void {
+  const z = i16x8.splat(0);
+  const limit = i16x8.splat(<i16>inf);
+  for (let i = 0; i < count; i += 8) {
+    const at = <usize>i << 1;
+    const v = v128.load(x + at);
+    const positive = v128.and(i16x8.gt_s(v, z), i16x8.le_s(v, limit));
+    v128.store(d + at, v128.and(v128.load(d + at), positive));
+  }
+}
+
+/**
+ * Max pooling backward over `planes` planes: dx (planes x inSize of T) = zeros, then every
+ * output gradient dy (planes x outSize) added to the input element argmax (i32, an index
+ * within its plane) picked. Overlapping windows can pick an element twice: the adds are in
+ * output order, as in the TypeScript layer.
+ */
+// @ts-ignore: decorator
+@inline function unpool<T>(dy: usize, planes: i32, outSize: i32, inSize: i32, argmax: usize, dx: usize): void {
+  const eb = <usize>sizeof<T>();
+  zero(dx, <usize>planes * <usize>inSize * eb);
+  let o: usize = 0;
+  for (let p = 0; p < planes; p++) {
+    const plane = dx + <usize>p * <usize>inSize * eb;
+    for (let j = 0; j < outSize; j++, o++) {
+      const at = plane + <usize>load<i32>(argmax + (o << 2)) * eb;
+      store<T>(at, load<T>(at) + load<T>(dy + o * eb));
+    }
+  }
+}
+
+/** Max pooling backward over f32; see unpool. */
+export function unpool_f32(dy: usize, planes: i32, outSize: i32, inSize: i32, argmax: usize, dx: usize): void {
+  unpool<f32>(dy, planes, outSize, inSize, argmax, dx);
+}
+
+/** Max pooling backward over f64; see unpool. */
+export function unpool_f64(dy: usize, planes: i32, outSize: i32, inSize: i32, argmax: usize, dx: usize): void {
+  unpool<f64>(dy, planes, outSize, inSize, argmax, dx);
 }

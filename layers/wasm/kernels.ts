@@ -91,6 +91,44 @@ export interface Kernels {
   ): void;
   /** As `max_pool_f32` over float64 planes. */
   max_pool_f64: Kernels["max_pool_f32"];
+  /** Sums an im2col matrix of float32 back onto the (unpadded) image it came from. */
+  col2im_f32(
+    col: number,
+    channels: number,
+    h: number,
+    w: number,
+    size: number,
+    stride: number,
+    pad: number,
+    oh: number,
+    ow: number,
+    dst: number,
+  ): void;
+  /** As `col2im_f32` over float64. */
+  col2im_f64: Kernels["col2im_f32"];
+  /** dst (cols x rows) = the transpose of src (rows x cols), elements of elemBytes (4k). */
+  transpose(src: number, rows: number, cols: number, dst: number, elemBytes: number): void;
+  /** Adds the sum of each row of src (rows x cols) to the float64 at dst. */
+  add_row_sums(src: number, rows: number, cols: number, dst: number, elemBytes: number): void;
+  /** Adds count float32 at src to the float64 at dst. */
+  add_f32_to_f64(src: number, dst: number, count: number): void;
+  /** ReLU backward in place on float32 gradients d, given the input x (count a multiple of 8). */
+  relu_backward_f32(x: number, d: number, count: number): void;
+  /** As `relu_backward_f32` over float64. */
+  relu_backward_f64: Kernels["relu_backward_f32"];
+  /** As `relu_backward_f32` over 16-bit codes whose infinity is `inf`. */
+  relu_backward_16(x: number, d: number, count: number, inf: number): void;
+  /** Max pooling backward over float32 planes: each output gradient added at its argmax. */
+  unpool_f32(
+    dy: number,
+    planes: number,
+    outSize: number,
+    inSize: number,
+    argmax: number,
+    dx: number,
+  ): void;
+  /** As `unpool_f32` over float64 planes. */
+  unpool_f64: Kernels["unpool_f32"];
 }
 
 /** Which build is running: `"relaxed-simd"` (fused multiply-add) or `"simd"`. */

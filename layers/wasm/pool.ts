@@ -1,7 +1,8 @@
 /**
- * Max pooling forward on the wasm kernels, image by image: values widened exactly to float32
- * (or kept float64), the same comparisons as the TypeScript layer, the maxima stored back
- * exactly.
+ * Max pooling forward and backward on the wasm kernels, image by image: values widened exactly
+ * to float32 (or kept float64), the same comparisons as the TypeScript layer, the maxima stored
+ * back exactly; backward, each output gradient put at its maximum's position (exact when the
+ * windows do not overlap, the only case the layer sends here).
  *
  * @module
  */
@@ -44,6 +45,36 @@ export function poolForward(
       pool(input, channels, h, w, window.size, window.stride, window.pad, oh, ow, out, at);
       storeValues(kernels, format, out, staging, y.data, i * outSize, outSize);
       argmax.set(new Int32Array(heap(), at, outSize), i * outSize);
+    }
+  });
+}
+
+/**
+ * `dx` (N, C, H, W) = zeros with every element of `dy` (N, C, OH, OW) added at the position
+ * `argmax` (from the forward pass) names within its plane; both stored in `format`.
+ */
+export function poolBackward(
+  format: WasmFormat,
+  tensors: { dy: Tensor; dx: Tensor; argmax: Int32Array },
+): void {
+  const kernels = requireKernels();
+  const { dy, dx, argmax } = tensors;
+  const [n, channels, h, w] = dx.shape;
+  const [, , oh, ow] = dy.shape;
+  const inSize = channels * h * w;
+  const outSize = channels * oh * ow;
+  const bytes = valueBytes(format);
+  const unpool = format === "f64" ? kernels.unpool_f64 : kernels.unpool_f32;
+  withRegions((reserve) => {
+    const grad = reserve(regionBytes(outSize, bytes));
+    const out = reserve(regionBytes(inSize, bytes));
+    const at = reserve(outSize * 4);
+    const staging = reserve(Math.max(stagingBytes(format, inSize), stagingBytes(format, outSize)));
+    for (let i = 0; i < n; i++) {
+      loadValues(kernels, format, dy.data, i * outSize, outSize, staging, grad);
+      new Int32Array(heap(), at, outSize).set(argmax.subarray(i * outSize, (i + 1) * outSize));
+      unpool(grad, channels, oh * ow, h * w, at, out);
+      storeValues(kernels, format, out, staging, dx.data, i * inSize, inSize);
     }
   });
 }

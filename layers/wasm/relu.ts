@@ -1,6 +1,6 @@
 /**
- * ReLU on the wasm kernels, on the stored elements themselves (16-bit formats by their codes),
- * in chunks: exact, as the TypeScript layer.
+ * ReLU forward and backward on the wasm kernels, on the stored elements themselves (16-bit
+ * formats by their codes), in chunks: exact, as the TypeScript layer.
  *
  * @module
  */
@@ -27,6 +27,29 @@ export function reluForward(format: WasmFormat, x: Tensor, y: Tensor): void {
       else if (format === "f64") kernels.relu_f64(at, rounded);
       else kernels.relu_16(at, rounded, INFINITY_CODE[format]);
       copyOut(format, at, y.data, start, count);
+    }
+  });
+}
+
+/** `dx` = `dy` where `x` > 0, +0 elsewhere, element-wise; all three stored in `format`. */
+export function reluBackward(
+  format: WasmFormat,
+  tensors: { x: Tensor; dy: Tensor; dx: Tensor },
+): void {
+  const kernels = requireKernels();
+  const { x, dy, dx } = tensors;
+  withRegions((reserve) => {
+    const input = reserve(regionBytes(CHUNK, STORED_BYTES[format]));
+    const grad = reserve(regionBytes(CHUNK, STORED_BYTES[format]));
+    for (let start = 0; start < x.size; start += CHUNK) {
+      const count = Math.min(CHUNK, x.size - start);
+      const rounded = Math.ceil(count / 8) * 8;
+      copyIn(format, x.data, start, count, input);
+      copyIn(format, dy.data, start, count, grad);
+      if (format === "f32") kernels.relu_backward_f32(input, grad, rounded);
+      else if (format === "f64") kernels.relu_backward_f64(input, grad, rounded);
+      else kernels.relu_backward_16(input, grad, rounded, INFINITY_CODE[format]);
+      copyOut(format, grad, dx.data, start, count);
     }
   });
 }

@@ -89,3 +89,37 @@ export function convTables(conv: PaddedConv, half: number, bytes: number): GemmT
   }
   return { rows, strips: pairHalves(halves) };
 }
+
+/**
+ * Tables for a convolution's weight gradient over `images` images at once, dW (outC, size,
+ * size, C) = dy (outC, images·P) · B (images·P, size·size·C), with B read from the padded
+ * images stored channels-last one after the other (images x hp x wp x C): row (i, oy, ox) of B
+ * starts at pixel (oy·stride, ox·stride) of image i. For one kernel row ky, the taps (kx, c)
+ * are size·C consecutive elements there, so halves cover up to `half` of them, even across
+ * pixels (a 3x3 kernel over one channel takes 3 halves, not 9).
+ */
+export function channelsLastTables(
+  conv: PaddedConv,
+  options: { stride: number; images: number },
+  half: number,
+  bytes: number,
+): GemmTables {
+  const { channels, hp, wp, size, oh, ow } = conv;
+  const { stride, images } = options;
+  const rows = new Int32Array(images * oh * ow);
+  for (let i = 0, d = 0; i < images; i++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++, d++) {
+        rows[d] = (i * hp * wp + (oy * wp + ox) * stride) * channels * bytes;
+      }
+    }
+  }
+  const run = size * channels;
+  const halves: Half[] = [];
+  for (let ky = 0; ky < size; ky++) {
+    for (let j = 0; j < run; j += half) {
+      halves.push([(ky * wp * channels + j) * bytes, ky * run + j, Math.min(half, run - j)]);
+    }
+  }
+  return { rows, strips: pairHalves(halves) };
+}
