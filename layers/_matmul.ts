@@ -8,9 +8,16 @@
  * panel (at most 4 x depth doubles, 32 KiB for depth 1024) stays in L1 while every A panel
  * streams past it.
  *
+ * B's panels keep only the depths where one of their four columns is non-zero: the other
+ * depths add a·0 = ±0 to every sum of the tile, which leaves a float64 sum started at +0
+ * unchanged, so skipping them gives the same bits, as long as A is finite (∞·0 and NaN·0 are
+ * NaN). Activations after ReLU are mostly zeros: in DeepConvNet on MNIST, 45-70 % of the
+ * depths of a convolution's patch panels are all zero.
+ *
  * @module
  */
 import type { Storage } from "./storage/storage.ts";
+import { scratch, scratchIndices } from "./_scratch.ts";
 
 /** Sizes and layout of one product; see {@linkcode matmul}. */
 export interface MatmulDims {
@@ -28,9 +35,29 @@ export interface MatmulDims {
   accumulate?: boolean;
 }
 
-let packedA = new Float64Array(0);
-let packedB = new Float64Array(0);
-const tile = new Float64Array(16);
+/**
+ * A rows x depth matrix in panels of four rows. Panel p keeps `counts[p]` of its depths, in
+ * order: the i-th has index `depths[p * depth + i]` and its four values (rows 4p to 4p + 3;
+ * past the last row, anything: the product discards those) at `values[p * 4 * depth + i * 4]`.
+ */
+export interface Panels {
+  /** The kept depths' values, four per depth. */
+  values: Float64Array;
+  /** The kept depths' indices. */
+  depths: Int32Array;
+  /** How many depths each panel keeps. */
+  counts: Int32Array;
+}
+
+/** Panels for `rows` x `depth` in the work arrays `name` (see `scratch`), contents undefined. */
+export function panels(name: string, rows: number, depth: number): Panels {
+  const count = Math.ceil(rows / 4);
+  return {
+    values: scratch(`${name} values`, count * 4 * depth),
+    depths: scratchIndices(`${name} depths`, count * depth),
+    counts: scratchIndices(`${name} counts`, count),
+  };
+}
 
 /**
  * `out` (m x n, row-major) = `a` (m x k) · `b` (k x n), or += with `accumulate`.
@@ -43,24 +70,78 @@ export function matmul(
   dims: MatmulDims,
 ): void {
   const { m, n, k } = dims;
-  const panelsA = Math.ceil(m / 4);
-  const panelsB = Math.ceil(n / 4);
-  if (packedA.length < panelsA * 4 * k) packedA = new Float64Array(panelsA * 4 * k);
-  if (packedB.length < panelsB * 4 * k) packedB = new Float64Array(panelsB * 4 * k);
+  const packedA = panels("matmul A", m, k);
+  const packedB = panels("matmul B", n, k);
   // Element (i, d) of A sits at a[i * rowStride + d * depthStride]; likewise B read as n x k.
-  if (dims.transA) pack(a, m, k, 1, m, packedA);
-  else pack(a, m, k, k, 1, packedA);
-  if (dims.transB) pack(b, n, k, k, 1, packedB);
-  else pack(b, n, k, 1, n, packedB);
-  const pa = packedA;
-  const pb = packedB;
+  if (dims.transA) pack(a, m, k, 1, m, packedA, false);
+  else pack(a, m, k, k, 1, packedA, false);
+  if (dims.transB) pack(b, n, k, k, 1, packedB, allFinite(a));
+  else pack(b, n, k, 1, n, packedB, allFinite(a));
+  multiplyPanels(out, packedA.values, packedB, dims);
+}
+
+/** Whether every value is finite, which lets B's zero depths be skipped. */
+export function allFinite(values: Float64Array): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
+  return true;
+}
+
+/**
+ * Packs `rows` x `depth` elements into `dst`; element (row, d) is read from
+ * `src[row * rowStride + d * depthStride]`. With `skipZeros`, a panel drops the depths where
+ * its four rows are all zero.
+ */
+export function pack(
+  src: Float64Array,
+  rows: number,
+  depth: number,
+  rowStride: number,
+  depthStride: number,
+  dst: Panels,
+  skipZeros: boolean,
+): void {
+  const { values, depths, counts } = dst;
+  const quad = [0, 0, 0, 0];
+  for (let p = 0; p < Math.ceil(rows / 4); p++) {
+    let kept = 0;
+    for (let d = 0; d < depth; d++) {
+      for (let r = 0; r < 4; r++) {
+        const row = p * 4 + r;
+        quad[r] = row < rows ? src[row * rowStride + d * depthStride] : 0;
+      }
+      if (skipZeros && quad[0] === 0 && quad[1] === 0 && quad[2] === 0 && quad[3] === 0) continue;
+      const at = p * 4 * depth + kept * 4;
+      values[at] = quad[0], values[at + 1] = quad[1];
+      values[at + 2] = quad[2], values[at + 3] = quad[3];
+      depths[p * depth + kept++] = d;
+    }
+    counts[p] = kept;
+  }
+}
+
+/**
+ * `out` (m x n) = A · B, or += with `accumulate`, from A's m rows packed in full (the values of
+ * {@linkcode Panels} that keep every depth) and B's n columns as panels: the product
+ * {@linkcode matmul} computes, for callers that pack an operand once for many products or
+ * write it in panels to begin with.
+ */
+export function multiplyPanels(
+  out: Float64Array,
+  pa: Float64Array,
+  b: Panels,
+  dims: MatmulDims,
+): void {
+  const { m, n, k } = dims;
+  const { values: pb, depths, counts } = b;
   const accumulate = dims.accumulate === true;
-  for (let jp = 0; jp < panelsB; jp++) {
-    const bStart = jp * 4 * k;
-    for (let ip = 0; ip < panelsA; ip++) {
+  for (let jp = 0; jp < Math.ceil(n / 4); jp++) {
+    const end = jp * k + counts[jp];
+    for (let ip = 0; ip < Math.ceil(m / 4); ip++) {
+      const aStart = ip * 4 * k;
       let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
       let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
-      for (let d = 0, ia = ip * 4 * k, ib = bStart; d < k; d++, ia += 4, ib += 4) {
+      for (let t = jp * k, ib = jp * 4 * k; t < end; t++, ib += 4) {
+        const ia = aStart + depths[t] * 4; // A's panel at B's t-th kept depth
         const a0 = pa[ia], a1 = pa[ia + 1], a2 = pa[ia + 2], a3 = pa[ia + 3];
         const b0 = pb[ib], b1 = pb[ib + 1], b2 = pb[ib + 2], b3 = pb[ib + 3];
         c00 += a0 * b0, c01 += a0 * b1, c02 += a0 * b2, c03 += a0 * b3;
@@ -77,30 +158,7 @@ export function matmul(
   }
 }
 
-/** Packs `rows` x `depth` elements into zero-padded panels of four rows. */
-function pack(
-  src: Float64Array,
-  rows: number,
-  depth: number,
-  rowStride: number,
-  depthStride: number,
-  dst: Float64Array,
-): void {
-  const panels = Math.ceil(rows / 4);
-  for (let p = 0; p < panels; p++) {
-    const base = p * 4 * depth;
-    for (let r = 0; r < 4; r++) {
-      const row = p * 4 + r;
-      if (row >= rows) {
-        for (let d = 0; d < depth; d++) dst[base + d * 4 + r] = 0;
-        continue;
-      }
-      // Seek to the row once; then step through its depth.
-      let s = row * rowStride;
-      for (let d = 0; d < depth; d++, s += depthStride) dst[base + d * 4 + r] = src[s];
-    }
-  }
-}
+const tile = new Float64Array(16);
 
 /** Writes the part of the 4x4 tile at (row0, col0) that lies inside the m x n output. */
 function storeTile(

@@ -16,9 +16,18 @@ import { checkShape, copyParams, type Layer, requireInput } from "./layer.ts";
 import type { Storage } from "./storage/storage.ts";
 import { f64 } from "./storage/f64.ts";
 import { Tensor } from "./tensor.ts";
-import { reuse, scratch } from "./_scratch.ts";
+import { reuse, scratch, widen } from "./_scratch.ts";
 import { checkWindow, outputExtent, type Window } from "./_geometry.ts";
-import { identity, matmul, multiply } from "./_matmul.ts";
+import {
+  allFinite,
+  identity,
+  matmul,
+  matmulRounded,
+  multiplyPanels,
+  pack,
+  type Panels,
+  panels,
+} from "./_matmul.ts";
 import { kernelPath } from "./kernel_path.ts";
 import { commonFormat } from "./wasm/staging.ts";
 import { convForward } from "./wasm/conv.ts";
@@ -137,18 +146,30 @@ export class Conv implements Layer {
       convForward(format, { x, weights: W, bias: b, y }, { ...this.#window, oh, ow });
       return y;
     }
-    const weights = this.params.W.toFloat64(); // (outC, K), K = inC * kernel * kernel
-    const bias = this.params.b.toFloat64();
+    const weights = widen(this.params.W, "conv weights"); // (outC, K), K = inC * kernel * kernel
+    const bias = widen(this.params.b, "conv bias");
+    const round = this.accumulator?.round ?? identity;
     const imageSize = x.size / n;
     const positions = oh * ow;
+    const dims = { m: outC, n: positions, k: this.fanIn };
     const image = scratch("conv image", imageSize);
-    const col = scratch("conv col", this.fanIn * positions);
     const out = scratch("conv out", outC * positions);
+    // The float64 product packs the weights once per batch and writes each image's patches
+    // in panels directly; an accumulator's step-by-step rounding reads the plain matrices.
+    const packedWeights = panels("conv weights", outC, this.fanIn);
+    pack(weights, outC, this.fanIn, this.fanIn, 1, packedWeights, false);
+    const patches = panels("conv patches", positions, this.fanIn);
+    const skipZeros = allFinite(weights);
     for (let i = 0; i < n; i++) {
       x.storage.read(x.data, i * imageSize, image, 0, imageSize);
-      this.#im2col(image, x.shape, oh, ow, col);
-      multiply(out, weights, col, { m: outC, n: positions, k: this.fanIn }, this.accumulator);
-      const round = this.accumulator?.round ?? identity;
+      if (this.accumulator) {
+        const col = scratch("conv col", this.fanIn * positions);
+        this.#im2col(image, x.shape, oh, ow, col);
+        matmulRounded(out, weights, col, dims, round);
+      } else {
+        this.#patches(image, x.shape, oh, ow, patches, skipZeros);
+        multiplyPanels(out, packedWeights.values, patches, dims);
+      }
       for (let o = 0; o < outC; o++) {
         const row = out.subarray(o * positions, (o + 1) * positions);
         for (let p = 0; p < positions; p++) row[p] = round(row[p] + bias[o]);
@@ -225,6 +246,59 @@ export class Conv implements Layer {
           }
         }
       }
+    }
+  }
+
+  /**
+   * im2col for the packed product: writes the patches of one image (C, H, W) as panels of
+   * four output positions (see `Panels`), depth r of a position being the input element that
+   * kernel tap r multiplies there (0 in the padding). With `skipZeros`, a panel drops the taps
+   * that are zero at all four positions. Lanes past the last position repeat it: the product
+   * discards those columns.
+   */
+  #patches(
+    image: Float64Array,
+    shape: readonly number[],
+    oh: number,
+    ow: number,
+    dst: Panels,
+    skipZeros: boolean,
+  ): void {
+    const [, channels, h, w] = shape;
+    const { size, stride, pad } = this.#window;
+    const { values, depths, counts } = dst;
+    // The image inside a border of `pad` zeros: then every tap is one load, without a test.
+    const [ph, pw] = [h + 2 * pad, w + 2 * pad];
+    const padded = scratch("conv padded image", channels * ph * pw).fill(0);
+    for (let c = 0; c < channels; c++) {
+      for (let y = 0; y < h; y++) {
+        const to = (c * ph + y + pad) * pw + pad; // seek to row y of channel c, in both
+        for (let x = 0, from = (c * h + y) * w; x < w; x++) padded[to + x] = image[from + x];
+      }
+    }
+    const taps = channels * size * size;
+    const last = oh * ow - 1;
+    // Where each lane's window starts in `padded`.
+    const corner = (q: number) => Math.floor(q / ow) * stride * pw + (q % ow) * stride;
+    for (let p = 0; p < Math.ceil(oh * ow / 4); p++) {
+      const b0 = corner(Math.min(4 * p, last)), b1 = corner(Math.min(4 * p + 1, last));
+      const b2 = corner(Math.min(4 * p + 2, last)), b3 = corner(Math.min(4 * p + 3, last));
+      let kept = 0;
+      let r = 0;
+      for (let c = 0; c < channels; c++) {
+        for (let ky = 0; ky < size; ky++) {
+          const row = (c * ph + ky) * pw; // tap (c, ky, 0) relative to a window's corner
+          for (let kx = 0; kx < size; kx++, r++) {
+            const v0 = padded[b0 + row + kx], v1 = padded[b1 + row + kx];
+            const v2 = padded[b2 + row + kx], v3 = padded[b3 + row + kx];
+            if (skipZeros && v0 === 0 && v1 === 0 && v2 === 0 && v3 === 0) continue;
+            const at = (p * taps + kept) * 4;
+            values[at] = v0, values[at + 1] = v1, values[at + 2] = v2, values[at + 3] = v3;
+            depths[p * taps + kept++] = r;
+          }
+        }
+      }
+      counts[p] = kept;
     }
   }
 
