@@ -23,10 +23,11 @@ import {
   identity,
   matmul,
   matmulRounded,
-  multiplyPanels,
-  pack,
-  type Panels,
-  panels,
+  multiplySparse,
+  packedLength,
+  packRows,
+  type SparseColumns,
+  sparseColumns,
 } from "./_matmul.ts";
 import { kernelPath } from "./kernel_path.ts";
 import { commonFormat } from "./wasm/staging.ts";
@@ -155,10 +156,10 @@ export class Conv implements Layer {
     const image = scratch("conv image", imageSize);
     const out = scratch("conv out", outC * positions);
     // The float64 product packs the weights once per batch and writes each image's patches
-    // in panels directly; an accumulator's step-by-step rounding reads the plain matrices.
-    const packedWeights = panels("conv weights", outC, this.fanIn);
-    pack(weights, outC, this.fanIn, this.fanIn, 1, packedWeights, false);
-    const patches = panels("conv patches", positions, this.fanIn);
+    // as sparse columns directly; an accumulator's step-by-step rounding reads plain matrices.
+    const packedWeights = scratch("conv weights packed", packedLength(outC, this.fanIn));
+    packRows(weights, outC, this.fanIn, this.fanIn, 1, packedWeights);
+    const patches = sparseColumns("conv patches", positions, this.fanIn);
     const skipZeros = allFinite(weights);
     for (let i = 0; i < n; i++) {
       x.storage.read(x.data, i * imageSize, image, 0, imageSize);
@@ -168,7 +169,7 @@ export class Conv implements Layer {
         matmulRounded(out, weights, col, dims, round);
       } else {
         this.#patches(image, x.shape, oh, ow, patches, skipZeros);
-        multiplyPanels(out, packedWeights.values, patches, dims);
+        multiplySparse(out, packedWeights, patches, dims);
       }
       for (let o = 0; o < outC; o++) {
         const row = out.subarray(o * positions, (o + 1) * positions);
@@ -250,18 +251,16 @@ export class Conv implements Layer {
   }
 
   /**
-   * im2col for the packed product: writes the patches of one image (C, H, W) as panels of
-   * four output positions (see `Panels`), depth r of a position being the input element that
-   * kernel tap r multiplies there (0 in the padding). With `skipZeros`, a panel drops the taps
-   * that are zero at all four positions. Lanes past the last position repeat it: the product
-   * discards those columns.
+   * im2col for the sparse product: writes the patch of every output position of one image
+   * (C, H, W) as a column (see `SparseColumns`), entry r being the input element that kernel
+   * tap r multiplies there (0 in the padding); with `skipZeros`, only the non-zero entries.
    */
   #patches(
     image: Float64Array,
     shape: readonly number[],
     oh: number,
     ow: number,
-    dst: Panels,
+    dst: SparseColumns,
     skipZeros: boolean,
   ): void {
     const [, channels, h, w] = shape;
@@ -277,28 +276,25 @@ export class Conv implements Layer {
       }
     }
     const taps = channels * size * size;
-    const last = oh * ow - 1;
-    // Where each lane's window starts in `padded`.
-    const corner = (q: number) => Math.floor(q / ow) * stride * pw + (q % ow) * stride;
-    for (let p = 0; p < Math.ceil(oh * ow / 4); p++) {
-      const b0 = corner(Math.min(4 * p, last)), b1 = corner(Math.min(4 * p + 1, last));
-      const b2 = corner(Math.min(4 * p + 2, last)), b3 = corner(Math.min(4 * p + 3, last));
-      let kept = 0;
-      let r = 0;
-      for (let c = 0; c < channels; c++) {
-        for (let ky = 0; ky < size; ky++) {
-          const row = (c * ph + ky) * pw; // tap (c, ky, 0) relative to a window's corner
-          for (let kx = 0; kx < size; kx++, r++) {
-            const v0 = padded[b0 + row + kx], v1 = padded[b1 + row + kx];
-            const v2 = padded[b2 + row + kx], v3 = padded[b3 + row + kx];
-            if (skipZeros && v0 === 0 && v1 === 0 && v2 === 0 && v3 === 0) continue;
-            const at = (p * taps + kept) * 4;
-            values[at] = v0, values[at + 1] = v1, values[at + 2] = v2, values[at + 3] = v3;
-            depths[p * taps + kept++] = r;
+    const keepAll = skipZeros ? 0 : 1;
+    for (let oy = 0, p = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++, p++) {
+        const corner = oy * stride * pw + ox * stride; // the window's first element in `padded`
+        let kept = p * taps;
+        for (let c = 0, r = 0; c < channels; c++) {
+          for (let ky = 0; ky < size; ky++) {
+            const row = corner + (c * ph + ky) * pw; // seek to tap (c, ky, 0)
+            for (let kx = 0; kx < size; kx++, r++) {
+              // Written always, kept unless zero: no branch to mispredict on random zeros.
+              const v = padded[row + kx];
+              values[kept] = v;
+              depths[kept] = r;
+              kept += Number(v !== 0) | keepAll;
+            }
           }
         }
+        counts[p] = kept - p * taps;
       }
-      counts[p] = kept;
     }
   }
 

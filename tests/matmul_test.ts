@@ -31,7 +31,7 @@ function naive(
 }
 
 Deno.test("matmul() equals the triple loop for every transpose and edge size", () => {
-  // Sizes that are, and are not, multiples of the 4x4 tile.
+  // Sizes that are, and are not, multiples of the 8-row panel.
   for (const [m, n, k] of [[1, 1, 1], [3, 5, 7], [4, 8, 4], [17, 9, 13], [64, 50, 100]]) {
     for (const transA of [false, true]) {
       for (const transB of [false, true]) {
