@@ -16,7 +16,7 @@ import { checkShape, copyParams, type Layer, requireInput } from "./layer.ts";
 import type { Storage } from "./storage/storage.ts";
 import { f64 } from "./storage/f64.ts";
 import { Tensor } from "./tensor.ts";
-import { reuse, scratch, widen } from "./_scratch.ts";
+import { reuse, scratch, scratchIndices, widen } from "./_scratch.ts";
 import { checkWindow, outputExtent, type Window } from "./_geometry.ts";
 import {
   allFinite,
@@ -172,8 +172,7 @@ export class Conv implements Layer {
         multiplySparse(out, packedWeights, patches, dims);
       }
       for (let o = 0; o < outC; o++) {
-        const row = out.subarray(o * positions, (o + 1) * positions);
-        for (let p = 0; p < positions; p++) row[p] = round(row[p] + bias[o]);
+        for (let j = o * positions; j < (o + 1) * positions; j++) out[j] = round(out[j] + bias[o]);
       }
       this.storage.write(out, 0, y.data, i * outC * positions, outC * positions);
     }
@@ -275,23 +274,25 @@ export class Conv implements Layer {
         for (let x = 0, from = (c * h + y) * w; x < w; x++) padded[to + x] = image[from + x];
       }
     }
-    const taps = channels * size * size;
+    // Where each tap (c, ky, kx) sits relative to its window's first element.
+    const offsets = scratchIndices("conv tap offsets", this.fanIn);
+    for (let c = 0, r = 0; c < channels; c++) {
+      for (let ky = 0; ky < size; ky++) {
+        for (let kx = 0; kx < size; kx++, r++) offsets[r] = (c * ph + ky) * pw + kx;
+      }
+    }
+    const taps = this.fanIn;
     const keepAll = skipZeros ? 0 : 1;
     for (let oy = 0, p = 0; oy < oh; oy++) {
       for (let ox = 0; ox < ow; ox++, p++) {
         const corner = oy * stride * pw + ox * stride; // the window's first element in `padded`
         let kept = p * taps;
-        for (let c = 0, r = 0; c < channels; c++) {
-          for (let ky = 0; ky < size; ky++) {
-            const row = corner + (c * ph + ky) * pw; // seek to tap (c, ky, 0)
-            for (let kx = 0; kx < size; kx++, r++) {
-              // Written always, kept unless zero: no branch to mispredict on random zeros.
-              const v = padded[row + kx];
-              values[kept] = v;
-              depths[kept] = r;
-              kept += Number(v !== 0) | keepAll;
-            }
-          }
+        for (let r = 0; r < taps; r++) {
+          // Written always, kept unless zero: no branch to mispredict on random zeros.
+          const v = padded[corner + offsets[r]];
+          values[kept] = v;
+          depths[kept] = r;
+          kept += Number(v !== 0) | keepAll;
         }
         counts[p] = kept - p * taps;
       }
