@@ -12,6 +12,7 @@ import type { Storage } from "./storage/storage.ts";
 import { Tensor } from "./tensor.ts";
 
 const arrays = new Map<string, Float64Array>();
+const indexArrays = new Map<string, Int32Array>();
 
 /**
  * A float64 work array of `length` for the kernel slot `name`, reused across calls (contents
@@ -19,9 +20,23 @@ const arrays = new Map<string, Float64Array>();
  * two arrays live at the same time only under different names.
  */
 export function scratch(name: string, length: number): Float64Array {
-  let array = arrays.get(name);
-  if (!array || array.length < length) arrays.set(name, array = new Float64Array(length));
-  return array.subarray(0, length);
+  return reserve(arrays, name, length, Float64Array);
+}
+
+/** As {@linkcode scratch}, an array of indices. */
+export function scratchIndices(name: string, length: number): Int32Array {
+  return reserve(indexArrays, name, length, Int32Array);
+}
+
+function reserve<T extends Float64Array | Int32Array>(
+  slots: Map<string, T>,
+  name: string,
+  length: number,
+  ArrayType: new (length: number) => T,
+): T {
+  let array = slots.get(name);
+  if (!array || array.length < length) slots.set(name, array = new ArrayType(length));
+  return array.subarray(0, length) as T;
 }
 
 /** The values of `t` in the float64 work array `name` (see {@linkcode scratch}). */

@@ -118,16 +118,17 @@ export class Affine implements Layer {
       affineForward(format, { x, weights: this.params.W, bias: this.params.b, y });
       return y;
     }
-    const out = scratch("affine out", n * outputs);
+    // y^T (outputs, N) = W^T · x^T: the examples become the product's columns, whose zeros
+    // (most of the input, after ReLU) it skips.
+    const yT = scratch("affine out transposed", outputs * n);
     const weights = widen(this.params.W, "affine weights");
-    const dims = { m: n, n: outputs, k: this.options.inputs };
-    multiply(out, widen(x, "affine input"), weights, dims, this.accumulator);
-    const bias = this.params.b.toFloat64();
+    const dims = { m: outputs, n, k: this.options.inputs, transA: true, transB: true };
+    multiply(yT, weights, widen(x, "affine input"), dims, this.accumulator);
+    const bias = widen(this.params.b, "affine bias");
     const round = this.accumulator?.round ?? identity;
+    const out = scratch("affine out", n * outputs);
     for (let i = 0; i < n; i++) {
-      for (let o = 0; o < outputs; o++) {
-        out[i * outputs + o] = round(out[i * outputs + o] + bias[o]);
-      }
+      for (let o = 0; o < outputs; o++) out[i * outputs + o] = round(yT[o * n + i] + bias[o]);
     }
     const y = this.#output = reuse(this.#output, this.storage, [n, outputs]);
     y.set(out);

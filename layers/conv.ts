@@ -20,9 +20,19 @@ import { checkShape, copyParams, type Layer, requireInput } from "./layer.ts";
 import type { Storage } from "./storage/storage.ts";
 import { f64 } from "./storage/f64.ts";
 import { Tensor } from "./tensor.ts";
-import { reuse, scratch } from "./_scratch.ts";
+import { reuse, scratch, scratchIndices, widen } from "./_scratch.ts";
 import { checkWindow, outputExtent, type Window } from "./_geometry.ts";
-import { identity, matmul, multiply } from "./_matmul.ts";
+import {
+  allFinite,
+  identity,
+  matmul,
+  matmulRounded,
+  multiplySparse,
+  packedLength,
+  packRows,
+  type SparseColumns,
+  sparseColumns,
+} from "./_matmul.ts";
 import { kernelPath } from "./kernel_path.ts";
 import { commonFormat } from "./wasm/staging.ts";
 import { convBackward, convForward } from "./wasm/conv.ts";
@@ -141,21 +151,32 @@ export class Conv implements Layer {
       convForward(format, { x, weights: W, bias: b, y }, { ...this.#window, oh, ow });
       return y;
     }
-    const weights = this.params.W.toFloat64(); // (outC, K), K = inC * kernel * kernel
-    const bias = this.params.b.toFloat64();
+    const weights = widen(this.params.W, "conv weights"); // (outC, K), K = inC * kernel * kernel
+    const bias = widen(this.params.b, "conv bias");
+    const round = this.accumulator?.round ?? identity;
     const imageSize = x.size / n;
     const positions = oh * ow;
+    const dims = { m: outC, n: positions, k: this.fanIn };
     const image = scratch("conv image", imageSize);
-    const col = scratch("conv col", this.fanIn * positions);
     const out = scratch("conv out", outC * positions);
+    // The float64 product packs the weights once per batch and writes each image's patches
+    // as sparse columns directly; an accumulator's step-by-step rounding reads plain matrices.
+    const packedWeights = scratch("conv weights packed", packedLength(outC, this.fanIn));
+    packRows(weights, outC, this.fanIn, this.fanIn, 1, packedWeights);
+    const patches = sparseColumns("conv patches", positions, this.fanIn);
+    const skipZeros = allFinite(weights);
     for (let i = 0; i < n; i++) {
       x.storage.read(x.data, i * imageSize, image, 0, imageSize);
-      this.#im2col(image, x.shape, oh, ow, col);
-      multiply(out, weights, col, { m: outC, n: positions, k: this.fanIn }, this.accumulator);
-      const round = this.accumulator?.round ?? identity;
+      if (this.accumulator) {
+        const col = scratch("conv col", this.fanIn * positions);
+        this.#im2col(image, x.shape, oh, ow, col);
+        matmulRounded(out, weights, col, dims, round);
+      } else {
+        this.#patches(image, x.shape, oh, ow, patches, skipZeros);
+        multiplySparse(out, packedWeights, patches, dims);
+      }
       for (let o = 0; o < outC; o++) {
-        const row = out.subarray(o * positions, (o + 1) * positions);
-        for (let p = 0; p < positions; p++) row[p] = round(row[p] + bias[o]);
+        for (let j = o * positions; j < (o + 1) * positions; j++) out[j] = round(out[j] + bias[o]);
       }
       this.storage.write(out, 0, y.data, i * outC * positions, outC * positions);
     }
@@ -237,6 +258,56 @@ export class Conv implements Layer {
             }
           }
         }
+      }
+    }
+  }
+
+  /**
+   * im2col for the sparse product: writes the patch of every output position of one image
+   * (C, H, W) as a column (see `SparseColumns`), entry r being the input element that kernel
+   * tap r multiplies there (0 in the padding); with `skipZeros`, only the non-zero entries.
+   */
+  #patches(
+    image: Float64Array,
+    shape: readonly number[],
+    oh: number,
+    ow: number,
+    dst: SparseColumns,
+    skipZeros: boolean,
+  ): void {
+    const [, channels, h, w] = shape;
+    const { size, stride, pad } = this.#window;
+    const { values, depths, counts } = dst;
+    // The image inside a border of `pad` zeros: then every tap is one load, without a test.
+    const [ph, pw] = [h + 2 * pad, w + 2 * pad];
+    const padded = scratch("conv padded image", channels * ph * pw).fill(0);
+    for (let c = 0; c < channels; c++) {
+      for (let y = 0; y < h; y++) {
+        const to = (c * ph + y + pad) * pw + pad; // seek to row y of channel c, in both
+        for (let x = 0, from = (c * h + y) * w; x < w; x++) padded[to + x] = image[from + x];
+      }
+    }
+    // Where each tap (c, ky, kx) sits relative to its window's first element.
+    const offsets = scratchIndices("conv tap offsets", this.fanIn);
+    for (let c = 0, r = 0; c < channels; c++) {
+      for (let ky = 0; ky < size; ky++) {
+        for (let kx = 0; kx < size; kx++, r++) offsets[r] = (c * ph + ky) * pw + kx;
+      }
+    }
+    const taps = this.fanIn;
+    const keepAll = skipZeros ? 0 : 1;
+    for (let oy = 0, p = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++, p++) {
+        const corner = oy * stride * pw + ox * stride; // the window's first element in `padded`
+        let kept = p * taps;
+        for (let r = 0; r < taps; r++) {
+          // Written always, kept unless zero: no branch to mispredict on random zeros.
+          const v = padded[corner + offsets[r]];
+          values[kept] = v;
+          depths[kept] = r;
+          kept += Number(v !== 0) | keepAll;
+        }
+        counts[p] = kept - p * taps;
       }
     }
   }
