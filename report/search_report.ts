@@ -33,20 +33,30 @@ export interface SearchReportInput {
 
 /**
  * A short name of the configuration giving `formats` to `units`: `"all e4m3"`, or the units
- * that differ from the most common format and then that format (`"conv1 f32, rest bf16"`).
+ * not in the most common format, runs of neighbours joined, and then that format
+ * (`"conv1–conv3 f32, affine2 f16, rest bf16"`).
  *
  * @example
  * ```ts
  * import { configLabel } from "./search_report.ts";
  * import assert from "node:assert/strict";
- * const units = ["conv1", "conv2", "affine1"].map((name) => ({ name, layers: [name] }));
- * assert.equal(configLabel(units, ["f32", "bf16", "bf16"]), "conv1 f32, rest bf16");
- * assert.equal(configLabel(units, ["e4m3", "e4m3", "e4m3"]), "all e4m3");
+ * const units = ["conv1", "conv2", "conv3", "conv4", "affine1", "affine2"].map((name) => ({ name, layers: [name] }));
+ * assert.equal(configLabel(units, ["f32", "f32", "bf16", "bf16", "f16", "bf16"]), "conv1–conv2 f32, affine1 f16, rest bf16");
+ * assert.equal(configLabel(units, Array(6).fill("e4m3")), "all e4m3");
  * ```
  */
 export function configLabel(units: readonly SearchUnit[], formats: readonly string[]): string {
-  const { default: rest, ...named } = compactLayerConfig(units.map((u) => u.name), formats);
-  const parts = Object.entries(named).map(([unit, format]) => `${unit} ${format}`);
+  const rest = compactLayerConfig(units.map((u) => u.name), formats).default;
+  const runs: { first: number; last: number }[] = [];
+  formats.forEach((format, i) => {
+    if (format === rest) return;
+    const run = runs.at(-1);
+    if (run && run.last === i - 1 && formats[run.first] === format) run.last = i;
+    else runs.push({ first: i, last: i });
+  });
+  const parts = runs.map(({ first, last }) =>
+    `${units[first].name}${last > first ? `–${units[last].name}` : ""} ${formats[first]}`
+  );
   return parts.length === 0 ? `all ${rest}` : `${parts.join(", ")}, rest ${rest}`;
 }
 
