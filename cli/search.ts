@@ -6,6 +6,7 @@
  * @module
  */
 import {
+  kernelPath,
   networkSearchProblem,
   parseSearchLog,
   searchFormats,
@@ -25,6 +26,8 @@ import {
   UsageError,
 } from "./_cli.ts";
 import { loadDeepConvNet, loadTestSet } from "./_locate.ts";
+import { searchReport } from "../report/search_report.ts";
+import { checkReportPath, writeReport } from "../report/write_report.ts";
 
 const DEFAULT_FORMATS = "f32,bf16,f16,e4m3,e5m2";
 const DEFAULT_LOG = "halfprec-search.jsonl";
@@ -56,6 +59,9 @@ Options:
   --batch N               images per forward pass (default 100)
   --workers N             threads running forward passes (default: one per core, ${navigator.hardwareConcurrency} here)
   --json                  print the result as JSON on stdout (the table goes to stderr)
+  --report FILE           also write an HTML report to FILE: bytes against accuracy of every
+                          trial with the frontier and the choice marked, the held-out check,
+                          and a re-run of f64 and the choice in the browser that opens it
   --help                  show this text
 `;
 
@@ -65,6 +71,7 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
+  if (args.report !== undefined) await checkReportPath(args.report);
   const started = performance.now();
   const { net, path: weightsPath } = await loadDeepConvNet(args.weights);
   const { set: all, dir } = await loadTestSet(args.data);
@@ -119,14 +126,41 @@ async function main(): Promise<void> {
   }
 
   const seconds = (performance.now() - started) / 1000;
-  const text = report(result, { weights: weightsPath, images: limit, seconds, log: args.log });
-  if (!args.json) {
+  const lines = summary(result, { weights: weightsPath, images: limit, seconds, log: args.log });
+  const text = [
+    `${lines.images} Units (columns) are a layer with weights and the layers after it. ` +
+    `${lines.tolerance} "frontier" marks the Pareto frontier of bytes versus accuracy.`,
+    table(result),
+    lines.chosen,
+    lines.evaluations,
+  ].join("\n");
+  if (args.json) {
+    console.error(text);
+    const json = { weights: weightsPath, data: dir, images: limit, ...result, seconds };
+    console.log(JSON.stringify(json, null, 2));
+  } else {
     console.log(text);
-    return;
   }
-  console.error(text);
-  const json = { weights: weightsPath, data: dir, images: limit, ...result, seconds };
-  console.log(JSON.stringify(json, null, 2));
+  // After the output: a report that cannot be written loses no result (and --resume redoes it
+  // from the log in seconds).
+  if (args.report !== undefined) {
+    const data = await searchReport({
+      net,
+      set,
+      result,
+      kernelPath: kernelPath(),
+      notes: [
+        lines.images,
+        `MNIST ${dir}`,
+        `${kernelPath()} kernels`,
+        lines.tolerance,
+        lines.chosen,
+        lines.evaluations,
+      ],
+    });
+    const bytes = await writeReport(args.report, data);
+    console.error(`Report written to ${args.report} (${(bytes / 1e6).toFixed(2)} MB)`);
+  }
 }
 
 /** The entries of the log at `path`, for --resume; a usage error when there is none. */
@@ -143,11 +177,41 @@ async function readLog(path: string): Promise<SearchLogEntry[]> {
   return parseSearchLog(text, path);
 }
 
-function report(
+/** The sentences around the table, which the HTML report's notes repeat. */
+function summary(
   result: SearchResult,
   run: { weights: string; images: number; seconds: number; log: string },
-): string {
+): { images: string; tolerance: string; chosen: string; evaluations: string } {
   const [search, holdout] = result.references;
+  const chosen = result.chosen
+    ? `Chosen: ${JSON.stringify(result.chosen.config)}, ${
+      (result.chosen.bytesPerImage / 1e6).toFixed(3)
+    } MB/image against ${(search.bytesPerImage / 1e6).toFixed(3)} MB in f64 (${
+      (search.bytesPerImage / result.chosen.bytesPerImage).toFixed(1)
+    }x fewer bytes). On the held-out split: ${
+      (100 * result.confirmation!.accuracy).toFixed(2)
+    } % against ${(100 * holdout.accuracy).toFixed(2)} % in f64, ${
+      result.confirmation!.withinTolerance ? "confirmed" : "NOT confirmed"
+    } (Δ ${signed(result.confirmation!.deltaPp)} pp, p ${
+      result.confirmation!.mcnemarP.toPrecision(3)
+    }).`
+    : "Chosen: none; no configuration is within tolerance (not even the widest).";
+  return {
+    images: `DeepConvNet, ${run.images} MNIST test images (${run.weights}): ` +
+      `${search.total} to search on (f64 ${(100 * search.accuracy).toFixed(2)} %), ` +
+      `${run.images - search.total} held out.`,
+    tolerance: `Tolerance: at most ${result.tolerancePp} pp below f64, McNemar p above ` +
+      `${result.minP}.`,
+    chosen,
+    evaluations: `Full evaluations: ${result.evaluations.search} on the search split, ` +
+      `${result.evaluations.holdout} held-out (and f64 once per split); ${result.resumed} ` +
+      `taken from the log. Sensitivity took ${result.sensitivitySeconds.toFixed(1)} s; wall ` +
+      `time ${run.seconds.toFixed(1)} s. Log: ${run.log}.`,
+  };
+}
+
+/** Every trial and the held-out confirmation, a column per unit. */
+function table(result: SearchResult): string {
   const frontier = new Set(result.frontier);
   const row = (t: Trial, name: string) => [
     name,
@@ -162,7 +226,7 @@ function report(
     frontier.has(t) ? "*" : "",
     `${t.seconds.toFixed(1)} s`,
   ];
-  const table = formatTable(
+  return formatTable(
     [
       "#",
       "why",
@@ -181,32 +245,6 @@ function report(
       ...(result.confirmation ? [row(result.confirmation, "held-out")] : []),
     ],
   );
-  const chosen = result.chosen
-    ? `Chosen: ${JSON.stringify(result.chosen.config)}, ${
-      (result.chosen.bytesPerImage / 1e6).toFixed(3)
-    } MB/image against ${(search.bytesPerImage / 1e6).toFixed(3)} MB in f64 (${
-      (search.bytesPerImage / result.chosen.bytesPerImage).toFixed(1)
-    }x fewer bytes). On the held-out split: ${
-      (100 * result.confirmation!.accuracy).toFixed(2)
-    } % against ${(100 * holdout.accuracy).toFixed(2)} % in f64, ${
-      result.confirmation!.withinTolerance ? "confirmed" : "NOT confirmed"
-    } (Δ ${signed(result.confirmation!.deltaPp)} pp, p ${
-      result.confirmation!.mcnemarP.toPrecision(3)
-    }).`
-    : "Chosen: none; no configuration is within tolerance (not even the widest).";
-  return [
-    `DeepConvNet, ${run.images} MNIST test images (${run.weights}): ` +
-    `${search.total} to search on (f64 ${(100 * search.accuracy).toFixed(2)} %), ` +
-    `${run.images - search.total} held out. Units (columns) are a layer with weights and the ` +
-    `layers after it. Tolerance: at most ${result.tolerancePp} pp below f64, McNemar p above ` +
-    `${result.minP}. "frontier" marks the Pareto frontier of bytes versus accuracy.`,
-    table,
-    chosen,
-    `Full evaluations: ${result.evaluations.search} on the search split, ` +
-    `${result.evaluations.holdout} held-out (and f64 once per split); ${result.resumed} ` +
-    `taken from the log. Sensitivity took ${result.sensitivitySeconds.toFixed(1)} s; wall time ` +
-    `${run.seconds.toFixed(1)} s. Log: ${run.log}.`,
-  ].join("\n");
 }
 
 /** A signed number with 2 decimals: "+0.00", "-0.12". */
@@ -232,6 +270,7 @@ function parse(argv: string[]) {
     batch: { type: "string", default: "100" },
     workers: { type: "string", default: String(navigator.hardwareConcurrency) },
     json: { type: "boolean", default: false },
+    report: { type: "string" },
     help: { type: "boolean", default: false },
   });
   if (values.help) return "help" as const;
@@ -253,6 +292,7 @@ function parse(argv: string[]) {
     batch: positiveInteger("batch", values.batch),
     workers: positiveInteger("workers", values.workers),
     json: values.json,
+    report: values.report,
   };
 }
 

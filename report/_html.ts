@@ -52,7 +52,7 @@ export function page(title: string, body: string): string {
 body { font: 15px/1.5 system-ui, sans-serif; color: #222; max-width: 1000px; margin: 2em auto; padding: 0 1em; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; }
 h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; }
-.notes { color: #555; margin: 0; padding-left: 1.2em; }
+.notes { color: #555; margin: 0; padding-left: 1.2em; overflow-wrap: anywhere; }
 figure { margin: 0.5em 0; }
 figure.chart svg { max-width: 100%; height: auto; }
 .grid { display: flex; flex-wrap: wrap; gap: 0 1em; }
