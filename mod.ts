@@ -34,4 +34,5 @@ export * from "./workers/worker_pool.ts";
 export * from "./training/train.ts";
 export * from "./analysis/metrics.ts";
 export * from "./analysis/range.ts";
+export * from "./analysis/seed_spread.ts";
 export * from "./analysis/layer_errors.ts";

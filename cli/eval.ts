@@ -10,6 +10,9 @@ import {
   PRECISION_MODES,
   type PrecisionMode,
   type PrecisionResult,
+  seededFormats,
+  type SeedSpread,
+  seedSpreads,
   STORAGES,
   WorkerPool,
 } from "../mod.ts";
@@ -42,6 +45,9 @@ Options:
   --limit N        classify only the first N test images
   --batch N        images per forward pass (default 100)
   --workers N      threads running forward passes (default: one per core, ${navigator.hardwareConcurrency} here)
+  --seeds N        run every stochastically rounding format (e5m10-sr7: seed 7; e5m10-sr: seed
+                   1) with N consecutive seeds and report its accuracy as mean ± standard
+                   deviation (min..max) and its flips as ranges (default 1)
   --show-flips     list the indices of the images that changed class
   --json           print the result as JSON on stdout (the table goes to stderr)
   --help           show this text
@@ -54,6 +60,8 @@ interface EvalReport {
   images: number;
   results:
     (Omit<PrecisionResult, "flips"> & { flipImages?: { toRight: number[]; toWrong: number[] } })[];
+  /** With `--seeds` only: one entry per stochastically rounding format and mode. */
+  spreads?: SeedSpread[];
 }
 
 async function main(): Promise<void> {
@@ -85,6 +93,7 @@ async function main(): Promise<void> {
     onProgress: (run, done) => bar.update(run.index * limit + done, `${run.format} ${run.mode}`),
   });
   bar.stop();
+  const spreads = args.seeds > 1 ? seedSpreads(results) : [];
 
   const table = formatTable(
     [
@@ -97,16 +106,18 @@ async function main(): Promise<void> {
       "time",
       "bytes/image",
     ],
-    results.map((r) => [
-      r.format,
-      r.mode === "reference" ? "-" : r.mode,
-      `${(100 * r.accuracy).toFixed(3)} %`,
-      r.mode === "reference" ? "-" : signed(100 * (r.accuracy - results[0].accuracy)),
-      r.mode === "reference" ? "-" : `${r.flipsToRight} / ${r.flipsToWrong}`,
-      r.mode === "reference" ? "-" : r.mcnemarP.toPrecision(3),
-      `${r.seconds.toFixed(1)} s`,
-      `${(r.bytesPerImage / 1e6).toFixed(2)} MB`,
-    ]),
+    seededRows(results, spreads).map((r) =>
+      "seeds" in r ? spreadRow(r, results[0]) : [
+        r.format,
+        r.mode === "reference" ? "-" : r.mode,
+        `${(100 * r.accuracy).toFixed(3)} %`,
+        r.mode === "reference" ? "-" : signed(100 * (r.accuracy - results[0].accuracy)),
+        r.mode === "reference" ? "-" : `${r.flipsToRight} / ${r.flipsToWrong}`,
+        r.mode === "reference" ? "-" : r.mcnemarP.toPrecision(3),
+        `${r.seconds.toFixed(1)} s`,
+        `${(r.bytesPerImage / 1e6).toFixed(2)} MB`,
+      ]
+    ),
   );
   const flipLines = args.showFlips
     ? results.filter((r) => r.mode !== "reference").map((r) =>
@@ -132,8 +143,57 @@ async function main(): Promise<void> {
     results: results.map(({ flips, ...r }) =>
       args.showFlips ? { ...r, flipImages: { toRight: flips.toRight, toWrong: flips.toWrong } } : r
     ),
+    ...(args.seeds > 1 ? { spreads } : {}),
   };
   console.log(JSON.stringify(report, null, 2));
+}
+
+/** A spread and its seeds' runs: the table shows it in place of them. */
+type SpreadRow = SeedSpread & { runs: PrecisionResult[] };
+
+/** `results` with the runs of each spread replaced by one row, where the first of them was. */
+function seededRows(
+  results: readonly PrecisionResult[],
+  spreads: readonly SeedSpread[],
+): (PrecisionResult | SpreadRow)[] {
+  const rows: (PrecisionResult | SpreadRow)[] = [];
+  const runs = new Map<SeedSpread, PrecisionResult[]>();
+  for (const r of results) {
+    const spread = spreads.find((s) =>
+      s.mode === r.mode && s.seeds.some((seed) => `${s.format}${seed}` === r.format)
+    );
+    if (!spread) {
+      rows.push(r);
+      continue;
+    }
+    if (!runs.has(spread)) {
+      runs.set(spread, []);
+      rows.push({ ...spread, runs: runs.get(spread)! });
+    }
+    runs.get(spread)!.push(r);
+  }
+  return rows;
+}
+
+/** A spread's row: accuracy mean ± deviation (min..max), ranges of flips and p, mean time. */
+function spreadRow(s: SpreadRow, reference: PrecisionResult): string[] {
+  const { mean, std, min, max } = s.accuracy;
+  const average = (f: (r: PrecisionResult) => number) =>
+    s.runs.reduce((sum, r) => sum + f(r), 0) / s.runs.length;
+  const range = (e: { min: number; max: number }, text = (v: number) => String(v)) =>
+    e.min === e.max ? text(e.min) : `${text(e.min)}..${text(e.max)}`;
+  const p = s.runs.map((r) => r.mcnemarP);
+  return [
+    `${s.format}${s.seeds[0]}..${s.seeds.at(-1)}`,
+    s.mode,
+    `${(100 * mean).toFixed(3)} ± ${(100 * std).toFixed(3)} % ` +
+    `(${(100 * min).toFixed(2)}..${(100 * max).toFixed(2)})`,
+    signed(100 * (mean - reference.accuracy)),
+    `${range(s.flipsToRight)} / ${range(s.flipsToWrong)}`,
+    range({ min: Math.min(...p), max: Math.max(...p) }, (v) => v.toPrecision(3)),
+    `${average((r) => r.seconds).toFixed(1)} s`,
+    `${(average((r) => r.bytesPerImage) / 1e6).toFixed(2)} MB`,
+  ];
 }
 
 /** A percentage-point difference with its sign: "+0.000", "-0.020". */
@@ -151,6 +211,7 @@ function parse(argv: string[]) {
     limit: { type: "string" },
     batch: { type: "string", default: "100" },
     workers: { type: "string", default: String(navigator.hardwareConcurrency) },
+    seeds: { type: "string", default: "1" },
     "show-flips": { type: "boolean", default: false },
     json: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
@@ -161,7 +222,12 @@ function parse(argv: string[]) {
     : PRECISION_MODES.includes(values.mode as PrecisionMode)
     ? [values.mode as PrecisionMode]
     : fail(`--mode is "${values.mode}", expected seed, store or both`);
-  const formats = formatsFlag("formats", values.formats ?? STORAGES.map((s) => s.name).join(","));
+  const seeds = positiveInteger("seeds", values.seeds);
+  // A stochastic format named without its seed starts at seed 1.
+  const formats = formatsFlag(
+    "formats",
+    (values.formats ?? STORAGES.map((s) => s.name).join(",")).replace(/-sr(?=\s*(,|$))/g, "-sr1"),
+  ).flatMap((format) => seededFormats(format, seeds));
   return {
     formats,
     modes,
@@ -170,6 +236,7 @@ function parse(argv: string[]) {
     limit: values.limit === undefined ? undefined : positiveInteger("limit", values.limit),
     batch: positiveInteger("batch", values.batch),
     workers: positiveInteger("workers", values.workers),
+    seeds,
     showFlips: values["show-flips"],
     json: values.json,
   };
