@@ -35,4 +35,5 @@ export * from "./training/train.ts";
 export * from "./analysis/metrics.ts";
 export * from "./analysis/range.ts";
 export * from "./analysis/seed_spread.ts";
+export * from "./analysis/gradient_range.ts";
 export * from "./analysis/layer_errors.ts";
