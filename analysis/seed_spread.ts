@@ -69,7 +69,8 @@ export function seededFormats(format: Storage, count: number): Storage[] {
 /**
  * Groups the runs of `results` that differ only in their stochastic rounding seed (same
  * format and mode otherwise) and summarises each group, in order of first appearance. Runs of
- * formats that do not round stochastically are left out.
+ * formats that do not round stochastically are left out. The runs of a group must classify the
+ * same images (the same `total`).
  *
  * @example Three seeds of E5M10 with stochastic rounding
  * ```ts
@@ -102,7 +103,7 @@ export function seedSpreads(results: readonly PrecisionResult[]): SeedSpread[] {
       format,
       mode,
       seeds: runs.map((run) => run.seed),
-      accuracy: meanAndSpread(pick((r) => r.accuracy)),
+      accuracy: meanAndSpread(pick((r) => r.correct), runs[0].result.total),
       flipsToRight: extent(pick((r) => r.flipsToRight)),
       flipsToWrong: extent(pick((r) => r.flipsToWrong)),
     };
@@ -119,9 +120,19 @@ function extent(values: readonly number[]): Extent {
   return { min: Math.min(...values), max: Math.max(...values) };
 }
 
-function meanAndSpread(values: readonly number[]): SeedSpread["accuracy"] {
-  const n = values.length;
-  const mean = values.reduce((sum, v) => sum + v, 0) / n;
-  const squares = values.reduce((sum, v) => sum + (v - mean) ** 2, 0);
-  return { mean, std: n > 1 ? Math.sqrt(squares / (n - 1)) : 0, ...extent(values) };
+/**
+ * The statistics of `counts` of `total`, computed on the counts so that equal runs give a
+ * deviation of exactly 0, not rounding noise.
+ */
+function meanAndSpread(counts: readonly number[], total: number): SeedSpread["accuracy"] {
+  const n = counts.length;
+  const mean = counts.reduce((sum, v) => sum + v, 0) / n;
+  const squares = counts.reduce((sum, v) => sum + (v - mean) ** 2, 0);
+  const { min, max } = extent(counts);
+  return {
+    mean: mean / total,
+    std: n > 1 ? Math.sqrt(squares / (n - 1)) / total : 0,
+    min: min / total,
+    max: max / total,
+  };
 }

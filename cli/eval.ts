@@ -181,7 +181,7 @@ function spreadRow(s: SpreadRow, reference: PrecisionResult): string[] {
   const average = (f: (r: PrecisionResult) => number) =>
     s.runs.reduce((sum, r) => sum + f(r), 0) / s.runs.length;
   const range = (e: { min: number; max: number }, text = (v: number) => String(v)) =>
-    e.min === e.max ? text(e.min) : `${text(e.min)}..${text(e.max)}`;
+    text(e.min) === text(e.max) ? text(e.min) : `${text(e.min)}..${text(e.max)}`;
   const p = s.runs.map((r) => r.mcnemarP);
   return [
     `${s.format}${s.seeds[0]}..${s.seeds.at(-1)}`,
