@@ -87,18 +87,12 @@ export function gradientRanges(
   labels: ArrayLike<number>,
   options: GradientRangeOptions = {},
 ): GradientRangeReport[] {
-  const { lossScale = 1, seed = 1 } = options;
-  const wide = stepGradients(reference, x.to(f64), labels, lossScale, seed);
-  const narrow = stepGradients(
-    candidate,
-    x.to(candidate.layers[0].storage),
-    labels,
-    lossScale,
-    seed,
-  );
-  reseedDropout(reference, seed);
+  const step: Step = { labels, lossScale: options.lossScale ?? 1, seed: options.seed ?? 1 };
+  const wide = stepGradients(reference, x.to(f64), step);
+  const narrow = stepGradients(candidate, x.to(candidate.layers[0].storage), step);
+  reseedDropout(reference, step.seed);
   const inputs = [x.to(f64), ...layerOutputs(reference, x.to(f64), true)];
-  const alone = isolatedGradients(candidate, inputs, wide, labels, lossScale, seed);
+  const alone = isolatedGradients(candidate, inputs, wide, step);
   return narrow.map(({ tensor, layer, storage, values }, i) => {
     const exact = wide[i].values;
     return {
@@ -155,18 +149,19 @@ interface StepGradient {
   values: Float64Array;
 }
 
+/** What a training step is run with, besides the network and its input. */
+interface Step {
+  labels: ArrayLike<number>;
+  lossScale: number;
+  seed: number;
+}
+
 /** Every gradient of one step of `net` on `x`, in the order backward computes them. */
-function stepGradients(
-  net: Sequential,
-  x: Tensor,
-  labels: ArrayLike<number>,
-  lossScale: number,
-  seed: number,
-): StepGradient[] {
+function stepGradients(net: Sequential, x: Tensor, step: Step): StepGradient[] {
   const found: StepGradient[] = [];
-  reseedDropout(net, seed);
-  lossAndGradients(net, x, labels, {
-    lossScale,
+  reseedDropout(net, step.seed);
+  lossAndGradients(net, x, step.labels, {
+    lossScale: step.lossScale,
     trace: (layer, dx) => found.push(...layerGradients(net, layer, dx)),
   });
   return found;
@@ -181,19 +176,17 @@ function isolatedGradients(
   net: Sequential,
   inputs: readonly Tensor[],
   reference: readonly StepGradient[],
-  labels: ArrayLike<number>,
-  lossScale: number,
-  seed: number,
+  step: Step,
 ): StepGradient[] {
   const found: StepGradient[] = [];
   // Each dropout layer draws its mask from its own generator: reseeded once, each forward
   // below gets the mask of the reference step.
-  reseedDropout(net, seed);
+  reseedDropout(net, step.seed);
   for (let i = net.layers.length - 1; i >= 0; i--) {
     const layer = net.layers[i];
     layer.forward(inputs[i], true);
     let dx: Tensor;
-    if (layer instanceof Softmax) dx = layer.crossEntropy(labels, lossScale).dlogits;
+    if (layer instanceof Softmax) dx = layer.crossEntropy(step.labels, step.lossScale).dlogits;
     else {
       const above = net.layers[i + 1].name;
       const dout = reference.find((g) => g.tensor === "dx" && g.layer === above)!;
