@@ -37,6 +37,8 @@ export * from "./workers/worker_pool.ts";
 export * from "./training/train.ts";
 export * from "./analysis/metrics.ts";
 export * from "./analysis/range.ts";
+export * from "./analysis/seed_spread.ts";
+export * from "./analysis/gradient_range.ts";
 export * from "./analysis/layer_errors.ts";
 export * from "./analysis/layer_config.ts";
 export * from "./analysis/search.ts";

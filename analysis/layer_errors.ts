@@ -7,7 +7,8 @@
  */
 import type { Sequential } from "../layers/sequential.ts";
 import { f64 } from "../layers/storage/f64.ts";
-import { Tensor } from "../layers/tensor.ts";
+import type { Tensor } from "../layers/tensor.ts";
+import { layerOutputs } from "./_outputs.ts";
 import { type ErrorMetrics, errorMetrics } from "./metrics.ts";
 import {
   observeRange,
@@ -56,8 +57,8 @@ export function layerReports(
   candidate: Sequential,
   x: Tensor,
 ): LayerReport[] {
-  const wide = outputs(reference, x);
-  const narrow = outputs(candidate, x.to(candidate.layers[0].storage));
+  const wide = layerOutputs(reference, x);
+  const narrow = layerOutputs(candidate, x.to(candidate.layers[0].storage));
   return candidate.layers.map((layer, i) => {
     // Layers keep their outputs only until their next call: copy the input first.
     const input = i === 0 ? x.to(f64) : wide[i - 1];
@@ -74,11 +75,4 @@ export function layerReports(
       observed: observeRange(reference, stored, layer.storage),
     };
   });
-}
-
-/** Every layer's output on `x`, copied (layers reuse their output tensors). */
-function outputs(net: Sequential, x: Tensor): Tensor[] {
-  const kept: Tensor[] = [];
-  net.forward(x, { trace: (_layer, y) => kept.push(Tensor.from(f64, y.shape, y.toFloat64())) });
-  return kept;
 }

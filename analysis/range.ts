@@ -99,3 +99,25 @@ export function valueRange(values: Float64Array): ValueRange {
   }
   return { minNonzero, maxAbs };
 }
+
+/**
+ * The counts of several tensors together.
+ *
+ * @example
+ * ```ts
+ * import { sumRanges } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * const a = { total: 5, overflow: 1, underflow: 0, subnormal: 2 };
+ * assert.deepEqual(sumRanges([a, a]), { total: 10, overflow: 2, underflow: 0, subnormal: 4 });
+ * ```
+ */
+export function sumRanges(counts: readonly RangeCounts[]): RangeCounts {
+  const sum: RangeCounts = { total: 0, overflow: 0, underflow: 0, subnormal: 0 };
+  for (const c of counts) {
+    sum.total += c.total;
+    sum.overflow += c.overflow;
+    sum.underflow += c.underflow;
+    sum.subnormal += c.subnormal;
+  }
+  return sum;
+}

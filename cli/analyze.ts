@@ -10,6 +10,9 @@ import {
   deepConvNet,
   f64,
   flips,
+  type GradientRangeReport,
+  gradientRanges,
+  gradientRangeTotals,
   kernelPath,
   type LayerReport,
   layerReports,
@@ -22,7 +25,15 @@ import {
   valueRange,
 } from "../mod.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
-import { formatsFlag, formatTable, parseFlags, positiveInteger, runCommand } from "./_cli.ts";
+import {
+  formatsFlag,
+  formatTable,
+  parseFlags,
+  positiveInteger,
+  runCommand,
+  UsageError,
+} from "./_cli.ts";
+import { gradientTotalsText } from "./_gradient_text.ts";
 import { locateMnist, locateWeights } from "./_locate.ts";
 import { analyzeReport } from "../report/analyze_report.ts";
 import { checkReportPath, writeReport } from "../report/write_report.ts";
@@ -45,6 +56,13 @@ Options:
   --images N       test images to run (default 500)
   --accumulator F  round every partial sum of conv and affine to format F (e.g. f16: what f16
                    accumulation costs; default: float64 sums)
+  --gradients      also count the range of every gradient of one training step (dW, db and
+                   each layer's input gradient) on the first --batch test images, dropout
+                   as in training: predicted from float64, isolated (each layer alone given
+                   float64 input and output gradient) and observed in the format's step
+  --batch N        images of that step (default 100, as in training)
+  --loss-scale X   multiply the loss by X before backward, as in training (default 1); the
+                   scaled gradients are the ones stored and counted
   --weights FILE   DeepConvNet weights (default as in eval)
   --data DIR       folder with the MNIST IDX files (default as in eval)
   --json           print the result as JSON on stdout (tables go to stderr)
@@ -71,6 +89,16 @@ async function main(): Promise<void> {
   const x = mnistImages(set, 0, images, f64);
   const labels = set.labels.subarray(0, images);
   const reference = argmaxRows(net.logits(x));
+  // The training step whose gradients --gradients counts: the first --batch test images.
+  const stepImages = Math.min(args.batch, set.count);
+  const stepRanges = (candidate: Sequential) =>
+    gradientRanges(
+      net,
+      candidate,
+      mnistImages(set, 0, stepImages, f64),
+      set.labels.subarray(0, stepImages),
+      { lossScale: args.lossScale },
+    );
 
   const results = args.formats.map((format) => {
     const candidate = net.to(format, args.accumulator);
@@ -85,6 +113,7 @@ async function main(): Promise<void> {
       flipsToWrong: f.toWrong.length,
       layers,
       params: paramRanges(net, format),
+      ...(args.gradients ? { gradients: stepRanges(candidate) } : {}),
     };
   });
 
@@ -116,6 +145,7 @@ async function main(): Promise<void> {
           r.params.map((p) => `${p.name} ${rangeText(p.predicted)}`).filter((t) => !/ -$/.test(t))
             .join(", ") || "all within range"
         }`,
+        ...(r.gradients ? [gradientTable(r.gradients)] : []),
       ].join("\n")
     ),
   ].join("\n");
@@ -124,7 +154,8 @@ async function main(): Promise<void> {
     return;
   }
   console.error(text);
-  console.log(JSON.stringify({ weights, data: location.dir, images, results }, null, 2));
+  const step = args.gradients ? { gradientBatch: stepImages, lossScale: args.lossScale } : {};
+  console.log(JSON.stringify({ weights, data: location.dir, images, ...step, results }, null, 2));
 }
 
 function layerTable(layers: LayerReport[]): string {
@@ -152,6 +183,31 @@ function layerTable(layers: LayerReport[]): string {
       `${l.predicted.subnormal} / ${l.observed.subnormal}`,
     ]),
   );
+}
+
+/** The gradient counters as predicted / isolated / observed, the tensors with any count. */
+function gradientTable(reports: GradientRangeReport[]): string {
+  const counts = (r: GradientRangeReport, key: "overflow" | "underflow" | "subnormal") =>
+    `${r.predicted[key]} / ${r.isolated[key]} / ${r.observed[key]}`;
+  const flagged = reports.filter((r) =>
+    [r.predicted, r.isolated, r.observed].some((c) => c.overflow + c.underflow + c.subnormal > 0)
+  );
+  return [
+    `gradients of one step (overflow, underflow to 0, subnormal as predicted / isolated / ` +
+    `observed):`,
+    flagged.length === 0 ? "every gradient within range" : formatTable(
+      ["layer", "tensor", "range", "overflow", "underflow", "subnormal"],
+      flagged.map((r) => [
+        r.layer,
+        r.tensor,
+        `${r.range.minNonzero.toExponential(1)}..${r.range.maxAbs.toExponential(1)}`,
+        counts(r, "overflow"),
+        counts(r, "underflow"),
+        counts(r, "subnormal"),
+      ]),
+    ),
+    gradientTotalsText(gradientRangeTotals(reports)),
+  ].join("\n");
 }
 
 /** Range of every parameter of the float64 network, and what storing it in `format` does. */
@@ -186,6 +242,9 @@ function parse(argv: string[]) {
     formats: { type: "string", default: DEFAULT_FORMATS },
     images: { type: "string", default: "500" },
     accumulator: { type: "string" },
+    gradients: { type: "boolean", default: false },
+    batch: { type: "string", default: "100" },
+    "loss-scale": { type: "string", default: "1" },
     weights: { type: "string" },
     data: { type: "string" },
     json: { type: "boolean", default: false },
@@ -200,11 +259,23 @@ function parse(argv: string[]) {
     accumulator: values.accumulator === undefined
       ? undefined
       : formatsFlag("accumulator", values.accumulator)[0],
+    gradients: values.gradients,
+    batch: positiveInteger("batch", values.batch),
+    lossScale: positiveNumber("loss-scale", values["loss-scale"]),
     weights: values.weights,
     data: values.data,
     json: values.json,
     report: values.report,
   };
+}
+
+/** `value` of `--flag` as a finite positive number, or a usage error quoting it. */
+function positiveNumber(flag: string, value: string): number {
+  const n = Number(value);
+  if (!(value.trim() !== "" && Number.isFinite(n) && n > 0)) {
+    throw new UsageError(`--${flag} is "${value}", expected a positive number`);
+  }
+  return n;
 }
 
 if (import.meta.main) await runCommand("analyze", main);

@@ -14,6 +14,9 @@ import {
   PRECISION_MODES,
   type PrecisionMode,
   type PrecisionResult,
+  seededFormats,
+  type SeedSpread,
+  seedSpreads,
   STORAGES,
   WorkerPool,
 } from "../mod.ts";
@@ -51,6 +54,9 @@ Options:
   --config FILE    also evaluate the per-layer formats in FILE (JSON or JSONC, such as
                    { "default": "f16", "conv1": "f32" }) as format "mixed"; without
                    --formats, only it is compared with f64
+  --seeds N        run every stochastically rounding format (e5m10-sr7: seed 7; e5m10-sr: seed
+                   1) with N consecutive seeds and report its accuracy as mean ± standard
+                   deviation (min..max) and its flips as ranges (default 1)
   --show-flips     list the indices of the images that changed class
   --json           print the result as JSON on stdout (the table goes to stderr)
   --report FILE    also write an HTML report to FILE: charts, the flipped images, and a
@@ -67,6 +73,8 @@ interface EvalReport {
     (Omit<PrecisionResult, "flips"> & { flipImages?: { toRight: number[]; toWrong: number[] } })[];
   /** With --config: the file and the configuration it holds (the "mixed" result). */
   config?: { file: string; layers: LayerConfig };
+  /** With `--seeds` only: one entry per stochastically rounding format and mode. */
+  spreads?: SeedSpread[];
 }
 
 async function main(): Promise<void> {
@@ -105,12 +113,7 @@ async function main(): Promise<void> {
     onProgress: (run, done) => bar.update(run.index * limit + done, `${run.format} ${run.mode}`),
   });
   bar.stop();
-  if (args.report !== undefined) {
-    const notes = [`weights ${weightsPath}`, `MNIST ${location.dir}`, `${kernelPath()} kernels`];
-    const data = await evalReport({ net, set, results, kernelPath: kernelPath(), notes });
-    const bytes = await writeReport(args.report, data);
-    console.error(`Report written to ${args.report} (${(bytes / 1e6).toFixed(2)} MB)`);
-  }
+  const spreads = args.seeds > 1 ? seedSpreads(results) : [];
 
   const table = formatTable(
     [
@@ -123,16 +126,18 @@ async function main(): Promise<void> {
       "time",
       "bytes/image",
     ],
-    results.map((r) => [
-      r.format,
-      r.mode === "reference" ? "-" : r.mode,
-      `${(100 * r.accuracy).toFixed(3)} %`,
-      r.mode === "reference" ? "-" : signed(100 * (r.accuracy - results[0].accuracy)),
-      r.mode === "reference" ? "-" : `${r.flipsToRight} / ${r.flipsToWrong}`,
-      r.mode === "reference" ? "-" : r.mcnemarP.toPrecision(3),
-      `${r.seconds.toFixed(1)} s`,
-      `${(r.bytesPerImage / 1e6).toFixed(2)} MB`,
-    ]),
+    seededRows(results, spreads).map((r) =>
+      "seeds" in r ? spreadRow(r, results[0]) : [
+        r.format,
+        r.mode === "reference" ? "-" : r.mode,
+        `${(100 * r.accuracy).toFixed(3)} %`,
+        r.mode === "reference" ? "-" : signed(100 * (r.accuracy - results[0].accuracy)),
+        r.mode === "reference" ? "-" : `${r.flipsToRight} / ${r.flipsToWrong}`,
+        r.mode === "reference" ? "-" : r.mcnemarP.toPrecision(3),
+        `${r.seconds.toFixed(1)} s`,
+        `${(r.bytesPerImage / 1e6).toFixed(2)} MB`,
+      ]
+    ),
   );
   const flipLines = args.showFlips
     ? results.filter((r) => r.mode !== "reference").map((r) =>
@@ -146,11 +151,6 @@ async function main(): Promise<void> {
     table,
     ...flipLines,
   ].join("\n");
-  if (!args.json) {
-    console.log(text);
-    return;
-  }
-  console.error(text);
   const report: EvalReport = {
     weights: weightsPath,
     data: location.dir,
@@ -159,8 +159,21 @@ async function main(): Promise<void> {
       args.showFlips ? { ...r, flipImages: { toRight: flips.toRight, toWrong: flips.toWrong } } : r
     ),
     ...(config && { config: { file: args.config!, layers: config } }),
+    ...(args.seeds > 1 ? { spreads } : {}),
   };
-  console.log(JSON.stringify(report, null, 2));
+  if (args.json) {
+    console.error(text);
+    console.log(JSON.stringify(report, null, 2));
+  } else {
+    console.log(text);
+  }
+  // Written after the results are printed, so that a failed write loses none of them.
+  if (args.report !== undefined) {
+    const notes = [`weights ${weightsPath}`, `MNIST ${location.dir}`, `${kernelPath()} kernels`];
+    const data = await evalReport({ net, set, results, kernelPath: kernelPath(), notes });
+    const bytes = await writeReport(args.report, data);
+    console.error(`Report written to ${args.report} (${(bytes / 1e6).toFixed(2)} MB)`);
+  }
 }
 
 /** The configuration in the file at `path`; a one-line error naming the file when it is bad. */
@@ -172,6 +185,54 @@ async function readConfig(path: string): Promise<LayerConfig> {
     throw new UsageError(`--config: cannot read ${path}: ${(error as Error).message}`);
   }
   return parseLayerConfig(text, path);
+}
+
+/** A spread and its seeds' runs: the table shows it in place of them. */
+type SpreadRow = SeedSpread & { runs: PrecisionResult[] };
+
+/** `results` with the runs of each spread replaced by one row, where the first of them was. */
+function seededRows(
+  results: readonly PrecisionResult[],
+  spreads: readonly SeedSpread[],
+): (PrecisionResult | SpreadRow)[] {
+  const rows: (PrecisionResult | SpreadRow)[] = [];
+  const runs = new Map<SeedSpread, PrecisionResult[]>();
+  for (const r of results) {
+    const spread = spreads.find((s) =>
+      s.mode === r.mode && s.seeds.some((seed) => `${s.format}${seed}` === r.format)
+    );
+    if (!spread) {
+      rows.push(r);
+      continue;
+    }
+    if (!runs.has(spread)) {
+      runs.set(spread, []);
+      rows.push({ ...spread, runs: runs.get(spread)! });
+    }
+    runs.get(spread)!.push(r);
+  }
+  return rows;
+}
+
+/** A spread's row: accuracy mean ± deviation (min..max), ranges of flips and p, mean time. */
+function spreadRow(s: SpreadRow, reference: PrecisionResult): string[] {
+  const { mean, std, min, max } = s.accuracy;
+  const average = (f: (r: PrecisionResult) => number) =>
+    s.runs.reduce((sum, r) => sum + f(r), 0) / s.runs.length;
+  const range = (e: { min: number; max: number }, text = (v: number) => String(v)) =>
+    text(e.min) === text(e.max) ? text(e.min) : `${text(e.min)}..${text(e.max)}`;
+  const p = s.runs.map((r) => r.mcnemarP);
+  return [
+    `${s.format}${s.seeds[0]}..${s.seeds.at(-1)}`,
+    s.mode,
+    `${(100 * mean).toFixed(3)} ± ${(100 * std).toFixed(3)} % ` +
+    `(${(100 * min).toFixed(2)}..${(100 * max).toFixed(2)})`,
+    signed(100 * (mean - reference.accuracy)),
+    `${range(s.flipsToRight)} / ${range(s.flipsToWrong)}`,
+    range({ min: Math.min(...p), max: Math.max(...p) }, (v) => v.toPrecision(3)),
+    `${average((r) => r.seconds).toFixed(1)} s`,
+    `${(average((r) => r.bytesPerImage) / 1e6).toFixed(2)} MB`,
+  ];
 }
 
 /** A percentage-point difference with its sign: "+0.000", "-0.020". */
@@ -190,6 +251,7 @@ function parse(argv: string[]) {
     batch: { type: "string", default: "100" },
     workers: { type: "string", default: String(navigator.hardwareConcurrency) },
     config: { type: "string" },
+    seeds: { type: "string", default: "1" },
     "show-flips": { type: "boolean", default: false },
     json: { type: "boolean", default: false },
     report: { type: "string" },
@@ -201,9 +263,12 @@ function parse(argv: string[]) {
     : PRECISION_MODES.includes(values.mode as PrecisionMode)
     ? [values.mode as PrecisionMode]
     : fail(`--mode is "${values.mode}", expected seed, store or both`);
-  const formats = values.formats === undefined && values.config !== undefined
-    ? []
-    : formatsFlag("formats", values.formats ?? STORAGES.map((s) => s.name).join(","));
+  const seeds = positiveInteger("seeds", values.seeds);
+  // A stochastic format named without its seed starts at seed 1.
+  const formats = values.formats === undefined && values.config !== undefined ? [] : formatsFlag(
+    "formats",
+    (values.formats ?? STORAGES.map((s) => s.name).join(",")).replace(/-sr(?=\s*(,|$))/g, "-sr1"),
+  ).flatMap((format) => seededFormats(format, seeds));
   return {
     formats,
     modes,
@@ -213,6 +278,7 @@ function parse(argv: string[]) {
     batch: positiveInteger("batch", values.batch),
     workers: positiveInteger("workers", values.workers),
     config: values.config,
+    seeds,
     showFlips: values["show-flips"],
     json: values.json,
     report: values.report,

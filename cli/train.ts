@@ -9,7 +9,10 @@ import {
   classifyImages,
   deepConvNet,
   f64,
+  gradientRanges,
+  gradientRangeTotals,
   LossScale,
+  mnistImages,
   type Optimizer,
   type Sequential,
   Sgd,
@@ -29,12 +32,15 @@ import {
   runCommand,
   UsageError,
 } from "./_cli.ts";
+import { gradientTotalsText } from "./_gradient_text.ts";
 import { locateMnist } from "./_locate.ts";
 
 const HELP = `Usage: deno task train [options]
 
 Trains DeepConvNet (He initialisation, dropout 0.5) on the MNIST training images and evaluates
-it on the test images after every epoch. Saves safetensors with the reference tensor names
+it on the test images after every epoch. Each epoch's log also counts the gradients (scaled by
+the loss scale, as stored) that overflow, underflow to zero or are subnormal in one step on the
+first batch of training images: predicted from float64, observed in the training format. Saves safetensors with the reference tensor names
 (W1..W8, b1..b8) and metadata, a checkpoint after every epoch and on Ctrl-C.
 
 Options:
@@ -137,6 +143,16 @@ async function main(): Promise<void> {
       console.error(`Interrupted: saved ${checkpoint}; continue with --resume`);
       return;
     }
+    // Read before the probe below overwrites the gradients of the last step.
+    const zeros = zeroSummary(net);
+    const probeImages = Math.min(settings.batch, train.count);
+    const probe = gradientRangeTotals(gradientRanges(
+      net.to(f64),
+      net,
+      mnistImages(train, 0, probeImages, f64),
+      train.labels.subarray(0, probeImages),
+      { lossScale: lossScale?.value ?? 1, seed: settings.seed },
+    ));
     await pool.load(net);
     const accuracy = await testAccuracy(pool, test, testLimit, storage);
     console.error(
@@ -144,7 +160,9 @@ async function main(): Promise<void> {
         `${(100 * accuracy).toFixed(2)} % (${testLimit} images), ` +
         `${(images / seconds).toFixed(0)} images/s` +
         (lossScale ? `, loss scale ${lossScale.value}, skipped steps ${lossScale.skipped}` : "") +
-        `\n  zero gradients: ${zeroSummary(net)}`,
+        `\n  zero gradients: ${zeros}` +
+        `\n  range of the ${storage.name} gradients of one step on the first batch, scaled by ` +
+        `${lossScale?.value ?? 1}: ${gradientTotalsText(probe)}`,
     );
     finalAccuracy = accuracy;
   }

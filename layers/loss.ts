@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { Layer } from "./layer.ts";
 import type { Sequential } from "./sequential.ts";
 import { Softmax } from "./softmax.ts";
 import type { Tensor } from "./tensor.ts";
@@ -10,7 +11,9 @@ import type { Tensor } from "./tensor.ts";
 /**
  * Runs `net` forward on `x` in training mode, computes the mean cross-entropy against `labels`
  * and backpropagates it, leaving every layer's gradients filled (multiplied by
- * `options.lossScale`, see {@linkcode LossScale}). Returns the loss.
+ * `options.lossScale`, see {@linkcode LossScale}). Returns the loss. `options.trace` sees the
+ * gradient at every layer's input as backward goes, the softmax's (the gradient at the logits)
+ * first: it belongs to the layer and is overwritten by its next backward.
  *
  * @throws {TypeError} When the network does not end in a softmax.
  *
@@ -29,7 +32,7 @@ export function lossAndGradients(
   net: Sequential,
   x: Tensor,
   labels: ArrayLike<number>,
-  options: { lossScale?: number } = {},
+  options: { lossScale?: number; trace?: (layer: Layer, dx: Tensor) => void } = {},
 ): number {
   const softmax = net.layers.at(-1);
   if (!(softmax instanceof Softmax)) {
@@ -43,6 +46,10 @@ export function lossAndGradients(
   const { loss, dlogits } = softmax.crossEntropy(labels, options.lossScale);
   // The loss gradient already includes the softmax: start below it.
   let d = dlogits;
-  for (let i = net.layers.length - 2; i >= 0; i--) d = net.layers[i].backward(d);
+  options.trace?.(softmax, d);
+  for (let i = net.layers.length - 2; i >= 0; i--) {
+    d = net.layers[i].backward(d);
+    options.trace?.(net.layers[i], d);
+  }
   return loss;
 }

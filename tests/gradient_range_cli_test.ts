@@ -1,0 +1,86 @@
+/**
+ * Gradient range counters in the commands, as subprocesses: `analyze --gradients` (table and
+ * JSON) and the per-epoch line of `train`.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { deepConvNet } from "../mod.ts";
+import { dataTest, sharedPath } from "./_data.ts";
+
+const MNIST = sharedPath("HALFPREC_MNIST", "../shared/mnist");
+
+async function run(
+  command: string,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const path = fileURLToPath(new URL(`../cli/${command}.ts`, import.meta.url));
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-net", path, ...args],
+    env: { NO_COLOR: "1" },
+  }).output();
+  const text = new TextDecoder();
+  return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
+}
+
+const PARAMS = [...deepConvNet().params().values()].reduce((n, t) => n + t.size, 0);
+
+dataTest("analyze --gradients reports every gradient of a step", [MNIST], async ([mnist]) => {
+  const out = await run("analyze", [
+    ...["--data", mnist, "--images", "4", "--formats", "f16", "--gradients", "--batch", "4"],
+    ...["--loss-scale", "1024", "--json"],
+  ]);
+  assert.equal(out.code, 0, out.stderr);
+  const report = JSON.parse(out.stdout);
+  assert.equal(report.gradientBatch, 4);
+  assert.equal(report.lossScale, 1024);
+  const gradients = report.results[0].gradients;
+  assert.equal(gradients.length, 16 + 21);
+  assert.deepEqual(Object.keys(gradients[0]), [
+    "tensor",
+    "layer",
+    "format",
+    "range",
+    "predicted",
+    "observed",
+    "isolated",
+  ]);
+  const params = gradients.filter((g: { tensor: string }) => g.tensor !== "dx");
+  assert.equal(
+    params.reduce((n: number, g: { predicted: { total: number } }) => n + g.predicted.total, 0),
+    PARAMS,
+  );
+  for (const g of params) assert.deepEqual(g.isolated, g.predicted, `${g.layer} ${g.tensor}`);
+  assert.match(
+    out.stderr,
+    new RegExp(`parameter gradients \\(${PARAMS} values, predicted / observed\\)`),
+  );
+});
+
+Deno.test("analyze rejects a bad --loss-scale with a one-line error", async () => {
+  const out = await run("analyze", ["--gradients", "--loss-scale", "zero"]);
+  assert.equal(out.code, 2);
+  assert.match(out.stderr, /^analyze: --loss-scale is "zero", expected a positive number\n/);
+});
+
+dataTest("train logs the range of the scaled gradients every epoch", [MNIST], async ([mnist]) => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = await run("train", [
+      ...["--data", mnist, "--out", join(dir, "f16.safetensors"), "--format", "f16"],
+      ...["--limit", "100", "--batch", "50", "--epochs", "1", "--test-limit", "50"],
+      ...["--workers", "1"],
+    ]);
+    assert.equal(out.code, 0, out.stderr);
+    const line = out.stderr.split("\n").find((l) => l.includes("gradients of one step"));
+    assert.ok(line, out.stderr);
+    // f16 trains with dynamic loss scaling: the counted gradients are the scaled ones.
+    assert.match(line, /scaled by 32768: parameter gradients \((\d+) values/);
+    assert.equal(Number(/\((\d+) values/.exec(line)![1]), PARAMS);
+    assert.match(line, /overflow \d+ \/ \d+, underflow \d+ \/ \d+, subnormal \d+ \/ \d+;/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
