@@ -25,7 +25,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { cpus, loadavg } from "node:os";
 import { cpuUsage } from "node:process";
 import * as tf from "@tensorflow/tfjs-core";
@@ -43,36 +42,50 @@ import {
   setKernelPath,
   type Softmax,
   type Storage,
-  storageByName,
   STORAGES,
   type Tensor,
   WorkerPool,
 } from "../mod.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
 import { kernelBuild } from "../layers/wasm/kernels.ts";
-import { formatTable } from "../cli/_cli.ts";
+import {
+  formatsFlag,
+  formatTable,
+  parseFlags,
+  positiveInteger,
+  runCommand,
+  UsageError,
+} from "../cli/_cli.ts";
 import { sharedPath } from "../tests/_data.ts";
 
 const IMAGES = 10000;
 const BATCH = 100;
 
-const { values: args } = parseArgs({
-  args: Deno.args,
-  options: {
+const HELP = `Usage: deno task perf [options]
+
+Times the 10,000-image test pass in every format on both kernel paths (2 workers and one thread)
+next to TF.js WASM and TF.js CPU, then one training step per format, and checks the targets.
+
+Options:
+  --subset N       images for the TypeScript single-thread runs and TF.js CPU (default 1000)
+  --repeat N       passes of the fast runs, the fastest counting (default 2)
+  --formats LIST   formats to time (default: all)
+  --steps N        timed training steps per configuration, the fastest counting (default 3)
+  --part PART      test or train: only the test pass, or only the training step
+  --help           show this text
+`;
+
+function flags() {
+  return parseFlags(Deno.args, {
     subset: { type: "string", default: "1000" },
     repeat: { type: "string", default: "2" },
     formats: { type: "string" },
     steps: { type: "string", default: "3" },
     part: { type: "string" },
-  },
-});
-if (args.part !== undefined && args.part !== "test" && args.part !== "train") {
-  throw new Error(`--part is "${args.part}", expected "test" or "train"`);
+    help: { type: "boolean", default: false },
+  });
 }
-const subset = Number(args.subset);
-const repeat = Number(args.repeat);
-const formats = args.formats ? args.formats.split(",").map(storageByName) : STORAGES;
-const steps = Number(args.steps);
+let args: ReturnType<typeof flags>;
 
 /**
  * One timed configuration, in seconds for 10,000 images (scaled when run on fewer): wall time,
@@ -442,5 +455,24 @@ function trainingSteps(): void {
   }
 }
 
-if (args.part !== "train") await testPass();
-if (args.part !== "test") trainingSteps();
+let subset = 0, repeat = 0, steps = 0;
+let formats: readonly Storage[] = STORAGES;
+
+async function main(): Promise<void> {
+  args = flags();
+  if (args.help) {
+    console.log(HELP);
+    return;
+  }
+  if (args.part !== undefined && args.part !== "test" && args.part !== "train") {
+    throw new UsageError(`--part is "${args.part}", expected "test" or "train"`);
+  }
+  subset = positiveInteger("subset", args.subset);
+  repeat = positiveInteger("repeat", args.repeat);
+  steps = positiveInteger("steps", args.steps);
+  if (args.formats !== undefined) formats = formatsFlag("formats", args.formats);
+  if (args.part !== "train") await testPass();
+  if (args.part !== "test") trainingSteps();
+}
+
+await runCommand("perf", main);
