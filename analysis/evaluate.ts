@@ -100,15 +100,30 @@ export async function classifyImages(
     );
   }
   const predictions = new Int32Array(limit);
+  // Two batches in flight: a pool's workers start on the next batch while this thread prepares
+  // inputs and collects replies. Replies come in order, so progress is reported in order.
+  const pending: { done: Promise<void>; end: number }[] = [];
+  const settle = async () => {
+    const { done, end } = pending.shift()!;
+    await done;
+    onProgress?.(end);
+  };
   for (let start = 0; start < limit; start += batch) {
     const count = Math.min(batch, limit - start);
     const input = mnistImages(set, start, count, mode === "store" ? format : f64);
     if (mode === "seed") input.roundTo(format);
-    predictions.set(await classifier.classify(input), start);
-    onProgress?.(start + count);
+    const at = start;
+    const done = Promise.resolve(classifier.classify(input)).then((p) => predictions.set(p, at));
+    // Handled when settled; this keeps a failure that comes first from being "unhandled".
+    done.catch(() => {});
+    pending.push({ done, end: start + count });
+    if (pending.length === BATCHES_IN_FLIGHT) await settle();
   }
+  while (pending.length > 0) await settle();
   return predictions;
 }
+
+const BATCHES_IN_FLIGHT = 2;
 
 /** One row of an accuracy comparison; the field names are the `--json` contract of eval. */
 export interface PrecisionResult {
