@@ -7,7 +7,6 @@
  */
 import {
   argmaxRows,
-  deepConvNet,
   f64,
   flips,
   type GradientRangeReport,
@@ -24,7 +23,6 @@ import {
   type Storage,
   valueRange,
 } from "../mod.ts";
-import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
 import {
   formatsFlag,
   formatTable,
@@ -34,7 +32,7 @@ import {
   UsageError,
 } from "./_cli.ts";
 import { gradientTotalsText } from "./_gradient_text.ts";
-import { locateMnist, locateWeights } from "./_locate.ts";
+import { loadDeepConvNet, loadTestSet } from "./_locate.ts";
 import { analyzeReport } from "../report/analyze_report.ts";
 import { checkReportPath, writeReport } from "../report/write_report.ts";
 
@@ -79,12 +77,8 @@ async function main(): Promise<void> {
   }
   if (args.report !== undefined) await checkReportPath(args.report);
   setKernelPath("typescript");
-  const weights = locateWeights(args.weights);
-  const net = deepConvNet();
-  net.loadParams((await readSafetensorsFile(weights)).tensors, weights);
-  const location = await locateMnist("test", args.data);
-  if (location.downloaded) console.error(location.downloaded);
-  const set = await readMnistDir(location.dir, "test");
+  const { net, path: weights } = await loadDeepConvNet(args.weights);
+  const { set, dir } = await loadTestSet(args.data);
   const images = Math.min(args.images, set.count);
   const x = mnistImages(set, 0, images, f64);
   const labels = set.labels.subarray(0, images);
@@ -118,7 +112,7 @@ async function main(): Promise<void> {
   });
 
   if (args.report !== undefined) {
-    const notes = [`weights ${weights}`, `MNIST ${location.dir}`, `${kernelPath()} kernels`];
+    const notes = [`weights ${weights}`, `MNIST ${dir}`, `${kernelPath()} kernels`];
     const referenceAccuracy = correct(reference, labels) / images;
     const formats = args.formats;
     const data = await analyzeReport(
@@ -155,7 +149,7 @@ async function main(): Promise<void> {
   }
   console.error(text);
   const step = args.gradients ? { gradientBatch: stepImages, lossScale: args.lossScale } : {};
-  console.log(JSON.stringify({ weights, data: location.dir, images, ...step, results }, null, 2));
+  console.log(JSON.stringify({ weights, data: dir, images, ...step, results }, null, 2));
 }
 
 function layerTable(layers: LayerReport[]): string {

@@ -7,7 +7,6 @@
 import {
   applyLayerConfig,
   comparePrecisions,
-  deepConvNet,
   kernelPath,
   type LayerConfig,
   parseLayerConfig,
@@ -20,7 +19,6 @@ import {
   STORAGES,
   WorkerPool,
 } from "../mod.ts";
-import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
 import {
   formatsFlag,
   formatTable,
@@ -30,7 +28,7 @@ import {
   runCommand,
   UsageError,
 } from "./_cli.ts";
-import { locateMnist, locateWeights } from "./_locate.ts";
+import { loadDeepConvNet, loadTestSet } from "./_locate.ts";
 import { evalReport } from "../report/eval_report.ts";
 import { checkReportPath, writeReport } from "../report/write_report.ts";
 
@@ -84,12 +82,8 @@ async function main(): Promise<void> {
     return;
   }
   if (args.report !== undefined) await checkReportPath(args.report);
-  const weightsPath = locateWeights(args.weights);
-  const net = deepConvNet();
-  net.loadParams((await readSafetensorsFile(weightsPath)).tensors, weightsPath);
-  const location = await locateMnist("test", args.data);
-  if (location.downloaded) console.error(location.downloaded);
-  const set = await readMnistDir(location.dir, "test");
+  const { net, path: weightsPath } = await loadDeepConvNet(args.weights);
+  const { set, dir } = await loadTestSet(args.data);
   const limit = args.limit ?? set.count;
   if (limit > set.count) {
     throw new UsageError(`--limit is ${limit}, but the test set has ${set.count} images`);
@@ -153,7 +147,7 @@ async function main(): Promise<void> {
   ].join("\n");
   const report: EvalReport = {
     weights: weightsPath,
-    data: location.dir,
+    data: dir,
     images: limit,
     results: results.map(({ flips, ...r }) =>
       args.showFlips ? { ...r, flipImages: { toRight: flips.toRight, toWrong: flips.toWrong } } : r
@@ -169,7 +163,7 @@ async function main(): Promise<void> {
   }
   // Written after the results are printed, so that a failed write loses none of them.
   if (args.report !== undefined) {
-    const notes = [`weights ${weightsPath}`, `MNIST ${location.dir}`, `${kernelPath()} kernels`];
+    const notes = [`weights ${weightsPath}`, `MNIST ${dir}`, `${kernelPath()} kernels`];
     const data = await evalReport({ net, set, results, kernelPath: kernelPath(), notes });
     const bytes = await writeReport(args.report, data);
     console.error(`Report written to ${args.report} (${(bytes / 1e6).toFixed(2)} MB)`);
