@@ -4,19 +4,13 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { dataTest, sharedPath } from "./_data.ts";
+import { type CommandOutput, runCli } from "./_eval_cli.ts";
 
-const ANALYZE = fileURLToPath(new URL("../cli/analyze.ts", import.meta.url));
 const MNIST = sharedPath("HALFPREC_MNIST", "../shared/mnist");
 
-async function analyze(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-net", ANALYZE, ...args],
-    env: { NO_COLOR: "1" },
-  }).output();
-  const text = new TextDecoder();
-  return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
+function analyze(args: string[]): Promise<CommandOutput> {
+  return runCli("analyze", args);
 }
 
 dataTest("analyze --json reports every layer of every format", [MNIST], async ([mnist]) => {

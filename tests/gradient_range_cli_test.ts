@@ -6,24 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { deepConvNet } from "../mod.ts";
 import { dataTest, sharedPath } from "./_data.ts";
+import { runCli as run } from "./_eval_cli.ts";
 
 const MNIST = sharedPath("HALFPREC_MNIST", "../shared/mnist");
-
-async function run(
-  command: string,
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const path = fileURLToPath(new URL(`../cli/${command}.ts`, import.meta.url));
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-net", path, ...args],
-    env: { NO_COLOR: "1" },
-  }).output();
-  const text = new TextDecoder();
-  return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
-}
 
 const PARAMS = [...deepConvNet().params().values()].reduce((n, t) => n + t.size, 0);
 
