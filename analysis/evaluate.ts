@@ -137,6 +137,8 @@ export interface PrecisionResult {
   correct: number;
   /** Images classified. */
   total: number;
+  /** Images with no class (a NaN among their logits), counted as wrong. */
+  unclassified: number;
   /** Images the baseline got wrong and this run right. */
   flipsToRight: number;
   /** Images the baseline got right and this run wrong. */
@@ -260,6 +262,7 @@ function summarise(run: Run, reference: Run, labels: Uint8Array): PrecisionResul
     accuracy: labels.length === 0 ? 0 : correct / labels.length,
     correct,
     total: labels.length,
+    unclassified: run.predictions.reduce((n, p) => p < 0 ? n + 1 : n, 0),
     flipsToRight: f.toRight.length,
     flipsToWrong: f.toWrong.length,
     mcnemarP: mcnemarExact(f.toRight.length, f.toWrong.length),

@@ -107,11 +107,17 @@ export function locateWeights(flag?: string): string {
   );
 }
 
-/** DeepConvNet in float64 with the weights {@linkcode locateWeights} finds, and their path. */
-export async function loadDeepConvNet(flag?: string): Promise<{ net: Sequential; path: string }> {
+/**
+ * DeepConvNet in float64 with the weights {@linkcode locateWeights} finds, and their path;
+ * `allowNonFinite` loads weights holding NaN or infinities (refused otherwise).
+ */
+export async function loadDeepConvNet(
+  flag?: string,
+  options: { allowNonFinite?: boolean } = {},
+): Promise<{ net: Sequential; path: string }> {
   const path = locateWeights(flag);
   const net = deepConvNet();
-  net.loadParams((await readSafetensorsFile(path)).tensors, path);
+  net.loadParams((await readSafetensorsFile(path)).tensors, path, options);
   return { net, path };
 }
 

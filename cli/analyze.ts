@@ -62,6 +62,9 @@ Options:
   --loss-scale X   multiply the loss by X before backward, as in training (default 1); the
                    scaled gradients are the ones stored and counted
   --weights FILE   DeepConvNet weights (default as in eval)
+  --allow-non-finite
+                   load weights holding NaN or infinities (as in eval); a metric computed
+                   from a NaN shows NaN
   --data DIR       folder with the MNIST IDX files (default as in eval)
   --json           print the result as JSON on stdout (tables go to stderr)
   --report FILE    also write an HTML report to FILE: charts, the flipped images, and a
@@ -77,7 +80,9 @@ async function main(): Promise<void> {
   }
   if (args.report !== undefined) await checkReportPath(args.report);
   setKernelPath("typescript");
-  const { net, path: weights } = await loadDeepConvNet(args.weights);
+  const { net, path: weights } = await loadDeepConvNet(args.weights, {
+    allowNonFinite: args.allowNonFinite,
+  });
   const { set, dir } = await loadTestSet(args.data);
   const images = Math.min(args.images, set.count);
   const x = mnistImages(set, 0, images, f64);
@@ -103,6 +108,7 @@ async function main(): Promise<void> {
       format: format.name,
       accumulator: args.accumulator?.name ?? "f64",
       accuracy: correct(predictions, labels) / images,
+      unclassified: unclassified(predictions),
       flipsToRight: f.toRight.length,
       flipsToWrong: f.toWrong.length,
       layers,
@@ -124,14 +130,16 @@ async function main(): Promise<void> {
 
   const text = [
     `DeepConvNet on ${images} MNIST test images (${weights}); f64 accuracy ` +
-    `${percent(correct(reference, labels) / images)}. TypeScript kernels, one rounding per ` +
+    `${percent(correct(reference, labels) / images)}${
+      noClass(unclassified(reference))
+    }. TypeScript kernels, one rounding per ` +
     `output. SQNR and max ulp as propagated / isolated; range counts as ` +
     `predicted / observed (overflow, underflow to 0, subnormal).`,
     ...results.map((r) =>
       [
         ``,
-        `${r.format} (sums in ${r.accumulator}): accuracy ${
-          percent(r.accuracy)
+        `${r.format} (sums in ${r.accumulator}): accuracy ${percent(r.accuracy)}${
+          noClass(r.unclassified)
         }, flips →right ${r.flipsToRight} / ` +
         `→wrong ${r.flipsToWrong}`,
         layerTable(r.layers),
@@ -223,12 +231,23 @@ function correct(predictions: Int32Array, labels: Uint8Array): number {
   return predictions.reduce((n, p, i) => n + (p === labels[i] ? 1 : 0), 0);
 }
 
+/** Images whose logits hold a NaN (argmaxRows gives them -1): they have no class. */
+function unclassified(predictions: Int32Array): number {
+  return predictions.reduce((n, p) => p < 0 ? n + 1 : n, 0);
+}
+
+function noClass(count: number): string {
+  return count === 0 ? "" : ` (${count} no class)`;
+}
+
 function percent(fraction: number): string {
   return `${(100 * fraction).toFixed(2)} %`;
 }
 
+/** An SQNR: "exact" only for no error at all; NaN and -inf (an infinite error) as such. */
 function db(value: number): string {
-  return Number.isFinite(value) ? value.toFixed(1) : "exact";
+  if (value === Infinity) return "exact";
+  return Number.isFinite(value) ? value.toFixed(1) : value === -Infinity ? "-inf" : "NaN";
 }
 
 function parse(argv: string[]) {
@@ -240,6 +259,7 @@ function parse(argv: string[]) {
     batch: { type: "string", default: "100" },
     "loss-scale": { type: "string", default: "1" },
     weights: { type: "string" },
+    "allow-non-finite": { type: "boolean", default: false },
     data: { type: "string" },
     json: { type: "boolean", default: false },
     report: { type: "string" },
@@ -257,6 +277,7 @@ function parse(argv: string[]) {
     batch: positiveInteger("batch", values.batch),
     lossScale: positiveNumber("loss-scale", values["loss-scale"]),
     weights: values.weights,
+    allowNonFinite: values["allow-non-finite"],
     data: values.data,
     json: values.json,
     report: values.report,

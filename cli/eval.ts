@@ -46,6 +46,9 @@ Options:
                    weights trained by this project, data/deepconvnet-halfprec.safetensors)
   --data DIR       folder with the MNIST IDX files (default: $HALFPREC_MNIST, else the cache,
                    downloading into it when absent)
+  --allow-non-finite
+                   load weights holding NaN or infinities (refused otherwise), to study
+                   overflow; images whose logits hold a NaN have no class and count as wrong
   --limit N        classify only the first N test images
   --batch N        images per forward pass (default 100)
   --workers N      threads running forward passes (default: one per core, ${navigator.hardwareConcurrency} here)
@@ -82,7 +85,9 @@ async function main(): Promise<void> {
     return;
   }
   if (args.report !== undefined) await checkReportPath(args.report);
-  const { net, path: weightsPath } = await loadDeepConvNet(args.weights);
+  const { net, path: weightsPath } = await loadDeepConvNet(args.weights, {
+    allowNonFinite: args.allowNonFinite,
+  });
   const { set, dir } = await loadTestSet(args.data);
   const limit = args.limit ?? set.count;
   if (limit > set.count) {
@@ -124,7 +129,9 @@ async function main(): Promise<void> {
       "seeds" in r ? spreadRow(r, results[0]) : [
         r.format,
         r.mode === "reference" ? "-" : r.mode,
-        `${(100 * r.accuracy).toFixed(3)} %`,
+        `${(100 * r.accuracy).toFixed(3)} %${
+          r.unclassified ? ` (${r.unclassified} no class)` : ""
+        }`,
         r.mode === "reference" ? "-" : signed(100 * (r.accuracy - results[0].accuracy)),
         r.mode === "reference" ? "-" : `${r.flipsToRight} / ${r.flipsToWrong}`,
         r.mode === "reference" ? "-" : r.mcnemarP.toPrecision(3),
@@ -247,6 +254,7 @@ function parse(argv: string[]) {
     config: { type: "string" },
     seeds: { type: "string", default: "1" },
     "show-flips": { type: "boolean", default: false },
+    "allow-non-finite": { type: "boolean", default: false },
     json: { type: "boolean", default: false },
     report: { type: "string" },
     help: { type: "boolean", default: false },
@@ -274,6 +282,7 @@ function parse(argv: string[]) {
     config: values.config,
     seeds,
     showFlips: values["show-flips"],
+    allowNonFinite: values["allow-non-finite"],
     json: values.json,
     report: values.report,
   };

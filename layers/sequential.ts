@@ -6,6 +6,8 @@
 import type { Layer } from "./layer.ts";
 import type { Storage } from "./storage/storage.ts";
 import { argmaxRows, type Tensor } from "./tensor.ts";
+import { DataError } from "../data/data_error.ts";
+import { quote } from "../data/_quote.ts";
 
 /** Options of {@linkcode Sequential.forward}. */
 export interface ForwardOptions {
@@ -99,7 +101,7 @@ export class Sequential {
 
   /**
    * The predicted class of every example: the index of its largest logit (the first one on a
-   * tie, as numpy's argmax).
+   * tie, as numpy's argmax), -1 when its logits hold a NaN (no class).
    */
   classify(x: Tensor): Int32Array {
     return argmaxRows(this.logits(x));
@@ -126,33 +128,73 @@ export class Sequential {
    * Copies `tensors` into the parameters of the same name, rounding each value to the
    * parameter's format.
    *
+   * A NaN or an infinity in a tensor is refused: every result computed from it would be NaN
+   * or meaningless, yet look like a number. `options.allowNonFinite` loads it anyway, for a
+   * study of overflow; metrics that then cannot be computed say so.
+   *
    * @param source Where the tensors come from (a file name), for error messages.
+   * @param options `allowNonFinite`: load NaN and infinities too.
    * @throws {TypeError} When a parameter is missing, a tensor has no parameter of its name, or a
    * shape differs; nothing is changed then.
+   * @throws {DataError} When a tensor holds a NaN or an infinity (and `allowNonFinite` is not
+   * set), naming the tensor, how many and the first index; nothing is changed then.
+   *
+   * @example A NaN in a weight is refused
+   * ```ts
+   * import { DataError, deepConvNet } from "@halfprec/halfprec";
+   * import assert from "node:assert/strict";
+   * const net = deepConvNet({ seed: 1 });
+   * const params = net.params();
+   * params.get("W2")!.set(params.get("W2")!.toFloat64().fill(NaN, 5, 7));
+   * assert.throws(() => deepConvNet().loadParams(params, "w.safetensors"), (e) => {
+   *   assert(e instanceof DataError);
+   *   assert.equal(e.found, "2 non-finite values (NaN or infinity), the first at index 5");
+   *   return true;
+   * });
+   * deepConvNet().loadParams(params, "w.safetensors", { allowNonFinite: true });
+   * ```
    */
-  loadParams(tensors: ReadonlyMap<string, Tensor>, source = "the given tensors"): void {
+  loadParams(
+    tensors: ReadonlyMap<string, Tensor>,
+    source = "the given tensors",
+    options: { allowNonFinite?: boolean } = {},
+  ): void {
     const problems: string[] = [];
     for (const [name, { layer, key }] of this.#params) {
       const t = tensors.get(name);
       const expected = layer.params[key].shape;
-      if (!t) problems.push(`tensor "${name}" is missing (expected shape [${expected}])`);
+      if (!t) problems.push(`tensor ${quote(name)} is missing (expected shape [${expected}])`);
       else if (t.shape.join() !== expected.join()) {
         problems.push(
-          `tensor "${name}" field "shape": expected [${expected}] (${layer.name}), found [${t.shape}]`,
+          `tensor ${quote(name)} field "shape": expected [${expected}] (${layer.name}), ` +
+            `found [${t.shape}]`,
         );
       }
     }
     for (const name of tensors.keys()) {
       if (!this.#params.has(name)) {
-        problems.push(`tensor "${name}" is not a parameter of this network`);
+        problems.push(`tensor ${quote(name)} is not a parameter of this network`);
       }
     }
     if (problems.length > 0) {
-      throw new TypeError(`Cannot load parameters from ${source}: ${problems.join("; ")}`);
+      const shown = problems.length > 4 ? [...problems.slice(0, 4), "..."] : problems;
+      throw new TypeError(`Cannot load parameters from ${source}: ${shown.join("; ")}`);
     }
-    for (const [name, { layer, key }] of this.#params) {
-      layer.params[key].set(tensors.get(name)!.toFloat64());
+    const values = new Map([...this.#params.keys()].map((n) => [n, tensors.get(n)!.toFloat64()]));
+    if (!options.allowNonFinite) {
+      for (const [name, v] of values) {
+        const first = v.findIndex((x) => !Number.isFinite(x));
+        if (first < 0) continue;
+        const count = v.reduce((n, x) => Number.isFinite(x) ? n : n + 1, 0);
+        throw new DataError(source, {
+          field: `tensor ${quote(name)}`,
+          expected: "finite values",
+          found: `${count} non-finite value${count === 1 ? "" : "s"} (NaN or infinity), ` +
+            `the first at index ${first}`,
+        });
+      }
     }
+    for (const [name, { layer, key }] of this.#params) layer.params[key].set(values.get(name)!);
   }
 
   /**

@@ -169,13 +169,15 @@ export function tensor(shape: readonly number[], values: ArrayLike<number>): Ten
 
 /**
  * For every row of the last dimension, the index of its largest value (the first one on a tie,
- * as numpy's argmax; NaN is never chosen over a number).
+ * as numpy's argmax), or -1 when the row holds a NaN: such a row has no class, and counting it
+ * as class 0 would make a broken network look like it guesses.
  *
  * @example
  * ```ts
  * import { argmaxRows, tensor } from "@halfprec/halfprec";
  * import assert from "node:assert/strict";
  * assert.deepEqual([...argmaxRows(tensor([2, 3], [0, 5, 5, 9, 1, 2]))], [1, 0]);
+ * assert.deepEqual([...argmaxRows(tensor([2, 2], [NaN, 1, Infinity, 1]))], [-1, 0]);
  * ```
  */
 export function argmaxRows(t: Tensor): Int32Array {
@@ -185,7 +187,11 @@ export function argmaxRows(t: Tensor): Int32Array {
   for (let row = 0; row < result.length; row++) {
     const start = row * width;
     let best = 0;
-    for (let j = 1; j < width; j++) if (v[start + j] > v[start + best]) best = j;
+    for (let j = 0; j < width && best >= 0; j++) {
+      const x = v[start + j];
+      if (x !== x) best = -1;
+      else if (x > v[start + best]) best = j;
+    }
     result[row] = best;
   }
   return result;

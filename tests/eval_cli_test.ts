@@ -181,6 +181,7 @@ dataTest(
         "accuracy",
         "correct",
         "total",
+        "unclassified",
         "flipsToRight",
         "flipsToWrong",
         "mcnemarP",
