@@ -20,6 +20,10 @@ export interface WorkerPoolOptions {
 /**
  * A fixed set of workers running one network.
  *
+ * A worker that dies (an uncaught error, a module it cannot load) closes the pool: every
+ * request in flight, and every later one, is rejected with an error saying which worker
+ * stopped and why, instead of waiting forever or ending the process.
+ *
  * @example Classify a batch on every core
  * ```ts
  * import { deepConvNet, f16, Tensor, WorkerPool } from "@halfprec/halfprec";
@@ -34,8 +38,13 @@ export interface WorkerPoolOptions {
  */
 export class WorkerPool {
   readonly #workers: Worker[];
-  readonly #pending = new Map<number, { resolve: (r: Reply) => void }>();
+  readonly #pending = new Map<
+    number,
+    { resolve: (r: Reply) => void; reject: (e: Error) => void }
+  >();
   #nextId = 0;
+  /** Why the pool no longer runs anything, once it is closed. */
+  #closed?: Error;
 
   /** Starts the workers. */
   constructor(options: WorkerPoolOptions = {}) {
@@ -45,11 +54,19 @@ export class WorkerPool {
         `Cannot make a worker pool: size is ${size}, expected a positive integer`,
       );
     }
-    this.#workers = Array.from({ length: size }, () => {
+    this.#workers = Array.from({ length: size }, (_, i) => {
       const worker = new Worker(new URL("./_worker.ts", import.meta.url), { type: "module" });
       worker.onmessage = (event: MessageEvent<Reply>) => {
         this.#pending.get(event.data.id)?.resolve(event.data);
         this.#pending.delete(event.data.id);
+      };
+      // Unhandled, a worker's error ends the whole process, past any try/catch.
+      worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault();
+        this.#shut(new Error(`Worker ${i + 1} of ${size} stopped: ${event.message}`));
+      };
+      worker.onmessageerror = () => {
+        this.#shut(new Error(`Worker ${i + 1} of ${size} sent a message that cannot be read`));
       };
       return worker;
     });
@@ -132,9 +149,12 @@ export class WorkerPool {
     return replies.reduce((loss, reply, i) => loss + share(i) * reply.loss!, 0);
   }
 
-  /** Stops the workers; the pool cannot be used afterwards. */
+  /**
+   * Stops the workers; the pool cannot be used afterwards, and requests still in flight are
+   * rejected.
+   */
   close(): void {
-    for (const w of this.#workers) w.terminate();
+    this.#shut(new Error("The worker pool was closed"));
   }
 
   /** Stops the workers at the end of a `using` block. */
@@ -156,13 +176,28 @@ export class WorkerPool {
     });
   }
 
+  /** Stops every worker and rejects every request in flight with `reason`; once is enough. */
+  #shut(reason: Error): void {
+    if (this.#closed) return;
+    this.#closed = reason;
+    for (const w of this.#workers) w.terminate();
+    for (const { reject } of this.#pending.values()) reject(reason);
+    this.#pending.clear();
+  }
+
   /** Sends `question` to `worker` and waits for its reply; a worker's error is rethrown here. */
   #ask(worker: Worker, question: Question): Promise<Reply> {
+    if (this.#closed) {
+      return Promise.reject(
+        new Error(`Cannot use the worker pool: ${this.#closed.message}`, { cause: this.#closed }),
+      );
+    }
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, {
         resolve: (reply) =>
           reply.error === undefined ? resolve(reply) : reject(new Error(reply.error)),
+        reject,
       });
       worker.postMessage({ ...question, id } satisfies Request);
     });
