@@ -4,9 +4,8 @@
  *
  * @module
  */
-import { deepConvNet, f64, mnistImages, type Sequential, type Tensor } from "../mod.ts";
-import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
-import { sharedPath } from "../tests/_data.ts";
+import { f64, mnistImages, type Sequential, type Tensor } from "../mod.ts";
+import { loadDeepConvNet, loadTestSet } from "../cli/_locate.ts";
 
 /** Images per benchmarked batch. */
 export const BATCH = 100;
@@ -20,22 +19,12 @@ export interface Activations {
 }
 
 /**
- * Loads the book's weights and the first {@linkcode BATCH} test images, or returns undefined
- * after a warning when they are missing (an error under `CI=true`).
+ * The book's weights and the first {@linkcode BATCH} test images, found by the commands' lookup
+ * (the copies embedded in `data/` unless `HALFPREC_MNIST` points elsewhere).
  */
-export async function loadActivations(): Promise<Activations | undefined> {
-  const mnist = sharedPath("HALFPREC_MNIST", "../shared/mnist");
-  const weights = sharedPath("HALFPREC_WEIGHTS", "../shared/weights/deepconvnet-book.safetensors");
-  if (!mnist || !weights) {
-    if (Deno.env.get("CI") === "true") {
-      throw new Error("Benchmarks need MNIST and the book weights");
-    }
-    console.warn("Skipping the benchmarks: MNIST or the book weights are missing (see above)");
-    return undefined;
-  }
-  const net = deepConvNet();
-  net.loadParams((await readSafetensorsFile(weights)).tensors, weights);
-  const set = await readMnistDir(mnist, "test");
+export async function loadActivations(): Promise<Activations> {
+  const { net } = await loadDeepConvNet("book");
+  const { set } = await loadTestSet();
   const inputs = [mnistImages(set, 0, BATCH, f64)];
   net.forward(inputs[0], { trace: (_layer, output) => inputs.push(output) });
   inputs.pop(); // the softmax output is no layer's input

@@ -9,46 +9,43 @@
 import { bytesMoved, lossAndGradients, STORAGES } from "../mod.ts";
 import { loadActivations } from "./_activations.ts";
 
-const data = await loadActivations();
+const { net, inputs, labels } = await loadActivations();
 
 /** Bytes as the benchmark names show them: "2.91 MB", "64.0 kB". */
 export function formatBytes(bytes: number): string {
   return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(2)} MB` : `${(bytes / 1e3).toFixed(1)} kB`;
 }
 
-if (data) {
-  const { net, inputs, labels } = data;
-  for (const storage of STORAGES) {
-    const narrow = net.to(storage);
-    const input = inputs[0].to(storage);
-    const bytes = bytesMoved(narrow, input.shape, storage);
-    narrow.layers.forEach((layer, i) => {
-      const x = inputs[i].to(storage);
-      Deno.bench({
-        name: `${layer.name} ${storage.name} · ${formatBytes(bytes[i].read + bytes[i].written)}`,
-        group: layer.name,
-        baseline: storage.name === "f64",
-        n: 5,
-        warmup: 1,
-        fn: () => void layer.forward(x),
-      });
-    });
-    const total = bytes.reduce((sum, l) => sum + l.read + l.written, 0);
+for (const storage of STORAGES) {
+  const narrow = net.to(storage);
+  const input = inputs[0].to(storage);
+  const bytes = bytesMoved(narrow, input.shape, storage);
+  narrow.layers.forEach((layer, i) => {
+    const x = inputs[i].to(storage);
     Deno.bench({
-      name: `forward ${storage.name} · ${formatBytes(total)}`,
-      group: "forward",
+      name: `${layer.name} ${storage.name} · ${formatBytes(bytes[i].read + bytes[i].written)}`,
+      group: layer.name,
       baseline: storage.name === "f64",
-      n: 3,
+      n: 5,
       warmup: 1,
-      fn: () => void narrow.forward(input),
+      fn: () => void layer.forward(x),
     });
-    Deno.bench({
-      name: `train step ${storage.name}`,
-      group: "train step",
-      baseline: storage.name === "f64",
-      n: 2,
-      warmup: 1,
-      fn: () => void lossAndGradients(narrow, input, labels),
-    });
-  }
+  });
+  const total = bytes.reduce((sum, l) => sum + l.read + l.written, 0);
+  Deno.bench({
+    name: `forward ${storage.name} · ${formatBytes(total)}`,
+    group: "forward",
+    baseline: storage.name === "f64",
+    n: 3,
+    warmup: 1,
+    fn: () => void narrow.forward(input),
+  });
+  Deno.bench({
+    name: `train step ${storage.name}`,
+    group: "train step",
+    baseline: storage.name === "f64",
+    n: 2,
+    warmup: 1,
+    fn: () => void lossAndGradients(narrow, input, labels),
+  });
 }

@@ -31,7 +31,6 @@ import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 import {
   type Classifier,
-  deepConvNet,
   f32,
   type KernelPath,
   mnistImages,
@@ -45,7 +44,6 @@ import {
   type Tensor,
   WorkerPool,
 } from "../mod.ts";
-import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
 import { kernelBuild } from "../layers/wasm/kernels.ts";
 import {
   formatsFlag,
@@ -55,7 +53,7 @@ import {
   runCommand,
   UsageError,
 } from "../cli/_cli.ts";
-import { sharedPath } from "../tests/_data.ts";
+import { loadDeepConvNet, loadTestSet } from "../cli/_locate.ts";
 
 const IMAGES = 10000;
 const BATCH = 100;
@@ -197,18 +195,9 @@ async function tfjs(
   }, passes);
 }
 
-const mnist = sharedPath("HALFPREC_MNIST", "../shared/mnist");
-const weights = sharedPath("HALFPREC_WEIGHTS", "../shared/weights/deepconvnet-book.safetensors");
-if (!mnist || !weights) throw new Error("deno task perf needs MNIST and the book weights");
-const net = deepConvNet();
-net.loadParams((await readSafetensorsFile(weights)).tensors, weights);
-const set = await readMnistDir(mnist, "test");
-
-console.log(
-  `DeepConvNet, ${IMAGES} MNIST test images, batches of ${BATCH}, store mode; ` +
-    `${cpus().length} cores (${cpus()[0]?.model ?? "unknown"}), wasm build: ${kernelBuild}`,
-);
-console.log(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+/** The book's network and the MNIST test set, found by the commands' lookup (after --help). */
+let net: Sequential;
+let set: MnistSet;
 
 /** Prints one target line: the measured value, the bound, and whether it is met. */
 function target(
@@ -471,6 +460,13 @@ async function main(): Promise<void> {
   repeat = positiveInteger("repeat", args.repeat);
   steps = positiveInteger("steps", args.steps);
   if (args.formats !== undefined) formats = formatsFlag("formats", args.formats);
+  net = (await loadDeepConvNet("book")).net;
+  set = (await loadTestSet()).set;
+  console.log(
+    `DeepConvNet, ${IMAGES} MNIST test images, batches of ${BATCH}, store mode; ` +
+      `${cpus().length} cores (${cpus()[0]?.model ?? "unknown"}), wasm build: ${kernelBuild}`,
+  );
+  console.log(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
   if (args.part !== "train") await testPass();
   if (args.part !== "test") trainingSteps();
 }

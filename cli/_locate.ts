@@ -1,6 +1,10 @@
 /**
- * Finding the MNIST files and the weights a command needs: a flag, else an environment
- * variable, else the per-user cache (MNIST is downloaded into it when absent).
+ * The one place where halfprec finds its data, for every command, test and benchmark.
+ *
+ * MNIST: `--data DIR`, else `HALFPREC_MNIST`, else (test set) the copy embedded in `data/`, else
+ * the per-user cache, downloading into it (md5 of the content checked) when absent. Weights:
+ * `--weights book` (the default: the book's DeepConvNet embedded in `data/`), `--weights halfprec`
+ * (the project's own) or a safetensors file.
  *
  * @module
  */
@@ -45,15 +49,20 @@ export interface MnistLocation {
   downloaded?: string;
 }
 
+/** The repository's `data/` folder: the MNIST test set and the weights that ship with halfprec. */
+export const DATA_DIR: string = fileURLToPath(new URL("../data/", import.meta.url));
+
 /**
- * The folder holding the MNIST `split` files: `--data`, else `HALFPREC_MNIST`, else the cache,
- * downloading into it from a public mirror (md5 of the content checked) when they are absent.
+ * The folder holding the MNIST `split` files: `--data`, else `HALFPREC_MNIST`, else (for the
+ * test set) {@linkcode DATA_DIR}, else the cache, downloading into it from a public mirror (md5 of
+ * the content checked) when they are absent.
  */
 export async function locateMnist(split: MnistSplit, flag?: string): Promise<MnistLocation> {
   const chosen = flag ?? setting("HALFPREC_MNIST");
   if (chosen !== undefined) return { dir: chosen };
-  const dir = join(cacheDir(), "mnist");
   const files = [MNIST_FILES[split].images, MNIST_FILES[split].labels];
+  if (files.every((f) => exists(join(DATA_DIR, f.name)))) return { dir: DATA_DIR };
+  const dir = join(cacheDir(), "mnist");
   const missing = files.filter((f) => !exists(join(dir, f.name)));
   if (missing.length === 0) return { dir };
   const mirrors = setting("HALFPREC_MNIST_MIRROR")?.split(",") ?? MIRRORS;
@@ -87,24 +96,24 @@ async function download(mirror: string, file: { name: string; md5: string }, pat
   await Deno.rename(temporary, path);
 }
 
-/** The weights `deno task train` produced for this repository (see the README). */
-export const DEFAULT_WEIGHTS: string = fileURLToPath(
-  new URL("../data/deepconvnet-halfprec.safetensors", import.meta.url),
-);
+/**
+ * The weights that ship in {@linkcode DATA_DIR}, by the name `--weights` takes: `book` (the
+ * pretrained DeepConvNet of "Deep Learning from Scratch", float64) and `halfprec` (trained by
+ * `deno task train`, float32).
+ */
+export const NAMED_WEIGHTS: Readonly<Record<"book" | "halfprec", string>> = {
+  book: join(DATA_DIR, "deepconvnet-book.safetensors"),
+  halfprec: join(DATA_DIR, "deepconvnet-halfprec.safetensors"),
+};
 
 /**
- * The weights file: `--weights`, else `HALFPREC_WEIGHTS`, else the repository's own
- * {@linkcode DEFAULT_WEIGHTS}; a usage error saying how to give one when even that is missing.
+ * The weights file `--weights` names: `book` (also when the flag is absent), `halfprec`, or a
+ * path (write `./book` for a file of that name).
  */
-export function locateWeights(flag?: string): string {
-  const chosen = flag ?? setting("HALFPREC_WEIGHTS");
-  if (chosen !== undefined) return chosen;
-  if (exists(DEFAULT_WEIGHTS)) return DEFAULT_WEIGHTS;
-  throw new UsageError(
-    `No weights given and ${DEFAULT_WEIGHTS} is missing: pass --weights FILE.safetensors or ` +
-      "set HALFPREC_WEIGHTS to a DeepConvNet safetensors file (tensors W1..W8, b1..b8), or " +
-      "make one with deno task train",
-  );
+export function locateWeights(flag: string = "book"): string {
+  return Object.hasOwn(NAMED_WEIGHTS, flag)
+    ? NAMED_WEIGHTS[flag as keyof typeof NAMED_WEIGHTS]
+    : flag;
 }
 
 /**

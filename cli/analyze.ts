@@ -61,7 +61,7 @@ Options:
   --batch N        images of that step (default 100, as in training)
   --loss-scale X   multiply the loss by X before backward, as in training (default 1); the
                    scaled gradients are the ones stored and counted
-  --weights FILE   DeepConvNet weights (default as in eval)
+  --weights W      DeepConvNet weights (default as in eval)
   --allow-non-finite
                    load weights holding NaN or infinities (as in eval); a metric computed
                    from a NaN shows NaN

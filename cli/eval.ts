@@ -42,10 +42,10 @@ Options:
   --mode MODE      seed: weights and input rounded, arrays kept f64 (the classic experiment);
                    store: weights, input and every layer output stored in the format;
                    both (default)
-  --weights FILE   DeepConvNet weights, safetensors (default: $HALFPREC_WEIGHTS, else the
-                   weights trained by this project, data/deepconvnet-halfprec.safetensors)
-  --data DIR       folder with the MNIST IDX files (default: $HALFPREC_MNIST, else the cache,
-                   downloading into it when absent)
+  --weights W      DeepConvNet weights: book (default: the book's pretrained network),
+                   halfprec (trained by this project) or a safetensors FILE
+  --data DIR       folder with the MNIST IDX files (default: $HALFPREC_MNIST, else the test
+                   set in data/)
   --allow-non-finite
                    load weights holding NaN or infinities (refused otherwise), to study
                    overflow; images whose logits hold a NaN have no class and count as wrong

@@ -54,7 +54,7 @@ Options:
                           ${DEFAULT_LOG}; replaced unless --resume)
   --resume                continue the search in --log, reusing every evaluation it holds
   --out FILE              write the chosen configuration there, for deno task eval --config
-  --weights FILE          DeepConvNet weights (default as in eval)
+  --weights W             DeepConvNet weights (default as in eval)
   --data DIR              folder with the MNIST IDX files (default as in eval)
   --batch N               images per forward pass (default 100)
   --workers N             threads running forward passes (default: one per core, ${navigator.hardwareConcurrency} here)

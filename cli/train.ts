@@ -56,7 +56,8 @@ Options:
   --master NAME       keep master weights in this format (f32 for the mixed-precision recipe)
   --loss-scale MODE   dynamic (float16 recipe: starts at 2^15, halves and skips a step on
                       overflow, doubles after 2000 clean steps) or off (default: dynamic for f16)
-  --data DIR          folder with the MNIST IDX files (default: $HALFPREC_MNIST, else the cache)
+  --data DIR          folder with the MNIST IDX files (default: $HALFPREC_MNIST, else the cache,
+                      downloading the training set into it, md5 checked)
   --limit N           train on the first N images only; --test-limit N: evaluate on N
   --workers N         threads computing gradients (default: one per core)
   --resume            continue from FILE.checkpoint

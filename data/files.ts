@@ -10,8 +10,8 @@
  * import { readMnistDir, readSafetensorsFile } from "@halfprec/halfprec/files";
  * import assert from "node:assert/strict";
  *
- * const weights = await readSafetensorsFile("../shared/weights/deepconvnet-book.safetensors");
- * const test = await readMnistDir("../shared/mnist", "test");
+ * const weights = await readSafetensorsFile("data/deepconvnet-book.safetensors");
+ * const test = await readMnistDir("data", "test");
  * assert.deepEqual(weights.tensors.get("W7")?.shape, [1024, 50]);
  * assert.equal(test.count, 10000);
  * ```
@@ -37,7 +37,7 @@ import { parseSafetensors, type Safetensors, serializeSafetensors } from "./safe
  * import { f64 } from "@halfprec/halfprec";
  * import { readSafetensorsFile } from "@halfprec/halfprec/files";
  * import assert from "node:assert/strict";
- * const { tensors } = await readSafetensorsFile("../shared/weights/deepconvnet-book.safetensors");
+ * const { tensors } = await readSafetensorsFile("data/deepconvnet-book.safetensors");
  * assert.equal(tensors.get("W1")?.storage, f64);
  * ```
  */
@@ -94,7 +94,7 @@ export async function writeSafetensorsFile(
  * ```ts ignore
  * import { readMnistDir } from "@halfprec/halfprec/files";
  * import assert from "node:assert/strict";
- * const train = await readMnistDir("../shared/mnist", "train");
+ * const train = await readMnistDir("mnist", "train");
  * assert.equal(train.count, 60000);
  * ```
  */

@@ -1,73 +1,49 @@
 /**
- * The shared data tests read (MNIST, weights, reference outputs), and how tests that need it are
- * registered.
- *
- * Each piece is found through an environment variable, or else at a path relative to the repo
- * root (normally `../shared/...`). When it is missing, a developer sees a warning and the tests
- * that need it are ignored; in CI (`CI=true`) those tests fail instead, because an ignored
- * accuracy test there would pass unnoticed.
+ * The data tests read, found by the commands' own lookup (`cli/_locate.ts`): the MNIST test set
+ * and the book's weights embedded in `data/`, and the reference logits in `tests/fixtures/`.
+ * Nothing outside the repository is needed.
  *
  * @module
  */
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { locateMnist, locateWeights } from "../cli/_locate.ts";
+import { readMnistDir } from "../data/files.ts";
+import { MNIST_FILES } from "../data/mnist.ts";
+import { gzip, idxFile } from "./_idx.ts";
 
-const REPO_ROOT = new URL("../", import.meta.url);
-const IN_CI = Deno.env.get("CI") === "true";
+/** The folder holding the MNIST test set (the embedded copy unless `HALFPREC_MNIST` says otherwise). */
+export const MNIST: string = (await locateMnist("test")).dir;
+
+/** The book's DeepConvNet weights (`--weights book`). */
+export const WEIGHTS: string = locateWeights("book");
+
+/** The float64 logits of the book's network on the 10,000 test images, computed with numpy. */
+export const LOGITS: string = fileURLToPath(
+  new URL("fixtures/deepconvnet-book-logits-f64.safetensors", import.meta.url),
+);
 
 /**
- * The path in `envVar`, or else `relative` resolved against the repo root; `undefined`, with a
- * warning saying where it looked, when nothing is there.
+ * A temporary MNIST folder for commands that train: its "training set" is the first `count`
+ * images of the test set, its test set the whole test set. The caller removes it.
  *
  * @example
  * ```ts ignore
- * const MNIST = sharedPath("HALFPREC_MNIST", "../shared/mnist");
+ * const dir = await trainingSlice(200);
+ * // deno task train --data dir ...
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export function sharedPath(envVar: string, relative: string): string | undefined {
-  const fromEnv = Deno.env.get(envVar);
-  const path = fromEnv ?? fileURLToPath(new URL(relative, REPO_ROOT));
-  try {
-    Deno.statSync(path);
-    return path;
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-    console.warn(
-      fromEnv === undefined
-        ? `Shared data not found at ${path}: set ${envVar} to where it is`
-        : `Shared data not found at ${path}, where ${envVar} points`,
-    );
-    return undefined;
+export async function trainingSlice(count: number): Promise<string> {
+  const test = await readMnistDir(MNIST, "test");
+  const dir = await Deno.makeTempDir();
+  const { images, labels } = MNIST_FILES.train;
+  const pixels = test.images.subarray(0, count * 28 * 28);
+  await Deno.writeFile(join(dir, images.name), await gzip(idxFile([count, 28, 28], pixels)));
+  const digits = test.labels.subarray(0, count);
+  await Deno.writeFile(join(dir, labels.name), await gzip(idxFile([count], digits)));
+  for (const file of Object.values(MNIST_FILES.test)) {
+    await Deno.copyFile(join(MNIST, file.name), join(dir, file.name));
   }
-}
-
-/**
- * Registers test `name`, which reads the files at `paths` (from {@linkcode sharedPath}) and gets
- * them as its argument. When one is missing the test is ignored, or fails when `CI=true`.
- *
- * @example
- * ```ts ignore
- * dataTest("the test set has 10,000 images", [MNIST], async ([dir]) => {
- *   assert.equal((await readMnistDir(dir, "test")).count, 10000);
- * });
- * ```
- */
-export function dataTest(
-  name: string,
-  paths: readonly (string | undefined)[],
-  fn: (paths: string[]) => void | Promise<void>,
-): void {
-  const found = paths.filter((path) => path !== undefined);
-  if (found.length === paths.length) {
-    Deno.test(name, () => fn(found));
-    return;
-  }
-  Deno.test({
-    name,
-    ignore: !IN_CI,
-    fn() {
-      throw new Error(
-        `Cannot run "${name}": shared data is missing and CI=true requires it (the warning above says where it was looked for)`,
-      );
-    },
-  });
+  return dir;
 }

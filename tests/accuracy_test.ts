@@ -22,7 +22,7 @@ import {
   WorkerPool,
 } from "../mod.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
-import { dataTest, sharedPath } from "./_data.ts";
+import { MNIST, WEIGHTS } from "./_data.ts";
 import { onPath } from "./_kernel_path.ts";
 
 /** Largest accuracy change from f64 allowed for f16, in percentage points. */
@@ -34,77 +34,66 @@ export const F16_TOLERANCE_PP = 0.1;
  */
 export const BF16_TOLERANCE_PP = 0.3;
 
-const MNIST = sharedPath("HALFPREC_MNIST", "../shared/mnist");
-const WEIGHTS = sharedPath("HALFPREC_WEIGHTS", "../shared/weights/deepconvnet-book.safetensors");
+Deno.test("f16 and bf16 stay within tolerance of f64 on all 10,000 test images, seed and store modes", async () => {
+  const net = deepConvNet();
+  net.loadParams((await readSafetensorsFile(WEIGHTS)).tensors, WEIGHTS);
+  const set = await readMnistDir(MNIST, "test");
+  using pool = new WorkerPool();
+  // The wasm path: its predictions are those of the reference path in every format
+  // (kernel_path_mnist_test.ts), in a fraction of the time.
+  setKernelPath("wasm");
+  const [reference, ...runs] = await comparePrecisions(net, set, {
+    formats: [f16, bf16],
+    batch: 500,
+    pool,
+  });
+  assert.equal(reference.correct, 9935, "f64 accuracy must be exactly 99.350 %");
+  for (const r of runs) {
+    const delta = 100 * (r.accuracy - reference.accuracy);
+    console.log(
+      `${r.format} ${r.mode}: ${(100 * r.accuracy).toFixed(3)} % (${delta >= 0 ? "+" : ""}` +
+        `${delta.toFixed(3)} pp), flips →right ${r.flipsToRight} [${r.flips.toRight}], ` +
+        `→wrong ${r.flipsToWrong} [${r.flips.toWrong}], McNemar p ${r.mcnemarP.toPrecision(3)}`,
+    );
+    const tolerance = r.format === "f16" ? F16_TOLERANCE_PP : BF16_TOLERANCE_PP;
+    assert.ok(
+      Math.abs(delta) <= tolerance,
+      `${r.format} ${r.mode} is ${delta.toFixed(3)} points from f64, tolerance ${tolerance}`,
+    );
+  }
+  assert.deepEqual(runs.map((r) => `${r.format} ${r.mode}`), [
+    "f16 seed",
+    "f16 store",
+    "bf16 seed",
+    "bf16 store",
+  ]);
+});
 
-dataTest(
-  "f16 and bf16 stay within tolerance of f64 on all 10,000 test images, seed and store modes",
-  [MNIST, WEIGHTS],
-  async ([mnist, weights]) => {
-    const net = deepConvNet();
-    net.loadParams((await readSafetensorsFile(weights)).tensors, weights);
-    const set = await readMnistDir(mnist, "test");
-    using pool = new WorkerPool();
-    // The wasm path: its predictions are those of the reference path in every format
-    // (kernel_path_mnist_test.ts), in a fraction of the time.
-    setKernelPath("wasm");
-    const [reference, ...runs] = await comparePrecisions(net, set, {
-      formats: [f16, bf16],
-      batch: 500,
-      pool,
-    });
-    assert.equal(reference.correct, 9935, "f64 accuracy must be exactly 99.350 %");
-    for (const r of runs) {
-      const delta = 100 * (r.accuracy - reference.accuracy);
-      console.log(
-        `${r.format} ${r.mode}: ${(100 * r.accuracy).toFixed(3)} % (${delta >= 0 ? "+" : ""}` +
-          `${delta.toFixed(3)} pp), flips →right ${r.flipsToRight} [${r.flips.toRight}], ` +
-          `→wrong ${r.flipsToWrong} [${r.flips.toWrong}], McNemar p ${r.mcnemarP.toPrecision(3)}`,
-      );
-      const tolerance = r.format === "f16" ? F16_TOLERANCE_PP : BF16_TOLERANCE_PP;
-      assert.ok(
-        Math.abs(delta) <= tolerance,
-        `${r.format} ${r.mode} is ${delta.toFixed(3)} points from f64, tolerance ${tolerance}`,
-      );
+Deno.test("each format really changes the logits, by about its precision", async () => {
+  const net = deepConvNet();
+  net.loadParams((await readSafetensorsFile(WEIGHTS)).tensors, WEIGHTS);
+  const set = await readMnistDir(MNIST, "test");
+  const reference = onPath("typescript", () => net.logits(mnistImages(set, 0, 100, f64)))
+    .toFloat64();
+  const maxError = (storage: Storage, mode: PrecisionMode) => {
+    const input = mnistImages(set, 0, 100, mode === "store" ? storage : f64);
+    if (mode === "seed") input.roundTo(storage);
+    // The reference path: the bands below are those of float64 sums rounded once per layer.
+    const narrow = withPrecision(net, storage, mode);
+    const got = onPath("typescript", () => narrow.logits(input).toFloat64());
+    return got.reduce((worst, v, i) => Math.max(worst, Math.abs(v - reference[i])), 0);
+  };
+  // Logits reach about 12: one rounding costs 12 * 2^-24 in f32, 12 * 2^-11 in f16 and
+  // 12 * 2^-8 in bf16; errors add up over 21 layers but stay within a few dozen roundings.
+  const bands: [Storage, number, number][] = [[f32, 1e-8, 1e-5], [f16, 1e-4, 5e-2], [
+    bf16,
+    1e-3,
+    0.3,
+  ]];
+  for (const [storage, low, high] of bands) {
+    for (const mode of PRECISION_MODES) {
+      const error = maxError(storage, mode);
+      assert.ok(error > low && error < high, `${storage.name} ${mode}: max |Δ logit| ${error}`);
     }
-    assert.deepEqual(runs.map((r) => `${r.format} ${r.mode}`), [
-      "f16 seed",
-      "f16 store",
-      "bf16 seed",
-      "bf16 store",
-    ]);
-  },
-);
-
-dataTest(
-  "each format really changes the logits, by about its precision",
-  [MNIST, WEIGHTS],
-  async ([mnist, weights]) => {
-    const net = deepConvNet();
-    net.loadParams((await readSafetensorsFile(weights)).tensors, weights);
-    const set = await readMnistDir(mnist, "test");
-    const reference = onPath("typescript", () => net.logits(mnistImages(set, 0, 100, f64)))
-      .toFloat64();
-    const maxError = (storage: Storage, mode: PrecisionMode) => {
-      const input = mnistImages(set, 0, 100, mode === "store" ? storage : f64);
-      if (mode === "seed") input.roundTo(storage);
-      // The reference path: the bands below are those of float64 sums rounded once per layer.
-      const narrow = withPrecision(net, storage, mode);
-      const got = onPath("typescript", () => narrow.logits(input).toFloat64());
-      return got.reduce((worst, v, i) => Math.max(worst, Math.abs(v - reference[i])), 0);
-    };
-    // Logits reach about 12: one rounding costs 12 * 2^-24 in f32, 12 * 2^-11 in f16 and
-    // 12 * 2^-8 in bf16; errors add up over 21 layers but stay within a few dozen roundings.
-    const bands: [Storage, number, number][] = [[f32, 1e-8, 1e-5], [f16, 1e-4, 5e-2], [
-      bf16,
-      1e-3,
-      0.3,
-    ]];
-    for (const [storage, low, high] of bands) {
-      for (const mode of PRECISION_MODES) {
-        const error = maxError(storage, mode);
-        assert.ok(error > low && error < high, `${storage.name} ${mode}: max |Δ logit| ${error}`);
-      }
-    }
-  },
-);
+  }
+});

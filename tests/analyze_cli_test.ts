@@ -4,17 +4,15 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { dataTest, sharedPath } from "./_data.ts";
+import { MNIST } from "./_data.ts";
 import { type CommandOutput, runCli } from "./_eval_cli.ts";
-
-const MNIST = sharedPath("HALFPREC_MNIST", "../shared/mnist");
 
 function analyze(args: string[]): Promise<CommandOutput> {
   return runCli("analyze", args);
 }
 
-dataTest("analyze --json reports every layer of every format", [MNIST], async ([mnist]) => {
-  const out = await analyze(["--data", mnist, "--images", "10", "--formats", "f16,e4m3", "--json"]);
+Deno.test("analyze --json reports every layer of every format", async () => {
+  const out = await analyze(["--data", MNIST, "--images", "10", "--formats", "f16,e4m3", "--json"]);
   assert.equal(out.code, 0, out.stderr);
   const report = JSON.parse(out.stdout);
   assert.equal(report.images, 10);

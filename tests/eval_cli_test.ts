@@ -7,11 +7,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { f64, serializeSafetensors, Tensor } from "../mod.ts";
-import { assertOneLineError, type CommandOutput, runEval } from "./_eval_cli.ts";
-import { dataTest, sharedPath } from "./_data.ts";
+import { assertOneLineError, type CommandOutput, runCli, runEval } from "./_eval_cli.ts";
+import { DATA_DIR } from "../cli/_locate.ts";
+import { MNIST_FILES } from "../data/mnist.ts";
+import { MNIST, WEIGHTS } from "./_data.ts";
 
-const MNIST = sharedPath("HALFPREC_MNIST", "../shared/mnist");
-const WEIGHTS = sharedPath("HALFPREC_WEIGHTS", "../shared/weights/deepconvnet-book.safetensors");
 /** An address nothing listens on, so that a download attempt fails fast and offline. */
 const NO_MIRROR = "http://127.0.0.1:9/";
 
@@ -36,65 +36,94 @@ Deno.test("eval rejects bad flags with a one-line usage error", async () => {
     [["--frobnicate"], /^eval: Unknown option '--frobnicate'/],
   ];
   for (const [args, pattern] of cases) {
-    assertOneLineError(await runEval(args, { HALFPREC_WEIGHTS: "unused" }), 2, pattern);
+    assertOneLineError(await runEval(args), 2, pattern);
   }
 });
 
-dataTest("eval uses the repository's own weights when none are given", [MNIST], async ([mnist]) => {
-  for (const env of [{}, { HALFPREC_WEIGHTS: "" }] as Record<string, string>[]) {
-    const out = await runEvalWithout("HALFPREC_WEIGHTS", { HALFPREC_MNIST: mnist, ...env }, [
-      "--limit",
-      "50",
-      "--formats",
-      "f16",
-      "--mode",
-      "store",
-    ]);
-    assert.equal(out.code, 0, out.stderr);
-    assert.match(
-      out.stdout,
-      /^DeepConvNet on 50 MNIST test images \(.*data\/deepconvnet-halfprec\.safetensors\)/,
-    );
-  }
-  const missing = await runEval(["--weights", "nowhere.safetensors"], { HALFPREC_MNIST: "unused" });
+Deno.test("eval uses the book's weights and the embedded test set when none are given", async () => {
+  const args = ["--limit", "50", "--formats", "f16", "--mode", "store"];
+  const out = await runEvalWithout("HALFPREC_MNIST", args);
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(
+    out.stdout,
+    /^DeepConvNet on 50 MNIST test images \(.*data\/deepconvnet-book\.safetensors\)/,
+  );
+  const own = await runEvalWithout("HALFPREC_MNIST", [...args, "--weights", "halfprec", "--json"]);
+  assert.equal(own.code, 0, own.stderr);
+  const report = JSON.parse(own.stdout);
+  assert.match(report.weights, /data\/deepconvnet-halfprec\.safetensors$/);
+  assert.equal(report.data, DATA_DIR);
+  const missing = await runEval(["--weights", "nowhere.safetensors"]);
   assertOneLineError(missing, 1, /^eval: .*nowhere\.safetensors/);
 });
 
-dataTest(
-  "eval without local MNIST files fails offline with how to point at them",
-  [WEIGHTS],
-  async ([weights]) => {
-    const cache = await Deno.makeTempDir();
-    try {
-      const out = await runEvalWithout("HALFPREC_MNIST", {
-        HALFPREC_WEIGHTS: weights,
-        HALFPREC_CACHE: cache,
-        HALFPREC_MNIST_MIRROR: NO_MIRROR,
-      });
-      assertOneLineError(
-        out,
-        2,
-        /^eval: Cannot find the MNIST test files .* not in .*mnist and downloading them failed .*--data DIR or HALFPREC_MNIST=DIR$/,
-      );
-    } finally {
-      await Deno.remove(cache, { recursive: true });
-    }
-  },
-);
+Deno.test("train without a local training set fails offline with how to point at it", async () => {
+  const cache = await Deno.makeTempDir();
+  try {
+    const out = await runCliWithout("HALFPREC_MNIST", "train", [
+      "--out",
+      join(cache, "x.safetensors"),
+    ], {
+      HALFPREC_CACHE: cache,
+      HALFPREC_MNIST_MIRROR: NO_MIRROR,
+    });
+    assertOneLineError(
+      out,
+      2,
+      /^train: Cannot find the MNIST train files .* not in .*mnist and downloading them failed .*--data DIR or HALFPREC_MNIST=DIR$/,
+    );
+  } finally {
+    await Deno.remove(cache, { recursive: true });
+  }
+});
 
-dataTest("eval reports corrupt MNIST files by name", [WEIGHTS], async ([weights]) => {
+Deno.test("a downloaded training set whose content has the wrong md5 is refused", async () => {
+  const cache = await Deno.makeTempDir();
+  // A mirror serving the test files under the training set's names: valid gzip, wrong content.
+  const names: Record<string, string> = {
+    [MNIST_FILES.train.images.name]: MNIST_FILES.test.images.name,
+    [MNIST_FILES.train.labels.name]: MNIST_FILES.test.labels.name,
+  };
+  await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (r) => {
+    const name = names[new URL(r.url).pathname.slice(1)];
+    return name
+      ? new Response(await Deno.readFile(join(MNIST, name)))
+      : new Response(null, { status: 404 });
+  });
+  try {
+    const out = await runCliWithout("HALFPREC_MNIST", "train", [
+      "--out",
+      join(cache, "x.safetensors"),
+    ], {
+      HALFPREC_CACHE: cache,
+      HALFPREC_MNIST_MIRROR: `http://127.0.0.1:${server.addr.port}/`,
+    });
+    assertOneLineError(
+      out,
+      2,
+      new RegExp(
+        `^train: .*train-images-idx3-ubyte\\.gz has content md5 ${MNIST_FILES.test.images.md5}, expected ${MNIST_FILES.train.images.md5}`,
+      ),
+    );
+    assert.deepEqual([...Deno.readDirSync(join(cache, "mnist"))], [], "nothing kept in the cache");
+  } finally {
+    await Deno.remove(cache, { recursive: true });
+  }
+});
+
+Deno.test("eval reports corrupt MNIST files by name", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeFile(join(dir, "t10k-images-idx3-ubyte.gz"), new Uint8Array([1, 2, 3]));
     await Deno.writeFile(join(dir, "t10k-labels-idx1-ubyte.gz"), new Uint8Array([1, 2, 3]));
-    const out = await runEval(["--data", dir], { HALFPREC_WEIGHTS: weights });
+    const out = await runEval(["--data", dir]);
     assertOneLineError(out, 1, /^eval: Cannot read .*t10k-images-idx3-ubyte\.gz/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
 
-dataTest("eval rejects weights made for another network", [MNIST], async ([mnist]) => {
+Deno.test("eval rejects weights made for another network", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const other = join(dir, "other.safetensors");
@@ -102,7 +131,7 @@ dataTest("eval rejects weights made for another network", [MNIST], async ([mnist
       other,
       serializeSafetensors({ W1: new Tensor(f64, [30, 1, 5, 5]), b1: new Tensor(f64, [30]) }),
     );
-    const out = await runEval(["--weights", other, "--data", mnist, "--limit", "10"]);
+    const out = await runEval(["--weights", other, "--data", MNIST, "--limit", "10"]);
     assertOneLineError(
       out,
       1,
@@ -113,12 +142,12 @@ dataTest("eval rejects weights made for another network", [MNIST], async ([mnist
   }
 });
 
-dataTest("eval prints the comparison table", [MNIST, WEIGHTS], async ([mnist, weights]) => {
+Deno.test("eval prints the comparison table", async () => {
   const out = await runEval([
     "--data",
-    mnist,
+    MNIST,
     "--weights",
-    weights,
+    WEIGHTS,
     "--limit",
     "200",
     "--formats",
@@ -142,76 +171,78 @@ dataTest("eval prints the comparison table", [MNIST, WEIGHTS], async ([mnist, we
   assert.match(lines[7], /^f16 seed: →right \[[\d, ]*\], →wrong \[[\d, ]*\]$/);
 });
 
-dataTest(
-  "eval --json follows the documented contract",
-  [MNIST, WEIGHTS],
-  async ([mnist, weights]) => {
-    const out = await runEval([
-      "--data",
-      mnist,
-      "--weights",
-      weights,
-      "--limit",
-      "100",
-      "--formats",
-      "f32,f16",
-      "--mode",
-      "store",
-      "--json",
+Deno.test("eval --json follows the documented contract", async () => {
+  const out = await runEval([
+    "--data",
+    MNIST,
+    "--weights",
+    WEIGHTS,
+    "--limit",
+    "100",
+    "--formats",
+    "f32,f16",
+    "--mode",
+    "store",
+    "--json",
+  ]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(out.stderr, /^DeepConvNet on 100 MNIST test images/, "the table goes to stderr");
+  const report = JSON.parse(out.stdout);
+  assert.deepEqual(Object.keys(report), ["weights", "data", "images", "results"]);
+  assert.equal(report.weights, WEIGHTS);
+  assert.equal(report.data, MNIST);
+  assert.equal(report.images, 100);
+  assert.deepEqual(
+    report.results.map((r: { format: string; mode: string }) => `${r.format} ${r.mode}`),
+    [
+      "f64 reference",
+      "f32 store",
+      "f16 store",
+    ],
+  );
+  for (const r of report.results) {
+    assert.deepEqual(Object.keys(r), [
+      "format",
+      "mode",
+      "accuracy",
+      "correct",
+      "total",
+      "unclassified",
+      "flipsToRight",
+      "flipsToWrong",
+      "mcnemarP",
+      "seconds",
+      "bytesPerImage",
     ]);
-    assert.equal(out.code, 0, out.stderr);
-    assert.match(out.stderr, /^DeepConvNet on 100 MNIST test images/, "the table goes to stderr");
-    const report = JSON.parse(out.stdout);
-    assert.deepEqual(Object.keys(report), ["weights", "data", "images", "results"]);
-    assert.equal(report.weights, weights);
-    assert.equal(report.data, mnist);
-    assert.equal(report.images, 100);
-    assert.deepEqual(
-      report.results.map((r: { format: string; mode: string }) => `${r.format} ${r.mode}`),
-      [
-        "f64 reference",
-        "f32 store",
-        "f16 store",
-      ],
-    );
-    for (const r of report.results) {
-      assert.deepEqual(Object.keys(r), [
-        "format",
-        "mode",
-        "accuracy",
-        "correct",
-        "total",
-        "unclassified",
-        "flipsToRight",
-        "flipsToWrong",
-        "mcnemarP",
-        "seconds",
-        "bytesPerImage",
-      ]);
-      assert.equal(r.total, 100);
-      assert.equal(r.accuracy, r.correct / 100);
-      assert.ok(r.mcnemarP > 0 && r.mcnemarP <= 1);
-      assert.ok(r.seconds > 0);
-    }
-    // f16 stores every array in 2 bytes, f32 in 4, f64 in 8: bytes per image scale with them.
-    const [wide, single, half] = report.results.map((r: { bytesPerImage: number }) =>
-      r.bytesPerImage
-    );
-    assert.equal(wide / single, 2);
-    assert.equal(single / half, 2);
-  },
-);
+    assert.equal(r.total, 100);
+    assert.equal(r.accuracy, r.correct / 100);
+    assert.ok(r.mcnemarP > 0 && r.mcnemarP <= 1);
+    assert.ok(r.seconds > 0);
+  }
+  // f16 stores every array in 2 bytes, f32 in 4, f64 in 8: bytes per image scale with them.
+  const [wide, single, half] = report.results.map((r: { bytesPerImage: number }) =>
+    r.bytesPerImage
+  );
+  assert.equal(wide / single, 2);
+  assert.equal(single / half, 2);
+});
 
 /** Runs eval with the variable `name` removed from the environment the test runs in. */
-async function runEvalWithout(
+function runEvalWithout(name: string, args: string[]): Promise<CommandOutput> {
+  return runCliWithout(name, "eval", args);
+}
+
+/** Runs `command` with the variable `name` removed from the environment the test runs in. */
+async function runCliWithout(
   name: string,
+  command: string,
+  args: string[],
   env: Record<string, string> = {},
-  args: string[] = [],
 ): Promise<CommandOutput> {
   const saved = Deno.env.get(name);
   Deno.env.delete(name);
   try {
-    return await runEval(args, env);
+    return await runCli(command, args, env);
   } finally {
     if (saved !== undefined) Deno.env.set(name, saved);
   }

@@ -6,12 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { runEval } from "./_eval_cli.ts";
-import { dataTest, sharedPath } from "./_data.ts";
+import { MNIST } from "./_data.ts";
 
-const MNIST = sharedPath("HALFPREC_MNIST", "../shared/mnist");
-
-dataTest("eval --seeds runs every seed and reports the spread", [MNIST], async ([mnist]) => {
-  const args = ["--data", mnist, "--limit", "30", "--mode", "seed", "--json"];
+Deno.test("eval --seeds runs every seed and reports the spread", async () => {
+  const args = ["--data", MNIST, "--limit", "30", "--mode", "seed", "--json"];
   const out = await runEval([...args, "--formats", "e4m3-sr, f16", "--seeds", "3"]);
   assert.equal(out.code, 0, out.stderr);
   const report = JSON.parse(out.stdout);
@@ -34,7 +32,7 @@ dataTest("eval --seeds runs every seed and reports the spread", [MNIST], async (
 });
 
 Deno.test("eval rejects a bad --seeds with a one-line usage error", async () => {
-  const out = await runEval(["--seeds", "0"], { HALFPREC_WEIGHTS: "unused" });
+  const out = await runEval(["--seeds", "0"]);
   assert.equal(out.code, 2);
   assert.match(out.stderr, /^eval: --seeds is "0", expected a positive whole number\n/);
 });

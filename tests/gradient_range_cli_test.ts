@@ -7,16 +7,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { deepConvNet } from "../mod.ts";
-import { dataTest, sharedPath } from "./_data.ts";
+import { MNIST, trainingSlice } from "./_data.ts";
 import { runCli as run } from "./_eval_cli.ts";
-
-const MNIST = sharedPath("HALFPREC_MNIST", "../shared/mnist");
 
 const PARAMS = [...deepConvNet().params().values()].reduce((n, t) => n + t.size, 0);
 
-dataTest("analyze --gradients reports every gradient of a step", [MNIST], async ([mnist]) => {
+Deno.test("analyze --gradients reports every gradient of a step", async () => {
   const out = await run("analyze", [
-    ...["--data", mnist, "--images", "4", "--formats", "f16", "--gradients", "--batch", "4"],
+    ...["--data", MNIST, "--images", "4", "--formats", "f16", "--gradients", "--batch", "4"],
     ...["--loss-scale", "1024", "--json"],
   ]);
   assert.equal(out.code, 0, out.stderr);
@@ -52,11 +50,12 @@ Deno.test("analyze rejects a bad --loss-scale with a one-line error", async () =
   assert.match(out.stderr, /^analyze: --loss-scale is "zero", expected a positive number\n/);
 });
 
-dataTest("train logs the range of the scaled gradients every epoch", [MNIST], async ([mnist]) => {
+Deno.test("train logs the range of the scaled gradients every epoch", async () => {
   const dir = await Deno.makeTempDir();
+  const data = await trainingSlice(100);
   try {
     const out = await run("train", [
-      ...["--data", mnist, "--out", join(dir, "f16.safetensors"), "--format", "f16"],
+      ...["--data", data, "--out", join(dir, "f16.safetensors"), "--format", "f16"],
       ...["--limit", "100", "--batch", "50", "--epochs", "1", "--test-limit", "50"],
       ...["--workers", "1"],
     ]);
@@ -69,5 +68,6 @@ dataTest("train logs the range of the scaled gradients every epoch", [MNIST], as
     assert.match(line, /overflow \d+ \/ \d+, underflow \d+ \/ \d+, subnormal \d+ \/ \d+;/);
   } finally {
     await Deno.remove(dir, { recursive: true });
+    await Deno.remove(data, { recursive: true });
   }
 });

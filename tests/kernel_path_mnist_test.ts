@@ -22,10 +22,7 @@ import {
   WorkerPool,
 } from "../mod.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
-import { dataTest, sharedPath } from "./_data.ts";
-
-const MNIST = sharedPath("HALFPREC_MNIST", "../shared/mnist");
-const WEIGHTS = sharedPath("HALFPREC_WEIGHTS", "../shared/weights/deepconvnet-book.safetensors");
+import { MNIST, WEIGHTS } from "./_data.ts";
 
 /**
  * Largest difference allowed between the paths' logits of an image, relative to the image's
@@ -41,53 +38,49 @@ export const PATH_TOLERANCE: Readonly<Record<string, number>> = {
   bf16: 5e-2, // [7.1e-3]
 };
 
-dataTest(
-  "both kernel paths predict identically on all 10,000 test images, logits within tolerance",
-  [MNIST, WEIGHTS],
-  async ([mnist, weights]) => {
-    const net = deepConvNet();
-    net.loadParams((await readSafetensorsFile(weights)).tensors, weights);
-    const set = await readMnistDir(mnist, "test");
-    using pool = new WorkerPool({ size: 2 });
-    const before = kernelPath();
-    const logits = async (storage: Storage, path: KernelPath) => {
-      setKernelPath(path);
-      await pool.load(net.to(storage));
-      const out = new Float64Array(set.count * 10);
-      for (let start = 0; start < set.count; start += 500) {
-        const batch = await pool.logits(mnistImages(set, start, 500, storage));
-        out.set(batch.toFloat64(), start * 10);
-      }
-      return out;
-    };
-    try {
-      for (const storage of STORAGES) {
-        const reference = await logits(storage, "typescript");
-        const wasm = await logits(storage, "wasm");
-        let worst = 0;
-        let worstImage = 0;
-        for (let image = 0; image < set.count; image++) {
-          const row = image * 10;
-          let scale = 0;
-          let diff = 0;
-          for (let j = row; j < row + 10; j++) {
-            scale = Math.max(scale, Math.abs(reference[j]));
-            diff = Math.max(diff, Math.abs(wasm[j] - reference[j]));
-          }
-          if (diff / scale > worst) worst = diff / scale, worstImage = image;
-        }
-        const fast = argmaxRows(tensor([set.count, 10], wasm));
-        const slow = argmaxRows(tensor([set.count, 10], reference));
-        const differ = [...fast.keys()].filter((i) => fast[i] !== slow[i]);
-        console.log(
-          `${storage.name}: worst logit difference ${worst.toExponential(2)} of the largest ` +
-            `logit (image ${worstImage}), ${differ.length} predictions differ [${differ}]`,
-        );
-        assert.ok(worst <= PATH_TOLERANCE[storage.name], `${storage.name}: ${worst}`);
-        assert.deepEqual(differ, [], `${storage.name}: predictions differ`);
-      }
-    } finally {
-      setKernelPath(before);
+Deno.test("both kernel paths predict identically on all 10,000 test images, logits within tolerance", async () => {
+  const net = deepConvNet();
+  net.loadParams((await readSafetensorsFile(WEIGHTS)).tensors, WEIGHTS);
+  const set = await readMnistDir(MNIST, "test");
+  using pool = new WorkerPool({ size: 2 });
+  const before = kernelPath();
+  const logits = async (storage: Storage, path: KernelPath) => {
+    setKernelPath(path);
+    await pool.load(net.to(storage));
+    const out = new Float64Array(set.count * 10);
+    for (let start = 0; start < set.count; start += 500) {
+      const batch = await pool.logits(mnistImages(set, start, 500, storage));
+      out.set(batch.toFloat64(), start * 10);
     }
-  },
-);
+    return out;
+  };
+  try {
+    for (const storage of STORAGES) {
+      const reference = await logits(storage, "typescript");
+      const wasm = await logits(storage, "wasm");
+      let worst = 0;
+      let worstImage = 0;
+      for (let image = 0; image < set.count; image++) {
+        const row = image * 10;
+        let scale = 0;
+        let diff = 0;
+        for (let j = row; j < row + 10; j++) {
+          scale = Math.max(scale, Math.abs(reference[j]));
+          diff = Math.max(diff, Math.abs(wasm[j] - reference[j]));
+        }
+        if (diff / scale > worst) worst = diff / scale, worstImage = image;
+      }
+      const fast = argmaxRows(tensor([set.count, 10], wasm));
+      const slow = argmaxRows(tensor([set.count, 10], reference));
+      const differ = [...fast.keys()].filter((i) => fast[i] !== slow[i]);
+      console.log(
+        `${storage.name}: worst logit difference ${worst.toExponential(2)} of the largest ` +
+          `logit (image ${worstImage}), ${differ.length} predictions differ [${differ}]`,
+      );
+      assert.ok(worst <= PATH_TOLERANCE[storage.name], `${storage.name}: ${worst}`);
+      assert.deepEqual(differ, [], `${storage.name}: predictions differ`);
+    }
+  } finally {
+    setKernelPath(before);
+  }
+});

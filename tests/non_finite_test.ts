@@ -6,7 +6,6 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   argmaxRows,
   comparePrecisions,
@@ -18,11 +17,11 @@ import {
 } from "../mod.ts";
 import { readSafetensorsFile } from "../data/files.ts";
 import { assertDataError } from "./_assert_data_error.ts";
-import { dataTest, sharedPath } from "./_data.ts";
-import { assertOneLineError, runCli } from "./_eval_cli.ts";
 
-const MNIST = sharedPath("HALFPREC_MNIST", "../shared/mnist");
-const WEIGHTS = fileURLToPath(new URL("../data/deepconvnet-halfprec.safetensors", import.meta.url));
+import { assertOneLineError, runCli } from "./_eval_cli.ts";
+import { locateWeights } from "../cli/_locate.ts";
+
+const WEIGHTS = locateWeights("halfprec");
 
 /** The project's weights with `value` at elements 7 and 9 of `name`, saved in a temp folder. */
 async function brokenWeights(name: string, value: number): Promise<string> {
@@ -93,17 +92,14 @@ Deno.test("eval refuses weights holding a NaN, in one line naming the file and t
   );
 });
 
-dataTest(
+Deno.test(
   "analyze --allow-non-finite never shows an SQNR of a NaN error as exact",
-  [MNIST],
-  async ([mnist]) => {
+  async () => {
     const path = await brokenWeights("W7", Infinity);
     const out = await runCli("analyze", [
       "--weights",
       path,
       "--allow-non-finite",
-      "--data",
-      mnist,
       "--images",
       "3",
       "--formats",

@@ -8,57 +8,46 @@
 import assert from "node:assert/strict";
 import { argmaxRows, deepConvNet, f64, kernelPath, mnistImages, setKernelPath } from "../mod.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
-import { dataTest, sharedPath } from "./_data.ts";
-
-const MNIST = sharedPath("HALFPREC_MNIST", "../shared/mnist");
-const WEIGHTS = sharedPath("HALFPREC_WEIGHTS", "../shared/weights/deepconvnet-book.safetensors");
-const LOGITS = sharedPath(
-  "HALFPREC_REFERENCE_LOGITS",
-  "../shared/reference/deepconvnet-book-logits-f64.safetensors",
-);
+import { LOGITS, MNIST, WEIGHTS } from "./_data.ts";
 
 /** Relative error bound of the float64 pass against numpy (which sums in another order). */
 const REFERENCE_TOLERANCE = 1e-9;
 
-dataTest(
-  "DeepConvNet in f64 matches the numpy logits on all 10,000 test images, 99.350 % correct, on both kernel paths",
-  [MNIST, WEIGHTS, LOGITS],
-  async ([mnist, weights, logits]) => {
-    const net = deepConvNet();
-    net.loadParams((await readSafetensorsFile(weights)).tensors, weights);
-    const expected = (await readSafetensorsFile(logits)).tensors.get("logits")!.toFloat64();
-    const set = await readMnistDir(mnist, "test");
-    const batch = 500;
-    const before = kernelPath();
-    try {
-      for (const path of ["typescript", "wasm"] as const) {
-        setKernelPath(path);
-        let worst = 0;
-        let worstAt = 0;
-        let correct = 0;
-        for (let start = 0; start < set.count; start += batch) {
-          const logits = net.logits(mnistImages(set, start, batch, f64));
-          const got = logits.toFloat64();
-          for (let i = 0; i < got.length; i++) {
-            const want = expected[start * 10 + i];
-            const err = Math.abs(got[i] - want) / Math.abs(want);
-            if (err > worst) worst = err, worstAt = start * 10 + i;
-          }
-          argmaxRows(logits).forEach((p, i) => correct += p === set.labels[start + i] ? 1 : 0);
+Deno.test("DeepConvNet in f64 matches the numpy logits on all 10,000 test images, 99.350 % correct, on both kernel paths", async () => {
+  const net = deepConvNet();
+  net.loadParams((await readSafetensorsFile(WEIGHTS)).tensors, WEIGHTS);
+  const expected = (await readSafetensorsFile(LOGITS)).tensors.get("logits")!.toFloat64();
+  const set = await readMnistDir(MNIST, "test");
+  const batch = 500;
+  const before = kernelPath();
+  try {
+    for (const path of ["typescript", "wasm"] as const) {
+      setKernelPath(path);
+      let worst = 0;
+      let worstAt = 0;
+      let correct = 0;
+      for (let start = 0; start < set.count; start += batch) {
+        const logits = net.logits(mnistImages(set, start, batch, f64));
+        const got = logits.toFloat64();
+        for (let i = 0; i < got.length; i++) {
+          const want = expected[start * 10 + i];
+          const err = Math.abs(got[i] - want) / Math.abs(want);
+          if (err > worst) worst = err, worstAt = start * 10 + i;
         }
-        console.log(
-          `${path} path: max relative error against numpy ${
-            worst.toExponential(2)
-          } at logit ${worstAt}`,
-        );
-        assert.ok(
-          worst < REFERENCE_TOLERANCE,
-          `${path}: logit ${worstAt}: relative error ${worst}`,
-        );
-        assert.equal(correct, 9935, `${path}: f64 accuracy ${correct / 100} %, expected 99.350 %`);
+        argmaxRows(logits).forEach((p, i) => correct += p === set.labels[start + i] ? 1 : 0);
       }
-    } finally {
-      setKernelPath(before);
+      console.log(
+        `${path} path: max relative error against numpy ${
+          worst.toExponential(2)
+        } at logit ${worstAt}`,
+      );
+      assert.ok(
+        worst < REFERENCE_TOLERANCE,
+        `${path}: logit ${worstAt}: relative error ${worst}`,
+      );
+      assert.equal(correct, 9935, `${path}: f64 accuracy ${correct / 100} %, expected 99.350 %`);
     }
-  },
-);
+  } finally {
+    setKernelPath(before);
+  }
+});

@@ -27,11 +27,10 @@ import { evalReport } from "../report/eval_report.ts";
 import { rangeSection } from "../report/magnitude_histogram.ts";
 import type { FrontierPoint, ReportData } from "../report/report_data.ts";
 import { writeReport } from "../report/write_report.ts";
-import { dataTest, sharedPath } from "./_data.ts";
+
+import { MNIST, WEIGHTS } from "./_data.ts";
 import { Browser, findChromium } from "./_chromium.ts";
 
-const MNIST = sharedPath("HALFPREC_MNIST", "../shared/mnist");
-const WEIGHTS = sharedPath("HALFPREC_WEIGHTS", "../shared/weights/deepconvnet-book.safetensors");
 const CHROMIUM = findChromium();
 const IN_CI = Deno.env.get("CI") === "true";
 const NAME = "a report opens in headless Chromium: no console error, every chart drawn, " +
@@ -56,10 +55,10 @@ if (CHROMIUM === undefined) {
     },
   });
 } else {
-  dataTest(NAME, [MNIST, WEIGHTS], async ([mnist, weights]) => {
+  Deno.test(NAME, async () => {
     const net = deepConvNet();
-    net.loadParams((await readSafetensorsFile(weights)).tensors, weights);
-    const set = await readMnistDir(mnist, "test");
+    net.loadParams((await readSafetensorsFile(WEIGHTS)).tensors, WEIGHTS);
+    const set = await readMnistDir(MNIST, "test");
     const data = await reportOfEverySection(net, set);
     assert.ok(data.flips!.length > 0, `expected ${COARSE} to change the class of some image`);
 

@@ -8,10 +8,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import type { SearchResult, Trial } from "../mod.ts";
 import { configLabel } from "../report/search_report.ts";
-import { dataTest, sharedPath } from "./_data.ts";
-
-const MNIST = sharedPath("HALFPREC_MNIST", "../shared/mnist");
-const WEIGHTS = sharedPath("HALFPREC_WEIGHTS", "../shared/weights/deepconvnet-book.safetensors");
+import { MNIST, WEIGHTS } from "./_data.ts";
 
 type Command = "eval" | "analyze" | "search";
 
@@ -77,12 +74,9 @@ function rerunData(html: string) {
   return JSON.parse(html.match(/id="halfprec-rerun">(.*?)<\/script>/s)![1]);
 }
 
-dataTest("eval --report writes a page with the accuracy chart and the re-run", [
-  MNIST,
-  WEIGHTS,
-], async ([mnist, weights]) => {
+Deno.test("eval --report writes a page with the accuracy chart and the re-run", async () => {
   const { html } = await report("eval", () => [
-    ...["--data", mnist, "--weights", weights],
+    ...["--data", MNIST, "--weights", WEIGHTS],
     ...["--limit", "40", "--formats", "f16", "--mode", "store"],
   ]);
   assert.deepEqual(charts(html), ["accuracy"]);
@@ -94,24 +88,18 @@ dataTest("eval --report writes a page with the accuracy chart and the re-run", [
   assert.equal(data.images.length, 16);
 });
 
-dataTest("analyze --report adds the per-layer and range charts", [
-  MNIST,
-  WEIGHTS,
-], async ([mnist, weights]) => {
+Deno.test("analyze --report adds the per-layer and range charts", async () => {
   const { html } = await report("analyze", () => [
-    ...["--data", mnist, "--weights", weights],
+    ...["--data", MNIST, "--weights", WEIGHTS],
     ...["--images", "5", "--formats", "f16,e4m3"],
   ]);
   assert.deepEqual(charts(html), ["accuracy", "layer-errors", "range-f16", "range-e4m3"]);
 });
 
-dataTest("search --report marks the chosen configuration on the frontier", [
-  MNIST,
-  WEIGHTS,
-], async ([mnist, weights]) => {
+Deno.test("search --report marks the chosen configuration on the frontier", async () => {
   // e2m1 (one significand bit) fails, so that the search bisects and the frontier has points.
   const { stdout, html } = await report("search", (dir) => [
-    ...["--data", mnist, "--weights", weights, "--log", `${dir}/search.jsonl`, "--json"],
+    ...["--data", MNIST, "--weights", WEIGHTS, "--log", `${dir}/search.jsonl`, "--json"],
     ...["--limit", "200", "--search-images", "100", "--sensitivity-images", "5"],
     ...["--formats", "f32,bf16,e2m1", "--max-evaluations", "5"],
   ]);

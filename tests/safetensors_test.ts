@@ -7,16 +7,7 @@ import { DataError } from "../data/data_error.ts";
 import { readSafetensorsFile, writeSafetensorsFile } from "../data/files.ts";
 import { parseSafetensors, serializeSafetensors } from "../data/safetensors.ts";
 import { assertDataError, type ExpectedDataError } from "./_assert_data_error.ts";
-import { dataTest, sharedPath } from "./_data.ts";
-
-const WEIGHTS = sharedPath(
-  "HALFPREC_WEIGHTS",
-  "../shared/weights/deepconvnet-book.safetensors",
-);
-const LOGITS = sharedPath(
-  "HALFPREC_REFERENCE_LOGITS",
-  "../shared/reference/deepconvnet-book-logits-f64.safetensors",
-);
+import { LOGITS, WEIGHTS } from "./_data.ts";
 
 /**
  * Bit patterns a value-based copy could lose, per dtype: a quiet NaN with a payload, a
@@ -366,38 +357,26 @@ const BOOK_SHAPES: Record<string, number[]> = {
   b8: [10],
 };
 
-dataTest(
-  "the book weights are W1..W8 and b1..b8 in f64, shaped as documented",
-  [WEIGHTS],
-  async ([path]) => {
-    const { tensors } = await readSafetensorsFile(path);
-    assert.deepEqual(
-      Object.fromEntries([...tensors].map(([name, t]) => [name, t.shape])),
-      BOOK_SHAPES,
-    );
-    for (const tensor of tensors.values()) assert.equal(tensor.storage, f64);
-  },
-);
+Deno.test("the book weights are W1..W8 and b1..b8 in f64, shaped as documented", async () => {
+  const { tensors } = await readSafetensorsFile(WEIGHTS);
+  assert.deepEqual(
+    Object.fromEntries([...tensors].map(([name, t]) => [name, t.shape])),
+    BOOK_SHAPES,
+  );
+  for (const tensor of tensors.values()) assert.equal(tensor.storage, f64);
+});
 
-dataTest(
-  "serializing the book weights reproduces the file byte for byte",
-  [WEIGHTS],
-  async ([path]) => {
-    const file = await Deno.readFile(path);
-    const { tensors, metadata } = parseSafetensors(file, path);
-    assert.deepEqual(serializeSafetensors(tensors, metadata), file);
-  },
-);
+Deno.test("serializing the book weights reproduces the file byte for byte", async () => {
+  const file = await Deno.readFile(WEIGHTS);
+  const { tensors, metadata } = parseSafetensors(file, WEIGHTS);
+  assert.deepEqual(serializeSafetensors(tensors, metadata), file);
+});
 
-dataTest(
-  "the reference logits are one F64 tensor of 10,000 x 10 finite values",
-  [LOGITS],
-  async ([path]) => {
-    const { tensors } = await readSafetensorsFile(path);
-    assert.deepEqual([...tensors.keys()], ["logits"]);
-    const logits = tensors.get("logits");
-    assert.equal(logits?.storage.dtype, "F64");
-    assert.deepEqual(logits.shape, [10000, 10]);
-    assert(logits.toFloat64().every(Number.isFinite));
-  },
-);
+Deno.test("the reference logits are one F64 tensor of 10,000 x 10 finite values", async () => {
+  const { tensors } = await readSafetensorsFile(LOGITS);
+  assert.deepEqual([...tensors.keys()], ["logits"]);
+  const logits = tensors.get("logits");
+  assert.equal(logits?.storage.dtype, "F64");
+  assert.deepEqual(logits.shape, [10000, 10]);
+  assert(logits.toFloat64().every(Number.isFinite));
+});

@@ -9,14 +9,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { SearchResult } from "../mod.ts";
 import { assertOneLineError, runCli, runEval } from "./_eval_cli.ts";
-import { dataTest, sharedPath } from "./_data.ts";
 
-const MNIST = sharedPath("HALFPREC_MNIST", "../shared/mnist");
-const WEIGHTS = sharedPath("HALFPREC_WEIGHTS", "../shared/weights/deepconvnet-book.safetensors");
-
-/** Runs the search command with `args` and extra environment variables `env`. */
-function runSearch(args: readonly string[], env: Record<string, string> = {}) {
-  return runCli("search", args, env);
+/** Runs the search command with `args`. */
+function runSearch(args: readonly string[]) {
+  return runCli("search", args);
 }
 
 Deno.test("search rejects bad flags with a one-line usage error", async () => {
@@ -28,101 +24,95 @@ Deno.test("search rejects bad flags with a one-line usage error", async () => {
     [["--frobnicate"], /^search: Unknown option '--frobnicate'/],
   ];
   for (const [args, pattern] of cases) {
-    assertOneLineError(await runSearch(args, { HALFPREC_WEIGHTS: "unused" }), 2, pattern);
+    assertOneLineError(await runSearch(args), 2, pattern);
   }
 });
 
-dataTest(
-  "search on 300 images: frontier, held-out confirmation, resume, and eval --config",
-  [MNIST, WEIGHTS],
-  async ([mnist, weights]) => {
-    const dir = await Deno.makeTempDir();
-    try {
-      const env = { HALFPREC_MNIST: mnist, HALFPREC_WEIGHTS: weights };
-      const log = join(dir, "search.jsonl");
-      const chosenFile = join(dir, "chosen.json");
-      const args = [
-        "--limit",
-        "300",
-        "--search-images",
-        "200",
-        "--sensitivity-images",
-        "10",
-        "--formats",
-        "f32,bf16,e2m1",
-        "--max-evaluations",
-        "5",
-        "--log",
-        log,
-        "--json",
-      ];
-      const out = await runSearch([...args, "--out", chosenFile], env);
-      assert.equal(out.code, 0, out.stderr);
-      const result: SearchResult & { images: number } = JSON.parse(out.stdout);
-      assert.equal(result.images, 300);
-      assert.deepEqual(result.units.map((u) => u.name).slice(0, 2), ["conv1", "conv2"]);
-      assert.ok(result.trials.length >= 2 && result.trials.length <= 5);
-      assert.deepEqual(result.trials.slice(0, 2).map((t) => t.reason), ["widest", "narrowest"]);
-      assert.ok(result.trials[0].formats.every((f) => f === "f32"));
-      // e2m1 has one significand bit: every layer in it cannot be within 0.1 pp.
-      assert.ok(result.trials[1].formats.every((f) => f === "e2m1"));
-      assert.equal(result.trials[1].withinTolerance, false);
-      assert.ok(result.frontier.length >= 1);
-      assert.ok(result.chosen, out.stderr);
-      assert.ok(result.chosen.withinTolerance);
-      assert.ok(result.trials.some((t) => t.bytesPerImage === result.chosen!.bytesPerImage));
-      assert.equal(result.confirmation?.split, "holdout");
-      assert.deepEqual(result.references.map((r) => [r.split, r.total]), [
-        ["search", 200],
-        ["holdout", 100],
-      ]);
-      assert.match(out.stderr, /Full evaluations: \d+ on the search split, 1 held-out/);
-      const lines = (await Deno.readTextFile(log)).trim().split("\n");
-      assert.equal(lines.length, 1 + 1 + 2 + result.trials.length + 1);
-
-      // Resuming a finished search reuses everything and gives the same answer.
-      const again = await runSearch([...args, "--resume"], env);
-      assert.equal(again.code, 0, again.stderr);
-      const resumed: SearchResult = JSON.parse(again.stdout);
-      assert.equal(resumed.resumed, 2 + result.trials.length + 1);
-      assert.deepEqual(resumed.chosen, result.chosen);
-      assert.deepEqual(resumed.frontier, result.frontier);
-
-      // The chosen configuration file is what eval --config takes, with the same accuracy.
-      const evaluated = await runEval(["--config", chosenFile, "--limit", "300", "--json"], env);
-      assert.equal(evaluated.code, 0, evaluated.stderr);
-      const report = JSON.parse(evaluated.stdout);
-      assert.deepEqual(report.results.map((r: { format: string }) => r.format), ["f64", "mixed"]);
-      assert.deepEqual(report.config, { file: chosenFile, layers: result.chosen.config });
-      assert.equal(report.results[1].bytesPerImage, result.chosen.bytesPerImage);
-      assert.equal(
-        report.results[1].correct,
-        result.chosen.correct + result.confirmation!.correct,
-      );
-
-      // A search interrupted in its third evaluation, the last line half written, resumes.
-      await Deno.writeTextFile(log, lines.slice(0, 5).join("\n") + "\n" + lines[5].slice(0, 30));
-      const interrupted = await runSearch([...args, "--resume"], env);
-      assert.equal(interrupted.code, 0, interrupted.stderr);
-      const continued: SearchResult = JSON.parse(interrupted.stdout);
-      assert.equal(continued.resumed, 3); // the reference and two trials
-      assert.deepEqual(continued.chosen?.formats, result.chosen.formats);
-      assert.deepEqual(continued.trials.map((t) => t.formats), result.trials.map((t) => t.formats));
-      assert.equal((await Deno.readTextFile(log)).trim().split("\n").length, lines.length);
-
-      // A log written with other settings is refused.
-      const other = await runSearch([...args, "--resume", "--tolerance-pp", "0.5"], env);
-      assertOneLineError(other, 1, /^search: Cannot resume: the log was written with tolerancePp/);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
-);
-
-dataTest("eval --config and search --resume name the bad file", [MNIST], async ([mnist]) => {
+Deno.test("search on 300 images: frontier, held-out confirmation, resume, and eval --config", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const env = { HALFPREC_MNIST: mnist };
+    const log = join(dir, "search.jsonl");
+    const chosenFile = join(dir, "chosen.json");
+    const args = [
+      "--limit",
+      "300",
+      "--search-images",
+      "200",
+      "--sensitivity-images",
+      "10",
+      "--formats",
+      "f32,bf16,e2m1",
+      "--max-evaluations",
+      "5",
+      "--log",
+      log,
+      "--json",
+    ];
+    const out = await runSearch([...args, "--out", chosenFile]);
+    assert.equal(out.code, 0, out.stderr);
+    const result: SearchResult & { images: number } = JSON.parse(out.stdout);
+    assert.equal(result.images, 300);
+    assert.deepEqual(result.units.map((u) => u.name).slice(0, 2), ["conv1", "conv2"]);
+    assert.ok(result.trials.length >= 2 && result.trials.length <= 5);
+    assert.deepEqual(result.trials.slice(0, 2).map((t) => t.reason), ["widest", "narrowest"]);
+    assert.ok(result.trials[0].formats.every((f) => f === "f32"));
+    // e2m1 has one significand bit: every layer in it cannot be within 0.1 pp.
+    assert.ok(result.trials[1].formats.every((f) => f === "e2m1"));
+    assert.equal(result.trials[1].withinTolerance, false);
+    assert.ok(result.frontier.length >= 1);
+    assert.ok(result.chosen, out.stderr);
+    assert.ok(result.chosen.withinTolerance);
+    assert.ok(result.trials.some((t) => t.bytesPerImage === result.chosen!.bytesPerImage));
+    assert.equal(result.confirmation?.split, "holdout");
+    assert.deepEqual(result.references.map((r) => [r.split, r.total]), [
+      ["search", 200],
+      ["holdout", 100],
+    ]);
+    assert.match(out.stderr, /Full evaluations: \d+ on the search split, 1 held-out/);
+    const lines = (await Deno.readTextFile(log)).trim().split("\n");
+    assert.equal(lines.length, 1 + 1 + 2 + result.trials.length + 1);
+
+    // Resuming a finished search reuses everything and gives the same answer.
+    const again = await runSearch([...args, "--resume"]);
+    assert.equal(again.code, 0, again.stderr);
+    const resumed: SearchResult = JSON.parse(again.stdout);
+    assert.equal(resumed.resumed, 2 + result.trials.length + 1);
+    assert.deepEqual(resumed.chosen, result.chosen);
+    assert.deepEqual(resumed.frontier, result.frontier);
+
+    // The chosen configuration file is what eval --config takes, with the same accuracy.
+    const evaluated = await runEval(["--config", chosenFile, "--limit", "300", "--json"]);
+    assert.equal(evaluated.code, 0, evaluated.stderr);
+    const report = JSON.parse(evaluated.stdout);
+    assert.deepEqual(report.results.map((r: { format: string }) => r.format), ["f64", "mixed"]);
+    assert.deepEqual(report.config, { file: chosenFile, layers: result.chosen.config });
+    assert.equal(report.results[1].bytesPerImage, result.chosen.bytesPerImage);
+    assert.equal(
+      report.results[1].correct,
+      result.chosen.correct + result.confirmation!.correct,
+    );
+
+    // A search interrupted in its third evaluation, the last line half written, resumes.
+    await Deno.writeTextFile(log, lines.slice(0, 5).join("\n") + "\n" + lines[5].slice(0, 30));
+    const interrupted = await runSearch([...args, "--resume"]);
+    assert.equal(interrupted.code, 0, interrupted.stderr);
+    const continued: SearchResult = JSON.parse(interrupted.stdout);
+    assert.equal(continued.resumed, 3); // the reference and two trials
+    assert.deepEqual(continued.chosen?.formats, result.chosen.formats);
+    assert.deepEqual(continued.trials.map((t) => t.formats), result.trials.map((t) => t.formats));
+    assert.equal((await Deno.readTextFile(log)).trim().split("\n").length, lines.length);
+
+    // A log written with other settings is refused.
+    const other = await runSearch([...args, "--resume", "--tolerance-pp", "0.5"]);
+    assertOneLineError(other, 1, /^search: Cannot resume: the log was written with tolerancePp/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("eval --config and search --resume name the bad file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
     const write = async (name: string, text: string) => {
       await Deno.writeTextFile(join(dir, name), text);
       return join(dir, name);
@@ -140,13 +130,13 @@ dataTest("eval --config and search --resume name the bad file", [MNIST], async (
       [join(dir, "missing.json"), /^eval: --config: cannot read \S*missing\.json: /],
     ];
     for (const [file, pattern] of cases) {
-      const out = await runEval(["--config", file, "--limit", "10"], env);
+      const out = await runEval(["--config", file, "--limit", "10"]);
       assertOneLineError(out, file.endsWith("missing.json") ? 2 : 1, pattern);
     }
-    const noLog = await runSearch(["--resume", "--log", join(dir, "none.jsonl")], env);
+    const noLog = await runSearch(["--resume", "--log", join(dir, "none.jsonl")]);
     assertOneLineError(noLog, 2, /^search: --resume: there is no log \S*none\.jsonl to resume/);
     const bad = await write("bad.jsonl", '{"type":"start","settings":{}}\nnot json\n{}\n');
-    const corrupt = await runSearch(["--resume", "--log", bad], env);
+    const corrupt = await runSearch(["--resume", "--log", bad]);
     assertOneLineError(corrupt, 1, /^search: \S*bad\.jsonl: line 2: /);
   } finally {
     await Deno.remove(dir, { recursive: true });
