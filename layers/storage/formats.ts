@@ -12,6 +12,7 @@ import { bf16 } from "./bf16.ts";
 import { e4m3, e5m2 } from "./fp8.ts";
 import { minifloat } from "./minifloat.ts";
 import { MINIFLOAT_NAME_PATTERN, parseMinifloatName } from "./_minifloat_name.ts";
+import { SCALED_STORAGES } from "./scaled.ts";
 
 /**
  * Every built-in storage format of 16 bits or more, widest first: the formats compared by
@@ -39,11 +40,14 @@ export const STORAGES: readonly Storage[] = [f64, f32, f16, f16Polyfill, bf16];
 export const FP8_STORAGES: readonly Storage[] = [e4m3, e5m2];
 
 /** The named formats, then every minifloat made by name so far: one object per name. */
-const BY_NAME = new Map<string, Storage>([...STORAGES, ...FP8_STORAGES].map((s) => [s.name, s]));
+const BY_NAME = new Map<string, Storage>(
+  [...STORAGES, ...FP8_STORAGES, ...SCALED_STORAGES].map((s) => [s.name, s]),
+);
 
 /**
  * The storage format called `name`: one of {@linkcode STORAGES} or {@linkcode FP8_STORAGES},
- * or a minifloat named as {@linkcode minifloat} names them (`e3m4`, `e4m3-sat`, `e5m2-rz`,
+ * a scaled format (`mxfp4`, `mxfp8-e4m3-rceil`, `nvfp4`, `e4m3-tensor`, `int8`: see
+ * `SCALED_SCHEMES`), or a minifloat named as {@linkcode minifloat} names them (`e3m4`, `e4m3-sat`, `e5m2-rz`,
  * `e4m3-sr42`). The same name gives the same object every time, so a stochastically rounding
  * format's generator carries on where it stopped.
  *
@@ -69,7 +73,10 @@ export function storageByName(name: string): Storage {
   if (!options) {
     const names = [...STORAGES, ...FP8_STORAGES].map((s) => s.name).join(", ");
     throw new RangeError(
-      `Unknown storage format "${name}": expected one of ${names}, or a minifloat named ` +
+      `Unknown storage format "${name}": expected one of ${names}, a scaled format ` +
+        `(mxfp8-e4m3, mxfp8-e5m2, mxfp6-e3m2, mxfp6-e2m3, mxfp4, mxint8, each with an optional ` +
+        `-ceil, -even or -rceil; nvfp4, e4m3-tensor, e4m3-channel, e5m2-tensor, e5m2-channel, ` +
+        `int8, int4), or a minifloat named ` +
         `${MINIFLOAT_NAME_PATTERN} (such as e3m4, e4m3-sat or e5m2-sr42)`,
     );
   }

@@ -28,3 +28,34 @@ export {
   type MinifloatSpecials,
 } from "./minifloat.ts";
 export { FP8_STORAGES, storageByName, STORAGES } from "./formats.ts";
+export {
+  E2M1_ELEMENT,
+  E2M3_ELEMENT,
+  E3M2_ELEMENT,
+  E4M3_ELEMENT,
+  E5M2_ELEMENT,
+  e8m0Value,
+  type ElementType,
+  MXINT8_ELEMENT,
+  quantizeMxBlock,
+  quantizeWithScale,
+  roundElement,
+  SCALE_RULES,
+  type ScaledCounts,
+  scaledCounts,
+  type ScaleRule,
+  sharedExponent,
+} from "./mx.ts";
+export {
+  type OperandLayout,
+  type OperandRole,
+  quantizeOperand,
+  SCALED_SCHEMES,
+  SCALED_STORAGES,
+  scaledBits,
+  type ScaledScheme,
+  scaledSchemeOf,
+  type ScaledStorage,
+  scaledStorage,
+  type ScaleGranularity,
+} from "./scaled.ts";
