@@ -8,6 +8,7 @@ import type { Storage } from "../layers/storage/storage.ts";
 import { f64 } from "../layers/storage/f64.ts";
 import { mnistImages, type MnistSet } from "../data/mnist.ts";
 import type { Tensor } from "../layers/tensor.ts";
+import { PARAMETERS_KEY, roundImages } from "../layers/rounding_streams.ts";
 import type { WorkerPool } from "../workers/worker_pool.ts";
 import { bytesMoved, totalBytes } from "./bytes.ts";
 import { type Flips, flips, mcnemarExact } from "./mcnemar.ts";
@@ -26,7 +27,8 @@ export const PRECISION_MODES: readonly PrecisionMode[] = ["seed", "store"];
 
 /**
  * A copy of the float64 network `net` with `format` applied in `mode` (see
- * {@linkcode PrecisionMode}); `net` is unchanged.
+ * {@linkcode PrecisionMode}); `net` is unchanged. A stochastic format's stream is restarted at
+ * `PARAMETERS_KEY` first, so the parameters round the same way in every run.
  *
  * @example
  * ```ts
@@ -40,6 +42,7 @@ export const PRECISION_MODES: readonly PrecisionMode[] = ["seed", "store"];
  * ```
  */
 export function withPrecision(net: Sequential, format: Storage, mode: PrecisionMode): Sequential {
+  format.stream?.restart(PARAMETERS_KEY);
   if (mode === "store") return net.to(format);
   const seeded = net.to(f64);
   seeded.roundParams(format);
@@ -56,8 +59,11 @@ export function withPrecision(net: Sequential, format: Storage, mode: PrecisionM
  * ```
  */
 export interface Classifier {
-  /** The predicted class of every example of `x`. */
-  classify(x: Tensor): Int32Array | Promise<Int32Array>;
+  /**
+   * The predicted class of every example of `x`; `firstImage` is the index of its first example
+   * in the run (stochastic formats restart their streams from it, see `ForwardOptions`).
+   */
+  classify(x: Tensor, firstImage?: number): Int32Array | Promise<Int32Array>;
 }
 
 /** Options of {@linkcode classifyImages}. */
@@ -110,10 +116,10 @@ export async function classifyImages(
   };
   for (let start = 0; start < limit; start += batch) {
     const count = Math.min(batch, limit - start);
-    const input = mnistImages(set, start, count, mode === "store" ? format : f64);
-    if (mode === "seed") input.roundTo(format);
+    const input = inputImages(set, start, count, format, mode);
     const at = start;
-    const done = Promise.resolve(classifier.classify(input)).then((p) => predictions.set(p, at));
+    const done = Promise.resolve(classifier.classify(input, start))
+      .then((p) => predictions.set(p, at));
     // Handled when settled; this keeps a failure that comes first from being "unhandled".
     done.catch(() => {});
     pending.push({ done, end: start + count });
@@ -124,6 +130,22 @@ export async function classifyImages(
 }
 
 const BATCHES_IN_FLIGHT = 2;
+
+/** Images `start` to `start + count` of `set` rounded to `format`, held as `mode` says. */
+function inputImages(
+  set: MnistSet,
+  start: number,
+  count: number,
+  format: Storage,
+  mode: PrecisionMode,
+): Tensor {
+  const into = mode === "store" ? format : f64;
+  // Each image of a stochastic format from its own stream: independent of the batch.
+  if (format.stream) return roundImages(mnistImages(set, start, count, f64), format, into, start);
+  const input = mnistImages(set, start, count, into);
+  if (mode === "seed") input.roundTo(format);
+  return input;
+}
 
 /** One row of an accuracy comparison; the field names are the `--json` contract of eval. */
 export interface PrecisionResult {
@@ -151,6 +173,11 @@ export interface PrecisionResult {
   bytesPerImage: number;
   /** The images behind the flip counts. */
   flips: Flips;
+  /**
+   * Only for a stochastically rounding format: the seed its streams were derived from,
+   * restarted for the parameters and per image and layer (see `roundImages`).
+   */
+  seed?: number;
 }
 
 /** Options of {@linkcode comparePrecisions}. */
@@ -269,5 +296,6 @@ function summarise(run: Run, reference: Run, labels: Uint8Array): PrecisionResul
     seconds: run.seconds,
     bytesPerImage: run.bytesPerImage,
     flips: f,
+    ...(run.format.stream ? { seed: run.format.stream.seed } : {}),
   };
 }

@@ -21,3 +21,4 @@ export * from "./kernel_path.ts";
 export * from "./optimizer.ts";
 export * from "./loss_scale.ts";
 export * from "./random.ts";
+export { layerStreams, PARAMETERS_KEY, roundImages } from "./rounding_streams.ts";

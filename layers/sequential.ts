@@ -8,6 +8,7 @@ import type { Storage } from "./storage/storage.ts";
 import { argmaxRows, type Tensor } from "./tensor.ts";
 import { DataError } from "../data/data_error.ts";
 import { quote } from "../data/_quote.ts";
+import { drawsRandom, forwardPerImage } from "./rounding_streams.ts";
 
 /** Options of {@linkcode Sequential.forward}. */
 export interface ForwardOptions {
@@ -15,6 +16,14 @@ export interface ForwardOptions {
   train?: boolean;
   /** Called after every layer with the layer and its output, e.g. to keep per-layer outputs. */
   trace?: (layer: Layer, output: Tensor) => void;
+  /**
+   * The index, in the whole run, of the first example of the input. A network holding a
+   * stochastically rounding format runs inference one example at a time, restarting its
+   * streams per example and layer from this index (see `roundImages`), so that its results
+   * do not depend on the batch size or on how a run is split between workers.
+   * @default {0}
+   */
+  firstImage?: number;
 }
 
 /** Where a network parameter lives: layer and local key. */
@@ -101,10 +110,11 @@ export class Sequential {
 
   /**
    * The predicted class of every example: the index of its largest logit (the first one on a
-   * tie, as numpy's argmax), -1 when its logits hold a NaN (no class).
+   * tie, as numpy's argmax), -1 when its logits hold a NaN (no class). `firstImage` as in
+   * {@linkcode ForwardOptions}.
    */
-  classify(x: Tensor): Int32Array {
-    return argmaxRows(this.logits(x));
+  classify(x: Tensor, firstImage = 0): Int32Array {
+    return argmaxRows(this.logits(x, { firstImage }));
   }
 
   /** Backpropagates `dout` through every layer (after a forward pass); fills each layer's grads. */
@@ -237,6 +247,9 @@ export class Sequential {
   }
 
   #run(layers: readonly Layer[], x: Tensor, options: ForwardOptions): Tensor {
+    if (!options.train && drawsRandom(layers)) {
+      return forwardPerImage(layers, x, options.firstImage ?? 0, options.trace);
+    }
     let y = x;
     for (const layer of layers) {
       y = layer.forward(y, options.train);

@@ -9,7 +9,12 @@ import type { KernelPath } from "../layers/kernel_path.ts";
 /** What the pool can ask a worker. */
 export type Question =
   | { type: "load"; spec: NetworkSpec; kernelPath?: KernelPath }
-  | { type: "logits"; input: TensorSpec }
+  | {
+    type: "logits";
+    input: TensorSpec;
+    /** The index of the slice's first example in the run (see `ForwardOptions.firstImage`). */
+    firstImage: number;
+  }
   | {
     type: "gradients";
     /** The current parameters, by network name. */

@@ -29,7 +29,8 @@ self.onmessage = (event: MessageEvent<Request>) => {
     } else if (!net) {
       throw new Error("Cannot run a forward pass: no network was loaded");
     } else if (request.type === "logits") {
-      reply = { id: request.id, output: tensorSpec(net.logits(tensorFromSpec(request.input))) };
+      const logits = net.logits(tensorFromSpec(request.input), { firstImage: request.firstImage });
+      reply = { id: request.id, output: tensorSpec(logits) };
     } else {
       const params = net.params();
       for (const [name, spec] of Object.entries(request.params)) {

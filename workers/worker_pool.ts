@@ -89,13 +89,17 @@ export class WorkerPool {
 
   /**
    * The network's logits for `x`, its batch split into one contiguous slice per worker; the
-   * same numbers as `net.logits(x)` in one thread.
+   * same numbers as `net.logits(x, { firstImage })` in one thread.
    */
-  async logits(x: Tensor): Promise<Tensor> {
+  async logits(x: Tensor, firstImage = 0): Promise<Tensor> {
     const n = x.shape[0];
     const outputs = await Promise.all(
       this.#slices(x).map((slice, i) =>
-        this.#ask(this.#workers[i], { type: "logits", input: slice.input })
+        this.#ask(this.#workers[i], {
+          type: "logits",
+          input: slice.input,
+          firstImage: firstImage + slice.start,
+        })
       ),
     );
     const first = outputs[0].output!;
@@ -106,8 +110,8 @@ export class WorkerPool {
   }
 
   /** The predicted class of every example of `x` (see `Sequential.classify`). */
-  async classify(x: Tensor): Promise<Int32Array> {
-    return argmaxRows(await this.logits(x));
+  async classify(x: Tensor, firstImage = 0): Promise<Int32Array> {
+    return argmaxRows(await this.logits(x, firstImage));
   }
 
   /**

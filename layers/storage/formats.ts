@@ -39,7 +39,10 @@ export const STORAGES: readonly Storage[] = [f64, f32, f16, f16Polyfill, bf16];
  */
 export const FP8_STORAGES: readonly Storage[] = [e4m3, e5m2];
 
-/** The named formats, then every minifloat made by name so far: one object per name. */
+/**
+ * The named formats, then every deterministic minifloat made by name so far: one object per
+ * name. Stochastic ones are not kept: their stream is state that belongs to a run.
+ */
 const BY_NAME = new Map<string, Storage>(
   [...STORAGES, ...FP8_STORAGES, ...SCALED_STORAGES].map((s) => [s.name, s]),
 );
@@ -48,8 +51,9 @@ const BY_NAME = new Map<string, Storage>(
  * The storage format called `name`: one of {@linkcode STORAGES} or {@linkcode FP8_STORAGES},
  * a scaled format (`mxfp4`, `mxfp8-e4m3-rceil`, `nvfp4`, `e4m3-tensor`, `int8`: see
  * `SCALED_SCHEMES`), or a minifloat named as {@linkcode minifloat} names them (`e3m4`, `e4m3-sat`, `e5m2-rz`,
- * `e4m3-sr42`). The same name gives the same object every time, so a stochastically rounding
- * format's generator carries on where it stopped.
+ * `e4m3-sr42`). The same name gives the same object every time, except for stochastically
+ * rounding formats: each call makes a new one, whose random stream starts at its seed, so that
+ * no run continues another's stream.
  *
  * @throws {RangeError} When no format has that name (the message lists the known ones and the
  * form of minifloat names), when a minifloat name is not the format's own spelling (`e4m3-fn`
@@ -63,6 +67,7 @@ const BY_NAME = new Map<string, Storage>(
  * assert.equal(storageByName("e4m3"), e4m3);
  * assert.equal(storageByName("e4m3-sat").round(1000), 448);
  * assert.equal(storageByName("e3m4-fn"), storageByName("e3m4-fn"));
+ * assert.notEqual(storageByName("e4m3-sr1"), storageByName("e4m3-sr1"));
  * assert.throws(() => storageByName("f8"), RangeError);
  * ```
  */
@@ -86,6 +91,6 @@ export function storageByName(name: string): Storage {
       `Cannot find storage format "${name}": the format it spells is named "${storage.name}"`,
     );
   }
-  BY_NAME.set(name, storage);
+  if (!storage.stream) BY_NAME.set(name, storage);
   return storage;
 }

@@ -9,11 +9,11 @@
  *
  * @module
  */
-import type { Storage } from "./storage.ts";
+import type { RoundingStream, Storage } from "./storage.ts";
 import { tableRead } from "./_table.ts";
 import { checkRun } from "./_bounds.ts";
 import { defaultBias, defaultSpecials, minifloatName } from "./_minifloat_name.ts";
-import { Random } from "../random.ts";
+import { deriveSeed, Random } from "../random.ts";
 
 /**
  * How a value between two neighbours in the format is rounded.
@@ -118,10 +118,11 @@ export interface MinifloatOptions {
  * `e4m3-ieee` the IEEE-like E4M3 of LLVM and ml_dtypes (largest finite 240), `e5m2-sat-sr7`
  * saturating E5M2 with stochastic rounding seeded 7.
  *
- * With stochastic rounding the storage owns one generator: every finite value it rounds, by
- * `round` or by `write`, draws the next number (32 random bits) from it. Results are therefore
- * reproducible from the seed and the sequence of values rounded before in the same storage
- * object and thread.
+ * With stochastic rounding the storage has a {@linkcode RoundingStream} (`stream`): every
+ * finite value it rounds, by `round` or by `write`, draws the next number (32 random bits) from
+ * it. The stream starts at the seed; runs restart it (`stream.restart(key)`) per image and
+ * layer, so that a result depends on the seed and where a value was computed, not on what the
+ * same object rounded before.
  *
  * @param options The format and its rounding.
  * @returns The storage.
@@ -164,8 +165,17 @@ export function minifloat(options: MinifloatOptions): Storage {
   if (!(codes.values[codes.maxFinite] > 0)) {
     throw new RangeError(`Cannot make minifloat ${name}: it has no positive finite value`);
   }
-  const encode = encoder(format, codes);
   const values = codes.values;
+  // The stream: restartable, and drawn only by stochastic rounding.
+  let random = new Random(format.seed);
+  const draw = () => random.uniform();
+  const encode = encoder(format, codes, draw);
+  const stream: RoundingStream | undefined = format.rounding === "stochastic"
+    ? {
+      seed: format.seed,
+      restart: (key) => void (random = new Random(deriveSeed(format.seed, key))),
+    }
+    : undefined;
   const { mantissaBits, bias, subnormals } = format;
   const CodeArray = 1 + format.exponentBits + mantissaBits <= 8 ? Uint8Array : Uint16Array;
   return {
@@ -178,6 +188,7 @@ export function minifloat(options: MinifloatOptions): Storage {
       maxFinite: values[codes.maxFinite],
     },
     bytesPerElement: CodeArray.BYTES_PER_ELEMENT,
+    ...(stream ? { stream } : {}),
     alloc: (length) => new CodeArray(length),
     round: (x) => values[encode(x)],
     read: tableRead(values, CodeArray),
@@ -321,7 +332,11 @@ const DOUBLE_SPECIALS = 0x7ff;
  * binade's last value lands on the next binade's first code, because codes of one sign
  * increase with magnitude.
  */
-function encoder(format: Required<MinifloatOptions>, codes: Codes): (x: number) => number {
+function encoder(
+  format: Required<MinifloatOptions>,
+  codes: Codes,
+  draw: () => number,
+): (x: number) => number {
   const { mantissaBits, bias, subnormals } = format;
   const minExponent = 1 - bias;
   // One entry per exponent field of finite doubles.
@@ -350,7 +365,6 @@ function encoder(format: Required<MinifloatOptions>, codes: Codes): (x: number) 
     scaleLow[field] = 2 ** (-quantum - half);
   }
   const { rounding } = format;
-  const random = new Random(format.seed);
   const { sign: signCode, maxFinite, nan, infinity } = codes;
   const overflow = format.saturate ? maxFinite : infinity;
   // Truncation of a finite value never passes the largest finite one.
@@ -372,7 +386,7 @@ function encoder(format: Required<MinifloatOptions>, codes: Codes): (x: number) 
     } else {
       k = Math.floor(spacings);
       // Stochastic: up with probability equal to the remainder, (|x| − lower) / spacing.
-      if (rounding === "stochastic" && random.uniform() < spacings - k) k++;
+      if (rounding === "stochastic" && draw() < spacings - k) k++;
     }
     const code = offset[field] + k * step[field];
     return sign + (code > maxFinite ? finiteOverflow : code);

@@ -14,7 +14,7 @@
  *
  * @module
  */
-export type { FormatLimits, Storage, StorageArray } from "./storage.ts";
+export type { FormatLimits, RoundingStream, Storage, StorageArray } from "./storage.ts";
 export { f64 } from "./f64.ts";
 export { f32 } from "./f32.ts";
 export { f16, F16_LIMITS } from "./f16.ts";

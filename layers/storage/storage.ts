@@ -65,6 +65,31 @@ export interface FormatLimits {
 }
 
 /**
+ * The stream of random numbers a stochastically rounding format draws from, one number per
+ * value rounded. It belongs to the run, not to the format: whoever runs a computation restarts
+ * it at a key (the image, the layer) before each part, so that what a value rounds to depends on
+ * the seed and where the value is computed, not on what was rounded before it in the process.
+ *
+ * @example
+ * ```ts
+ * import { storageByName } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * const sr = storageByName("e4m3-sr7");
+ * assert.equal(sr.stream?.seed, 7);
+ * sr.stream!.restart(1);
+ * const first = [0.3, 0.3, 0.3].map((x) => sr.round(x));
+ * sr.stream!.restart(1);
+ * assert.deepEqual([0.3, 0.3, 0.3].map((x) => sr.round(x)), first);
+ * ```
+ */
+export interface RoundingStream {
+  /** The format's seed: the `7` of `e4m3-sr7`. */
+  readonly seed: number;
+  /** Restarts the stream at the one of (seed, `key`); `key` is an integer from 0 to 2^32 − 1. */
+  restart(key: number): void;
+}
+
+/**
  * A number format that tensors can be stored in.
  *
  * @example Round a number to a format and store it
@@ -89,6 +114,8 @@ export interface Storage {
   readonly dtype: string;
   /** Range and resolution of the format's values. */
   readonly limits: FormatLimits;
+  /** Only in formats that round stochastically: the stream of random numbers they draw. */
+  readonly stream?: RoundingStream;
   /** A zero-filled array of `length` elements. */
   alloc(length: number): StorageArray;
   /**
