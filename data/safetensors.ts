@@ -29,6 +29,8 @@ import { FP8_STORAGES, STORAGES } from "../layers/storage/formats.ts";
 import { f16Polyfill } from "../layers/storage/f16_polyfill.ts";
 import { Tensor } from "../layers/tensor.ts";
 import { DataError } from "./data_error.ts";
+import { quote } from "./_quote.ts";
+import { visit } from "jsonc-parser";
 
 /**
  * The contents of a safetensors file.
@@ -93,10 +95,12 @@ export function parseSafetensors(bytes: Uint8Array, source: string): Safetensors
   }
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
   const afterLength = bytes.length - 8;
-  if (headerLength > BigInt(afterLength)) {
+  if (headerLength > BigInt(Math.min(afterLength, MAX_HEADER_BYTES))) {
     throw new DataError(source, {
       field: "header length",
-      expected: `at most ${afterLength}, the bytes after it`,
+      expected: afterLength <= MAX_HEADER_BYTES
+        ? `at most ${afterLength}, the bytes after it`
+        : `at most ${MAX_HEADER_BYTES} bytes`,
       found: `${headerLength}`,
     });
   }
@@ -104,18 +108,74 @@ export function parseSafetensors(bytes: Uint8Array, source: string): Safetensors
   const header = parseHeader(bytes.subarray(8, dataStart), source);
   const { [METADATA_KEY]: metadata = {}, ...entries } = header;
   const data = bytes.subarray(dataStart);
+  // Every entry is checked, and the ranges together, before any byte is copied: a small file
+  // whose many tensors all point at the same bytes must not allocate them many times over.
+  const ranges = Object.entries(entries).map(([name, entry]) =>
+    checkEntry(entry, data.length, source, name)
+  );
+  checkCoverage(ranges, data.length, source);
   const tensors = new Map<string, Tensor>();
-  for (const [name, entry] of Object.entries(entries)) {
-    tensors.set(name, readTensor(entry, data, source, name));
+  for (const range of ranges) {
+    const elements = range.storage.alloc(range.size);
+    bytesOf(elements).set(data.subarray(range.begin, range.end));
+    tensors.set(range.name, new Tensor(range.storage, range.shape, elements));
   }
   return { tensors, metadata: checkMetadata(metadata, source) };
+}
+
+/**
+ * The largest header read, as the reference implementation's limit: a larger length field is
+ * corrupt, and reading it would hold the whole file as text.
+ */
+const MAX_HEADER_BYTES = 100_000_000;
+
+/** One header entry, checked: where its bytes are and what they hold. */
+interface Range {
+  name: string;
+  storage: Storage;
+  shape: number[];
+  size: number;
+  begin: number;
+  end: number;
+}
+
+/**
+ * Checks that the ranges cover the data section exactly, one after the other: no gap, no
+ * overlap (two tensors sharing bytes), no bytes after the last. The reference implementation
+ * requires the same, so that a file has exactly one meaning.
+ */
+function checkCoverage(ranges: Range[], dataLength: number, source: string): void {
+  const sorted = ranges.toSorted((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  for (const r of sorted) {
+    if (r.begin !== at) {
+      const previous = sorted[sorted.indexOf(r) - 1];
+      throw new DataError(source, {
+        field: `tensor ${quote(r.name)} field "data_offsets"`,
+        expected: previous
+          ? `to begin at ${at}, where tensor ${quote(previous.name)} ends`
+          : "to begin at 0, the start of the data section",
+        found: `[${r.begin},${r.end}] (${r.begin < at ? "sharing bytes with it" : "a gap"})`,
+      });
+    }
+    at = r.end;
+  }
+  if (at !== dataLength) {
+    throw new DataError(source, {
+      field: "data section",
+      expected: `${at} bytes, the end of the last tensor`,
+      found: `${dataLength} bytes`,
+    });
+  }
 }
 
 /** The header as a JSON object. */
 function parseHeader(text: Uint8Array, source: string): Record<string, unknown> {
   let header: unknown;
+  let json = "";
   try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(text));
+    json = new TextDecoder("utf-8", { fatal: true }).decode(text);
+    header = JSON.parse(json);
   } catch (error) {
     throw new DataError(source, {
       field: "header",
@@ -130,7 +190,33 @@ function parseHeader(text: Uint8Array, source: string): Record<string, unknown> 
       found: show(header),
     });
   }
+  const duplicate = duplicateName(json);
+  if (duplicate !== undefined) {
+    // JSON.parse keeps the last of two entries of one name: the file has two meanings.
+    throw new DataError(source, {
+      field: `tensor ${quote(duplicate)}`,
+      expected: "one entry per name",
+      found: "two",
+    });
+  }
   return header;
+}
+
+/** The first name the header's top-level object holds twice, if any. */
+function duplicateName(json: string): string | undefined {
+  const names = new Set<string>();
+  let depth = 0;
+  let duplicate: string | undefined;
+  visit(json, {
+    onObjectBegin: () => void depth++,
+    onObjectEnd: () => void depth--,
+    onObjectProperty: (name) => {
+      if (depth !== 1 || duplicate !== undefined) return;
+      if (names.has(name)) duplicate = name;
+      names.add(name);
+    },
+  });
+  return duplicate;
 }
 
 /** The metadata, once every value is known to be a string. */
@@ -154,9 +240,9 @@ function checkMetadata(metadata: unknown, source: string): Record<string, string
   return metadata as Record<string, string>;
 }
 
-/** The tensor a header entry describes, copied out of the data section `data`. */
-function readTensor(entry: unknown, data: Uint8Array, source: string, name: string): Tensor {
-  const tensor = `tensor ${JSON.stringify(name)}`;
+/** The range a header entry describes, checked against the data section's length. */
+function checkEntry(entry: unknown, dataLength: number, source: string, name: string): Range {
+  const tensor = `tensor ${quote(name)}`;
   if (!isObject(entry)) {
     throw new DataError(source, {
       field: tensor,
@@ -196,24 +282,30 @@ function readTensor(entry: unknown, data: Uint8Array, source: string, name: stri
       found: show(offsets),
     });
   }
-  if (end > data.length) {
+  if (end > dataLength) {
     throw new DataError(source, {
       field: offsetsField,
-      expected: `a range within the ${data.length}-byte data section`,
+      expected: `a range within the ${dataLength}-byte data section`,
       found: show(offsets),
     });
   }
   const size = shape.reduce((a, b) => a * b, 1);
-  if (end - begin !== size * storage.bytesPerElement) {
+  const bytes = size * storage.bytesPerElement;
+  if (end - begin !== bytes) {
     throw new DataError(source, {
       field: offsetsField,
-      expected: `${size * storage.bytesPerElement} bytes for ${dtype} of shape [${shape}]`,
+      expected: `${bytes} bytes for ${dtype} of shape [${show(shape).slice(1, -1)}]`,
       found: `${end - begin} bytes`,
     });
   }
-  const elements = storage.alloc(size);
-  bytesOf(elements).set(data.subarray(begin, end));
-  return new Tensor(storage, shape, elements);
+  if (begin % storage.bytesPerElement !== 0) {
+    throw new DataError(source, {
+      field: offsetsField,
+      expected: `a begin that is a multiple of ${storage.bytesPerElement}, the size of ${dtype}`,
+      found: show(offsets),
+    });
+  }
+  return { name, storage, shape, size, begin, end };
 }
 
 /**
@@ -243,8 +335,12 @@ export function serializeSafetensors(
   tensors: Record<string, Tensor> | Map<string, Tensor>,
   metadata?: Record<string, string>,
 ): Uint8Array {
+  // Widest elements first, then by name, as the reference implementation orders them: every
+  // tensor then begins at a multiple of its element size, which readers require.
   const named = (tensors instanceof Map ? [...tensors] : Object.entries(tensors))
-    .sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+    .sort(([a, x], [b, y]) =>
+      y.storage.bytesPerElement - x.storage.bytesPerElement || (a < b ? -1 : a > b ? 1 : 0)
+    );
   // The header is assembled by hand because JSON.stringify of one object would move
   // integer-like names ("10", "9") ahead of the others and break the name order.
   const entries: string[] = [];

@@ -71,8 +71,7 @@ Deno.test("a round trip keeps every bit in every storage, NaN payloads included"
   }
 });
 
-Deno.test("parseSafetensors() copies tensors at unaligned offsets into aligned storage", () => {
-  // Names in this order put the f64 tensor at byte 6 of the data section.
+Deno.test("serializeSafetensors() puts the widest elements first, so every tensor is aligned", () => {
   const tensors = {
     a: Tensor.from(bf16, [3], [1, -2, 0.5]),
     b: Tensor.from(f64, [2], [Math.PI, -Math.E]),
@@ -80,13 +79,13 @@ Deno.test("parseSafetensors() copies tensors at unaligned offsets into aligned s
     d: Tensor.from(f16, [], [65504]),
   };
   const file = serializeSafetensors(tensors);
-  assert.match(headerOf(file), /"b":\{"dtype":"F64","shape":\[2\],"data_offsets":\[6,22\]\}/);
+  assert.match(headerOf(file), /"b":\{"dtype":"F64","shape":\[2\],"data_offsets":\[0,16\]\}/);
+  assert.match(headerOf(file), /"a":\{"dtype":"BF16","shape":\[3\],"data_offsets":\[20,26\]\}/);
   const back = parseSafetensors(file, "mixed.safetensors").tensors;
   for (const [name, tensor] of Object.entries(tensors)) {
     const loaded = back.get(name);
     assert(loaded, name);
     assert.equal(loaded.storage, tensor.storage);
-    assert.equal(loaded.data.byteOffset % tensor.storage.bytesPerElement, 0);
     assert.deepEqual(loaded.toFloat64(), tensor.toFloat64());
   }
 });
@@ -262,6 +261,98 @@ const CORRUPT: Corrupt[] = [
     field: `${W3} "data_offsets"`,
     expected: "24 bytes for F64 of shape [3]",
     found: "16 bytes",
+  },
+  {
+    name: "a name given twice (the second pointing into another tensor's bytes)",
+    file: fileWith(
+      '{"W1":{"dtype":"F64","shape":[1],"data_offsets":[0,8]},' +
+        '"W3":{"dtype":"F64","shape":[1],"data_offsets":[8,16]},' +
+        '"W1":{"dtype":"F64","shape":[1],"data_offsets":[8,16]}}',
+      16,
+    ),
+    field: 'tensor "W1"',
+    expected: "one entry per name",
+    found: "two",
+  },
+  {
+    name: "two tensors sharing bytes",
+    file: fileWith(
+      '{"W1":{"dtype":"F64","shape":[2],"data_offsets":[0,16]},' +
+        '"W3":{"dtype":"F64","shape":[1],"data_offsets":[8,16]}}',
+      16,
+    ),
+    field: `${W3} "data_offsets"`,
+    expected: 'to begin at 16, where tensor "W1" ends',
+    found: "[8,16] (sharing bytes with it)",
+  },
+  {
+    name: "many tensors all on the same bytes",
+    file: fileWith(
+      `{${
+        Array.from({ length: 1500 }, (_, i) =>
+          `"t${i}":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}`).join(",")
+      }}`,
+      8,
+    ),
+    field: 'tensor "t1" field "data_offsets"',
+    expected: 'to begin at 8, where tensor "t0" ends',
+    found: "[0,8] (sharing bytes with it)",
+  },
+  {
+    name: "a gap between tensors",
+    file: fileWith(
+      '{"W1":{"dtype":"F64","shape":[1],"data_offsets":[0,8]},' +
+        '"W3":{"dtype":"F64","shape":[1],"data_offsets":[16,24]}}',
+      24,
+    ),
+    field: `${W3} "data_offsets"`,
+    expected: 'to begin at 8, where tensor "W1" ends',
+    found: "[16,24] (a gap)",
+  },
+  {
+    name: "a first tensor that does not begin at 0",
+    file: fileWith('{"W3":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', 8),
+    field: `${W3} "data_offsets"`,
+    expected: "to begin at 0, the start of the data section",
+    found: "[4,8] (a gap)",
+  },
+  {
+    name: "bytes after the last tensor",
+    file: fileWith('{"W3":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}}', 11),
+    field: "data section",
+    expected: "8 bytes, the end of the last tensor",
+    found: "11 bytes",
+  },
+  {
+    name: "a header length 3 bytes short (the data shifted by 3)",
+    file: (() => {
+      // Padding spaces at the end of the header: cutting 3 of them leaves valid JSON.
+      const file = fileWith('{"W3":{"dtype":"F64","shape":[2],"data_offsets":[0,16]}}    ', 16);
+      const view = new DataView(file.buffer);
+      view.setBigUint64(0, view.getBigUint64(0, true) - 3n, true);
+      return file;
+    })(),
+    field: "data section",
+    expected: "16 bytes, the end of the last tensor",
+    found: "19 bytes",
+  },
+  {
+    name: "a tensor not aligned to its element size",
+    file: fileWith(
+      '{"a":{"dtype":"F16","shape":[1],"data_offsets":[0,2]},' +
+        '"W3":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}}',
+      6,
+    ),
+    field: `${W3} "data_offsets"`,
+    expected: "a begin that is a multiple of 4, the size of F32",
+    found: "[2,6]",
+  },
+  {
+    name: "a tensor name holding escape sequences",
+    file: fileWith('{"\\u001b[31mEVIL":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}}', 0),
+    field: 'tensor "\\x1b[31mEVIL" field "data_offsets"',
+    expected: "a range within the 0-byte data section",
+    found: "[0,8]",
   },
   {
     name: "metadata that is not an object",
