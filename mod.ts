@@ -1,10 +1,10 @@
 /**
  * halfprec: what happens to a neural network when its numbers get narrower.
  *
- * Storage formats (f64, f32, f16, f16-polyfill, bf16), six layers generic over them (conv,
- * relu, pool, dropout, affine, softmax, forward and backward), a sequential container with
- * per-layer formats (given in code or as a JSONC configuration), the reference DeepConvNet,
- * loaders for safetensors and MNIST, and the analyses: accuracy and flips per format, bytes
+ * Storage formats (f64, f32, f16, f16-polyfill, bf16), layers generic over them (conv, relu,
+ * pool, dropout, affine, softmax, scale, flatten, forward and backward), a sequential container
+ * with per-layer formats (given in code or as a JSONC configuration), the reference DeepConvNet,
+ * ONNX model import (`importOnnx`), loaders for safetensors and MNIST, and the analyses: accuracy and flips per format, bytes
  * moved, per-layer errors, and a search of per-layer formats for the Pareto frontier of bytes
  * versus accuracy. This
  * entry point uses no Deno API, so it also runs in a web page; file access lives in
@@ -43,3 +43,4 @@ export * from "./analysis/layer_errors.ts";
 export * from "./analysis/layer_config.ts";
 export * from "./analysis/search.ts";
 export * from "./analysis/search_problem.ts";
+export * from "./onnx/import_onnx.ts";

@@ -23,6 +23,8 @@ import type { Tensor } from "../layers/tensor.ts";
 import { DataError } from "./data_error.ts";
 import { MNIST_FILES, type MnistSet, type MnistSplit, parseMnist } from "./mnist.ts";
 import { parseSafetensors, type Safetensors, serializeSafetensors } from "./safetensors.ts";
+import { importOnnx, type ImportOnnxOptions } from "../onnx/import_onnx.ts";
+import type { Sequential } from "../layers/sequential.ts";
 
 /**
  * The tensors and metadata of the safetensors file at `path`.
@@ -43,6 +45,29 @@ import { parseSafetensors, type Safetensors, serializeSafetensors } from "./safe
  */
 export async function readSafetensorsFile(path: string): Promise<Safetensors> {
   return parseSafetensors(await readFile(path, "a safetensors file"), path);
+}
+
+/**
+ * The network of the ONNX model at `path` (see `importOnnx`, whose options it takes; errors name
+ * `path`).
+ *
+ * @param path The `.onnx` file.
+ * @param options As for `importOnnx`; `source` defaults to `path`.
+ * @throws {DataError} When the file does not exist, or the model cannot be imported.
+ *
+ * @example
+ * ```ts ignore
+ * import { readOnnxFile } from "@halfprec/halfprec/files";
+ * import assert from "node:assert/strict";
+ * const net = await readOnnxFile("tests/fixtures/deepconvnet-book-f64.onnx");
+ * assert.deepEqual(net.inputShape, [1, 28, 28]);
+ * ```
+ */
+export async function readOnnxFile(
+  path: string,
+  options: ImportOnnxOptions = {},
+): Promise<Sequential> {
+  return importOnnx(await readFile(path, "an ONNX model"), { source: path, ...options });
 }
 
 /**

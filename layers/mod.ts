@@ -12,6 +12,8 @@ export * from "./pool.ts";
 export * from "./dropout.ts";
 export * from "./affine.ts";
 export * from "./softmax.ts";
+export * from "./scale.ts";
+export * from "./flatten.ts";
 export * from "./sequential.ts";
 export * from "./init.ts";
 export * from "./deep_conv_net.ts";

@@ -26,6 +26,17 @@ export interface ForwardOptions {
   firstImage?: number;
 }
 
+/** Options of the {@linkcode Sequential} constructor. */
+export interface SequentialOptions {
+  /**
+   * A name for each layer, in order (an imported model's node names); distinct and non-empty.
+   * @default {kind and position among its kind: `conv1`, `relu3`}
+   */
+  names?: readonly string[];
+  /** The shape of one input example, without the batch dimension (`[1, 28, 28]`), when known. */
+  inputShape?: readonly number[];
+}
+
 /** Where a network parameter lives: layer and local key. */
 interface ParamSlot {
   readonly layer: Layer;
@@ -34,7 +45,7 @@ interface ParamSlot {
 
 /**
  * Layers run in order. Layers are named by kind and position among their kind (`conv1`,
- * `relu3`, `softmax1`); parameters are named like the reference, by local name and the
+ * `relu3`, `softmax1`) unless given names; parameters are named like the reference, by local name and the
  * position of their layer among the layers that have parameters (`W1` .. `W8`, `b1` .. `b8`
  * for DeepConvNet).
  *
@@ -62,17 +73,35 @@ interface ParamSlot {
 export class Sequential {
   /** The layers, in order. */
   readonly layers: readonly Layer[];
+  /** The shape of one input example, without the batch dimension, when it is known. */
+  readonly inputShape?: readonly number[];
   readonly #params = new Map<string, ParamSlot>();
 
-  /** A network of `layers`, which it names (see the class description). */
-  constructor(layers: readonly Layer[]) {
+  /**
+   * A network of `layers`, which it names (see the class description).
+   *
+   * @throws {RangeError} When `options.names` does not hold one distinct, non-empty name per layer.
+   */
+  constructor(layers: readonly Layer[], options: SequentialOptions = {}) {
     this.layers = [...layers];
+    const { names, inputShape } = options;
+    if (
+      names &&
+      (names.length !== layers.length || new Set(names).size !== names.length ||
+        names.includes(""))
+    ) {
+      throw new RangeError(
+        `Cannot make a network of ${layers.length} layers named [${names}]: expected one ` +
+          `distinct, non-empty name per layer`,
+      );
+    }
+    if (inputShape) this.inputShape = [...inputShape];
     const perKind = new Map<string, number>();
     let withParams = 0;
-    for (const layer of this.layers) {
+    for (const [i, layer] of this.layers.entries()) {
       const count = (perKind.get(layer.kind) ?? 0) + 1;
       perKind.set(layer.kind, count);
-      layer.name = `${layer.kind}${count}`;
+      layer.name = names?.[i] ?? `${layer.kind}${count}`;
       const keys = Object.keys(layer.params);
       if (keys.length > 0) withParams++;
       for (const key of keys) this.#params.set(`${key}${withParams}`, { layer, key });
@@ -227,7 +256,10 @@ export class Sequential {
   ): Sequential {
     const pick = typeof storage === "function" ? storage : () => storage;
     const sums = typeof accumulator === "function" ? accumulator : () => accumulator;
-    return new Sequential(this.layers.map((layer) => layer.to(pick(layer), sums(layer))));
+    return new Sequential(
+      this.layers.map((layer) => layer.to(pick(layer), sums(layer))),
+      this.#options(),
+    );
   }
 
   /**
@@ -244,6 +276,11 @@ export class Sequential {
     let shape = inputShape;
     for (const layer of this.layers) shapes.push(shape = layer.outputShape(shape));
     return shapes;
+  }
+
+  /** The names and input shape, for a copy of this network. */
+  #options(): SequentialOptions {
+    return { names: this.layers.map((l) => l.name), inputShape: this.inputShape };
   }
 
   #run(layers: readonly Layer[], x: Tensor, options: ForwardOptions): Tensor {

@@ -12,6 +12,8 @@ import { Pool } from "./pool.ts";
 import { Relu } from "./relu.ts";
 import { Sequential } from "./sequential.ts";
 import { Softmax } from "./softmax.ts";
+import { Scale } from "./scale.ts";
+import { Flatten } from "./flatten.ts";
 import { storageByName } from "./storage/formats.ts";
 import type { Storage } from "./storage/storage.ts";
 import { Tensor } from "./tensor.ts";
@@ -63,11 +65,16 @@ export interface TensorSpec {
  * import assert from "node:assert/strict";
  * const spec: NetworkSpec = networkSpec(new Sequential([new Relu()]));
  * assert.deepEqual(spec.layers, [{ kind: "relu", storage: "f64", options: {} }]);
+ * assert.deepEqual(spec.names, ["relu1"]);
  * ```
  */
 export interface NetworkSpec {
   /** The layers, in order. */
   layers: LayerSpec[];
+  /** The layers' names, in order. @default {kind and position, as `Sequential` names them} */
+  names?: string[];
+  /** The shape of one input example, when the network knows it. */
+  inputShape?: number[];
   /** Parameters by network name (`W1`). */
   params: Record<string, TensorSpec>;
 }
@@ -93,6 +100,8 @@ const LAYERS: Record<
   affine: (o, storage, accumulator) =>
     new Affine({ inputs: o.inputs, outputs: o.outputs, storage, accumulator }),
   softmax: (_, storage) => new Softmax({ storage }),
+  scale: (o, storage) => new Scale({ factor: o.factor, divisor: o.divisor, storage }),
+  flatten: (_, storage) => new Flatten({ storage }),
 };
 
 /**
@@ -119,7 +128,8 @@ export function networkSpec(net: Sequential): NetworkSpec {
     };
   });
   const params = Object.fromEntries([...net.params()].map(([name, t]) => [name, tensorSpec(t)]));
-  return { layers, params };
+  const names = net.layers.map((layer) => layer.name);
+  return { layers, names, ...(net.inputShape && { inputShape: [...net.inputShape] }), params };
 }
 
 /**
@@ -128,16 +138,10 @@ export function networkSpec(net: Sequential): NetworkSpec {
  * @throws {RangeError} When a layer kind or storage format is unknown.
  */
 export function networkFromSpec(spec: NetworkSpec): Sequential {
-  const net = new Sequential(spec.layers.map((l) => {
-    const make = LAYERS[l.kind];
-    if (!make) {
-      throw new RangeError(
-        `Unknown layer kind "${l.kind}": expected one of ${Object.keys(LAYERS).join(", ")}`,
-      );
-    }
-    const accumulator = l.accumulator === undefined ? undefined : storageByName(l.accumulator);
-    return make(l.options, storageByName(l.storage), accumulator);
-  }));
+  const net = new Sequential(spec.layers.map(layerFromSpec), {
+    names: spec.names,
+    inputShape: spec.inputShape,
+  });
   const params = net.params();
   for (const [name, t] of Object.entries(spec.params)) {
     const target = params.get(name);
@@ -145,6 +149,31 @@ export function networkFromSpec(spec: NetworkSpec): Sequential {
     target.set(tensorFromSpec(t).toFloat64());
   }
   return net;
+}
+
+/**
+ * The layer `spec` describes, its parameters zero.
+ *
+ * @throws {RangeError} When the layer kind or storage format is unknown, or the options do not
+ * make a layer.
+ *
+ * @example
+ * ```ts
+ * import { layerFromSpec } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * const pool = layerFromSpec({ kind: "pool", storage: "f16", options: { size: 2 } });
+ * assert.deepEqual(pool.outputShape([1, 3, 8, 8]), [1, 3, 4, 4]);
+ * ```
+ */
+export function layerFromSpec(spec: LayerSpec): Layer {
+  const make = LAYERS[spec.kind];
+  if (!make) {
+    throw new RangeError(
+      `Unknown layer kind "${spec.kind}": expected one of ${Object.keys(LAYERS).join(", ")}`,
+    );
+  }
+  const accumulator = spec.accumulator === undefined ? undefined : storageByName(spec.accumulator);
+  return make(spec.options, storageByName(spec.storage), accumulator);
 }
 
 /**

@@ -1,0 +1,683 @@
+/**
+ * ONNX models as halfprec networks: `importOnnx` reads a model's graph, a chain of the operators
+ * CNN classifiers are made of, and builds the same network of halfprec layers, every parameter
+ * converted exactly from its initializer, every layer named after its node.
+ *
+ * What the importer does at import rather than at run time: constant shape computations are
+ * folded (see `_fold.ts`), `Dropout` and `Identity` disappear (inference), a `BatchNormalization`
+ * right after a `Conv` or `Gemm` is folded into its weights and bias in float64, a `MatMul`
+ * followed by the `Add` of a constant becomes one affine layer. Everything it cannot represent
+ * exactly is refused in one line naming the model and the node, never imported approximately.
+ *
+ * @module
+ */
+import type onnxProto from "onnx-proto";
+import { DataError } from "../data/data_error.ts";
+import type { LayerSpec } from "../layers/spec.ts";
+import { layerFromSpec, networkFromSpec } from "../layers/spec.ts";
+import { Sequential } from "../layers/sequential.ts";
+import type { Storage } from "../layers/storage/storage.ts";
+import type { Tensor } from "../layers/tensor.ts";
+import { Attributes } from "./_attributes.ts";
+import { fold, foldable, FOLDED_ATTRIBUTES } from "./_fold.ts";
+import {
+  type Constant,
+  constantOf,
+  dataTypeName,
+  decodeModel,
+  type Dim,
+  FLOAT_TYPES,
+  int,
+} from "./_proto.ts";
+
+type NodeProto = onnxProto.onnx.INodeProto;
+
+/** Options of {@linkcode importOnnx}. */
+export interface ImportOnnxOptions {
+  /** What error messages call the model: its file name. @default {"the ONNX model"} */
+  source?: string;
+  /**
+   * The format of every layer. Parameters are converted from their initializers once, so that
+   * a float32 model imported in f64 holds exactly its float32 values, and folded batch
+   * normalisations are rounded once.
+   * @default {each layer in the format of its initializers; layers without any in the format
+   * of the layer before them, or of the graph's input}
+   */
+  storage?: Storage;
+  /**
+   * Values for graph inputs that hold weights rather than data, by input name: ONNX's own test
+   * cases give a convolution's weights as a second graph input.
+   */
+  weights?: ReadonlyMap<string, Tensor>;
+}
+
+/** The ONNX operators the importer reads, each with the attributes it understands. */
+const ATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
+  ...FOLDED_ATTRIBUTES,
+  Add: [],
+  BatchNormalization: ["epsilon", "momentum", "spatial", "is_test", "consumed_inputs"],
+  Conv: ["auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"],
+  Div: [],
+  Dropout: ["ratio", "seed", "is_test", "consumed_inputs"],
+  Flatten: ["axis"],
+  Gemm: ["alpha", "beta", "transA", "transB", "broadcast"],
+  MatMul: [],
+  MaxPool: [
+    "auto_pad",
+    "ceil_mode",
+    "dilations",
+    "kernel_shape",
+    "pads",
+    "storage_order",
+    "strides",
+  ],
+  Mul: [],
+  Relu: [],
+  Reshape: ["allowzero"],
+  Softmax: ["axis"],
+};
+
+/** The opsets of the default domain the importer reads. */
+const OPSETS = { min: 7, max: 21 };
+
+/** A layer to be made, with its parameters in float64 until then (folds change them). */
+interface Planned {
+  name: string;
+  spec: LayerSpec;
+  params?: { W: Float64Array; b: Float64Array };
+  /** The ONNX operator it came from, for folds that depend on it. */
+  op: string;
+}
+
+/**
+ * The network an ONNX model describes.
+ *
+ * The graph must be a chain: one data input of shape (N, C, H, W) or (N, features), each node
+ * reading the output of the one before (and constants), one output. Supported operators, with
+ * opsets 7 to 21: Conv (group 1, dilation 1, square kernel, equal strides and pads on every
+ * side), MaxPool (the same windows), Relu, Gemm, MatMul (with an Add of a constant), Flatten and
+ * Reshape to (N, -1), Softmax over the last axis, Dropout and Identity (nothing at inference),
+ * BatchNormalization after a Conv or Gemm (folded), Mul and Div by a scalar constant, Cast to a
+ * float type (rounds to it), and the constant computations Constant, Shape, Gather, Unsqueeze,
+ * Squeeze, Concat and Cast.
+ *
+ * @param bytes The model file's bytes (a serialized ModelProto).
+ * @param options See {@linkcode ImportOnnxOptions}.
+ * @returns The network, its layers named after the nodes and its `inputShape` that of one
+ * example.
+ * @throws {DataError} When the bytes are not an ONNX model, or the model has no graph, an
+ * operator or attribute the importer does not support (all of them listed), external data, a
+ * branch, or an input that is not (N, C, H, W) or (N, features). The message names the model
+ * and the node.
+ *
+ * @example A one-layer model written by hand
+ * ```ts
+ * import { importOnnx, tensor } from "@halfprec/halfprec";
+ * import onnxProto from "onnx-proto";
+ * import assert from "node:assert/strict";
+ *
+ * const { onnx } = onnxProto;
+ * const bytes = onnx.ModelProto.encode({
+ *   irVersion: 8,
+ *   opsetImport: [{ domain: "", version: 13 }],
+ *   graph: {
+ *     node: [{ name: "fc", opType: "Gemm", input: ["x", "W", "b"], output: ["y"] }],
+ *     initializer: [
+ *       { name: "W", dims: [2, 1], dataType: 1, floatData: [2, 3] },
+ *       { name: "b", dims: [1], dataType: 1, floatData: [1] },
+ *     ],
+ *     input: [{
+ *       name: "x",
+ *       type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: "N" }, { dimValue: 2 }] } } },
+ *     }],
+ *     output: [{ name: "y" }],
+ *   },
+ * }).finish();
+ * const net = importOnnx(bytes, { source: "fc.onnx" });
+ * assert.equal(net.layers[0].name, "fc");
+ * assert.deepEqual(net.inputShape, [2]);
+ * assert.deepEqual([...net.forward(tensor([1, 2], [10, 100])).toFloat64()], [321]);
+ * ```
+ */
+export function importOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): Sequential {
+  const source = options.source ?? "the ONNX model";
+  const model = decodeModel(bytes, source);
+  const graph = model.graph;
+  if (!graph || !(graph.node?.length)) {
+    throw new DataError(source, {
+      field: "graph",
+      expected: "a graph of nodes",
+      found: graph ? "a graph without nodes" : "none",
+    });
+  }
+  return new Importer(source, opsetOf(model, source), options).run(graph);
+}
+
+/** The model's opset of the default domain. */
+function opsetOf(model: onnxProto.onnx.ModelProto, source: string): number {
+  const entry = model.opsetImport.find((o) => !o.domain || o.domain === "ai.onnx");
+  const version = int(entry?.version);
+  if (!entry || version < OPSETS.min || version > OPSETS.max) {
+    throw new DataError(source, {
+      field: "opset_import",
+      expected: `an ai.onnx opset from ${OPSETS.min} to ${OPSETS.max}`,
+      found: entry ? `${version}` : "none",
+    });
+  }
+  return version;
+}
+
+/** The walk along a graph's chain of nodes, planning layers. */
+class Importer {
+  readonly #source: string;
+  readonly #opset: number;
+  readonly #options: ImportOnnxOptions;
+  readonly #constants = new Map<string, Constant>();
+  /** Every data value so far, by name, with its shape (the batch as "N"). */
+  readonly #shapes = new Map<string, Dim[]>();
+  /** Outputs the importer does not compute (a pool's indices), by name: the node's label. */
+  readonly #unsupported = new Map<string, string>();
+  /** Who read each data value, by name: the label of the node. */
+  readonly #readers = new Map<string, string>();
+  readonly #planned: Planned[] = [];
+  /** The data value the next node must read, and the format it is stored in. */
+  #current = "";
+  #format!: Storage;
+  /** The batch size the graph's input states, when it states one. */
+  #batch?: number;
+
+  constructor(source: string, opset: number, options: ImportOnnxOptions) {
+    this.#source = source;
+    this.#opset = opset;
+    this.#options = options;
+  }
+
+  run(graph: onnxProto.onnx.IGraphProto): Sequential {
+    const nodes = graph.node ?? [];
+    this.#refuseUnsupported(nodes);
+    for (const init of graph.initializer ?? []) {
+      this.#constants.set(
+        init.name ?? "",
+        constantOf(init, this.#source, `initializer "${init.name}"`),
+      );
+    }
+    const inputShape = this.#input(graph.input ?? []);
+    nodes.forEach((node, i) => this.#node(node, i));
+    this.#output(graph.output ?? []);
+    return this.#build(inputShape);
+  }
+
+  /** One DataError listing every node whose operator is not supported. */
+  #refuseUnsupported(nodes: readonly NodeProto[]): void {
+    const unsupported = new Map<string, string[]>();
+    nodes.forEach((node, i) => {
+      const domain = node.domain && node.domain !== "ai.onnx" ? `${node.domain}.` : "";
+      const op = `${domain}${node.opType}`;
+      if (domain || !((node.opType ?? "") in ATTRIBUTES)) {
+        unsupported.set(op, [...unsupported.get(op) ?? [], node.name ? `"${node.name}"` : `${i}`]);
+      }
+    });
+    if (unsupported.size === 0) return;
+    const found = [...unsupported].map(([op, names]) => `${op} (node ${names.join(", ")})`);
+    throw new DataError(this.#source, {
+      field: "operators",
+      expected: `only ${Object.keys(ATTRIBUTES).sort().join(", ")}`,
+      found: found.join("; "),
+    });
+  }
+
+  /** Binds weight inputs, checks the one data input and returns the shape of one example. */
+  #input(inputs: readonly onnxProto.onnx.IValueInfoProto[]): number[] {
+    const data = [];
+    for (const input of inputs) {
+      const name = input.name ?? "";
+      const weight = this.#options.weights?.get(name);
+      if (weight) this.#constants.set(name, { kind: "float", tensor: weight });
+      else if (!this.#constants.has(name)) data.push(input);
+    }
+    if (data.length !== 1) {
+      throw new DataError(this.#source, {
+        field: "graph inputs",
+        expected: "one data input besides the initializers",
+        found: data.length ? data.map((d) => `"${d.name}"`).join(", ") : "none",
+      });
+    }
+    const [input] = data;
+    const tensorType = input.type?.tensorType;
+    const field = `input "${input.name}"`;
+    const storage = FLOAT_TYPES.get(tensorType?.elemType ?? 0);
+    if (!storage) {
+      throw new DataError(this.#source, {
+        field: `${field} type`,
+        expected: "a float tensor (FLOAT, DOUBLE, FLOAT16, BFLOAT16)",
+        found: tensorType ? dataTypeName(tensorType.elemType ?? 0) : "no tensor type",
+      });
+    }
+    const dims = tensorType?.shape?.dim ?? [];
+    const rest = dims.slice(1).map((d) => int(d.dimValue));
+    const described = dims.map((d) => d.dimParam || (d.dimValue ? int(d.dimValue) : "?"));
+    if (!(dims.length === 2 || dims.length === 4) || rest.some((d) => d <= 0)) {
+      throw new DataError(this.#source, {
+        field: `${field} shape`,
+        expected: "(N, C, H, W) or (N, features), all but N known",
+        found: `[${described.join(", ")}]`,
+      });
+    }
+    if (dims[0].dimValue) this.#batch = int(dims[0].dimValue);
+    this.#current = input.name ?? "";
+    this.#shapes.set(this.#current, ["N", ...rest]);
+    this.#format = this.#options.storage ?? storage;
+    return rest;
+  }
+
+  /** Folds a node of constants, or plans the layer for a node on the chain. */
+  #node(node: NodeProto, index: number): void {
+    const op = node.opType ?? "";
+    const a = new Attributes(node, index, this.#source, ATTRIBUTES[op]);
+    const names = node.input ?? [];
+    const dataAt: number[] = [];
+    const constants = names.map((name, i) => {
+      if (name === "") return undefined;
+      const constant = this.#constants.get(name);
+      if (constant) return constant;
+      if (this.#shapes.has(name)) {
+        if (op === "Shape") return this.#shapeOf(a, name);
+        dataAt.push(i);
+        return undefined;
+      }
+      const producer = this.#unsupported.get(name);
+      return a.refuse(
+        `input "${name}"`,
+        producer ? "an output the importer computes" : "a value made by an earlier node",
+        producer ? `an output of ${producer}` : "none",
+      );
+    });
+    const outputs = node.output ?? [];
+    if (dataAt.length === 0) {
+      if (!foldable(op)) a.refuse("inputs", "a data input", "constants only");
+      this.#constants.set(outputs[0], fold(op, a, constants, this.#source, this.#opset));
+      this.#markUnsupported(outputs.slice(1), a.label);
+      return;
+    }
+    const readsChain = dataAt.length === 1 && names[dataAt[0]] === this.#current;
+    if (!readsChain) {
+      const older = dataAt.map((i) => names[i]).find((name) => name !== this.#current);
+      a.refuse(
+        `input "${older ?? this.#current}"`,
+        "a chain of nodes, each reading the output of the one before",
+        older
+          ? `a branch: "${older}" is also read by ${this.#readers.get(older) ?? "an earlier node"}`
+          : `"${this.#current}" read ${dataAt.length} times`,
+      );
+    }
+    this.#readers.set(this.#current, a.label);
+    const shape = this.#shapes.get(this.#current)!;
+    const name = node.name || `${op}${index}`;
+    const out = this.#layer(op, a, name, shape, dataAt[0], constants) ?? shape;
+    this.#current = outputs[0];
+    this.#shapes.set(this.#current, out);
+    this.#markUnsupported(outputs.slice(1), a.label);
+  }
+
+  /** The shape of data value `name`, as a constant (ONNX's `Shape`, with its start and end). */
+  #shapeOf(a: Attributes, name: string): Constant {
+    const shape = this.#shapes.get(name)!;
+    const clamp = (i: number) => Math.min(Math.max(i < 0 ? i + shape.length : i, 0), shape.length);
+    const values = shape.slice(clamp(a.int("start", 0)), clamp(a.int("end", shape.length)));
+    return { kind: "int", shape: [values.length], values };
+  }
+
+  #markUnsupported(names: readonly string[], label: string): void {
+    for (const name of names) if (name) this.#unsupported.set(name, label);
+  }
+
+  /**
+   * Plans the layer node `a` computes from data of `shape` (input `at` of the node) and returns
+   * the output's shape; `undefined` when the output is the input (nothing planned).
+   */
+  #layer(
+    op: string,
+    a: Attributes,
+    name: string,
+    shape: Dim[],
+    at: number,
+    inputs: readonly (Constant | undefined)[],
+  ): Dim[] | undefined {
+    switch (op) {
+      case "Identity":
+        return undefined;
+      case "Dropout": {
+        const training = inputs[2];
+        if (training && (training.kind !== "int" || training.values[0] !== 0)) {
+          a.refuse('input "training_mode"', "false (inference)", "true");
+        }
+        if (a.has("is_test") && a.int("is_test", 1) === 0) {
+          a.refuse('attribute "is_test"', "1 (inference)", "0");
+        }
+        return undefined;
+      }
+      case "Relu":
+        return this.#plan(a, name, op, shape, { kind: "relu", options: {} });
+      case "Softmax": {
+        const axis = a.int("axis", this.#opset >= 13 ? -1 : 1);
+        const last = shape.length - 1;
+        a.require("axis", axis, axis === last || axis === -1, `the last axis (${last} or -1)`);
+        return this.#plan(a, name, op, shape, { kind: "softmax", options: {} });
+      }
+      case "Cast": {
+        const storage = FLOAT_TYPES.get(a.int("to", 0));
+        if (!storage) {
+          a.refuse('attribute "to"', "a float type", dataTypeName(a.int("to", 0)));
+        }
+        this.#format = this.#options.storage ?? storage!;
+        return this.#plan(a, name, op, shape, {
+          kind: "scale",
+          options: { factor: 1, divisor: 1 },
+        });
+      }
+      case "Mul":
+      case "Div": {
+        const factor = scalar(a, inputs[1 - at], `input ${1 - at}`);
+        if (op === "Div" && at !== 0) a.refuse("input 0", "the data (x / c)", "a constant (c / x)");
+        const options = op === "Mul" ? { factor, divisor: 1 } : { factor: 1, divisor: factor };
+        return this.#plan(a, name, op, shape, { kind: "scale", options });
+      }
+      case "Flatten": {
+        const axis = a.int("axis", 1);
+        a.require("axis", axis, axis === 1 || axis === 1 - shape.length, "1 (keep the batch)");
+        return this.#flatten(a, name, op, shape);
+      }
+      case "Reshape":
+        return this.#reshape(a, name, op, shape, inputs[1]);
+      case "Conv":
+        return this.#conv(a, name, shape, inputs);
+      case "MaxPool":
+        return this.#maxPool(a, name, shape);
+      case "Gemm":
+        return this.#gemm(a, name, shape, inputs);
+      case "MatMul": {
+        this.#rank(a, shape, 2);
+        const w = weights(a, inputs[1], "input 1", 2);
+        const [k, n] = w.tensor.shape;
+        this.#format = this.#options.storage ?? w.tensor.storage;
+        const params = { W: w.tensor.toFloat64(), b: new Float64Array(n) };
+        return this.#plan(a, name, op, shape, {
+          kind: "affine",
+          options: { inputs: k, outputs: n },
+        }, params);
+      }
+      case "Add":
+        return this.#add(a, inputs[1 - at]);
+      case "BatchNormalization":
+        return this.#batchNorm(a, shape, inputs);
+    }
+    return a.refuse("inputs", "constants only", "a data input");
+  }
+
+  /** Adds planned layer `spec` in the current format; returns its output shape. */
+  #plan(
+    a: Attributes,
+    name: string,
+    op: string,
+    shape: Dim[],
+    layer: Omit<LayerSpec, "storage">,
+    params?: Planned["params"],
+  ): Dim[] {
+    const spec = { ...layer, storage: this.#format.name };
+    let out: number[];
+    try {
+      out = layerFromSpec(spec).outputShape([1, ...shape.slice(1) as number[]]);
+    } catch (error) {
+      return a.refuse("input", "an input the layer can take", (error as Error).message);
+    }
+    const taken = new Set(this.#planned.map((p) => p.name));
+    let unique = name;
+    for (let k = 2; taken.has(unique); k++) unique = `${name}:${k}`;
+    this.#planned.push({ name: unique, spec, params, op });
+    return ["N", ...out.slice(1)];
+  }
+
+  #rank(a: Attributes, shape: Dim[], rank: number): void {
+    if (shape.length !== rank) {
+      a.refuse("input", rank === 4 ? "(N, C, H, W)" : "(N, features)", `[${shape}]`);
+    }
+  }
+
+  #flatten(a: Attributes, name: string, op: string, shape: Dim[]): Dim[] | undefined {
+    if (shape.length === 2) return undefined;
+    return this.#plan(a, name, op, shape, { kind: "flatten", options: {} });
+  }
+
+  #reshape(
+    a: Attributes,
+    name: string,
+    op: string,
+    shape: Dim[],
+    target?: Constant,
+  ): Dim[] | undefined {
+    if (!target || target.kind !== "int") return a.refuse("input 1", "a constant shape", "none");
+    const size = shape.slice(1).reduce((p: number, d) => p * (d as number), 1);
+    const dims = target.values.map((d, i) => d === 0 && a.int("allowzero", 0) === 0 ? shape[i] : d);
+    const batch = dims[0] === "N" || (this.#batch !== undefined && dims[0] === this.#batch);
+    const rest = dims.slice(1);
+    if (batch && rest.length === 1 && (rest[0] === -1 || rest[0] === size)) {
+      return this.#flatten(a, name, op, shape);
+    }
+    const same = batch && rest.length === shape.length - 1 &&
+      rest.every((d, i) =>
+        d === shape[i + 1] || (d === -1 && rest.filter((e) => e === -1).length === 1)
+      );
+    if (same) return undefined;
+    return a.refuse("input 1", "a shape (N, -1) or the input's own", `[${target.values}]`);
+  }
+
+  /** A window's size, stride and pad from the attributes; square and the same on every side. */
+  #window(a: Attributes, shape: Dim[], kernel: readonly number[]): {
+    size: number;
+    stride: number;
+    pad: number;
+  } {
+    const dilations = a.ints("dilations", [1, 1])!;
+    a.require("dilations", dilations, dilations.every((d) => d === 1), "1 on both axes");
+    const kernelShape = a.ints("kernel_shape", kernel)!;
+    a.require("kernel_shape", kernelShape, kernelShape.join() === kernel.join(), `[${kernel}]`);
+    const [kh, kw] = kernel;
+    a.require("kernel_shape", kernel, kh === kw, "a square kernel");
+    const strides = a.ints("strides", [1, 1])!;
+    a.require(
+      "strides",
+      strides,
+      strides.length === 2 && strides[0] === strides[1],
+      "equal strides",
+    );
+    const autoPad = a.string("auto_pad", "NOTSET");
+    let pads = a.ints("pads", [0, 0, 0, 0])!;
+    if (autoPad === "VALID") pads = [0, 0, 0, 0];
+    else if (autoPad === "SAME_UPPER" || autoPad === "SAME_LOWER") {
+      pads = [2, 3].flatMap((axis) => {
+        const extent = shape[axis] as number;
+        const total = Math.max((Math.ceil(extent / strides[0]) - 1) * strides[0] + kh - extent, 0);
+        const small = Math.floor(total / 2);
+        return autoPad === "SAME_UPPER" ? [small, total - small] : [total - small, small];
+      });
+      pads = [pads[0], pads[2], pads[1], pads[3]];
+    } else {a.require(
+        "auto_pad",
+        autoPad,
+        autoPad === "NOTSET",
+        "NOTSET, VALID, SAME_UPPER or SAME_LOWER",
+      );}
+    a.require("pads", pads, pads.every((p) => p === pads[0]), "the same pad on every side");
+    return { size: kh, stride: strides[0], pad: pads[0] };
+  }
+
+  #conv(
+    a: Attributes,
+    name: string,
+    shape: Dim[],
+    inputs: readonly (Constant | undefined)[],
+  ): Dim[] {
+    this.#rank(a, shape, 4);
+    a.require("group", a.int("group", 1), a.int("group", 1) === 1, "1");
+    const w = weights(a, inputs[1], "input 1", 4);
+    const [outC, inC, kh, kw] = w.tensor.shape;
+    const { size, stride, pad } = this.#window(a, shape, [kh, kw]);
+    const b = inputs[2]
+      ? weights(a, inputs[2], "input 2", 1).tensor.toFloat64()
+      : new Float64Array(outC);
+    this.#format = this.#options.storage ?? w.tensor.storage;
+    const options = { inChannels: inC, outChannels: outC, kernel: size, stride, pad };
+    return this.#plan(a, name, "Conv", shape, { kind: "conv", options }, {
+      W: w.tensor.toFloat64(),
+      b,
+    });
+  }
+
+  #maxPool(a: Attributes, name: string, shape: Dim[]): Dim[] {
+    this.#rank(a, shape, 4);
+    a.require("ceil_mode", a.int("ceil_mode", 0), a.int("ceil_mode", 0) === 0, "0");
+    const kernel = a.ints("kernel_shape", undefined);
+    if (!kernel || kernel.length !== 2) {
+      a.refuse('attribute "kernel_shape"', "two extents", `${kernel}`);
+    }
+    const { size, stride, pad } = this.#window(a, shape, kernel!);
+    return this.#plan(a, name, "MaxPool", shape, { kind: "pool", options: { size, stride, pad } });
+  }
+
+  #gemm(
+    a: Attributes,
+    name: string,
+    shape: Dim[],
+    inputs: readonly (Constant | undefined)[],
+  ): Dim[] {
+    this.#rank(a, shape, 2);
+    a.require("transA", a.int("transA", 0), a.int("transA", 0) === 0, "0 (examples as rows)");
+    const w = weights(a, inputs[1], "input 1", 2);
+    const transB = a.int("transB", 0) === 1;
+    const [rows, columns] = w.tensor.shape;
+    const [k, n] = transB ? [columns, rows] : [rows, columns];
+    const alpha = a.float("alpha", 1);
+    const beta = a.float("beta", 1);
+    const values = w.tensor.toFloat64();
+    const W = new Float64Array(k * n);
+    for (let i = 0; i < k; i++) {
+      for (let j = 0; j < n; j++) W[i * n + j] = alpha * values[transB ? j * k + i : i * n + j];
+    }
+    const b = new Float64Array(n);
+    if (inputs[2]) {
+      const c = weights(a, inputs[2], "input 2").tensor;
+      const perOutput = c.size === n && c.shape.filter((d) => d !== 1).length <= 1;
+      if (!(c.size === 1 || perOutput)) {
+        a.refuse("input 2", `a bias of ${n} or 1 values`, `[${c.shape}]`);
+      }
+      const cv = c.toFloat64();
+      for (let j = 0; j < n; j++) b[j] = beta * cv[c.size === 1 ? 0 : j];
+    }
+    this.#format = this.#options.storage ?? w.tensor.storage;
+    return this.#plan(a, name, "Gemm", shape, {
+      kind: "affine",
+      options: { inputs: k, outputs: n },
+    }, { W, b });
+  }
+
+  /** The Add of a constant bias after a MatMul, folded into it. */
+  #add(a: Attributes, bias?: Constant): undefined {
+    const last = this.#planned.at(-1);
+    if (!(last?.op === "MatMul" && bias)) {
+      return a.refuse("input", "the output of a MatMul, plus a constant", "something else");
+    }
+    const values = weights(a, bias, "bias").tensor.toFloat64();
+    const b = last.params!.b;
+    if (!(values.length === b.length || values.length === 1)) {
+      a.refuse("input", `a bias of ${b.length} values`, `${values.length} values`);
+    }
+    for (let j = 0; j < b.length; j++) b[j] += values[values.length === 1 ? 0 : j];
+    last.op = "MatMul+Add";
+    return undefined;
+  }
+
+  /** Folds a batch normalisation into the conv or affine layer just before it, in float64. */
+  #batchNorm(a: Attributes, shape: Dim[], inputs: readonly (Constant | undefined)[]): undefined {
+    const producer = this.#planned.at(-1);
+    if (!producer?.params) {
+      return a.refuse("input", "the output of a Conv or Gemm (folded into it)", "another input");
+    }
+    const channels = shape[1] as number;
+    const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) => {
+      const v = weights(a, inputs[i], `input ${i}`).tensor.toFloat64();
+      if (v.length !== channels) a.refuse(`input ${i}`, `${channels} values`, `${v.length}`);
+      return v;
+    });
+    const epsilon = a.float("epsilon", 1e-5);
+    const { W, b } = producer.params;
+    const perChannel = W.length / channels;
+    const affine = producer.spec.kind === "affine";
+    for (let c = 0; c < channels; c++) {
+      const s = scale[c] / Math.sqrt(variance[c] + epsilon);
+      for (let k = 0; k < perChannel; k++) {
+        W[affine ? k * channels + c : c * perChannel + k] *= s;
+      }
+      b[c] = (b[c] - mean[c]) * s + bias[c];
+    }
+    producer.op += "+BatchNormalization";
+    return undefined;
+  }
+
+  /** Checks that the one graph output is the end of the chain. */
+  #output(outputs: readonly onnxProto.onnx.IValueInfoProto[]): void {
+    const names = outputs.map((o) => o.name ?? "");
+    if (names.length !== 1 || names[0] !== this.#current) {
+      throw new DataError(this.#source, {
+        field: "graph outputs",
+        expected: `one output, the end of the chain ("${this.#current}")`,
+        found: names.map((n) => `"${n}"`).join(", ") || "none",
+      });
+    }
+  }
+
+  /** The network: a flatten right before an affine layer is dropped (affine reads rows). */
+  #build(inputShape: number[]): Sequential {
+    const planned = this.#planned.filter((p, i) =>
+      !(p.spec.kind === "flatten" && this.#planned[i + 1]?.spec.kind === "affine")
+    );
+    const net = networkFromSpec({
+      layers: planned.map((p) => p.spec),
+      names: planned.map((p) => p.name),
+      inputShape,
+      params: {},
+    });
+    planned.forEach((p, i) => {
+      if (!p.params) return;
+      const layer = net.layers[i];
+      layer.params.W.set(p.params.W);
+      layer.params.b.set(p.params.b);
+    });
+    return new Sequential(net.layers, { names: planned.map((p) => p.name), inputShape });
+  }
+}
+
+/** The float tensor `c`, of `rank` dimensions when given. */
+function weights(
+  a: Attributes,
+  c: Constant | undefined,
+  what: string,
+  rank?: number,
+): { tensor: Tensor } {
+  if (!c || c.kind !== "float") {
+    return a.refuse(what, "a constant float tensor", c ? "integers" : "none (a data input)");
+  }
+  if (rank !== undefined && c.tensor.shape.length !== rank) {
+    a.refuse(what, `${rank} dimensions`, `shape [${c.tensor.shape}]`);
+  }
+  return c;
+}
+
+/** The one value of a constant that must be a scalar. */
+function scalar(a: Attributes, c: Constant | undefined, what: string): number {
+  if (!c) return a.refuse(what, "a scalar constant", "none");
+  const values = c.kind === "float" ? c.tensor.toFloat64() : c.values;
+  if (values.length !== 1 || typeof values[0] !== "number") {
+    a.refuse(what, "a scalar constant", `${values.length} values`);
+  }
+  return values[0] as number;
+}

@@ -1,0 +1,337 @@
+/**
+ * importOnnx: DeepConvNet exported by PyTorch gives the native network's logits exactly; each
+ * operator's mapping computes what ONNX defines; every refusal is one line naming the model and
+ * the node.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import {
+  deepConvNet,
+  f16,
+  f32,
+  f64,
+  importOnnx,
+  mnistImages,
+  networkFromSpec,
+  networkSpec,
+  tensor,
+} from "../mod.ts";
+import { readMnistDir, readOnnxFile, readSafetensorsFile } from "../data/files.ts";
+import importOnnxProto from "onnx-proto";
+import { dataTest, sharedPath } from "./_data.ts";
+import { assertDataError } from "./_assert_data_error.ts";
+import { floatAttribute, intAttribute, ints, modelBytes, type TestModel } from "./_onnx_model.ts";
+
+const MNIST = sharedPath("HALFPREC_MNIST", "../shared/mnist");
+const WEIGHTS = sharedPath("HALFPREC_WEIGHTS", "../shared/weights/deepconvnet-book.safetensors");
+const FIXTURES = new URL("./fixtures/", import.meta.url);
+const DEEPCONVNET_F64 = new URL("deepconvnet-book-f64.onnx", FIXTURES).pathname;
+const DEEPCONVNET_F32 = new URL("deepconvnet-book-f32.onnx", FIXTURES).pathname;
+/** Images compared; the whole test set runs in `docs/onnx.md`'s command. */
+const IMAGES = 250;
+
+dataTest(
+  "DeepConvNet exported by PyTorch (f64 and f32) gives the native network's logits exactly",
+  [MNIST, WEIGHTS],
+  async ([mnist, weights]) => {
+    const native = deepConvNet();
+    native.loadParams((await readSafetensorsFile(weights)).tensors, weights);
+    const set = await readMnistDir(mnist, "test");
+    for (const [path, storage] of [[DEEPCONVNET_F64, f64], [DEEPCONVNET_F32, f32]] as const) {
+      const net = await readOnnxFile(path);
+      assert.deepEqual(net.inputShape, [1, 28, 28]);
+      assert.ok(net.layers.every((layer) => layer.storage === storage));
+      assert.deepEqual(
+        net.layers.map((layer) => layer.kind),
+        native.layers.filter((l) => l.kind !== "dropout" && l.kind !== "softmax").map((l) => l.kind)
+          .toSpliced(17, 0, "scale").concat("scale"),
+      );
+      assert.equal(net.layers[0].name, "/convs.0/Conv");
+      const reference = storage === f64 ? native : native.to(f32);
+      for (let start = 0; start < IMAGES; start += 250) {
+        const x = mnistImages(set, start, 250, storage);
+        assert.deepEqual(net.logits(x).toFloat64(), reference.logits(x).toFloat64());
+      }
+    }
+  },
+);
+
+Deno.test("a float32 model imports exactly into f64, and its names survive to() and specs", async () => {
+  const narrow = await readOnnxFile(DEEPCONVNET_F32);
+  const wide = await readOnnxFile(DEEPCONVNET_F32, { storage: f64 });
+  assert.equal(wide.layer("/fc1/Gemm").storage, f64);
+  assert.deepEqual(
+    wide.params().get("W7")!.toFloat64(),
+    narrow.params().get("W7")!.toFloat64(),
+  );
+  const half = wide.to(f16);
+  assert.deepEqual(half.layers.map((l) => l.name), wide.layers.map((l) => l.name));
+  assert.deepEqual(half.inputShape, [1, 28, 28]);
+  const copy = networkFromSpec(structuredClone(networkSpec(half)));
+  assert.deepEqual(copy.layers.map((l) => l.name), wide.layers.map((l) => l.name));
+  assert.deepEqual(copy.inputShape, [1, 28, 28]);
+});
+
+/** The output of the one-input model `m` for `x`, imported in f64. */
+function run(m: TestModel, shape: number[], x: number[]): number[] {
+  return [...importOnnx(modelBytes(m), { storage: f64 }).forward(tensor(shape, x)).toFloat64()];
+}
+
+Deno.test("Gemm: alpha, beta, transB and a broadcast bias", () => {
+  const y = run(
+    {
+      nodes: [{
+        op: "Gemm",
+        inputs: ["x", "B", "C"],
+        outputs: ["y"],
+        attributes: [
+          floatAttribute("alpha", 2),
+          floatAttribute("beta", 0.5),
+          intAttribute("transB", 1),
+        ],
+      }],
+      // B (outputs 3, inputs 2), C one value
+      initializers: [{ name: "B", dims: [3, 2], values: [1, 2, 3, 4, 5, 6] }, {
+        name: "C",
+        dims: [1],
+        values: [10],
+      }],
+      input: ["N", 2],
+    },
+    [1, 2],
+    [1, 1],
+  );
+  // 2 * [1+2, 3+4, 5+6] + 0.5 * 10
+  assert.deepEqual(y, [11, 19, 27]);
+});
+
+Deno.test("MatMul followed by Add becomes one affine layer", () => {
+  const m: TestModel = {
+    nodes: [
+      { op: "MatMul", inputs: ["x", "W"], outputs: ["m"], name: "fc" },
+      { op: "Add", inputs: ["m", "b"], outputs: ["y"] },
+    ],
+    initializers: [{ name: "W", dims: [2, 2], values: [1, 2, 3, 4] }, {
+      name: "b",
+      dims: [2],
+      values: [0.5, -0.5],
+    }],
+    input: ["N", 2],
+  };
+  const net = importOnnx(modelBytes(m));
+  assert.deepEqual(net.layers.map((l) => `${l.name} ${l.kind}`), ["fc affine"]);
+  assert.deepEqual([...net.forward(tensor([1, 2], [1, 10])).toFloat64()], [31.5, 41.5]);
+});
+
+Deno.test("BatchNormalization after Conv folds into its weights and bias in float64", () => {
+  const bn = { gamma: [2], beta: [1], mean: [3], variance: [3] };
+  const y = run(
+    {
+      nodes: [
+        {
+          op: "Conv",
+          inputs: ["x", "W", "B"],
+          outputs: ["c"],
+          attributes: [ints("kernel_shape", [1, 1])],
+        },
+        {
+          op: "BatchNormalization",
+          inputs: ["c", "g", "be", "mu", "v"],
+          outputs: ["y"],
+          attributes: [floatAttribute("epsilon", 1)],
+        },
+      ],
+      initializers: [
+        { name: "W", dims: [1, 1, 1, 1], values: [4] },
+        { name: "B", dims: [1], values: [1] },
+        { name: "g", dims: [1], values: bn.gamma },
+        { name: "be", dims: [1], values: bn.beta },
+        { name: "mu", dims: [1], values: bn.mean },
+        { name: "v", dims: [1], values: bn.variance },
+      ],
+      input: ["N", 1, 1, 2],
+    },
+    [1, 1, 1, 2],
+    [1, 2],
+  );
+  // (4x + 1 - 3) * 2 / sqrt(3 + 1) + 1 = 4x - 1
+  assert.deepEqual(y, [3, 7]);
+});
+
+Deno.test("Flatten before Softmax stays a layer; Dropout and Identity vanish; Mul and Div scale", () => {
+  const m: TestModel = {
+    nodes: [
+      { op: "Identity", inputs: ["x"], outputs: ["i"] },
+      { op: "Dropout", inputs: ["i"], outputs: ["d"] },
+      { op: "Mul", inputs: ["d", "two"], outputs: ["m"], name: "double" },
+      { op: "Div", inputs: ["m", "three"], outputs: ["q"], name: "third" },
+      { op: "Flatten", inputs: ["q"], outputs: ["f"], name: "rows" },
+      { op: "Softmax", inputs: ["f"], outputs: ["y"], name: "p" },
+    ],
+    initializers: [{ name: "two", dims: [], values: [2] }, {
+      name: "three",
+      dims: [1],
+      values: [3],
+    }],
+    input: ["N", 1, 1, 2],
+  };
+  const net = importOnnx(modelBytes(m), { storage: f64 });
+  assert.deepEqual(net.layers.map((l) => `${l.name} ${l.kind}`), [
+    "double scale",
+    "third scale",
+    "rows flatten",
+    "p softmax",
+  ]);
+  const x = tensor([1, 1, 1, 2], [0.3, 1.2]);
+  const logits = net.logits(x);
+  assert.deepEqual(logits.shape, [1, 2]);
+  assert.deepEqual([...logits.toFloat64()], [0.3 * 2 / 3, 1.2 * 2 / 3]);
+});
+
+const SOURCE = "m.onnx";
+
+/** Asserts that importing `bytes` throws the DataError with these fields. */
+function refuses(bytes: Uint8Array, field: string, expected: string, found: string | RegExp): void {
+  assert.throws(
+    () => importOnnx(bytes, { source: SOURCE }),
+    (e) => assertDataError(e, { source: SOURCE, field, expected, found }),
+  );
+}
+
+const relu = (input: string, output: string, name = "") => ({
+  op: "Relu",
+  inputs: [input],
+  outputs: [output],
+  name,
+});
+
+Deno.test("truncated or corrupt bytes are refused as protobuf", async () => {
+  const bytes = await Deno.readFile(DEEPCONVNET_F32);
+  refuses(
+    bytes.subarray(0, 1000),
+    "protobuf",
+    "an ONNX model (ModelProto)",
+    /^bytes that do not decode \(.+\)$/,
+  );
+  refuses(
+    new Uint8Array([0x57, 0x00]), /* field 10, wire type 7: no such type */
+    "protobuf",
+    "an ONNX model (ModelProto)",
+    /^bytes that do not decode/,
+  );
+});
+
+Deno.test("a model without a graph is refused", () => {
+  refuses(new Uint8Array(), "graph", "a graph of nodes", "none");
+});
+
+Deno.test("every unsupported operator is listed with its nodes, and the supported ones", () => {
+  const bytes = modelBytes({
+    nodes: [
+      { op: "Tanh", inputs: ["x"], outputs: ["a"], name: "t1" },
+      relu("a", "b"),
+      { op: "LeakyRelu", inputs: ["b"], outputs: ["c"], name: "lr" },
+      { op: "Tanh", inputs: ["c"], outputs: ["d"] },
+    ],
+  });
+  assert.throws(() => importOnnx(bytes, { source: SOURCE }), (e) => {
+    assert.ok(e instanceof Error);
+    assert.match(
+      e.message,
+      /^Cannot read m\.onnx: operators: expected only Add, BatchNormalization, Cast, .*Conv.*Softmax.*, found Tanh \(node "t1", 3\); LeakyRelu \(node "lr"\)$/,
+    );
+    assert.ok(!e.message.includes("\n"));
+    return true;
+  });
+});
+
+Deno.test("unsupported attributes and attribute values name the node", () => {
+  const conv = (attributes: TestModel["nodes"][0]["attributes"]) =>
+    modelBytes({
+      nodes: [{ op: "Conv", inputs: ["x", "W"], outputs: ["y"], name: "c1", attributes }],
+      initializers: [{ name: "W", dims: [1, 1, 1, 1], values: [1] }],
+    });
+  refuses(
+    conv([intAttribute("group", 2)]),
+    'node "c1" (Conv) attribute "group"',
+    "1",
+    "2",
+  );
+  refuses(
+    conv([ints("dilations", [2, 2])]),
+    'node "c1" (Conv) attribute "dilations"',
+    "1 on both axes",
+    "[2,2]",
+  );
+  refuses(
+    conv([intAttribute("weird", 1)]),
+    'node "c1" (Conv) attribute "weird"',
+    "only attributes auto_pad, dilations, group, kernel_shape, pads, strides",
+    "weird",
+  );
+});
+
+Deno.test("external data is refused", () => {
+  const bytes = modelBytes({ nodes: [relu("x", "y")] });
+  const { onnx } = importOnnxProto;
+  const model = onnx.ModelProto.decode(bytes);
+  model.graph!.initializer!.push(onnx.TensorProto.create({
+    name: "W",
+    dims: [1],
+    dataType: 1,
+    dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+    externalData: [{ key: "location", value: "weights.bin" }],
+  }));
+  refuses(
+    onnx.ModelProto.encode(model).finish(),
+    'initializer "W" field "data_location"',
+    "data inside the model file",
+    'external data in "weights.bin"',
+  );
+});
+
+Deno.test("a graph that branches is refused at the node where the paths meet", () => {
+  refuses(
+    modelBytes({
+      nodes: [relu("x", "a", "r"), { op: "Add", inputs: ["a", "x"], outputs: ["y"], name: "join" }],
+    }),
+    'node "join" (Add) input "x"',
+    "a chain of nodes, each reading the output of the one before",
+    'a branch: "x" is also read by node "r" (Relu)',
+  );
+  refuses(
+    modelBytes({ nodes: [relu("x", "a", "r"), relu("x", "b", "s")], outputs: ["b"] }),
+    'node "s" (Relu) input "x"',
+    "a chain of nodes, each reading the output of the one before",
+    'a branch: "x" is also read by node "r" (Relu)',
+  );
+});
+
+Deno.test("an input that is not (N, C, H, W) or (N, features) is refused", () => {
+  refuses(
+    modelBytes({ nodes: [relu("x", "y")], input: ["N", 3, 4] }),
+    'input "x" shape',
+    "(N, C, H, W) or (N, features), all but N known",
+    "[N, 3, 4]",
+  );
+  refuses(
+    modelBytes({ nodes: [relu("x", "y")], input: ["N", "C", 4, 4] }),
+    'input "x" shape',
+    "(N, C, H, W) or (N, features), all but N known",
+    "[N, C, 4, 4]",
+  );
+});
+
+Deno.test("readOnnxFile names the missing file", async () => {
+  await assert.rejects(
+    () => readOnnxFile("tests/fixtures/none.onnx"),
+    (e) =>
+      assertDataError(e, {
+        source: new URL("fixtures", import.meta.url).pathname,
+        field: 'file "none.onnx"',
+        expected: "an ONNX model",
+        found: "no such file",
+      }),
+  );
+});
