@@ -19,25 +19,22 @@ import {
 } from "../mod.ts";
 import { readMnistDir, readOnnxFile, readSafetensorsFile } from "../data/files.ts";
 import importOnnxProto from "onnx-proto";
-import { dataTest, sharedPath } from "./_data.ts";
+import { MNIST, WEIGHTS } from "./_data.ts";
 import { assertDataError } from "./_assert_data_error.ts";
 import { floatAttribute, intAttribute, ints, modelBytes, type TestModel } from "./_onnx_model.ts";
 
-const MNIST = sharedPath("HALFPREC_MNIST", "../shared/mnist");
-const WEIGHTS = sharedPath("HALFPREC_WEIGHTS", "../shared/weights/deepconvnet-book.safetensors");
 const FIXTURES = new URL("./fixtures/", import.meta.url);
 const DEEPCONVNET_F64 = new URL("deepconvnet-book-f64.onnx", FIXTURES).pathname;
 const DEEPCONVNET_F32 = new URL("deepconvnet-book-f32.onnx", FIXTURES).pathname;
 /** Images compared; the whole test set runs in `docs/onnx.md`'s command. */
 const IMAGES = 250;
 
-dataTest(
+Deno.test(
   "DeepConvNet exported by PyTorch (f64 and f32) gives the native network's logits exactly",
-  [MNIST, WEIGHTS],
-  async ([mnist, weights]) => {
+  async () => {
     const native = deepConvNet();
-    native.loadParams((await readSafetensorsFile(weights)).tensors, weights);
-    const set = await readMnistDir(mnist, "test");
+    native.loadParams((await readSafetensorsFile(WEIGHTS)).tensors, WEIGHTS);
+    const set = await readMnistDir(MNIST, "test");
     for (const [path, storage] of [[DEEPCONVNET_F64, f64], [DEEPCONVNET_F32, f32]] as const) {
       const net = await readOnnxFile(path);
       assert.deepEqual(net.inputShape, [1, 28, 28]);
