@@ -6,6 +6,8 @@
 import type { Sequential } from "../layers/sequential.ts";
 import type { Storage } from "../layers/storage/storage.ts";
 import { f64 } from "../layers/storage/f64.ts";
+import { scaledSchemeOf } from "../layers/storage/scaled.ts";
+import type { Conv } from "../layers/conv.ts";
 import { mnistImages, type MnistSet } from "../data/mnist.ts";
 import type { Tensor } from "../layers/tensor.ts";
 import { PARAMETERS_KEY, roundImages } from "../layers/rounding_streams.ts";
@@ -19,6 +21,11 @@ import { type Flips, flips, mcnemarExact } from "./mcnemar.ts";
  * - `seed`: weights and input images rounded to the format in place, every array still float64
  *   and every layer output float64: the classic `param[...] = param.astype(np.float16)`.
  * - `store`: weights, input and every layer's output stored in the format.
+ *
+ * A scaled format (`mxfp4`, `int8`…) has no rounding of a single value: in `seed` its
+ * convolution and affine weights are quantized as its products read them (blocks, channels),
+ * and everything else stays float64 — weight-only quantization. In `store` the products read
+ * quantized inputs too.
  */
 export type PrecisionMode = "seed" | "store";
 
@@ -45,7 +52,14 @@ export function withPrecision(net: Sequential, format: Storage, mode: PrecisionM
   format.stream?.restart(PARAMETERS_KEY);
   if (mode === "store") return net.to(format);
   const seeded = net.to(f64);
-  seeded.roundParams(format);
+  if (!scaledSchemeOf(format)) {
+    seeded.roundParams(format);
+    return seeded;
+  }
+  net.to(format).layers.forEach((layer, i) => {
+    const weights = (layer as Partial<Conv>).scaledWeights?.();
+    if (weights) seeded.layers[i].params.W.set(weights);
+  });
   return seeded;
 }
 

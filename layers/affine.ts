@@ -24,6 +24,15 @@ import { identity, matmul, multiply } from "./_matmul.ts";
 import { kernelPath } from "./kernel_path.ts";
 import { commonFormat } from "./wasm/staging.ts";
 import { affineBackward, affineForward } from "./wasm/affine.ts";
+import { f32 } from "./storage/f32.ts";
+import type { ScaledCounts } from "./storage/mx.ts";
+import { scaledSchemeOf } from "./storage/scaled.ts";
+import {
+  quantized,
+  scaledBackward,
+  scaledForward,
+  type ScaledOperands,
+} from "./_scaled_operands.ts";
 
 /** Options of {@linkcode Affine}. */
 export interface AffineOptions {
@@ -40,6 +49,12 @@ export interface AffineOptions {
    * computes them. Backward passes ignore it (see the precision note of the module).
    */
   accumulator?: Storage;
+  /**
+   * For a scaled storage format with per-tensor activation scales (`int8`, `e4m3-tensor`,
+   * `nvfp4`…): the calibrated amax of the input, a static scale. Without it the scale is
+   * dynamic, from the amax of the batch being computed.
+   */
+  activationAmax?: number;
 }
 
 /**
@@ -66,7 +81,11 @@ export class Affine implements Layer {
   readonly grads: { readonly W: Tensor; readonly b: Tensor };
   readonly fanIn: number;
   /** The options this layer was made with. */
-  readonly options: Required<Omit<AffineOptions, "storage" | "accumulator">>;
+  readonly options:
+    & Required<Omit<AffineOptions, "storage" | "accumulator" | "activationAmax">>
+    & Pick<AffineOptions, "activationAmax">;
+  /** The float32 layer a scaled format computes with, on the quantized operands. */
+  #twin?: Affine;
   #input?: Tensor;
   #output?: Tensor;
   #dx?: Tensor;
@@ -79,7 +98,8 @@ export class Affine implements Layer {
         `Cannot make affine: ${inputs} inputs -> ${outputs} outputs, expected positive integers`,
       );
     }
-    this.options = { inputs, outputs };
+    const { activationAmax } = options;
+    this.options = { inputs, outputs, ...(activationAmax !== undefined && { activationAmax }) };
     this.storage = options.storage ?? f64;
     this.accumulator = options.accumulator;
     this.params = {
@@ -105,10 +125,54 @@ export class Affine implements Layer {
     return [inputShape[0], this.options.outputs];
   }
 
+  /**
+   * The input `x` and the weights as a scaled storage format's products read them: quantized
+   * in blocks along the inputs (of each example, and of each output's weights), or per tensor
+   * or output; undefined for other formats. `counts` tallies what quantization did.
+   *
+   * @example int8: weights per output, activations per tensor
+   * ```ts
+   * import { Affine, storageByName, tensor } from "@halfprec/halfprec";
+   * import assert from "node:assert/strict";
+   * const fc = new Affine({ inputs: 2, outputs: 1, storage: storageByName("int8") });
+   * fc.params.W.set([127, 0.4]);
+   * const { input, weights } = fc.scaledOperands(tensor([1, 2], [1, 127]))!;
+   * assert.deepEqual([...input], [1, 127]);
+   * assert.deepEqual([...weights], [127, 0]);
+   * ```
+   */
+  scaledOperands(x: Tensor, counts?: ScaledCounts): ScaledOperands | undefined {
+    const scheme = scaledSchemeOf(this.storage);
+    if (!scheme) return undefined;
+    const { inputs, activationAmax } = this.options;
+    const input = { outer: x.shape[0], length: inputs, inner: 1, channels: "outer" as const };
+    return {
+      input: quantized(scheme, x.toFloat64(), input, "activations", activationAmax, counts),
+      weights: this.scaledWeights(counts)!,
+    };
+  }
+
+  /**
+   * The weights as a scaled storage format's products read them (see
+   * {@linkcode Affine.scaledOperands}); undefined for other formats.
+   */
+  scaledWeights(counts?: ScaledCounts): Float32Array | undefined {
+    const scheme = scaledSchemeOf(this.storage);
+    if (!scheme) return undefined;
+    const { inputs, outputs } = this.options;
+    const layout = { outer: 1, length: inputs, inner: outputs, channels: "inner" as const };
+    return quantized(scheme, this.params.W.toFloat64(), layout, "weights", undefined, counts);
+  }
+
   /** x · W + b for every example. */
   forward(x: Tensor): Tensor {
     const [n, outputs] = this.outputShape(x.shape);
     this.#input = x;
+    const operands = this.scaledOperands(x);
+    if (operands) {
+      this.#twin ??= new Affine({ ...this.options, storage: f32, accumulator: this.accumulator });
+      return scaledForward(this.#twin, operands, this.params.b, x, this.storage);
+    }
     // An accumulator is a TypeScript-path instrument: the wasm kernels sum in their own width.
     const format = kernelPath() === "wasm" && !this.accumulator
       ? commonFormat(x.storage, this.storage)
@@ -140,6 +204,9 @@ export class Affine implements Layer {
     const x = requireInput(this, this.#input);
     const [n, outputs] = this.outputShape(x.shape);
     checkShape(this, "output gradient", dout.shape, [n, outputs]);
+    if (this.#twin && scaledSchemeOf(this.storage)) {
+      return scaledBackward(this.#twin, dout, this.grads, this.storage);
+    }
     const dx = this.#dx = reuse(this.#dx, this.storage, x.shape);
     const format = kernelPath() === "wasm"
       ? commonFormat(x.storage, dout.storage, this.storage)

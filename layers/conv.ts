@@ -36,6 +36,15 @@ import {
 import { kernelPath } from "./kernel_path.ts";
 import { commonFormat } from "./wasm/staging.ts";
 import { convBackward, convForward } from "./wasm/conv.ts";
+import { f32 } from "./storage/f32.ts";
+import type { ScaledCounts } from "./storage/mx.ts";
+import { scaledSchemeOf } from "./storage/scaled.ts";
+import {
+  quantized,
+  scaledBackward,
+  scaledForward,
+  type ScaledOperands,
+} from "./_scaled_operands.ts";
 
 /** Options of {@linkcode Conv}. */
 export interface ConvOptions {
@@ -58,6 +67,12 @@ export interface ConvOptions {
    * computes them. Backward passes ignore it (see the precision note of the module).
    */
   accumulator?: Storage;
+  /**
+   * For a scaled storage format with per-tensor activation scales (`int8`, `e4m3-tensor`,
+   * `nvfp4`…): the calibrated amax of the input, a static scale. Without it the scale is
+   * dynamic, from the amax of the batch being computed.
+   */
+  activationAmax?: number;
 }
 
 /**
@@ -86,8 +101,12 @@ export class Conv implements Layer {
   readonly grads: { readonly W: Tensor; readonly b: Tensor };
   readonly fanIn: number;
   /** The options this layer was made with, defaults filled in. */
-  readonly options: Required<Omit<ConvOptions, "storage" | "accumulator">>;
+  readonly options:
+    & Required<Omit<ConvOptions, "storage" | "accumulator" | "activationAmax">>
+    & Pick<ConvOptions, "activationAmax">;
   readonly #window: Window;
+  /** The float32 layer a scaled format computes with, on the quantized operands. */
+  #twin?: Conv;
   #input?: Tensor;
   #output?: Tensor;
   #dx?: Tensor;
@@ -105,7 +124,15 @@ export class Conv implements Layer {
     }
     this.#window = { size: kernel, stride, pad };
     checkWindow("conv", this.#window);
-    this.options = { inChannels, outChannels, kernel, stride, pad };
+    const { activationAmax } = options;
+    this.options = {
+      inChannels,
+      outChannels,
+      kernel,
+      stride,
+      pad,
+      ...(activationAmax !== undefined && { activationAmax }),
+    };
     this.storage = options.storage ?? f64;
     this.accumulator = options.accumulator;
     const wShape = [outChannels, inChannels, kernel, kernel];
@@ -137,10 +164,61 @@ export class Conv implements Layer {
     ];
   }
 
+  /**
+   * The input `x` and the weights as a scaled storage format's products read them: quantized
+   * in blocks along the input channels (at each position, and of each filter at each tap), or
+   * per tensor or output channel; undefined for other formats. `counts` tallies what
+   * quantization did.
+   *
+   * @example MXFP4 operands
+   * ```ts
+   * import { Conv, storageByName, tensor } from "@halfprec/halfprec";
+   * import assert from "node:assert/strict";
+   * const conv = new Conv({ inChannels: 1, outChannels: 1, kernel: 1, storage: storageByName("mxfp4") });
+   * conv.params.W.set([0.7]);
+   * const { input, weights } = conv.scaledOperands(tensor([1, 1, 1, 2], [5, 0.3]))!;
+   * assert.deepEqual([...input], [4, 0.25]); // one channel: a block per value
+   * assert.equal(weights[0], 0.75);
+   * ```
+   */
+  scaledOperands(x: Tensor, counts?: ScaledCounts): ScaledOperands | undefined {
+    const scheme = scaledSchemeOf(this.storage);
+    if (!scheme) return undefined;
+    const [n, c, h, w] = x.shape;
+    const input = { outer: n, length: c, inner: h * w, channels: "outer" as const };
+    const { activationAmax } = this.options;
+    return {
+      input: quantized(scheme, x.toFloat64(), input, "activations", activationAmax, counts),
+      weights: this.scaledWeights(counts)!,
+    };
+  }
+
+  /**
+   * The weights as a scaled storage format's products read them (see
+   * {@linkcode Conv.scaledOperands}); undefined for other formats.
+   */
+  scaledWeights(counts?: ScaledCounts): Float32Array | undefined {
+    const scheme = scaledSchemeOf(this.storage);
+    if (!scheme) return undefined;
+    const { inChannels, outChannels, kernel } = this.options;
+    const layout = {
+      outer: outChannels,
+      length: inChannels,
+      inner: kernel * kernel,
+      channels: "outer" as const,
+    };
+    return quantized(scheme, this.params.W.toFloat64(), layout, "weights", undefined, counts);
+  }
+
   /** Convolves every image of the batch. */
   forward(x: Tensor): Tensor {
     const [n, outC, oh, ow] = this.outputShape(x.shape);
     this.#input = x;
+    const operands = this.scaledOperands(x);
+    if (operands) {
+      this.#twin ??= new Conv({ ...this.options, storage: f32, accumulator: this.accumulator });
+      return scaledForward(this.#twin, operands, this.params.b, x, this.storage);
+    }
     const y = this.#output = reuse(this.#output, this.storage, [n, outC, oh, ow]);
     // An accumulator is a TypeScript-path instrument: the wasm kernels sum in their own width.
     const format = kernelPath() === "wasm" && !this.accumulator
@@ -188,6 +266,9 @@ export class Conv implements Layer {
     const x = requireInput(this, this.#input);
     const [n, outC, oh, ow] = this.outputShape(x.shape);
     checkShape(this, "output gradient", dout.shape, [n, outC, oh, ow]);
+    if (this.#twin && scaledSchemeOf(this.storage)) {
+      return scaledBackward(this.#twin, dout, this.grads, this.storage);
+    }
     const dx = this.#dx = reuse(this.#dx, this.storage, x.shape);
     const format = kernelPath() === "wasm"
       ? commonFormat(x.storage, dout.storage, this.storage)

@@ -24,3 +24,4 @@ export * from "./optimizer.ts";
 export * from "./loss_scale.ts";
 export * from "./random.ts";
 export { layerStreams, PARAMETERS_KEY, roundImages } from "./rounding_streams.ts";
+export type { ScaledOperands } from "./_scaled_operands.ts";

@@ -91,6 +91,7 @@ const LAYERS: Record<
       kernel: o.kernel,
       stride: o.stride,
       pad: o.pad,
+      activationAmax: o.activationAmax,
       storage,
       accumulator,
     }),
@@ -98,7 +99,13 @@ const LAYERS: Record<
   pool: (o, storage) => new Pool({ size: o.size, stride: o.stride, pad: o.pad, storage }),
   dropout: (o, storage) => new Dropout({ ratio: o.ratio, seed: o.seed, storage }),
   affine: (o, storage, accumulator) =>
-    new Affine({ inputs: o.inputs, outputs: o.outputs, storage, accumulator }),
+    new Affine({
+      inputs: o.inputs,
+      outputs: o.outputs,
+      activationAmax: o.activationAmax,
+      storage,
+      accumulator,
+    }),
   softmax: (_, storage) => new Softmax({ storage }),
   scale: (o, storage) => new Scale({ factor: o.factor, divisor: o.divisor, storage }),
   flatten: (_, storage) => new Flatten({ storage }),

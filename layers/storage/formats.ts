@@ -78,11 +78,11 @@ export function storageByName(name: string): Storage {
   if (!options) {
     const names = [...STORAGES, ...FP8_STORAGES].map((s) => s.name).join(", ");
     throw new RangeError(
-      `Unknown storage format "${name}": expected one of ${names}, a scaled format ` +
-        `(mxfp8-e4m3, mxfp8-e5m2, mxfp6-e3m2, mxfp6-e2m3, mxfp4, mxint8, each with an optional ` +
-        `-ceil, -even or -rceil; nvfp4, e4m3-tensor, e4m3-channel, e5m2-tensor, e5m2-channel, ` +
-        `int8, int4), or a minifloat named ` +
-        `${MINIFLOAT_NAME_PATTERN} (such as e3m4, e4m3-sat or e5m2-sr42)`,
+      `Unknown storage format "${name}": expected one of ${names}, or a minifloat named ` +
+        `${MINIFLOAT_NAME_PATTERN} (such as e3m4, e4m3-sat or e5m2-sr42), or a scaled format: ` +
+        `mxfp8-e4m3, mxfp8-e5m2, mxfp6-e3m2, mxfp6-e2m3, mxfp4, mxint8 (each with an optional ` +
+        `-ceil, -even or -rceil), nvfp4, e4m3-tensor, e4m3-channel, e5m2-tensor, ` +
+        `e5m2-channel, int8, int4`,
     );
   }
   const storage = minifloat(options);

@@ -1,0 +1,81 @@
+/**
+ * How a convolution or affine layer in a scaled format computes: its input and weights go
+ * through quantize → dequantize into float32, then a float32 twin of the layer multiplies them
+ * as f32 does. Backward passes through the quantization unchanged (the straight-through
+ * estimator), so a scaled layer trains as quantization-aware training does.
+ *
+ * @module
+ */
+import type { Layer } from "./layer.ts";
+import { Tensor } from "./tensor.ts";
+import { f32 } from "./storage/f32.ts";
+import type { ScaledCounts } from "./storage/mx.ts";
+import { type OperandLayout, quantizeOperand, type ScaledScheme } from "./storage/scaled.ts";
+
+/**
+ * A product layer's operands as its scaled format reads them.
+ *
+ * @example
+ * ```ts
+ * import { Affine, type ScaledOperands, storageByName, tensor } from "@halfprec/halfprec";
+ * const fc = new Affine({ inputs: 1, outputs: 1, storage: storageByName("mxfp4") });
+ * const operands: ScaledOperands = fc.scaledOperands(tensor([1, 1], [0.3]))!;
+ * if (operands.input[0] !== 0.25) throw new Error("unexpected");
+ * ```
+ */
+export interface ScaledOperands {
+  /** The input, quantized (activation scales: per block, per tensor or calibrated). */
+  readonly input: Float32Array;
+  /** The weights, quantized (per block, per tensor or per output channel). */
+  readonly weights: Float32Array;
+}
+
+/** `values` in float32, quantized as `layout` says. */
+export function quantized(
+  scheme: ScaledScheme,
+  values: Float64Array,
+  layout: OperandLayout,
+  role: "weights" | "activations",
+  amax: number | undefined,
+  counts: ScaledCounts | undefined,
+): Float32Array {
+  const carrier = Float32Array.from(values);
+  quantizeOperand(scheme, carrier, layout, role, amax, counts);
+  return carrier;
+}
+
+/** A product layer with a float32 twin that computes on the quantized operands. */
+export interface TwinLayer extends Layer {
+  readonly params: { readonly W: Tensor; readonly b: Tensor };
+  readonly grads: { readonly W: Tensor; readonly b: Tensor };
+}
+
+/** Runs `twin` on `operands`, the bias copied; the output in `storage`, sharing its memory. */
+export function scaledForward(
+  twin: TwinLayer,
+  operands: ScaledOperands,
+  bias: Tensor,
+  x: Tensor,
+  storage: Tensor["storage"],
+): Tensor {
+  twin.params.W.set(operands.weights);
+  twin.params.b.set(bias.toFloat64());
+  const y = twin.forward(new Tensor(f32, x.shape, operands.input));
+  return new Tensor(storage, y.shape, y.data);
+}
+
+/**
+ * Backward through `twin` (straight through the quantization): fills `grads` and returns the
+ * input gradient in `storage`.
+ */
+export function scaledBackward(
+  twin: TwinLayer,
+  dout: Tensor,
+  grads: TwinLayer["grads"],
+  storage: Tensor["storage"],
+): Tensor {
+  const dx = twin.backward(Tensor.from(f32, dout.shape, dout.toFloat64()));
+  grads.W.set(twin.grads.W.toFloat64());
+  grads.b.set(twin.grads.b.toFloat64());
+  return new Tensor(storage, dx.shape, dx.data);
+}
