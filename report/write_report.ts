@@ -7,7 +7,6 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ReportData } from "./report_data.ts";
-import { renderReport } from "./render_report.ts";
 
 const ENTRY = new URL("./_page_script.ts", import.meta.url);
 const CONFIG = new URL("../deno.json", import.meta.url);
@@ -81,6 +80,12 @@ export async function checkReportPath(path: string): Promise<void> {
 }
 
 /**
+ * `renderReport` of render_report.ts, whose signature is repeated here so that this module does
+ * not import that one: the renderer and ECharts are loaded only when a report is written.
+ */
+type RenderReport = (data: ReportData, options: { pageScript?: string }) => string;
+
+/**
  * Renders `data` and writes the page to `path` (a new file or one replaced whole: the page is
  * written to a temporary file next to it and renamed); returns its size in bytes.
  *
@@ -90,6 +95,10 @@ export async function checkReportPath(path: string): Promise<void> {
  * ```
  */
 export async function writeReport(path: string, data: ReportData): Promise<number> {
+  // A computed specifier, so that Deno does not load the renderer with the command.
+  const { renderReport }: { renderReport: RenderReport } = await import(
+    new URL("./render_report.ts", import.meta.url).href
+  );
   const pageScript = data.rerun ? await bundlePageScript() : undefined;
   const bytes = new TextEncoder().encode(renderReport(data, { pageScript }));
   const temporary = join(dirname(path), `.${crypto.randomUUID()}.report.tmp`);

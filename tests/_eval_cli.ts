@@ -30,7 +30,16 @@ export async function runCli(
 ): Promise<CommandOutput> {
   const script = fileURLToPath(new URL(`../cli/${name}.ts`, import.meta.url));
   const command = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-net", script, ...args],
+    args: [
+      "run",
+      "--quiet",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-net",
+      script,
+      ...args,
+    ],
     env: { NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",

@@ -40,6 +40,17 @@ Deno.test("eval rejects bad flags with a one-line usage error", async () => {
   }
 });
 
+Deno.test("eval reports a usage error in one line under a fresh, empty Deno cache", async () => {
+  // Deno downloads the npm packages into the new cache first: its messages must not matter.
+  const denoDir = await Deno.makeTempDir();
+  try {
+    const out = await runEval(["--mode", "half"], { DENO_DIR: denoDir });
+    assertOneLineError(out, 2, /^eval: --mode is "half", expected seed, store or both$/);
+  } finally {
+    await Deno.remove(denoDir, { recursive: true });
+  }
+});
+
 Deno.test("eval uses the book's weights and the embedded test set when none are given", async () => {
   const args = ["--limit", "50", "--formats", "f16", "--mode", "store"];
   const out = await runEvalWithout("HALFPREC_MNIST", args);

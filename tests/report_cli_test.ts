@@ -23,7 +23,7 @@ async function run(command: Command, args: string[]) {
     "--allow-run",
   ];
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...permissions, script, ...args],
+    args: ["run", "--quiet", ...permissions, script, ...args],
     env: { NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
