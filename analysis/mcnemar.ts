@@ -52,6 +52,14 @@ export function flips(
  * twice the probability of a split at least as uneven under Binomial(b + c, 1/2), capped at 1.
  * With no discordant pairs it is 1 (no evidence of a difference).
  *
+ * Stable for any counts: exactly 1 when the split is as even as it can be (|b − c| ≤ 1),
+ * exactly 2^(1−n) when one count is 0 (down to the smallest double), and otherwise within
+ * about 1e-13 of the exact value: the largest term of the tail comes from Loader's
+ * saddle-point form of the binomial probability (as R's `dbinom`), free of the cancellation of
+ * log(n!) − log(k!) − ..., and the others from it by exact ratios, summed compensated.
+ *
+ * @throws {RangeError} When a count is not a non-negative integer.
+ *
  * @example
  * ```ts
  * import { mcnemarExact } from "@halfprec/halfprec";
@@ -59,19 +67,77 @@ export function flips(
  * assert.equal(mcnemarExact(0, 0), 1);
  * assert.equal(mcnemarExact(0, 5), 0.0625); // 2 * (1/2)^5
  * assert.equal(mcnemarExact(3, 3), 1);
+ * assert.equal(mcnemarExact(2, 3), 1);
+ * assert.equal(mcnemarExact(0, 1075), 2 ** -1074);
  * ```
  */
 export function mcnemarExact(b: number, c: number): number {
-  const n = b + c;
-  if (n === 0) return 1;
-  const k = Math.min(b, c);
-  // Sum the binomial tail in log space: (1/2)^n underflows for n above 1074.
-  let logPmf = -n * Math.LN2; // P(X = 0)
-  let logTail = logPmf;
-  for (let i = 0; i < k; i++) {
-    logPmf += Math.log((n - i) / (i + 1));
-    const hi = Math.max(logTail, logPmf);
-    logTail = hi + Math.log(Math.exp(logTail - hi) + Math.exp(logPmf - hi));
+  for (const count of [b, c]) {
+    if (!(Number.isSafeInteger(count) && count >= 0)) {
+      throw new RangeError(`Cannot test ${b} and ${c} discordant pairs: expected counts`);
+    }
   }
-  return Math.min(1, 2 * Math.exp(logTail));
+  const n = b + c;
+  const k = Math.min(b, c);
+  // The tail up to k then holds half of the distribution or more.
+  if (2 * k + 1 >= n) return 1;
+  if (k === 0) return 2 ** (1 - n);
+  // Terms grow with i up to k < n/2: sum them from the largest, each from the next by the
+  // exact ratio P(i − 1) / P(i) = i / (n − i + 1), until they no longer change the sum.
+  let sum = 1, compensation = 0, term = 1;
+  for (let i = k; i > 0; i--) {
+    term *= i / (n - i + 1);
+    const next = sum + term;
+    compensation += sum - next + term;
+    sum = next;
+    if (term < sum * 1e-17) break;
+  }
+  return Math.min(1, Math.exp(Math.LN2 + logBinomialHalf(k, n) + Math.log(sum + compensation)));
+}
+
+/** log P(X = x) for X ~ Binomial(n, 1/2), 0 < x < n, in Loader's form (see R's dbinom_raw). */
+function logBinomialHalf(x: number, n: number): number {
+  const half = n / 2;
+  const lc = stirlingError(n) - stirlingError(x) - stirlingError(n - x) - deviance(x, half) -
+    deviance(n - x, half);
+  const lf = Math.log(2 * Math.PI) + Math.log(x) + Math.log1p(-x / n);
+  return lc - 0.5 * lf;
+}
+
+/** log(n!) − log(√(2π n) (n/e)^n), the error of Stirling's formula, for integers n ≥ 1. */
+function stirlingError(n: number): number {
+  if (n <= 15) {
+    let logFactorial = 0;
+    for (let i = 2; i <= n; i++) logFactorial += Math.log(i);
+    return logFactorial - (n + 0.5) * Math.log(n) + n - 0.5 * Math.log(2 * Math.PI);
+  }
+  const [s0, s1, s2, s3, s4] = [1 / 12, 1 / 360, 1 / 1260, 1 / 1680, 1 / 1188];
+  const nn = n * n;
+  if (n > 500) return (s0 - s1 / nn) / n;
+  if (n > 80) return (s0 - (s1 - s2 / nn) / nn) / n;
+  if (n > 35) return (s0 - (s1 - (s2 - s3 / nn) / nn) / nn) / n;
+  return (s0 - (s1 - (s2 - (s3 - s4 / nn) / nn) / nn) / nn) / n;
+}
+
+/**
+ * x log(x / m) + m − x, the deviance term, by its series when x is near m (where the direct
+ * form cancels).
+ */
+function deviance(x: number, m: number): number {
+  if (Math.abs(x - m) < 0.1 * (x + m)) {
+    let v = (x - m) / (x + m);
+    let s = (x - m) * v;
+    let ej = 2 * x * v;
+    v *= v;
+    for (let j = 1; j < 1000; j++) {
+      ej *= v;
+      const next = s + ej / (2 * j + 1);
+      if (next === s) return next;
+      s = next;
+    }
+    return s;
+  }
+  // log1p of the relative difference: log(x / m) would carry the rounding of the ratio,
+  // multiplied by x.
+  return x * Math.log1p((x - m) / m) - (x - m);
 }
