@@ -8,10 +8,19 @@
  * panels) are not counted: they live in cache and their size is an implementation choice,
  * while these bytes are what the format decides. Weights are counted once per batch.
  *
+ * A scaled format (`mxfp4`, `nvfp4`, `int8`…) counts packed elements plus scales (see
+ * `scaledBits`): a block scale per 32 values (MX; 16 for NVFP4) of every tensor, a float32 per
+ * tensor (NVFP4, tensor-scaled fp8, activations of int8/int4) or per output channel (weights of
+ * `-channel` fp8, int8, int4). Biases count as float32. Blocks are counted per tensor: a
+ * reduction axis shorter than a block (one input channel) has more scales than counted.
+ *
  * @module
  */
 import type { Sequential } from "../layers/sequential.ts";
 import type { Storage } from "../layers/storage/storage.ts";
+import type { Layer } from "../layers/layer.ts";
+import type { Tensor } from "../layers/tensor.ts";
+import { scaledBits, scaledSchemeOf } from "../layers/storage/scaled.ts";
 
 /** Bytes one layer moves in one forward pass over a batch. */
 export interface LayerBytes {
@@ -54,20 +63,38 @@ export function bytesMoved(
   const shapes = net.shapes(inputShape);
   let input = { elements: count(inputShape), storage: inputStorage };
   return net.layers.map((layer, i) => {
-    const bytes = layer.storage.bytesPerElement;
-    const params = Object.values(layer.params).reduce((sum, t) => sum + t.size, 0);
     const converted = input.storage === layer.storage
       ? 0
-      : input.elements * (input.storage.bytesPerElement + bytes);
+      : bytesOf(input.storage, input.elements) + bytesOf(layer.storage, input.elements);
+    const params = Object.values(layer.params).reduce((sum, t) => sum + paramBytes(layer, t), 0);
+    const elements = count(shapes[i]);
     const result = {
       layer: layer.name,
-      read: (input.elements + params) * bytes,
-      written: count(shapes[i]) * bytes,
+      read: bytesOf(layer.storage, input.elements) + params,
+      written: bytesOf(layer.storage, elements),
       converted,
     };
-    input = { elements: count(shapes[i]), storage: layer.storage };
+    input = { elements, storage: layer.storage };
     return result;
   });
+}
+
+/** Bytes of a tensor of `elements` values in `storage`, scales included (per tensor). */
+function bytesOf(storage: Storage, elements: number, channels = 1): number {
+  const scheme = scaledSchemeOf(storage);
+  return scheme ? scaledBits(scheme, elements, channels) / 8 : elements * storage.bytesPerElement;
+}
+
+/**
+ * Bytes of a parameter of `layer`: weights in the layer's format with a scale per output
+ * channel where the format has them; a scaled format's biases in float32.
+ */
+function paramBytes(layer: Layer, t: Tensor): number {
+  const scheme = scaledSchemeOf(layer.storage);
+  if (!scheme) return bytesOf(layer.storage, t.size);
+  if (t !== layer.params.W) return 4 * t.size;
+  const channels = layer.kind === "affine" ? t.shape[1] : t.shape[0];
+  return bytesOf(layer.storage, t.size, scheme.granularity === "channel" ? channels : 1);
 }
 
 /**

@@ -22,6 +22,7 @@
  * @module
  */
 import { storageByName } from "../layers/storage/formats.ts";
+import { bitsPerValue } from "../layers/storage/scaled.ts";
 import { compactLayerConfig, type LayerConfig } from "./layer_config.ts";
 import { flips, mcnemarExact } from "./mcnemar.ts";
 
@@ -665,8 +666,9 @@ function harmScore(saved: number, added: number): number {
   return saved / Math.max(added, Number.MIN_VALUE);
 }
 
+/** A format's width, for ordering: bits per value, a scaled format's block scales included. */
 function bytesOf(format: string): number {
-  return storageByName(format).bytesPerElement;
+  return bitsPerValue(storageByName(format)) / 8;
 }
 
 function finite(n: number): number | null {

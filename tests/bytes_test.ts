@@ -4,7 +4,18 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { bf16, bytesMoved, deepConvNet, f16, f32, f64, totalBytes } from "../mod.ts";
+import {
+  Affine,
+  bf16,
+  bytesMoved,
+  deepConvNet,
+  f16,
+  f32,
+  f64,
+  Sequential,
+  storageByName,
+  totalBytes,
+} from "../mod.ts";
 
 Deno.test("bytesMoved() matches hand counts for conv2 and affine1 of DeepConvNet", () => {
   const batch = 100;
@@ -47,4 +58,20 @@ Deno.test("bytesMoved() counts a conversion at every format boundary, by hand", 
   const extra = totalBytes(bytesMoved(net, [1, 1, 28, 28], f64)) - totalBytes(uniform);
   // What differs from all-f16: the two conversions, and conv1's reads and write at 4 bytes.
   assert.equal(extra, conv1.converted + relu1.converted + 2 * (784 + 144 + 16 + 16 * 784));
+});
+
+Deno.test("bytesMoved: a scaled format counts packed elements plus scales", () => {
+  const fc = new Affine({ inputs: 64, outputs: 2, storage: storageByName("mxfp4") });
+  const [mx] = bytesMoved(new Sequential([fc]), [1, 64], storageByName("mxfp4"));
+  // input 64 × 4.25 bits; weights 128 × 4.25; bias 2 float32; output 2 values + a block scale.
+  assert.deepEqual(mx, {
+    layer: "affine1",
+    read: (64 * 4.25 + 128 * 4.25) / 8 + 8,
+    written: (2 * 4 + 8) / 8,
+    converted: 0,
+  });
+  const int8 = new Affine({ inputs: 64, outputs: 2, storage: storageByName("int8") });
+  const [q] = bytesMoved(new Sequential([int8]), [1, 64], storageByName("int8"));
+  // input 64 bytes + a float32 scale; weights 128 bytes + a float32 per output; bias 8.
+  assert.equal(q.read, 64 + 4 + 128 + 2 * 4 + 8);
 });

@@ -47,6 +47,7 @@ export {
   sharedExponent,
 } from "./mx.ts";
 export {
+  bitsPerValue,
   type OperandLayout,
   type OperandRole,
   quantizeOperand,

@@ -341,3 +341,25 @@ export function scaledSchemeOf(storage: Storage): ScaledScheme | undefined {
 
 /** Every scaled storage format, in {@linkcode SCALED_SCHEMES}' order. */
 export const SCALED_STORAGES: readonly ScaledStorage[] = [...STORAGES.values()];
+
+/**
+ * The bits a value of `storage` costs, scales included, for ranking formats by width: a
+ * scaled format's element bits plus its block scales' share (MXFP8 8.25, MXFP4 4.25, NVFP4
+ * 4.5); per-tensor and per-channel scales, a vanishing share, are left out here and counted by
+ * {@linkcode scaledBits}. Other formats: 8 × bytes per element.
+ *
+ * @example
+ * ```ts
+ * import { bitsPerValue, f16, storageByName } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * assert.equal(bitsPerValue(f16), 16);
+ * assert.equal(bitsPerValue(storageByName("mxfp4")), 4.25);
+ * assert.equal(bitsPerValue(storageByName("int8")), 8);
+ * ```
+ */
+export function bitsPerValue(storage: Storage): number {
+  const scheme = scaledSchemeOf(storage);
+  if (!scheme) return 8 * storage.bytesPerElement;
+  const share = scheme.blockSize ? scheme.blockScaleBits / scheme.blockSize : 0;
+  return scheme.element.bits + share;
+}
