@@ -14,6 +14,8 @@ export * from "./affine.ts";
 export * from "./softmax.ts";
 export * from "./scale.ts";
 export * from "./flatten.ts";
+export * from "./avg_pool.ts";
+export * from "./batch_norm.ts";
 export * from "./sequential.ts";
 export * from "./init.ts";
 export * from "./deep_conv_net.ts";

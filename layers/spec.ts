@@ -14,6 +14,8 @@ import { Sequential } from "./sequential.ts";
 import { Softmax } from "./softmax.ts";
 import { Scale } from "./scale.ts";
 import { Flatten } from "./flatten.ts";
+import { AvgPool } from "./avg_pool.ts";
+import { BatchNorm } from "./batch_norm.ts";
 import { storageByName } from "./storage/formats.ts";
 import type { Storage } from "./storage/storage.ts";
 import { Tensor } from "./tensor.ts";
@@ -109,6 +111,8 @@ const LAYERS: Record<
   softmax: (_, storage) => new Softmax({ storage }),
   scale: (o, storage) => new Scale({ factor: o.factor, divisor: o.divisor, storage }),
   flatten: (_, storage) => new Flatten({ storage }),
+  avgpool: (o, storage) => new AvgPool({ ...o, kernelHeight: o.kernelHeight, storage }),
+  batchnorm: (o, storage) => new BatchNorm({ channels: o.channels, storage }),
 };
 
 /**

@@ -16,6 +16,7 @@ import { DataError } from "../data/data_error.ts";
 import type { LayerSpec } from "../layers/spec.ts";
 import { layerFromSpec, networkFromSpec } from "../layers/spec.ts";
 import { Sequential } from "../layers/sequential.ts";
+import { AvgPool, type AvgPoolOptions } from "../layers/avg_pool.ts";
 import type { Storage } from "../layers/storage/storage.ts";
 import type { Tensor } from "../layers/tensor.ts";
 import { Attributes } from "./_attributes.ts";
@@ -55,13 +56,30 @@ export interface ImportOnnxOptions {
 const ATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
   ...FOLDED_ATTRIBUTES,
   Add: [],
-  BatchNormalization: ["epsilon", "momentum", "spatial", "is_test", "consumed_inputs"],
+  BatchNormalization: [
+    "epsilon",
+    "momentum",
+    "spatial",
+    "is_test",
+    "consumed_inputs",
+    "training_mode",
+  ],
   Conv: ["auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"],
   Div: [],
   Dropout: ["ratio", "seed", "is_test", "consumed_inputs"],
   Flatten: ["axis"],
   Gemm: ["alpha", "beta", "transA", "transB", "broadcast"],
   MatMul: [],
+  AveragePool: [
+    "auto_pad",
+    "ceil_mode",
+    "count_include_pad",
+    "dilations",
+    "kernel_shape",
+    "pads",
+    "strides",
+  ],
+  GlobalAveragePool: [],
   MaxPool: [
     "auto_pad",
     "ceil_mode",
@@ -84,7 +102,7 @@ const OPSETS = { min: 7, max: 21 };
 interface Planned {
   name: string;
   spec: LayerSpec;
-  params?: { W: Float64Array; b: Float64Array };
+  params?: Record<string, Float64Array>;
   /** The ONNX operator it came from, for folds that depend on it. */
   op: string;
 }
@@ -95,9 +113,11 @@ interface Planned {
  * The graph must be a chain: one data input of shape (N, C, H, W) or (N, features), each node
  * reading the output of the one before (and constants), one output. Supported operators, with
  * opsets 7 to 21: Conv (group 1, dilation 1, square kernel, equal strides and pads on every
- * side), MaxPool (the same windows), Relu, Gemm, MatMul (with an Add of a constant), Flatten and
- * Reshape to (N, -1), Softmax over the last axis, Dropout and Identity (nothing at inference),
- * BatchNormalization after a Conv or Gemm (folded), Mul and Div by a scalar constant, Cast to a
+ * side), MaxPool (the same windows; ceil_mode where it changes no extent), AveragePool (any
+ * window, pads, count_include_pad, ceil_mode), GlobalAveragePool, Relu, Gemm, MatMul (with an
+ * Add of a constant), Flatten and Reshape to (N, -1), Softmax over the last axis, Dropout and
+ * Identity (nothing at inference), BatchNormalization (folded into a Conv or Gemm before it,
+ * else a layer of its own), Mul and Div by a scalar constant, Cast to a
  * float type (rounds to it), and the constant computations Constant, Shape, Gather, Unsqueeze,
  * Squeeze, Concat and Cast.
  *
@@ -393,6 +413,9 @@ class Importer {
         return this.#conv(a, name, shape, inputs);
       case "MaxPool":
         return this.#maxPool(a, name, shape);
+      case "AveragePool":
+      case "GlobalAveragePool":
+        return this.#avgPool(a, name, shape, op === "GlobalAveragePool");
       case "Gemm":
         return this.#gemm(a, name, shape, inputs);
       case "MatMul": {
@@ -409,7 +432,7 @@ class Importer {
       case "Add":
         return this.#add(a, inputs[1 - at]);
       case "BatchNormalization":
-        return this.#batchNorm(a, shape, inputs);
+        return this.#batchNorm(a, name, shape, inputs);
     }
     return a.refuse("inputs", "constants only", "a data input");
   }
@@ -471,44 +494,46 @@ class Importer {
     return a.refuse("input 1", "a shape (N, -1) or the input's own", `[${target.values}]`);
   }
 
-  /** A window's size, stride and pad from the attributes; square and the same on every side. */
-  #window(a: Attributes, shape: Dim[], kernel: readonly number[]): {
-    size: number;
-    stride: number;
-    pad: number;
-  } {
+  /**
+   * A window's extents, strides and pads (top, left, bottom, right) from the attributes, with
+   * `auto_pad` resolved; dilation must be 1.
+   */
+  #geometry(a: Attributes, shape: Dim[], kernel: readonly number[]): Geometry {
     const dilations = a.ints("dilations", [1, 1])!;
     a.require("dilations", dilations, dilations.every((d) => d === 1), "1 on both axes");
     const kernelShape = a.ints("kernel_shape", kernel)!;
     a.require("kernel_shape", kernelShape, kernelShape.join() === kernel.join(), `[${kernel}]`);
-    const [kh, kw] = kernel;
-    a.require("kernel_shape", kernel, kh === kw, "a square kernel");
     const strides = a.ints("strides", [1, 1])!;
-    a.require(
-      "strides",
-      strides,
-      strides.length === 2 && strides[0] === strides[1],
-      "equal strides",
-    );
+    a.require("strides", strides, strides.length === 2, "two strides");
     const autoPad = a.string("auto_pad", "NOTSET");
     let pads = a.ints("pads", [0, 0, 0, 0])!;
     if (autoPad === "VALID") pads = [0, 0, 0, 0];
     else if (autoPad === "SAME_UPPER" || autoPad === "SAME_LOWER") {
-      pads = [2, 3].flatMap((axis) => {
-        const extent = shape[axis] as number;
-        const total = Math.max((Math.ceil(extent / strides[0]) - 1) * strides[0] + kh - extent, 0);
+      const [before, after] = [0, 1].map((axis) => {
+        const extent = shape[axis + 2] as number;
+        const total = Math.max(
+          (Math.ceil(extent / strides[axis]) - 1) * strides[axis] + kernel[axis] - extent,
+          0,
+        );
         const small = Math.floor(total / 2);
         return autoPad === "SAME_UPPER" ? [small, total - small] : [total - small, small];
       });
-      pads = [pads[0], pads[2], pads[1], pads[3]];
-    } else {a.require(
-        "auto_pad",
-        autoPad,
-        autoPad === "NOTSET",
-        "NOTSET, VALID, SAME_UPPER or SAME_LOWER",
-      );}
-    a.require("pads", pads, pads.every((p) => p === pads[0]), "the same pad on every side");
-    return { size: kh, stride: strides[0], pad: pads[0] };
+      pads = [before[0], after[0], before[1], after[1]];
+    } else {
+      const known = "NOTSET, VALID, SAME_UPPER or SAME_LOWER";
+      a.require("auto_pad", autoPad, autoPad === "NOTSET", known);
+    }
+    a.require("pads", pads, pads.length === 4, "four pads");
+    return { kernel: [kernel[0], kernel[1]], strides: [strides[0], strides[1]], pads };
+  }
+
+  /** The window as conv and max pool take it: square, one stride, the same pad on every side. */
+  #square(a: Attributes, g: Geometry): { size: number; stride: number; pad: number } {
+    const [kh, kw] = g.kernel;
+    a.require("kernel_shape", g.kernel, kh === kw, "a square kernel");
+    a.require("strides", g.strides, g.strides[0] === g.strides[1], "equal strides");
+    a.require("pads", g.pads, g.pads.every((p) => p === g.pads[0]), "the same pad on every side");
+    return { size: kh, stride: g.strides[0], pad: g.pads[0] };
   }
 
   #conv(
@@ -521,7 +546,7 @@ class Importer {
     a.require("group", a.int("group", 1), a.int("group", 1) === 1, "1");
     const w = weights(a, inputs[1], "input 1", 4);
     const [outC, inC, kh, kw] = w.tensor.shape;
-    const { size, stride, pad } = this.#window(a, shape, [kh, kw]);
+    const { size, stride, pad } = this.#square(a, this.#geometry(a, shape, [kh, kw]));
     const b = inputs[2]
       ? weights(a, inputs[2], "input 2", 1).tensor.toFloat64()
       : new Float64Array(outC);
@@ -535,13 +560,48 @@ class Importer {
 
   #maxPool(a: Attributes, name: string, shape: Dim[]): Dim[] {
     this.#rank(a, shape, 4);
-    a.require("ceil_mode", a.int("ceil_mode", 0), a.int("ceil_mode", 0) === 0, "0");
+    const g = this.#geometry(a, shape, this.#kernel(a));
+    const window = this.#square(a, g);
+    if (a.int("ceil_mode", 0) === 1) {
+      // Supported where rounding up gives the extents rounding down does.
+      const floor = new AvgPool({ ...avgPoolOptions(g), ceilMode: 0 }).outputShape([
+        1,
+        1,
+        ...shape.slice(2) as number[],
+      ]);
+      const ceil = new AvgPool({ ...avgPoolOptions(g), ceilMode: 1 }).outputShape([
+        1,
+        1,
+        ...shape.slice(2) as number[],
+      ]);
+      a.require("ceil_mode", 1, floor.join() === ceil.join(), "0, or 1 where it changes no extent");
+    }
+    return this.#plan(a, name, "MaxPool", shape, { kind: "pool", options: window });
+  }
+
+  /** The two extents of attribute `kernel_shape`. */
+  #kernel(a: Attributes): number[] {
     const kernel = a.ints("kernel_shape", undefined);
     if (!kernel || kernel.length !== 2) {
-      a.refuse('attribute "kernel_shape"', "two extents", `${kernel}`);
+      a.refuse('attribute "kernel_shape"', "two extents", `${kernel ?? "none"}`);
     }
-    const { size, stride, pad } = this.#window(a, shape, kernel!);
-    return this.#plan(a, name, "MaxPool", shape, { kind: "pool", options: { size, stride, pad } });
+    return kernel!;
+  }
+
+  #avgPool(a: Attributes, name: string, shape: Dim[], global: boolean): Dim[] {
+    this.#rank(a, shape, 4);
+    const g = global
+      ? { kernel: shape.slice(2) as number[], strides: [1, 1], pads: [0, 0, 0, 0] }
+      : this.#geometry(a, shape, this.#kernel(a));
+    const options = {
+      ...avgPoolOptions(g),
+      countIncludePad: a.int("count_include_pad", 0),
+      ceilMode: a.int("ceil_mode", 0),
+    };
+    return this.#plan(a, name, global ? "GlobalAveragePool" : "AveragePool", shape, {
+      kind: "avgpool",
+      options,
+    });
   }
 
   #gemm(
@@ -596,28 +656,42 @@ class Importer {
     return undefined;
   }
 
-  /** Folds a batch normalisation into the conv or affine layer just before it, in float64. */
-  #batchNorm(a: Attributes, shape: Dim[], inputs: readonly (Constant | undefined)[]): undefined {
-    const producer = this.#planned.at(-1);
-    if (!producer?.params) {
-      return a.refuse("input", "the output of a Conv or Gemm (folded into it)", "another input");
-    }
+  /**
+   * A batch normalisation: folded into the conv or affine layer just before it, in float64, or
+   * else a layer of its own with the statistics folded into a scale and shift per channel.
+   */
+  #batchNorm(
+    a: Attributes,
+    name: string,
+    shape: Dim[],
+    inputs: readonly (Constant | undefined)[],
+  ): Dim[] | undefined {
+    a.require("spatial", a.int("spatial", 1), a.int("spatial", 1) === 1, "1");
+    a.require("training_mode", a.int("training_mode", 0), a.int("training_mode", 0) === 0, "0");
+    if (shape.length < 2) a.refuse("input", "(N, C, ...)", `[${shape}]`);
     const channels = shape[1] as number;
-    const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) => {
+    const [gamma, beta, mean, variance] = [1, 2, 3, 4].map((i) => {
       const v = weights(a, inputs[i], `input ${i}`).tensor.toFloat64();
       if (v.length !== channels) a.refuse(`input ${i}`, `${channels} values`, `${v.length}`);
       return v;
     });
     const epsilon = a.float("epsilon", 1e-5);
-    const { W, b } = producer.params;
+    const scale = gamma.map((g, c) => g / Math.sqrt(variance[c] + epsilon));
+    const shift = beta.map((b, c) => b - mean[c] * scale[c]);
+    const producer = this.#planned.at(-1);
+    if (!(producer?.spec.kind === "conv" || producer?.spec.kind === "affine")) {
+      this.#format = this.#options.storage ?? weights(a, inputs[1], "input 1").tensor.storage;
+      const layer = { kind: "batchnorm", options: { channels } };
+      return this.#plan(a, name, "BatchNormalization", shape, layer, { scale, shift });
+    }
+    const { W, b } = producer.params!;
     const perChannel = W.length / channels;
     const affine = producer.spec.kind === "affine";
     for (let c = 0; c < channels; c++) {
-      const s = scale[c] / Math.sqrt(variance[c] + epsilon);
       for (let k = 0; k < perChannel; k++) {
-        W[affine ? k * channels + c : c * perChannel + k] *= s;
+        W[affine ? k * channels + c : c * perChannel + k] *= scale[c];
       }
-      b[c] = (b[c] - mean[c]) * s + bias[c];
+      b[c] = b[c] * scale[c] + shift[c];
     }
     producer.op += "+BatchNormalization";
     return undefined;
@@ -648,12 +722,34 @@ class Importer {
     });
     planned.forEach((p, i) => {
       if (!p.params) return;
-      const layer = net.layers[i];
-      layer.params.W.set(p.params.W);
-      layer.params.b.set(p.params.b);
+      for (const [key, values] of Object.entries(p.params)) net.layers[i].params[key].set(values);
     });
     return new Sequential(net.layers, { names: planned.map((p) => p.name), inputShape });
   }
+}
+
+/** A window: extents and strides (rows, columns), pads (top, left, bottom, right). */
+interface Geometry {
+  kernel: number[];
+  strides: number[];
+  pads: number[];
+}
+
+/** The options of an average pool over window `g`. */
+function avgPoolOptions(g: Geometry): Required<Omit<AvgPoolOptions, "storage">> {
+  const [padTop, padLeft, padBottom, padRight] = g.pads;
+  return {
+    kernelHeight: g.kernel[0],
+    kernelWidth: g.kernel[1],
+    strideHeight: g.strides[0],
+    strideWidth: g.strides[1],
+    padTop,
+    padLeft,
+    padBottom,
+    padRight,
+    countIncludePad: 0,
+    ceilMode: 0,
+  };
 }
 
 /** The float tensor `c`, of `rank` dimensions when given. */

@@ -236,7 +236,7 @@ Deno.test("every unsupported operator is listed with its nodes, and the supporte
     assert.ok(e instanceof Error);
     assert.match(
       e.message,
-      /^Cannot read m\.onnx: operators: expected only Add, BatchNormalization, Cast, .*Conv.*Softmax.*, found Tanh \(node "t1", 3\); LeakyRelu \(node "lr"\)$/,
+      /^Cannot read m\.onnx: operators: expected only Add, AveragePool, BatchNormalization, Cast, .*Conv.*Softmax.*, found Tanh \(node "t1", 3\); LeakyRelu \(node "lr"\)$/,
     );
     assert.ok(!e.message.includes("\n"));
     return true;
@@ -331,4 +331,47 @@ Deno.test("readOnnxFile names the missing file", async () => {
         found: "no such file",
       }),
   );
+});
+
+Deno.test("AveragePool, GlobalAveragePool and a standalone BatchNormalization import as layers", () => {
+  const m: TestModel = {
+    nodes: [
+      {
+        op: "BatchNormalization",
+        inputs: ["x", "g", "be", "mu", "v"],
+        outputs: ["n"],
+        name: "bn",
+        attributes: [floatAttribute("epsilon", 0)],
+      },
+      {
+        op: "AveragePool",
+        inputs: ["n"],
+        outputs: ["a"],
+        name: "avg",
+        attributes: [
+          ints("kernel_shape", [2, 2]),
+          ints("strides", [2, 2]),
+          intAttribute("ceil_mode", 1),
+        ],
+      },
+      { op: "GlobalAveragePool", inputs: ["a"], outputs: ["y"], name: "gap" },
+    ],
+    initializers: [
+      { name: "g", dims: [1], values: [2] },
+      { name: "be", dims: [1], values: [1] },
+      { name: "mu", dims: [1], values: [0] },
+      { name: "v", dims: [1], values: [1] },
+    ],
+    input: ["N", 1, 3, 3],
+  };
+  const net = importOnnx(modelBytes(m), { storage: f64 });
+  assert.deepEqual(net.layers.map((l) => `${l.name} ${l.kind}`), [
+    "bn batchnorm",
+    "avg avgpool",
+    "gap avgpool",
+  ]);
+  const y = net.forward(tensor([1, 1, 3, 3], [1, 2, 3, 4, 5, 6, 7, 8, 9]));
+  assert.deepEqual(y.shape, [1, 1, 1, 1]);
+  // 2x + 1, averaged in 2x2 windows with ceil mode ([7, 10, 16, 19]), then globally
+  assert.deepEqual([...y.toFloat64()], [13]);
 });

@@ -1,0 +1,133 @@
+/**
+ * Batch normalisation at inference: a scale and a shift per channel, the running statistics
+ * folded in (scale = γ / √(var + ε), shift = β − mean · scale), as an imported model's
+ * `BatchNormalization` that no convolution or affine layer precedes computes.
+ *
+ * Precision: x · scale + shift is computed in float64 and rounded once to the storage format;
+ * gradients are float64 sums (over the batch and positions for the parameters), each rounded
+ * once.
+ *
+ * @module
+ */
+import { checkShape, copyParams, type Layer, requireInput } from "./layer.ts";
+import type { Storage } from "./storage/storage.ts";
+import { f64 } from "./storage/f64.ts";
+import { Tensor } from "./tensor.ts";
+import { reuse } from "./_scratch.ts";
+
+/** Options of {@linkcode BatchNorm}. */
+export interface BatchNormOptions {
+  /** Channels: the extent of the input's second dimension. */
+  channels: number;
+  /** Format of parameters, gradients and output. @default {f64} */
+  storage?: Storage;
+}
+
+/**
+ * y = x · scale[c] + shift[c] for every element of channel c, over input (N, C, ...).
+ *
+ * @example
+ * ```ts
+ * import { BatchNorm, tensor } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * const bn = new BatchNorm({ channels: 2 });
+ * bn.params.scale.set([2, 10]);
+ * bn.params.shift.set([1, 0]);
+ * const y = bn.forward(tensor([1, 2, 2], [1, 2, 3, 4]));
+ * assert.deepEqual([...y.toFloat64()], [3, 5, 30, 40]);
+ * ```
+ */
+export class BatchNorm implements Layer {
+  readonly kind = "batchnorm";
+  name = "batchnorm";
+  readonly storage: Storage;
+  readonly params: { readonly scale: Tensor; readonly shift: Tensor };
+  readonly grads: { readonly scale: Tensor; readonly shift: Tensor };
+  /** No weights to initialise from a fan-in: the scale starts at 1, the shift at 0. */
+  readonly fanIn = 0;
+  /** The channels. */
+  readonly options: { readonly channels: number };
+  #input?: Tensor;
+  #output?: Tensor;
+  #dx?: Tensor;
+
+  /**
+   * A batch normalisation of scale 1 and shift 0.
+   *
+   * @throws {RangeError} When `channels` is not a positive integer.
+   */
+  constructor(options: BatchNormOptions) {
+    const { channels } = options;
+    if (!(Number.isInteger(channels) && channels > 0)) {
+      throw new RangeError(
+        `Cannot make batchnorm: ${channels} channels, expected a positive integer`,
+      );
+    }
+    this.options = { channels };
+    this.storage = options.storage ?? f64;
+    const make = () => new Tensor(this.storage, [channels]);
+    this.params = { scale: make(), shift: make() };
+    this.params.scale.set(new Float64Array(channels).fill(1));
+    this.grads = { scale: make(), shift: make() };
+  }
+
+  /** Same as the input, (N, channels, ...). */
+  outputShape(inputShape: readonly number[]): number[] {
+    const expected = inputShape.map((_, i) => i === 1 ? this.options.channels : undefined);
+    checkShape(this, "input", inputShape, inputShape.length >= 2 ? expected : [undefined, 1]);
+    return [...inputShape];
+  }
+
+  /** Scales and shifts every element by its channel's parameters. */
+  forward(x: Tensor): Tensor {
+    const shape = this.outputShape(x.shape);
+    this.#input = x;
+    const scale = this.params.scale.toFloat64();
+    const shift = this.params.shift.toFloat64();
+    const v = x.toFloat64();
+    const inner = this.#inner(shape);
+    for (let i = 0; i < v.length; i++) {
+      const c = Math.floor(i / inner) % scale.length;
+      v[i] = v[i] * scale[c] + shift[c];
+    }
+    const y = this.#output = reuse(this.#output, this.storage, shape);
+    y.set(v);
+    return y;
+  }
+
+  /** Fills `grads.scale` and `grads.shift` and returns the input gradient. */
+  backward(dout: Tensor): Tensor {
+    const x = requireInput(this, this.#input);
+    checkShape(this, "output gradient", dout.shape, x.shape);
+    const scale = this.params.scale.toFloat64();
+    const dy = dout.toFloat64();
+    const xs = x.toFloat64();
+    const inner = this.#inner(x.shape);
+    const dScale = new Float64Array(scale.length);
+    const dShift = new Float64Array(scale.length);
+    const dx = new Float64Array(dy.length);
+    for (let i = 0; i < dy.length; i++) {
+      const c = Math.floor(i / inner) % scale.length;
+      dx[i] = dy[i] * scale[c];
+      dScale[c] += dy[i] * xs[i];
+      dShift[c] += dy[i];
+    }
+    this.grads.scale.set(dScale);
+    this.grads.shift.set(dShift);
+    const out = this.#dx = reuse(this.#dx, this.storage, x.shape);
+    out.set(dx);
+    return out;
+  }
+
+  /** Elements per channel of one example. */
+  #inner(shape: readonly number[]): number {
+    return shape.slice(2).reduce((a, b) => a * b, 1);
+  }
+
+  /** The same layer storing parameters and output in `storage`, parameters rounded to it. */
+  to(storage: Storage): BatchNorm {
+    const bn = new BatchNorm({ ...this.options, storage });
+    copyParams(this, bn);
+    return bn;
+  }
+}
