@@ -31,11 +31,29 @@ export interface BinaryFormat {
 }
 
 /**
- * Which way a value between two of the format's values goes: to the nearer (ties to the even
- * significand), to the one nearer zero, or to the one farther from zero. Stochastic rounding
- * picks one of the last two.
+ * Which way a value between two of the format's values goes, as the rounding modes define it
+ * (see `MinifloatRounding`), plus `"away-from-zero"`: one of the two stochastic rounding picks.
+ * The stochastic modes take their random bits from {@linkcode Draw}.
  */
-export type Direction = "nearest-even" | "toward-zero" | "away-from-zero";
+export type Direction =
+  | "nearest-even"
+  | "nearest-away"
+  | "nearest-zero"
+  | "toward-positive"
+  | "toward-negative"
+  | "toward-zero"
+  | "away-from-zero"
+  | "odd"
+  | "stochastic"
+  | "stochastic-equal";
+
+/** The 32 random bits a stochastic rounding is given, and how many of them it uses. */
+export interface Draw {
+  /** An integer from 0 to 2^32 - 1. */
+  readonly random: number;
+  /** Stochastic rounding with this many random bits (hardware style); absent: exact. */
+  readonly randomBits?: number;
+}
 
 /** IEEE 754 binary16 (what `Float16Array` holds). */
 export const BINARY16: BinaryFormat = { exponentBits: 5, fractionBits: 10 };
@@ -122,9 +140,10 @@ export function roundToFormat(
   x: number,
   format: BinaryFormat,
   direction: Direction = "nearest-even",
+  draw: Draw = { random: 0 },
 ): number {
   if (x !== x || x === 0) return x;
-  if (!Number.isFinite(x)) return withSign(x, overflow(format, "nearest-even"));
+  if (!Number.isFinite(x)) return withSign(x, overflow(format, "nearest-even", x < 0));
   const bits = doubleBits(x);
   const field = Number((bits >> 52n) & 0x7ffn);
   const fraction = bits & 0xfffffffffffffn;
@@ -149,20 +168,62 @@ export function roundToFormat(
     const shift = BigInt(quantum - exponent);
     kept = significand >> shift;
     const dropped = significand - (kept << shift);
-    const half = 1n << (shift - 1n);
-    const up = direction === "nearest-even"
-      ? dropped > half || (dropped === half && (kept & 1n) === 1n)
-      : direction === "away-from-zero" && dropped > 0n;
-    if (up) kept++;
+    if (roundsUp(direction, dropped, shift, (kept & 1n) === 1n, x < 0, draw)) kept++;
   }
   const magnitude = Number(kept) * 2 ** quantum;
-  const rounded = magnitude > maxFinite(format) ? overflow(format, direction) : magnitude;
+  const rounded = magnitude > maxFinite(format) ? overflow(format, direction, x < 0) : magnitude;
   return withSign(x, rounded);
 }
 
-/** What a magnitude beyond the largest finite value becomes. */
-function overflow(format: BinaryFormat, direction: Direction): number {
-  if (format.saturate || direction === "toward-zero") return maxFinite(format);
+/**
+ * Whether a magnitude `dropped / 2^shift` of a spacing above the kept one goes up, by the
+ * modes' definitions, in integers.
+ */
+function roundsUp(
+  direction: Direction,
+  dropped: bigint,
+  shift: bigint,
+  odd: boolean,
+  negative: boolean,
+  draw: Draw,
+): boolean {
+  const half = 1n << (shift - 1n);
+  const inexact = dropped > 0n;
+  const random = BigInt(draw.random);
+  switch (direction) {
+    case "nearest-even":
+      return dropped > half || (dropped === half && odd);
+    case "nearest-away":
+      return dropped >= half;
+    case "nearest-zero":
+      return dropped > half;
+    case "toward-positive":
+      return inexact && !negative;
+    case "toward-negative":
+      return inexact && negative;
+    case "toward-zero":
+      return false;
+    case "away-from-zero":
+      return inexact;
+    case "odd":
+      return inexact && !odd;
+    case "stochastic-equal":
+      return inexact && random >= 1n << 31n;
+    case "stochastic": {
+      // Exact: up when random / 2^32 < dropped / 2^shift.
+      if (draw.randomBits === undefined) return random << shift < dropped << 32n;
+      const bits = BigInt(draw.randomBits);
+      const cut = (dropped << bits) >> shift;
+      return cut + (random >> (32n - bits)) >= 1n << bits;
+    }
+  }
+}
+
+/** What a magnitude of this sign beyond the largest finite value becomes. */
+function overflow(format: BinaryFormat, direction: Direction, negative: boolean): number {
+  const clamps = direction === "toward-zero" || direction === "odd" ||
+    (direction === "toward-positive" && negative) || (direction === "toward-negative" && !negative);
+  if (format.saturate || clamps) return maxFinite(format);
   return format.specials === "fn" ? NaN : Infinity;
 }
 

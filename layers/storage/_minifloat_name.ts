@@ -8,11 +8,21 @@
  * @module
  */
 import type { MinifloatOptions } from "./minifloat.ts";
+import { isStochastic, type MinifloatRounding, ROUNDING_MODES } from "./rounding.ts";
 
 /** The grammar of minifloat names, as error messages and documentation show it. */
-export const MINIFLOAT_NAME_PATTERN = "e{E}m{M}[-ieee|-fn][-b{bias}][-nosub][-sat][-rz|-sr{seed}]";
+export const MINIFLOAT_NAME_PATTERN = "e{E}m{M}[-ieee|-fn][-b{bias}][-nosub][-sat]" +
+  "[-rna|-rnz|-ru|-rd|-rz|-ro|-sr{seed}[-bits{n}]|-sre{seed}]";
 
-const NAME = /^e(\d+)m(\d+)(?:-(ieee|fn))?(?:-b(-?\d+))?(-nosub)?(-sat)?(?:-(rz)|-sr(\d+))?$/;
+const NAME = new RegExp(
+  "^e(\\d+)m(\\d+)(?:-(ieee|fn))?(?:-b(-?\\d+))?(-nosub)?(-sat)?" +
+    "(?:-(rna|rnz|ru|rd|rz|ro)|-sr(e?)(\\d+)(?:-bits(\\d+))?)?$",
+);
+
+/** The deterministic modes by their name suffix, without the dash (`rz`). */
+const BY_SUFFIX = new Map<string, MinifloatRounding>(
+  ROUNDING_MODES.filter((m) => !isStochastic(m.mode)).map((m) => [m.suffix.slice(1), m.mode]),
+);
 
 /** The bias a format has unless told otherwise: the IEEE 754 choice, 2^(E-1) - 1. */
 export function defaultBias(exponentBits: number): number {
@@ -31,15 +41,21 @@ export function defaultSpecials(
 }
 
 /** The name of the format `options` describe, every option given. */
-export function minifloatName(options: Required<MinifloatOptions>): string {
+export function minifloatName(
+  options: Required<Omit<MinifloatOptions, "randomBits">> & { randomBits?: number },
+): string {
   const { exponentBits, mantissaBits, bias, specials, rounding } = options;
   const parts = [`e${exponentBits}m${mantissaBits}`];
   if (specials !== defaultSpecials(exponentBits, mantissaBits)) parts.push(specials);
   if (bias !== defaultBias(exponentBits)) parts.push(`b${bias}`);
   if (!options.subnormals) parts.push("nosub");
   if (options.saturate) parts.push("sat");
-  if (rounding === "toward-zero") parts.push("rz");
-  if (rounding === "stochastic") parts.push(`sr${options.seed}`);
+  if (isStochastic(rounding)) {
+    parts.push(`${rounding === "stochastic" ? "sr" : "sre"}${options.seed}`);
+    if (options.randomBits !== undefined) parts.push(`bits${options.randomBits}`);
+  } else if (rounding !== "nearest-even") {
+    parts.push(ROUNDING_MODES.find((m) => m.mode === rounding)!.suffix.slice(1));
+  }
   return parts.join("-");
 }
 
@@ -51,7 +67,9 @@ export function minifloatName(options: Required<MinifloatOptions>): string {
 export function parseMinifloatName(name: string): MinifloatOptions | undefined {
   const match = NAME.exec(name);
   if (!match) return undefined;
-  const [, exponentBits, mantissaBits, specials, bias, nosub, sat, rz, seed] = match;
+  const [, exponentBits, mantissaBits, specials, bias, nosub, sat, suffix, equal, seed, bits] =
+    match;
+  const stochastic: MinifloatRounding = equal ? "stochastic-equal" : "stochastic";
   return {
     exponentBits: Number(exponentBits),
     mantissaBits: Number(mantissaBits),
@@ -59,7 +77,8 @@ export function parseMinifloatName(name: string): MinifloatOptions | undefined {
     bias: bias === undefined ? undefined : Number(bias),
     subnormals: nosub === undefined,
     saturate: sat !== undefined,
-    rounding: rz ? "toward-zero" : seed === undefined ? "nearest-even" : "stochastic",
+    rounding: suffix ? BY_SUFFIX.get(suffix) : seed === undefined ? "nearest-even" : stochastic,
     seed: seed === undefined ? undefined : Number(seed),
+    randomBits: bits === undefined ? undefined : Number(bits),
   };
 }

@@ -14,24 +14,13 @@ import { tableRead } from "./_table.ts";
 import { checkRun } from "./_bounds.ts";
 import { defaultBias, defaultSpecials, minifloatName } from "./_minifloat_name.ts";
 import { deriveSeed, Random } from "../random.ts";
-
-/**
- * How a value between two neighbours in the format is rounded.
- *
- * - `"nearest-even"`: to the nearer neighbour; a tie to the one whose code is even.
- * - `"toward-zero"`: to the neighbour of smaller magnitude (truncation).
- * - `"stochastic"`: away from zero with probability (|x| − lower) / spacing, where lower is
- *   the neighbour of smaller magnitude, so that a value's expected rounding is itself.
- *
- * @example
- * ```ts
- * import type { MinifloatRounding } from "@halfprec/halfprec";
- * import assert from "node:assert/strict";
- * const rounding: MinifloatRounding = "toward-zero";
- * assert.equal(rounding, "toward-zero");
- * ```
- */
-export type MinifloatRounding = "nearest-even" | "toward-zero" | "stochastic";
+import {
+  clampsOverflow,
+  isStochastic,
+  type MinifloatRounding,
+  ROUNDING_MODES,
+  roundsUp,
+} from "./rounding.ts";
 
 /**
  * Which codes of a minifloat are not finite numbers.
@@ -88,20 +77,31 @@ export interface MinifloatOptions {
    */
   saturate?: boolean;
   /**
-   * How values are rounded by both `round` and `write`. Rounding toward zero never overflows:
-   * truncation stops at the largest finite value.
+   * How values are rounded by both `round` and `write` (see {@linkcode MinifloatRounding}).
+   * Modes that never round a magnitude up past the value (toward zero, to odd, and toward the
+   * infinity of the other sign) do not overflow: they stop at the largest finite value.
    *
    * @default {"nearest-even"}
    */
   rounding?: MinifloatRounding;
   /**
-   * The seed of stochastic rounding's generator, an integer from 0 to 2^32 − 1; only for
-   * `rounding: "stochastic"`.
+   * The seed of stochastic rounding's random stream, an integer from 0 to 2^32 − 1; only for
+   * the stochastic modes.
    *
    * @default {0}
    */
   seed?: number;
+  /**
+   * Stochastic rounding with this many random bits (1 to 32), as hardware does it: the
+   * distance to the lower neighbour is cut to that many bits before the random bits are added,
+   * so rounding is biased toward zero by less than 2^-n of a spacing. Only for
+   * `rounding: "stochastic"`; without it, the probability is the exact distance.
+   */
+  randomBits?: number;
 }
+
+/** Options with every default filled in; `randomBits` stays absent when not given. */
+type Resolved = Required<Omit<MinifloatOptions, "randomBits">> & { randomBits?: number };
 
 /**
  * A storage holding a minifloat format as codes: a `Uint8Array` when sign, exponent and
@@ -114,9 +114,11 @@ export interface MinifloatOptions {
  *
  * The name is `e{E}m{M}`, then, in this order, a part for each option that is not the
  * default: `-ieee` or `-fn` (specials), `-b{bias}`, `-nosub` (no subnormals), `-sat`
- * (saturate), `-rz` (toward zero) or `-sr{seed}` (stochastic). So `e4m3` is OCP's E4M3,
- * `e4m3-ieee` the IEEE-like E4M3 of LLVM and ml_dtypes (largest finite 240), `e5m2-sat-sr7`
- * saturating E5M2 with stochastic rounding seeded 7.
+ * (saturate), then the rounding mode's suffix (see `ROUNDING_MODES`: `-rna`, `-rnz`, `-ru`,
+ * `-rd`, `-rz`, `-ro`, `-sr{seed}`, `-sr{seed}-bits{n}`, `-sre{seed}`). So `e4m3` is OCP's
+ * E4M3, `e4m3-ieee` the IEEE-like E4M3 of LLVM and ml_dtypes (largest finite 240),
+ * `e5m2-sat-sr7` saturating E5M2 with stochastic rounding seeded 7, `e5m10-ru` float16
+ * rounded toward +Infinity.
  *
  * With stochastic rounding the storage has a {@linkcode RoundingStream} (`stream`): every
  * finite value it rounds, by `round` or by `write`, draws the next number (32 random bits) from
@@ -159,18 +161,16 @@ export interface MinifloatOptions {
  * ```
  */
 export function minifloat(options: MinifloatOptions): Storage {
-  const format = resolve(options);
+  const { format, codes, encode: encodeWith } = build(options);
   const name = minifloatName(format);
-  const codes = new Codes(format);
-  if (!(codes.values[codes.maxFinite] > 0)) {
-    throw new RangeError(`Cannot make minifloat ${name}: it has no positive finite value`);
-  }
   const values = codes.values;
-  // The stream: restartable, and drawn only by stochastic rounding.
+  // The stream: restartable, and drawn only by stochastic rounding, one draw per value.
   let random = new Random(format.seed);
-  const draw = () => random.uniform();
-  const encode = encoder(format, codes, draw);
-  const stream: RoundingStream | undefined = format.rounding === "stochastic"
+  const stochastic = isStochastic(format.rounding);
+  const encode = stochastic
+    ? (x: number) => encodeWith(x, random.bits())
+    : (x: number) => encodeWith(x, 0);
+  const stream: RoundingStream | undefined = stochastic
     ? {
       seed: format.seed,
       restart: (key) => void (random = new Random(deriveSeed(format.seed, key))),
@@ -200,11 +200,59 @@ export function minifloat(options: MinifloatOptions): Storage {
   };
 }
 
-const ROUNDINGS: readonly MinifloatRounding[] = ["nearest-even", "toward-zero", "stochastic"];
+/**
+ * A minifloat's rounding as a pure function, for kernels (WebAssembly tables, scaled and block
+ * formats) that round without a `Storage`: `encode(x, random)` is the code `x` rounds to,
+ * `random` being 32 random bits (an integer from 0 to 2^32 − 1) that only the stochastic modes
+ * read; `values` decodes every code. A stochastic `minifloat` storage is this encoder fed from
+ * its stream.
+ *
+ * @param options The format and its rounding (`seed` is not used: the caller draws `random`).
+ * @throws {RangeError} As {@linkcode minifloat} does.
+ *
+ * @example
+ * ```ts
+ * import { minifloatEncoder } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * const up = minifloatEncoder({ exponentBits: 4, mantissaBits: 3, rounding: "toward-positive" });
+ * assert.equal(up.values[up.encode(1.01, 0)], 1.125);
+ * assert.equal(up.values[up.encode(-1.01, 0)], -1);
+ * const sr = minifloatEncoder({ exponentBits: 4, mantissaBits: 3, rounding: "stochastic" });
+ * assert.equal(sr.values[sr.encode(1.0625, 2 ** 31 - 1)], 1.125); // random / 2^32 < 1/2: up
+ * assert.equal(sr.values[sr.encode(1.0625, 2 ** 31)], 1);
+ * ```
+ */
+export function minifloatEncoder(options: MinifloatOptions): {
+  /** The code `x` rounds to, given 32 random bits. */
+  encode: (x: number, random: number) => number;
+  /** Every code's value, the sign bit included. */
+  values: Float64Array;
+} {
+  const { codes, encode } = build(options);
+  return { encode, values: codes.values };
+}
+
+/** A checked format, its codes and its encoder: what `minifloat` and its encoder share. */
+function build(options: MinifloatOptions): {
+  format: Resolved;
+  codes: Codes;
+  encode: (x: number, random: number) => number;
+} {
+  const format = resolve(options);
+  const codes = new Codes(format);
+  if (!(codes.values[codes.maxFinite] > 0)) {
+    throw new RangeError(
+      `Cannot make minifloat ${minifloatName(format)}: it has no positive finite value`,
+    );
+  }
+  return { format, codes, encode: encoder(format, codes) };
+}
+
+const ROUNDINGS: readonly MinifloatRounding[] = ROUNDING_MODES.map((m) => m.mode);
 const SPECIALS: readonly MinifloatSpecials[] = ["ieee", "fn"];
 
 /** `options` with every default filled in, once each is known to be in range. */
-function resolve(options: MinifloatOptions): Required<MinifloatOptions> {
+function resolve(options: MinifloatOptions): Resolved {
   const { exponentBits, mantissaBits } = options;
   const fail = (problem: string) =>
     new RangeError(`Cannot make minifloat e${exponentBits}m${mantissaBits}: ${problem}`);
@@ -219,7 +267,7 @@ function resolve(options: MinifloatOptions): Required<MinifloatOptions> {
   }
   const bits = 1 + exponentBits + mantissaBits;
   if (bits > 16) throw fail(`it needs ${bits} bits with the sign, expected at most 16`);
-  const format: Required<MinifloatOptions> = {
+  const format: Resolved = {
     exponentBits,
     mantissaBits,
     bias: options.bias ?? defaultBias(exponentBits),
@@ -228,6 +276,7 @@ function resolve(options: MinifloatOptions): Required<MinifloatOptions> {
     saturate: options.saturate ?? false,
     rounding: options.rounding ?? "nearest-even",
     seed: options.seed ?? 0,
+    ...(options.randomBits === undefined ? {} : { randomBits: options.randomBits }),
   };
   const { bias, specials, rounding, seed } = format;
   if (!Number.isSafeInteger(bias)) throw fail(`bias is ${bias}, expected an integer`);
@@ -237,8 +286,18 @@ function resolve(options: MinifloatOptions): Required<MinifloatOptions> {
   if (!ROUNDINGS.includes(rounding)) {
     throw fail(`rounding is "${rounding}", expected one of ${ROUNDINGS.join(", ")}`);
   }
-  if (options.seed !== undefined && rounding !== "stochastic") {
-    throw fail(`a seed was given with rounding "${rounding}", expected rounding "stochastic"`);
+  if (options.seed !== undefined && !isStochastic(rounding)) {
+    throw fail(`a seed was given with rounding "${rounding}", expected a stochastic rounding`);
+  }
+  const { randomBits } = format;
+  if (randomBits !== undefined && rounding !== "stochastic") {
+    throw fail(`randomBits was given with rounding "${rounding}", expected rounding "stochastic"`);
+  }
+  if (
+    randomBits !== undefined &&
+    !(Number.isInteger(randomBits) && randomBits >= 1 && randomBits <= 32)
+  ) {
+    throw fail(`randomBits is ${randomBits}, expected an integer from 1 to 32`);
   }
   if (!(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32)) {
     throw fail(`seed is ${seed}, expected an integer from 0 to ${2 ** 32 - 1}`);
@@ -262,7 +321,7 @@ const DTYPES: readonly (readonly [number, number, MinifloatSpecials, string])[] 
 ];
 
 function dtypeOf(
-  format: Required<MinifloatOptions>,
+  format: Resolved,
   CodeArray: { BYTES_PER_ELEMENT: number },
 ): string {
   const { exponentBits, mantissaBits, specials } = format;
@@ -286,7 +345,7 @@ class Codes {
   /** The code of +Infinity, or NaN's in a format without infinities. */
   readonly infinity: number;
 
-  constructor(format: Required<MinifloatOptions>) {
+  constructor(format: Resolved) {
     const { exponentBits, mantissaBits, bias, subnormals, specials } = format;
     const fractions = 2 ** mantissaBits;
     const topField = 2 ** exponentBits - 1;
@@ -323,20 +382,18 @@ const scratchWords = new Uint32Array(scratch.buffer);
 const DOUBLE_SPECIALS = 0x7ff;
 
 /**
- * The function from a double to its code in `format`.
+ * The function from a double (and 32 random bits) to its code in `format`.
  *
  * Magnitudes are handled per float64 binade (exponent field). Within one, the format's spacing
  * is a fixed power of two, 2^q, and the format's value k·2^q has the code offset + k·step.
  * Multiplying |x| by 2^-q (as two powers of two, each a double even when 2^-q is not) is exact,
- * which leaves one rounding, of a number of spacings to an integer k. Rounding up past the
- * binade's last value lands on the next binade's first code, because codes of one sign
- * increase with magnitude.
+ * which leaves one rounding, of a number of spacings to an integer k: its floor and the
+ * fraction above it, both exact, go to the rounding mode. Rounding up past the binade's last
+ * value lands on the next binade's first code, because codes of one sign increase with
+ * magnitude. k's parity is the code's: offsets are multiples of 2^mantissaBits, and where the
+ * step is not 1 (no subnormals), k is 0 or 1.
  */
-function encoder(
-  format: Required<MinifloatOptions>,
-  codes: Codes,
-  draw: () => number,
-): (x: number) => number {
+function encoder(format: Resolved, codes: Codes): (x: number, random: number) => number {
   const { mantissaBits, bias, subnormals } = format;
   const minExponent = 1 - bias;
   // One entry per exponent field of finite doubles.
@@ -365,30 +422,32 @@ function encoder(
     scaleLow[field] = 2 ** (-quantum - half);
   }
   const { rounding } = format;
+  const up = roundsUp(rounding, format.randomBits);
   const { sign: signCode, maxFinite, nan, infinity } = codes;
   const overflow = format.saturate ? maxFinite : infinity;
-  // Truncation of a finite value never passes the largest finite one.
-  const finiteOverflow = format.rounding === "toward-zero" ? maxFinite : overflow;
-  return (x) => {
+  // What a finite value past the largest finite one becomes, by sign.
+  const finiteOverflow = [false, true].map((negative) =>
+    format.saturate || clampsOverflow(rounding, negative) ? maxFinite : infinity
+  );
+  const nearestEven = rounding === "nearest-even";
+  return (x, random) => {
     scratch[0] = x;
     const high = scratchWords[1];
-    const sign = (high >>> 31) * signCode;
+    const negative = high >>> 31;
+    const sign = negative * signCode;
     const field = (high >>> 20) & DOUBLE_SPECIALS;
     if (field === DOUBLE_SPECIALS) return sign + (x === x ? overflow : nan);
     const spacings = Math.abs(x) * scaleHigh[field] * scaleLow[field];
-    // The whole number of spacings, by the rounding mode (a test no branch predictor misses).
     let k: number;
-    if (rounding === "nearest-even") {
+    if (nearestEven) {
       // Adding 2^52 leaves no fraction bits, so the addition itself rounds to an integer, to
-      // nearest even: one rounding, and no data-dependent branch. k's parity is the code's:
-      // offsets are multiples of 2^mantissaBits, and where the step is not 1, k is 0 or 1.
+      // nearest even: one rounding, and no data-dependent branch (the default's fast path).
       k = spacings + 2 ** 52 - 2 ** 52;
     } else {
       k = Math.floor(spacings);
-      // Stochastic: up with probability equal to the remainder, (|x| − lower) / spacing.
-      if (rounding === "stochastic" && draw() < spacings - k) k++;
+      if (up(spacings - k, k % 2 === 1, negative === 1, random)) k++;
     }
     const code = offset[field] + k * step[field];
-    return sign + (code > maxFinite ? finiteOverflow : code);
+    return sign + (code > maxFinite ? finiteOverflow[negative] : code);
   };
 }

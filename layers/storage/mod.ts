@@ -23,10 +23,11 @@ export { bf16, bf16Code, bf16Value } from "./bf16.ts";
 export { e4m3, e5m2 } from "./fp8.ts";
 export {
   minifloat,
+  minifloatEncoder,
   type MinifloatOptions,
-  type MinifloatRounding,
   type MinifloatSpecials,
 } from "./minifloat.ts";
+export { type MinifloatRounding, ROUNDING_MODES } from "./rounding.ts";
 export { FP8_STORAGES, storageByName, STORAGES } from "./formats.ts";
 export {
   E2M1_ELEMENT,
