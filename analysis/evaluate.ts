@@ -14,6 +14,7 @@ import { PARAMETERS_KEY, roundImages } from "../layers/rounding_streams.ts";
 import type { WorkerPool } from "../workers/worker_pool.ts";
 import { bytesMoved, totalBytes } from "./bytes.ts";
 import { type Flips, flips, mcnemarExact } from "./mcnemar.ts";
+import type { LayerArithmetic } from "../layers/kernel_path.ts";
 
 /**
  * How a format is applied to a float64 network.
@@ -185,6 +186,8 @@ export interface PrecisionResult {
   seconds: number;
   /** Bytes read and written per image by a forward pass, at each array's element size. */
   bytesPerImage: number;
+  /** For every layer, the code it ran on and how its sums were accumulated. */
+  layers: LayerArithmetic[];
   /** The images behind the flip counts. */
   flips: Flips;
   /**
@@ -267,6 +270,7 @@ interface Run {
   predictions: Int32Array;
   seconds: number;
   bytesPerImage: number;
+  layers: LayerArithmetic[];
 }
 
 async function timedRun(
@@ -291,7 +295,16 @@ async function timedRun(
   const seconds = (performance.now() - started) / 1000;
   const inputStorage = mode === "seed" ? f64 : format;
   const bytes = totalBytes(bytesMoved(net, [batch, 1, 28, 28], inputStorage));
-  return { name: label.format, format, mode, predictions, seconds, bytesPerImage: bytes / batch };
+  const layers = net.arithmetic(inputStorage);
+  return {
+    name: label.format,
+    format,
+    mode,
+    predictions,
+    seconds,
+    bytesPerImage: bytes / batch,
+    layers,
+  };
 }
 
 function summarise(run: Run, reference: Run, labels: Uint8Array): PrecisionResult {
@@ -309,6 +322,7 @@ function summarise(run: Run, reference: Run, labels: Uint8Array): PrecisionResul
     mcnemarP: mcnemarExact(f.toRight.length, f.toWrong.length),
     seconds: run.seconds,
     bytesPerImage: run.bytesPerImage,
+    layers: run.layers,
     flips: f,
     ...(run.format.stream ? { seed: run.format.stream.seed } : {}),
   };

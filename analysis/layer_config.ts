@@ -4,29 +4,31 @@
  *
  * Rounding is part of a format's name (`e4m3-sat`, `e5m2-rz`, `e4m3-sr7`), so a layer's
  * entry is a format name, or `{ "storage": NAME, "accumulator": NAME }` for a conv or affine
- * layer that also rounds its partial sums. Layers without an entry take `default`, and keep
- * their current format when there is none.
+ * layer that also rounds its partial sums; such an object may also choose the layer's kernel
+ * path (`"kernels": "ts"` or `"wasm"`). Layers without an entry take `default`, and keep their
+ * current format and path when there is none.
  *
  * @module
  */
 import { getNodeValue, type ParseError, parseTree, printParseErrorCode } from "jsonc-parser";
 import type { Layer } from "../layers/layer.ts";
-import type { Sequential } from "../layers/sequential.ts";
+import { Sequential } from "../layers/sequential.ts";
+import { type KernelPath, kernelPath } from "../layers/kernel_path.ts";
 import { storageByName } from "../layers/storage/formats.ts";
 import type { Storage } from "../layers/storage/storage.ts";
 
 /**
  * The format of one layer: a storage format name, or a storage format and the format its
- * partial sums are rounded to (conv and affine layers only).
+ * partial sums are rounded to (conv and affine layers only), and optionally its kernel path.
  *
  * @example
  * ```ts
  * import type { FormatSpec } from "@halfprec/halfprec";
  * const narrow: FormatSpec = "e4m3-sat";
- * const halfSums: FormatSpec = { storage: "f16", accumulator: "f16" };
+ * const halfSums: FormatSpec = { storage: "f16", accumulator: "f16", kernels: "ts" };
  * ```
  */
-export type FormatSpec = string | { storage: string; accumulator?: string };
+export type FormatSpec = string | { storage: string; accumulator?: string; kernels?: string };
 
 /**
  * A format per layer name, and `default` for the layers not named.
@@ -50,6 +52,8 @@ export interface LayerFormat {
   storage: Storage;
   /** Format of its partial sums; undefined keeps the layer's own. */
   accumulator?: Storage;
+  /** Its kernel path; undefined keeps the layer's own. */
+  kernels?: KernelPath;
 }
 
 /**
@@ -178,7 +182,14 @@ export function applyLayerConfig(
 ): Sequential {
   const formats = layerFormats(net, config, source);
   const byLayer = new Map(net.layers.map((layer, i) => [layer, formats[i]]));
-  return net.to((layer) => byLayer.get(layer)!.storage, (layer) => byLayer.get(layer)!.accumulator);
+  const stored = net.to(
+    (layer) => byLayer.get(layer)!.storage,
+    (layer) => byLayer.get(layer)!.accumulator,
+  );
+  return new Sequential(stored.layers.map((layer, i) => {
+    const { kernels } = formats[i];
+    return kernels ? layer.withKernels?.(kernels) ?? layer : layer;
+  }));
 }
 
 /**
@@ -229,11 +240,13 @@ function formatSpec(value: unknown, at: { source: string; field: string }): Form
         JSON.stringify(value),
     );
   }
-  const extra = Object.keys(value).find((k) => k !== "storage" && k !== "accumulator");
+  const extra = Object.keys(value).find((k) => !["storage", "accumulator", "kernels"].includes(k));
   if (extra) {
-    throw new TypeError(`${where()}: unknown key "${extra}"; expected storage, accumulator`);
+    throw new TypeError(
+      `${where()}: unknown key "${extra}"; expected storage, accumulator, kernels`,
+    );
   }
-  const { storage, accumulator } = value as Record<string, unknown>;
+  const { storage, accumulator, kernels } = value as Record<string, unknown>;
   const name = (key: string, v: unknown) => {
     if (typeof v !== "string") {
       throw new TypeError(`${where(key)}: expected a format name, found ${JSON.stringify(v)}`);
@@ -241,9 +254,18 @@ function formatSpec(value: unknown, at: { source: string; field: string }): Form
     checkName(v, where(key));
     return v;
   };
-  return accumulator === undefined
-    ? { storage: name("storage", storage) }
-    : { storage: name("storage", storage), accumulator: name("accumulator", accumulator) };
+  if (kernels !== undefined) {
+    try {
+      kernelPath(kernels as string);
+    } catch (error) {
+      throw new RangeError(`${where("kernels")}: ${(error as Error).message}`);
+    }
+  }
+  return {
+    storage: name("storage", storage),
+    ...(accumulator !== undefined && { accumulator: name("accumulator", accumulator) }),
+    ...(kernels !== undefined && { kernels: kernels as string }),
+  };
 }
 
 function checkName(name: string, where: string): void {
@@ -257,5 +279,6 @@ function checkName(name: string, where: string): void {
 function resolve(spec: FormatSpec): LayerFormat {
   if (typeof spec === "string") return { storage: storageByName(spec) };
   const accumulator = spec.accumulator === undefined ? undefined : storageByName(spec.accumulator);
-  return { storage: storageByName(spec.storage), accumulator };
+  const kernels = spec.kernels === undefined ? undefined : kernelPath(spec.kernels);
+  return { storage: storageByName(spec.storage), accumulator, kernels };
 }

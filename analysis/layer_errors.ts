@@ -8,6 +8,7 @@
 import type { Sequential } from "../layers/sequential.ts";
 import { f64 } from "../layers/storage/f64.ts";
 import type { Tensor } from "../layers/tensor.ts";
+import type { KernelPath } from "../layers/kernel_path.ts";
 import { layerOutputs } from "./_outputs.ts";
 import { type ErrorMetrics, errorMetrics } from "./metrics.ts";
 import {
@@ -24,6 +25,10 @@ export interface LayerReport {
   layer: string;
   /** The candidate layer's storage format. */
   format: string;
+  /** The code the candidate layer ran on in the propagated run (see `Arithmetic`). */
+  path: KernelPath;
+  /** How the candidate layer's sums were accumulated there (see `Arithmetic`). */
+  accumulation: string;
   /** The whole candidate network run on the input: errors of earlier layers included. */
   propagated: ErrorMetrics;
   /** Only this layer in the candidate format, given the reference input. */
@@ -58,7 +63,9 @@ export function layerReports(
   x: Tensor,
 ): LayerReport[] {
   const wide = layerOutputs(reference, x);
-  const narrow = layerOutputs(candidate, x.to(candidate.layers[0].storage));
+  const input = candidate.layers[0].storage;
+  const narrow = layerOutputs(candidate, x.to(input));
+  const arithmetic = candidate.arithmetic(input);
   return candidate.layers.map((layer, i) => {
     // Layers keep their outputs only until their next call: copy the input first.
     const input = i === 0 ? x.to(f64) : wide[i - 1];
@@ -68,6 +75,8 @@ export function layerReports(
     return {
       layer: layer.name,
       format: layer.storage.name,
+      path: arithmetic[i].path,
+      accumulation: arithmetic[i].accumulation,
       propagated: errorMetrics(reference, stored, layer.storage),
       isolated: errorMetrics(reference, isolated, layer.storage),
       range: valueRange(reference),

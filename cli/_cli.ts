@@ -6,7 +6,13 @@
  */
 import process from "node:process";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { type Storage, storageByName } from "../mod.ts";
+import {
+  type KernelPath,
+  kernelPath,
+  type LayerArithmetic,
+  type Storage,
+  storageByName,
+} from "../mod.ts";
 import cliProgress from "cli-progress";
 
 /** A mistake in how the command was called: reported with a pointer to `--help`. */
@@ -62,6 +68,20 @@ export function formatsFlag(flag: string, list: string): Storage[] {
   });
 }
 
+/** The help line of `--kernels`, the same in every command. */
+export const KERNELS_HELP =
+  `  --kernels PATH   wasm: the WebAssembly SIMD kernels (float32 sums, float64 for f64);
+                   ts: the TypeScript reference (float64 sums) (default: ${kernelPath()})`;
+
+/** `value` of `--kernels` (`wasm`, `ts`), the runtime's default when absent, or a usage error. */
+export function kernelsFlag(value: string | undefined): KernelPath {
+  try {
+    return kernelPath(value);
+  } catch (error) {
+    throw new UsageError(`--kernels: ${(error as Error).message}`);
+  }
+}
+
 /** `value` of `--flag` as a positive integer, or a usage error quoting it. */
 export function positiveInteger(flag: string, value: string): number {
   const n = Number(value);
@@ -114,4 +134,45 @@ export function formatTable(header: readonly string[], rows: readonly string[][]
     cells.map((cell, c) => numeric[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))
       .join("  ").trimEnd();
   return [line(header), ...rows.map(line)].join("\n");
+}
+
+/**
+ * Which code each layer ran on and how it summed, grouped: "wasm float32: conv1-6 affine1-2;
+ * wasm none: relu1-7 pool1-3; typescript float64: softmax1" (`none`: the layer sums nothing).
+ */
+export function arithmeticText(layers: readonly LayerArithmetic[]): string {
+  const groups = new Map<string, string[]>();
+  for (const { layer, path, accumulation } of layers) {
+    const key = `${path} ${accumulation}`;
+    groups.set(key, [...groups.get(key) ?? [], layer]);
+  }
+  return [...groups].map(([key, names]) => `${key}: ${compactNames(names)}`).join("; ");
+}
+
+/** Layer names with numbered runs of one kind shortened: conv1 conv2 conv3 relu1 -> conv1-3 relu1. */
+function compactNames(names: readonly string[]): string {
+  const parts: string[] = [];
+  for (const name of names) {
+    const [, kind, number] = name.match(/^(.*?)(\d+)$/) ?? [name, name, ""];
+    const last = parts.at(-1)?.match(/^(.*?)(\d+)(?:-(\d+))?$/);
+    if (last && last[1] === kind && Number(last[3] ?? last[2]) + 1 === Number(number)) {
+      parts[parts.length - 1] = `${kind}${last[2]}-${number}`;
+    } else parts.push(name);
+  }
+  return parts.join(" ");
+}
+
+/**
+ * The runs of `results` grouped by the arithmetic of their layers, one line each: the
+ * runs' labels, then {@linkcode arithmeticText}.
+ */
+export function arithmeticLines(
+  results: readonly { label: string; layers: readonly LayerArithmetic[] }[],
+): string[] {
+  const groups = new Map<string, string[]>();
+  for (const { label, layers } of results) {
+    const text = arithmeticText(layers);
+    groups.set(text, [...groups.get(text) ?? [], label]);
+  }
+  return [...groups].map(([text, labels]) => `  ${labels.join(", ")}: ${text}`);
 }

@@ -12,20 +12,21 @@ import {
   type GradientRangeReport,
   gradientRanges,
   gradientRangeTotals,
-  kernelPath,
   type LayerReport,
   layerReports,
   mnistImages,
   predictRange,
   type RangeCounts,
   type Sequential,
-  setKernelPath,
   type Storage,
   valueRange,
 } from "../mod.ts";
 import {
+  arithmeticText,
   formatsFlag,
   formatTable,
+  KERNELS_HELP,
+  kernelsFlag,
   parseFlags,
   positiveInteger,
   runCommand,
@@ -69,6 +70,7 @@ Options:
   --json           print the result as JSON on stdout (tables go to stderr)
   --report FILE    also write an HTML report to FILE: charts, the flipped images, and a
                    re-run of every format in the browser that opens it
+${KERNELS_HELP}
   --help           show this text
 `;
 
@@ -79,10 +81,10 @@ async function main(): Promise<void> {
     return;
   }
   if (args.report !== undefined) await checkReportPath(args.report);
-  setKernelPath("typescript");
-  const { net, path: weights } = await loadDeepConvNet(args.weights, {
+  const { net: loaded, path: weights } = await loadDeepConvNet(args.weights, {
     allowNonFinite: args.allowNonFinite,
   });
+  const net = loaded.withKernels(args.kernels);
   const { set, dir } = await loadTestSet(args.data);
   const images = Math.min(args.images, set.count);
   const x = mnistImages(set, 0, images, f64);
@@ -118,11 +120,11 @@ async function main(): Promise<void> {
   });
 
   if (args.report !== undefined) {
-    const notes = [`weights ${weights}`, `MNIST ${dir}`, `${kernelPath()} kernels`];
+    const notes = [`weights ${weights}`, `MNIST ${dir}`, `${args.kernels} kernels`];
     const referenceAccuracy = correct(reference, labels) / images;
     const formats = args.formats;
     const data = await analyzeReport(
-      { net, set, x, results, referenceAccuracy, formats, kernelPath: kernelPath(), notes },
+      { net, set, x, results, referenceAccuracy, formats, kernelPath: args.kernels, notes },
     );
     const bytes = await writeReport(args.report, data);
     console.error(`Report written to ${args.report} (${(bytes / 1e6).toFixed(2)} MB)`);
@@ -132,16 +134,17 @@ async function main(): Promise<void> {
     `DeepConvNet on ${images} MNIST test images (${weights}); f64 accuracy ` +
     `${percent(correct(reference, labels) / images)}${
       noClass(unclassified(reference))
-    }. TypeScript kernels, one rounding per ` +
-    `output. SQNR and max ulp as propagated / isolated; range counts as ` +
+    }. ${args.kernels} kernels by default (each ` +
+    `layer's path and sums below). SQNR and max ulp as propagated / isolated; range counts as ` +
     `predicted / observed (overflow, underflow to 0, subnormal).`,
     ...results.map((r) =>
       [
         ``,
-        `${r.format} (sums in ${r.accumulator}): accuracy ${percent(r.accuracy)}${
-          noClass(r.unclassified)
-        }, flips →right ${r.flipsToRight} / ` +
+        `${r.format}${args.accumulator ? ` (accumulator ${r.accumulator})` : ""}: accuracy ${
+          percent(r.accuracy)
+        }${noClass(r.unclassified)}, flips →right ${r.flipsToRight} / ` +
         `→wrong ${r.flipsToWrong}`,
+        `kernel path and sums: ${arithmeticText(r.layers)}`,
         layerTable(r.layers),
         `weights: ${
           r.params.map((p) => `${p.name} ${rangeText(p.predicted)}`).filter((t) => !/ -$/.test(t))
@@ -263,11 +266,13 @@ function parse(argv: string[]) {
     data: { type: "string" },
     json: { type: "boolean", default: false },
     report: { type: "string" },
+    kernels: { type: "string" },
     help: { type: "boolean", default: false },
   });
   if (values.help) return "help" as const;
   const formats = formatsFlag("formats", values.formats);
   return {
+    kernels: kernelsFlag(values.kernels),
     formats,
     images: positiveInteger("images", values.images),
     accumulator: values.accumulator === undefined

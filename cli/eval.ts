@@ -7,7 +7,6 @@
 import {
   applyLayerConfig,
   comparePrecisions,
-  kernelPath,
   type LayerConfig,
   parseLayerConfig,
   PRECISION_MODES,
@@ -20,8 +19,11 @@ import {
   WorkerPool,
 } from "../mod.ts";
 import {
+  arithmeticLines,
   formatsFlag,
   formatTable,
+  KERNELS_HELP,
+  kernelsFlag,
   parseFlags,
   positiveInteger,
   progressBar,
@@ -62,6 +64,7 @@ Options:
   --json           print the result as JSON on stdout (the table goes to stderr)
   --report FILE    also write an HTML report to FILE: charts, the flipped images, and a
                    re-run of every run in the browser that opens it
+${KERNELS_HELP}
   --help           show this text
 `;
 
@@ -85,9 +88,10 @@ async function main(): Promise<void> {
     return;
   }
   if (args.report !== undefined) await checkReportPath(args.report);
-  const { net, path: weightsPath } = await loadDeepConvNet(args.weights, {
+  const { net: loaded, path: weightsPath } = await loadDeepConvNet(args.weights, {
     allowNonFinite: args.allowNonFinite,
   });
+  const net = loaded.withKernels(args.kernels);
   const { set, dir } = await loadTestSet(args.data);
   const limit = args.limit ?? set.count;
   if (limit > set.count) {
@@ -147,10 +151,15 @@ async function main(): Promise<void> {
       }]`
     )
     : [];
+  const arithmetic = arithmeticLines(
+    results.map((r) => ({ label: `${r.format} ${r.mode}`, layers: r.layers })),
+  );
   const text = [
     `DeepConvNet on ${limit} MNIST test images (${weightsPath})`,
     table,
     ...flipLines,
+    "Kernel path and sums of each layer:",
+    ...arithmetic,
   ].join("\n");
   const report: EvalReport = {
     weights: weightsPath,
@@ -170,8 +179,8 @@ async function main(): Promise<void> {
   }
   // Written after the results are printed, so that a failed write loses none of them.
   if (args.report !== undefined) {
-    const notes = [`weights ${weightsPath}`, `MNIST ${dir}`, `${kernelPath()} kernels`];
-    const data = await evalReport({ net, set, results, kernelPath: kernelPath(), notes });
+    const notes = [`weights ${weightsPath}`, `MNIST ${dir}`, `${args.kernels} kernels`];
+    const data = await evalReport({ net, set, results, kernelPath: args.kernels, notes });
     const bytes = await writeReport(args.report, data);
     console.error(`Report written to ${args.report} (${(bytes / 1e6).toFixed(2)} MB)`);
   }
@@ -257,6 +266,7 @@ function parse(argv: string[]) {
     "allow-non-finite": { type: "boolean", default: false },
     json: { type: "boolean", default: false },
     report: { type: "string" },
+    kernels: { type: "string" },
     help: { type: "boolean", default: false },
   });
   if (values.help) return "help" as const;
@@ -272,6 +282,7 @@ function parse(argv: string[]) {
     (values.formats ?? STORAGES.map((s) => s.name).join(",")).replace(/-sr(?=\s*(,|$))/g, "-sr1"),
   ).flatMap((format) => seededFormats(format, seeds));
   return {
+    kernels: kernelsFlag(values.kernels),
     formats,
     modes,
     weights: values.weights,

@@ -6,7 +6,6 @@
  * @module
  */
 import {
-  kernelPath,
   networkSearchProblem,
   parseSearchLog,
   searchFormats,
@@ -18,6 +17,8 @@ import {
 import {
   formatsFlag,
   formatTable,
+  KERNELS_HELP,
+  kernelsFlag,
   parseFlags,
   positiveInteger,
   type Progress,
@@ -62,6 +63,7 @@ Options:
   --report FILE           also write an HTML report to FILE: bytes against accuracy of every
                           trial with the frontier and the choice marked, the held-out check,
                           and a re-run of f64 and the choice in the browser that opens it
+${KERNELS_HELP}
   --help                  show this text
 `;
 
@@ -73,7 +75,8 @@ async function main(): Promise<void> {
   }
   if (args.report !== undefined) await checkReportPath(args.report);
   const started = performance.now();
-  const { net, path: weightsPath } = await loadDeepConvNet(args.weights);
+  const { net: loaded, path: weightsPath } = await loadDeepConvNet(args.weights);
+  const net = loaded.withKernels(args.kernels);
   const { set: all, dir } = await loadTestSet(args.data);
   const limit = args.limit ?? all.count;
   if (limit > all.count) {
@@ -148,11 +151,11 @@ async function main(): Promise<void> {
       net,
       set,
       result,
-      kernelPath: kernelPath(),
+      kernelPath: args.kernels,
       notes: [
         lines.images,
         `MNIST ${dir}`,
-        `${kernelPath()} kernels`,
+        `${args.kernels} kernels`,
         lines.tolerance,
         lines.chosen,
         lines.evaluations,
@@ -271,12 +274,14 @@ function parse(argv: string[]) {
     workers: { type: "string", default: String(navigator.hardwareConcurrency) },
     json: { type: "boolean", default: false },
     report: { type: "string" },
+    kernels: { type: "string" },
     help: { type: "boolean", default: false },
   });
   if (values.help) return "help" as const;
   const optional = (flag: string, value?: string) =>
     value === undefined ? undefined : positiveInteger(flag, value);
   return {
+    kernels: kernelsFlag(values.kernels),
     formats: formatsFlag("formats", values.formats).map((s) => s.name),
     tolerancePp: nonNegative("tolerance-pp", values["tolerance-pp"]),
     minP: nonNegative("min-p", values["min-p"], 1),

@@ -18,7 +18,7 @@
  * @module
  */
 import type { Storage } from "./storage/storage.ts";
-import { scratch, scratchIndices } from "./_scratch.ts";
+import type { Scratch } from "./_scratch.ts";
 
 /** Sizes and layout of one product; see {@linkcode matmul}. */
 export interface MatmulDims {
@@ -53,12 +53,17 @@ export interface SparseColumns {
   counts: Int32Array;
 }
 
-/** Columns for `columns` x `depth` in the work arrays `name` (see `scratch`). */
-export function sparseColumns(name: string, columns: number, depth: number): SparseColumns {
+/** Columns for `columns` x `depth` in the work arrays `name` of `work`. */
+export function sparseColumns(
+  work: Scratch,
+  name: string,
+  columns: number,
+  depth: number,
+): SparseColumns {
   return {
-    values: scratch(`${name} values`, columns * depth),
-    depths: scratchIndices(`${name} depths`, columns * depth),
-    counts: scratchIndices(`${name} counts`, columns),
+    values: work.floats(`${name} values`, columns * depth),
+    depths: work.indices(`${name} depths`, columns * depth),
+    counts: work.indices(`${name} counts`, columns),
   };
 }
 
@@ -76,10 +81,11 @@ export function matmul(
   a: Float64Array,
   b: Float64Array,
   dims: MatmulDims,
+  work: Scratch,
 ): void {
   const { m, n, k } = dims;
-  const packedA = scratch("matmul A", packedLength(m, k));
-  const columns = sparseColumns("matmul B", n, k);
+  const packedA = work.floats("matmul A", packedLength(m, k));
+  const columns = sparseColumns(work, "matmul B", n, k);
   // Element (i, d) of A sits at a[i * rowStride + d * depthStride]; likewise B read as n x k.
   if (dims.transA) packRows(a, m, k, 1, m, packedA);
   else packRows(a, m, k, k, 1, packedA);
@@ -195,10 +201,11 @@ export function multiply(
   a: Float64Array,
   b: Float64Array,
   dims: MatmulDims,
+  work: Scratch,
   accumulator?: Storage,
 ): void {
   if (accumulator) matmulRounded(out, a, b, dims, accumulator.round);
-  else matmul(out, a, b, dims);
+  else matmul(out, a, b, dims, work);
 }
 
 /**

@@ -1,5 +1,6 @@
 /**
- * Reusable memory for the hot path.
+ * Reusable memory for the hot path, owned by whoever computes with it (each layer holds its
+ * own), so that no two computations share work arrays and nothing lives at module level.
  *
  * The first write to freshly allocated memory costs a page fault per 4 KiB; measured here
  * (Deno 2.9, this sandbox), allocating and filling a batch's 10 MB activation took 5x longer
@@ -11,21 +12,31 @@
 import type { Storage } from "./storage/storage.ts";
 import { Tensor } from "./tensor.ts";
 
-const arrays = new Map<string, Float64Array>();
-const indexArrays = new Map<string, Int32Array>();
-
 /**
- * A float64 work array of `length` for the kernel slot `name`, reused across calls (contents
- * undefined). Layers run one at a time on a thread, so a slot is never used twice at once;
- * two arrays live at the same time only under different names.
+ * Named work arrays, reused across calls (contents undefined). A layer runs one call at a
+ * time, so a slot is never used twice at once; two arrays live at the same time only under
+ * different names.
  */
-export function scratch(name: string, length: number): Float64Array {
-  return reserve(arrays, name, length, Float64Array);
-}
+export class Scratch {
+  readonly #floats = new Map<string, Float64Array>();
+  readonly #indices = new Map<string, Int32Array>();
 
-/** As {@linkcode scratch}, an array of indices. */
-export function scratchIndices(name: string, length: number): Int32Array {
-  return reserve(indexArrays, name, length, Int32Array);
+  /** A float64 work array of `length` for the slot `name`. */
+  floats(name: string, length: number): Float64Array {
+    return reserve(this.#floats, name, length, Float64Array);
+  }
+
+  /** As {@linkcode Scratch.floats}, an array of indices. */
+  indices(name: string, length: number): Int32Array {
+    return reserve(this.#indices, name, length, Int32Array);
+  }
+
+  /** The values of `t` in the float64 work array `name`. */
+  widen(t: Tensor, name: string): Float64Array {
+    const values = this.floats(name, t.size);
+    t.storage.read(t.data, 0, values, 0, t.size);
+    return values;
+  }
 }
 
 function reserve<T extends Float64Array | Int32Array>(
@@ -37,13 +48,6 @@ function reserve<T extends Float64Array | Int32Array>(
   let array = slots.get(name);
   if (!array || array.length < length) slots.set(name, array = new ArrayType(length));
   return array.subarray(0, length) as T;
-}
-
-/** The values of `t` in the float64 work array `name` (see {@linkcode scratch}). */
-export function widen(t: Tensor, name: string): Float64Array {
-  const values = scratch(name, t.size);
-  t.storage.read(t.data, 0, values, 0, t.size);
-  return values;
 }
 
 /** `cached` when it already has `storage` and `shape`, else a new zero tensor. */

@@ -3,7 +3,7 @@
  *
  * Precision on the TypeScript path (the reference): each output is a float64 dot product over
  * the widened input and weights, plus the bias, rounded once to the storage format. On the wasm
- * path (see `setKernelPath`), taken when the input is stored in the layer's own format: f64
+ * path (the `kernels` option), taken when the input is stored in the layer's own format: f64
  * storage computes the same float64 dot product (the terms summed in the same order, the
  * relaxed-SIMD build fusing each multiply-add); every other format widens input and weights
  * exactly to float32, accumulates the dot product and adds the bias in float32, and rounds that
@@ -19,10 +19,10 @@ import { checkShape, copyParams, type Layer, requireInput } from "./layer.ts";
 import type { Storage } from "./storage/storage.ts";
 import { f64 } from "./storage/f64.ts";
 import { Tensor } from "./tensor.ts";
-import { reuse, scratch, widen } from "./_scratch.ts";
+import { reuse, Scratch } from "./_scratch.ts";
 import { identity, matmul, multiply } from "./_matmul.ts";
-import { kernelPath } from "./kernel_path.ts";
-import { commonFormat } from "./wasm/staging.ts";
+import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
+import { productArithmetic, type WasmFormat, wasmFormat } from "./wasm/staging.ts";
 import { affineBackward, affineForward } from "./wasm/affine.ts";
 import { f32 } from "./storage/f32.ts";
 import type { ScaledCounts } from "./storage/mx.ts";
@@ -55,6 +55,8 @@ export interface AffineOptions {
    * dynamic, from the amax of the batch being computed.
    */
   activationAmax?: number;
+  /** The code that computes it (see {@linkcode kernelPath}). @default {defaultKernelPath()} */
+  kernels?: KernelPath;
 }
 
 /**
@@ -77,15 +79,17 @@ export class Affine implements Layer {
   readonly storage: Storage;
   /** The format partial sums are rounded to, when there is one (see the options). */
   readonly accumulator?: Storage;
+  readonly kernels: KernelPath;
   readonly params: { readonly W: Tensor; readonly b: Tensor };
   readonly grads: { readonly W: Tensor; readonly b: Tensor };
   readonly fanIn: number;
   /** The options this layer was made with. */
   readonly options:
-    & Required<Omit<AffineOptions, "storage" | "accumulator" | "activationAmax">>
+    & Required<Omit<AffineOptions, "storage" | "accumulator" | "activationAmax" | "kernels">>
     & Pick<AffineOptions, "activationAmax">;
   /** The float32 layer a scaled format computes with, on the quantized operands. */
   #twin?: Affine;
+  readonly #work = new Scratch();
   #input?: Tensor;
   #output?: Tensor;
   #dx?: Tensor;
@@ -102,6 +106,7 @@ export class Affine implements Layer {
     this.options = { inputs, outputs, ...(activationAmax !== undefined && { activationAmax }) };
     this.storage = options.storage ?? f64;
     this.accumulator = options.accumulator;
+    this.kernels = kernelPath(options.kernels);
     this.params = {
       W: new Tensor(this.storage, [inputs, outputs]),
       b: new Tensor(this.storage, [outputs]),
@@ -170,13 +175,15 @@ export class Affine implements Layer {
     this.#input = x;
     const operands = this.scaledOperands(x);
     if (operands) {
-      this.#twin ??= new Affine({ ...this.options, storage: f32, accumulator: this.accumulator });
+      this.#twin ??= new Affine({
+        ...this.options,
+        storage: f32,
+        accumulator: this.accumulator,
+        kernels: this.kernels,
+      });
       return scaledForward(this.#twin, operands, this.params.b, x, this.storage);
     }
-    // An accumulator is a TypeScript-path instrument: the wasm kernels sum in their own width.
-    const format = kernelPath() === "wasm" && !this.accumulator
-      ? commonFormat(x.storage, this.storage)
-      : undefined;
+    const format = this.#forwardFormat(x.storage);
     if (format) {
       const y = this.#output = reuse(this.#output, this.storage, [n, outputs]);
       affineForward(format, { x, weights: this.params.W, bias: this.params.b, y });
@@ -184,13 +191,14 @@ export class Affine implements Layer {
     }
     // y^T (outputs, N) = W^T · x^T: the examples become the product's columns, whose zeros
     // (most of the input, after ReLU) it skips.
-    const yT = scratch("affine out transposed", outputs * n);
-    const weights = widen(this.params.W, "affine weights");
+    const work = this.#work;
+    const yT = work.floats("affine out transposed", outputs * n);
+    const weights = work.widen(this.params.W, "affine weights");
     const dims = { m: outputs, n, k: this.options.inputs, transA: true, transB: true };
-    multiply(yT, weights, widen(x, "affine input"), dims, this.accumulator);
-    const bias = widen(this.params.b, "affine bias");
+    multiply(yT, weights, work.widen(x, "affine input"), dims, work, this.accumulator);
+    const bias = work.widen(this.params.b, "affine bias");
     const round = this.accumulator?.round ?? identity;
-    const out = scratch("affine out", n * outputs);
+    const out = work.floats("affine out", n * outputs);
     for (let i = 0; i < n; i++) {
       for (let o = 0; o < outputs; o++) out[i * outputs + o] = round(yT[o * n + i] + bias[o]);
     }
@@ -208,23 +216,23 @@ export class Affine implements Layer {
       return scaledBackward(this.#twin, dout, this.grads, this.storage);
     }
     const dx = this.#dx = reuse(this.#dx, this.storage, x.shape);
-    const format = kernelPath() === "wasm"
-      ? commonFormat(x.storage, dout.storage, this.storage)
-      : undefined;
+    const format = wasmFormat(this.kernels, x.storage, dout.storage, this.storage);
     if (format) {
       const tensors = { x, dy: dout, weights: this.params.W, dx };
       affineBackward(format, { ...tensors, dWeights: this.grads.W, dBias: this.grads.b });
       return dx;
     }
     const { inputs } = this.options;
-    const dy = widen(dout, "affine out");
-    const weights = widen(this.params.W, "affine weights");
-    const dxValues = scratch("affine dx", n * inputs);
+    const work = this.#work;
+    const dy = work.widen(dout, "affine out");
+    const weights = work.widen(this.params.W, "affine weights");
+    const dxValues = work.floats("affine dx", n * inputs);
     // dx (N, inputs) = dy (N, outputs) · W^T; W is stored (inputs, outputs)
-    matmul(dxValues, dy, weights, { m: n, n: inputs, k: outputs, transB: true });
-    const dWeights = scratch("affine dW", inputs * outputs);
+    matmul(dxValues, dy, weights, { m: n, n: inputs, k: outputs, transB: true }, work);
+    const dWeights = work.floats("affine dW", inputs * outputs);
     // dW (inputs, outputs) = x^T · dy; x is stored (N, inputs)
-    matmul(dWeights, widen(x, "affine input"), dy, { m: inputs, n: outputs, k: n, transA: true });
+    const input = work.widen(x, "affine input");
+    matmul(dWeights, input, dy, { m: inputs, n: outputs, k: n, transA: true }, work);
     const dBias = new Float64Array(outputs);
     for (let i = 0; i < n; i++) {
       for (let o = 0; o < outputs; o++) dBias[o] += dy[i * outputs + o];
@@ -235,12 +243,33 @@ export class Affine implements Layer {
     return dx;
   }
 
+  /** The wasm format the forward pass of an input stored in `input` runs in, if any. */
+  #forwardFormat(input: Storage): WasmFormat | undefined {
+    // An accumulator is a TypeScript-path instrument: the wasm kernels sum in their own width.
+    return this.accumulator ? undefined : wasmFormat(this.kernels, input, this.storage);
+  }
+
+  /** The code the forward pass of an input stored in `input` runs, and how it sums. */
+  arithmetic(input: Storage): Arithmetic {
+    return productArithmetic(this.#forwardFormat(input), this.accumulator);
+  }
+
   /**
    * The same layer storing weights and output in `storage`, weights rounded to it, with
-   * `accumulator` (by default this layer's).
+   * `accumulator` (by default this layer's), on this layer's kernel path.
    */
   to(storage: Storage, accumulator: Storage | undefined = this.accumulator): Affine {
-    const affine = new Affine({ ...this.options, storage, accumulator });
+    return this.#copy({ storage, accumulator });
+  }
+
+  /** The same layer on kernel path `path`. */
+  withKernels(path: KernelPath): Affine {
+    return this.#copy({ kernels: path });
+  }
+
+  #copy(changes: Partial<AffineOptions>): Affine {
+    const { storage, accumulator, kernels } = this;
+    const affine = new Affine({ ...this.options, storage, accumulator, kernels, ...changes });
     copyParams(this, affine);
     return affine;
   }

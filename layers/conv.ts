@@ -3,7 +3,7 @@
  *
  * Precision on the TypeScript path (the reference): each output is a float64 dot product over
  * the widened input and weights, plus the bias, rounded once to the storage format. On the wasm
- * path (see `setKernelPath`), taken when the input is stored in the layer's own format: f64
+ * path (the `kernels` option), taken when the input is stored in the layer's own format: f64
  * storage computes the same float64 dot product (the terms summed in the same order, the
  * relaxed-SIMD build fusing each multiply-add); every other format widens input and weights
  * exactly to float32, accumulates the dot product and adds the bias in float32, and rounds that
@@ -20,7 +20,7 @@ import { checkShape, copyParams, type Layer, requireInput } from "./layer.ts";
 import type { Storage } from "./storage/storage.ts";
 import { f64 } from "./storage/f64.ts";
 import { Tensor } from "./tensor.ts";
-import { reuse, scratch, scratchIndices, widen } from "./_scratch.ts";
+import { reuse, Scratch } from "./_scratch.ts";
 import { checkWindow, outputExtent, type Window } from "./_geometry.ts";
 import {
   allFinite,
@@ -33,8 +33,8 @@ import {
   type SparseColumns,
   sparseColumns,
 } from "./_matmul.ts";
-import { kernelPath } from "./kernel_path.ts";
-import { commonFormat } from "./wasm/staging.ts";
+import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
+import { productArithmetic, type WasmFormat, wasmFormat } from "./wasm/staging.ts";
 import { convBackward, convForward } from "./wasm/conv.ts";
 import { f32 } from "./storage/f32.ts";
 import type { ScaledCounts } from "./storage/mx.ts";
@@ -73,6 +73,8 @@ export interface ConvOptions {
    * dynamic, from the amax of the batch being computed.
    */
   activationAmax?: number;
+  /** The code that computes it (see {@linkcode kernelPath}). @default {defaultKernelPath()} */
+  kernels?: KernelPath;
 }
 
 /**
@@ -97,16 +99,18 @@ export class Conv implements Layer {
   readonly storage: Storage;
   /** The format partial sums are rounded to, when there is one (see the options). */
   readonly accumulator?: Storage;
+  readonly kernels: KernelPath;
   readonly params: { readonly W: Tensor; readonly b: Tensor };
   readonly grads: { readonly W: Tensor; readonly b: Tensor };
   readonly fanIn: number;
   /** The options this layer was made with, defaults filled in. */
   readonly options:
-    & Required<Omit<ConvOptions, "storage" | "accumulator" | "activationAmax">>
+    & Required<Omit<ConvOptions, "storage" | "accumulator" | "activationAmax" | "kernels">>
     & Pick<ConvOptions, "activationAmax">;
   readonly #window: Window;
   /** The float32 layer a scaled format computes with, on the quantized operands. */
   #twin?: Conv;
+  readonly #work = new Scratch();
   #input?: Tensor;
   #output?: Tensor;
   #dx?: Tensor;
@@ -135,6 +139,7 @@ export class Conv implements Layer {
     };
     this.storage = options.storage ?? f64;
     this.accumulator = options.accumulator;
+    this.kernels = kernelPath(options.kernels);
     const wShape = [outChannels, inChannels, kernel, kernel];
     this.params = {
       W: new Tensor(this.storage, wShape),
@@ -216,37 +221,40 @@ export class Conv implements Layer {
     this.#input = x;
     const operands = this.scaledOperands(x);
     if (operands) {
-      this.#twin ??= new Conv({ ...this.options, storage: f32, accumulator: this.accumulator });
+      this.#twin ??= new Conv({
+        ...this.options,
+        storage: f32,
+        accumulator: this.accumulator,
+        kernels: this.kernels,
+      });
       return scaledForward(this.#twin, operands, this.params.b, x, this.storage);
     }
     const y = this.#output = reuse(this.#output, this.storage, [n, outC, oh, ow]);
-    // An accumulator is a TypeScript-path instrument: the wasm kernels sum in their own width.
-    const format = kernelPath() === "wasm" && !this.accumulator
-      ? commonFormat(x.storage, this.storage)
-      : undefined;
+    const format = this.#forwardFormat(x.storage);
     if (format) {
       const { W, b } = this.params;
       convForward(format, { x, weights: W, bias: b, y }, { ...this.#window, oh, ow });
       return y;
     }
-    const weights = widen(this.params.W, "conv weights"); // (outC, K), K = inC * kernel * kernel
-    const bias = widen(this.params.b, "conv bias");
+    const work = this.#work;
+    const weights = work.widen(this.params.W, "conv weights"); // (outC, K), K = inC * kernel * kernel
+    const bias = work.widen(this.params.b, "conv bias");
     const round = this.accumulator?.round ?? identity;
     const imageSize = x.size / n;
     const positions = oh * ow;
     const dims = { m: outC, n: positions, k: this.fanIn };
-    const image = scratch("conv image", imageSize);
-    const out = scratch("conv out", outC * positions);
+    const image = work.floats("conv image", imageSize);
+    const out = work.floats("conv out", outC * positions);
     // The float64 product packs the weights once per batch and writes each image's patches
     // as sparse columns directly; an accumulator's step-by-step rounding reads plain matrices.
-    const packedWeights = scratch("conv weights packed", packedLength(outC, this.fanIn));
+    const packedWeights = work.floats("conv weights packed", packedLength(outC, this.fanIn));
     packRows(weights, outC, this.fanIn, this.fanIn, 1, packedWeights);
-    const patches = sparseColumns("conv patches", positions, this.fanIn);
+    const patches = sparseColumns(work, "conv patches", positions, this.fanIn);
     const skipZeros = allFinite(weights);
     for (let i = 0; i < n; i++) {
       x.storage.read(x.data, i * imageSize, image, 0, imageSize);
       if (this.accumulator) {
-        const col = scratch("conv col", this.fanIn * positions);
+        const col = work.floats("conv col", this.fanIn * positions);
         this.#im2col(image, x.shape, oh, ow, col);
         matmulRounded(out, weights, col, dims, round);
       } else {
@@ -270,9 +278,7 @@ export class Conv implements Layer {
       return scaledBackward(this.#twin, dout, this.grads, this.storage);
     }
     const dx = this.#dx = reuse(this.#dx, this.storage, x.shape);
-    const format = kernelPath() === "wasm"
-      ? commonFormat(x.storage, dout.storage, this.storage)
-      : undefined;
+    const format = wasmFormat(this.kernels, x.storage, dout.storage, this.storage);
     if (format) {
       const tensors = { x, dy: dout, weights: this.params.W, dx };
       const grads = { dWeights: this.grads.W, dBias: this.grads.b };
@@ -284,9 +290,10 @@ export class Conv implements Layer {
     const dBias = new Float64Array(outC);
     const imageSize = x.size / n;
     const positions = oh * ow;
-    const image = scratch("conv image", imageSize);
-    const col = scratch("conv col", this.fanIn * positions);
-    const dy = scratch("conv out", outC * positions);
+    const work = this.#work;
+    const image = work.floats("conv image", imageSize);
+    const col = work.floats("conv col", this.fanIn * positions);
+    const dy = work.floats("conv out", outC * positions);
     for (let i = 0; i < n; i++) {
       x.storage.read(x.data, i * imageSize, image, 0, imageSize);
       this.#im2col(image, x.shape, oh, ow, col);
@@ -298,12 +305,12 @@ export class Conv implements Layer {
         k: positions,
         transB: true,
         accumulate: true,
-      });
+      }, work);
       for (let o = 0; o < outC; o++) {
         for (let p = 0; p < positions; p++) dBias[o] += dy[o * positions + p];
       }
       // dcol (K, P) = W^T (K, outC) · dy (outC, P), reusing col's memory
-      matmul(col, weights, dy, { m: this.fanIn, n: positions, k: outC, transA: true });
+      matmul(col, weights, dy, { m: this.fanIn, n: positions, k: outC, transA: true }, work);
       this.#col2im(col, x.shape, oh, ow, image);
       this.storage.write(image, 0, dx.data, i * imageSize, imageSize);
     }
@@ -361,7 +368,7 @@ export class Conv implements Layer {
     const { values, depths, counts } = dst;
     // The image inside a border of `pad` zeros: then every tap is one load, without a test.
     const [ph, pw] = [h + 2 * pad, w + 2 * pad];
-    const padded = scratch("conv padded image", channels * ph * pw).fill(0);
+    const padded = this.#work.floats("conv padded image", channels * ph * pw).fill(0);
     for (let c = 0; c < channels; c++) {
       for (let y = 0; y < h; y++) {
         const to = (c * ph + y + pad) * pw + pad; // seek to row y of channel c, in both
@@ -369,7 +376,7 @@ export class Conv implements Layer {
       }
     }
     // Where each tap (c, ky, kx) sits relative to its window's first element.
-    const offsets = scratchIndices("conv tap offsets", this.fanIn);
+    const offsets = this.#work.indices("conv tap offsets", this.fanIn);
     for (let c = 0, r = 0; c < channels; c++) {
       for (let ky = 0; ky < size; ky++) {
         for (let kx = 0; kx < size; kx++, r++) offsets[r] = (c * ph + ky) * pw + kx;
@@ -422,12 +429,33 @@ export class Conv implements Layer {
     }
   }
 
+  /** The wasm format the forward pass of an input stored in `input` runs in, if any. */
+  #forwardFormat(input: Storage): WasmFormat | undefined {
+    // An accumulator is a TypeScript-path instrument: the wasm kernels sum in their own width.
+    return this.accumulator ? undefined : wasmFormat(this.kernels, input, this.storage);
+  }
+
+  /** The code the forward pass of an input stored in `input` runs, and how it sums. */
+  arithmetic(input: Storage): Arithmetic {
+    return productArithmetic(this.#forwardFormat(input), this.accumulator);
+  }
+
   /**
    * The same convolution storing weights and output in `storage`, weights rounded to it, with
-   * `accumulator` (by default this layer's).
+   * `accumulator` (by default this layer's), on this layer's kernel path.
    */
   to(storage: Storage, accumulator: Storage | undefined = this.accumulator): Conv {
-    const conv = new Conv({ ...this.options, storage, accumulator });
+    return this.#copy({ storage, accumulator });
+  }
+
+  /** The same convolution on kernel path `path`. */
+  withKernels(path: KernelPath): Conv {
+    return this.#copy({ kernels: path });
+  }
+
+  #copy(changes: Partial<ConvOptions>): Conv {
+    const { storage, accumulator, kernels } = this;
+    const conv = new Conv({ ...this.options, storage, accumulator, kernels, ...changes });
     copyParams(this, conv);
     return conv;
   }

@@ -10,6 +10,7 @@
 import { type Layer, requireInput } from "./layer.ts";
 import type { Storage } from "./storage/storage.ts";
 import { f64 } from "./storage/f64.ts";
+import type { Arithmetic, KernelPath } from "./kernel_path.ts";
 import type { Tensor } from "./tensor.ts";
 import { reuse } from "./_scratch.ts";
 import { mapChunks } from "./_chunks.ts";
@@ -43,6 +44,8 @@ export class Dropout implements Layer {
   readonly params: Readonly<Record<string, Tensor>> = {};
   readonly grads: Readonly<Record<string, Tensor>> = {};
   readonly fanIn = 0;
+  /** Dropout has TypeScript code only. */
+  readonly kernels: KernelPath = "typescript";
   /** Fraction of elements dropped in training, and the seed of the masks. */
   readonly options: { readonly ratio: number; readonly seed: number };
   #random: Random;
@@ -105,6 +108,16 @@ export class Dropout implements Layer {
   /** Same as the input. */
   outputShape(inputShape: readonly number[]): number[] {
     return [...inputShape];
+  }
+
+  /** Products in float64, each rounded once: no sums. */
+  arithmetic(): Arithmetic {
+    return { path: "typescript", accumulation: "none" };
+  }
+
+  /** A copy: dropout has TypeScript code only, on every path. */
+  withKernels(): Dropout {
+    return new Dropout({ ...this.options, storage: this.storage });
   }
 
   /** The same dropout (ratio and seed) storing its output in `storage`. */

@@ -1,65 +1,98 @@
 /**
- * Which code computes the layers' forward and backward passes: the WebAssembly SIMD kernels or
- * the TypeScript reference.
+ * Which code computes a layer: the WebAssembly SIMD kernels or the TypeScript reference, and
+ * how its sums are accumulated. The choice belongs to each layer (its `kernels` option), so it
+ * travels with the network: in its spec to workers, in `--config`, and in every result that
+ * reports a layer's {@linkcode Arithmetic}. Nothing module-wide decides it.
  *
- * The TypeScript path is the readable reference: float64 arithmetic, each output rounded once
- * to the storage format. The wasm path runs conv, affine, ReLU and max pooling on SIMD kernels
- * (float64 arithmetic for f64 storage, float32 for every other format; see each layer's
- * precision note), forward and backward, and is tested against the reference. Dropout and
- * softmax always run the TypeScript code. The setting is per thread; a `WorkerPool` sends it to
- * its workers with the network.
+ * The TypeScript path is the readable reference: float64 sums, each output rounded once to the
+ * storage format. The wasm path runs conv, affine, ReLU and max pooling on SIMD kernels
+ * (float64 sums for f64 storage, float32 for every other format; see each layer's precision
+ * note), forward and backward, and is tested against the reference.
  *
  * @module
  */
 import { kernels } from "./wasm/kernels.ts";
 
-/** `"wasm"`: SIMD kernels where a layer has them; `"typescript"`: the reference code only. */
+/** `"wasm"`: the SIMD kernels where a layer has them; `"typescript"`: the reference code only. */
 export type KernelPath = "wasm" | "typescript";
 
-let current: KernelPath = kernels ? "wasm" : "typescript";
-
 /**
- * The path layers compute their forward and backward passes on in this thread: `"wasm"` by default when the
- * runtime has WebAssembly SIMD, else `"typescript"`.
+ * What one layer computes on, for a given input: the code that runs and how the sums of its
+ * products are accumulated.
  *
  * @example
  * ```ts
- * import { kernelPath } from "@halfprec/halfprec";
- * import assert from "node:assert/strict";
- * assert.ok(["wasm", "typescript"].includes(kernelPath()));
+ * import type { Arithmetic } from "@halfprec/halfprec";
+ * const conv: Arithmetic = { path: "wasm", accumulation: "float32" };
  * ```
  */
-export function kernelPath(): KernelPath {
-  return current;
+export interface Arithmetic {
+  /** The code that runs the forward pass. */
+  path: KernelPath;
+  /**
+   * How sums are accumulated: `"float64"`, `"float32"`, the name of a format every partial sum
+   * is rounded to (an accumulator, `"f16"`), or `"none"` for layers that sum nothing (ReLU,
+   * max pooling).
+   */
+  accumulation: string;
 }
 
 /**
- * Chooses the path layers compute their forward and backward passes on in this thread.
+ * The {@linkcode Arithmetic} of one layer of a network, by its name; see `Sequential.arithmetic`.
  *
- * @throws {RangeError} When `path` is neither `"wasm"` nor `"typescript"`.
+ * @example
+ * ```ts
+ * import type { LayerArithmetic } from "@halfprec/halfprec";
+ * const relu: LayerArithmetic = { layer: "relu1", path: "wasm", accumulation: "none" };
+ * ```
+ */
+export interface LayerArithmetic extends Arithmetic {
+  /** The layer's name in its network (`"conv2"`). */
+  layer: string;
+}
+
+/**
+ * The path a layer takes when none is given: `"wasm"` when the runtime has WebAssembly SIMD,
+ * else `"typescript"`. A constant of the runtime, not a setting.
+ *
+ * @example
+ * ```ts
+ * import { defaultKernelPath } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * assert.ok(["wasm", "typescript"].includes(defaultKernelPath()));
+ * ```
+ */
+export function defaultKernelPath(): KernelPath {
+  return kernels ? "wasm" : "typescript";
+}
+
+/**
+ * `path` checked: a layer's `kernels` option, or a name read from a file or a flag (`"ts"`
+ * stands for `"typescript"`); `undefined` gives {@linkcode defaultKernelPath}.
+ *
+ * @throws {RangeError} When `path` names no kernel path.
  * @throws {Error} When `path` is `"wasm"` and the runtime has no WebAssembly SIMD.
  *
- * @example Compare the two paths
+ * @example Compare the two paths on one network
  * ```ts
- * import { deepConvNet, f32, kernelPath, setKernelPath, Tensor } from "@halfprec/halfprec";
+ * import { deepConvNet, f32, kernelPath, Tensor } from "@halfprec/halfprec";
  * import assert from "node:assert/strict";
  *
  * const net = deepConvNet({ seed: 1 }).to(f32);
  * const x = Tensor.from(f32, [1, 1, 28, 28], Array.from({ length: 784 }, (_, i) => i % 7));
- * const before = kernelPath();
- * setKernelPath("typescript");
- * const reference = net.logits(x).toFloat64();
- * setKernelPath(before);
- * const fast = net.logits(x).toFloat64();
+ * const reference = net.withKernels(kernelPath("ts")).logits(x).toFloat64();
+ * const fast = net.withKernels(kernelPath("wasm")).logits(x).toFloat64();
  * assert.ok(fast.every((v, i) => Math.abs(v - reference[i]) <= 1e-5 * Math.abs(reference[i]) + 1e-6));
  * ```
  */
-export function setKernelPath(path: KernelPath): void {
-  if (path !== "wasm" && path !== "typescript") {
-    throw new RangeError(`Unknown kernel path "${path}": expected "wasm" or "typescript"`);
+export function kernelPath(path?: string): KernelPath {
+  if (path === undefined) return defaultKernelPath();
+  const named = path === "ts" ? "typescript" : path;
+  if (named !== "wasm" && named !== "typescript") {
+    throw new RangeError(`Unknown kernel path "${path}": expected "wasm" or "ts"`);
   }
-  if (path === "wasm" && !kernels) {
+  if (named === "wasm" && !kernels) {
     throw new Error("Cannot use the wasm kernel path: this runtime has no WebAssembly SIMD");
   }
-  current = path;
+  return named;
 }

@@ -5,6 +5,7 @@
  */
 import type { Storage } from "./storage/storage.ts";
 import type { Tensor } from "./tensor.ts";
+import type { Arithmetic, KernelPath } from "./kernel_path.ts";
 
 /**
  * One layer: a forward pass, its backward pass, and the parameters it owns.
@@ -45,6 +46,16 @@ export interface Layer {
   readonly options: Readonly<Record<string, number>>;
   /** How many inputs feed one output unit (He initialisation needs it); 0 without weights. */
   readonly fanIn: number;
+  /**
+   * The kernel path the layer was made with (its `kernels` option). A layer with only
+   * TypeScript code may leave these three members out: it counts as `"typescript"`, float64
+   * sums, and a network on another path copies it with `to(storage)`.
+   */
+  readonly kernels?: KernelPath;
+  /** The code that computes the forward pass of an input stored in `input`, and its sums. */
+  arithmetic?(input: Storage): Arithmetic;
+  /** The same layer (parameters copied) on kernel path `path`. */
+  withKernels?(path: KernelPath): Layer;
   /** Computes the output; `train` switches dropout to its training behaviour. */
   forward(x: Tensor, train?: boolean): Tensor;
   /** Given the gradient at the output, fills `grads` and returns the gradient at the input. */

@@ -2,7 +2,7 @@
  * Max pooling over NCHW input.
  *
  * Precision: exact in every format (the output is one of the stored inputs); NaN propagates.
- * The wasm path (see `setKernelPath`), taken when the input (backward: the output gradient) is
+ * The wasm path (the `kernels` option), taken when the input (backward: the output gradient) is
  * stored in the layer's own format, makes the same comparisons on exactly widened values and
  * gives the same outputs; backward too when the windows do not overlap (overlapping ones keep
  * the TypeScript code, which sums the gradients meeting at one input in float64).
@@ -13,10 +13,10 @@ import { checkShape, type Layer, requireInput } from "./layer.ts";
 import type { Storage } from "./storage/storage.ts";
 import { f64 } from "./storage/f64.ts";
 import type { Tensor } from "./tensor.ts";
-import { reuse, scratch } from "./_scratch.ts";
+import { reuse, Scratch } from "./_scratch.ts";
 import { checkWindow, outputExtent, type Window } from "./_geometry.ts";
-import { kernelPath } from "./kernel_path.ts";
-import { commonFormat } from "./wasm/staging.ts";
+import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
+import { wasmFormat } from "./wasm/staging.ts";
 import { poolBackward, poolForward } from "./wasm/pool.ts";
 
 /** The current maximum (index 0) and a candidate (index 1), chosen between by index. */
@@ -32,6 +32,8 @@ export interface PoolOptions {
   pad?: number;
   /** Format of the output. @default {f64} */
   storage?: Storage;
+  /** The code that computes it (see {@linkcode kernelPath}). @default {defaultKernelPath()} */
+  kernels?: KernelPath;
 }
 
 /**
@@ -52,8 +54,10 @@ export class Pool implements Layer {
   readonly params: Readonly<Record<string, Tensor>> = {};
   readonly grads: Readonly<Record<string, Tensor>> = {};
   readonly fanIn = 0;
+  readonly kernels: KernelPath;
   /** The options this layer was made with, defaults filled in. */
-  readonly options: Required<Omit<PoolOptions, "storage">>;
+  readonly options: Required<Omit<PoolOptions, "storage" | "kernels">>;
+  readonly #work = new Scratch();
   #input?: Tensor;
   #output?: Tensor;
   #dx?: Tensor;
@@ -66,6 +70,7 @@ export class Pool implements Layer {
     checkWindow("pool", { size, stride, pad });
     this.options = { size, stride, pad };
     this.storage = options.storage ?? f64;
+    this.kernels = kernelPath(options.kernels);
   }
 
   /** Input (N, C, H, W) to output (N, C, OH, OW). */
@@ -86,15 +91,15 @@ export class Pool implements Layer {
     const y = this.#output = reuse(this.#output, this.storage, shape);
     if (this.#argmax.length !== y.size) this.#argmax = new Int32Array(y.size);
     const argmax = this.#argmax;
-    const format = kernelPath() === "wasm" ? commonFormat(x.storage, this.storage) : undefined;
+    const format = wasmFormat(this.kernels, x.storage, this.storage);
     if (format) {
       poolForward(format, { x, y, argmax }, this.options);
       return y;
     }
     // Image by image: one read and one write per image, planes in between.
     const [n, channels] = x.shape;
-    const planes = scratch("pool planes", channels * h * w);
-    const out = scratch("pool out", channels * oh * ow);
+    const planes = this.#work.floats("pool planes", channels * h * w);
+    const out = this.#work.floats("pool out", channels * oh * ow);
     for (let i = 0; i < n; i++) {
       x.storage.read(x.data, i * channels * h * w, planes, 0, channels * h * w);
       for (let c = 0, o = 0; c < channels; c++) {
@@ -139,15 +144,13 @@ export class Pool implements Layer {
     const dx = this.#dx = reuse(this.#dx, this.storage, x.shape);
     // Overlapping windows can pick an input twice; their sum stays on the reference path.
     const disjoint = this.options.stride >= this.options.size;
-    const format = kernelPath() === "wasm" && disjoint
-      ? commonFormat(dout.storage, this.storage)
-      : undefined;
+    const format = disjoint ? wasmFormat(this.kernels, dout.storage, this.storage) : undefined;
     if (format) {
       poolBackward(format, { dy: dout, dx, argmax: this.#argmax });
       return dx;
     }
-    const plane = scratch("pool plane", h * w);
-    const dy = scratch("pool out", oh * ow);
+    const plane = this.#work.floats("pool plane", h * w);
+    const dy = this.#work.floats("pool out", oh * ow);
     for (let p = 0; p < x.size / (h * w); p++) {
       dout.storage.read(dout.data, p * oh * ow, dy, 0, oh * ow);
       plane.fill(0);
@@ -158,8 +161,19 @@ export class Pool implements Layer {
     return dx;
   }
 
+  /** Max pooling sums nothing; it runs on the wasm kernels when its input is in its format. */
+  arithmetic(input: Storage): Arithmetic {
+    const path = wasmFormat(this.kernels, input, this.storage) ? "wasm" : "typescript";
+    return { path, accumulation: "none" };
+  }
+
   /** The same pool storing its output in `storage`. */
   to(storage: Storage): Pool {
-    return new Pool({ ...this.options, storage });
+    return new Pool({ ...this.options, storage, kernels: this.kernels });
+  }
+
+  /** The same pool on kernel path `path`. */
+  withKernels(path: KernelPath): Pool {
+    return new Pool({ ...this.options, storage: this.storage, kernels: path });
   }
 }

@@ -2,7 +2,7 @@
  * ReLU: max(x, 0), element-wise.
  *
  * Precision: exact in every format (a stored value or zero is stored again), so ReLU never
- * adds rounding error; NaN passes through. The wasm path (see `setKernelPath`), taken when the
+ * adds rounding error; NaN passes through. The wasm path (the `kernels` option), taken when the
  * input (and, backward, the output gradient) is stored in the layer's own format, works on the
  * stored bits and gives the same elements, forward and backward.
  *
@@ -14,8 +14,8 @@ import { f64 } from "./storage/f64.ts";
 import type { Tensor } from "./tensor.ts";
 import { reuse } from "./_scratch.ts";
 import { mapChunks } from "./_chunks.ts";
-import { kernelPath } from "./kernel_path.ts";
-import { commonFormat } from "./wasm/staging.ts";
+import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
+import { wasmFormat } from "./wasm/staging.ts";
 import { reluBackward, reluForward } from "./wasm/relu.ts";
 
 /** A choice between +0 (index 0, never written) and a value (index 1), made by index. */
@@ -25,6 +25,8 @@ const pick = new Float64Array(2);
 export interface ReluOptions {
   /** Format of the output. @default {f64} */
   storage?: Storage;
+  /** The code that computes it (see {@linkcode kernelPath}). @default {defaultKernelPath()} */
+  kernels?: KernelPath;
 }
 
 /**
@@ -46,6 +48,7 @@ export class Relu implements Layer {
   readonly grads: Readonly<Record<string, Tensor>> = {};
   readonly options: Readonly<Record<string, number>> = {};
   readonly fanIn = 0;
+  readonly kernels: KernelPath;
   #input?: Tensor;
   #output?: Tensor;
   #dx?: Tensor;
@@ -53,13 +56,14 @@ export class Relu implements Layer {
   /** A ReLU storing its output in `options.storage`. */
   constructor(options: ReluOptions = {}) {
     this.storage = options.storage ?? f64;
+    this.kernels = kernelPath(options.kernels);
   }
 
   /** max(x, 0) for every element. */
   forward(x: Tensor): Tensor {
     this.#input = x;
     const y = this.#output = reuse(this.#output, this.storage, x.shape);
-    const format = kernelPath() === "wasm" ? commonFormat(x.storage, this.storage) : undefined;
+    const format = wasmFormat(this.kernels, x.storage, this.storage);
     if (format) {
       reluForward(format, x, y);
       return y;
@@ -79,9 +83,7 @@ export class Relu implements Layer {
   backward(dout: Tensor): Tensor {
     const x = requireInput(this, this.#input);
     const dx = this.#dx = reuse(this.#dx, this.storage, x.shape);
-    const format = kernelPath() === "wasm"
-      ? commonFormat(x.storage, dout.storage, this.storage)
-      : undefined;
+    const format = wasmFormat(this.kernels, x.storage, dout.storage, this.storage);
     if (format) {
       reluBackward(format, { x, dy: dout, dx });
       return dx;
@@ -97,8 +99,19 @@ export class Relu implements Layer {
     return [...inputShape];
   }
 
+  /** ReLU sums nothing; it runs on the wasm kernels when its input is in its format. */
+  arithmetic(input: Storage): Arithmetic {
+    const path = wasmFormat(this.kernels, input, this.storage) ? "wasm" : "typescript";
+    return { path, accumulation: "none" };
+  }
+
   /** A ReLU storing its output in `storage`. */
   to(storage: Storage): Relu {
-    return new Relu({ storage });
+    return new Relu({ storage, kernels: this.kernels });
+  }
+
+  /** The same ReLU on kernel path `path`. */
+  withKernels(path: KernelPath): Relu {
+    return new Relu({ storage: this.storage, kernels: path });
   }
 }

@@ -9,6 +9,7 @@ import { argmaxRows, type Tensor } from "./tensor.ts";
 import { DataError } from "../data/data_error.ts";
 import { quote } from "../data/_quote.ts";
 import { drawsRandom, forwardPerImage } from "./rounding_streams.ts";
+import type { KernelPath, LayerArithmetic } from "./kernel_path.ts";
 
 /** Options of {@linkcode Sequential.forward}. */
 export interface ForwardOptions {
@@ -260,6 +261,47 @@ export class Sequential {
       this.layers.map((layer) => layer.to(pick(layer), sums(layer))),
       this.#options(),
     );
+  }
+
+  /**
+   * The same network (parameters copied) with every layer on kernel path `path`.
+   *
+   * @example The TypeScript reference, whatever the runtime offers
+   * ```ts
+   * import { deepConvNet } from "@halfprec/halfprec";
+   * import assert from "node:assert/strict";
+   * const reference = deepConvNet().withKernels("typescript");
+   * assert.ok(reference.layers.every((layer) => layer.kernels === "typescript"));
+   * ```
+   */
+  withKernels(path: KernelPath): Sequential {
+    return new Sequential(
+      this.layers.map((layer) => layer.withKernels?.(path) ?? layer.to(layer.storage)),
+      this.#options(),
+    );
+  }
+
+  /**
+   * For every layer in order, the code its forward pass runs and how its sums are accumulated,
+   * when the network's input is stored in `input` (each later layer's input is stored in the
+   * format of the layer before it).
+   *
+   * @example
+   * ```ts
+   * import { deepConvNet, f16 } from "@halfprec/halfprec";
+   * import assert from "node:assert/strict";
+   * const [conv1] = deepConvNet().to(f16).withKernels("typescript").arithmetic(f16);
+   * assert.deepEqual(conv1, { layer: "conv1", path: "typescript", accumulation: "float64" });
+   * ```
+   */
+  arithmetic(input: Storage): LayerArithmetic[] {
+    let storage = input;
+    return this.layers.map((layer) => {
+      const { path, accumulation } = layer.arithmetic?.(storage) ??
+        { path: "typescript", accumulation: "float64" };
+      storage = layer.storage;
+      return { layer: layer.name, path, accumulation };
+    });
   }
 
   /**

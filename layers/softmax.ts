@@ -11,6 +11,7 @@
 import { checkShape, type Layer, requireInput } from "./layer.ts";
 import type { Storage } from "./storage/storage.ts";
 import { f64 } from "./storage/f64.ts";
+import type { Arithmetic, KernelPath } from "./kernel_path.ts";
 import { Tensor } from "./tensor.ts";
 
 /** Options of {@linkcode Softmax}. */
@@ -49,6 +50,8 @@ export class Softmax implements Layer {
   readonly grads: Readonly<Record<string, Tensor>> = {};
   readonly options: Readonly<Record<string, number>> = {};
   readonly fanIn = 0;
+  /** Softmax has TypeScript code only. */
+  readonly kernels: KernelPath = "typescript";
   #input?: Tensor;
   #output?: Tensor;
 
@@ -121,6 +124,16 @@ export class Softmax implements Layer {
       for (let j = row; j < row + classes; j++) v[j] *= scale / rows;
     }
     return { loss: loss / rows, dlogits: Tensor.from(this.storage, x.shape, v) };
+  }
+
+  /** Sums of exponentials in float64, on the TypeScript code. */
+  arithmetic(): Arithmetic {
+    return { path: "typescript", accumulation: "float64" };
+  }
+
+  /** A copy: softmax has TypeScript code only, on every path. */
+  withKernels(): Softmax {
+    return new Softmax({ storage: this.storage });
   }
 
   /** A softmax storing its output in `storage`. */

@@ -19,6 +19,7 @@ import { BatchNorm } from "./batch_norm.ts";
 import { storageByName } from "./storage/formats.ts";
 import type { Storage } from "./storage/storage.ts";
 import { Tensor } from "./tensor.ts";
+import { type KernelPath, kernelPath } from "./kernel_path.ts";
 
 /**
  * One layer as data.
@@ -38,6 +39,8 @@ export interface LayerSpec {
   options: Record<string, number>;
   /** Format name of the partial sums of conv and affine layers that round them. */
   accumulator?: string;
+  /** The layer's kernel path (`"wasm"`, `"typescript"`). @default {defaultKernelPath()} */
+  kernels?: string;
 }
 
 /**
@@ -65,8 +68,8 @@ export interface TensorSpec {
  * ```ts
  * import { type NetworkSpec, networkSpec, Relu, Sequential } from "@halfprec/halfprec";
  * import assert from "node:assert/strict";
- * const spec: NetworkSpec = networkSpec(new Sequential([new Relu()]));
- * assert.deepEqual(spec.layers, [{ kind: "relu", storage: "f64", options: {} }]);
+ * const spec: NetworkSpec = networkSpec(new Sequential([new Relu({ kernels: "typescript" })]));
+ * assert.deepEqual(spec.layers, [{ kind: "relu", storage: "f64", options: {}, kernels: "typescript" }]);
  * assert.deepEqual(spec.names, ["relu1"]);
  * ```
  */
@@ -81,12 +84,16 @@ export interface NetworkSpec {
   params: Record<string, TensorSpec>;
 }
 
+/** What every layer's constructor takes besides its numeric options. */
+interface Common {
+  storage: Storage;
+  accumulator?: Storage;
+  kernels: KernelPath;
+}
+
 /** The constructors of the built-in layers by kind; a spec names one of these. */
-const LAYERS: Record<
-  string,
-  (options: Record<string, number>, storage: Storage, accumulator?: Storage) => Layer
-> = {
-  conv: (o, storage, accumulator) =>
+const LAYERS: Record<string, (options: Record<string, number>, common: Common) => Layer> = {
+  conv: (o, common) =>
     new Conv({
       inChannels: o.inChannels,
       outChannels: o.outChannels,
@@ -94,25 +101,24 @@ const LAYERS: Record<
       stride: o.stride,
       pad: o.pad,
       activationAmax: o.activationAmax,
-      storage,
-      accumulator,
+      ...common,
     }),
-  relu: (_, storage) => new Relu({ storage }),
-  pool: (o, storage) => new Pool({ size: o.size, stride: o.stride, pad: o.pad, storage }),
-  dropout: (o, storage) => new Dropout({ ratio: o.ratio, seed: o.seed, storage }),
-  affine: (o, storage, accumulator) =>
+  relu: (_, { storage, kernels }) => new Relu({ storage, kernels }),
+  pool: (o, { storage, kernels }) =>
+    new Pool({ size: o.size, stride: o.stride, pad: o.pad, storage, kernels }),
+  dropout: (o, { storage }) => new Dropout({ ratio: o.ratio, seed: o.seed, storage }),
+  affine: (o, common) =>
     new Affine({
       inputs: o.inputs,
       outputs: o.outputs,
       activationAmax: o.activationAmax,
-      storage,
-      accumulator,
+      ...common,
     }),
-  softmax: (_, storage) => new Softmax({ storage }),
-  scale: (o, storage) => new Scale({ factor: o.factor, divisor: o.divisor, storage }),
-  flatten: (_, storage) => new Flatten({ storage }),
-  avgpool: (o, storage) => new AvgPool({ ...o, kernelHeight: o.kernelHeight, storage }),
-  batchnorm: (o, storage) => new BatchNorm({ channels: o.channels, storage }),
+  softmax: (_, { storage }) => new Softmax({ storage }),
+  scale: (o, { storage }) => new Scale({ factor: o.factor, divisor: o.divisor, storage }),
+  flatten: (_, { storage }) => new Flatten({ storage }),
+  avgpool: (o, { storage }) => new AvgPool({ ...o, kernelHeight: o.kernelHeight, storage }),
+  batchnorm: (o, { storage }) => new BatchNorm({ channels: o.channels, storage }),
 };
 
 /**
@@ -136,6 +142,7 @@ export function networkSpec(net: Sequential): NetworkSpec {
       storage: layer.storage.name,
       options: { ...layer.options },
       ...(accumulator && { accumulator: accumulator.name }),
+      kernels: layer.kernels,
     };
   });
   const params = Object.fromEntries([...net.params()].map(([name, t]) => [name, tensorSpec(t)]));
@@ -184,7 +191,8 @@ export function layerFromSpec(spec: LayerSpec): Layer {
     );
   }
   const accumulator = spec.accumulator === undefined ? undefined : storageByName(spec.accumulator);
-  return make(spec.options, storageByName(spec.storage), accumulator);
+  const kernels = kernelPath(spec.kernels);
+  return make(spec.options, { storage: storageByName(spec.storage), accumulator, kernels });
 }
 
 /**

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type KernelPath, setKernelPath } from "../mod.ts";
+import { type KernelPath, kernelPath } from "../mod.ts";
 import { classifyAs, imageSet, rerunNetwork } from "./rerun.ts";
 import type { RerunSection } from "./report_data.ts";
 import { fromBase64 } from "./_base64.ts";
@@ -44,9 +44,11 @@ try {
   };
   // A browser without WebAssembly SIMD still re-runs, on the TypeScript kernels (their float64
   // sums may, rarely, change a class that the wasm float32 sums gave).
-  const fallback = !trySetKernelPath(section.kernelPath);
-  const kernels = fallback ? " on the TypeScript kernels: no WebAssembly SIMD here" : "";
-  const net = rerunNetwork(section);
+  const path = available(section.kernelPath);
+  const kernels = path !== section.kernelPath
+    ? " on the TypeScript kernels: no WebAssembly SIMD here"
+    : "";
+  const net = rerunNetwork(section, path);
   const set = imageSet(section.images);
   const outcome: Outcome = { runs: [], differing: 0 };
   const run = async (i: number) => {
@@ -88,13 +90,11 @@ try {
   console.error(error);
 }
 
-/** Sets `path`, or the TypeScript path when the runtime lacks what `path` needs (false then). */
-function trySetKernelPath(path: KernelPath): boolean {
+/** `path`, or the TypeScript path when the runtime lacks what `path` needs. */
+function available(path: KernelPath): KernelPath {
   try {
-    setKernelPath(path);
-    return true;
+    return kernelPath(path);
   } catch {
-    setKernelPath("typescript");
-    return false;
+    return "typescript";
   }
 }

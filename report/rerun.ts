@@ -151,8 +151,13 @@ export async function rerunSection(
  * assert.deepEqual(rerunNetwork(section).params().get("W3")!.toFloat64(), net.params().get("W3")!.toFloat64());
  * ```
  */
-export function rerunNetwork(section: RerunSection): Sequential {
-  const net = networkFromSpec({ layers: section.layers, params: {} });
+export function rerunNetwork(
+  section: RerunSection,
+  path: KernelPath = section.kernelPath,
+): Sequential {
+  // The layers' own paths are replaced by `path`: the browser may lack what they name.
+  const layers = section.layers.map(({ kernels: _, ...layer }) => layer);
+  const net = networkFromSpec({ layers, params: {} }).withKernels(path);
   net.loadParams(parseSafetensors(section.weights, "the report's weights").tensors);
   return net;
 }

@@ -16,14 +16,12 @@ import {
   mnistImages,
   PRECISION_MODES,
   type PrecisionMode,
-  setKernelPath,
   type Storage,
   withPrecision,
   WorkerPool,
 } from "../mod.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
 import { MNIST, WEIGHTS } from "./_data.ts";
-import { onPath } from "./_kernel_path.ts";
 
 /** Largest accuracy change from f64 allowed for f16, in percentage points. */
 export const F16_TOLERANCE_PP = 0.1;
@@ -35,13 +33,12 @@ export const F16_TOLERANCE_PP = 0.1;
 export const BF16_TOLERANCE_PP = 0.3;
 
 Deno.test("f16 and bf16 stay within tolerance of f64 on all 10,000 test images, seed and store modes", async () => {
-  const net = deepConvNet();
+  // The wasm path: its predictions are those of the reference path in every format
+  // (kernel_path_mnist_test.ts), in a fraction of the time.
+  const net = deepConvNet().withKernels("wasm");
   net.loadParams((await readSafetensorsFile(WEIGHTS)).tensors, WEIGHTS);
   const set = await readMnistDir(MNIST, "test");
   using pool = new WorkerPool();
-  // The wasm path: its predictions are those of the reference path in every format
-  // (kernel_path_mnist_test.ts), in a fraction of the time.
-  setKernelPath("wasm");
   const [reference, ...runs] = await comparePrecisions(net, set, {
     formats: [f16, bf16],
     batch: 500,
@@ -73,14 +70,14 @@ Deno.test("each format really changes the logits, by about its precision", async
   const net = deepConvNet();
   net.loadParams((await readSafetensorsFile(WEIGHTS)).tensors, WEIGHTS);
   const set = await readMnistDir(MNIST, "test");
-  const reference = onPath("typescript", () => net.logits(mnistImages(set, 0, 100, f64)))
+  const reference = net.withKernels("typescript").logits(mnistImages(set, 0, 100, f64))
     .toFloat64();
   const maxError = (storage: Storage, mode: PrecisionMode) => {
     const input = mnistImages(set, 0, 100, mode === "store" ? storage : f64);
     if (mode === "seed") input.roundTo(storage);
     // The reference path: the bands below are those of float64 sums rounded once per layer.
-    const narrow = withPrecision(net, storage, mode);
-    const got = onPath("typescript", () => narrow.logits(input).toFloat64());
+    const narrow = withPrecision(net, storage, mode).withKernels("typescript");
+    const got = narrow.logits(input).toFloat64();
     return got.reduce((worst, v, i) => Math.max(worst, Math.abs(v - reference[i])), 0);
   };
   // Logits reach about 12: one rounding costs 12 * 2^-24 in f32, 12 * 2^-11 in f16 and

@@ -224,7 +224,11 @@ Deno.test("eval --json follows the documented contract", async () => {
       "mcnemarP",
       "seconds",
       "bytesPerImage",
+      "layers",
     ]);
+    assert.equal(r.layers.length, 21);
+    const sums = r.format === "f64" ? "float64" : "float32";
+    assert.deepEqual(r.layers[0], { layer: "conv1", path: "wasm", accumulation: sums });
     assert.equal(r.total, 100);
     assert.equal(r.accuracy, r.correct / 100);
     assert.ok(r.mcnemarP > 0 && r.mcnemarP <= 1);

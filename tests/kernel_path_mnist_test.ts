@@ -13,9 +13,7 @@ import {
   argmaxRows,
   deepConvNet,
   type KernelPath,
-  kernelPath,
   mnistImages,
-  setKernelPath,
   type Storage,
   STORAGES,
   tensor,
@@ -43,10 +41,8 @@ Deno.test("both kernel paths predict identically on all 10,000 test images, logi
   net.loadParams((await readSafetensorsFile(WEIGHTS)).tensors, WEIGHTS);
   const set = await readMnistDir(MNIST, "test");
   using pool = new WorkerPool({ size: 2 });
-  const before = kernelPath();
   const logits = async (storage: Storage, path: KernelPath) => {
-    setKernelPath(path);
-    await pool.load(net.to(storage));
+    await pool.load(net.to(storage).withKernels(path));
     const out = new Float64Array(set.count * 10);
     for (let start = 0; start < set.count; start += 500) {
       const batch = await pool.logits(mnistImages(set, start, 500, storage));
@@ -54,7 +50,7 @@ Deno.test("both kernel paths predict identically on all 10,000 test images, logi
     }
     return out;
   };
-  try {
+  {
     for (const storage of STORAGES) {
       const reference = await logits(storage, "typescript");
       const wasm = await logits(storage, "wasm");
@@ -80,7 +76,5 @@ Deno.test("both kernel paths predict identically on all 10,000 test images, logi
       assert.ok(worst <= PATH_TOLERANCE[storage.name], `${storage.name}: ${worst}`);
       assert.deepEqual(differ, [], `${storage.name}: predictions differ`);
     }
-  } finally {
-    setKernelPath(before);
   }
 });

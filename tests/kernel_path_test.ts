@@ -15,25 +15,26 @@ import {
   f32,
   f64,
   type KernelPath,
+  kernelPath,
   type Layer,
+  networkFromSpec,
+  networkSpec,
   Pool,
   Relu,
-  setKernelPath,
   type Storage,
   STORAGES,
   Tensor,
   WorkerPool,
 } from "../mod.ts";
 import { randomValues } from "./_gradcheck.ts";
-import { onPath } from "./_kernel_path.ts";
 import { assertWithinBound as assertSums } from "./_wasm_bound.ts";
 import { specialValues } from "./_special_values.ts";
 
 /** The forward output of `layer` on `x` on each path, widened. */
 function bothPaths(layer: Layer, x: Tensor): { wasm: Float64Array; reference: Float64Array } {
   return {
-    wasm: onPath("wasm", () => layer.forward(x).toFloat64()),
-    reference: onPath("typescript", () => layer.forward(x).toFloat64()),
+    wasm: layer.withKernels!("wasm").forward(x).toFloat64(),
+    reference: layer.withKernels!("typescript").forward(x).toFloat64(),
   };
 }
 
@@ -51,15 +52,13 @@ function assertWithinBound(
 ): void {
   const layer = make(storage);
   const x = Tensor.from(storage, shape, values);
-  const exactLayer = layer.to(f64);
-  const exact = onPath("typescript", () => exactLayer.forward(x.to(f64)).toFloat64());
-  const absLayer = layer.to(f64);
+  const exactLayer = layer.to(f64).withKernels!("typescript");
+  const exact = exactLayer.forward(x.to(f64)).toFloat64();
+  const absLayer = layer.to(f64).withKernels!("typescript");
   for (const p of Object.values(absLayer.params)) p.set(p.toFloat64().map(Math.abs));
-  const magnitude = onPath(
-    "typescript",
-    () => absLayer.forward(Tensor.from(f64, shape, x.toFloat64().map(Math.abs))).toFloat64(),
-  );
-  const got = onPath("wasm", () => layer.forward(x).toFloat64());
+  const magnitude = absLayer.forward(Tensor.from(f64, shape, x.toFloat64().map(Math.abs)))
+    .toFloat64();
+  const got = layer.withKernels!("wasm").forward(x).toFloat64();
   const label = `${layer.name} ${storage.name} [${shape}] output`;
   const worst = assertSums(storage, { got, exact, magnitude }, depth, label);
   console.log(`${layer.name} ${storage.name} [${shape}]: worst error ${worst.toFixed(3)} of bound`);
@@ -161,11 +160,11 @@ Deno.test("max pool forward and its argmax are identical on both paths in every 
         assert.deepEqual(wasm, reference, `${storage.name} [${shape}] size ${window.size}`);
         // The argmax decides where backward routes each gradient.
         const dout = Tensor.from(storage, pool.outputShape(shape), randomValues(wasm.length, 14));
-        const routes = (path: KernelPath) =>
-          onPath(path, () => {
-            pool.forward(x);
-            return pool.backward(dout).toFloat64();
-          });
+        const routes = (path: KernelPath) => {
+          const onPath = pool.withKernels!(path);
+          onPath.forward(x);
+          return onPath.backward(dout).toFloat64();
+        };
         assert.deepEqual(routes("wasm"), routes("typescript"), `${storage.name} argmax`);
       }
     }
@@ -180,17 +179,52 @@ Deno.test("layers whose input is in another format fall back to the TypeScript p
   assert.deepEqual(wasm, reference);
 });
 
-Deno.test("setKernelPath() rejects an unknown path", () => {
-  assert.throws(() => setKernelPath("gpu" as KernelPath), RangeError);
+Deno.test("kernelPath() rejects an unknown path and reads ts as typescript", () => {
+  assert.throws(() => kernelPath("gpu"), /^RangeError: Unknown kernel path "gpu"/);
+  assert.throws(() => new Relu({ kernels: "gpu" as KernelPath }), RangeError);
+  assert.equal(kernelPath("ts"), "typescript");
+  assert.equal(kernelPath(), "wasm"); // Deno has WebAssembly SIMD
 });
 
-Deno.test("a WorkerPool computes on the kernel path of the thread that loaded it", async () => {
+Deno.test("a layer keeps its kernel path through to() and its spec, and reports it", () => {
+  const net = deepConvNet({ seed: 3 }).withKernels!("typescript").to(f16);
+  assert.ok(net.layers.every((layer) => layer.kernels === "typescript"));
+  const copy = networkFromSpec(structuredClone(networkSpec(net)));
+  assert.deepEqual(copy.arithmetic(f16), net.arithmetic(f16));
+  assert.deepEqual(net.arithmetic(f16)[0], {
+    layer: "conv1",
+    path: "typescript",
+    accumulation: "float64",
+  });
+  const fast = net.withKernels!("wasm");
+  assert.deepEqual(fast.arithmetic(f16).slice(0, 2), [
+    { layer: "conv1", path: "wasm", accumulation: "float32" },
+    { layer: "relu1", path: "wasm", accumulation: "none" },
+  ]);
+  assert.deepEqual(fast.to(f64).arithmetic(f64)[0].accumulation, "float64");
+  // The accumulator is the TypeScript path's instrument: it takes the layer there, and says so.
+  const halfSums = fast.to(f16, f16);
+  assert.deepEqual(halfSums.arithmetic(f16)[0], {
+    layer: "conv1",
+    path: "typescript",
+    accumulation: "f16",
+  });
+  // An input in another format than the layer's sends it to the TypeScript code.
+  assert.equal(fast.arithmetic(f32)[0].path, "typescript");
+});
+
+Deno.test("a WorkerPool computes on the kernel path of the network it was given", async () => {
   const net = deepConvNet({ seed: 3 }).to(f16);
   const x = Tensor.from(f16, [4, 1, 28, 28], randomValues(4 * 784, 17).map(Math.abs));
   using pool = new WorkerPool({ size: 2 });
+  const logits: Float64Array[] = [];
   for (const path of ["typescript", "wasm"] as const) {
-    const expected = onPath(path, () => net.logits(x).toFloat64());
-    await onPath(path, () => pool.load(net));
-    assert.deepEqual((await pool.logits(x)).toFloat64(), expected, path);
+    const onPath = net.withKernels!(path);
+    const expected = onPath.logits(x).toFloat64();
+    await pool.load(onPath);
+    logits.push((await pool.logits(x)).toFloat64());
+    assert.deepEqual(logits.at(-1), expected, path);
   }
+  // float64 and float32 sums differ somewhere: the pool did not run one path twice.
+  assert.notDeepEqual(logits[0], logits[1]);
 });

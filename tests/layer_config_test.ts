@@ -53,7 +53,7 @@ Deno.test("parseLayerConfig() names the file, the field and what was expected", 
     ['{ "conv1": ["f16"] }', /^TypeError: c.json: field "conv1": expected a format name/],
     [
       '{ "conv1": { "storage": "f16", "rounding": "rz" } }',
-      /^TypeError: c.json: field "conv1": unknown key "rounding"; expected storage, accumulator$/,
+      /^TypeError: c.json: field "conv1": unknown key "rounding"; expected storage, accumulator, kernels$/,
     ],
     [
       '{ "conv1": { "accumulator": "f16" } }',

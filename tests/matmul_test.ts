@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { matmul, matmulRounded } from "../layers/_matmul.ts";
+import { Scratch } from "../layers/_scratch.ts";
 import { randomValues } from "./_gradcheck.ts";
 
 function naive(
@@ -38,11 +39,11 @@ Deno.test("matmul() equals the triple loop for every transpose and edge size", (
         const a = randomValues(m * k, m);
         const b = randomValues(k * n, n);
         const got = new Float64Array(m * n).fill(0.25);
-        matmul(got, a, b, { m, n, k, transA, transB, accumulate: true });
+        matmul(got, a, b, { m, n, k, transA, transB, accumulate: true }, new Scratch());
         const want = naive(a, b, m, n, k, transA, transB).map((v) => v + 0.25);
         const worst = got.reduce((w, v, i) => Math.max(w, Math.abs(v - want[i])), 0);
         assert.ok(worst < 1e-12, `${m}x${n}x${k} transA=${transA} transB=${transB}: ${worst}`);
-        matmul(got, a, b, { m, n, k, transA, transB });
+        matmul(got, a, b, { m, n, k, transA, transB }, new Scratch());
         assert.ok(got.every((v, i) => Math.abs(v - (want[i] - 0.25)) < 1e-12), "overwrite");
       }
     }
@@ -62,7 +63,7 @@ Deno.test("matmul() skipping B's zero depths gives the triple loop's bits, signe
       // Column 0 of B all zero, one of its zeros negative: column 0 of the product is +0.
       for (let d = 0; d < k; d++) b[transB ? d : d * n] = d === 1 ? -0 : 0;
       const got = new Float64Array(m * n);
-      matmul(got, a, b, { m, n, k, transB });
+      matmul(got, a, b, { m, n, k, transB }, new Scratch());
       // Summed in the same order from +0, the skipped terms ±0 change nothing: equal bits.
       assert.deepStrictEqual(got, naive(a, b, m, n, k, false, transB), `${m}x${n}x${k}`);
       for (let i = 0; i < m; i++) assert.ok(Object.is(got[i * n], 0), `row ${i} column 0 is +0`);
@@ -77,7 +78,7 @@ Deno.test("matmul() keeps zero depths when A holds NaN or an infinity", () => {
     const a = new Float64Array(m * k).fill(1);
     a[2] = bad; // row 0, depth 2
     const got = new Float64Array(m * n);
-    matmul(got, a, b, { m, n, k });
+    matmul(got, a, b, { m, n, k }, new Scratch());
     // ∞·0 and NaN·0 are NaN in row 0; the other rows sum zeros.
     assert.ok(got.slice(0, n).every(Number.isNaN), `${bad}: row 0 is NaN`);
     assert.ok(got.slice(n).every((v) => Object.is(v, 0)), `${bad}: other rows are +0`);
@@ -90,7 +91,7 @@ Deno.test("matmulRounded() rounds every step: f64 rounding equals matmul, f16 ro
     for (const transB of [false, true]) {
       const a = randomValues(m * k, 11), b = randomValues(k * n, 12);
       const exact = new Float64Array(m * n), viaRounded = new Float64Array(m * n);
-      matmul(exact, a, b, { m, n, k, transA, transB });
+      matmul(exact, a, b, { m, n, k, transA, transB }, new Scratch());
       matmulRounded(viaRounded, a, b, { m, n, k, transA, transB }, (x) => x);
       assert.ok(viaRounded.every((v, i) => Math.abs(v - exact[i]) < 1e-12), `${transA} ${transB}`);
     }

@@ -22,7 +22,6 @@ import {
 } from "../layers/storage/mod.ts";
 import { Tensor } from "../layers/tensor.ts";
 import { deepConvNet } from "../layers/deep_conv_net.ts";
-import { kernelPath, setKernelPath } from "../layers/kernel_path.ts";
 import {
   BFLOAT16,
   BINARY16,
@@ -517,27 +516,19 @@ Deno.test("DeepConvNet runs in fp8 and a stochastic minifloat, the same on eithe
       () => minifloat({ exponentBits: 3, mantissaBits: 4, rounding: "stochastic", seed: 5 }),
     ],
   ];
-  const before = kernelPath();
-  try {
-    for (const [name, make] of formats) {
-      const run = (path: "wasm" | "typescript") => {
-        setKernelPath(path);
-        const storage = make();
-        const net = deepConvNet({ seed: 1 }).to(storage);
-        return net.forward(Tensor.from(storage, [2, 1, 28, 28], images));
-      };
-      const output = run("typescript");
-      assert.equal(output.storage.name, name);
-      const probabilities = output.toFloat64();
-      assert.ok(probabilities.every(Number.isFinite), `${name}: ${probabilities}`);
-      assert.ok(probabilities.some((p) => p > 0), name);
-      if (before === "wasm") {
-        // The wasm kernels know only f64, f32, f16 and bf16; other formats must take the
-        // TypeScript path, and so give the very same outputs.
-        assert.deepEqual(run("wasm").toFloat64(), probabilities, name);
-      }
-    }
-  } finally {
-    setKernelPath(before);
+  for (const [name, make] of formats) {
+    const run = (path: "wasm" | "typescript") => {
+      const storage = make();
+      const net = deepConvNet({ seed: 1 }).withKernels(path).to(storage);
+      return net.forward(Tensor.from(storage, [2, 1, 28, 28], images));
+    };
+    const output = run("typescript");
+    assert.equal(output.storage.name, name);
+    const probabilities = output.toFloat64();
+    assert.ok(probabilities.every(Number.isFinite), `${name}: ${probabilities}`);
+    assert.ok(probabilities.some((p) => p > 0), name);
+    // The wasm kernels know only f64, f32, f16 and bf16; other formats must take the
+    // TypeScript path, and so give the very same outputs.
+    assert.deepEqual(run("wasm").toFloat64(), probabilities, name);
   }
 });

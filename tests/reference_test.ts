@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { argmaxRows, deepConvNet, f64, kernelPath, mnistImages, setKernelPath } from "../mod.ts";
+import { argmaxRows, deepConvNet, f64, mnistImages } from "../mod.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
 import { LOGITS, MNIST, WEIGHTS } from "./_data.ts";
 
@@ -14,15 +14,14 @@ import { LOGITS, MNIST, WEIGHTS } from "./_data.ts";
 const REFERENCE_TOLERANCE = 1e-9;
 
 Deno.test("DeepConvNet in f64 matches the numpy logits on all 10,000 test images, 99.350 % correct, on both kernel paths", async () => {
-  const net = deepConvNet();
-  net.loadParams((await readSafetensorsFile(WEIGHTS)).tensors, WEIGHTS);
+  const book = deepConvNet();
+  book.loadParams((await readSafetensorsFile(WEIGHTS)).tensors, WEIGHTS);
   const expected = (await readSafetensorsFile(LOGITS)).tensors.get("logits")!.toFloat64();
   const set = await readMnistDir(MNIST, "test");
   const batch = 500;
-  const before = kernelPath();
-  try {
+  {
     for (const path of ["typescript", "wasm"] as const) {
-      setKernelPath(path);
+      const net = book.withKernels(path);
       let worst = 0;
       let worstAt = 0;
       let correct = 0;
@@ -47,7 +46,5 @@ Deno.test("DeepConvNet in f64 matches the numpy logits on all 10,000 test images
       );
       assert.equal(correct, 9935, `${path}: f64 accuracy ${correct / 100} %, expected 99.350 %`);
     }
-  } finally {
-    setKernelPath(before);
   }
 });

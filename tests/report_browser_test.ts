@@ -19,7 +19,6 @@ import {
   mnistImages,
   type MnistSet,
   type Sequential,
-  setKernelPath,
   storageByName,
 } from "../mod.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
@@ -132,8 +131,8 @@ if (CHROMIUM === undefined) {
  * images; per-layer errors and ranges on a few of them; and a frontier of the runs' bytes and
  * accuracy (standing in for the search's candidates).
  */
-async function reportOfEverySection(net: Sequential, set: MnistSet): Promise<ReportData> {
-  setKernelPath("wasm");
+async function reportOfEverySection(loaded: Sequential, set: MnistSet): Promise<ReportData> {
+  const net = loaded.withKernels("wasm");
   const formats = [f16, storageByName("bf16"), storageByName(COARSE)];
   const results = await comparePrecisions(net, set, {
     formats,

@@ -28,7 +28,6 @@ import {
   Tensor,
 } from "../mod.ts";
 import { randomValues } from "./_gradcheck.ts";
-import { onPath } from "./_kernel_path.ts";
 import { assertWithinBound } from "./_wasm_bound.ts";
 import { specialValues } from "./_special_values.ts";
 
@@ -66,12 +65,13 @@ function checkBackward(
   const x = Tensor.from(storage, shape, xValues);
   const outShape = layer.outputShape(shape);
   const dout = Tensor.from(storage, outShape, randomValues(sizeOf(outShape), 21));
-  const got = onPath("wasm", () => gradients(layer, x, dout));
-  const reference = onPath("typescript", () => gradients(layer, x, dout));
-  const exact = onPath("typescript", () => gradients(layer.to(f64), x.to(f64), dout.to(f64)));
-  const absLayer = layer.to(f64);
+  const got = gradients(layer.withKernels!("wasm"), x, dout);
+  const reference = gradients(layer.withKernels!("typescript"), x, dout);
+  const exactLayer = layer.to(f64).withKernels!("typescript");
+  const exact = gradients(exactLayer, x.to(f64), dout.to(f64));
+  const absLayer = layer.to(f64).withKernels!("typescript");
   for (const p of Object.values(absLayer.params)) p.set(p.toFloat64().map(Math.abs));
-  const magnitude = onPath("typescript", () => gradients(absLayer, abs(x), abs(dout)));
+  const magnitude = gradients(absLayer, abs(x), abs(dout));
   const worst: string[] = [];
   // Float32 sums differ from float64 ones somewhere: proof that the wasm path ran at all.
   const sameAsReference = [...got].every(([name, v]) =>
@@ -147,11 +147,11 @@ Deno.test("relu backward is identical on both paths in every format, special val
       const relu = new Relu({ storage });
       const x = Tensor.from(storage, [length], specialValues(storage, length, length));
       const dout = Tensor.from(storage, [length], specialValues(storage, length, length + 1));
-      const dx = (path: KernelPath) =>
-        onPath(path, () => {
-          relu.forward(x);
-          return relu.backward(dout).toFloat64();
-        });
+      const dx = (path: KernelPath) => {
+        const onPath = relu.withKernels!(path);
+        onPath.forward(x);
+        return onPath.backward(dout).toFloat64();
+      };
       assert.deepEqual(dx("wasm"), dx("typescript"), `${storage.name} length ${length}`);
     }
   }
@@ -162,17 +162,16 @@ Deno.test("relu backward is identical on both paths in every format, special val
  * weights and dropout masks, on `path`.
  */
 function lossTrajectory(storage: Storage, path: KernelPath, steps: number): number[] {
-  const net = deepConvNet({ seed: 1 }).to(storage);
+  const net = deepConvNet({ seed: 1 }).withKernels!(path).to(storage);
   const x = Tensor.from(storage, [6, 1, 28, 28], randomValues(6 * 784, 31).map(Math.abs));
   const labels = [3, 1, 4, 1, 5, 9];
   const optimizer = new Adam({ lr: 0.001 });
-  return onPath(path, () =>
-    Array.from({ length: steps }, (_, step) => {
-      reseedDropout(net, step);
-      const loss = lossAndGradients(net, x, labels);
-      optimizer.step(net);
-      return loss;
-    }));
+  return Array.from({ length: steps }, (_, step) => {
+    reseedDropout(net, step);
+    const loss = lossAndGradients(net, x, labels);
+    optimizer.step(net);
+    return loss;
+  });
 }
 
 Deno.test("training steps give the same losses on both paths", () => {

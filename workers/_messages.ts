@@ -4,11 +4,10 @@
  * @module
  */
 import type { NetworkSpec, TensorSpec } from "../layers/spec.ts";
-import type { KernelPath } from "../layers/kernel_path.ts";
 
 /** What the pool can ask a worker. */
 export type Question =
-  | { type: "load"; spec: NetworkSpec; kernelPath?: KernelPath }
+  | { type: "load"; spec: NetworkSpec }
   | {
     type: "logits";
     input: TensorSpec;

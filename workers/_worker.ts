@@ -10,7 +10,6 @@ import {
   networkFromSpec,
   reseedDropout,
   type Sequential,
-  setKernelPath,
   tensorFromSpec,
   tensorSpec,
 } from "../layers/mod.ts";
@@ -24,7 +23,6 @@ self.onmessage = (event: MessageEvent<Request>) => {
   try {
     if (request.type === "load") {
       net = networkFromSpec(request.spec);
-      if (request.kernelPath) setKernelPath(request.kernelPath);
       reply = { id: request.id };
     } else if (!net) {
       throw new Error("Cannot run a forward pass: no network was loaded");

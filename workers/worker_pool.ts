@@ -8,7 +8,6 @@
 import type { Sequential } from "../layers/sequential.ts";
 import { networkSpec, tensorFromSpec, type TensorSpec, tensorSpec } from "../layers/spec.ts";
 import { argmaxRows, type Tensor } from "../layers/tensor.ts";
-import { kernelPath } from "../layers/kernel_path.ts";
 import type { Question, Reply, Request } from "./_messages.ts";
 
 /** Options of {@linkcode WorkerPool}. */
@@ -78,12 +77,12 @@ export class WorkerPool {
   }
 
   /**
-   * Sends `net` (architecture, formats and parameters) to every worker, with this thread's
-   * kernel path (see `setKernelPath`) so that the workers compute the same way.
+   * Sends `net` (architecture, formats, kernel paths and parameters) to every worker, so that
+   * the workers compute as `net` does.
    */
   async load(net: Sequential): Promise<void> {
     const spec = networkSpec(net);
-    const question = { type: "load", spec, kernelPath: kernelPath() } as const;
+    const question = { type: "load", spec } as const;
     await Promise.all(this.#workers.map((w) => this.#ask(w, question)));
   }
 

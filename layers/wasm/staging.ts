@@ -15,6 +15,7 @@ import { f16 } from "../storage/f16.ts";
 import { f16Polyfill } from "../storage/f16_polyfill.ts";
 import { bf16 } from "../storage/bf16.ts";
 import { heap, type Kernels } from "./kernels.ts";
+import type { Arithmetic, KernelPath } from "../kernel_path.ts";
 
 /** How a storage format's elements sit in the kernels' memory. */
 export type WasmFormat = "f64" | "f32" | "f16" | "bf16";
@@ -43,6 +44,27 @@ export function commonFormat(...storages: Storage[]): WasmFormat | undefined {
   const formats = new Set(storages.map((s) => FORMATS.get(s)));
   const [format] = formats;
   return formats.size === 1 ? format : undefined;
+}
+
+/**
+ * The format a layer on kernel path `path` hands to the wasm kernels when its tensors are
+ * stored in `storages`, or undefined when it runs its TypeScript code.
+ */
+export function wasmFormat(path: KernelPath, ...storages: Storage[]): WasmFormat | undefined {
+  return path === "wasm" ? commonFormat(...storages) : undefined;
+}
+
+/**
+ * The arithmetic of a layer that sums products (conv, affine): on the wasm kernels of `format`
+ * (float64 sums for f64, float32 for the rest), or, without a format, on the TypeScript code
+ * (float64 sums, or every partial sum rounded to `accumulator`).
+ */
+export function productArithmetic(
+  format: WasmFormat | undefined,
+  accumulator?: Storage,
+): Arithmetic {
+  if (format) return { path: "wasm", accumulation: format === "f64" ? "float64" : "float32" };
+  return { path: "typescript", accumulation: accumulator?.name ?? "float64" };
 }
 
 /** Bytes per element of the type a format computes in: float64 for f64, else float32. */
