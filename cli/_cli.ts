@@ -91,6 +91,21 @@ export function positiveInteger(flag: string, value: string): number {
   return n;
 }
 
+/** The most workers `--workers` takes: past a few per core they only cost memory. */
+export const MAX_WORKERS: number = 4 * navigator.hardwareConcurrency;
+
+/** `value` of `--workers`: a positive integer up to {@linkcode MAX_WORKERS}, or a usage error. */
+export function workersFlag(value: string): number {
+  const n = positiveInteger("workers", value);
+  if (n > MAX_WORKERS) {
+    throw new UsageError(
+      `--workers is ${n}, expected at most ${MAX_WORKERS} (4 per core; each holds a copy of ` +
+        "the network and its activations)",
+    );
+  }
+  return n;
+}
+
 /** A progress bar on stderr; it draws only when stderr is a terminal. */
 export interface Progress {
   /** Moves the bar to `done` of its total, with `label` beside it. */

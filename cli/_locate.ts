@@ -12,7 +12,7 @@ import { createHash } from "node:crypto";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { gunzip } from "../data/idx.ts";
+import { gunzipIdx } from "../data/idx.ts";
 import { MNIST_FILES, type MnistSet, type MnistSplit } from "../data/mnist.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
 import { deepConvNet } from "../layers/deep_conv_net.ts";
@@ -89,7 +89,14 @@ async function download(mirror: string, file: { name: string; md5: string }, pat
   const response = await fetch(url, { signal: AbortSignal.timeout(60_000) });
   if (!response.ok) throw new Error(`${url} answered ${response.status}`);
   const gz = new Uint8Array(await response.arrayBuffer());
-  const md5 = createHash("md5").update(await gunzip(gz, url.href)).digest("hex");
+  // Decompressed no further than its IDX header promises (and the compressed size allows):
+  // a bomb from a bad mirror is refused before it fills memory, and before its md5.
+  const idx = await gunzipIdx(gz, url.href);
+  // parseIdx's data is a view into the decompressed file: the header sits just before it.
+  const headerLength = 4 + 4 * idx.shape.length;
+  const { buffer, byteOffset, length } = idx.data;
+  const content = new Uint8Array(buffer, byteOffset - headerLength, headerLength + length);
+  const md5 = createHash("md5").update(content).digest("hex");
   if (md5 !== file.md5) throw new Error(`${url} has content md5 ${md5}, expected ${file.md5}`);
   const temporary = `${path}.tmp-${crypto.randomUUID()}`;
   await Deno.writeFile(temporary, gz);

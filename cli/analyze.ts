@@ -86,7 +86,10 @@ async function main(): Promise<void> {
   });
   const net = loaded.withKernels(args.kernels);
   const { set, dir } = await loadTestSet(args.data);
-  const images = Math.min(args.images, set.count);
+  if (args.images > set.count) {
+    throw new UsageError(`--images is ${args.images}, but the test set has ${set.count} images`);
+  }
+  const images = args.images;
   const x = mnistImages(set, 0, images, f64);
   const labels = set.labels.subarray(0, images);
   const reference = argmaxRows(net.logits(x));

@@ -24,11 +24,13 @@ import {
   formatTable,
   KERNELS_HELP,
   kernelsFlag,
+  MAX_WORKERS,
   parseFlags,
   positiveInteger,
   progressBar,
   runCommand,
   UsageError,
+  workersFlag,
 } from "./_cli.ts";
 import { loadDeepConvNet, loadTestSet } from "./_locate.ts";
 import { evalReport } from "../report/eval_report.ts";
@@ -53,7 +55,8 @@ Options:
                    overflow; images whose logits hold a NaN have no class and count as wrong
   --limit N        classify only the first N test images
   --batch N        images per forward pass (default 100)
-  --workers N      threads running forward passes (default: one per core, ${navigator.hardwareConcurrency} here)
+  --workers N      threads running forward passes (default: one per core,
+                   ${navigator.hardwareConcurrency} here; at most 4 per core, ${MAX_WORKERS})
   --config FILE    also evaluate the per-layer formats in FILE (JSON or JSONC, such as
                    { "default": "f16", "conv1": "f32" }) as format "mixed"; without
                    --formats, only it is compared with f64
@@ -289,7 +292,7 @@ function parse(argv: string[]) {
     data: values.data,
     limit: values.limit === undefined ? undefined : positiveInteger("limit", values.limit),
     batch: positiveInteger("batch", values.batch),
-    workers: positiveInteger("workers", values.workers),
+    workers: workersFlag(values.workers),
     config: values.config,
     seeds,
     showFlips: values["show-flips"],

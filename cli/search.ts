@@ -19,12 +19,14 @@ import {
   formatTable,
   KERNELS_HELP,
   kernelsFlag,
+  MAX_WORKERS,
   parseFlags,
   positiveInteger,
   type Progress,
   progressBar,
   runCommand,
   UsageError,
+  workersFlag,
 } from "./_cli.ts";
 import { loadDeepConvNet, loadTestSet } from "./_locate.ts";
 import { searchReport } from "../report/search_report.ts";
@@ -58,7 +60,8 @@ Options:
   --weights W             DeepConvNet weights (default as in eval)
   --data DIR              folder with the MNIST IDX files (default as in eval)
   --batch N               images per forward pass (default 100)
-  --workers N             threads running forward passes (default: one per core, ${navigator.hardwareConcurrency} here)
+  --workers N             threads running forward passes (default: one per core,
+                          ${navigator.hardwareConcurrency} here; at most 4 per core, ${MAX_WORKERS})
   --json                  print the result as JSON on stdout (the table goes to stderr)
   --report FILE           also write an HTML report to FILE: bytes against accuracy of every
                           trial with the frontier and the choice marked, the held-out check,
@@ -295,7 +298,7 @@ function parse(argv: string[]) {
     weights: values.weights,
     data: values.data,
     batch: positiveInteger("batch", values.batch),
-    workers: positiveInteger("workers", values.workers),
+    workers: workersFlag(values.workers),
     json: values.json,
     report: values.report,
   };

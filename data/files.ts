@@ -18,9 +18,10 @@
  *
  * @module
  */
-import { basename, dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import type { Tensor } from "../layers/tensor.ts";
 import { DataError } from "./data_error.ts";
+import { escapeText } from "./_quote.ts";
 import { MNIST_FILES, type MnistSet, type MnistSplit, parseMnist } from "./mnist.ts";
 import { parseSafetensors, type Safetensors, serializeSafetensors } from "./safetensors.ts";
 import { importOnnx, type ImportOnnxOptions } from "../onnx/import_onnx.ts";
@@ -31,8 +32,8 @@ import type { Sequential } from "../layers/sequential.ts";
  *
  * @param path The file.
  * @returns The tensors by name, and the metadata.
- * @throws {DataError} When the file does not exist or is not valid safetensors; the message
- * names `path`.
+ * @throws {DataError} When the file does not exist, is not a regular file, is over 2 GiB or is
+ * not valid safetensors; the message names `path`.
  *
  * @example
  * ```ts ignore
@@ -112,8 +113,8 @@ export async function writeSafetensorsFile(
  * @param dir The folder holding the four `.gz` files.
  * @param split `"train"` (60,000 images) or `"test"` (10,000).
  * @returns The images, labels and count.
- * @throws {DataError} When a file is missing (the message names the file and the folder) or is
- * not valid MNIST (the message names its path).
+ * @throws {DataError} When `dir` is not a folder, a file is missing, not a regular file or not
+ * valid MNIST (the message names its path), or the set holds no image.
  *
  * @example
  * ```ts ignore
@@ -124,6 +125,14 @@ export async function writeSafetensorsFile(
  * ```
  */
 export async function readMnistDir(dir: string, split: MnistSplit): Promise<MnistSet> {
+  const isFolder = await Deno.stat(dir).then((info) => info.isDirectory, () => undefined);
+  if (isFolder === false) {
+    throw new DataError(dir, {
+      field: "path",
+      expected: `a folder holding the MNIST ${split} files`,
+      found: "a file",
+    });
+  }
   const files = MNIST_FILES[split];
   const images = join(dir, files.images.name);
   const labels = join(dir, files.labels.name);
@@ -143,16 +152,40 @@ async function flush(path: string): Promise<void> {
   await file.syncData();
 }
 
-/** The bytes of `path`; a missing file is a DataError about its folder, saying what it holds. */
+/**
+ * The largest file read: 2 GiB, past which a buffer of it cannot be made in every runtime.
+ * A size known before reading, so `/dev/zero` or a huge file is refused, not read.
+ */
+const MAX_FILE_BYTES = 2 ** 31;
+
+/**
+ * The bytes of the regular file `path`; anything else (missing, a folder, a device, a FIFO,
+ * over {@linkcode MAX_FILE_BYTES}, unreadable) is a DataError naming `path` and what it holds.
+ */
 async function readFile(path: string, holding: string): Promise<Uint8Array> {
+  const refuse = (found: string, cause?: unknown) =>
+    new DataError(path, { field: "file", expected: holding, found }, { cause });
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (error) {
+    throw refuse(osProblem(error), error);
+  }
+  if (!info.isFile) {
+    throw refuse(info.isDirectory ? "a folder" : "not a regular file (a device, FIFO or socket)");
+  }
+  if (info.size > MAX_FILE_BYTES) throw refuse(`${info.size} bytes, over ${MAX_FILE_BYTES}`);
   try {
     return await Deno.readFile(path);
   } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-    throw new DataError(resolve(dirname(path)), {
-      field: `file "${basename(path)}"`,
-      expected: holding,
-      found: "no such file",
-    }, { cause: error });
+    throw refuse(osProblem(error), error);
   }
+}
+
+/** An OS error in a few words: "no such file", "no permission to read it", or its message. */
+function osProblem(error: unknown): string {
+  if (error instanceof Deno.errors.NotFound) return "no such file";
+  if (error instanceof Deno.errors.PermissionDenied) return "no permission to read it";
+  if (error instanceof Deno.errors.NotADirectory) return "a path through something not a folder";
+  return escapeText(error instanceof Error ? error.message : String(error));
 }

@@ -18,7 +18,7 @@
 import type { Storage } from "../layers/storage/storage.ts";
 import { Tensor } from "../layers/tensor.ts";
 import { DataError } from "./data_error.ts";
-import { gunzip, type IdxData, parseIdx } from "./idx.ts";
+import { gunzipIdx } from "./idx.ts";
 
 /**
  * Images and labels of one MNIST split.
@@ -158,14 +158,14 @@ export async function parseMnist(
   sources: MnistSources,
 ): Promise<MnistSet> {
   const [imageIdx, labelIdx] = await Promise.all([
-    readIdx(images, sources.images),
-    readIdx(labels, sources.labels),
+    gunzipIdx(images, sources.images),
+    gunzipIdx(labels, sources.labels),
   ]);
   const [count, height, width] = imageIdx.shape;
-  if (imageIdx.shape.length !== 3 || height !== SIDE || width !== SIDE) {
+  if (imageIdx.shape.length !== 3 || height !== SIDE || width !== SIDE || count === 0) {
     throw new DataError(sources.images, {
       field: "dimensions",
-      expected: `[N, ${SIDE}, ${SIDE}] (N images)`,
+      expected: `[N, ${SIDE}, ${SIDE}] (N images, at least 1)`,
       found: `[${imageIdx.shape.join(", ")}]`,
     });
   }
@@ -185,10 +185,6 @@ export async function parseMnist(
     });
   }
   return { images: imageIdx.data, labels: labelIdx.data, count };
-}
-
-async function readIdx(gzipped: Uint8Array, source: string): Promise<IdxData> {
-  return parseIdx(await gunzip(gzipped, source), source);
 }
 
 /**

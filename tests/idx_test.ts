@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { gunzip, parseIdx } from "../data/idx.ts";
+import { gunzip, gunzipIdx, parseIdx } from "../data/idx.ts";
 import { assertDataError } from "./_assert_data_error.ts";
 import { gzip, idxFile } from "./_idx.ts";
 
@@ -109,4 +109,54 @@ Deno.test("parseIdx() rejects truncated data and trailing bytes, counting both",
         }),
     );
   }
+});
+
+Deno.test("gunzip() reads a file of two gzip members as their contents one after the other", async () => {
+  const first = idxFile([4], [9, 8, 7, 6]);
+  const second = new Uint8Array([1, 2, 3]);
+  const both = new Uint8Array([...await gzip(first), ...await gzip(second)]);
+  assert.deepEqual(await gunzip(both, "x.gz"), new Uint8Array([...first, ...second]));
+  const idx = await gunzipIdx(
+    new Uint8Array([...await gzip(idxFile([5], [])), ...await gzip(new Uint8Array(5))]),
+    "x.gz",
+  );
+  assert.deepEqual(idx.shape, [5]);
+});
+
+Deno.test("gunzip() stops at maxBytes instead of inflating a bomb", async () => {
+  const bomb = await gzip(new Uint8Array(20_000_000));
+  assert.ok(bomb.length < 40_000);
+  await assert.rejects(
+    gunzip(bomb, "bomb.gz", { maxBytes: 1000 }),
+    (error) =>
+      assertDataError(error, {
+        source: "bomb.gz",
+        field: "gzip stream",
+        expected: "at most 1000 bytes once decompressed",
+        found: "more",
+      }),
+  );
+});
+
+Deno.test("gunzipIdx() decompresses no more than the IDX header promises", async () => {
+  // A valid header for 10 labels, then 2 MB of zeros.
+  const header = idxFile([10], new Uint8Array(10));
+  const bomb = await gzip(new Uint8Array([...header, ...new Uint8Array(2_000_000)]));
+  await assert.rejects(gunzipIdx(bomb, "labels.gz"), (error) =>
+    assertDataError(error, {
+      source: "labels.gz",
+      field: "gzip stream",
+      expected: `at most ${header.length} bytes once decompressed`,
+      found: "more",
+    }));
+  // A header promising far more than the compressed bytes can hold.
+  const greedy = await gzip(idxFile([60000, 28, 28], []));
+  await assert.rejects(gunzipIdx(greedy, "images.gz"), (error) =>
+    assertDataError(error, {
+      source: "images.gz",
+      field: "dimensions",
+      expected: `at most ${1032 * greedy.length + 1024} bytes, what ${greedy.length} ` +
+        "gzipped bytes can hold",
+      found: `[60000, 28, 28], ${16 + 60000 * 784} bytes`,
+    }));
 });

@@ -46,8 +46,21 @@ Deno.test("parseMnist() rejects images that are not N x 28 x 28, naming the imag
       assertDataError(error, {
         source: "images.gz",
         field: "dimensions",
-        expected: "[N, 28, 28] (N images)",
+        expected: "[N, 28, 28] (N images, at least 1)",
         found: "[2, 28, 27]",
+      }),
+  );
+});
+
+Deno.test("parseMnist() refuses an empty set, which would give an accuracy of nothing", async () => {
+  await assert.rejects(
+    parseMnist(...await tinySet([0, 28, 28], [0], []), SOURCES),
+    (error) =>
+      assertDataError(error, {
+        source: "images.gz",
+        field: "dimensions",
+        expected: "[N, 28, 28] (N images, at least 1)",
+        found: "[0, 28, 28]",
       }),
   );
 });
@@ -131,16 +144,27 @@ Deno.test("mnistImages() rejects a range outside the set", () => {
   }
 });
 
-Deno.test("readMnistDir() says which file is missing from which folder", async () => {
+Deno.test("readMnistDir() names the missing file, and refuses a file given as the folder", async () => {
   const folder = fileURLToPath(new URL(".", import.meta.url)).replace(/\/$/, "");
   await assert.rejects(
     readMnistDir(folder, "test"),
     (error) =>
       assertDataError(error, {
-        source: folder,
-        field: 'file "t10k-images-idx3-ubyte.gz"',
+        source: `${folder}/t10k-images-idx3-ubyte.gz`,
+        field: "file",
         expected: "the gzipped MNIST test images",
         found: "no such file",
+      }),
+  );
+  const file = fileURLToPath(import.meta.url);
+  await assert.rejects(
+    readMnistDir(file, "test"),
+    (error) =>
+      assertDataError(error, {
+        source: file,
+        field: "path",
+        expected: "a folder holding the MNIST test files",
+        found: "a file",
       }),
   );
 });

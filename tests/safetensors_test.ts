@@ -392,18 +392,20 @@ Deno.test("parseSafetensors() shortens a huge value in the message", () => {
   });
 });
 
-Deno.test("readSafetensorsFile() says which file is missing from which folder", async () => {
+Deno.test("readSafetensorsFile() names the file, and refuses what is not a regular file", async () => {
   const path = fileURLToPath(new URL("missing.safetensors", import.meta.url));
-  await assert.rejects(readSafetensorsFile(path), (error) => {
-    assert(error instanceof DataError);
-    assert.equal(
-      error.message,
-      `Cannot read ${
-        dirname(path)
-      }: file "missing.safetensors": expected a safetensors file, found no such file`,
+  const cases: [string, string][] = [
+    [path, "no such file"],
+    [dirname(path), "a folder"],
+    ["/dev/zero", "not a regular file (a device, FIFO or socket)"],
+  ];
+  for (const [file, found] of cases) {
+    await assert.rejects(
+      readSafetensorsFile(file),
+      (e) =>
+        assertDataError(e, { source: file, field: "file", expected: "a safetensors file", found }),
     );
-    return true;
-  });
+  }
 });
 
 const CAN_WRITE = (await Deno.permissions.query({ name: "write" })).state === "granted";

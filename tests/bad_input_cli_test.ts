@@ -1,0 +1,52 @@
+/**
+ * The commands given bad input: each refuses in one line naming what was wrong, before any
+ * work, with no stack trace.
+ *
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+import { assertOneLineError, runCli } from "./_eval_cli.ts";
+
+const THIS_FILE = fileURLToPath(import.meta.url);
+const MAX = 4 * navigator.hardwareConcurrency;
+
+Deno.test("eval and search cap --workers at 4 per core", async () => {
+  for (const command of ["eval", "search"]) {
+    const out = await runCli(command, ["--workers", String(MAX + 1)]);
+    assertOneLineError(
+      out,
+      2,
+      new RegExp(`^${command}: --workers is ${MAX + 1}, expected at most ${MAX} \\(4 per core`),
+    );
+  }
+});
+
+Deno.test("analyze --images past the test set is refused, as eval --limit is", async () => {
+  const out = await runCli("analyze", ["--images", "20000", "--formats", "f16"]);
+  assertOneLineError(out, 2, /^analyze: --images is 20000, but the test set has 10000 images$/);
+});
+
+Deno.test("--weights naming a device, a folder or nothing says so about that path", async () => {
+  const cases: [string, string][] = [
+    ["/dev/zero", "not a regular file \\(a device, FIFO or socket\\)"],
+    ["/tmp", "a folder"],
+    ["/nope/none.safetensors", "no such file"],
+  ];
+  for (const [path, found] of cases) {
+    const out = await runCli("eval", ["--weights", path, "--limit", "5"]);
+    assertOneLineError(
+      out,
+      1,
+      new RegExp(`^eval: Cannot read ${path}: file: expected a safetensors file, found ${found}$`),
+    );
+  }
+});
+
+Deno.test("--data naming a file says it expected a folder", async () => {
+  const out = await runCli("eval", ["--data", THIS_FILE, "--limit", "5", "--formats", "f16"]);
+  assertOneLineError(
+    out,
+    1,
+    new RegExp(`^eval: Cannot read ${THIS_FILE}: path: expected a folder holding the MNIST test`),
+  );
+});
