@@ -29,6 +29,8 @@ export * from "./layers/mod.ts";
 export * from "./data/data_error.ts";
 export * from "./data/safetensors.ts";
 export * from "./data/idx.ts";
+export * from "./data/labeled_images.ts";
+export * from "./data/image_safetensors.ts";
 export * from "./data/mnist.ts";
 export * from "./analysis/bytes.ts";
 export * from "./analysis/evaluate.ts";

@@ -8,7 +8,7 @@ import type { Storage } from "../layers/storage/storage.ts";
 import { f64 } from "../layers/storage/f64.ts";
 import { scaledSchemeOf } from "../layers/storage/scaled.ts";
 import type { Conv } from "../layers/conv.ts";
-import { mnistImages, type MnistSet } from "../data/mnist.ts";
+import { imageBatch, imageCount, inputShape, type LabeledImages } from "../data/labeled_images.ts";
 import type { Tensor } from "../layers/tensor.ts";
 import { PARAMETERS_KEY, roundImages } from "../layers/rounding_streams.ts";
 import type { WorkerPool } from "../workers/worker_pool.ts";
@@ -100,24 +100,25 @@ export interface ClassifyOptions {
  *
  * @example
  * ```ts
- * import { classifyImages, deepConvNet, type MnistSet } from "@halfprec/halfprec";
+ * import { classifyImages, deepConvNet, type LabeledImages } from "@halfprec/halfprec";
  * import assert from "node:assert/strict";
- * const set: MnistSet = { images: new Uint8Array(3 * 784), labels: new Uint8Array(3), count: 3 };
+ * const set: LabeledImages = { images: new Uint8Array(3 * 784), labels: new Uint8Array(3), shape: [3, 1, 28, 28], classes: 10 };
  * assert.equal((await classifyImages(deepConvNet(), set, { batch: 2 })).length, 3);
  * ```
  */
 export async function classifyImages(
   classifier: Classifier,
-  set: MnistSet,
+  set: LabeledImages,
   options: ClassifyOptions = {},
 ): Promise<Int32Array> {
-  const { format = f64, mode = "store", batch = 100, limit = set.count, onProgress } = options;
+  const { format = f64, mode = "store", batch = 100, limit = imageCount(set), onProgress } =
+    options;
   if (!(Number.isInteger(batch) && batch >= 1)) {
     throw new RangeError(`Cannot classify: batch is ${batch}, expected a positive integer`);
   }
-  if (!(Number.isInteger(limit) && limit >= 0 && limit <= set.count)) {
+  if (!(Number.isInteger(limit) && limit >= 0 && limit <= imageCount(set))) {
     throw new RangeError(
-      `Cannot classify: limit is ${limit}, expected an integer from 0 to ${set.count}`,
+      `Cannot classify: limit is ${limit}, expected an integer from 0 to ${imageCount(set)}`,
     );
   }
   const predictions = new Int32Array(limit);
@@ -148,7 +149,7 @@ const BATCHES_IN_FLIGHT = 2;
 
 /** Images `start` to `start + count` of `set` rounded to `format`, held as `mode` says. */
 function inputImages(
-  set: MnistSet,
+  set: LabeledImages,
   start: number,
   count: number,
   format: Storage,
@@ -156,8 +157,8 @@ function inputImages(
 ): Tensor {
   const into = mode === "store" ? format : f64;
   // Each image of a stochastic format from its own stream: independent of the batch.
-  if (format.stream) return roundImages(mnistImages(set, start, count, f64), format, into, start);
-  const input = mnistImages(set, start, count, into);
+  if (format.stream) return roundImages(imageBatch(set, start, count, f64), format, into, start);
+  const input = imageBatch(set, start, count, into);
   if (mode === "seed") input.roundTo(format);
   return input;
 }
@@ -229,9 +230,9 @@ export interface CompareOptions {
  *
  * @example
  * ```ts
- * import { comparePrecisions, deepConvNet, f16, type MnistSet } from "@halfprec/halfprec";
+ * import { comparePrecisions, deepConvNet, f16, type LabeledImages } from "@halfprec/halfprec";
  * import assert from "node:assert/strict";
- * const set: MnistSet = { images: new Uint8Array(4 * 784).fill(9), labels: new Uint8Array(4), count: 4 };
+ * const set: LabeledImages = { images: new Uint8Array(4 * 784).fill(9), labels: new Uint8Array(4), shape: [4, 1, 28, 28], classes: 10 };
  * const results = await comparePrecisions(deepConvNet({ seed: 1 }), set, { formats: [f16], modes: ["store"] });
  * assert.deepEqual(results.map((r) => `${r.format} ${r.mode}`), ["f64 reference", "f16 store"]);
  * assert.equal(results[1].total, 4);
@@ -239,10 +240,10 @@ export interface CompareOptions {
  */
 export async function comparePrecisions(
   net: Sequential,
-  set: MnistSet,
+  set: LabeledImages,
   options: CompareOptions,
 ): Promise<PrecisionResult[]> {
-  const { modes = PRECISION_MODES, limit = set.count } = options;
+  const { modes = PRECISION_MODES, limit = imageCount(set) } = options;
   const labels = set.labels.subarray(0, limit);
   const candidates = options.formats.filter((f) => f !== f64)
     .flatMap((format) => modes.map((mode) => ({ format, mode })));
@@ -275,11 +276,11 @@ interface Run {
 
 async function timedRun(
   net: Sequential,
-  set: MnistSet,
+  set: LabeledImages,
   which: { format: Storage; mode: PrecisionMode | "reference"; index: number; name?: string },
   options: CompareOptions,
 ): Promise<Run> {
-  const { batch = 100, limit = set.count, onProgress, pool } = options;
+  const { batch = 100, limit = imageCount(set), onProgress, pool } = options;
   const { format, mode } = which;
   const label = { format: which.name ?? format.name, mode, index: which.index };
   onProgress?.(label, 0);
@@ -294,7 +295,7 @@ async function timedRun(
   });
   const seconds = (performance.now() - started) / 1000;
   const inputStorage = mode === "seed" ? f64 : format;
-  const bytes = totalBytes(bytesMoved(net, [batch, 1, 28, 28], inputStorage));
+  const bytes = totalBytes(bytesMoved(net, inputShape(set, batch), inputStorage));
   const layers = net.arithmetic(inputStorage);
   return {
     name: label.format,
@@ -307,7 +308,7 @@ async function timedRun(
   };
 }
 
-function summarise(run: Run, reference: Run, labels: Uint8Array): PrecisionResult {
+function summarise(run: Run, reference: Run, labels: LabeledImages["labels"]): PrecisionResult {
   const f = flips(reference.predictions, run.predictions, labels);
   const correct = run.predictions.reduce((n, p, i) => n + (p === labels[i] ? 1 : 0), 0);
   return {

@@ -1,10 +1,16 @@
 /**
- * A format search over a real network and labelled MNIST images: the units, the bytes, the
+ * A format search over a real network and labelled images: the units, the bytes, the
  * sensitivity and the classification that `searchFormats` asks for.
  *
  * @module
  */
-import { mnistImages, type MnistSet } from "../data/mnist.ts";
+import {
+  imageBatch,
+  imageCount,
+  inputShape,
+  type LabeledImages,
+  selectImages,
+} from "../data/labeled_images.ts";
 import type { Sequential } from "../layers/sequential.ts";
 import { storageByName } from "../layers/storage/formats.ts";
 import { f64 } from "../layers/storage/f64.ts";
@@ -45,9 +51,9 @@ export interface NetworkSearchOptions {
  *
  * @example
  * ```ts
- * import { deepConvNet, networkSearchProblem } from "@halfprec/halfprec";
+ * import { deepConvNet, type LabeledImages, networkSearchProblem } from "@halfprec/halfprec";
  * import assert from "node:assert/strict";
- * const set = { images: new Uint8Array(10 * 784), labels: new Uint8Array(10), count: 10 };
+ * const set: LabeledImages = { images: new Uint8Array(10 * 784), labels: new Uint8Array(10), shape: [10, 1, 28, 28], classes: 10 };
  * const problem = networkSearchProblem(deepConvNet(), set, { formats: ["f32", "e4m3"], searchImages: 4 });
  * assert.deepEqual(problem.units.map((u) => u.name), ["conv1", "conv2", "conv3", "conv4", "conv5", "conv6", "affine1", "affine2"]);
  * assert.deepEqual(problem.units[1].layers, ["conv2", "relu2", "pool1"]);
@@ -56,16 +62,17 @@ export interface NetworkSearchOptions {
  */
 export function networkSearchProblem(
   net: Sequential,
-  set: MnistSet,
+  set: LabeledImages,
   options: NetworkSearchOptions,
 ): SearchProblem {
   const { formats, batch = 100, pool } = options;
   formats.forEach((name) => storageByName(name));
-  const searchImages = options.searchImages ?? Math.floor(set.count / 2);
-  if (!(Number.isInteger(searchImages) && searchImages >= 1 && searchImages < set.count)) {
+  const count = imageCount(set);
+  const searchImages = options.searchImages ?? Math.floor(count / 2);
+  if (!(Number.isInteger(searchImages) && searchImages >= 1 && searchImages < count)) {
     throw new RangeError(
-      `Cannot split ${set.count} images: searchImages is ${searchImages}, expected 1 to ` +
-        `${set.count - 1} so that some are held out`,
+      `Cannot split ${count} images: searchImages is ${searchImages}, expected 1 to ` +
+        `${count - 1} so that some are held out`,
     );
   }
   const sensitivityImages = Math.min(options.sensitivityImages ?? 50, searchImages);
@@ -78,7 +85,7 @@ export function networkSearchProblem(
     settings: {
       ...options.settings,
       searchImages,
-      holdoutImages: set.count - searchImages,
+      holdoutImages: count - searchImages,
       sensitivityImages,
     },
     bytesPerImage: (config) => {
@@ -87,12 +94,12 @@ export function networkSearchProblem(
       if (!bytes.has(key)) {
         const configured = applyLayerConfig(net, config);
         const input = configured.layers[0].storage;
-        bytes.set(key, totalBytes(bytesMoved(configured, [batch, 1, 28, 28], input)) / batch);
+        bytes.set(key, totalBytes(bytesMoved(configured, inputShape(set, batch), input)) / batch);
       }
       return bytes.get(key)!;
     },
     sensitivity: async (onProgress) => {
-      const x = mnistImages(splits.search, 0, sensitivityImages, f64);
+      const x = imageBatch(splits.search, 0, sensitivityImages, f64);
       const byFormat: Map<string, number>[] = [];
       for (const name of formats) {
         onProgress?.(byFormat.length, formats.length);
@@ -114,7 +121,7 @@ export function networkSearchProblem(
       return classifyImages(pool ?? configured, images, {
         format: configured.layers[0].storage,
         batch,
-        onProgress: (done) => onProgress?.(done, images.count),
+        onProgress: (done) => onProgress?.(done, imageCount(images)),
       });
     },
   };
@@ -132,22 +139,17 @@ function searchUnits(net: Sequential): SearchUnit[] {
 }
 
 /** `set` cut into `searchImages` evenly spaced images and the rest, both in file order. */
-function splitEvenly(set: MnistSet, searchImages: number): Record<SearchSplit, MnistSet> {
+function splitEvenly(
+  set: LabeledImages,
+  searchImages: number,
+): Record<SearchSplit, LabeledImages> {
   const search: number[] = [], holdout: number[] = [];
-  for (let i = 0; i < set.count; i++) {
+  const count = imageCount(set);
+  for (let i = 0; i < count; i++) {
     // Image i is a search image when the running share of search images crosses an integer.
-    const take = Math.floor(((i + 1) * searchImages) / set.count) >
-      Math.floor((i * searchImages) / set.count);
+    const take = Math.floor(((i + 1) * searchImages) / count) >
+      Math.floor((i * searchImages) / count);
     (take ? search : holdout).push(i);
   }
-  return { search: subset(set, search), holdout: subset(set, holdout) };
-}
-
-function subset(set: MnistSet, indices: readonly number[]): MnistSet {
-  const pixels = 28 * 28;
-  const images = new Uint8Array(indices.length * pixels);
-  indices.forEach((index, i) =>
-    images.set(set.images.subarray(index * pixels, (index + 1) * pixels), i * pixels)
-  );
-  return { images, labels: Uint8Array.from(indices, (i) => set.labels[i]), count: indices.length };
+  return { search: selectImages(set, search), holdout: selectImages(set, holdout) };
 }

@@ -32,9 +32,9 @@ import "@tensorflow/tfjs-backend-wasm";
 import {
   type Classifier,
   f32,
+  imageBatch,
   type KernelPath,
-  mnistImages,
-  type MnistSet,
+  type LabeledImages,
   reseedDropout,
   type Sequential,
   type Softmax,
@@ -100,7 +100,7 @@ interface Timing {
  * the fastest pass (by wall time) counts.
  */
 async function time(
-  set: MnistSet,
+  set: LabeledImages,
   images: number,
   classify: (start: number, count: number) => Promise<Int32Array>,
   passes = 1,
@@ -136,9 +136,9 @@ async function time(
 }
 
 /** A halfprec network (or a pool holding it) as a `time` callback, input stored in `format`. */
-function halfprec(set: MnistSet, classifier: Classifier, format: Storage) {
+function halfprec(set: LabeledImages, classifier: Classifier, format: Storage) {
   return async (start: number, count: number) =>
-    await classifier.classify(mnistImages(set, start, count, format));
+    await classifier.classify(imageBatch(set, start, count, format));
 }
 
 /**
@@ -179,7 +179,7 @@ function tfjsNetwork(net: Sequential): (images: Float32Array, count: number) => 
 }
 
 async function tfjs(
-  set: MnistSet,
+  set: LabeledImages,
   net: Sequential,
   backend: string,
   images: number,
@@ -189,14 +189,14 @@ async function tfjs(
   await tf.ready();
   const run = tfjsNetwork(net);
   return await time(set, images, (start, count) => {
-    const input = mnistImages(set, start, count, f32).data as Float32Array;
+    const input = imageBatch(set, start, count, f32).data as Float32Array;
     return Promise.resolve(run(input, count));
   }, passes);
 }
 
 /** The book's network and the MNIST test set, found by the commands' lookup (after --help). */
 let net: Sequential;
-let set: MnistSet;
+let set: LabeledImages;
 
 /** Prints one target line: the measured value, the bound, and whether it is met. */
 function target(
@@ -360,7 +360,7 @@ const STEP_PATHS: KernelPath[] = ["typescript", "wasm"];
  * One training step of `net` on `x`: forward in training mode, cross-entropy, backward, with
  * the same dropout masks every time.
  */
-function trainingStep(net: Sequential, x: Tensor, labels: Uint8Array): StepTiming {
+function trainingStep(net: Sequential, x: Tensor, labels: ArrayLike<number>): StepTiming {
   const cpuStarted = cpuUsage();
   const started = performance.now();
   reseedDropout(net, 1);
@@ -388,7 +388,7 @@ function trainingSteps(): void {
   const results: { format: string; timings: StepTiming[] }[] = [];
   for (const format of trainFormats) {
     const models = STEP_PATHS.map((path) => net.withKernels(path).to(format));
-    const x = mnistImages(set, 0, BATCH, format);
+    const x = imageBatch(set, 0, BATCH, format);
     const timings = models.map((model) => trainingStep(model, x, labels));
     for (let i = 0; i < steps; i++) {
       models.forEach((model, j) => {

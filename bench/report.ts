@@ -7,7 +7,8 @@
  */
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
-import { bytesMoved, deepConvNet, STORAGES } from "../mod.ts";
+import { bytesMoved, STORAGES } from "../mod.ts";
+import { BATCH, loadActivations } from "./_activations.ts";
 import { formatBytes } from "./layers_bench.ts";
 
 /** What `deno bench --json` prints, as far as the report reads it. */
@@ -22,7 +23,6 @@ interface BenchOutput {
 
 const BENCH = fileURLToPath(new URL("./layers_bench.ts", import.meta.url));
 const REPORT = fileURLToPath(new URL("./REPORT.md", import.meta.url));
-const BATCH = 100;
 
 const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
   args: ["bench", "-P", "--json", BENCH],
@@ -36,9 +36,11 @@ if (code !== 0) {
 const output: BenchOutput = JSON.parse(new TextDecoder().decode(stdout));
 
 /** Bytes moved by each layer (and the whole forward pass) per format, from the shapes. */
+const data = await loadActivations();
+if (!data) Deno.exit(1);
 const bytes = new Map<string, number>();
 for (const storage of STORAGES) {
-  const layers = bytesMoved(deepConvNet({ storage }), [BATCH, 1, 28, 28], storage);
+  const layers = bytesMoved(data.net.to(storage), data.inputs[0].shape, storage);
   for (const l of layers) bytes.set(`${l.layer} ${storage.name}`, l.read + l.written);
   bytes.set(`forward ${storage.name}`, layers.reduce((sum, l) => sum + l.read + l.written, 0));
 }
@@ -80,8 +82,8 @@ const shares = [...times].filter(([key]) =>
 
 const report = `# Benchmark report
 
-Written by \`deno task bench:report\` (${new Date().toISOString().slice(0, 10)}): DeepConvNet at
-batch ${BATCH} on real MNIST activations; mean time per batch over \`deno bench\`'s iterations.
+Written by \`deno task bench:report\` (${new Date().toISOString().slice(0, 10)}): ${data.subject},
+batch ${BATCH}, on real activations; mean time per batch over \`deno bench\`'s iterations.
 Bytes moved are counted from the shapes by \`bytesMoved\` (analysis/bytes.ts): input and
 parameters read, output written, at each format's element size. GB/s = bytes moved / time.
 

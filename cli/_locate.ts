@@ -13,7 +13,8 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipIdx } from "../data/idx.ts";
-import { MNIST_FILES, type MnistSet, type MnistSplit } from "../data/mnist.ts";
+import type { LabeledImages } from "../data/labeled_images.ts";
+import { MNIST_FILES, type MnistSplit } from "../data/mnist.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
 import { deepConvNet } from "../layers/deep_conv_net.ts";
 import type { Sequential } from "../layers/sequential.ts";
@@ -141,7 +142,7 @@ export async function loadDeepConvNet(
  * The MNIST test set from the folder {@linkcode locateMnist} finds (saying on stderr when it
  * was downloaded), and that folder.
  */
-export async function loadTestSet(flag?: string): Promise<{ set: MnistSet; dir: string }> {
+export async function loadTestSet(flag?: string): Promise<{ set: LabeledImages; dir: string }> {
   const location = await locateMnist("test", flag);
   if (location.downloaded) console.error(location.downloaded);
   return { set: await readMnistDir(location.dir, "test"), dir: location.dir };

@@ -12,9 +12,10 @@ import {
   type GradientRangeReport,
   gradientRanges,
   gradientRangeTotals,
+  imageBatch,
+  imageCount,
   type LayerReport,
   layerReports,
-  mnistImages,
   predictRange,
   type RangeCounts,
   type Sequential,
@@ -33,7 +34,7 @@ import {
   UsageError,
 } from "./_cli.ts";
 import { gradientTotalsText } from "./_gradient_text.ts";
-import { loadDeepConvNet, loadTestSet } from "./_locate.ts";
+import { loadData, loadModel } from "./_model.ts";
 import { analyzeReport } from "../report/analyze_report.ts";
 import { checkReportPath, writeReport } from "../report/write_report.ts";
 
@@ -62,11 +63,13 @@ Options:
   --batch N        images of that step (default 100, as in training)
   --loss-scale X   multiply the loss by X before backward, as in training (default 1); the
                    scaled gradients are the ones stored and counted
+  --model FILE     an ONNX model to run instead of DeepConvNet (as in eval)
   --weights W      DeepConvNet weights (default as in eval)
   --allow-non-finite
                    load weights holding NaN or infinities (as in eval); a metric computed
                    from a NaN shows NaN
-  --data DIR       folder with the MNIST IDX files (default as in eval)
+  --data DIR       folder with the MNIST IDX files, or a safetensors FILE of images and
+                   labels (as in eval)
   --json           print the result as JSON on stdout (tables go to stderr)
   --report FILE    also write an HTML report to FILE: charts, the flipped images, and a
                    re-run of every format in the browser that opens it
@@ -81,25 +84,26 @@ async function main(): Promise<void> {
     return;
   }
   if (args.report !== undefined) await checkReportPath(args.report);
-  const { net: loaded, path: weights } = await loadDeepConvNet(args.weights, {
-    allowNonFinite: args.allowNonFinite,
-  });
-  const net = loaded.withKernels(args.kernels);
-  const { set, dir } = await loadTestSet(args.data);
-  if (args.images > set.count) {
-    throw new UsageError(`--images is ${args.images}, but the test set has ${set.count} images`);
+  const model = await loadModel(args);
+  const { path: weights } = model;
+  const net = model.net.withKernels(args.kernels);
+  const data = await loadData(args.data, model);
+  const { set, source: dir } = data;
+  if (args.images > imageCount(set)) {
+    throw new UsageError(`--images is ${args.images}, but the data has ${imageCount(set)} images`);
   }
   const images = args.images;
-  const x = mnistImages(set, 0, images, f64);
+  const subject = `${model.name} on ${images} ${data.name}`;
+  const x = imageBatch(set, 0, images, f64);
   const labels = set.labels.subarray(0, images);
   const reference = argmaxRows(net.logits(x));
   // The training step whose gradients --gradients counts: the first --batch test images.
-  const stepImages = Math.min(args.batch, set.count);
+  const stepImages = Math.min(args.batch, imageCount(set));
   const stepRanges = (candidate: Sequential) =>
     gradientRanges(
       net,
       candidate,
-      mnistImages(set, 0, stepImages, f64),
+      imageBatch(set, 0, stepImages, f64),
       set.labels.subarray(0, stepImages),
       { lossScale: args.lossScale },
     );
@@ -123,18 +127,28 @@ async function main(): Promise<void> {
   });
 
   if (args.report !== undefined) {
-    const notes = [`weights ${weights}`, `MNIST ${dir}`, `${args.kernels} kernels`];
+    const notes = [`weights ${weights}`, `data ${dir}`, `${args.kernels} kernels`];
     const referenceAccuracy = correct(reference, labels) / images;
     const formats = args.formats;
-    const data = await analyzeReport(
-      { net, set, x, results, referenceAccuracy, formats, kernelPath: args.kernels, notes },
+    const page = await analyzeReport(
+      {
+        net,
+        set,
+        x,
+        results,
+        referenceAccuracy,
+        formats,
+        kernelPath: args.kernels,
+        notes,
+        subject,
+      },
     );
-    const bytes = await writeReport(args.report, data);
+    const bytes = await writeReport(args.report, page);
     console.error(`Report written to ${args.report} (${(bytes / 1e6).toFixed(2)} MB)`);
   }
 
   const text = [
-    `DeepConvNet on ${images} MNIST test images (${weights}); f64 accuracy ` +
+    `${subject} (${weights}); f64 accuracy ` +
     `${percent(correct(reference, labels) / images)}${
       noClass(unclassified(reference))
     }. ${args.kernels} kernels by default (each ` +
@@ -163,7 +177,8 @@ async function main(): Promise<void> {
   }
   console.error(text);
   const step = args.gradients ? { gradientBatch: stepImages, lossScale: args.lossScale } : {};
-  console.log(JSON.stringify({ weights, data: dir, images, ...step, results }, null, 2));
+  const json = { model: model.name, weights, data: dir, images, ...step, results };
+  console.log(JSON.stringify(json, null, 2));
 }
 
 function layerTable(layers: LayerReport[]): string {
@@ -233,7 +248,7 @@ function rangeText(c: RangeCounts): string {
   return parts.length > 0 ? parts.join(" ") : "-";
 }
 
-function correct(predictions: Int32Array, labels: Uint8Array): number {
+function correct(predictions: Int32Array, labels: ArrayLike<number>): number {
   return predictions.reduce((n, p, i) => n + (p === labels[i] ? 1 : 0), 0);
 }
 
@@ -264,6 +279,7 @@ function parse(argv: string[]) {
     gradients: { type: "boolean", default: false },
     batch: { type: "string", default: "100" },
     "loss-scale": { type: "string", default: "1" },
+    model: { type: "string" },
     weights: { type: "string" },
     "allow-non-finite": { type: "boolean", default: false },
     data: { type: "string" },
@@ -284,6 +300,7 @@ function parse(argv: string[]) {
     gradients: values.gradients,
     batch: positiveInteger("batch", values.batch),
     lossScale: positiveNumber("loss-scale", values["loss-scale"]),
+    model: values.model,
     weights: values.weights,
     allowNonFinite: values["allow-non-finite"],
     data: values.data,

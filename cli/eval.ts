@@ -7,6 +7,7 @@
 import {
   applyLayerConfig,
   comparePrecisions,
+  imageCount,
   type LayerConfig,
   parseLayerConfig,
   PRECISION_MODES,
@@ -32,24 +33,26 @@ import {
   UsageError,
   workersFlag,
 } from "./_cli.ts";
-import { loadDeepConvNet, loadTestSet } from "./_locate.ts";
+import { loadData, loadModel } from "./_model.ts";
 import { evalReport } from "../report/eval_report.ts";
 import { checkReportPath, writeReport } from "../report/write_report.ts";
 
 const HELP = `Usage: deno task eval [options]
 
-Classifies the 10,000 MNIST test images with DeepConvNet in float64 and in each format, and
-reports accuracy, the images whose class changed (flips) and McNemar's exact p-value.
+Classifies the 10,000 MNIST test images (or your own, --data) with DeepConvNet (or your model,
+--model) in float64 and in each format, and reports accuracy, the images whose class changed
+(flips) and McNemar's exact p-value.
 
 Options:
   --formats LIST   formats to compare with f64 (default: ${STORAGES.map((s) => s.name).join(",")})
   --mode MODE      seed: weights and input rounded, arrays kept f64 (the classic experiment);
                    store: weights, input and every layer output stored in the format;
                    both (default)
+  --model FILE     an ONNX model to run instead of DeepConvNet (docs/data.md)
   --weights W      DeepConvNet weights: book (default: the book's pretrained network),
                    halfprec (trained by this project) or a safetensors FILE
   --data DIR       folder with the MNIST IDX files (default: $HALFPREC_MNIST, else the test
-                   set in data/)
+                   set in data/), or a safetensors FILE of images and labels (docs/data.md)
   --allow-non-finite
                    load weights holding NaN or infinities (refused otherwise), to study
                    overflow; images whose logits hold a NaN have no class and count as wrong
@@ -73,6 +76,7 @@ ${KERNELS_HELP}
 
 /** The `--json` output; see the README for the meaning of each field. */
 interface EvalReport {
+  model: string;
   weights: string;
   data: string;
   images: number;
@@ -91,15 +95,16 @@ async function main(): Promise<void> {
     return;
   }
   if (args.report !== undefined) await checkReportPath(args.report);
-  const { net: loaded, path: weightsPath } = await loadDeepConvNet(args.weights, {
-    allowNonFinite: args.allowNonFinite,
-  });
-  const net = loaded.withKernels(args.kernels);
-  const { set, dir } = await loadTestSet(args.data);
-  const limit = args.limit ?? set.count;
-  if (limit > set.count) {
-    throw new UsageError(`--limit is ${limit}, but the test set has ${set.count} images`);
+  const model = await loadModel(args);
+  const { path: weightsPath } = model;
+  const net = model.net.withKernels(args.kernels);
+  const data = await loadData(args.data, model);
+  const { set, source: dir } = data;
+  const limit = args.limit ?? imageCount(set);
+  if (limit > imageCount(set)) {
+    throw new UsageError(`--limit is ${limit}, but the data has ${imageCount(set)} images`);
   }
+  const subject = `${model.name} on ${limit} ${data.name}`;
 
   const config = args.config === undefined ? undefined : await readConfig(args.config);
   const configured = config
@@ -158,13 +163,14 @@ async function main(): Promise<void> {
     results.map((r) => ({ label: `${r.format} ${r.mode}`, layers: r.layers })),
   );
   const text = [
-    `DeepConvNet on ${limit} MNIST test images (${weightsPath})`,
+    `${subject} (${weightsPath})`,
     table,
     ...flipLines,
     "Kernel path and sums of each layer:",
     ...arithmetic,
   ].join("\n");
   const report: EvalReport = {
+    model: model.name,
     weights: weightsPath,
     data: dir,
     images: limit,
@@ -182,9 +188,9 @@ async function main(): Promise<void> {
   }
   // Written after the results are printed, so that a failed write loses none of them.
   if (args.report !== undefined) {
-    const notes = [`weights ${weightsPath}`, `MNIST ${dir}`, `${args.kernels} kernels`];
-    const data = await evalReport({ net, set, results, kernelPath: args.kernels, notes });
-    const bytes = await writeReport(args.report, data);
+    const notes = [`weights ${weightsPath}`, `data ${dir}`, `${args.kernels} kernels`];
+    const page = await evalReport({ net, set, results, kernelPath: args.kernels, notes, subject });
+    const bytes = await writeReport(args.report, page);
     console.error(`Report written to ${args.report} (${(bytes / 1e6).toFixed(2)} MB)`);
   }
 }
@@ -258,6 +264,7 @@ function parse(argv: string[]) {
   const values = parseFlags(argv, {
     formats: { type: "string" },
     mode: { type: "string", default: "both" },
+    model: { type: "string" },
     weights: { type: "string" },
     data: { type: "string" },
     limit: { type: "string" },
@@ -288,6 +295,7 @@ function parse(argv: string[]) {
     kernels: kernelsFlag(values.kernels),
     formats,
     modes,
+    model: values.model,
     weights: values.weights,
     data: values.data,
     limit: values.limit === undefined ? undefined : positiveInteger("limit", values.limit),

@@ -6,6 +6,8 @@
  * @module
  */
 import {
+  firstImages,
+  imageCount,
   networkSearchProblem,
   parseSearchLog,
   searchFormats,
@@ -28,7 +30,7 @@ import {
   UsageError,
   workersFlag,
 } from "./_cli.ts";
-import { loadDeepConvNet, loadTestSet } from "./_locate.ts";
+import { loadData, loadModel } from "./_model.ts";
 import { searchReport } from "../report/search_report.ts";
 import { checkReportPath, writeReport } from "../report/write_report.ts";
 
@@ -57,8 +59,10 @@ Options:
                           ${DEFAULT_LOG}; replaced unless --resume)
   --resume                continue the search in --log, reusing every evaluation it holds
   --out FILE              write the chosen configuration there, for deno task eval --config
+  --model FILE            an ONNX model to run instead of DeepConvNet (as in eval)
   --weights W             DeepConvNet weights (default as in eval)
-  --data DIR              folder with the MNIST IDX files (default as in eval)
+  --data DIR              folder with the MNIST IDX files, or a safetensors FILE of
+                          images and labels (as in eval)
   --batch N               images per forward pass (default 100)
   --workers N             threads running forward passes (default: one per core,
                           ${navigator.hardwareConcurrency} here; at most 4 per core, ${MAX_WORKERS})
@@ -78,18 +82,16 @@ async function main(): Promise<void> {
   }
   if (args.report !== undefined) await checkReportPath(args.report);
   const started = performance.now();
-  const { net: loaded, path: weightsPath } = await loadDeepConvNet(args.weights);
-  const net = loaded.withKernels(args.kernels);
-  const { set: all, dir } = await loadTestSet(args.data);
-  const limit = args.limit ?? all.count;
-  if (limit > all.count) {
-    throw new UsageError(`--limit is ${limit}, but the test set has ${all.count} images`);
+  const model = await loadModel(args);
+  const { path: weightsPath } = model;
+  const net = model.net.withKernels(args.kernels);
+  const data = await loadData(args.data, model);
+  const { set: all, source: dir } = data;
+  const limit = args.limit ?? imageCount(all);
+  if (limit > imageCount(all)) {
+    throw new UsageError(`--limit is ${limit}, but the data has ${imageCount(all)} images`);
   }
-  const set = {
-    images: all.images.subarray(0, limit * 784),
-    labels: all.labels.subarray(0, limit),
-    count: limit,
-  };
+  const set = firstImages(all, limit);
   const searchImages = args.searchImages ?? Math.floor(limit / 2);
   if (searchImages >= limit) {
     throw new UsageError(
@@ -132,7 +134,14 @@ async function main(): Promise<void> {
   }
 
   const seconds = (performance.now() - started) / 1000;
-  const lines = summary(result, { weights: weightsPath, images: limit, seconds, log: args.log });
+  const subject = `${model.name} on ${limit} ${data.name}`;
+  const lines = summary(result, {
+    subject,
+    weights: weightsPath,
+    images: limit,
+    seconds,
+    log: args.log,
+  });
   const text = [
     `${lines.images} Units (columns) are a layer with weights and the layers after it. ` +
     `${lines.tolerance} "frontier" marks the Pareto frontier of bytes versus accuracy.`,
@@ -142,7 +151,14 @@ async function main(): Promise<void> {
   ].join("\n");
   if (args.json) {
     console.error(text);
-    const json = { weights: weightsPath, data: dir, images: limit, ...result, seconds };
+    const json = {
+      model: model.name,
+      weights: weightsPath,
+      data: dir,
+      images: limit,
+      ...result,
+      seconds,
+    };
     console.log(JSON.stringify(json, null, 2));
   } else {
     console.log(text);
@@ -150,21 +166,22 @@ async function main(): Promise<void> {
   // After the output: a report that cannot be written loses no result (and --resume redoes it
   // from the log in seconds).
   if (args.report !== undefined) {
-    const data = await searchReport({
+    const page = await searchReport({
       net,
       set,
       result,
       kernelPath: args.kernels,
+      subject,
       notes: [
         lines.images,
-        `MNIST ${dir}`,
+        `data ${dir}`,
         `${args.kernels} kernels`,
         lines.tolerance,
         lines.chosen,
         lines.evaluations,
       ],
     });
-    const bytes = await writeReport(args.report, data);
+    const bytes = await writeReport(args.report, page);
     console.error(`Report written to ${args.report} (${(bytes / 1e6).toFixed(2)} MB)`);
   }
 }
@@ -186,7 +203,7 @@ async function readLog(path: string): Promise<SearchLogEntry[]> {
 /** The sentences around the table, which the HTML report's notes repeat. */
 function summary(
   result: SearchResult,
-  run: { weights: string; images: number; seconds: number; log: string },
+  run: { subject: string; weights: string; images: number; seconds: number; log: string },
 ): { images: string; tolerance: string; chosen: string; evaluations: string } {
   const [search, holdout] = result.references;
   const chosen = result.chosen
@@ -203,7 +220,7 @@ function summary(
     }).`
     : "Chosen: none; no configuration is within tolerance (not even the widest).";
   return {
-    images: `DeepConvNet, ${run.images} MNIST test images (${run.weights}): ` +
+    images: `${run.subject} (${run.weights}): ` +
       `${search.total} to search on (f64 ${(100 * search.accuracy).toFixed(2)} %), ` +
       `${run.images - search.total} held out.`,
     tolerance: `Tolerance: at most ${result.tolerancePp} pp below f64, McNemar p above ` +
@@ -271,6 +288,7 @@ function parse(argv: string[]) {
     log: { type: "string", default: DEFAULT_LOG },
     resume: { type: "boolean", default: false },
     out: { type: "string" },
+    model: { type: "string" },
     weights: { type: "string" },
     data: { type: "string" },
     batch: { type: "string", default: "100" },
@@ -295,6 +313,7 @@ function parse(argv: string[]) {
     log: values.log,
     resume: values.resume,
     out: values.out,
+    model: values.model,
     weights: values.weights,
     data: values.data,
     batch: positiveInteger("batch", values.batch),

@@ -11,8 +11,9 @@ import {
   f64,
   gradientRanges,
   gradientRangeTotals,
+  imageBatch,
+  imageCount,
   LossScale,
-  mnistImages,
   type Optimizer,
   type Sequential,
   Sgd,
@@ -88,10 +89,12 @@ async function main(): Promise<void> {
   if (location.downloaded) console.error(location.downloaded);
   const train = await readMnistDir(location.dir, "train");
   const test = await readMnistDir((await locateMnist("test", args.data)).dir, "test");
-  if (settings.limit > train.count) {
-    throw new UsageError(`--limit is ${settings.limit}, but the training set has ${train.count}`);
+  if (settings.limit > imageCount(train)) {
+    throw new UsageError(
+      `--limit is ${settings.limit}, but the training set has ${imageCount(train)}`,
+    );
   }
-  const testLimit = Math.min(args.testLimit ?? test.count, test.count);
+  const testLimit = Math.min(args.testLimit ?? imageCount(test), imageCount(test));
 
   const storage = storageByName(settings.format);
   const net = deepConvNet({ seed: settings.seed, storage });
@@ -146,11 +149,11 @@ async function main(): Promise<void> {
     }
     // Read before the probe below overwrites the gradients of the last step.
     const zeros = zeroSummary(net);
-    const probeImages = Math.min(settings.batch, train.count);
+    const probeImages = Math.min(settings.batch, imageCount(train));
     const probe = gradientRangeTotals(gradientRanges(
       net.to(f64),
       net,
-      mnistImages(train, 0, probeImages, f64),
+      imageBatch(train, 0, probeImages, f64),
       train.labels.subarray(0, probeImages),
       { lossScale: lossScale?.value ?? 1, seed: settings.seed },
     ));

@@ -13,7 +13,7 @@
  * const weights = await readSafetensorsFile("data/deepconvnet-book.safetensors");
  * const test = await readMnistDir("data", "test");
  * assert.deepEqual(weights.tensors.get("W7")?.shape, [1024, 50]);
- * assert.equal(test.count, 10000);
+ * assert.equal(test.shape[0], 10000);
  * ```
  *
  * @module
@@ -22,7 +22,9 @@ import { join } from "node:path";
 import type { Tensor } from "../layers/tensor.ts";
 import { DataError } from "./data_error.ts";
 import { escapeText } from "./_quote.ts";
-import { MNIST_FILES, type MnistSet, type MnistSplit, parseMnist } from "./mnist.ts";
+import { parseImageSafetensors } from "./image_safetensors.ts";
+import type { LabeledImages } from "./labeled_images.ts";
+import { MNIST_FILES, type MnistSplit, parseMnist } from "./mnist.ts";
 import { parseSafetensors, type Safetensors, serializeSafetensors } from "./safetensors.ts";
 import { importOnnx, type ImportOnnxOptions } from "../onnx/import_onnx.ts";
 import type { Sequential } from "../layers/sequential.ts";
@@ -112,7 +114,7 @@ export async function writeSafetensorsFile(
  *
  * @param dir The folder holding the four `.gz` files.
  * @param split `"train"` (60,000 images) or `"test"` (10,000).
- * @returns The images, labels and count.
+ * @returns The images, `[N, 1, 28, 28]`, and their labels.
  * @throws {DataError} When `dir` is not a folder, a file is missing, not a regular file or not
  * valid MNIST (the message names its path), or the set holds no image.
  *
@@ -121,10 +123,10 @@ export async function writeSafetensorsFile(
  * import { readMnistDir } from "@halfprec/halfprec/files";
  * import assert from "node:assert/strict";
  * const train = await readMnistDir("mnist", "train");
- * assert.equal(train.count, 60000);
+ * assert.equal(train.shape[0], 60000);
  * ```
  */
-export async function readMnistDir(dir: string, split: MnistSplit): Promise<MnistSet> {
+export async function readMnistDir(dir: string, split: MnistSplit): Promise<LabeledImages> {
   const isFolder = await Deno.stat(dir).then((info) => info.isDirectory, () => undefined);
   if (isFolder === false) {
     throw new DataError(dir, {
@@ -140,6 +142,29 @@ export async function readMnistDir(dir: string, split: MnistSplit): Promise<Mnis
   const imageBytes = await readFile(images, `the gzipped MNIST ${split} images`);
   const labelBytes = await readFile(labels, `the gzipped MNIST ${split} labels`);
   return parseMnist(imageBytes, labelBytes, { images, labels });
+}
+
+/**
+ * Your own labelled images from the safetensors file at `path` (tensors `images`, (N, C, H, W),
+ * U8, F32 or F64, and `labels`, (N), integers; see {@linkcode parseImageSafetensors}).
+ *
+ * @param path The file.
+ * @returns The images, their shape, labels and number of classes.
+ * @throws {DataError} When the file does not exist or does not hold such images; the message
+ * names `path`, the tensor and what was expected.
+ *
+ * @example
+ * ```ts ignore
+ * import { readImageSafetensorsFile } from "@halfprec/halfprec/files";
+ * const set = await readImageSafetensorsFile("my-images.safetensors");
+ * console.log(set.shape, set.classes);
+ * ```
+ */
+export async function readImageSafetensorsFile(path: string): Promise<LabeledImages> {
+  return parseImageSafetensors(
+    await readFile(path, "a safetensors file of images and labels"),
+    path,
+  );
 }
 
 /**

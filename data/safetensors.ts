@@ -60,7 +60,7 @@ const METADATA_KEY = "__metadata__";
 const STORAGE_BY_DTYPE: ReadonlyMap<string, Storage> = new Map(
   [...STORAGES, ...FP8_STORAGES].filter((s) => s !== f16Polyfill).map((s) => [s.dtype, s]),
 );
-const KNOWN_DTYPES = [...STORAGE_BY_DTYPE.keys()].join(", ");
+const TENSOR_DTYPES = [...STORAGE_BY_DTYPE.keys()];
 
 /**
  * The tensors and metadata of the safetensors file `bytes`; `source` names the file in errors.
@@ -86,6 +86,81 @@ const KNOWN_DTYPES = [...STORAGE_BY_DTYPE.keys()].join(", ");
  * ```
  */
 export function parseSafetensors(bytes: Uint8Array, source: string): Safetensors {
+  const { entries, metadata } = parseSafetensorsEntries(bytes, source, TENSOR_DTYPES);
+  const tensors = new Map<string, Tensor>();
+  for (const [name, entry] of entries) {
+    const storage = STORAGE_BY_DTYPE.get(entry.dtype)!;
+    const elements = storage.alloc(entry.bytes.length / storage.bytesPerElement);
+    bytesOf(elements).set(entry.bytes);
+    tensors.set(name, new Tensor(storage, entry.shape, elements));
+  }
+  return { tensors, metadata };
+}
+
+/**
+ * One tensor of a safetensors file as it is stored: any dtype, its elements' bytes.
+ *
+ * @example
+ * ```ts
+ * import type { SafetensorsEntry } from "@halfprec/halfprec";
+ * const labels: SafetensorsEntry = { dtype: "I64", shape: [1], bytes: new Uint8Array(8) };
+ * ```
+ */
+export interface SafetensorsEntry {
+  /** The dtype as the header names it (`"U8"`, `"I64"`, `"F32"`). */
+  dtype: string;
+  /** The dimensions. */
+  shape: number[];
+  /** The little-endian elements: a view into the file's bytes, not a copy. */
+  bytes: Uint8Array;
+}
+
+/** The size of an element of every dtype the safetensors format defines, in bytes. */
+const DTYPE_BYTES: ReadonlyMap<string, number> = new Map([
+  ["BOOL", 1],
+  ["U8", 1],
+  ["I8", 1],
+  ["F8_E4M3", 1],
+  ["F8_E5M2", 1],
+  ["U16", 2],
+  ["I16", 2],
+  ["F16", 2],
+  ["BF16", 2],
+  ["U32", 4],
+  ["I32", 4],
+  ["F32", 4],
+  ["U64", 8],
+  ["I64", 8],
+  ["F64", 8],
+]);
+
+/**
+ * The tensors of the safetensors file `bytes` as stored (dtype, shape and bytes), for data that
+ * is not a network's parameters, such as images and integer labels; `dtypes` are the dtypes the
+ * caller takes. The file is checked as {@linkcode parseSafetensors} checks it.
+ *
+ * @param bytes The whole file.
+ * @param source The file name or path, for error messages.
+ * @param dtypes The dtypes accepted.
+ * @returns The tensors by name, and the metadata.
+ * @throws {DataError} As {@linkcode parseSafetensors}, with `dtypes` as the dtypes expected.
+ *
+ * @example Integer labels
+ * ```ts
+ * import { parseSafetensorsEntries } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ *
+ * const header = new TextEncoder().encode('{"labels":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}');
+ * const file = new Uint8Array([header.length, 0, 0, 0, 0, 0, 0, 0, ...header, 7, 3]);
+ * const { entries } = parseSafetensorsEntries(file, "l.safetensors", ["U8", "I64"]);
+ * assert.deepEqual([...entries.get("labels")!.bytes], [7, 3]);
+ * ```
+ */
+export function parseSafetensorsEntries(
+  bytes: Uint8Array,
+  source: string,
+  dtypes: readonly string[],
+): { entries: Map<string, SafetensorsEntry>; metadata: Record<string, string> } {
   if (bytes.length < 8) {
     throw new DataError(source, {
       field: "file size",
@@ -106,21 +181,19 @@ export function parseSafetensors(bytes: Uint8Array, source: string): Safetensors
   }
   const dataStart = 8 + Number(headerLength);
   const header = parseHeader(bytes.subarray(8, dataStart), source);
-  const { [METADATA_KEY]: metadata = {}, ...entries } = header;
+  const { [METADATA_KEY]: metadata = {}, ...described } = header;
   const data = bytes.subarray(dataStart);
   // Every entry is checked, and the ranges together, before any byte is copied: a small file
   // whose many tensors all point at the same bytes must not allocate them many times over.
-  const ranges = Object.entries(entries).map(([name, entry]) =>
-    checkEntry(entry, data.length, source, name)
+  const ranges = Object.entries(described).map(([name, entry]) =>
+    checkEntry(entry, data.length, { source, name, dtypes })
   );
   checkCoverage(ranges, data.length, source);
-  const tensors = new Map<string, Tensor>();
-  for (const range of ranges) {
-    const elements = range.storage.alloc(range.size);
-    bytesOf(elements).set(data.subarray(range.begin, range.end));
-    tensors.set(range.name, new Tensor(range.storage, range.shape, elements));
+  const entries = new Map<string, SafetensorsEntry>();
+  for (const { name, dtype, shape, begin, end } of ranges) {
+    entries.set(name, { dtype, shape, bytes: data.subarray(begin, end) });
   }
-  return { tensors, metadata: checkMetadata(metadata, source) };
+  return { entries, metadata: checkMetadata(metadata, source) };
 }
 
 /**
@@ -132,9 +205,8 @@ const MAX_HEADER_BYTES = 100_000_000;
 /** One header entry, checked: where its bytes are and what they hold. */
 interface Range {
   name: string;
-  storage: Storage;
+  dtype: string;
   shape: number[];
-  size: number;
   begin: number;
   end: number;
 }
@@ -241,7 +313,11 @@ function checkMetadata(metadata: unknown, source: string): Record<string, string
 }
 
 /** The range a header entry describes, checked against the data section's length. */
-function checkEntry(entry: unknown, dataLength: number, source: string, name: string): Range {
+function checkEntry(
+  entry: unknown,
+  dataLength: number,
+  { source, name, dtypes }: { source: string; name: string; dtypes: readonly string[] },
+): Range {
   const tensor = `tensor ${quote(name)}`;
   if (!isObject(entry)) {
     throw new DataError(source, {
@@ -251,11 +327,13 @@ function checkEntry(entry: unknown, dataLength: number, source: string, name: st
     });
   }
   const { dtype, shape, data_offsets: offsets } = entry;
-  const storage = typeof dtype === "string" ? STORAGE_BY_DTYPE.get(dtype) : undefined;
-  if (!storage) {
+  const elementBytes = typeof dtype === "string" && dtypes.includes(dtype)
+    ? DTYPE_BYTES.get(dtype)
+    : undefined;
+  if (elementBytes === undefined) {
     throw new DataError(source, {
       field: `${tensor} field "dtype"`,
-      expected: `one of ${KNOWN_DTYPES}`,
+      expected: `one of ${dtypes.join(", ")}`,
       found: show(dtype),
     });
   }
@@ -290,7 +368,7 @@ function checkEntry(entry: unknown, dataLength: number, source: string, name: st
     });
   }
   const size = shape.reduce((a, b) => a * b, 1);
-  const bytes = size * storage.bytesPerElement;
+  const bytes = size * elementBytes;
   if (end - begin !== bytes) {
     throw new DataError(source, {
       field: offsetsField,
@@ -298,14 +376,14 @@ function checkEntry(entry: unknown, dataLength: number, source: string, name: st
       found: `${end - begin} bytes`,
     });
   }
-  if (begin % storage.bytesPerElement !== 0) {
+  if (begin % elementBytes !== 0) {
     throw new DataError(source, {
       field: offsetsField,
-      expected: `a begin that is a multiple of ${storage.bytesPerElement}, the size of ${dtype}`,
+      expected: `a begin that is a multiple of ${elementBytes}, the size of ${dtype}`,
       found: show(offsets),
     });
   }
-  return { name, storage, shape, size, begin, end };
+  return { name, dtype: dtype as string, shape, begin, end };
 }
 
 /**

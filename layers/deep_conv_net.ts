@@ -45,6 +45,7 @@ export interface DeepConvNetOptions {
  * import assert from "node:assert/strict";
  * const net = deepConvNet();
  * assert.equal(net.layers.length, 21);
+ * assert.deepEqual(net.inputShape, [1, 28, 28]);
  * assert.deepEqual(net.shapes([1, 1, 28, 28]).at(-1), [1, 10]);
  * assert.equal(net.layers[17].name, "dropout1");
  * ```
@@ -66,7 +67,8 @@ export function deepConvNet(options: DeepConvNetOptions = {}): Sequential {
     new Affine({ inputs: 50, outputs: 10, storage }),
     new Dropout({ ratio: 0.5, seed: seed + 2, storage }),
     new Softmax({ storage }),
-  ]);
+  ], { inputShape: [1, 28, 28] }); // one MNIST image
+
   heInit(net, seed);
   return net;
 }

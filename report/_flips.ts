@@ -11,7 +11,7 @@ import { escapeHtml, thumbnail } from "./_html.ts";
 export function flipsSection(flips: readonly FlipImage[]): string {
   if (flips.length === 0) return `<p>No image changed class in any run.</p>`;
   const cards = flips.map((f) =>
-    `<figure class="flip">${thumbnail(f.pixels, `test image ${f.index}`)}<figcaption>` +
+    `<figure class="flip">${thumbnail(f.picture, `test image ${f.index}`)}<figcaption>` +
     `#${f.index}, a ${f.label}<br>f64: ${f.reference}<br>${
       f.changes.map((c) => `${escapeHtml(c.run)}: <strong>${c.prediction}</strong>`).join("<br>")
     }</figcaption></figure>`

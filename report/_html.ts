@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { greyPngDataUrl } from "./_png.ts";
+import { pngDataUrl } from "./_png.ts";
+import type { Picture } from "./report_data.ts";
 
 /** `text` with the characters HTML gives a meaning to escaped. */
 export function escapeHtml(text: string): string {
@@ -19,12 +20,12 @@ export function table(header: readonly string[], rows: readonly string[][]): str
     `</tbody></table>`;
 }
 
-/** A 28x28 MNIST image as an inline PNG, drawn `scale` times its size. */
-export function thumbnail(pixels: Uint8Array, alt: string, scale = 2): string {
-  const side = 28 * scale;
-  return `<img class="digit" width="${side}" height="${side}" alt="${escapeHtml(alt)}" src="${
-    greyPngDataUrl(pixels, 28, 28)
-  }">`;
+/** An input image as an inline PNG, drawn `scale` times its size. */
+export function thumbnail(image: Picture, alt: string, scale = 2): string {
+  const { width, height, channels, pixels } = image;
+  return `<img class="digit" width="${width * scale}" height="${height * scale}" alt="${
+    escapeHtml(alt)
+  }" src="${pngDataUrl(pixels, width, height, channels)}">`;
 }
 
 /**

@@ -7,10 +7,11 @@
  * @module
  */
 import { type KernelPath, kernelPath } from "../mod.ts";
-import { classifyAs, imageSet, rerunNetwork } from "./rerun.ts";
+import { classifyAs, rerunNetwork } from "./rerun.ts";
 import type { RerunSection } from "./report_data.ts";
 import { fromBase64 } from "./_base64.ts";
 import { RERUN_DATA_ID } from "./_rerun_section.ts";
+import { imagesFromJson } from "./_images_json.ts";
 
 /** The few DOM features used, typed here because the project type-checks against Deno's lib. */
 interface Element {
@@ -40,7 +41,7 @@ try {
   const section: RerunSection = {
     ...raw,
     weights: fromBase64(raw.weights),
-    images: raw.images.map((i: { pixels: string }) => ({ ...i, pixels: fromBase64(i.pixels) })),
+    images: imagesFromJson(raw.images),
   };
   // A browser without WebAssembly SIMD still re-runs, on the TypeScript kernels (their float64
   // sums may, rarely, change a class that the wasm float32 sums gave).
@@ -49,7 +50,7 @@ try {
     ? " on the TypeScript kernels: no WebAssembly SIMD here"
     : "";
   const net = rerunNetwork(section, path);
-  const set = imageSet(section.images);
+  const set = section.images;
   const outcome: Outcome = { runs: [], differing: 0 };
   const run = async (i: number) => {
     const started = performance.now();
@@ -71,7 +72,7 @@ try {
     outcome.differing += differing;
   }
   const seconds = outcome.runs.reduce((sum, r) => sum + r.seconds, 0);
-  const total = section.runs.length * section.images.length;
+  const total = section.runs.length * section.indices.length;
   status.textContent = outcome.differing === 0
     ? `All ${total} classes equal Deno's (${seconds.toFixed(2)} s in this browser${kernels}).`
     : `${outcome.differing} of ${total} classes differ from Deno's${kernels}.`;

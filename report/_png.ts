@@ -1,7 +1,7 @@
 /**
- * Greyscale images as PNG data URLs, so that a report shows thumbnails without a canvas or a
- * network. The pixels are few (28x28), so the image data is stored uncompressed (deflate
- * "stored" blocks): a PNG any browser opens, with no compressor needed.
+ * Greyscale and RGB images as PNG data URLs, so that a report shows thumbnails without a canvas
+ * or a network. The pixels are few (thumbnails of small images), so the image data is stored
+ * uncompressed (deflate "stored" blocks): a PNG any browser opens, with no compressor needed.
  *
  * @module
  */
@@ -13,25 +13,35 @@ const CRC_TABLE = Uint32Array.from({ length: 256 }, (_, n) => {
   return c >>> 0;
 });
 
-/** A `data:image/png` URL of a `width` x `height` 8-bit greyscale image, row by row. */
-export function greyPngDataUrl(pixels: Uint8Array, width: number, height: number): string {
-  if (pixels.length !== width * height) {
+/**
+ * A `data:image/png` URL of a `width` x `height` 8-bit image, row by row: one byte per pixel
+ * (`channels` 1, greyscale) or three (`channels` 3, RGB, interleaved).
+ */
+export function pngDataUrl(
+  pixels: Uint8Array,
+  width: number,
+  height: number,
+  channels: 1 | 3 = 1,
+): string {
+  const row = width * channels;
+  if (pixels.length !== row * height) {
     throw new RangeError(
-      `Cannot encode a PNG: ${pixels.length} pixels, expected ${width}x${height} = ${
-        width * height
+      `Cannot encode a PNG: ${pixels.length} bytes, expected ${width}x${height}x${channels} = ${
+        row * height
       }`,
     );
   }
   // Each row is prefixed by its filter type, 0 (none).
-  const raw = new Uint8Array(height * (width + 1));
+  const raw = new Uint8Array(height * (row + 1));
   for (let y = 0; y < height; y++) {
-    raw.set(pixels.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
+    raw.set(pixels.subarray(y * row, (y + 1) * row), y * (row + 1) + 1);
   }
   const header = new Uint8Array(13);
   const view = new DataView(header.buffer);
   view.setUint32(0, width);
   view.setUint32(4, height);
-  header.set([8, 0, 0, 0, 0], 8); // 8-bit depth, greyscale, deflate, adaptive filter, no interlace
+  // 8-bit depth, greyscale (0) or RGB (2), deflate, adaptive filter, no interlace.
+  header.set([8, channels === 3 ? 2 : 0, 0, 0, 0], 8);
   const png = concat([
     new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     chunk("IHDR", header),

@@ -7,18 +7,20 @@
 import type { RerunSection } from "./report_data.ts";
 import { toBase64 } from "./_base64.ts";
 import { escapeHtml, scriptJson, scriptSource, table, thumbnail } from "./_html.ts";
+import { imagesJson } from "./_images_json.ts";
+import { picture } from "./_picture.ts";
 
 /** The id of the `<script>` element holding the section's data. */
 export const RERUN_DATA_ID = "halfprec-rerun";
 
 /** The section's HTML, `script` (the bundled page script) included. */
 export function rerunHtml(section: RerunSection, script: string): string {
-  const { runs, images } = section;
+  const { runs, images, indices } = section;
   const options = runs.map((r, i) => `<option value="${i}">${escapeHtml(r.config.label)}</option>`);
   const header = ["image", "label", ...runs.map((r) => `${r.config.label}: Deno / browser`)];
-  const rows = images.map((image, j) => [
-    thumbnail(image.pixels, `test image ${image.index}`, 1) + `#${image.index}`,
-    String(image.label),
+  const rows = indices.map((index, j) => [
+    thumbnail(picture(images, j), `test image ${index}`, 1) + `#${index}`,
+    String(images.labels[j]),
     ...runs.map((r, i) =>
       `${r.predictions[j]} / <span class="browser" data-run="${i}" data-image="${j}">…</span>`
     ),
@@ -27,12 +29,13 @@ export function rerunHtml(section: RerunSection, script: string): string {
     layers: section.layers,
     weights: toBase64(section.weights),
     kernelPath: section.kernelPath,
-    images: section.images.map((i) => ({ ...i, pixels: toBase64(i.pixels) })),
+    indices,
+    images: imagesJson(images),
     runs: section.runs,
   };
   return `<p>This page holds the network's weights (${
     (section.weights.length / 1e3).toFixed(0)
-  } kB), ${images.length} test images and the halfprec library. When it opens, it classifies ` +
+  } kB), ${indices.length} test images and the halfprec library. When it opens, it classifies ` +
     `the images in every configuration below in this browser (${section.kernelPath} kernels) and ` +
     `compares each class with the one Deno computed when the report was written.</p>` +
     `<p><select id="rerun-config">${options.join("")}</select> ` +

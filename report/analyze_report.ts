@@ -4,7 +4,14 @@
  *
  * @module
  */
-import type { KernelPath, LayerReport, MnistSet, Sequential, Storage, Tensor } from "../mod.ts";
+import type {
+  KernelPath,
+  LabeledImages,
+  LayerReport,
+  Sequential,
+  Storage,
+  Tensor,
+} from "../mod.ts";
 import type { ReportData, RerunConfig } from "./report_data.ts";
 import { EXTRA_IMAGES, flipsNote, MAX_FLIPS } from "./eval_report.ts";
 import { flipImages } from "./flip_images.ts";
@@ -16,7 +23,7 @@ export interface AnalyzeReportInput {
   /** The float64 network. */
   net: Sequential;
   /** The test set. */
-  set: MnistSet;
+  set: LabeledImages;
   /** The analysed images (the first of the set), in float64. */
   x: Tensor;
   /** The float64 network's accuracy on them. */
@@ -34,6 +41,8 @@ export interface AnalyzeReportInput {
   formats: readonly Storage[];
   /** The kernel path the runs used. */
   kernelPath: KernelPath;
+  /** What ran on which images, for the title: `"DeepConvNet on 500 MNIST test images"`. */
+  subject: string;
   /** Lines under the title (weights, images). */
   notes: string[];
 }
@@ -44,15 +53,15 @@ export interface AnalyzeReportInput {
  *
  * @example
  * ```ts
- * import { deepConvNet, f16, f64, layerReports, mnistImages, type MnistSet } from "../mod.ts";
+ * import { deepConvNet, f16, f64, layerReports, imageBatch, type LabeledImages } from "../mod.ts";
  * import { analyzeReport } from "./analyze_report.ts";
  * import assert from "node:assert/strict";
  * const net = deepConvNet({ seed: 1 });
- * const set: MnistSet = { images: new Uint8Array(2 * 784).fill(80), labels: new Uint8Array(2), count: 2 };
- * const x = mnistImages(set, 0, 2, f64);
+ * const set: LabeledImages = { images: new Uint8Array(2 * 784).fill(80), labels: new Uint8Array(2), shape: [2, 1, 28, 28], classes: 10 };
+ * const x = imageBatch(set, 0, 2, f64);
  * const layers = layerReports(net, net.to(f16), x);
  * const results = [{ format: "f16", accumulator: "f64", accuracy: 0.5, flipsToRight: 0, flipsToWrong: 0, layers }];
- * const data = await analyzeReport({ net, set, x, referenceAccuracy: 0.5, results, formats: [f16], kernelPath: "typescript", notes: [] });
+ * const data = await analyzeReport({ net, set, x, referenceAccuracy: 0.5, results, formats: [f16], kernelPath: "typescript", notes: [], subject: "DeepConvNet on 3 images" });
  * assert.equal(data.layerErrors![0].layers.length, layers.length);
  * assert.equal(data.ranges!.formats[0].name, "f16");
  * ```
@@ -76,7 +85,7 @@ export async function analyzeReport(input: AnalyzeReportInput): Promise<ReportDa
   const flips = everyFlip.slice(0, MAX_FLIPS);
   const extra = analysed.slice(0, EXTRA_IMAGES).filter((i) => !flips.some((f) => f.index === i));
   return {
-    title: `DeepConvNet on ${images} MNIST test images: where precision is lost`,
+    title: `${input.subject}: where precision is lost`,
     notes: [...input.notes, ...flipsNote(everyFlip.length)],
     accuracy: [
       {

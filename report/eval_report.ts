@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { KernelPath, MnistSet, PrecisionResult, Sequential } from "../mod.ts";
+import type { KernelPath, LabeledImages, PrecisionResult, Sequential } from "../mod.ts";
 import type { ReportData, RerunConfig } from "./report_data.ts";
 import { flipImages } from "./flip_images.ts";
 import { rerunSection } from "./rerun.ts";
@@ -36,11 +36,13 @@ export interface EvalReportInput {
   /** The float64 network. */
   net: Sequential;
   /** The test set. */
-  set: MnistSet;
+  set: LabeledImages;
   /** What `comparePrecisions` returned, the baseline first. */
   results: readonly PrecisionResult[];
   /** The kernel path the runs used. */
   kernelPath: KernelPath;
+  /** What ran on which images, for the title: `"DeepConvNet on 500 MNIST test images"`. */
+  subject: string;
   /** Lines under the title (weights, images). */
   notes: string[];
 }
@@ -51,13 +53,13 @@ export interface EvalReportInput {
  *
  * @example
  * ```ts
- * import { comparePrecisions, deepConvNet, f16, type MnistSet } from "../mod.ts";
+ * import { comparePrecisions, deepConvNet, f16, type LabeledImages } from "../mod.ts";
  * import { evalReport } from "./eval_report.ts";
  * import assert from "node:assert/strict";
  * const net = deepConvNet({ seed: 1 });
- * const set: MnistSet = { images: new Uint8Array(3 * 784).fill(50), labels: new Uint8Array(3), count: 3 };
+ * const set: LabeledImages = { images: new Uint8Array(3 * 784).fill(50), labels: new Uint8Array(3), shape: [3, 1, 28, 28], classes: 10 };
  * const results = await comparePrecisions(net, set, { formats: [f16], modes: ["store"] });
- * const data = await evalReport({ net, set, results, kernelPath: "wasm", notes: [] });
+ * const data = await evalReport({ net, set, results, kernelPath: "wasm", notes: [], subject: "DeepConvNet on 3 images" });
  * assert.deepEqual(data.accuracy!.map((r) => r.mode), ["reference", "store"]);
  * assert.equal(data.rerun!.runs.length, 2);
  * ```
@@ -77,7 +79,7 @@ export async function evalReport(input: EvalReportInput): Promise<ReportData> {
   const extra = Array.from({ length: Math.min(EXTRA_IMAGES, total) }, (_, i) => i)
     .filter((i) => !flipped.includes(i));
   return {
-    title: `DeepConvNet on ${total} MNIST test images: accuracy per format`,
+    title: `${input.subject}: accuracy per format`,
     notes: [...input.notes, ...flipsNote(everyFlip.length)],
     accuracy: results.map((r) => ({
       format: r.format,

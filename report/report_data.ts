@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { KernelPath, LayerSpec } from "../mod.ts";
+import type { KernelPath, LabeledImages, LayerSpec } from "../mod.ts";
 
 /**
  * The whole report; {@linkcode renderReport} turns it into one HTML page.
@@ -181,7 +181,7 @@ export interface FrontierPoint {
  * const flip: FlipImage = {
  *   index: 1234,
  *   label: 7,
- *   pixels: new Uint8Array(784),
+ *   picture: { width: 28, height: 28, channels: 1, pixels: new Uint8Array(784) },
  *   reference: 7,
  *   changes: [{ run: "bf16 store", prediction: 1 }],
  * };
@@ -192,12 +192,32 @@ export interface FlipImage {
   index: number;
   /** Its true class. */
   label: number;
-  /** 28x28 pixels, row by row, 0 (black) to 255. */
-  pixels: Uint8Array;
+  /** What it looks like. */
+  picture: Picture;
   /** The float64 network's prediction. */
   reference: number;
   /** The runs that predicted another class, and what they predicted. */
   changes: { run: string; prediction: number }[];
+}
+
+/**
+ * An input image as the page draws it.
+ *
+ * @example
+ * ```ts
+ * import type { Picture } from "./report_data.ts";
+ * const dot: Picture = { width: 1, height: 1, channels: 3, pixels: new Uint8Array([255, 0, 0]) };
+ * ```
+ */
+export interface Picture {
+  /** Pixels per row. */
+  width: number;
+  /** Rows. */
+  height: number;
+  /** 1: grey; 3: red, green and blue, interleaved. */
+  channels: 1 | 3;
+  /** The rows, top to bottom, 0 (black) to 255. */
+  pixels: Uint8Array;
 }
 
 /**
@@ -234,7 +254,8 @@ export interface RerunConfig {
  *   layers: [],
  *   weights: new Uint8Array(),
  *   kernelPath: "wasm",
- *   images: [],
+ *   indices: [],
+ *   images: { images: new Uint8Array(), shape: [0, 1, 28, 28], labels: new Uint8Array(), classes: 10 },
  *   runs: [],
  * };
  * ```
@@ -246,8 +267,10 @@ export interface RerunSection {
   weights: Uint8Array;
   /** The kernel path Deno ran, which the page runs too. */
   kernelPath: KernelPath;
-  /** The embedded images. */
-  images: { index: number; label: number; pixels: Uint8Array }[];
+  /** Where each embedded image is in the data the report was made from. */
+  indices: number[];
+  /** The embedded images, in the order of `indices`. */
+  images: LabeledImages;
   /** The configurations, each with Deno's prediction for every image, in image order. */
   runs: { config: RerunConfig; predictions: number[] }[];
 }

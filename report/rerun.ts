@@ -11,10 +11,11 @@ import {
   f32,
   f64,
   type KernelPath,
-  type MnistSet,
+  type LabeledImages,
   networkFromSpec,
   networkSpec,
   parseSafetensors,
+  selectImages,
   type Sequential,
   serializeSafetensors,
   type Storage,
@@ -67,17 +68,17 @@ export function configure(net: Sequential, config: RerunConfig): Sequential {
  *
  * @example
  * ```ts
- * import { deepConvNet, type MnistSet } from "../mod.ts";
+ * import { deepConvNet, type LabeledImages } from "../mod.ts";
  * import { classifyAs } from "./rerun.ts";
  * import assert from "node:assert/strict";
- * const set: MnistSet = { images: new Uint8Array(2 * 784).fill(40), labels: new Uint8Array(2), count: 2 };
+ * const set: LabeledImages = { images: new Uint8Array(2 * 784).fill(40), labels: new Uint8Array(2), shape: [2, 1, 28, 28], classes: 10 };
  * const classes = await classifyAs(deepConvNet({ seed: 1 }), set, { label: "f16", mode: "store", formats: "f16" });
  * assert.equal(classes.length, 2);
  * ```
  */
 export function classifyAs(
   net: Sequential,
-  set: MnistSet,
+  set: LabeledImages,
   config: RerunConfig,
 ): Promise<Int32Array> {
   const configured = configure(net, config);
@@ -103,35 +104,35 @@ export interface RerunOptions {
  *
  * @example
  * ```ts
- * import { deepConvNet, type MnistSet } from "../mod.ts";
+ * import { deepConvNet, type LabeledImages } from "../mod.ts";
  * import { rerunSection } from "./rerun.ts";
  * import assert from "node:assert/strict";
- * const set: MnistSet = { images: new Uint8Array(3 * 784).fill(7), labels: new Uint8Array(3), count: 3 };
+ * const set: LabeledImages = { images: new Uint8Array(3 * 784).fill(7), labels: new Uint8Array(3), shape: [3, 1, 28, 28], classes: 10 };
  * const section = await rerunSection(deepConvNet({ seed: 1 }), set, {
  *   indices: [2, 0],
  *   configs: [{ label: "bf16", mode: "store", formats: "bf16" }],
  *   kernelPath: "typescript",
  * });
- * assert.deepEqual(section.images.map((image) => image.index), [2, 0]);
+ * assert.deepEqual(section.indices, [2, 0]);
  * assert.equal(section.runs[0].predictions.length, 2);
  * ```
  */
 export async function rerunSection(
   net: Sequential,
-  set: MnistSet,
+  set: LabeledImages,
   options: RerunOptions,
 ): Promise<RerunSection> {
-  const images = pickImages(set, options.indices);
-  const subset = imageSet(images);
+  const images = selectImages(set, options.indices);
   const runs = [];
   for (const config of options.configs) {
-    runs.push({ config, predictions: [...await classifyAs(net, subset, config)] });
+    runs.push({ config, predictions: [...await classifyAs(net, images, config)] });
   }
   const params = [...net.params()].map(([name, t]) => [name, t.to(narrowestExact(t))] as const);
   return {
     layers: networkSpec(net).layers,
     weights: serializeSafetensors(new Map(params)),
     kernelPath: options.kernelPath,
+    indices: [...options.indices],
     images,
     runs,
   };
@@ -142,11 +143,11 @@ export async function rerunSection(
  *
  * @example
  * ```ts
- * import { deepConvNet, type MnistSet } from "../mod.ts";
+ * import { deepConvNet, type LabeledImages } from "../mod.ts";
  * import { rerunNetwork, rerunSection } from "./rerun.ts";
  * import assert from "node:assert/strict";
  * const net = deepConvNet({ seed: 3 });
- * const set: MnistSet = { images: new Uint8Array(784), labels: new Uint8Array(1), count: 1 };
+ * const set: LabeledImages = { images: new Uint8Array(784), labels: new Uint8Array(1), shape: [1, 1, 28, 28], classes: 10 };
  * const section = await rerunSection(net, set, { indices: [0], configs: [], kernelPath: "wasm" });
  * assert.deepEqual(rerunNetwork(section).params().get("W3")!.toFloat64(), net.params().get("W3")!.toFloat64());
  * ```
@@ -160,43 +161,6 @@ export function rerunNetwork(
   const net = networkFromSpec({ layers, params: {} }).withKernels(path);
   net.loadParams(parseSafetensors(section.weights, "the report's weights").tensors);
   return net;
-}
-
-/**
- * The images of `set` at `indices`, each with its index, label and pixels (copied).
- *
- * @example
- * ```ts
- * import { pickImages } from "./rerun.ts";
- * import assert from "node:assert/strict";
- * const set = { images: new Uint8Array(2 * 784).fill(9, 784), labels: new Uint8Array([3, 4]), count: 2 };
- * const [image] = pickImages(set, [1]);
- * assert.deepEqual([image.index, image.label, image.pixels[0]], [1, 4, 9]);
- * ```
- */
-export function pickImages(set: MnistSet, indices: readonly number[]): RerunSection["images"] {
-  return indices.map((index) => ({
-    index,
-    label: set.labels[index],
-    pixels: set.images.slice(index * 784, (index + 1) * 784),
-  }));
-}
-
-/**
- * The embedded images as an image set, in their embedded order.
- *
- * @example
- * ```ts
- * import { imageSet } from "./rerun.ts";
- * import assert from "node:assert/strict";
- * const set = imageSet([{ index: 5, label: 3, pixels: new Uint8Array(784) }]);
- * assert.deepEqual([set.count, set.labels[0]], [1, 3]);
- * ```
- */
-export function imageSet(images: RerunSection["images"]): MnistSet {
-  const pixels = new Uint8Array(images.length * 784);
-  images.forEach((image, i) => pixels.set(image.pixels, i * 784));
-  return { images: pixels, labels: Uint8Array.from(images, (i) => i.label), count: images.length };
 }
 
 /** The narrowest of f16, f32, f64 that holds every value of `t` exactly: the weights' size. */

@@ -7,8 +7,9 @@
  */
 import {
   compactLayerConfig,
+  imageCount,
   type KernelPath,
-  type MnistSet,
+  type LabeledImages,
   type SearchResult,
   type SearchUnit,
   type Sequential,
@@ -22,11 +23,13 @@ export interface SearchReportInput {
   /** The float64 network. */
   net: Sequential;
   /** The images searched and held out (the first of them are re-run in the browser). */
-  set: MnistSet;
+  set: LabeledImages;
   /** What `searchFormats` returned. */
   result: SearchResult;
   /** The kernel path the evaluations used. */
   kernelPath: KernelPath;
+  /** What ran on which images, for the title: `"DeepConvNet on 500 MNIST test images"`. */
+  subject: string;
   /** Lines under the title (weights, tolerance, evaluations, time). */
   notes: string[];
 }
@@ -67,10 +70,10 @@ export function configLabel(units: readonly SearchUnit[], formats: readonly stri
  *
  * @example
  * ```ts
- * import { deepConvNet, type MnistSet, type SearchResult, type Trial } from "../mod.ts";
+ * import { deepConvNet, type LabeledImages, type SearchResult, type Trial } from "../mod.ts";
  * import { searchReport } from "./search_report.ts";
  * import assert from "node:assert/strict";
- * const set: MnistSet = { images: new Uint8Array(4 * 784).fill(60), labels: new Uint8Array(4), count: 4 };
+ * const set: LabeledImages = { images: new Uint8Array(4 * 784).fill(60), labels: new Uint8Array(4), shape: [4, 1, 28, 28], classes: 10 };
  * const trial = (formats: string[], accuracy: number, split: "search" | "holdout" = "search"): Trial => ({
  *   split, reason: "widest", formats, config: { default: formats[0] }, bytesPerImage: formats[0] === "f32" ? 8e5 : 2e5,
  *   accuracy, correct: 2 * accuracy, total: 2, deltaPp: 0, flipsToRight: 0, flipsToWrong: 0, mcnemarP: 1,
@@ -85,7 +88,7 @@ export function configLabel(units: readonly SearchUnit[], formats: readonly stri
  *   trials: [wide, narrow], frontier: [narrow], chosen: narrow, confirmation: trial(["bf16"], 1, "holdout"),
  *   evaluations: { search: 2, holdout: 1 }, resumed: 0, seconds: 3,
  * };
- * const data = await searchReport({ net: deepConvNet({ seed: 1 }), set, result, kernelPath: "wasm", notes: [] });
+ * const data = await searchReport({ net: deepConvNet({ seed: 1 }), set, result, kernelPath: "wasm", notes: [], subject: "DeepConvNet on 3 images" });
  * assert.deepEqual(data.frontier!.map((p) => [p.label, p.onFrontier, p.chosen]), [
  *   ["all f32", false, false],
  *   ["all bf16", true, true],
@@ -130,7 +133,7 @@ export async function searchReport(input: SearchReportInput): Promise<ReportData
     ]
     : undefined;
   return {
-    title: `DeepConvNet on ${set.count} MNIST test images: bytes moved against accuracy`,
+    title: `${input.subject}: bytes moved against accuracy`,
     notes: [
       ...input.notes,
       `Bytes moved against accuracy: every configuration evaluated on the ${search.total} ` +
@@ -151,7 +154,7 @@ export async function searchReport(input: SearchReportInput): Promise<ReportData
       chosen: t === chosen,
     })),
     rerun: await rerunSection(net, set, {
-      indices: Array.from({ length: Math.min(EXTRA_IMAGES, set.count) }, (_, i) => i),
+      indices: Array.from({ length: Math.min(EXTRA_IMAGES, imageCount(set)) }, (_, i) => i),
       configs,
       kernelPath,
     }),

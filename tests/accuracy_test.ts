@@ -13,7 +13,7 @@ import {
   f16,
   f32,
   f64,
-  mnistImages,
+  imageBatch,
   PRECISION_MODES,
   type PrecisionMode,
   type Storage,
@@ -70,10 +70,10 @@ Deno.test("each format really changes the logits, by about its precision", async
   const net = deepConvNet();
   net.loadParams((await readSafetensorsFile(WEIGHTS)).tensors, WEIGHTS);
   const set = await readMnistDir(MNIST, "test");
-  const reference = net.withKernels("typescript").logits(mnistImages(set, 0, 100, f64))
+  const reference = net.withKernels("typescript").logits(imageBatch(set, 0, 100, f64))
     .toFloat64();
   const maxError = (storage: Storage, mode: PrecisionMode) => {
-    const input = mnistImages(set, 0, 100, mode === "store" ? storage : f64);
+    const input = imageBatch(set, 0, 100, mode === "store" ? storage : f64);
     if (mode === "seed") input.roundTo(storage);
     // The reference path: the bands below are those of float64 sums rounded once per layer.
     const narrow = withPrecision(net, storage, mode).withKernels("typescript");

@@ -13,7 +13,7 @@ import {
   f64,
   gradientRanges,
   gradientRangeTotals,
-  mnistImages,
+  imageBatch,
   type RangeCounts,
   Sequential,
   Softmax,
@@ -77,7 +77,7 @@ Deno.test("gradient counters on MNIST: isolated equals predicted, loss scaling l
   const net = deepConvNet();
   net.loadParams((await readSafetensorsFile(WEIGHTS)).tensors);
   const set = await readMnistDir(MNIST, "test");
-  const x = mnistImages(set, 0, 10, f64);
+  const x = imageBatch(set, 0, 10, f64);
   const labels = set.labels.subarray(0, 10);
   const half = net.to(f16);
   const unscaled = gradientRanges(net, half, x, labels);

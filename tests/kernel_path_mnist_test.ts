@@ -12,8 +12,9 @@ import assert from "node:assert/strict";
 import {
   argmaxRows,
   deepConvNet,
+  imageBatch,
+  imageCount,
   type KernelPath,
-  mnistImages,
   type Storage,
   STORAGES,
   tensor,
@@ -43,9 +44,9 @@ Deno.test("both kernel paths predict identically on all 10,000 test images, logi
   using pool = new WorkerPool({ size: 2 });
   const logits = async (storage: Storage, path: KernelPath) => {
     await pool.load(net.to(storage).withKernels(path));
-    const out = new Float64Array(set.count * 10);
-    for (let start = 0; start < set.count; start += 500) {
-      const batch = await pool.logits(mnistImages(set, start, 500, storage));
+    const out = new Float64Array(imageCount(set) * 10);
+    for (let start = 0; start < imageCount(set); start += 500) {
+      const batch = await pool.logits(imageBatch(set, start, 500, storage));
       out.set(batch.toFloat64(), start * 10);
     }
     return out;
@@ -56,7 +57,7 @@ Deno.test("both kernel paths predict identically on all 10,000 test images, logi
       const wasm = await logits(storage, "wasm");
       let worst = 0;
       let worstImage = 0;
-      for (let image = 0; image < set.count; image++) {
+      for (let image = 0; image < imageCount(set); image++) {
         const row = image * 10;
         let scale = 0;
         let diff = 0;
@@ -66,8 +67,8 @@ Deno.test("both kernel paths predict identically on all 10,000 test images, logi
         }
         if (diff / scale > worst) worst = diff / scale, worstImage = image;
       }
-      const fast = argmaxRows(tensor([set.count, 10], wasm));
-      const slow = argmaxRows(tensor([set.count, 10], reference));
+      const fast = argmaxRows(tensor([imageCount(set), 10], wasm));
+      const slow = argmaxRows(tensor([imageCount(set), 10], reference));
       const differ = [...fast.keys()].filter((i) => fast[i] !== slow[i]);
       console.log(
         `${storage.name}: worst logit difference ${worst.toExponential(2)} of the largest ` +

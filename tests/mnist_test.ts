@@ -5,7 +5,8 @@ import { fileURLToPath } from "node:url";
 import { f64, STORAGES } from "../layers/storage/mod.ts";
 import { readMnistDir } from "../data/files.ts";
 import { gunzip } from "../data/idx.ts";
-import { MNIST_FILES, mnistImages, type MnistSet, parseMnist } from "../data/mnist.ts";
+import { MNIST_FILES, parseMnist } from "../data/mnist.ts";
+import { imageBatch, imageCount, type LabeledImages } from "../data/labeled_images.ts";
 import { assertDataError } from "./_assert_data_error.ts";
 import { MNIST } from "./_data.ts";
 import { gzip, idxFile } from "./_idx.ts";
@@ -25,15 +26,16 @@ async function tinySet(
 }
 
 /** Every pixel value 0..255 once, then zeros: one image. */
-const ALL_PIXELS: MnistSet = {
+const ALL_PIXELS: LabeledImages = {
   images: Uint8Array.from({ length: PIXELS }, (_, i) => i < 256 ? i : 0),
+  shape: [1, 1, 28, 28],
   labels: new Uint8Array([0]),
-  count: 1,
+  classes: 10,
 };
 
 Deno.test("parseMnist() reads images and labels from gzipped IDX files", async () => {
   const set = await parseMnist(...await tinySet([3, 28, 28], [3], [7, 2, 1]), SOURCES);
-  assert.equal(set.count, 3);
+  assert.equal(imageCount(set), 3);
   assert.deepEqual([...set.labels], [7, 2, 1]);
   assert.equal(set.images.length, 3 * PIXELS);
   assert.equal(set.images[2 * PIXELS], 2);
@@ -107,8 +109,8 @@ Deno.test("parseMnist() passes on gzip errors naming the file", async () => {
   );
 });
 
-Deno.test("mnistImages() in f64 gives numpy's images.astype(np.float64) / 255.0 exactly", () => {
-  const values = mnistImages(ALL_PIXELS, 0, 1, f64).toFloat64();
+Deno.test("imageBatch() in f64 gives numpy's images.astype(np.float64) / 255.0 exactly", () => {
+  const values = imageBatch(ALL_PIXELS, 0, 1, f64).toFloat64();
   // Printed by numpy: np.array([0, 1, 2, 127, 128, 254, 255]).astype(np.float64) / 255.0
   const numpy = [
     0,
@@ -122,25 +124,25 @@ Deno.test("mnistImages() in f64 gives numpy's images.astype(np.float64) / 255.0 
   assert.deepEqual([0, 1, 2, 127, 128, 254, 255].map((p) => values[p]), numpy);
 });
 
-Deno.test("mnistImages() rounds each pixel / 255 to the storage once", () => {
+Deno.test("imageBatch() rounds each pixel / 255 to the storage once", () => {
   for (const storage of STORAGES) {
-    const values = mnistImages(ALL_PIXELS, 0, 1, storage).toFloat64();
+    const values = imageBatch(ALL_PIXELS, 0, 1, storage).toFloat64();
     for (let p = 0; p < 256; p++) assert.equal(values[p], storage.round(p / 255), storage.name);
   }
 });
 
-Deno.test("mnistImages() takes count images from start as N x 1 x 28 x 28", async () => {
+Deno.test("imageBatch() takes count images from start as N x 1 x 28 x 28", async () => {
   const set = await parseMnist(...await tinySet([5, 28, 28], [5], [0, 1, 2, 3, 4]), SOURCES);
-  const input = mnistImages(set, 2, 3, f64);
+  const input = imageBatch(set, 2, 3, f64);
   assert.deepEqual(input.shape, [3, 1, 28, 28]);
   const values = input.toFloat64();
   assert.deepEqual([0, 1, 2].map((i) => values[i * PIXELS] * 255), [2, 3, 4]);
-  assert.deepEqual(mnistImages(set, 5, 0, f64).shape, [0, 1, 28, 28]);
+  assert.deepEqual(imageBatch(set, 5, 0, f64).shape, [0, 1, 28, 28]);
 });
 
-Deno.test("mnistImages() rejects a range outside the set", () => {
+Deno.test("imageBatch() rejects a range outside the set", () => {
   for (const [start, count] of [[0, 2], [1, 1], [-1, 1], [0.5, 1], [0, -1]]) {
-    assert.throws(() => mnistImages(ALL_PIXELS, start, count, f64), RangeError);
+    assert.throws(() => imageBatch(ALL_PIXELS, start, count, f64), RangeError);
   }
 });
 
@@ -171,7 +173,7 @@ Deno.test("readMnistDir() names the missing file, and refuses a file given as th
 
 Deno.test("the embedded MNIST test set has 10,000 images, its first digits 7, 2, 1", async () => {
   const test = await readMnistDir(MNIST, "test");
-  assert.deepEqual([test.count, test.images.length, test.labels.length], [
+  assert.deepEqual([imageCount(test), test.images.length, test.labels.length], [
     10000,
     10000 * PIXELS,
     10000,

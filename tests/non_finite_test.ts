@@ -11,7 +11,7 @@ import {
   comparePrecisions,
   deepConvNet,
   f16,
-  type MnistSet,
+  type LabeledImages,
   serializeSafetensors,
   tensor,
 } from "../mod.ts";
@@ -66,10 +66,11 @@ Deno.test("comparePrecisions() counts images without a class and never calls the
   const params = net.params();
   params.get("W8")!.set(params.get("W8")!.toFloat64().fill(NaN));
   // Labels of 0: before, a NaN row was class 0 and every image looked right.
-  const set: MnistSet = {
+  const set: LabeledImages = {
     images: new Uint8Array(3 * 784).fill(50),
+    shape: [3, 1, 28, 28],
     labels: new Uint8Array(3),
-    count: 3,
+    classes: 10,
   };
   const results = await comparePrecisions(net, set, { formats: [f16], modes: ["store"] });
   for (const r of results) {

@@ -11,8 +11,8 @@ import {
   f16,
   f32,
   f64,
+  imageBatch,
   importOnnx,
-  mnistImages,
   networkFromSpec,
   networkSpec,
   tensor,
@@ -47,7 +47,7 @@ Deno.test(
       assert.equal(net.layers[0].name, "/convs.0/Conv");
       const reference = storage === f64 ? native : native.to(f32);
       for (let start = 0; start < IMAGES; start += 250) {
-        const x = mnistImages(set, start, 250, storage);
+        const x = imageBatch(set, start, 250, storage);
         assert.deepEqual(net.logits(x).toFloat64(), reference.logits(x).toFloat64());
       }
     }

@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { argmaxRows, deepConvNet, f64, mnistImages } from "../mod.ts";
+import { argmaxRows, deepConvNet, f64, imageBatch, imageCount } from "../mod.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
 import { LOGITS, MNIST, WEIGHTS } from "./_data.ts";
 
@@ -25,8 +25,8 @@ Deno.test("DeepConvNet in f64 matches the numpy logits on all 10,000 test images
       let worst = 0;
       let worstAt = 0;
       let correct = 0;
-      for (let start = 0; start < set.count; start += batch) {
-        const logits = net.logits(mnistImages(set, start, batch, f64));
+      for (let start = 0; start < imageCount(set); start += batch) {
+        const logits = net.logits(imageBatch(set, start, batch, f64));
         const got = logits.toFloat64();
         for (let i = 0; i < got.length; i++) {
           const want = expected[start * 10 + i];

@@ -15,9 +15,9 @@ import {
   deepConvNet,
   f16,
   f64,
+  imageBatch,
+  type LabeledImages,
   layerReports,
-  mnistImages,
-  type MnistSet,
   type Sequential,
   storageByName,
 } from "../mod.ts";
@@ -131,7 +131,7 @@ if (CHROMIUM === undefined) {
  * images; per-layer errors and ranges on a few of them; and a frontier of the runs' bytes and
  * accuracy (standing in for the search's candidates).
  */
-async function reportOfEverySection(loaded: Sequential, set: MnistSet): Promise<ReportData> {
+async function reportOfEverySection(loaded: Sequential, set: LabeledImages): Promise<ReportData> {
   const net = loaded.withKernels("wasm");
   const formats = [f16, storageByName("bf16"), storageByName(COARSE)];
   const results = await comparePrecisions(net, set, {
@@ -139,8 +139,10 @@ async function reportOfEverySection(loaded: Sequential, set: MnistSet): Promise<
     modes: ["seed", "store"],
     limit: IMAGES,
   });
-  const data = await evalReport({ net, set, results, kernelPath: "wasm", notes: ["browser test"] });
-  const x = mnistImages(set, 0, 8, f64);
+  const subject = "DeepConvNet on MNIST test images";
+  const notes = ["browser test"];
+  const data = await evalReport({ net, set, results, kernelPath: "wasm", notes, subject });
+  const x = imageBatch(set, 0, 8, f64);
   const layerErrors = formats.map((format) => ({
     format: format.name,
     layers: layerReports(net, net.to(format), x).map((l) => ({

@@ -105,7 +105,8 @@ Deno.test("search --report marks the chosen configuration on the frontier", asyn
   ]);
   const result: SearchResult = JSON.parse(stdout);
   assert.deepEqual(Object.keys(result), [
-    ...["weights", "data", "images", "units", "formats", "tolerancePp", "minP", "sensitivity"],
+    ...["model", "weights", "data", "images", "units", "formats", "tolerancePp", "minP"],
+    "sensitivity",
     ...["sensitivitySeconds", "references", "trials", "frontier", "chosen", "confirmation"],
     ...["evaluations", "resumed", "seconds"],
   ]);

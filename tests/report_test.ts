@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { deepConvNet, f32, f64, type MnistSet, parseSafetensors } from "../mod.ts";
+import { deepConvNet, f32, f64, type LabeledImages, parseSafetensors } from "../mod.ts";
 import { flipImages } from "../report/flip_images.ts";
 import { magnitudeHistogram } from "../report/magnitude_histogram.ts";
 import { renderReport } from "../report/render_report.ts";
@@ -9,7 +9,7 @@ import { classifyAs, configure, rerunNetwork, rerunSection } from "../report/rer
 import { bundlePageScript, checkReportPath, writeReport } from "../report/write_report.ts";
 
 /** Images with some structure (a bright square moving around), so that classes differ. */
-function images(count: number): MnistSet {
+function images(count: number): LabeledImages {
   const pixels = new Uint8Array(count * 784);
   for (let i = 0; i < count; i++) {
     for (let p = 0; p < 784; p++) {
@@ -18,11 +18,12 @@ function images(count: number): MnistSet {
       pixels[i * 784 + p] = inside ? 255 : (p * 31 + i * 7) % 64;
     }
   }
-  return { images: pixels, labels: Uint8Array.from({ length: count }, (_, i) => i % 10), count };
+  const labels = Uint8Array.from({ length: count }, (_, i) => i % 10);
+  return { images: pixels, shape: [count, 1, 28, 28], labels, classes: 10 };
 }
 
 function everySection(): ReportData {
-  const pixels = images(1).images;
+  const pixels = Uint8Array.from(images(1).images);
   return {
     title: "A <test> report",
     notes: ["weights <somewhere>"],
@@ -54,7 +55,7 @@ function everySection(): ReportData {
     flips: [{
       index: 3,
       label: 4,
-      pixels,
+      picture: { width: 28, height: 28, channels: 1, pixels },
       reference: 4,
       changes: [{ run: "f16 store", prediction: 9 }],
     }],
@@ -108,7 +109,7 @@ Deno.test("a flip thumbnail is a PNG holding the image's pixels", async () => {
     assert.equal(raw[y * 29], 0, "filter type none");
     assert.deepEqual(
       raw.subarray(y * 29 + 1, y * 29 + 29),
-      data.flips![0].pixels.subarray(y * 28, y * 28 + 28),
+      data.flips![0].picture.pixels.subarray(y * 28, y * 28 + 28),
     );
   }
 });

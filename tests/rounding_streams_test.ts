@@ -11,8 +11,8 @@ import {
   comparePrecisions,
   deepConvNet,
   f64,
-  mnistImages,
-  type MnistSet,
+  imageBatch,
+  type LabeledImages,
   type PrecisionResult,
   roundImages,
   storageByName,
@@ -21,10 +21,11 @@ import {
 } from "../mod.ts";
 
 /** A few deterministic images with some structure, so that predictions differ between them. */
-function images(count: number): MnistSet {
+function images(count: number): LabeledImages {
   const pixels = new Uint8Array(count * 784);
   for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 37 + (i >> 9) * 11) % 256;
-  return { images: pixels, labels: new Uint8Array(count).map((_, i) => i % 10), count };
+  const labels = new Uint8Array(count).map((_, i) => i % 10);
+  return { images: pixels, shape: [count, 1, 28, 28], labels, classes: 10 };
 }
 
 const net = deepConvNet({ seed: 3 });
@@ -32,7 +33,7 @@ const net = deepConvNet({ seed: 3 });
 /** The logits of `net` in the stochastic format `name`, stored, on the first `count` images. */
 function storedLogits(name: string, count: number): Float64Array {
   const sr = storageByName(name);
-  return withPrecision(net, sr, "store").logits(mnistImages(images(count), 0, count, sr))
+  return withPrecision(net, sr, "store").logits(imageBatch(images(count), 0, count, sr))
     .toFloat64();
 }
 
@@ -70,7 +71,7 @@ Deno.test("stochastic results do not depend on the batch size or the number of w
   }
   // Logits too, to the bit: image 3 alone, told its index, as in the batch.
   const input = (first: number, count: number) =>
-    roundImages(mnistImages(set, first, count, f64), sr, sr, first);
+    roundImages(imageBatch(set, first, count, f64), sr, sr, first);
   const whole = candidate.logits(input(0, 5)).toFloat64();
   const three = candidate.logits(input(3, 1), { firstImage: 3 }).toFloat64();
   assert.deepEqual([...three], [...whole.subarray(30, 40)]);

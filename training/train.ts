@@ -9,8 +9,7 @@
  *
  * @module
  */
-import type { MnistSet } from "../data/mnist.ts";
-import { mnistImagesAt } from "../data/mnist.ts";
+import { imageBatchAt, imageCount, type LabeledImages } from "../data/labeled_images.ts";
 import { reseedDropout } from "../layers/dropout.ts";
 import { lossAndGradients } from "../layers/loss.ts";
 import { gradientsFinite, type LossScale } from "../layers/loss_scale.ts";
@@ -68,10 +67,10 @@ export interface EpochReport {
  *
  * @example Two steps on random images lower the loss
  * ```ts
- * import { Adam, deepConvNet, type MnistSet, trainEpoch } from "@halfprec/halfprec";
+ * import { Adam, deepConvNet, type LabeledImages, trainEpoch } from "@halfprec/halfprec";
  * import assert from "node:assert/strict";
  * const images = Uint8Array.from({ length: 40 * 784 }, (_, i) => (i * 7919) % 256);
- * const set: MnistSet = { images, labels: Uint8Array.from({ length: 40 }, (_, i) => i % 10), count: 40 };
+ * const set: LabeledImages = { images, labels: Uint8Array.from({ length: 40 }, (_, i) => i % 10), shape: [40, 1, 28, 28], classes: 10 };
  * const net = deepConvNet({ seed: 1 });
  * const report = await trainEpoch(net, set, 0, { optimizer: new Adam({ lr: 0.001 }), batch: 20, seed: 1 });
  * assert.equal(report.nextStep, 2);
@@ -80,12 +79,12 @@ export interface EpochReport {
  */
 export async function trainEpoch(
   net: Sequential,
-  set: MnistSet,
+  set: LabeledImages,
   epoch: number,
   options: TrainOptions,
 ): Promise<EpochReport> {
   const { optimizer, batch, seed, pool, lossScale } = options;
-  const count = options.limit ?? set.count;
+  const count = options.limit ?? imageCount(set);
   const steps = Math.floor(count / batch);
   const order = new Random(seed * 1009 + epoch).permutation(count);
   const inputStorage = net.layers[0].storage;
@@ -94,8 +93,8 @@ export async function trainEpoch(
   const first = step;
   while (step < steps) {
     const indices = order.subarray(step * batch, (step + 1) * batch);
-    const x = mnistImagesAt(set, indices, inputStorage);
-    const labels = Uint8Array.from(indices, (i) => set.labels[i]);
+    const x = imageBatchAt(set, indices, inputStorage);
+    const labels = Int32Array.from(indices, (i) => set.labels[i]);
     const stepSeed = seed + (epoch * steps + step) * 7;
     const scale = lossScale?.value ?? 1;
     let loss: number;

@@ -19,7 +19,7 @@ export type Question =
     /** The current parameters, by network name. */
     params: Record<string, TensorSpec>;
     input: TensorSpec;
-    labels: Uint8Array;
+    labels: Uint8Array | Int32Array;
     lossScale: number;
     /** Seed of this slice's dropout masks. */
     seed: number;

@@ -125,7 +125,7 @@ export class WorkerPool {
   async gradients(
     net: Sequential,
     x: Tensor,
-    labels: Uint8Array,
+    labels: Uint8Array | Int32Array,
     options: { lossScale?: number; seed: number },
   ): Promise<number> {
     const params = Object.fromEntries([...net.params()].map(([name, t]) => [name, tensorSpec(t)]));
