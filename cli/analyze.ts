@@ -130,19 +130,18 @@ async function main(): Promise<void> {
     const notes = [`weights ${weights}`, `data ${dir}`, `${args.kernels} kernels`];
     const referenceAccuracy = correct(reference, labels) / images;
     const formats = args.formats;
-    const page = await analyzeReport(
-      {
-        net,
-        set,
-        x,
-        results,
-        referenceAccuracy,
-        formats,
-        kernelPath: args.kernels,
-        notes,
-        subject,
-      },
-    );
+    const page = await analyzeReport({
+      net,
+      set,
+      x,
+      results,
+      referenceAccuracy,
+      formats,
+      kernelPath: args.kernels,
+      notes,
+      subject,
+      onnx: model.onnx,
+    });
     const bytes = await writeReport(args.report, page);
     console.error(`Report written to ${args.report} (${(bytes / 1e6).toFixed(2)} MB)`);
   }

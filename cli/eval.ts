@@ -189,7 +189,15 @@ async function main(): Promise<void> {
   // Written after the results are printed, so that a failed write loses none of them.
   if (args.report !== undefined) {
     const notes = [`weights ${weightsPath}`, `data ${dir}`, `${args.kernels} kernels`];
-    const page = await evalReport({ net, set, results, kernelPath: args.kernels, notes, subject });
+    const page = await evalReport({
+      net,
+      set,
+      results,
+      kernelPath: args.kernels,
+      notes,
+      subject,
+      onnx: model.onnx,
+    });
     const bytes = await writeReport(args.report, page);
     console.error(`Report written to ${args.report} (${(bytes / 1e6).toFixed(2)} MB)`);
   }

@@ -172,6 +172,7 @@ async function main(): Promise<void> {
       result,
       kernelPath: args.kernels,
       subject,
+      onnx: model.onnx,
       notes: [
         lines.images,
         `data ${dir}`,

@@ -40,7 +40,8 @@ try {
   const raw = JSON.parse(document.getElementById(RERUN_DATA_ID)!.textContent!);
   const section: RerunSection = {
     ...raw,
-    weights: fromBase64(raw.weights),
+    weights: raw.weights && fromBase64(raw.weights),
+    onnx: raw.onnx && fromBase64(raw.onnx),
     images: imagesFromJson(raw.images),
   };
   // A browser without WebAssembly SIMD still re-runs, on the TypeScript kernels (their float64

@@ -27,14 +27,17 @@ export function rerunHtml(section: RerunSection, script: string): string {
   ]);
   const data = {
     layers: section.layers,
-    weights: toBase64(section.weights),
+    weights: section.weights && toBase64(section.weights),
+    onnx: section.onnx && toBase64(section.onnx),
     kernelPath: section.kernelPath,
     indices,
     images: imagesJson(images),
     runs: section.runs,
   };
-  return `<p>This page holds the network's weights (${
-    (section.weights.length / 1e3).toFixed(0)
+  const network = section.onnx ? "model" : "weights";
+  const size = (section.onnx ?? section.weights)?.length ?? 0;
+  return `<p>This page holds the network's ${network} (${
+    (size / 1e3).toFixed(0)
   } kB), ${indices.length} test images and the halfprec library. When it opens, it classifies ` +
     `the images in every configuration below in this browser (${section.kernelPath} kernels) and ` +
     `compares each class with the one Deno computed when the report was written.</p>` +

@@ -41,6 +41,8 @@ export interface AnalyzeReportInput {
   formats: readonly Storage[];
   /** The kernel path the runs used. */
   kernelPath: KernelPath;
+  /** The ONNX model the network was imported from, for the page to import (see `rerunSection`). */
+  onnx?: Uint8Array;
   /** What ran on which images, for the title: `"DeepConvNet on 500 MNIST test images"`. */
   subject: string;
   /** Lines under the title (weights, images). */
@@ -117,6 +119,7 @@ export async function analyzeReport(input: AnalyzeReportInput): Promise<ReportDa
       indices: [...flips.map((f) => f.index), ...extra],
       configs,
       kernelPath,
+      onnx: input.onnx,
     }),
   };
 }

@@ -41,6 +41,8 @@ export interface EvalReportInput {
   results: readonly PrecisionResult[];
   /** The kernel path the runs used. */
   kernelPath: KernelPath;
+  /** The ONNX model the network was imported from, for the page to import (see `rerunSection`). */
+  onnx?: Uint8Array;
   /** What ran on which images, for the title: `"DeepConvNet on 500 MNIST test images"`. */
   subject: string;
   /** Lines under the title (weights, images). */
@@ -91,6 +93,11 @@ export async function evalReport(input: EvalReportInput): Promise<ReportData> {
       bytesPerImage: r.bytesPerImage,
     })),
     flips,
-    rerun: await rerunSection(net, set, { indices: [...flipped, ...extra], configs, kernelPath }),
+    rerun: await rerunSection(net, set, {
+      indices: [...flipped, ...extra],
+      configs,
+      kernelPath,
+      onnx: input.onnx,
+    }),
   };
 }

@@ -261,10 +261,15 @@ export interface RerunConfig {
  * ```
  */
 export interface RerunSection {
-  /** The float64 network's layers (`networkSpec(net).layers`). */
-  layers: LayerSpec[];
-  /** Its parameters as a safetensors file, in the narrowest format that holds them exactly. */
-  weights: Uint8Array;
+  /** The float64 network's layers (`networkSpec(net).layers`), unless `onnx` holds them. */
+  layers?: LayerSpec[];
+  /**
+   * Its parameters as a safetensors file, in the narrowest format that holds them exactly,
+   * unless `onnx` holds them.
+   */
+  weights?: Uint8Array;
+  /** The ONNX model the network was imported from: the page imports it again. */
+  onnx?: Uint8Array;
   /** The kernel path Deno ran, which the page runs too. */
   kernelPath: KernelPath;
   /** Where each embedded image is in the data the report was made from. */

@@ -10,6 +10,7 @@ import {
   f16,
   f32,
   f64,
+  importOnnx,
   type KernelPath,
   type LabeledImages,
   networkFromSpec,
@@ -96,6 +97,11 @@ export interface RerunOptions {
   configs: readonly RerunConfig[];
   /** The kernel path the predictions were computed on; the page uses the same. */
   kernelPath: KernelPath;
+  /**
+   * The ONNX model `net` was imported from (in float64), to embed instead of the layers and
+   * weights: the page then imports it as the command did.
+   */
+  onnx?: Uint8Array;
 }
 
 /**
@@ -129,8 +135,9 @@ export async function rerunSection(
   }
   const params = [...net.params()].map(([name, t]) => [name, t.to(narrowestExact(t))] as const);
   return {
-    layers: networkSpec(net).layers,
-    weights: serializeSafetensors(new Map(params)),
+    ...(options.onnx
+      ? { onnx: options.onnx }
+      : { layers: networkSpec(net).layers, weights: serializeSafetensors(new Map(params)) }),
     kernelPath: options.kernelPath,
     indices: [...options.indices],
     images,
@@ -139,7 +146,8 @@ export async function rerunSection(
 }
 
 /**
- * The float64 network a re-run section holds.
+ * The float64 network a re-run section holds: its ONNX model imported in float64, or its layers
+ * with their weights.
  *
  * @example
  * ```ts
@@ -156,10 +164,17 @@ export function rerunNetwork(
   section: RerunSection,
   path: KernelPath = section.kernelPath,
 ): Sequential {
+  if (section.onnx) {
+    return importOnnx(section.onnx, { source: "the report's model", storage: f64 }).withKernels(
+      path,
+    );
+  }
   // The layers' own paths are replaced by `path`: the browser may lack what they name.
-  const layers = section.layers.map(({ kernels: _, ...layer }) => layer);
+  const layers = (section.layers ?? []).map(({ kernels: _, ...layer }) => layer);
   const net = networkFromSpec({ layers, params: {} }).withKernels(path);
-  net.loadParams(parseSafetensors(section.weights, "the report's weights").tensors);
+  net.loadParams(
+    parseSafetensors(section.weights ?? new Uint8Array(), "the report's weights").tensors,
+  );
   return net;
 }
 

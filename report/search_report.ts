@@ -28,6 +28,8 @@ export interface SearchReportInput {
   result: SearchResult;
   /** The kernel path the evaluations used. */
   kernelPath: KernelPath;
+  /** The ONNX model the network was imported from, for the page to import (see `rerunSection`). */
+  onnx?: Uint8Array;
   /** What ran on which images, for the title: `"DeepConvNet on 500 MNIST test images"`. */
   subject: string;
   /** Lines under the title (weights, tolerance, evaluations, time). */
@@ -157,6 +159,7 @@ export async function searchReport(input: SearchReportInput): Promise<ReportData
       indices: Array.from({ length: Math.min(EXTRA_IMAGES, imageCount(set)) }, (_, i) => i),
       configs,
       kernelPath,
+      onnx: input.onnx,
     }),
   };
 }

@@ -52,7 +52,7 @@ Deno.test("parseImageSafetensors() takes F32 and F64 images as they are", () => 
   for (const [dtype, array] of [["F32", Float32Array], ["F64", Float64Array]] as const) {
     const images = { dtype, shape: [1, 3, 2, 2], bytes: bytesOf(array.from(values)) };
     const labels = { dtype: "U8", shape: [1], bytes: new Uint8Array([1]) };
-    const set = parseImageSafetensors(file({ labels, images }), SOURCE);
+    const set = parseImageSafetensors(file({ images, labels }), SOURCE);
     assert.ok(set.images instanceof array);
     assert.deepEqual([...imageBatch(set, 0, 1, f64).toFloat64()], [...array.from(values)]);
     assert.deepEqual([...imageBatch(set, 0, 1, f32).toFloat64()], [...Float32Array.from(values)]);

@@ -85,7 +85,7 @@ Deno.test("eval --report writes a page with the accuracy chart and the re-run", 
     "f64",
     "f16 store",
   ]);
-  assert.equal(data.images.length, 16);
+  assert.equal(data.indices.length, 16);
 });
 
 Deno.test("analyze --report adds the per-layer and range charts", async () => {
@@ -156,7 +156,7 @@ Deno.test("search --report marks the chosen configuration on the frontier", asyn
     data.runs[1].config.formats,
     Object.fromEntries(units.flatMap((u, i) => u.layers.map((l) => [l, chosen.formats[i]]))),
   );
-  assert.equal(data.images.length, 16);
+  assert.equal(data.indices.length, 16);
 });
 
 Deno.test("--report into a missing folder fails in one line before any work", async () => {

@@ -170,7 +170,7 @@ Deno.test("rerunSection() embeds weights in the narrowest exact format and rebui
       configs: [],
       kernelPath: "wasm",
     });
-    const tensors = parseSafetensors(section.weights, "section").tensors;
+    const tensors = parseSafetensors(section.weights!, "section").tensors;
     // Biases start at zero, which f16 holds exactly: only the kernels show the width.
     const kernels = [...tensors].filter(([name]) => name.startsWith("W"));
     assert.deepEqual(new Set(kernels.map(([, t]) => t.storage.dtype)), new Set([dtype]));
