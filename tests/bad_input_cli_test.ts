@@ -21,9 +21,9 @@ Deno.test("eval and search cap --workers at 4 per core", async () => {
   }
 });
 
-Deno.test("analyze --images past the test set is refused, as eval --limit is", async () => {
+Deno.test("analyze --images past the data is refused, as eval --limit is", async () => {
   const out = await runCli("analyze", ["--images", "20000", "--formats", "f16"]);
-  assertOneLineError(out, 2, /^analyze: --images is 20000, but the test set has 10000 images$/);
+  assertOneLineError(out, 2, /^analyze: --images is 20000, but the data has 10000 images$/);
 });
 
 Deno.test("--weights naming a device, a folder or nothing says so about that path", async () => {
