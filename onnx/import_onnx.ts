@@ -95,8 +95,26 @@ const ATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
   Softmax: ["axis"],
 };
 
-/** The opsets of the default domain the importer reads. */
-const OPSETS = { min: 7, max: 21 };
+/**
+ * The ONNX operators {@linkcode importOnnx} reads (the default domain), sorted; everything else
+ * is refused.
+ *
+ * @example
+ * ```ts
+ * import { ONNX_OPERATORS } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(ONNX_OPERATORS.includes("Conv"));
+ * ```
+ */
+export const ONNX_OPERATORS: readonly string[] = Object.keys(ATTRIBUTES).sort();
+
+/**
+ * The opsets of the default domain the importer reads. Each operator is read in its version for
+ * the model's opset; what older versions add (`is_test` defaulting to training, `broadcast`,
+ * `consumed_inputs`, a `Cast` to a type named by a string) is refused or checked per operator.
+ */
+const OPSETS = { min: 1, max: 21 };
 
 /** A layer to be made, with its parameters in float64 until then (folds change them). */
 interface Planned {
@@ -112,7 +130,7 @@ interface Planned {
  *
  * The graph must be a chain: one data input of shape (N, C, H, W) or (N, features), each node
  * reading the output of the one before (and constants), one output. Supported operators, with
- * opsets 7 to 21: Conv (group 1, dilation 1, square kernel, equal strides and pads on every
+ * opsets 1 to 21: Conv (group 1, dilation 1, square kernel, equal strides and pads on every
  * side), MaxPool (the same windows; ceil_mode where it changes no extent), AveragePool (any
  * window, pads, count_include_pad, ceil_mode), GlobalAveragePool, Relu, Gemm, MatMul (with an
  * Add of a constant), Flatten and Reshape to (N, -1), Softmax over the last axis, Dropout and
@@ -241,7 +259,7 @@ class Importer {
     const found = [...unsupported].map(([op, names]) => `${op} (node ${names.join(", ")})`);
     throw new DataError(this.#source, {
       field: "operators",
-      expected: `only ${Object.keys(ATTRIBUTES).sort().join(", ")}`,
+      expected: `only ${ONNX_OPERATORS.join(", ")}`,
       found: found.join("; "),
     });
   }
@@ -371,9 +389,7 @@ class Importer {
         if (training && (training.kind !== "int" || training.values[0] !== 0)) {
           a.refuse('input "training_mode"', "false (inference)", "true");
         }
-        if (a.has("is_test") && a.int("is_test", 1) === 0) {
-          a.refuse('attribute "is_test"', "1 (inference)", "0");
-        }
+        this.#inference(a);
         return undefined;
       }
       case "Relu":
@@ -667,6 +683,7 @@ class Importer {
     inputs: readonly (Constant | undefined)[],
   ): Dim[] | undefined {
     a.require("spatial", a.int("spatial", 1), a.int("spatial", 1) === 1, "1");
+    this.#inference(a);
     a.require("training_mode", a.int("training_mode", 0), a.int("training_mode", 0) === 0, "0");
     if (shape.length < 2) a.refuse("input", "(N, C, ...)", `[${shape}]`);
     const channels = shape[1] as number;
@@ -695,6 +712,12 @@ class Importer {
     }
     producer.op += "+BatchNormalization";
     return undefined;
+  }
+
+  /** Refuses training mode where opsets before 7 set it: `is_test` 0, its default there. */
+  #inference(a: Attributes): void {
+    const isTest = a.int("is_test", this.#opset < 7 ? 0 : 1);
+    a.require("is_test", isTest, isTest === 1, "1 (inference; 0 is the default before opset 7)");
   }
 
   /** Checks that the one graph output is the end of the chain. */

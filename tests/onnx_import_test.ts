@@ -375,3 +375,34 @@ Deno.test("AveragePool, GlobalAveragePool and a standalone BatchNormalization im
   // 2x + 1, averaged in 2x2 windows with ceil mode ([7, 10, 16, 19]), then globally
   assert.deepEqual([...y.toFloat64()], [13]);
 });
+
+Deno.test("before opset 7, Dropout and BatchNormalization are training unless is_test is 1", () => {
+  const dropout = (attributes: TestModel["nodes"][0]["attributes"]) =>
+    modelBytes({
+      nodes: [{ op: "Dropout", inputs: ["x"], outputs: ["y"], name: "d", attributes }],
+      opset: 6,
+    });
+  refuses(
+    dropout([]),
+    'node "d" (Dropout) attribute "is_test"',
+    "1 (inference; 0 is the default before opset 7)",
+    "0",
+  );
+  assert.equal(importOnnx(dropout([intAttribute("is_test", 1)])).layers.length, 0);
+  const bn = modelBytes({
+    nodes: [{
+      op: "BatchNormalization",
+      inputs: ["x", "g", "b", "m", "v"],
+      outputs: ["y"],
+      name: "n",
+    }],
+    initializers: ["g", "b", "m", "v"].map((name) => ({ name, dims: [1], values: [1] })),
+    opset: 6,
+  });
+  refuses(
+    bn,
+    'node "n" (BatchNormalization) attribute "is_test"',
+    "1 (inference; 0 is the default before opset 7)",
+    "0",
+  );
+});
