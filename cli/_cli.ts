@@ -108,35 +108,77 @@ export function workersFlag(value: string): number {
 
 /** A progress bar on stderr; it draws only when stderr is a terminal. */
 export interface Progress {
-  /** Moves the bar to `done` of its total, with `label` beside it. */
+  /** Moves the bar to `done` of its total, with `label` (the run under way) beside it. */
   update(done: number, label: string): void;
-  /** Removes the bar. */
+  /** Removes the bar (or, off a terminal, reports the last run as finished). */
   stop(): void;
 }
 
+/** Where progress goes; the defaults are stderr and the wall clock. */
+export interface ProgressOptions {
+  /** Off a terminal, also a line every `logEvery` units (for long runs of one label). */
+  logEvery?: number;
+  /** Whether to draw a bar; by default, whether stderr is a terminal. */
+  terminal?: boolean;
+  /** Writes one line when not drawing a bar. */
+  write?: (line: string) => void;
+  /** Milliseconds, for the elapsed times of the lines. */
+  now?: () => number;
+}
+
 /**
- * A progress bar counting up to `total` (images, batches: `unit` names them). When stderr is
- * not a terminal, nothing is drawn; with `logEvery`, a plain line is printed instead every
- * `logEvery` units, for long runs whose output goes to a file.
+ * A progress bar counting up to `total` (images, formats, steps: `unit` names them). On a terminal
+ * it draws a bar with the time left, estimated once a first unit is done. Off a terminal (a piped
+ * run, a log file) it writes one line as each run (each `label`) finishes, with the units done and
+ * the seconds since the start, so a long run shows it is alive without flooding the log.
  */
-export function progressBar(total: number, unit: string, logEvery?: number): Progress {
-  if (!Deno.stderr.isTerminal()) {
+export function progressBar(
+  total: number,
+  unit: string,
+  options: ProgressOptions = {},
+): Progress {
+  const {
+    logEvery,
+    terminal = Deno.stderr.isTerminal(),
+    write = (line: string) => console.error(line),
+    now = () => performance.now(),
+  } = options;
+  const start = now();
+  const seconds = () => ((now() - start) / 1000).toFixed(1);
+  if (!terminal) {
+    let running: { label: string; done: number } | undefined;
+    const finish = (done: number) => {
+      if (running) write(`${running.label}: done, ${done}/${total} ${unit}, ${seconds()} s`);
+    };
     return {
       update(done, label) {
-        if (logEvery && done % logEvery === 0) console.error(`${done}/${total} ${unit} | ${label}`);
+        // A new label means the last run ended, with the units done counted so far.
+        if (running && running.label !== label) finish(done);
+        running = { label, done };
+        if (logEvery && done > 0 && done % logEvery === 0 && done < total) {
+          write(`${label}: ${done}/${total} ${unit}, ${seconds()} s`);
+        }
       },
-      stop() {},
+      stop() {
+        finish(running?.done ?? 0);
+        running = undefined;
+      },
     };
   }
   const bar = new cliProgress.SingleBar({
     stream: process.stderr,
-    format: `{bar} {percentage}% | {value}/{total} ${unit} | {label} | eta {eta_formatted}`,
+    format: `{bar} {percentage}% | {value}/{total} ${unit} | {label} | {left}`,
     hideCursor: true,
     clearOnComplete: true,
   }, cliProgress.Presets.shades_classic);
-  bar.start(total, 0, { label: "" });
+  bar.start(total, 0, { label: "", left: "" });
   return {
-    update: (done, label) => bar.update(done, { label }),
+    update(done, label) {
+      // cli-progress prints "NULL" or "INF" for its own estimate before the first unit is done.
+      const elapsed = (now() - start) / 1000;
+      const left = done > 0 ? `${Math.round(elapsed * (total - done) / done)} s left` : "";
+      bar.update(done, { label, left });
+    },
     stop: () => bar.stop(),
   };
 }

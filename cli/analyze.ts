@@ -30,6 +30,7 @@ import {
   kernelsFlag,
   parseFlags,
   positiveInteger,
+  progressBar,
   runCommand,
   UsageError,
 } from "./_cli.ts";
@@ -108,12 +109,14 @@ async function main(): Promise<void> {
       { lossScale: args.lossScale },
     );
 
-  const results = args.formats.map((format) => {
+  const bar = progressBar(args.formats.length, "formats");
+  const results = args.formats.map((format, index) => {
+    bar.update(index, format.name);
     const candidate = net.to(format, args.accumulator);
     const layers = layerReports(net, candidate, x);
     const predictions = argmaxRows(candidate.logits(x.to(format)));
     const f = flips(reference, predictions, labels);
-    return {
+    const result = {
       format: format.name,
       accumulator: args.accumulator?.name ?? "f64",
       accuracy: correct(predictions, labels) / images,
@@ -124,7 +127,10 @@ async function main(): Promise<void> {
       params: paramRanges(net, format),
       ...(args.gradients ? { gradients: stepRanges(candidate) } : {}),
     };
+    bar.update(index + 1, format.name);
+    return result;
   });
+  bar.stop();
 
   if (args.report !== undefined) {
     const notes = [`weights ${weights}`, `data ${dir}`, `${args.kernels} kernels`];

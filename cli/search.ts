@@ -122,7 +122,7 @@ async function main(): Promise<void> {
     onProgress: (label, done, total) => {
       if (label !== current) {
         bar?.stop();
-        bar = progressBar(total, label === "sensitivity" ? "formats" : "images", total);
+        bar = progressBar(total, label === "sensitivity" ? "formats" : "images");
         current = label;
       }
       bar!.update(done, label);

@@ -117,7 +117,9 @@ async function main(): Promise<void> {
   let finalAccuracy: number | undefined;
   for (let epoch = position.epoch; epoch < epochs; epoch++) {
     const started = performance.now();
-    const bar = progressBar(Math.floor(settings.limit / settings.batch), "steps", 100);
+    const bar = progressBar(Math.floor(settings.limit / settings.batch), "steps", {
+      logEvery: 100,
+    });
     let images = 0;
     const report = await trainEpoch(net, train, epoch, {
       optimizer,

@@ -197,7 +197,7 @@ Deno.test("eval --json follows the documented contract", async () => {
     "--json",
   ]);
   assert.equal(out.code, 0, out.stderr);
-  assert.match(out.stderr, /^DeepConvNet on 100 MNIST test images/, "the table goes to stderr");
+  assert.match(out.stderr, /^DeepConvNet on 100 MNIST test images/m, "the table goes to stderr");
   const report = JSON.parse(out.stdout);
   assert.deepEqual(Object.keys(report), ["model", "weights", "data", "images", "results"]);
   assert.equal(report.model, "DeepConvNet");

@@ -36,7 +36,7 @@ Deno.test("eval --model gives what eval gives with the same weights built in", a
   ]);
   assert.equal(model.code, 0, model.stderr);
   assert.equal(native.code, 0, native.stderr);
-  assert.match(model.stderr, /^deepconvnet-book-f64\.onnx on 200 MNIST test images/);
+  assert.match(model.stderr, /^deepconvnet-book-f64\.onnx on 200 MNIST test images/m);
   const json = JSON.parse(model.stdout);
   assert.deepEqual([json.model, json.weights], ["deepconvnet-book-f64.onnx", BOOK]);
   assert.deepEqual(outcome(model.stdout), outcome(native.stdout));
