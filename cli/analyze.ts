@@ -37,7 +37,8 @@ import {
 import { gradientTotalsText } from "./_gradient_text.ts";
 import { loadData, loadModel } from "./_model.ts";
 import { analyzeReport } from "../report/analyze_report.ts";
-import { checkReportPath, writeReport } from "../report/write_report.ts";
+import { writeReport } from "../report/write_report.ts";
+import { checkOutputs } from "./_outputs.ts";
 
 const DEFAULT_FORMATS = "f32,f16,bf16,e4m3,e5m2";
 
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
-  if (args.report !== undefined) await checkReportPath(args.report);
+  await checkOutputs(args);
   const model = await loadModel(args);
   const { path: weights } = model;
   const net = model.net.withKernels(args.kernels);

@@ -35,7 +35,8 @@ import {
 } from "./_cli.ts";
 import { loadData, loadModel } from "./_model.ts";
 import { evalReport } from "../report/eval_report.ts";
-import { checkReportPath, writeReport } from "../report/write_report.ts";
+import { writeReport } from "../report/write_report.ts";
+import { checkOutputs } from "./_outputs.ts";
 
 const HELP = `Usage: deno task eval [options]
 
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
-  if (args.report !== undefined) await checkReportPath(args.report);
+  await checkOutputs(args);
   const model = await loadModel(args);
   const { path: weightsPath } = model;
   const net = model.net.withKernels(args.kernels);

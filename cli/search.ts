@@ -32,7 +32,8 @@ import {
 } from "./_cli.ts";
 import { loadData, loadModel } from "./_model.ts";
 import { searchReport } from "../report/search_report.ts";
-import { checkReportPath, writeReport } from "../report/write_report.ts";
+import { writeReport } from "../report/write_report.ts";
+import { checkOutputs, writeOutput } from "./_outputs.ts";
 
 const DEFAULT_FORMATS = "f32,bf16,f16,e4m3,e5m2";
 const DEFAULT_LOG = "halfprec-search.jsonl";
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
-  if (args.report !== undefined) await checkReportPath(args.report);
+  await checkOutputs(args);
   const started = performance.now();
   const model = await loadModel(args);
   const { path: weightsPath } = model;
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
     );
   }
   const previous = args.resume ? await readLog(args.log) : [];
-  await Deno.writeTextFile(args.log, previous.map((e) => JSON.stringify(e) + "\n").join(""));
+  await writeOutput("log", args.log, previous.map((e) => JSON.stringify(e) + "\n").join(""));
 
   using pool = new WorkerPool({ size: args.workers });
   const problem = networkSearchProblem(net, set, {
@@ -130,7 +131,7 @@ async function main(): Promise<void> {
   });
   bar?.stop();
   if (args.out && result.chosen) {
-    await Deno.writeTextFile(args.out, JSON.stringify(result.chosen.config, null, 2) + "\n");
+    await writeOutput("out", args.out, JSON.stringify(result.chosen.config, null, 2) + "\n");
   }
 
   const seconds = (performance.now() - started) / 1000;

@@ -22,6 +22,7 @@ import { join } from "node:path";
 import type { Tensor } from "../layers/tensor.ts";
 import { DataError } from "./data_error.ts";
 import { escapeText } from "./_quote.ts";
+import { writeAtomic } from "./_write_atomic.ts";
 import { parseImageSafetensors } from "./image_safetensors.ts";
 import type { LabeledImages } from "./labeled_images.ts";
 import { MNIST_FILES, type MnistSplit, parseMnist } from "./mnist.ts";
@@ -76,8 +77,8 @@ export async function readOnnxFile(
 /**
  * Saves `tensors` and `metadata` as a safetensors file at `path`.
  *
- * The bytes go to `path.tmp-<random>` first, are flushed to disk, and only then renamed to
- * `path`: a crash or a full disk leaves either the old file or the new one, never half of one.
+ * The bytes go to a temporary file next to `path` first, are flushed to disk, and only then
+ * renamed to `path`: a crash or a full disk leaves either the old file or the new one, never half of one.
  *
  * @param path The file to create or replace.
  * @param tensors The tensors by name.
@@ -97,16 +98,7 @@ export async function writeSafetensorsFile(
   tensors: Record<string, Tensor> | Map<string, Tensor>,
   metadata?: Record<string, string>,
 ): Promise<void> {
-  const bytes = serializeSafetensors(tensors, metadata);
-  const temporary = `${path}.tmp-${crypto.randomUUID()}`;
-  try {
-    await Deno.writeFile(temporary, bytes, { createNew: true });
-    await flush(temporary);
-    await Deno.rename(temporary, path);
-  } catch (error) {
-    await Deno.remove(temporary).catch(() => undefined);
-    throw error;
-  }
+  await writeAtomic(path, serializeSafetensors(tensors, metadata));
 }
 
 /**
@@ -165,16 +157,6 @@ export async function readImageSafetensorsFile(path: string): Promise<LabeledIma
     await readFile(path, "a safetensors file of images and labels"),
     path,
   );
-}
-
-/**
- * Makes the content of `path` durable. Without it, a crash soon after the rename can leave the
- * renamed file empty on some file systems; the file is closed before the rename, which Windows
- * requires.
- */
-async function flush(path: string): Promise<void> {
-  using file = await Deno.open(path, { write: true });
-  await file.syncData();
 }
 
 /**

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ReportData } from "./report_data.ts";
+import { writeAtomic } from "../data/_write_atomic.ts";
 
 const ENTRY = new URL("./_page_script.ts", import.meta.url);
 const CONFIG = new URL("../deno.json", import.meta.url);
@@ -57,29 +57,6 @@ async function bundle(): Promise<string> {
 }
 
 /**
- * Fails unless a report can be written at `path`: its folder exists, it is not a folder itself,
- * and the page script bundles. Commands call this before their long runs.
- *
- * @example
- * ```ts ignore
- * await checkReportPath("out/report.html");
- * ```
- */
-export async function checkReportPath(path: string): Promise<void> {
-  if (path.trim() === "") throw new Error("Cannot write the report: the file name is empty");
-  const folder = dirname(path);
-  const problem = await Deno.stat(folder).then(
-    (info) => info.isDirectory ? undefined : `${folder} is not a folder`,
-    () => `folder ${folder} does not exist`,
-  ) ?? await Deno.stat(path).then(
-    (info) => info.isDirectory ? `${path} is a folder, expected an HTML file name` : undefined,
-    () => undefined,
-  );
-  if (problem) throw new Error(`Cannot write the report to ${path}: ${problem}`);
-  await bundlePageScript();
-}
-
-/**
  * `renderReport` of render_report.ts, whose signature is repeated here so that this module does
  * not import that one: the renderer and ECharts are loaded only when a report is written.
  */
@@ -101,12 +78,9 @@ export async function writeReport(path: string, data: ReportData): Promise<numbe
   );
   const pageScript = data.rerun ? await bundlePageScript() : undefined;
   const bytes = new TextEncoder().encode(renderReport(data, { pageScript }));
-  const temporary = join(dirname(path), `.${crypto.randomUUID()}.report.tmp`);
   try {
-    await Deno.writeFile(temporary, bytes);
-    await Deno.rename(temporary, path);
+    await writeAtomic(path, bytes);
   } catch (error) {
-    await Deno.remove(temporary).catch(() => {});
     throw new Error(
       `Cannot write the report to ${path}: ${error instanceof Error ? error.message : error}`,
     );
