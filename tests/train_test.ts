@@ -8,19 +8,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   Adam,
-  Affine,
-  Conv,
   f16,
   f64,
-  type LabeledImages,
   lossAndGradients,
   LossScale,
-  Pool,
-  Relu,
-  Sequential,
   Sgd,
-  Softmax,
-  type Storage,
   STORAGES,
   tensor,
   trainEpoch,
@@ -28,32 +20,7 @@ import {
 import { readSafetensorsFile, writeSafetensorsFile } from "../data/files.ts";
 import { randomValues } from "./_gradcheck.ts";
 import { trainingSlice } from "./_data.ts";
-
-/** A small classifier: 28x28 -> conv 5x5x4 -> relu -> pool -> affine 576 -> 10 -> softmax. */
-function smallNet(storage: Storage): Sequential {
-  const net = new Sequential([
-    new Conv({ inChannels: 1, outChannels: 4, kernel: 5, storage }),
-    new Relu({ storage }),
-    new Pool({ size: 2, storage }),
-    new Affine({ inputs: 4 * 12 * 12, outputs: 10, storage }),
-    new Softmax({ storage }),
-  ]);
-  for (const [name, t] of net.params()) {
-    t.set(randomValues(t.size, name.length * 31 + t.size).map((v) => 0.2 * v));
-  }
-  return net;
-}
-
-/** 30 images whose label is the row their bright bar is on: learnable in a few steps. */
-const BARS: LabeledImages = {
-  images: Uint8Array.from({ length: 30 * 784 }, (_, i) => {
-    const image = Math.floor(i / 784), row = Math.floor((i % 784) / 28);
-    return Math.floor(row / 2.8) === image % 10 ? 255 : 0;
-  }),
-  shape: [30, 1, 28, 28],
-  labels: Uint8Array.from({ length: 30 }, (_, i) => i % 10),
-  classes: 10,
-};
+import { BARS, smallNet } from "./_small_net.ts";
 
 Deno.test("training lowers the loss on a fixed batch in every storage format", async () => {
   for (const storage of STORAGES) {

@@ -10,6 +10,7 @@
  * @module
  */
 import { imageBatchAt, imageCount, type LabeledImages } from "../data/labeled_images.ts";
+import { TrainingDivergedError } from "./training_diverged_error.ts";
 import { reseedDropout } from "../layers/dropout.ts";
 import { lossAndGradients } from "../layers/loss.ts";
 import { gradientsFinite, type LossScale } from "../layers/loss_scale.ts";
@@ -42,6 +43,8 @@ export interface TrainOptions {
 
 /** What one step did. */
 export interface StepReport {
+  /** The epoch, from 0. */
+  epoch: number;
   /** The step's index within the epoch. */
   step: number;
   /** Steps in the whole epoch. */
@@ -64,6 +67,9 @@ export interface EpochReport {
 
 /**
  * Runs the steps of epoch `epoch` (from `options.startStep`) over a seeded shuffle of `set`.
+ * For several epochs with checkpoints, resume and interruption, see `trainEpochs`.
+ *
+ * @throws {TrainingDivergedError} When a step's loss is NaN or infinite (before its update).
  *
  * @example Two steps on random images lower the loss
  * ```ts
@@ -104,10 +110,14 @@ export async function trainEpoch(
       reseedDropout(net, stepSeed);
       loss = lossAndGradients(net, x, labels, { lossScale: scale });
     }
+    // Checked before the update: the weights that gave this loss are the last ones trained.
+    if (!Number.isFinite(loss)) {
+      throw new TrainingDivergedError({ epoch, step, what: "the loss", value: loss });
+    }
     const applied = lossScale ? lossScale.update(gradientsFinite(net)) : true;
     if (applied) optimizer.step(net, { lossScale: scale });
     total += loss;
-    options.onStep?.({ step, steps, loss, applied });
+    options.onStep?.({ epoch, step, steps, loss, applied });
     step++;
     if (options.shouldStop?.()) break;
   }
