@@ -15,6 +15,7 @@ import type { WorkerPool } from "../workers/worker_pool.ts";
 import { bytesMoved, totalBytes } from "./bytes.ts";
 import { type Flips, flips, mcnemarExact } from "./mcnemar.ts";
 import type { LayerArithmetic } from "../layers/kernel_path.ts";
+import { type BitFlipOptions, bitFlipsOf } from "../layers/storage/bit_flips.ts";
 
 /**
  * How a format is applied to a float64 network.
@@ -196,6 +197,11 @@ export interface PrecisionResult {
    * restarted for the parameters and per image and layer (see `roundImages`).
    */
   seed?: number;
+  /**
+   * Only for a format with bit flips (`f16+flip1e-5-s1`): how its bits flipped. The seed is also
+   * in `seed`.
+   */
+  bitFlips?: Required<BitFlipOptions>;
 }
 
 /** Options of {@linkcode comparePrecisions}. */
@@ -326,5 +332,13 @@ function summarise(run: Run, reference: Run, labels: LabeledImages["labels"]): P
     layers: run.layers,
     flips: f,
     ...(run.format.stream ? { seed: run.format.stream.seed } : {}),
+    ...(bitFlipsOf(run.format) && { bitFlips: recordOf(bitFlipsOf(run.format)!) }),
   };
+}
+
+/** The flips as results record them: the options, without the format they wrap. */
+function recordOf(
+  { probability, field, target, seed }: Required<BitFlipOptions>,
+): Required<BitFlipOptions> {
+  return { probability, field, target, seed };
 }

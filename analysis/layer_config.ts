@@ -16,6 +16,7 @@ import { Sequential } from "../layers/sequential.ts";
 import { type KernelPath, kernelPath } from "../layers/kernel_path.ts";
 import { storageByName } from "../layers/storage/formats.ts";
 import type { Storage } from "../layers/storage/storage.ts";
+import { PARAMETERS_KEY } from "../layers/rounding_streams.ts";
 
 /**
  * The format of one layer: a storage format name, or a storage format and the format its
@@ -181,15 +182,25 @@ export function applyLayerConfig(
   source = "configuration",
 ): Sequential {
   const formats = layerFormats(net, config, source);
-  const byLayer = new Map(net.layers.map((layer, i) => [layer, formats[i]]));
-  const stored = net.to(
-    (layer) => byLayer.get(layer)!.storage,
-    (layer) => byLayer.get(layer)!.accumulator,
+  // Paths first, then formats: a layer copied after its format is set would store its
+  // parameters twice, and a format with bit flips would flip them twice.
+  const onPaths = new Sequential(
+    net.layers.map((layer, i) => {
+      const { kernels } = formats[i];
+      return kernels ? layer.withKernels?.(kernels) ?? layer : layer;
+    }),
+    { names: net.layers.map((l) => l.name), inputShape: net.inputShape },
   );
-  return new Sequential(stored.layers.map((layer, i) => {
-    const { kernels } = formats[i];
-    return kernels ? layer.withKernels?.(kernels) ?? layer : layer;
-  }));
+  // Parameters drawn from their own key, as `withPrecision` does: the same in every run.
+  for (const { storage, accumulator } of formats) {
+    for (const stream of new Set([storage.stream, accumulator?.stream])) {
+      stream?.restart(PARAMETERS_KEY);
+    }
+  }
+  return onPaths.to(
+    (layer) => formats[onPaths.layers.indexOf(layer)].storage,
+    (layer) => formats[onPaths.layers.indexOf(layer)].accumulator,
+  );
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   type LayerArithmetic,
   type Storage,
   storageByName,
+  withBitFlips,
 } from "../mod.ts";
 import cliProgress from "cli-progress";
 
@@ -80,6 +81,59 @@ export function kernelsFlag(value: string | undefined): KernelPath {
   } catch (error) {
     throw new UsageError(`--kernels: ${(error as Error).message}`);
   }
+}
+
+/** The flags that put bit flips in every format, the same in every command. */
+export const FLIP_FLAGS = {
+  "flip-bits": { type: "string" },
+  "flip-in": { type: "string", default: "both" },
+  "flip-field": { type: "string", default: "any" },
+  "flip-seed": { type: "string", default: "1" },
+} as const;
+
+/** The help lines of {@linkcode FLIP_FLAGS}. */
+export const FLIP_HELP =
+  `  --flip-bits P    flip every stored bit with probability P (0..1) in every format (soft
+                   errors; the format's name gets +flipP...: docs/faults.md); runs on the
+                   TypeScript kernels
+  --flip-in WHERE  weights, activations (every layer's output and the input) or both (default)
+  --flip-field F   significand: only the significand (fraction) bits; any (default)
+  --flip-seed N    the seed the flips are drawn from (default 1)`;
+
+/** `formats` with the bit flips `values` of {@linkcode FLIP_FLAGS} ask for; as they are without. */
+export function withFlipFlags(
+  formats: Storage[],
+  values: { [K in keyof typeof FLIP_FLAGS]?: string },
+): Storage[] {
+  const text = values["flip-bits"];
+  if (text === undefined) return formats;
+  const probability = Number(text);
+  if (text.trim() === "" || !(probability >= 0 && probability <= 1)) {
+    throw new UsageError(`--flip-bits is "${text}", expected a probability from 0 to 1`);
+  }
+  const choice = <T extends string>(flag: string, value: string | undefined, allowed: T[]) =>
+    allowed.includes(value as T)
+      ? value as T
+      : fail(`--${flag} is "${value}", expected ${allowed.join(" or ")}`);
+  const target = choice("flip-in", values["flip-in"], ["weights", "activations", "both"]);
+  const field = choice("flip-field", values["flip-field"], ["significand", "any"]);
+  const seed = Number(values["flip-seed"]);
+  if (!/^\s*\d+\s*$/.test(values["flip-seed"] ?? "") || seed > 0xffffffff) {
+    throw new UsageError(
+      `--flip-seed is "${values["flip-seed"]}", expected a whole number from 0 to 2^32 - 1`,
+    );
+  }
+  return formats.map((format) => {
+    try {
+      return withBitFlips(format, { probability, field, target, seed });
+    } catch (error) {
+      throw new UsageError(`--flip-bits: ${(error as Error).message}`);
+    }
+  });
+}
+
+function fail(message: string): never {
+  throw new UsageError(message);
 }
 
 /** `value` of `--flag` as a positive integer, or a usage error quoting it. */

@@ -24,6 +24,8 @@ import {
 } from "../mod.ts";
 import {
   arithmeticText,
+  FLIP_FLAGS,
+  FLIP_HELP,
   formatsFlag,
   formatTable,
   KERNELS_HELP,
@@ -33,6 +35,7 @@ import {
   progressBar,
   runCommand,
   UsageError,
+  withFlipFlags,
 } from "./_cli.ts";
 import { gradientTotalsText } from "./_gradient_text.ts";
 import { loadData, loadModel } from "./_model.ts";
@@ -55,6 +58,7 @@ Kernels run on the TypeScript path (float64 accumulation, one rounding per outpu
 Options:
   --formats LIST   formats to analyse (default ${DEFAULT_FORMATS}); names as in eval, plus
                    e4m3, e5m2 and e{E}m{M}
+${FLIP_HELP}
   --images N       test images to run (default 500)
   --accumulator F  round every partial sum of conv and affine to format F (e.g. f16: what f16
                    accumulation costs; default: float64 sums)
@@ -292,10 +296,11 @@ function parse(argv: string[]) {
     json: { type: "boolean", default: false },
     report: { type: "string" },
     kernels: { type: "string" },
+    ...FLIP_FLAGS,
     help: { type: "boolean", default: false },
   });
   if (values.help) return "help" as const;
-  const formats = formatsFlag("formats", values.formats);
+  const formats = withFlipFlags(formatsFlag("formats", values.formats), values);
   return {
     kernels: kernelsFlag(values.kernels),
     formats,

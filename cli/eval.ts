@@ -21,6 +21,8 @@ import {
 } from "../mod.ts";
 import {
   arithmeticLines,
+  FLIP_FLAGS,
+  FLIP_HELP,
   formatsFlag,
   formatTable,
   KERNELS_HELP,
@@ -31,6 +33,7 @@ import {
   progressBar,
   runCommand,
   UsageError,
+  withFlipFlags,
   workersFlag,
 } from "./_cli.ts";
 import { loadData, loadModel } from "./_model.ts";
@@ -67,6 +70,7 @@ Options:
   --seeds N        run every stochastically rounding format (e5m10-sr7: seed 7; e5m10-sr: seed
                    1) with N consecutive seeds and report its accuracy as mean ± standard
                    deviation (min..max) and its flips as ranges (default 1)
+${FLIP_HELP}
   --show-flips     list the indices of the images that changed class
   --json           print the result as JSON on stdout (the table goes to stderr)
   --report FILE    also write an HTML report to FILE: charts, the flipped images, and a
@@ -286,6 +290,7 @@ function parse(argv: string[]) {
     json: { type: "boolean", default: false },
     report: { type: "string" },
     kernels: { type: "string" },
+    ...FLIP_FLAGS,
     help: { type: "boolean", default: false },
   });
   if (values.help) return "help" as const;
@@ -300,9 +305,10 @@ function parse(argv: string[]) {
     "formats",
     (values.formats ?? STORAGES.map((s) => s.name).join(",")).replace(/-sr(?=\s*(,|$))/g, "-sr1"),
   ).flatMap((format) => seededFormats(format, seeds));
+  const flipped = withFlipFlags(formats, values);
   return {
     kernels: kernelsFlag(values.kernels),
-    formats,
+    formats: flipped,
     modes,
     model: values.model,
     weights: values.weights,

@@ -13,6 +13,7 @@ import { e4m3, e5m2 } from "./fp8.ts";
 import { minifloat } from "./minifloat.ts";
 import { MINIFLOAT_NAME_PATTERN, parseMinifloatName } from "./_minifloat_name.ts";
 import { SCALED_STORAGES } from "./scaled.ts";
+import { BIT_FLIP_NAME_PATTERN, parseBitFlipName, withBitFlips } from "./bit_flips.ts";
 
 /**
  * Every built-in storage format of 16 bits or more, widest first: the formats compared by
@@ -51,9 +52,10 @@ const BY_NAME = new Map<string, Storage>(
  * The storage format called `name`: one of {@linkcode STORAGES} or {@linkcode FP8_STORAGES},
  * a scaled format (`mxfp4`, `mxfp8-e4m3-rceil`, `nvfp4`, `e4m3-tensor`, `int8`: see
  * `SCALED_SCHEMES`), or a minifloat named as {@linkcode minifloat} names them (`e3m4`, `e4m3-sat`, `e5m2-rz`,
- * `e4m3-sr42`). The same name gives the same object every time, except for stochastically
- * rounding formats: each call makes a new one, whose random stream starts at its seed, so that
- * no run continues another's stream.
+ * `e4m3-sr42`), or any of these with bit flips (`f16+flip1e-5-sig-w-s7`, see `withBitFlips`).
+ * The same name gives the same object every time, except for formats that draw random numbers
+ * (stochastic rounding, bit flips): each call makes a new one, whose random stream starts at its
+ * seed, so that no run continues another's stream.
  *
  * @throws {RangeError} When no format has that name (the message lists the known ones and the
  * form of minifloat names), when a minifloat name is not the format's own spelling (`e4m3-fn`
@@ -74,6 +76,8 @@ const BY_NAME = new Map<string, Storage>(
 export function storageByName(name: string): Storage {
   const known = BY_NAME.get(name);
   if (known) return known;
+  const flips = parseBitFlipName(name);
+  if (flips) return withBitFlips(storageByName(flips.base), flips.options);
   const options = parseMinifloatName(name);
   if (!options) {
     const names = [...STORAGES, ...FP8_STORAGES].map((s) => s.name).join(", ");
@@ -82,7 +86,7 @@ export function storageByName(name: string): Storage {
         `${MINIFLOAT_NAME_PATTERN} (such as e3m4, e4m3-sat or e5m2-sr42), or a scaled format: ` +
         `mxfp8-e4m3, mxfp8-e5m2, mxfp6-e3m2, mxfp6-e2m3, mxfp4, mxint8 (each with an optional ` +
         `-ceil, -even or -rceil), nvfp4, e4m3-tensor, e4m3-channel, e5m2-tensor, ` +
-        `e5m2-channel, int8, int4`,
+        `e5m2-channel, int8, int4; any of them with bit flips, ${BIT_FLIP_NAME_PATTERN}`,
     );
   }
   const storage = minifloat(options);

@@ -28,6 +28,14 @@ export {
   type MinifloatSpecials,
 } from "./minifloat.ts";
 export { type MinifloatRounding, ROUNDING_MODES } from "./rounding.ts";
+export {
+  BIT_FLIP_NAME_PATTERN,
+  type BitFlipOptions,
+  bitFlipsOf,
+  type FlipField,
+  type FlipTarget,
+  withBitFlips,
+} from "./bit_flips.ts";
 export { FP8_STORAGES, storageByName, STORAGES } from "./formats.ts";
 export {
   E2M1_ELEMENT,
