@@ -20,6 +20,7 @@ import { classifyImages } from "./evaluate.ts";
 import { applyLayerConfig } from "./layer_config.ts";
 import { layerReports } from "./layer_errors.ts";
 import type { SearchProblem, SearchSplit, SearchUnit } from "./search.ts";
+import { type ActivationScales, calibrate } from "./calibrate.ts";
 
 /** Options of {@linkcode networkSearchProblem}. */
 export interface NetworkSearchOptions {
@@ -36,6 +37,11 @@ export interface NetworkSearchOptions {
   batch?: number;
   /** Workers to classify on; without one, everything runs on this thread. */
   pool?: WorkerPool;
+  /**
+   * Static activation scales: calibrate on this many search images, the first of the search
+   * split (see `calibrate`); never on a held-out image. @default {dynamic scales}
+   */
+  calibrationImages?: number;
   /** More settings a resumed log must match (the weights file, say). */
   settings?: Readonly<Record<string, string | number>>;
 }
@@ -45,9 +51,11 @@ export interface NetworkSearchOptions {
  * Units are a layer with parameters and the parameterless layers after it (see
  * {@linkcode SearchUnit}); a unit's sensitivity to a format is the sum over its layers of the
  * relative noise power (squared relative L2 error) of the layer alone in that format given the
- * float64 input, from `layerReports`.
+ * float64 input, from `layerReports`. `activationScales` says how the scaled formats scale
+ * their inputs.
  *
- * @throws {RangeError} When a format is unknown or the split sizes do not fit the set.
+ * @throws {RangeError} When a format is unknown, the split sizes do not fit the set, or the
+ * calibration images are more than the search split holds.
  *
  * @example
  * ```ts
@@ -61,10 +69,10 @@ export interface NetworkSearchOptions {
  * ```
  */
 export function networkSearchProblem(
-  net: Sequential,
+  float64: Sequential,
   set: LabeledImages,
   options: NetworkSearchOptions,
-): SearchProblem {
+): SearchProblem & { activationScales: ActivationScales } {
   const { formats, batch = 100, pool } = options;
   formats.forEach((name) => storageByName(name));
   const count = imageCount(set);
@@ -77,6 +85,15 @@ export function networkSearchProblem(
   }
   const sensitivityImages = Math.min(options.sensitivityImages ?? 50, searchImages);
   const splits = splitEvenly(set, searchImages);
+  const { calibrationImages } = options;
+  const { net, scales } = calibrationImages === undefined
+    ? { net: float64, scales: { mode: "dynamic" } as const }
+    : calibrate(float64, splits.search, {
+      images: calibrationImages,
+      source: "the search split",
+      evaluated: splits.holdout,
+      batch,
+    });
   const units = searchUnits(net);
   const bytes = new Map<string, number>();
   return {
@@ -87,7 +104,9 @@ export function networkSearchProblem(
       searchImages,
       holdoutImages: count - searchImages,
       sensitivityImages,
+      ...(calibrationImages !== undefined && { calibrationImages }),
     },
+    activationScales: scales,
     bytesPerImage: (config) => {
       // The search asks for many configurations' bytes, and each copy rounds every weight.
       const key = JSON.stringify(config);

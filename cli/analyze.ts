@@ -8,6 +8,7 @@
 import {
   argmaxRows,
   f64,
+  firstImages,
   flips,
   type GradientRangeReport,
   gradientRanges,
@@ -39,6 +40,13 @@ import {
 } from "./_cli.ts";
 import { gradientTotalsText } from "./_gradient_text.ts";
 import { loadData, loadModel } from "./_model.ts";
+import {
+  CALIBRATE_FLAGS,
+  CALIBRATE_HELP,
+  calibrateArgs,
+  calibrateFlags,
+  scalesText,
+} from "./_calibration.ts";
 import { analyzeReport } from "../report/analyze_report.ts";
 import { writeReport } from "../report/write_report.ts";
 import { checkOutputs } from "./_outputs.ts";
@@ -76,6 +84,7 @@ ${FLIP_HELP}
                    from a NaN shows NaN
   --data DIR       folder with the MNIST IDX files, or a safetensors FILE of images and
                    labels (as in eval)
+${CALIBRATE_HELP}
   --json           print the result as JSON on stdout (tables go to stderr)
   --report FILE    also write an HTML report to FILE: charts, the flipped images, and a
                    re-run of every format in the browser that opens it
@@ -92,19 +101,25 @@ async function main(): Promise<void> {
   await checkOutputs(args);
   const model = await loadModel(args);
   const { path: weights } = model;
-  const net = model.net.withKernels(args.kernels);
   const data = await loadData(args.data, model);
   const { set, source: dir } = data;
   if (args.images > imageCount(set)) {
     throw new UsageError(`--images is ${args.images}, but the data has ${imageCount(set)} images`);
   }
   const images = args.images;
+  // The training step whose gradients --gradients counts: the first --batch test images.
+  const stepImages = Math.min(args.batch, imageCount(set));
+  const used = Math.max(images, args.gradients ? stepImages : 0);
+  const { net, scales } = await calibrateFlags(
+    model.net.withKernels(args.kernels),
+    args,
+    firstImages(set, used),
+    args.batch,
+  );
   const subject = `${model.name} on ${images} ${data.name}`;
   const x = imageBatch(set, 0, images, f64);
   const labels = set.labels.subarray(0, images);
   const reference = argmaxRows(net.logits(x));
-  // The training step whose gradients --gradients counts: the first --batch test images.
-  const stepImages = Math.min(args.batch, imageCount(set));
   const stepRanges = (candidate: Sequential) =>
     gradientRanges(
       net,
@@ -163,7 +178,8 @@ async function main(): Promise<void> {
       noClass(unclassified(reference))
     }. ${args.kernels} kernels by default (each ` +
     `layer's path and sums below). SQNR and max ulp as propagated / isolated; range counts as ` +
-    `predicted / observed (overflow, underflow to 0, subnormal).`,
+    `predicted / observed (overflow, underflow to 0, subnormal). Activation scales of ` +
+    `scaled formats: ${scalesText(scales, images)}.`,
     ...results.map((r) =>
       [
         ``,
@@ -187,7 +203,15 @@ async function main(): Promise<void> {
   }
   console.error(text);
   const step = args.gradients ? { gradientBatch: stepImages, lossScale: args.lossScale } : {};
-  const json = { model: model.name, weights, data: dir, images, ...step, results };
+  const json = {
+    model: model.name,
+    weights,
+    data: dir,
+    images,
+    activationScales: scales,
+    ...step,
+    results,
+  };
   console.log(JSON.stringify(json, null, 2));
 }
 
@@ -297,6 +321,7 @@ function parse(argv: string[]) {
     report: { type: "string" },
     kernels: { type: "string" },
     ...FLIP_FLAGS,
+    ...CALIBRATE_FLAGS,
     help: { type: "boolean", default: false },
   });
   if (values.help) return "help" as const;
@@ -317,6 +342,7 @@ function parse(argv: string[]) {
     data: values.data,
     json: values.json,
     report: values.report,
+    ...calibrateArgs(values),
   };
 }
 

@@ -5,8 +5,10 @@
  * @module
  */
 import {
+  type ActivationScales,
   applyLayerConfig,
   comparePrecisions,
+  firstImages,
   imageCount,
   type LayerConfig,
   parseLayerConfig,
@@ -37,6 +39,13 @@ import {
   workersFlag,
 } from "./_cli.ts";
 import { loadData, loadModel } from "./_model.ts";
+import {
+  CALIBRATE_FLAGS,
+  CALIBRATE_HELP,
+  calibrateArgs,
+  calibrateFlags,
+  scalesText,
+} from "./_calibration.ts";
 import { evalReport } from "../report/eval_report.ts";
 import { writeReport } from "../report/write_report.ts";
 import { checkOutputs } from "./_outputs.ts";
@@ -71,6 +80,7 @@ Options:
                    1) with N consecutive seeds and report its accuracy as mean ± standard
                    deviation (min..max) and its flips as ranges (default 1)
 ${FLIP_HELP}
+${CALIBRATE_HELP}
   --show-flips     list the indices of the images that changed class
   --json           print the result as JSON on stdout (the table goes to stderr)
   --report FILE    also write an HTML report to FILE: charts, the flipped images, and a
@@ -85,6 +95,8 @@ interface EvalReport {
   weights: string;
   data: string;
   images: number;
+  /** Dynamic, or static: calibrated on how many images of what. */
+  activationScales: ActivationScales;
   results:
     (Omit<PrecisionResult, "flips"> & { flipImages?: { toRight: number[]; toWrong: number[] } })[];
   /** With --config: the file and the configuration it holds (the "mixed" result). */
@@ -102,13 +114,18 @@ async function main(): Promise<void> {
   await checkOutputs(args);
   const model = await loadModel(args);
   const { path: weightsPath } = model;
-  const net = model.net.withKernels(args.kernels);
   const data = await loadData(args.data, model);
   const { set, source: dir } = data;
   const limit = args.limit ?? imageCount(set);
   if (limit > imageCount(set)) {
     throw new UsageError(`--limit is ${limit}, but the data has ${imageCount(set)} images`);
   }
+  const { net, scales } = await calibrateFlags(
+    model.net.withKernels(args.kernels),
+    args,
+    firstImages(set, limit),
+    args.batch,
+  );
   const subject = `${model.name} on ${limit} ${data.name}`;
 
   const config = args.config === undefined ? undefined : await readConfig(args.config);
@@ -169,6 +186,7 @@ async function main(): Promise<void> {
   );
   const text = [
     `${subject} (${weightsPath})`,
+    `Activation scales: ${scalesText(scales, args.batch)}`,
     table,
     ...flipLines,
     "Kernel path and sums of each layer:",
@@ -179,6 +197,7 @@ async function main(): Promise<void> {
     weights: weightsPath,
     data: dir,
     images: limit,
+    activationScales: scales,
     results: results.map(({ flips, ...r }) =>
       args.showFlips ? { ...r, flipImages: { toRight: flips.toRight, toWrong: flips.toWrong } } : r
     ),
@@ -285,6 +304,7 @@ function parse(argv: string[]) {
     workers: { type: "string", default: String(navigator.hardwareConcurrency) },
     config: { type: "string" },
     seeds: { type: "string", default: "1" },
+    ...CALIBRATE_FLAGS,
     "show-flips": { type: "boolean", default: false },
     "allow-non-finite": { type: "boolean", default: false },
     json: { type: "boolean", default: false },
@@ -318,6 +338,7 @@ function parse(argv: string[]) {
     workers: workersFlag(values.workers),
     config: values.config,
     seeds,
+    ...calibrateArgs(values),
     showFlips: values["show-flips"],
     allowNonFinite: values["allow-non-finite"],
     json: values.json,

@@ -31,6 +31,7 @@ import {
   workersFlag,
 } from "./_cli.ts";
 import { loadData, loadModel } from "./_model.ts";
+import { scalesText } from "./_calibration.ts";
 import { searchReport } from "../report/search_report.ts";
 import { writeReport } from "../report/write_report.ts";
 import { checkOutputs, writeOutput } from "./_outputs.ts";
@@ -56,6 +57,9 @@ Options:
   --limit N               use only the first N test images (default all)
   --search-images N       images in the search split (default half); the rest are held out
   --sensitivity-images N  search images the per-layer sensitivity is measured on (default 50)
+  --calibrate N           static activation scales for the scaled formats: the amax of each
+                          conv and affine layer's input over the first N images of the search
+                          split, run in float64 (default: dynamic, per batch)
   --log FILE              the trial log, JSON Lines, written as the search goes (default
                           ${DEFAULT_LOG}; replaced unless --resume)
   --resume                continue the search in --log, reusing every evaluation it holds
@@ -100,6 +104,11 @@ async function main(): Promise<void> {
         "that some are held out",
     );
   }
+  if (args.calibrate !== undefined && args.calibrate > searchImages) {
+    throw new UsageError(
+      `--calibrate is ${args.calibrate}, but the search split has ${searchImages} images`,
+    );
+  }
   const previous = args.resume ? await readLog(args.log) : [];
   await writeOutput("log", args.log, previous.map((e) => JSON.stringify(e) + "\n").join(""));
 
@@ -108,6 +117,7 @@ async function main(): Promise<void> {
     formats: args.formats,
     searchImages,
     sensitivityImages: args.sensitivityImages,
+    calibrationImages: args.calibrate,
     batch: args.batch,
     pool,
     settings: { weights: weightsPath, images: limit },
@@ -146,6 +156,7 @@ async function main(): Promise<void> {
   const text = [
     `${lines.images} Units (columns) are a layer with weights and the layers after it. ` +
     `${lines.tolerance} "frontier" marks the Pareto frontier of bytes versus accuracy.`,
+    `Activation scales of scaled formats: ${scalesText(problem.activationScales, args.batch)}.`,
     table(result),
     lines.chosen,
     lines.evaluations,
@@ -157,6 +168,7 @@ async function main(): Promise<void> {
       weights: weightsPath,
       data: dir,
       images: limit,
+      activationScales: problem.activationScales,
       ...result,
       seconds,
     };
@@ -287,6 +299,7 @@ function parse(argv: string[]) {
     limit: { type: "string" },
     "search-images": { type: "string" },
     "sensitivity-images": { type: "string", default: "50" },
+    calibrate: { type: "string" },
     log: { type: "string", default: DEFAULT_LOG },
     resume: { type: "boolean", default: false },
     out: { type: "string" },
@@ -312,6 +325,7 @@ function parse(argv: string[]) {
     limit: optional("limit", values.limit),
     searchImages: optional("search-images", values["search-images"]),
     sensitivityImages: positiveInteger("sensitivity-images", values["sensitivity-images"]),
+    calibrate: optional("calibrate", values.calibrate),
     log: values.log,
     resume: values.resume,
     out: values.out,

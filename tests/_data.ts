@@ -24,8 +24,8 @@ export const LOGITS: string = fileURLToPath(
 );
 
 /**
- * A temporary MNIST folder for commands that train: its "training set" is the first `count`
- * images of the test set, its test set the whole test set. The caller removes it.
+ * A temporary MNIST folder for commands that train: its "training set" is `count` images of
+ * the test set from image `first`, its test set the whole test set. The caller removes it.
  *
  * @example
  * ```ts ignore
@@ -34,13 +34,13 @@ export const LOGITS: string = fileURLToPath(
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function trainingSlice(count: number): Promise<string> {
+export async function trainingSlice(count: number, first = 0): Promise<string> {
   const test = await readMnistDir(MNIST, "test");
   const dir = await Deno.makeTempDir();
   const { images, labels } = MNIST_FILES.train;
-  const pixels = test.images.subarray(0, count * 28 * 28);
+  const pixels = test.images.subarray(first * 28 * 28, (first + count) * 28 * 28);
   await Deno.writeFile(join(dir, images.name), await gzip(idxFile([count, 28, 28], pixels)));
-  const digits = test.labels.subarray(0, count);
+  const digits = test.labels.subarray(first, first + count);
   await Deno.writeFile(join(dir, labels.name), await gzip(idxFile([count], digits)));
   for (const file of Object.values(MNIST_FILES.test)) {
     await Deno.copyFile(join(MNIST, file.name), join(dir, file.name));

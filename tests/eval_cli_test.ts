@@ -199,7 +199,15 @@ Deno.test("eval --json follows the documented contract", async () => {
   assert.equal(out.code, 0, out.stderr);
   assert.match(out.stderr, /^DeepConvNet on 100 MNIST test images/m, "the table goes to stderr");
   const report = JSON.parse(out.stdout);
-  assert.deepEqual(Object.keys(report), ["model", "weights", "data", "images", "results"]);
+  assert.deepEqual(Object.keys(report), [
+    "model",
+    "weights",
+    "data",
+    "images",
+    "activationScales",
+    "results",
+  ]);
+  assert.deepEqual(report.activationScales, { mode: "dynamic" });
   assert.equal(report.model, "DeepConvNet");
   assert.equal(report.weights, WEIGHTS);
   assert.equal(report.data, MNIST);
