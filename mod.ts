@@ -47,6 +47,7 @@ export * from "./analysis/gradient_range.ts";
 export * from "./analysis/layer_errors.ts";
 export * from "./analysis/layer_config.ts";
 export * from "./analysis/calibrate.ts";
+export * from "./analysis/scaled_counts.ts";
 export * from "./analysis/search.ts";
 export * from "./analysis/search_problem.ts";
 export * from "./onnx/import_onnx.ts";

@@ -19,6 +19,8 @@ import {
   layerReports,
   predictRange,
   type RangeCounts,
+  type ScaledLayerCounts,
+  scaledLayerCounts,
   type Sequential,
   type Storage,
   valueRange,
@@ -48,6 +50,7 @@ import {
   scalesText,
 } from "./_calibration.ts";
 import { analyzeReport } from "../report/analyze_report.ts";
+import { SCALED_COUNTS_NOTE, scaledCountsTable } from "../report/_scaled_counts.ts";
 import { writeReport } from "../report/write_report.ts";
 import { checkOutputs } from "./_outputs.ts";
 
@@ -136,6 +139,7 @@ async function main(): Promise<void> {
     const layers = layerReports(net, candidate, x);
     const predictions = argmaxRows(candidate.logits(x.to(format)));
     const f = flips(reference, predictions, labels);
+    const scaled = scaledLayerCounts(candidate, x.to(format));
     const result = {
       format: format.name,
       accumulator: args.accumulator?.name ?? "f64",
@@ -145,6 +149,7 @@ async function main(): Promise<void> {
       flipsToWrong: f.toWrong.length,
       layers,
       params: paramRanges(net, format),
+      ...(scaled.length > 0 ? { scaled } : {}),
       ...(args.gradients ? { gradients: stepRanges(candidate) } : {}),
     };
     bar.update(index + 1, format.name);
@@ -193,6 +198,7 @@ async function main(): Promise<void> {
           r.params.map((p) => `${p.name} ${rangeText(p.predicted)}`).filter((t) => !/ -$/.test(t))
             .join(", ") || "all within range"
         }`,
+        ...(r.scaled ? [scaledTable(r.scaled)] : []),
         ...(r.gradients ? [gradientTable(r.gradients)] : []),
       ].join("\n")
     ),
@@ -240,6 +246,12 @@ function layerTable(layers: LayerReport[]): string {
       `${l.predicted.subnormal} / ${l.observed.subnormal}`,
     ]),
   );
+}
+
+/** What quantization did to each scaled layer's operands (see `scaledCountsTable`). */
+function scaledTable(layers: ScaledLayerCounts[]): string {
+  const { header, rows } = scaledCountsTable(layers);
+  return [SCALED_COUNTS_NOTE, formatTable(header, rows)].join("\n");
 }
 
 /** The gradient counters as predicted / isolated / observed, the tensors with any count. */

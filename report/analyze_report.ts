@@ -8,6 +8,7 @@ import type {
   KernelPath,
   LabeledImages,
   LayerReport,
+  ScaledLayerCounts,
   Sequential,
   Storage,
   Tensor,
@@ -36,6 +37,8 @@ export interface AnalyzeReportInput {
     flipsToRight: number;
     flipsToWrong: number;
     layers: LayerReport[];
+    /** Scaled formats only: what quantizing each layer's operands did. */
+    scaled?: ScaledLayerCounts[];
   }[];
   /** The formats analysed, for their limits. */
   formats: readonly Storage[];
@@ -114,6 +117,7 @@ export async function analyzeReport(input: AnalyzeReportInput): Promise<ReportDa
       })),
     })),
     ranges: rangeSection(net, x, input.formats),
+    scaledCounts: results.flatMap((r) => r.scaled ? [{ format: label(r), layers: r.scaled }] : []),
     flips,
     rerun: await rerunSection(net, set, {
       indices: [...flips.map((f) => f.index), ...extra],

@@ -13,6 +13,7 @@ import { escapeHtml, page } from "./_html.ts";
 import { layerErrorSection } from "./_layer_error_chart.ts";
 import { rangeSection } from "./_range_chart.ts";
 import { rerunHtml } from "./_rerun_section.ts";
+import { scaledCountsSection } from "./_scaled_counts.ts";
 
 /** Options of {@linkcode renderReport}. */
 export interface RenderOptions {
@@ -53,6 +54,12 @@ export function renderReport(data: ReportData, options: RenderOptions = {}): str
     [
       "Value ranges against each format's limits",
       data.ranges && data.ranges.formats.length > 0 ? rangeSection(data.ranges) : undefined,
+    ],
+    [
+      "Clamped, flushed and NaN values of scaled formats",
+      data.scaledCounts && data.scaledCounts.length > 0
+        ? scaledCountsSection(data.scaledCounts)
+        : undefined,
     ],
     ["Bytes moved against accuracy", data.frontier && frontierSection(data.frontier)],
     ["Images that changed class", data.flips && flipsSection(data.flips)],

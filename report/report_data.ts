@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { KernelPath, LabeledImages, LayerSpec } from "../mod.ts";
+import type { KernelPath, LabeledImages, LayerSpec, ScaledLayerCounts } from "../mod.ts";
 
 /**
  * The whole report; {@linkcode renderReport} turns it into one HTML page.
@@ -33,6 +33,8 @@ export interface ReportData {
   frontier?: FrontierPoint[];
   /** Images that changed class, with what they became. */
   flips?: FlipImage[];
+  /** What quantization did to the operands of each scaled format's layers (analyze). */
+  scaledCounts?: { format: string; layers: ScaledLayerCounts[] }[];
   /** What the page re-runs in the browser, with the predictions computed in Deno. */
   rerun?: RerunSection;
 }

@@ -14,6 +14,7 @@ import {
   MXINT8_ELEMENT,
   quantizeMxBlock,
   quantizeOperand,
+  quantizeWithScale,
   roundElement,
   SCALE_RULES,
   scaledBits,
@@ -272,4 +273,38 @@ Deno.test("scaled formats by name: float32 carriers, bits per value as packed", 
   assert.equal(bits("nvfp4", 3200), 4.5 + 32 / 3200);
   assert.equal(bits("int8", 3200, 16), 8 + 32 * 16 / 3200);
   assert.equal(bits("mxfp4", 33), (33 * 4 + 2 * 8) / 33); // a partial block has a scale too
+});
+
+Deno.test("clamped counts the values the clamp changed, not a float32 scale's hair", () => {
+  const counts = scaledCounts();
+  const out = new Float32Array(4);
+  // FP4 at scale 1: 6.9 rounds to 6 anyway; 7 (a tie to 8) and 7.5 need the clamp.
+  quantizeWithScale(E2M1_ELEMENT, 1, [6.9, 7, 7.5, -100], out, 4, counts);
+  assert.deepEqual([...out], [6, 6, 6, -6]);
+  assert.equal(counts.clamped, 3);
+  // A per-tensor int8 scale: amax / 127 in float32 puts amax itself a hair above 127.
+  const int8 = scaledStorage("int8")!.scaled;
+  const values = Float32Array.from([1, 0.5, -1]);
+  const tensorCounts = scaledCounts();
+  quantizeOperand(
+    int8,
+    values,
+    { outer: 1, length: 3, inner: 1, channels: "outer" },
+    "activations",
+    undefined,
+    tensorCounts,
+  );
+  assert.ok(1 / Math.fround(1 / 127) > 127, "the hair this test is about");
+  assert.equal(tensorCounts.clamped, 0);
+  // A calibrated amax below the batch's: values beyond it clamp.
+  const calibrated = scaledCounts();
+  quantizeOperand(
+    int8,
+    Float32Array.from([1, 0.5, -1]),
+    { outer: 1, length: 3, inner: 1, channels: "outer" },
+    "activations",
+    0.5,
+    calibrated,
+  );
+  assert.equal(calibrated.clamped, 2);
 });

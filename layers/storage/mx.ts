@@ -206,7 +206,7 @@ export function e8m0Value(code: number): number {
  * How a block's shared exponent follows from its largest magnitude `amax`. The libraries
  * disagree, so each is a choice (X is the scale, emax and maxNormal the element type's):
  * - `floor`: X = 2^(⌊log2 amax⌋ − emax), the OCP specification's. amax / X lies in
- *   [2^emax, 2^(emax+1)), so values above maxNormal · X clamp (in FP4: amax/X in (6, 8)).
+ *   [2^emax, 2^(emax+1)), so values that round above maxNormal · X clamp (in FP4: amax/X in [7, 8)).
  * - `ceil`: X = 2^(⌈log2 amax⌉ − emax): amax rounded up to a power of two first. Never clamps;
  *   a block loses up to one binade of resolution.
  * - `even`: X = 2^(⌊log2 r⌋ − emax), r being amax rounded to the element's fraction bits, ties
@@ -256,7 +256,12 @@ export function sharedExponent(element: ElementType, rule: ScaleRule, amax: numb
 export interface ScaledCounts {
   /** Values quantized. */
   values: number;
-  /** Values whose magnitude, over the scale, exceeded the element's largest normal. */
+  /**
+   * Values the clamp to the element's largest normal changed: their magnitude over the scale
+   * would round (to nearest even, on the element's grid continued upwards) above it. A value
+   * that exceeds it by less than half a step rounds to it anyway, and a float32 tensor scale
+   * (amax / max, rounded) puts the amax itself a hair above it: neither counts.
+   */
   clamped: number;
   /** Non-zero finite values that became zero. */
   flushed: number;
@@ -307,9 +312,17 @@ export function quantizeWithScale(
     if (!counts) continue;
     counts.values++;
     if (Number.isNaN(q)) counts.nonFinite++;
-    else if (Math.abs(v / scale) > element.maxNormal) counts.clamped++;
+    else if (saturates(element, Math.abs(v / scale))) counts.clamped++;
     else if (q === 0 && v !== 0) counts.flushed++;
   }
+}
+
+/** Whether rounding magnitude `a` (over its scale) to `element` needs the clamp. */
+function saturates(element: ElementType, a: number): boolean {
+  if (!(a > element.maxNormal)) return false;
+  if (a >= 2 ** (element.emax + 1)) return true;
+  const quantum = 2 ** (element.emax - element.fractionBits);
+  return roundHalfEven(a / quantum) * quantum > element.maxNormal;
 }
 
 /** The largest magnitude of `src[0 .. length)`: NaN if any value is NaN or infinite. */
