@@ -1,13 +1,20 @@
 /**
  * halfprec: what happens to a neural network when its numbers get narrower.
  *
- * Storage formats (f64, f32, f16, f16-polyfill, bf16), layers generic over them (conv, relu,
- * pool, dropout, affine, softmax, scale, flatten, forward and backward), a sequential container
- * with per-layer formats (given in code or as a JSONC configuration), the reference DeepConvNet,
- * ONNX model import (`importOnnx`), loaders for safetensors and MNIST, and the analyses: accuracy and flips per format, bytes
- * moved, per-layer errors, and a search of per-layer formats for the Pareto frontier of bytes
- * versus accuracy. This
- * entry point uses no Deno API, so it also runs in a web page; file access lives in
+ * Storage formats, all named in `storageByName`: IEEE `f64`, `f32` and `f16` (with
+ * `f16-polyfill`); `bf16`; fp8 `e4m3` and `e5m2`; any minifloat `eXmY` (`e3m2`, `e5m10`…) with
+ * a bias (`-b7`) and a rounding mode (`-rz`, `-rna`, `-ru`, `-rd`, `-ro`, stochastic `-sr1`…);
+ * OCP MX blocks (`mxfp8-e4m3`, `mxfp8-e5m2`, `mxfp6-e3m2`, `mxfp6-e2m3`, `mxfp4`, `mxint8`, with
+ * the scale rules `-ceil`, `-even`, `-rceil`), `nvfp4`, fp8 with a float32 scale per tensor or
+ * channel (`e4m3-tensor`, `e4m3-channel`…), and symmetric `int8` and `int4`.
+ *
+ * Layers generic over them (conv, relu, max and average pooling, batch normalization, dropout,
+ * affine, softmax, scale, flatten; forward and backward, on WebAssembly or TypeScript kernels), a
+ * sequential container with per-layer formats (in code or as a JSONC configuration), the
+ * reference DeepConvNet, ONNX model import (`importOnnx`), safetensors and MNIST, and the
+ * analyses: accuracy, flips and McNemar's test per format, bytes moved, per-layer errors and
+ * ranges, and a search of per-layer formats for the Pareto frontier of bytes versus accuracy.
+ * This entry point uses no Deno API, so it also runs in a web page; file access lives in
  * `@halfprec/halfprec/files`.
  *
  * @example Store one network in three formats

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Sequential } from "../layers/sequential.ts";
+import { Sequential } from "../layers/sequential.ts";
 import type { Storage } from "../layers/storage/storage.ts";
 import { f64 } from "../layers/storage/f64.ts";
 import { scaledSchemeOf } from "../layers/storage/scaled.ts";
@@ -20,8 +20,9 @@ import { type BitFlipOptions, bitFlipsOf } from "../layers/storage/bit_flips.ts"
 /**
  * How a format is applied to a float64 network.
  *
- * - `seed`: weights and input images rounded to the format in place, every array still float64
- *   and every layer output float64: the classic `param[...] = param.astype(np.float16)`.
+ * - `seed`: weights and input images rounded to the format, every array still float64 and
+ *   every layer output float64: the classic `param[...] = param.astype(np.float16)`. The network
+ *   `withPrecision` makes rounds its input itself (`Sequential`'s `inputFormat`).
  * - `store`: weights, input and every layer's output stored in the format.
  *
  * A scaled format (`mxfp4`, `int8`…) has no rounding of a single value: in `seed` its
@@ -37,16 +38,20 @@ export const PRECISION_MODES: readonly PrecisionMode[] = ["seed", "store"];
 /**
  * A copy of the float64 network `net` with `format` applied in `mode` (see
  * {@linkcode PrecisionMode}); `net` is unchanged. A stochastic format's stream is restarted at
- * `PARAMETERS_KEY` first, so the parameters round the same way in every run.
+ * `PARAMETERS_KEY` first, so the parameters round the same way in every run. In `seed` mode the
+ * copy rounds every input to `format` before its first layer: feed it the float64 images.
  *
  * @example
  * ```ts
- * import { deepConvNet, f16, f64, withPrecision } from "@halfprec/halfprec";
+ * import { deepConvNet, f16, f64, Tensor, withPrecision } from "@halfprec/halfprec";
  * import assert from "node:assert/strict";
  * const net = deepConvNet({ seed: 1 });
  * const seed = withPrecision(net, f16, "seed");
  * assert.equal(seed.layer("conv1").storage, f64);
  * assert.equal(seed.params().get("W1")!.toFloat64()[0], f16.round(net.params().get("W1")!.toFloat64()[0]));
+ * const x = Tensor.from(f64, [1, 1, 28, 28], new Float64Array(784).fill(0.1));
+ * const rounded = Tensor.from(f64, [1, 1, 28, 28], new Float64Array(784).fill(f16.round(0.1)));
+ * assert.deepEqual(seed.logits(x).toFloat64(), seed.logits(rounded).toFloat64());
  * assert.equal(withPrecision(net, f16, "store").layer("conv1").storage, f16);
  * ```
  */
@@ -54,15 +59,18 @@ export function withPrecision(net: Sequential, format: Storage, mode: PrecisionM
   format.stream?.restart(PARAMETERS_KEY);
   if (mode === "store") return net.to(format);
   const seeded = net.to(f64);
-  if (!scaledSchemeOf(format)) {
-    seeded.roundParams(format);
-    return seeded;
-  }
-  net.to(format).layers.forEach((layer, i) => {
-    const weights = (layer as Partial<Conv>).scaledWeights?.();
-    if (weights) seeded.layers[i].params.W.set(weights);
+  if (scaledSchemeOf(format)) {
+    net.to(format).layers.forEach((layer, i) => {
+      const weights = (layer as Partial<Conv>).scaledWeights?.();
+      if (weights) seeded.layers[i].params.W.set(weights);
+    });
+  } else seeded.roundParams(format);
+  // The same layers, rounding every input too: a seed-mode network cannot be fed raw input.
+  return new Sequential(seeded.layers, {
+    names: seeded.layers.map((layer) => layer.name),
+    inputShape: seeded.inputShape,
+    inputFormat: format,
   });
-  return seeded;
 }
 
 /**
@@ -110,10 +118,10 @@ export interface ClassifyOptions {
 export async function classifyImages(
   classifier: Classifier,
   set: LabeledImages,
-  options: ClassifyOptions = {},
+  options?: ClassifyOptions,
 ): Promise<Int32Array> {
   const { format = f64, mode = "store", batch = 100, limit = imageCount(set), onProgress } =
-    options;
+    options ?? {};
   if (!(Number.isInteger(batch) && batch >= 1)) {
     throw new RangeError(`Cannot classify: batch is ${batch}, expected a positive integer`);
   }
@@ -293,8 +301,9 @@ async function timedRun(
   await pool?.load(net);
   const started = performance.now();
   const predictions = await classifyImages(pool ?? net, set, {
-    format,
-    mode: mode === "seed" ? "seed" : "store",
+    // A seed-mode network rounds its float64 input itself (see withPrecision).
+    format: mode === "seed" ? f64 : format,
+    mode: "store",
     batch,
     limit,
     onProgress: (done) => onProgress?.(label, done),

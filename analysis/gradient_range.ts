@@ -85,9 +85,9 @@ export function gradientRanges(
   candidate: Sequential,
   x: Tensor,
   labels: ArrayLike<number>,
-  options: GradientRangeOptions = {},
+  options?: GradientRangeOptions,
 ): GradientRangeReport[] {
-  const step: Step = { labels, lossScale: options.lossScale ?? 1, seed: options.seed ?? 1 };
+  const step: Step = { labels, lossScale: options?.lossScale ?? 1, seed: options?.seed ?? 1 };
   const wide = stepGradients(reference, x.to(f64), step);
   const narrow = stepGradients(candidate, x.to(candidate.layers[0].storage), step);
   reseedDropout(reference, step.seed);

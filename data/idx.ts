@@ -75,9 +75,9 @@ export interface GunzipOptions {
 export async function gunzip(
   bytes: Uint8Array,
   source: string,
-  options: GunzipOptions = {},
+  options?: GunzipOptions,
 ): Promise<Uint8Array> {
-  const maxBytes = options.maxBytes ?? Infinity;
+  const maxBytes = options?.maxBytes ?? Infinity;
   try {
     return await inflate(bytes, source, maxBytes);
   } catch (error) {

@@ -50,9 +50,9 @@ export interface DeepConvNetOptions {
  * assert.equal(net.layers[17].name, "dropout1");
  * ```
  */
-export function deepConvNet(options: DeepConvNetOptions = {}): Sequential {
-  const storage = options.storage ?? f64;
-  const seed = options.seed ?? 0;
+export function deepConvNet(options?: DeepConvNetOptions): Sequential {
+  const storage = options?.storage ?? f64;
+  const seed = options?.seed ?? 0;
   const conv = (inChannels: number, outChannels: number, pad: number) =>
     new Conv({ inChannels, outChannels, kernel: 3, stride: 1, pad, storage });
   const relu = () => new Relu({ storage });

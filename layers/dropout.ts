@@ -56,14 +56,14 @@ export class Dropout implements Layer {
   #dx?: Tensor;
 
   /** A dropout layer; see {@linkcode DropoutOptions}. */
-  constructor(options: DropoutOptions = {}) {
-    const ratio = options.ratio ?? 0.5;
+  constructor(options?: DropoutOptions) {
+    const ratio = options?.ratio ?? 0.5;
     if (!(ratio >= 0 && ratio < 1)) {
       throw new RangeError(`Cannot make dropout: ratio is ${ratio}, expected a number in [0, 1)`);
     }
-    this.options = { ratio, seed: options.seed ?? 0 };
+    this.options = { ratio, seed: options?.seed ?? 0 };
     this.#random = new Random(this.options.seed);
-    this.storage = options.storage ?? f64;
+    this.storage = options?.storage ?? f64;
   }
 
   /** Restarts the sequence of training masks from `seed`. */

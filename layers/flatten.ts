@@ -42,8 +42,8 @@ export class Flatten implements Layer {
   #inputShape?: readonly number[];
 
   /** A flatten layer; see {@linkcode FlattenOptions}. */
-  constructor(options: FlattenOptions = {}) {
-    this.storage = options.storage ?? f64;
+  constructor(options?: FlattenOptions) {
+    this.storage = options?.storage ?? f64;
   }
 
   /** (N, ...) to (N, product of the rest). */

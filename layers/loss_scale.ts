@@ -44,9 +44,9 @@ export class LossScale {
   readonly #growthInterval: number;
 
   /** A loss scale starting at `options.initial`. */
-  constructor(options: LossScaleOptions = {}) {
-    this.value = options.initial ?? 2 ** 15;
-    this.#growthInterval = options.growthInterval ?? 2000;
+  constructor(options?: LossScaleOptions) {
+    this.value = options?.initial ?? 2 ** 15;
+    this.#growthInterval = options?.growthInterval ?? 2000;
   }
 
   /**

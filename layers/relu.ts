@@ -54,9 +54,9 @@ export class Relu implements Layer {
   #dx?: Tensor;
 
   /** A ReLU storing its output in `options.storage`. */
-  constructor(options: ReluOptions = {}) {
-    this.storage = options.storage ?? f64;
-    this.kernels = kernelPath(options.kernels);
+  constructor(options?: ReluOptions) {
+    this.storage = options?.storage ?? f64;
+    this.kernels = kernelPath(options?.kernels);
   }
 
   /** max(x, 0) for every element. */

@@ -56,8 +56,8 @@ export class Scale implements Layer {
    *
    * @throws {RangeError} When the factor or the divisor is not finite, or the divisor is zero.
    */
-  constructor(options: ScaleOptions = {}) {
-    const { factor = 1, divisor = 1 } = options;
+  constructor(options?: ScaleOptions) {
+    const { factor = 1, divisor = 1 } = options ?? {};
     if (!(Number.isFinite(factor) && Number.isFinite(divisor) && divisor !== 0)) {
       throw new RangeError(
         `Cannot make scale: factor ${factor}, divisor ${divisor}; expected finite numbers, ` +
@@ -65,7 +65,7 @@ export class Scale implements Layer {
       );
     }
     this.options = { factor, divisor };
-    this.storage = options.storage ?? f64;
+    this.storage = options?.storage ?? f64;
   }
 
   /** Same as the input. */

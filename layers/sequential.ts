@@ -8,7 +8,7 @@ import type { Storage } from "./storage/storage.ts";
 import { argmaxRows, type Tensor } from "./tensor.ts";
 import { DataError } from "../data/data_error.ts";
 import { quote } from "../data/_quote.ts";
-import { drawsRandom, forwardPerImage } from "./rounding_streams.ts";
+import { drawsRandom, forwardPerImage, roundImages } from "./rounding_streams.ts";
 import type { KernelPath, LayerArithmetic } from "./kernel_path.ts";
 
 /** Options of {@linkcode Sequential.forward}. */
@@ -36,6 +36,13 @@ export interface SequentialOptions {
   names?: readonly string[];
   /** The shape of one input example, without the batch dimension (`[1, 28, 28]`), when known. */
   inputShape?: readonly number[];
+  /**
+   * A format the network rounds every input's values to before its first layer, the input
+   * keeping its storage: what a seed-mode network does (see `withPrecision`), so that its
+   * input cannot be left unrounded. A stochastic format rounds each image from its own stream,
+   * as `roundImages` does. @default {none: the input is used as given}
+   */
+  inputFormat?: Storage;
 }
 
 /** Where a network parameter lives: layer and local key. */
@@ -76,6 +83,8 @@ export class Sequential {
   readonly layers: readonly Layer[];
   /** The shape of one input example, without the batch dimension, when it is known. */
   readonly inputShape?: readonly number[];
+  /** The format every input's values are rounded to before the first layer, if any. */
+  readonly inputFormat?: Storage;
   readonly #params = new Map<string, ParamSlot>();
 
   /**
@@ -83,9 +92,9 @@ export class Sequential {
    *
    * @throws {RangeError} When `options.names` does not hold one distinct, non-empty name per layer.
    */
-  constructor(layers: readonly Layer[], options: SequentialOptions = {}) {
+  constructor(layers: readonly Layer[], options?: SequentialOptions) {
     this.layers = [...layers];
-    const { names, inputShape } = options;
+    const { names, inputShape, inputFormat } = options ?? {};
     if (
       names &&
       (names.length !== layers.length || new Set(names).size !== names.length ||
@@ -97,6 +106,7 @@ export class Sequential {
       );
     }
     if (inputShape) this.inputShape = [...inputShape];
+    if (inputFormat) this.inputFormat = inputFormat;
     const perKind = new Map<string, number>();
     let withParams = 0;
     for (const [i, layer] of this.layers.entries()) {
@@ -124,18 +134,18 @@ export class Sequential {
   }
 
   /** Runs every layer in order and returns the last output. */
-  forward(x: Tensor, options: ForwardOptions = {}): Tensor {
-    return this.#run(this.layers, x, options);
+  forward(x: Tensor, options?: ForwardOptions): Tensor {
+    return this.#run(this.layers, x, options ?? {});
   }
 
   /**
    * The output before a trailing softmax (all layers when there is none). Classes are taken
    * from here: softmax is monotonic, and probabilities rounded to a narrow format can tie.
    */
-  logits(x: Tensor, options: ForwardOptions = {}): Tensor {
+  logits(x: Tensor, options?: ForwardOptions): Tensor {
     const last = this.layers.at(-1);
     const body = last?.kind === "softmax" ? this.layers.slice(0, -1) : this.layers;
-    return this.#run(body, x, options);
+    return this.#run(body, x, options ?? {});
   }
 
   /**
@@ -320,12 +330,16 @@ export class Sequential {
     return shapes;
   }
 
-  /** The names and input shape, for a copy of this network. */
+  /** The names, input shape and input format, for a copy of this network. */
   #options(): SequentialOptions {
-    return { names: this.layers.map((l) => l.name), inputShape: this.inputShape };
+    const { inputShape, inputFormat } = this;
+    return { names: this.layers.map((l) => l.name), inputShape, inputFormat };
   }
 
-  #run(layers: readonly Layer[], x: Tensor, options: ForwardOptions): Tensor {
+  #run(layers: readonly Layer[], input: Tensor, options: ForwardOptions): Tensor {
+    const x = this.inputFormat
+      ? roundImages(input, this.inputFormat, input.storage, options.firstImage ?? 0)
+      : input;
     if (!options.train && drawsRandom(layers)) {
       return forwardPerImage(layers, x, options.firstImage ?? 0, options.trace);
     }

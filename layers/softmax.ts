@@ -56,8 +56,8 @@ export class Softmax implements Layer {
   #output?: Tensor;
 
   /** A softmax storing its output in `options.storage`. */
-  constructor(options: SoftmaxOptions = {}) {
-    this.storage = options.storage ?? f64;
+  constructor(options?: SoftmaxOptions) {
+    this.storage = options?.storage ?? f64;
   }
 
   /** Same as the input. */

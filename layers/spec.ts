@@ -80,6 +80,8 @@ export interface NetworkSpec {
   names?: string[];
   /** The shape of one input example, when the network knows it. */
   inputShape?: number[];
+  /** The name of the format the network rounds its input to, when it has one. */
+  inputFormat?: string;
   /** Parameters by network name (`W1`). */
   params: Record<string, TensorSpec>;
 }
@@ -147,7 +149,13 @@ export function networkSpec(net: Sequential): NetworkSpec {
   });
   const params = Object.fromEntries([...net.params()].map(([name, t]) => [name, tensorSpec(t)]));
   const names = net.layers.map((layer) => layer.name);
-  return { layers, names, ...(net.inputShape && { inputShape: [...net.inputShape] }), params };
+  return {
+    layers,
+    names,
+    ...(net.inputShape && { inputShape: [...net.inputShape] }),
+    ...(net.inputFormat && { inputFormat: net.inputFormat.name }),
+    params,
+  };
 }
 
 /**
@@ -159,6 +167,7 @@ export function networkFromSpec(spec: NetworkSpec): Sequential {
   const net = new Sequential(spec.layers.map(layerFromSpec), {
     names: spec.names,
     inputShape: spec.inputShape,
+    inputFormat: spec.inputFormat === undefined ? undefined : storageByName(spec.inputFormat),
   });
   const params = net.params();
   for (const [name, t] of Object.entries(spec.params)) {

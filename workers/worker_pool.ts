@@ -46,8 +46,8 @@ export class WorkerPool {
   #closed?: Error;
 
   /** Starts the workers. */
-  constructor(options: WorkerPoolOptions = {}) {
-    const size = options.size ?? navigator.hardwareConcurrency ?? 1;
+  constructor(options?: WorkerPoolOptions) {
+    const size = options?.size ?? navigator.hardwareConcurrency ?? 1;
     if (!(Number.isInteger(size) && size >= 1)) {
       throw new RangeError(
         `Cannot make a worker pool: size is ${size}, expected a positive integer`,
