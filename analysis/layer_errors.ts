@@ -8,13 +8,17 @@
 import type { Sequential } from "../layers/sequential.ts";
 import { f64 } from "../layers/storage/f64.ts";
 import type { Tensor } from "../layers/tensor.ts";
+import type { Storage } from "../layers/storage/storage.ts";
+import { roundImages } from "../layers/rounding_streams.ts";
 import type { KernelPath } from "../layers/kernel_path.ts";
-import { layerOutputs } from "./_outputs.ts";
-import { type ErrorMetrics, errorMetrics } from "./metrics.ts";
+import { imageBatches, layerOutputs } from "./_outputs.ts";
+import type { ErrorMetrics } from "./metrics.ts";
+import { ErrorSums } from "./_error_sums.ts";
 import {
   observeRange,
   predictRange,
   type RangeCounts,
+  sumRanges,
   type ValueRange,
   valueRange,
 } from "./range.ts";
@@ -41,18 +45,29 @@ export interface LayerReport {
   observed: RangeCounts;
 }
 
+/** Options of {@linkcode layerReports}. */
+export interface LayerReportOptions {
+  /**
+   * Images per forward pass: memory is bounded by the batch, not by the images (the metrics
+   * are summed batch by batch, in image order, so they do not depend on it). @default {100}
+   */
+  batch?: number;
+}
+
 /**
- * Runs `reference` (float64) and `candidate` (the same network in other formats) on `x` and
- * compares every layer's output. The candidate's input is `x` re-stored in its first layer's
- * format.
+ * Runs `reference` (float64) and `candidate` (the same network in other formats) on `x`, a
+ * batch of images at a time, and compares every layer's output. The candidate's input is `x`
+ * re-stored in its first layer's format.
+ *
+ * @throws {RangeError} When `batch` is not a positive integer.
  *
  * @example An f64 candidate has no error anywhere
  * ```ts
  * import { deepConvNet, f64, layerReports, Tensor } from "@halfprec/halfprec";
  * import assert from "node:assert/strict";
  * const net = deepConvNet({ seed: 1 });
- * const x = Tensor.from(f64, [1, 1, 28, 28], Array.from({ length: 784 }, (_, i) => (i % 9) / 9));
- * const reports = layerReports(net, net.to(f64), x);
+ * const x = Tensor.from(f64, [2, 1, 28, 28], Array.from({ length: 1568 }, (_, i) => (i % 9) / 9));
+ * const reports = layerReports(net, net.to(f64), x, { batch: 1 });
  * assert.equal(reports.length, 21);
  * assert.ok(reports.every((r) => r.isolated.maxAbs === 0 && r.propagated.maxAbs === 0));
  * ```
@@ -61,27 +76,58 @@ export function layerReports(
   reference: Sequential,
   candidate: Sequential,
   x: Tensor,
+  options: LayerReportOptions = {},
 ): LayerReport[] {
-  const wide = layerOutputs(reference, x);
+  const { batch = 100 } = options;
+  if (!(Number.isInteger(batch) && batch >= 1)) {
+    throw new RangeError(`Cannot compare layers: batch is ${batch}, expected a positive integer`);
+  }
   const input = candidate.layers[0].storage;
-  const narrow = layerOutputs(candidate, x.to(input));
+  const sums = candidate.layers.map(() => new LayerSums());
+  for (const { start, part } of imageBatches(x, batch)) {
+    const wide = layerOutputs(reference, part, false, start);
+    const narrow = layerOutputs(candidate, roundImages(part, input, input, start), false, start);
+    candidate.layers.forEach((layer, i) => {
+      // Layers keep their outputs only until their next call: the inputs are copies.
+      const isolated = layer.forward(i === 0 ? part : wide[i - 1]).toFloat64();
+      sums[i].add(wide[i].toFloat64(), narrow[i].toFloat64(), isolated, layer.storage);
+    });
+  }
   const arithmetic = candidate.arithmetic(input);
-  return candidate.layers.map((layer, i) => {
-    // Layers keep their outputs only until their next call: copy the input first.
-    const input = i === 0 ? x.to(f64) : wide[i - 1];
-    const isolated = layer.forward(input).toFloat64();
-    const reference = wide[i].toFloat64();
-    const stored = narrow[i].toFloat64();
+  return candidate.layers.map((layer, i) => ({
+    layer: layer.name,
+    format: layer.storage.name,
+    path: arithmetic[i].path,
+    accumulation: arithmetic[i].accumulation,
+    ...sums[i].report(),
+  }));
+}
+
+/** One layer's sums over the batches so far. */
+class LayerSums {
+  readonly #propagated = new ErrorSums();
+  readonly #isolated = new ErrorSums();
+  readonly #range: ValueRange = { minNonzero: Infinity, maxAbs: 0 };
+  #predicted: RangeCounts = { total: 0, overflow: 0, underflow: 0, subnormal: 0 };
+  #observed: RangeCounts = { total: 0, overflow: 0, underflow: 0, subnormal: 0 };
+
+  add(reference: Float64Array, stored: Float64Array, isolated: Float64Array, format: Storage) {
+    this.#propagated.add(reference, stored, format);
+    this.#isolated.add(reference, isolated, format);
+    const range = valueRange(reference);
+    this.#range.minNonzero = Math.min(this.#range.minNonzero, range.minNonzero);
+    this.#range.maxAbs = Math.max(this.#range.maxAbs, range.maxAbs);
+    this.#predicted = sumRanges([this.#predicted, predictRange(reference, format)]);
+    this.#observed = sumRanges([this.#observed, observeRange(reference, stored, format)]);
+  }
+
+  report(): Pick<LayerReport, "propagated" | "isolated" | "range" | "predicted" | "observed"> {
     return {
-      layer: layer.name,
-      format: layer.storage.name,
-      path: arithmetic[i].path,
-      accumulation: arithmetic[i].accumulation,
-      propagated: errorMetrics(reference, stored, layer.storage),
-      isolated: errorMetrics(reference, isolated, layer.storage),
-      range: valueRange(reference),
-      predicted: predictRange(reference, layer.storage),
-      observed: observeRange(reference, stored, layer.storage),
+      propagated: this.#propagated.metrics(),
+      isolated: this.#isolated.metrics(),
+      range: { ...this.#range },
+      predicted: this.#predicted,
+      observed: this.#observed,
     };
-  });
+  }
 }

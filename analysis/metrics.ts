@@ -4,6 +4,7 @@
  * @module
  */
 import type { Storage } from "../layers/storage/storage.ts";
+import { ErrorSums } from "./_error_sums.ts";
 
 /** Error of a candidate tensor against its reference, element by element. */
 export interface ErrorMetrics {
@@ -62,31 +63,5 @@ export function errorMetrics(
   candidate: Float64Array,
   format: Storage,
 ): ErrorMetrics {
-  if (reference.length !== candidate.length) {
-    throw new RangeError(
-      `Cannot compare tensors of ${reference.length} and ${candidate.length} elements`,
-    );
-  }
-  let maxAbs = 0, maxUlp = 0, noise = 0, signal = 0, candidateEnergy = 0, dot = 0;
-  for (let i = 0; i < reference.length; i++) {
-    const r = reference[i], c = candidate[i];
-    const d = Math.abs(c - r);
-    // NaN differences must show, not vanish in a comparison.
-    if (d > maxAbs || d !== d) maxAbs = d;
-    const inUlps = r === 0 ? 0 : d / ulp(format, r);
-    if (inUlps > maxUlp || inUlps !== inUlps) maxUlp = inUlps;
-    noise += d * d;
-    signal += r * r;
-    candidateEnergy += c * c;
-    dot += c * r;
-  }
-  const relL2 = signal === 0 ? (noise === 0 ? 0 : Infinity) : Math.sqrt(noise / signal);
-  const both = Math.sqrt(signal * candidateEnergy);
-  return {
-    maxAbs,
-    relL2,
-    sqnrDb: noise === 0 ? Infinity : 10 * Math.log10(signal / noise),
-    cosine: both === 0 ? (signal === candidateEnergy ? 1 : 0) : dot / both,
-    maxUlp,
-  };
+  return new ErrorSums().add(reference, candidate, format).metrics();
 }

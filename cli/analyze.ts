@@ -6,7 +6,7 @@
  * @module
  */
 import {
-  argmaxRows,
+  classifyImages,
   f64,
   firstImages,
   flips,
@@ -122,7 +122,7 @@ async function main(): Promise<void> {
   const subject = `${model.name} on ${images} ${data.name}`;
   const x = imageBatch(set, 0, images, f64);
   const labels = set.labels.subarray(0, images);
-  const reference = argmaxRows(net.logits(x));
+  const reference = await classifyImages(net, set, { limit: images });
   const stepRanges = (candidate: Sequential) =>
     gradientRanges(
       net,
@@ -133,11 +133,12 @@ async function main(): Promise<void> {
     );
 
   const bar = progressBar(args.formats.length, "formats");
-  const results = args.formats.map((format, index) => {
+  const results = [];
+  for (const [index, format] of args.formats.entries()) {
     bar.update(index, format.name);
     const candidate = net.to(format, args.accumulator);
     const layers = layerReports(net, candidate, x);
-    const predictions = argmaxRows(candidate.logits(x.to(format)));
+    const predictions = await classifyImages(candidate, set, { format, limit: images });
     const f = flips(reference, predictions, labels);
     const scaled = scaledLayerCounts(candidate, x.to(format));
     const result = {
@@ -153,8 +154,8 @@ async function main(): Promise<void> {
       ...(args.gradients ? { gradients: stepRanges(candidate) } : {}),
     };
     bar.update(index + 1, format.name);
-    return result;
-  });
+    results.push(result);
+  }
   bar.stop();
 
   if (args.report !== undefined) {

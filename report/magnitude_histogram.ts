@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { f64, type Sequential, type Storage, type Tensor } from "../mod.ts";
+import type { Sequential, Storage, Tensor } from "../mod.ts";
+import { imageBatches, layerOutputs } from "../analysis/_outputs.ts";
 import type { MagnitudeHistogram, RangeSection } from "./report_data.ts";
 
 /** Exponents of float64 values, subnormals included, lie in -1074..1023. */
@@ -61,13 +62,17 @@ export function rangeSection(
   x: Tensor,
   formats: readonly Storage[],
 ): RangeSection {
-  const outputs: Float64Array[] = [];
-  net.forward(x.to(f64), { trace: (_, y) => outputs.push(y.toFloat64()) });
+  // A batch at a time: the outputs of every image at once would not fit in memory.
+  function* outputs(): Generator<Float64Array> {
+    for (const { start, part } of imageBatches(x, 100)) {
+      yield* layerOutputs(net, part, false, start).map((t) => t.toFloat64());
+    }
+  }
   const weights = [...net.params().values()].map((t) => t.toFloat64());
   return {
     histograms: [
       magnitudeHistogram("weights", weights),
-      magnitudeHistogram("layer outputs", outputs),
+      magnitudeHistogram("layer outputs", outputs()),
     ],
     formats: formats.map((f) => ({ name: f.name, ...f.limits })),
   };

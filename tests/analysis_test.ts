@@ -15,6 +15,7 @@ import {
   observeRange,
   predictRange,
   type Storage,
+  storageByName,
   Tensor,
   ulp,
 } from "../mod.ts";
@@ -91,4 +92,18 @@ Deno.test("layerReports(): isolated error is zero in f64, one rounding for f16 l
     }
   }
   assert.ok(half.some((r) => r.propagated.maxUlp > 0.5), "errors must accumulate somewhere");
+});
+
+Deno.test("layerReports() sums batch by batch: any batch gives the whole run's report", () => {
+  const net = deepConvNet({ seed: 5 });
+  const x = Tensor.from(f64, [5, 1, 28, 28], randomValues(5 * 784, 3).map(Math.abs));
+  for (const format of [f16, storageByName("e4m3")]) {
+    const candidate = net.to(format);
+    const whole = layerReports(net, candidate, x, { batch: 5 });
+    assert.ok(whole.some((r) => r.propagated.maxAbs > 0), "the format must make some error");
+    for (const batch of [1, 2]) {
+      assert.deepEqual(layerReports(net, candidate, x, { batch }), whole, `batch ${batch}`);
+    }
+  }
+  assert.throws(() => layerReports(net, net, x, { batch: 0 }), /batch is 0/);
 });

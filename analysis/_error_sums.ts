@@ -1,0 +1,55 @@
+/**
+ * The running sums behind `ErrorMetrics`: a tensor compared in pieces (a batch of images at a
+ * time) gives the metrics of the whole, added in the same order.
+ *
+ * @module
+ */
+import type { Storage } from "../layers/storage/storage.ts";
+import type { ErrorMetrics } from "./metrics.ts";
+import { ulp } from "./metrics.ts";
+
+/** Sums and maxima of a candidate's differences from its reference, piece by piece. */
+export class ErrorSums {
+  #maxAbs = 0;
+  #maxUlp = 0;
+  #noise = 0;
+  #signal = 0;
+  #candidateEnergy = 0;
+  #dot = 0;
+
+  /** Adds the elements of one piece; `format`'s spacing measures the error in ulps. */
+  add(reference: Float64Array, candidate: Float64Array, format: Storage): this {
+    if (reference.length !== candidate.length) {
+      throw new RangeError(
+        `Cannot compare tensors of ${reference.length} and ${candidate.length} elements`,
+      );
+    }
+    for (let i = 0; i < reference.length; i++) {
+      const r = reference[i], c = candidate[i];
+      const d = Math.abs(c - r);
+      // NaN differences must show, not vanish in a comparison.
+      if (d > this.#maxAbs || d !== d) this.#maxAbs = d;
+      const inUlps = r === 0 ? 0 : d / ulp(format, r);
+      if (inUlps > this.#maxUlp || inUlps !== inUlps) this.#maxUlp = inUlps;
+      this.#noise += d * d;
+      this.#signal += r * r;
+      this.#candidateEnergy += c * c;
+      this.#dot += c * r;
+    }
+    return this;
+  }
+
+  /** The metrics of every element added so far. */
+  metrics(): ErrorMetrics {
+    const noise = this.#noise, signal = this.#signal, candidateEnergy = this.#candidateEnergy;
+    const relL2 = signal === 0 ? (noise === 0 ? 0 : Infinity) : Math.sqrt(noise / signal);
+    const both = Math.sqrt(signal * candidateEnergy);
+    return {
+      maxAbs: this.#maxAbs,
+      relL2,
+      sqnrDb: noise === 0 ? Infinity : 10 * Math.log10(signal / noise),
+      cosine: both === 0 ? (signal === candidateEnergy ? 1 : 0) : this.#dot / both,
+      maxUlp: this.#maxUlp,
+    };
+  }
+}
