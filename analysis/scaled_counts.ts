@@ -83,6 +83,9 @@ function operandCounts(layer: ScaledLayer, x: Tensor): OperandCounts {
  * ```
  */
 export function scaledLayerCounts(net: Sequential, x: Tensor): ScaledLayerCounts[] {
+  // No pass at all without a scaled layer: a pass over every image at once is what analyze's
+  // batches keep memory from.
+  if (!net.layers.some(isScaled)) return [];
   const found: ScaledLayerCounts[] = [];
   const visit = (layer: Layer, input: Tensor) => {
     if (!isScaled(layer)) return;
