@@ -69,6 +69,22 @@ export function formatsFlag(flag: string, list: string): Storage[] {
   });
 }
 
+/**
+ * The one storage format of a flag that takes one (`--format`, `--master`), declared with
+ * `multiple: true` so that a repeated flag is seen rather than silently replaced; a usage error
+ * when `values` holds more than one format (repeated, or a comma-separated list).
+ */
+export function formatFlag(flag: string, values: readonly string[]): string {
+  const names = values.flatMap((v) => v.split(","));
+  if (names.length > 1) {
+    throw new UsageError(
+      `--${flag} is given ${values.length > 1 ? `${values.length} times` : "a list"} ` +
+        `(${names.map((n) => JSON.stringify(n.trim())).join(", ")}), expected one format`,
+    );
+  }
+  return formatsFlag(flag, names[0])[0].name;
+}
+
 /** The help line of `--kernels`, the same in every command. */
 export const KERNELS_HELP =
   `  --kernels PATH   wasm: the WebAssembly SIMD kernels (float32 sums, float64 for f64);

@@ -1,6 +1,6 @@
 /**
  * `deno task train`: train DeepConvNet on the 60,000 MNIST training images, in any storage
- * format, with checkpoints every epoch, `--resume`, and a save on Ctrl-C.
+ * format: wiring of flags, files and signals around `trainEpochs`.
  *
  * @module
  */
@@ -8,33 +8,40 @@ import {
   Adam,
   classifyImages,
   deepConvNet,
+  type EpochSummary,
   f64,
   gradientRanges,
   gradientRangeTotals,
   imageBatch,
   imageCount,
+  type LabeledImages,
   LossScale,
   type Optimizer,
+  restoreCheckpoint,
   type Sequential,
   Sgd,
-  type Storage,
+  type StepReport,
   storageByName,
-  Tensor,
-  trainEpoch,
+  trainEpochs,
+  TrainingDivergedError,
+  type TrainingPosition,
   WorkerPool,
   zeroGradientFractions,
 } from "../mod.ts";
 import { readMnistDir, readSafetensorsFile, writeSafetensorsFile } from "../data/files.ts";
 import {
-  formatsFlag,
+  formatFlag,
   parseFlags,
   positiveInteger,
+  type Progress,
   progressBar,
   runCommand,
   UsageError,
+  workersFlag,
 } from "./_cli.ts";
 import { gradientTotalsText } from "./_gradient_text.ts";
 import { locateMnist } from "./_locate.ts";
+import { checkOutputs } from "./_outputs.ts";
 
 const HELP = `Usage: deno task train [options]
 
@@ -42,7 +49,9 @@ Trains DeepConvNet (He initialisation, dropout 0.5) on the MNIST training images
 it on the test images after every epoch. Each epoch's log also counts the gradients (scaled by
 the loss scale, as stored) that overflow, underflow to zero or are subnormal in one step on the
 first batch of training images: predicted from float64, observed in the training format. Saves safetensors with the reference tensor names
-(W1..W8, b1..b8) and metadata, a checkpoint after every epoch and on Ctrl-C.
+(W1..W8, b1..b8) and metadata, a checkpoint after every epoch and on Ctrl-C or SIGTERM (then
+it exits with 130 or 143). A loss that becomes NaN or infinite stops the run (exit 1) at that
+step; the checkpoint keeps the last epoch trained.
 
 Options:
   --out FILE          where to save the weights (default: deepconvnet-<format>.safetensors);
@@ -59,143 +68,172 @@ Options:
                       overflow, doubles after 2000 clean steps) or off (default: dynamic for f16)
   --data DIR          folder with the MNIST IDX files (default: $HALFPREC_MNIST, else the cache,
                       downloading the training set into it, md5 checked)
-  --limit N           train on the first N images only; --test-limit N: evaluate on N
+  --limit N           train on the first N images only (at least --batch); --test-limit N:
+                      evaluate on N
   --workers N         threads computing gradients (default: one per core)
   --resume            continue from FILE.checkpoint
   --help              show this text
 `;
 
-/** Everything that defines a run: a checkpoint can only be resumed with the same. */
-interface RunSettings {
-  format: string;
-  master: string;
-  optimizer: string;
-  lr: number;
-  batch: number;
-  seed: number;
-  limit: number;
-  lossScale: string;
-  workers: number;
-}
+/** The flags, checked. */
+type Args = Exclude<ReturnType<typeof parse>, "help">;
 
 async function main(): Promise<void> {
   const args = parse(Deno.args);
-  if (args === "help") {
-    console.log(HELP);
-    return;
+  if (args === "help") return console.log(HELP);
+  await checkOutputs({ out: args.out, data: args.data });
+  const { train, test, testLimit } = await loadSets(args);
+  using pool = new WorkerPool({ size: args.workers });
+  const { net, options } = newRun(args, pool);
+  const checkpoint = `${args.out}.checkpoint`;
+  const start = args.resume ? await resume(checkpoint, net, train, options) : undefined;
+  using interruption = interruptOnSignals();
+  const measure = () => testAccuracy(pool, net, test, testLimit);
+  let accuracy: number | undefined;
+  const result = await trainEpochs(net, train, {
+    ...options,
+    epochs: args.epochs,
+    start,
+    signal: interruption.signal,
+    checkpoint: (c) => writeSafetensorsFile(checkpoint, c.tensors, c.metadata),
+    onStep: progress(args, options.lossScale),
+    onEpoch: async (epoch) => {
+      accuracy = await measure();
+      console.error(epochText(args, epoch, { accuracy, testLimit }, net, train, options.lossScale));
+    },
+  }).catch((error) => keptCheckpoint(error, checkpoint));
+  if (result.stopped) {
+    console.error(
+      `Interrupted by ${interruption.signal.reason}: saved ${checkpoint}; continue with --resume`,
+    );
+    Deno.exit(interruption.exitCode());
   }
-  const { settings, epochs, out, resume } = args;
+  // A run resumed from a checkpoint that already holds every epoch trains nothing: measure it.
+  await saveWeights(args, net, { accuracy: accuracy ?? await measure(), testLimit });
+}
+
+/** The training and test sets of `--data` (or the cache), `--limit` checked against the first. */
+async function loadSets(args: Args) {
   const location = await locateMnist("train", args.data);
   if (location.downloaded) console.error(location.downloaded);
   const train = await readMnistDir(location.dir, "train");
   const test = await readMnistDir((await locateMnist("test", args.data)).dir, "test");
-  if (settings.limit > imageCount(train)) {
-    throw new UsageError(
-      `--limit is ${settings.limit}, but the training set has ${imageCount(train)}`,
-    );
+  if (args.limit > imageCount(train)) {
+    throw new UsageError(`--limit is ${args.limit}, but the training set has ${imageCount(train)}`);
   }
   const testLimit = Math.min(args.testLimit ?? imageCount(test), imageCount(test));
-
-  const storage = storageByName(settings.format);
-  const net = deepConvNet({ seed: settings.seed, storage });
-  const optimizer: Optimizer = settings.optimizer === "adam"
-    ? new Adam({ lr: settings.lr, master: masterStorage(settings) })
-    : new Sgd({ lr: settings.lr, master: masterStorage(settings) });
-  const lossScale = settings.lossScale === "dynamic" ? new LossScale() : undefined;
-  let position = { epoch: 0, step: 0 };
-  const checkpoint = `${out}.checkpoint`;
-  if (resume) {
-    position = await restore(checkpoint, settings, net, optimizer, lossScale);
-    console.error(`Resuming ${checkpoint} at epoch ${position.epoch + 1}, step ${position.step}`);
-  }
-
-  let stop = false;
-  const onSignal = () => stop = true;
-  Deno.addSignalListener("SIGINT", onSignal);
-  using pool = new WorkerPool({ size: settings.workers });
-  await pool.load(net);
-  let finalAccuracy: number | undefined;
-  for (let epoch = position.epoch; epoch < epochs; epoch++) {
-    const started = performance.now();
-    const bar = progressBar(Math.floor(settings.limit / settings.batch), "steps", {
-      logEvery: 100,
-    });
-    let images = 0;
-    const report = await trainEpoch(net, train, epoch, {
-      optimizer,
-      batch: settings.batch,
-      seed: settings.seed,
-      limit: settings.limit,
-      startStep: epoch === position.epoch ? position.step : 0,
-      pool,
-      lossScale,
-      shouldStop: () => stop,
-      onStep: ({ step, loss }) => {
-        images += settings.batch;
-        const rate = images / ((performance.now() - started) / 1000);
-        const scale = lossScale ? ` | scale ${lossScale.value}` : "";
-        bar.update(
-          step + 1,
-          `epoch ${epoch + 1} | loss ${loss.toFixed(4)} | ${rate.toFixed(0)} img/s${scale}`,
-        );
-      },
-    });
-    bar.stop();
-    const seconds = (performance.now() - started) / 1000;
-    const finished = report.nextStep === report.steps;
-    const next = finished ? { epoch: epoch + 1, step: 0 } : { epoch, step: report.nextStep };
-    await save(checkpoint, net, optimizer, lossScale, settings, next);
-    if (!finished) {
-      console.error(`Interrupted: saved ${checkpoint}; continue with --resume`);
-      return;
-    }
-    // Read before the probe below overwrites the gradients of the last step.
-    const zeros = zeroSummary(net);
-    const probeImages = Math.min(settings.batch, imageCount(train));
-    const probe = gradientRangeTotals(gradientRanges(
-      net.to(f64),
-      net,
-      imageBatch(train, 0, probeImages, f64),
-      train.labels.subarray(0, probeImages),
-      { lossScale: lossScale?.value ?? 1, seed: settings.seed },
-    ));
-    await pool.load(net);
-    const accuracy = await testAccuracy(pool, test, testLimit, storage);
-    console.error(
-      `epoch ${epoch + 1}/${epochs}: loss ${report.loss.toFixed(4)}, test accuracy ` +
-        `${(100 * accuracy).toFixed(2)} % (${testLimit} images), ` +
-        `${(images / seconds).toFixed(0)} images/s` +
-        (lossScale ? `, loss scale ${lossScale.value}, skipped steps ${lossScale.skipped}` : "") +
-        `\n  zero gradients: ${zeros}` +
-        `\n  range of the ${storage.name} gradients of one step on the first batch, scaled by ` +
-        `${lossScale?.value ?? 1}: ${gradientTotalsText(probe)}`,
-    );
-    finalAccuracy = accuracy;
-  }
-  Deno.removeSignalListener("SIGINT", onSignal);
-  // A run resumed from a checkpoint that already holds every epoch trains nothing: measure it.
-  finalAccuracy ??= await testAccuracy(pool, test, testLimit, storage);
-  await writeSafetensorsFile(out, net.params(), {
-    ...stringValues(settings),
-    epochs: String(epochs),
-    testAccuracy: finalAccuracy.toFixed(4),
-    testImages: String(testLimit),
-    command: `deno task train ${Deno.args.join(" ")}`,
-  });
-  console.error(`Saved ${out}`);
+  return { train, test, testLimit };
 }
 
-function masterStorage(settings: RunSettings) {
-  return settings.master === "none" ? undefined : storageByName(settings.master);
+/** The network and the options that define the run (see `trainEpochs`), on `pool`. */
+function newRun(args: Args, pool: WorkerPool) {
+  const net = deepConvNet({ seed: args.seed, storage: storageByName(args.format) });
+  const master = args.master === "none" ? undefined : storageByName(args.master);
+  const optimizer: Optimizer = args.optimizer === "adam"
+    ? new Adam({ lr: args.lr, master })
+    : new Sgd({ lr: args.lr, master });
+  const options = {
+    optimizer,
+    batch: args.batch,
+    seed: args.seed,
+    limit: args.limit,
+    pool,
+    lossScale: args.lossScale === "dynamic" ? new LossScale() : undefined,
+    settings: { lr: String(args.lr), master: args.master },
+  };
+  return { net, options };
 }
 
+/** Loads `checkpoint` into the run (see `restoreCheckpoint`) and says where it continues. */
+async function resume(
+  checkpoint: string,
+  net: Sequential,
+  train: LabeledImages,
+  options: ReturnType<typeof newRun>["options"],
+): Promise<TrainingPosition> {
+  const file = await readSafetensorsFile(checkpoint);
+  const start = restoreCheckpoint(net, train, options, file, checkpoint);
+  console.error(`Resuming ${checkpoint} at epoch ${start.epoch + 1}, step ${start.step + 1}`);
+  return start;
+}
+
+/** An abort signal raised by Ctrl-C (SIGINT) or SIGTERM, whose reason is the signal's name. */
+function interruptOnSignals() {
+  const controller = new AbortController();
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  const handlers = signals.map((name) => () => controller.abort(name));
+  signals.forEach((name, i) => Deno.addSignalListener(name, handlers[i]));
+  return {
+    signal: controller.signal,
+    /** The shell's code for a process ended by the signal: 128 + its number. */
+    exitCode: () => 128 + (controller.signal.reason === "SIGINT" ? 2 : 15),
+    [Symbol.dispose]: () =>
+      signals.forEach((name, i) => Deno.removeSignalListener(name, handlers[i])),
+  };
+}
+
+/** A progress bar per epoch; on a terminal, the loss and the loss scale beside it. */
+function progress(args: Args, lossScale: LossScale | undefined): (step: StepReport) => void {
+  let bar: Progress | undefined;
+  return ({ epoch, step, steps, loss }) => {
+    bar ??= progressBar(steps, "steps", { logEvery: 100 });
+    // Off a terminal, a line is written whenever the label changes: the loss goes in on one.
+    const scale = lossScale ? `, loss scale ${lossScale.value}` : "";
+    const label = Deno.stderr.isTerminal() ? `, loss ${loss.toFixed(4)}${scale}` : "";
+    bar.update(step + 1, `epoch ${epoch + 1}/${args.epochs}${label}`);
+    if (step + 1 === steps) bar.stop(), bar = undefined;
+  };
+}
+
+/** Rethrows `error`, saying for a diverged run whether `checkpoint` keeps an earlier state. */
+async function keptCheckpoint(error: unknown, checkpoint: string): Promise<never> {
+  if (!(error instanceof TrainingDivergedError)) throw error;
+  const kept = await Deno.stat(checkpoint).then(() => true, () => false);
+  throw new Error(
+    `${error.message}; ${
+      kept ? `${checkpoint} keeps the last good state` : "no checkpoint was saved"
+    }`,
+  );
+}
+
+/** The log of one epoch: loss, accuracy, speed, loss scale, zero gradients and their range. */
+function epochText(
+  args: Args,
+  epoch: EpochSummary,
+  { accuracy, testLimit }: { accuracy: number; testLimit: number },
+  net: Sequential,
+  train: LabeledImages,
+  lossScale: LossScale | undefined,
+): string {
+  // Read before the probe below overwrites the gradients of the last step.
+  const zeros = zeroSummary(net);
+  const probeImages = Math.min(args.batch, imageCount(train));
+  const probe = gradientRangeTotals(gradientRanges(
+    net.to(f64),
+    net,
+    imageBatch(train, 0, probeImages, f64),
+    train.labels.subarray(0, probeImages),
+    { lossScale: lossScale?.value ?? 1, seed: args.seed },
+  ));
+  return `epoch ${epoch.epoch + 1}/${args.epochs}: loss ${epoch.loss.toFixed(4)}, test accuracy ` +
+    `${(100 * accuracy).toFixed(2)} % (${testLimit} images), ` +
+    `${epoch.imagesPerSecond.toFixed(0)} images/s` +
+    (lossScale ? `, loss scale ${lossScale.value}, skipped steps ${lossScale.skipped}` : "") +
+    `\n  zero gradients: ${zeros}` +
+    `\n  range of the ${args.format} gradients of one step on the first batch, scaled by ` +
+    `${lossScale?.value ?? 1}: ${gradientTotalsText(probe)}`;
+}
+
+/** The accuracy of `net` on the first `limit` test images, on the pool's workers. */
 async function testAccuracy(
   pool: WorkerPool,
-  test: Awaited<ReturnType<typeof readMnistDir>>,
+  net: Sequential,
+  test: LabeledImages,
   limit: number,
-  storage: Storage,
 ): Promise<number> {
-  const predictions = await classifyImages(pool, test, { format: storage, limit, batch: 500 });
+  await pool.load(net);
+  const format = net.layers[0].storage;
+  const predictions = await classifyImages(pool, test, { format, limit, batch: 500 });
   return predictions.filter((p, i) => p === test.labels[i]).length / limit;
 }
 
@@ -206,65 +244,31 @@ function zeroSummary(net: Sequential): string {
   return shares.map(([name, f]) => `${name} ${(100 * f).toFixed(1)} %`).join(", ");
 }
 
-/** Saves parameters, optimizer state and position; metadata records the settings. */
-async function save(
-  path: string,
+/** Saves the trained weights to `--out`, the run's settings and accuracy in the metadata. */
+async function saveWeights(
+  args: Args,
   net: Sequential,
-  optimizer: Optimizer,
-  lossScale: LossScale | undefined,
-  settings: RunSettings,
-  next: { epoch: number; step: number },
+  { accuracy, testLimit }: { accuracy: number; testLimit: number },
 ): Promise<void> {
-  const tensors = new Map(net.params());
-  for (const [name, values] of optimizer.state()) {
-    tensors.set(`optimizer.${name}`, Tensor.from(f64, [values.length], values));
-  }
-  await writeSafetensorsFile(path, tensors, {
-    ...stringValues(settings),
-    nextEpoch: String(next.epoch),
-    nextStep: String(next.step),
-    lossScaleValue: String(lossScale?.value ?? 1),
-    lossScaleSkipped: String(lossScale?.skipped ?? 0),
-    lossScaleClean: String(lossScale?.cleanSteps ?? 0),
+  await writeSafetensorsFile(args.out, net.params(), {
+    format: args.format,
+    master: args.master,
+    optimizer: args.optimizer,
+    lr: String(args.lr),
+    batch: String(args.batch),
+    seed: String(args.seed),
+    limit: String(args.limit),
+    lossScale: args.lossScale,
+    workers: String(args.workers),
+    epochs: String(args.epochs),
+    testAccuracy: accuracy.toFixed(4),
+    testImages: String(testLimit),
+    command: `deno task train ${Deno.args.join(" ")}`,
   });
+  console.error(`Saved ${args.out}`);
 }
 
-/** Loads a checkpoint made with the same settings into `net` and `optimizer`. */
-async function restore(
-  path: string,
-  settings: RunSettings,
-  net: Sequential,
-  optimizer: Optimizer,
-  lossScale: LossScale | undefined,
-): Promise<{ epoch: number; step: number }> {
-  const { tensors, metadata } = await readSafetensorsFile(path);
-  for (const [key, value] of Object.entries(stringValues(settings))) {
-    if (metadata[key] !== value) {
-      throw new UsageError(
-        `Cannot resume ${path}: it was made with ${key} ${metadata[key]}, this run has ${value}`,
-      );
-    }
-  }
-  const params = new Map([...tensors].filter(([name]) => !name.startsWith("optimizer.")));
-  net.loadParams(params, path);
-  optimizer.restore(
-    new Map(
-      [...tensors].filter(([name]) => name.startsWith("optimizer."))
-        .map(([name, t]) => [name.slice("optimizer.".length), t.toFloat64()]),
-    ),
-  );
-  if (lossScale) {
-    lossScale.value = Number(metadata.lossScaleValue);
-    lossScale.skipped = Number(metadata.lossScaleSkipped);
-    lossScale.cleanSteps = Number(metadata.lossScaleClean);
-  }
-  return { epoch: Number(metadata.nextEpoch), step: Number(metadata.nextStep) };
-}
-
-function stringValues(settings: RunSettings): Record<string, string> {
-  return Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, String(v)]));
-}
-
+/** The flags of `argv`, checked (usage errors), or "help". */
 function parse(argv: string[]) {
   const values = parseFlags(argv, {
     out: { type: "string" },
@@ -273,8 +277,8 @@ function parse(argv: string[]) {
     optimizer: { type: "string", default: "adam" },
     lr: { type: "string" },
     seed: { type: "string", default: "1" },
-    format: { type: "string", default: "f32" },
-    master: { type: "string" },
+    format: { type: "string", multiple: true, default: ["f32"] },
+    master: { type: "string", multiple: true },
     "loss-scale": { type: "string" },
     data: { type: "string" },
     limit: { type: "string", default: "60000" },
@@ -284,10 +288,8 @@ function parse(argv: string[]) {
     help: { type: "boolean", default: false },
   });
   if (values.help) return "help" as const;
-  const [{ name: format }] = formatsFlag("format", values.format);
-  const master = values.master === undefined
-    ? "none"
-    : formatsFlag("master", values.master)[0].name;
+  const format = formatFlag("format", values.format);
+  const master = values.master === undefined ? "none" : formatFlag("master", values.master);
   if (values.optimizer !== "adam" && values.optimizer !== "sgd") {
     throw new UsageError(`--optimizer is "${values.optimizer}", expected adam or sgd`);
   }
@@ -302,19 +304,23 @@ function parse(argv: string[]) {
   if (lossScale !== "dynamic" && lossScale !== "off") {
     throw new UsageError(`--loss-scale is "${lossScale}", expected dynamic or off`);
   }
-  const settings: RunSettings = {
+  const batch = positiveInteger("batch", values.batch);
+  const limit = positiveInteger("limit", values.limit);
+  if (limit < batch) {
+    throw new UsageError(
+      `--limit is ${limit}, below --batch ${batch}: expected at least one batch of images`,
+    );
+  }
+  return {
     format,
     master,
     optimizer: values.optimizer,
     lr,
-    batch: positiveInteger("batch", values.batch),
+    batch,
     seed: positiveInteger("seed", values.seed),
-    limit: positiveInteger("limit", values.limit),
+    limit,
     lossScale,
-    workers: positiveInteger("workers", values.workers),
-  };
-  return {
-    settings,
+    workers: workersFlag(values.workers),
     epochs: positiveInteger("epochs", values.epochs),
     out: values.out ?? `deepconvnet-${format}.safetensors`,
     resume: values.resume,

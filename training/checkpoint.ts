@@ -122,7 +122,8 @@ export function checkpointOf(
 /**
  * Loads `checkpoint` (read from `source`) into `net`, `options.optimizer` and
  * `options.lossScale` for a run on `data`, and returns where the run continues (pass it to
- * `trainEpochs` as `start`).
+ * `trainEpochs` as `start`). `options` are those the run will be given (its pool included:
+ * the number of workers is one of the settings checked).
  *
  * @throws {DataError} Naming `source` and the field, when the file is not a halfprec checkpoint
  * (no {@linkcode CHECKPOINT_MARKER}, as in a weights file), was saved by a run with other
