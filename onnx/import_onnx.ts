@@ -90,6 +90,7 @@ const ATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
     "strides",
   ],
   Mul: [],
+  Pad: ["mode", "pads", "paddings", "value"],
   Relu: [],
   Reshape: ["allowzero"],
   Softmax: ["axis"],
@@ -135,8 +136,9 @@ interface Planned {
  * window, pads, count_include_pad, ceil_mode), GlobalAveragePool, Relu, Gemm, MatMul (with an
  * Add of a constant), Flatten and Reshape to (N, -1), Softmax over the last axis, Dropout and
  * Identity (nothing at inference), BatchNormalization (folded into a Conv or Gemm before it,
- * else a layer of its own), Mul and Div by a scalar constant, Cast to a
- * float type (rounds to it), and the constant computations Constant, Shape, Gather, Unsqueeze,
+ * else a layer of its own), Mul and Div by a scalar constant, Cast to a float type (rounds to
+ * it), Pad of zeros on H and W (folded into the Conv or pool after it; before a MaxPool only
+ * after a Relu), and the constant computations Constant, Shape, Gather, Unsqueeze,
  * Squeeze, Concat and Cast.
  *
  * @param bytes The model file's bytes (a serialized ModelProto).
@@ -223,6 +225,8 @@ class Importer {
   #format!: Storage;
   /** The batch size the graph's input states, when it states one. */
   #batch?: number;
+  /** A Pad of zeros waiting for the conv or pool it folds into. */
+  #pad?: PendingPad;
 
   constructor(source: string, opset: number, options: ImportOnnxOptions) {
     this.#source = source;
@@ -241,6 +245,13 @@ class Importer {
     }
     const inputShape = this.#input(graph.input ?? []);
     nodes.forEach((node, i) => this.#node(node, i));
+    if (this.#pad) {
+      throw new DataError(this.#source, {
+        field: `${this.#pad.label} output`,
+        expected: "a Conv or pool after the Pad, which folds into it",
+        found: "the graph's output",
+      });
+    }
     this.#output(graph.output ?? []);
     return this.#build(inputShape);
   }
@@ -351,7 +362,11 @@ class Importer {
     this.#readers.set(this.#current, a.label);
     const shape = this.#shapes.get(this.#current)!;
     const name = node.name || `${op}${index}`;
+    const pad = this.#pad;
     const out = this.#layer(op, a, name, shape, dataAt[0], constants) ?? shape;
+    if (pad && this.#pad === pad && op !== "Pad") {
+      a.refuse("input", `a Conv or pool after ${pad.label}, which folds into it`, op);
+    }
     this.#current = outputs[0];
     this.#shapes.set(this.#current, out);
     this.#markUnsupported(outputs.slice(1), a.label);
@@ -447,6 +462,8 @@ class Importer {
       }
       case "Add":
         return this.#add(a, inputs[1 - at]);
+      case "Pad":
+        return this.#padding(a, shape, inputs);
       case "BatchNormalization":
         return this.#batchNorm(a, name, shape, inputs);
     }
@@ -562,13 +579,16 @@ class Importer {
     a.require("group", a.int("group", 1), a.int("group", 1) === 1, "1");
     const w = weights(a, inputs[1], "input 1", 4);
     const [outC, inC, kh, kw] = w.tensor.shape;
-    const { size, stride, pad } = this.#square(a, this.#geometry(a, shape, [kh, kw]));
+    const { size, stride, pad } = this.#square(
+      a,
+      this.#folded(this.#geometry(a, shape, [kh, kw])),
+    );
     const b = inputs[2]
       ? weights(a, inputs[2], "input 2", 1).tensor.toFloat64()
       : new Float64Array(outC);
     this.#format = this.#options.storage ?? w.tensor.storage;
     const options = { inChannels: inC, outChannels: outC, kernel: size, stride, pad };
-    return this.#plan(a, name, "Conv", shape, { kind: "conv", options }, {
+    return this.#plan(a, name, "Conv", this.#unpadded(shape), { kind: "conv", options }, {
       W: w.tensor.toFloat64(),
       b,
     });
@@ -576,23 +596,26 @@ class Importer {
 
   #maxPool(a: Attributes, name: string, shape: Dim[]): Dim[] {
     this.#rank(a, shape, 4);
-    const g = this.#geometry(a, shape, this.#kernel(a));
+    if (this.#pad && this.#planned.at(-1)?.spec.kind !== "relu") {
+      // Max pooling pads with -Infinity: zeros are the same only where no value is below them.
+      a.refuse(
+        "input",
+        `the output of a Relu before ${this.#pad.label} (no value below zero)`,
+        "another input",
+      );
+    }
+    const g = this.#folded(this.#geometry(a, shape, this.#kernel(a)));
     const window = this.#square(a, g);
+    const input = this.#unpadded(shape);
+    const planes = [1, 1, ...input.slice(2) as number[]];
     if (a.int("ceil_mode", 0) === 1) {
       // Supported where rounding up gives the extents rounding down does.
-      const floor = new AvgPool({ ...avgPoolOptions(g), ceilMode: 0 }).outputShape([
-        1,
-        1,
-        ...shape.slice(2) as number[],
-      ]);
-      const ceil = new AvgPool({ ...avgPoolOptions(g), ceilMode: 1 }).outputShape([
-        1,
-        1,
-        ...shape.slice(2) as number[],
-      ]);
-      a.require("ceil_mode", 1, floor.join() === ceil.join(), "0, or 1 where it changes no extent");
+      const [floor, ceil] = [0, 1].map((ceilMode) =>
+        new AvgPool({ ...avgPoolOptions(g), ceilMode }).outputShape(planes).join()
+      );
+      a.require("ceil_mode", 1, floor === ceil, "0, or 1 where it changes no extent");
     }
-    return this.#plan(a, name, "MaxPool", shape, { kind: "pool", options: window });
+    return this.#plan(a, name, "MaxPool", input, { kind: "pool", options: window });
   }
 
   /** The two extents of attribute `kernel_shape`. */
@@ -606,18 +629,81 @@ class Importer {
 
   #avgPool(a: Attributes, name: string, shape: Dim[], global: boolean): Dim[] {
     this.#rank(a, shape, 4);
-    const g = global
-      ? { kernel: shape.slice(2) as number[], strides: [1, 1], pads: [0, 0, 0, 0] }
-      : this.#geometry(a, shape, this.#kernel(a));
-    const options = {
-      ...avgPoolOptions(g),
-      countIncludePad: a.int("count_include_pad", 0),
-      ceilMode: a.int("ceil_mode", 0),
-    };
-    return this.#plan(a, name, global ? "GlobalAveragePool" : "AveragePool", shape, {
-      kind: "avgpool",
-      options,
-    });
+    const padded = this.#pad !== undefined;
+    const g = this.#folded(
+      global
+        ? { kernel: shape.slice(2) as number[], strides: [1, 1], pads: [0, 0, 0, 0] }
+        : this.#geometry(a, shape, this.#kernel(a)),
+    );
+    let countIncludePad = a.int("count_include_pad", 0);
+    const ceilMode = a.int("ceil_mode", 0);
+    if (padded) {
+      // The Pad's zeros are data, counted in every average: so must the node's own pads be.
+      const own = global ? [0] : this.#geometry(a, shape, this.#kernel(a)).pads;
+      const counted = countIncludePad === 1 || own.every((p) => p === 0);
+      a.require(
+        "count_include_pad",
+        countIncludePad,
+        counted,
+        "1, or no pads of its own after a Pad",
+      );
+      a.require("ceil_mode", ceilMode, ceilMode === 0, "0 after a Pad");
+      countIncludePad = 1;
+    }
+    const options = { ...avgPoolOptions(g), countIncludePad, ceilMode };
+    return this.#plan(
+      a,
+      name,
+      global ? "GlobalAveragePool" : "AveragePool",
+      this.#unpadded(shape),
+      { kind: "avgpool", options },
+    );
+  }
+
+  /**
+   * A Pad of zeros (mode "constant", value 0) on the two spatial axes, held until the conv or
+   * pool after it takes its pads; returns the padded shape.
+   */
+  #padding(a: Attributes, shape: Dim[], inputs: readonly (Constant | undefined)[]): Dim[] {
+    this.#rank(a, shape, 4);
+    const mode = a.string("mode", "constant");
+    a.require("mode", mode, mode === "constant", '"constant"');
+    let pads: readonly Dim[] | undefined;
+    let value = 0;
+    if (this.#opset >= 11) {
+      const given = inputs[1];
+      if (!given || given.kind !== "int") a.refuse("input 1", "constant pads", "none");
+      pads = given.values;
+      if (inputs[2]) value = scalar(a, inputs[2], "input 2");
+      if (inputs[3]) a.refuse("input 3", "no axes (all axes padded)", "axes");
+    } else {
+      pads = a.ints(this.#opset < 2 ? "paddings" : "pads", undefined);
+      value = a.float("value", 0);
+    }
+    if (value !== 0) a.refuse("value", "0 (zeros)", `${value}`);
+    const p = (pads ?? []) as number[];
+    const spatial = p.length === 8 && [0, 1, 4, 5].every((i) => p[i] === 0) &&
+      p.every((v) => typeof v === "number" && v >= 0);
+    if (!spatial) a.refuse("pads", "8 pads, none negative, 0 on N and C", `[${pads}]`);
+    const before = this.#pad;
+    const sides = [p[2], p[3], p[6], p[7]].map((v, i) => v + (before?.pads[i] ?? 0));
+    this.#pad = { pads: sides, shape: before?.shape ?? shape, label: before?.label ?? a.label };
+    const [c, h, w] = shape.slice(1) as number[];
+    return ["N", c, h + p[2] + p[6], w + p[3] + p[7]];
+  }
+
+  /** Window `g` with the pads of a pending Pad added (the Pad is then folded). */
+  #folded(g: Geometry): Geometry {
+    const pad = this.#pad;
+    if (!pad) return g;
+    return { ...g, pads: g.pads.map((p, i) => p + pad.pads[i]) };
+  }
+
+  /** The shape before a pending Pad, which is folded once the layer is planned. */
+  #unpadded(shape: Dim[]): Dim[] {
+    const pad = this.#pad;
+    this.#pad = undefined;
+    return pad?.shape ?? shape;
   }
 
   #gemm(
@@ -749,6 +835,16 @@ class Importer {
     });
     return new Sequential(net.layers, { names: planned.map((p) => p.name), inputShape });
   }
+}
+
+/** A Pad of zeros to fold into the next conv or pool. */
+interface PendingPad {
+  /** Top, left, bottom, right. */
+  pads: number[];
+  /** The shape of the data before the Pad. */
+  shape: Dim[];
+  /** The Pad node, for errors. */
+  label: string;
 }
 
 /** A window: extents and strides (rows, columns), pads (top, left, bottom, right). */

@@ -406,3 +406,113 @@ Deno.test("before opset 7, Dropout and BatchNormalization are training unless is
     "0",
   );
 });
+
+/** A Pad node of zeros on H and W (top, left, bottom, right), its pads from a Constant. */
+function padNodes(sides: number[], input = "x"): TestModel["nodes"] {
+  const [t, l, b, r] = sides;
+  return [
+    {
+      op: "Constant",
+      inputs: [],
+      outputs: ["pads"],
+      attributes: [ints("value_ints", [0, 0, t, l, 0, 0, b, r])],
+    },
+    { op: "Pad", inputs: [input, "pads"], outputs: ["p"], name: "pad" },
+  ];
+}
+
+Deno.test("a Pad of zeros folds into the Conv or pool after it", () => {
+  const x = Array.from({ length: 16 }, (_, i) => i - 7.5);
+  const conv = (pads: number[], nodes: TestModel["nodes"] = []) =>
+    run(
+      {
+        nodes: [...nodes, {
+          op: "Conv",
+          inputs: [nodes.length ? "p" : "x", "W"],
+          outputs: ["y"],
+          name: "c",
+          attributes: [ints("pads", pads)],
+        }],
+        initializers: [{ name: "W", dims: [1, 1, 2, 2], values: [1, -2, 3, 0.5] }],
+      },
+      [1, 1, 4, 4],
+      x,
+    );
+  assert.deepEqual(conv([0, 0, 0, 0], padNodes([1, 1, 1, 1])), conv([1, 1, 1, 1]));
+  assert.deepEqual(conv([0, 1, 1, 0], padNodes([1, 0, 0, 1])), conv([1, 1, 1, 1]));
+  const net = importOnnx(
+    modelBytes({
+      nodes: [...padNodes([1, 1, 1, 1]), {
+        op: "AveragePool",
+        inputs: ["p"],
+        outputs: ["y"],
+        attributes: [ints("kernel_shape", [2, 2]), ints("strides", [2, 2])],
+      }],
+      input: ["N", 1, 2, 2],
+    }),
+    { storage: f64 },
+  );
+  assert.deepEqual(net.layers.map((l) => l.kind), ["avgpool"]);
+  // The Pad's zeros count in each average: the corner windows hold one value and three zeros.
+  assert.deepEqual([...net.forward(tensor([1, 1, 2, 2], [4, 8, 12, 16])).toFloat64()], [
+    1,
+    2,
+    3,
+    4,
+  ]);
+  const relu = { op: "Relu", inputs: ["x"], outputs: ["r"] };
+  const maxPool = {
+    op: "MaxPool",
+    inputs: ["p"],
+    outputs: ["y"],
+    attributes: [ints("kernel_shape", [2, 2]), ints("strides", [2, 2])],
+  };
+  const pooled = importOnnx(modelBytes({ nodes: [relu, ...padNodes([1, 1, 1, 1], "r"), maxPool] }));
+  assert.deepEqual(pooled.layers.map((l) => l.kind), ["relu", "pool"]);
+  assert.deepEqual(pooled.shapes([1, 1, 4, 4]).at(-1), [1, 1, 3, 3]);
+});
+
+Deno.test("a Pad that does not fold is refused at the Pad or the node after it", () => {
+  const maxPool = {
+    op: "MaxPool",
+    inputs: ["p"],
+    outputs: ["y"],
+    name: "m",
+    attributes: [ints("kernel_shape", [2, 2])],
+  };
+  refuses(
+    modelBytes({ nodes: [...padNodes([1, 1, 1, 1]), maxPool] }),
+    'node "m" (MaxPool) input',
+    'the output of a Relu before node "pad" (Pad) (no value below zero)',
+    "another input",
+  );
+  refuses(
+    modelBytes({
+      nodes: [...padNodes([1, 1, 1, 1]), { op: "Relu", inputs: ["p"], outputs: ["y"], name: "r" }],
+    }),
+    'node "r" (Relu) input',
+    'a Conv or pool after node "pad" (Pad), which folds into it',
+    "Relu",
+  );
+  refuses(
+    modelBytes({ nodes: padNodes([1, 1, 1, 1]) }),
+    'node "pad" (Pad) output',
+    "a Conv or pool after the Pad, which folds into it",
+    "the graph's output",
+  );
+  refuses(
+    modelBytes({
+      nodes: [{
+        op: "Pad",
+        inputs: ["x"],
+        outputs: ["y"],
+        name: "pad",
+        attributes: [ints("pads", [0, 0, 1, 1, 0, 0, 1, 1]), floatAttribute("value", 1)],
+      }],
+      opset: 10,
+    }),
+    'node "pad" (Pad) value',
+    "0 (zeros)",
+    "1",
+  );
+});
