@@ -13,9 +13,11 @@ import {
   checkpointOf,
   f16,
   f32,
+  f64,
   LossScale,
   restoreCheckpoint,
   Sgd,
+  Tensor,
 } from "../mod.ts";
 import { assertDataError } from "./_assert_data_error.ts";
 import { BARS, smallNet } from "./_small_net.ts";
@@ -130,6 +132,27 @@ Deno.test("a checkpoint missing a parameter is refused", () => {
     field: "tensors",
     expected: "the parameters of this network",
     found: 'tensor "W2" is missing (expected shape [576,10])',
+  });
+});
+
+Deno.test("an optimizer state of the wrong size or not finite is refused", () => {
+  const net = smallNet(f32);
+  const optimizer = new Adam({ lr: 0.01, master: f32 });
+  optimizer.step(net);
+  const checkpoint = checkpointOf(net, BARS, options({ optimizer }), { epoch: 0, step: 1 });
+  const moment = checkpoint.tensors.get("optimizer.m.b2")!;
+  checkpoint.tensors.set("optimizer.m.b2", Tensor.from(f64, [3], [0, 0, 0]));
+  assertRefused(checkpoint, {}, {
+    field: 'tensor "optimizer.m.b2"',
+    expected: "10 values, as the parameter",
+    found: "3",
+  });
+  checkpoint.tensors.set("optimizer.m.b2", moment);
+  checkpoint.tensors.set("optimizer.master.W1", Tensor.from(f64, [100], new Array(100).fill(NaN)));
+  assertRefused(checkpoint, {}, {
+    field: 'tensor "optimizer.master.W1"',
+    expected: "finite values",
+    found: "NaN at index 0",
   });
 });
 

@@ -184,6 +184,7 @@ export function restoreCheckpoint(
   if (!(scale.value > 0 && Number.isFinite(scale.value))) {
     refuse("lossScaleValue", "a positive number");
   }
+  const state = optimizerState(net, checkpoint, source);
   const params = new Map([...tensors].filter(([name]) => !name.startsWith(OPTIMIZER)));
   try {
     net.loadParams(params, source);
@@ -195,14 +196,36 @@ export function restoreCheckpoint(
       found: (error as Error).message.replace(/^Cannot load parameters from .*?: /, ""),
     });
   }
-  options.optimizer.restore(
-    new Map(
-      [...tensors].filter(([name]) => name.startsWith(OPTIMIZER))
-        .map(([name, t]) => [name.slice(OPTIMIZER.length), t.toFloat64()]),
-    ),
-  );
+  options.optimizer.restore(state);
   if (options.lossScale) Object.assign(options.lossScale, scale);
   return position;
+}
+
+/**
+ * The optimizer's state in `checkpoint`, checked: every value finite, and a state kept per
+ * parameter (`m.W1`, `master.W1`) as long as that parameter of `net`.
+ */
+function optimizerState(
+  net: Sequential,
+  checkpoint: Checkpoint,
+  source: string,
+): Map<string, Float64Array> {
+  const params = net.params();
+  const state = new Map<string, Float64Array>();
+  for (const [name, t] of checkpoint.tensors) {
+    if (!name.startsWith(OPTIMIZER)) continue;
+    const values = t.toFloat64();
+    const param = params.get(name.slice(name.indexOf(".", OPTIMIZER.length) + 1));
+    const bad = values.findIndex((v) => !Number.isFinite(v));
+    const problem = param && param.size !== values.length
+      ? { expected: `${param.size} values, as the parameter`, found: `${values.length}` }
+      : bad >= 0
+      ? { expected: "finite values", found: `${values[bad]} at index ${bad}` }
+      : undefined;
+    if (problem) throw new DataError(source, { field: `tensor ${quote(name)}`, ...problem });
+    state.set(name.slice(OPTIMIZER.length), values);
+  }
+  return state;
 }
 
 /** `text` as a non-negative safe integer, or undefined. */
