@@ -16,6 +16,7 @@ import {
   quantizeOperand,
   quantizeWithScale,
   roundElement,
+  ROUNDING_MODES,
   SCALE_RULES,
   scaledBits,
   scaledCounts,
@@ -24,6 +25,7 @@ import {
   storageByName,
 } from "../mod.ts";
 import { f32 } from "../layers/storage/f32.ts";
+import { randomDoubles } from "./_rounding_inputs.ts";
 
 /** The value of a sign-magnitude float code as the specification defines it; undefined for NaN. */
 function decodeFloat(
@@ -307,4 +309,54 @@ Deno.test("clamped counts the values the clamp changed, not a float32 scale's ha
     calibrated,
   );
   assert.equal(calibrated.clamped, 2);
+});
+
+Deno.test("element rounding in every deterministic mode equals the minifloat rounding of that mode", () => {
+  const deterministic = ROUNDING_MODES.filter((m) => !m.mode.startsWith("stochastic"));
+  // Each OCP element and the minifloat with its grid, up to where their largest values differ
+  // (the minifloat's all-ones code is NaN; the FP6 and FP4 elements have none).
+  const pairs: [ElementType, string, number][] = [
+    [E4M3_ELEMENT, "e4m3-sat", 448],
+    [E5M2_ELEMENT, "e5m2-sat", 57344],
+    [E3M2_ELEMENT, "e3m2-fn-sat", 24],
+    [E2M3_ELEMENT, "e2m3-fn-sat", 7],
+    [E2M1_ELEMENT, "e2m1-fn-sat", 4],
+  ];
+  for (const [element, name, limit] of pairs) {
+    const inputs = [
+      ...randomDoubles(20000, -20, Math.floor(Math.log2(limit)), 5),
+      ...Array.from({ length: 4096 }, (_, k) => (k / 4096) * limit * (k % 2 ? 1 : -1)),
+    ].filter((x) => Math.abs(x) <= limit);
+    for (const { mode, suffix } of deterministic) {
+      const reference = storageByName(`${name}${suffix}`);
+      for (const x of inputs) {
+        const got = roundElement(element, x, mode);
+        if (!Object.is(got, reference.round(x))) {
+          assert.fail(
+            `${element.name} ${mode}: ${x} -> ${got}, ${reference.name} gives ${
+              reference.round(x)
+            }`,
+          );
+        }
+      }
+    }
+  }
+  assert.throws(() => roundElement(E2M1_ELEMENT, 1, "stochastic"), /expected one of nearest-even/);
+});
+
+Deno.test("a rounding suffix rounds a scaled format's elements, scales unchanged", () => {
+  const values = [0.3, 1.2, -2.6, 5.9];
+  const layout = { outer: 1, length: 4, inner: 1, channels: "outer" } as const;
+  const rz = scaledStorage("mxfp4-rz")!;
+  assert.equal(storageByName("mxfp4-rz"), rz);
+  assert.equal(rz.scaled.rule, "floor");
+  const out = Float32Array.from(values);
+  quantizeOperand(rz.scaled, out, layout, "activations");
+  // amax 5.9: scale 1 under floor; toward zero on E2M1's grid.
+  assert.deepEqual([...out], [0, 1, -2, 4]);
+  const up = Float32Array.from(values);
+  quantizeOperand(scaledStorage("mxfp4-ru")!.scaled, up, layout, "activations");
+  assert.deepEqual([...up], [0.5, 1.5, -2, 6]);
+  assert.equal(scaledStorage("int8-sr1"), undefined);
+  assert.throws(() => storageByName("mxfp4-sre1"), /element rounding -rna/);
 });

@@ -12,7 +12,7 @@ import { bf16 } from "./bf16.ts";
 import { e4m3, e5m2 } from "./fp8.ts";
 import { minifloat } from "./minifloat.ts";
 import { MINIFLOAT_NAME_PATTERN, parseMinifloatName } from "./_minifloat_name.ts";
-import { SCALED_STORAGES } from "./scaled.ts";
+import { SCALED_STORAGES, scaledStorage } from "./scaled.ts";
 import { BIT_FLIP_NAME_PATTERN, parseBitFlipName, withBitFlips } from "./bit_flips.ts";
 
 /**
@@ -78,6 +78,8 @@ export function storageByName(name: string): Storage {
   if (known) return known;
   const flips = parseBitFlipName(name);
   if (flips) return withBitFlips(storageByName(flips.base), flips.options);
+  const scaled = scaledStorage(name);
+  if (scaled) return scaled;
   const options = parseMinifloatName(name);
   if (!options) {
     const names = [...STORAGES, ...FP8_STORAGES].map((s) => s.name).join(", ");
@@ -86,7 +88,8 @@ export function storageByName(name: string): Storage {
         `${MINIFLOAT_NAME_PATTERN} (such as e3m4, e4m3-sat or e5m2-sr42), or a scaled format: ` +
         `mxfp8-e4m3, mxfp8-e5m2, mxfp6-e3m2, mxfp6-e2m3, mxfp4, mxint8 (each with an optional ` +
         `-ceil, -even or -rceil), nvfp4, e4m3-tensor, e4m3-channel, e5m2-tensor, ` +
-        `e5m2-channel, int8, int4; any of them with bit flips, ${BIT_FLIP_NAME_PATTERN}`,
+        `e5m2-channel, int8, int4, each with an optional element rounding -rna, -rnz, -ru, ` +
+        `-rd, -rz or -ro; any of them with bit flips, ${BIT_FLIP_NAME_PATTERN}`,
     );
   }
   const storage = minifloat(options);

@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { isStochastic, type MinifloatRounding, ROUNDING_MODES, roundsUp } from "./rounding.ts";
 
 /** A scalar element type of the MX formats (or of a scaled format), as a grid of values. */
 export interface ElementType {
@@ -146,17 +147,30 @@ function ceilLog2(a: number): number {
   return 2 ** e === a ? e : e + 1;
 }
 
-/** v rounded to an integer, ties to even. */
-function roundHalfEven(v: number): number {
-  const f = Math.floor(v);
-  const d = v - f;
-  return d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f;
+/** The deterministic rounding modes by name, each as its decision (see `roundsUp`). */
+const ELEMENT_ROUNDINGS = new Map(
+  ROUNDING_MODES.filter((m) => !isStochastic(m.mode)).map((m) => [m.mode, roundsUp(m.mode)]),
+);
+
+/** The decision of deterministic rounding mode `rounding`. */
+function decision(rounding: MinifloatRounding): ReturnType<typeof roundsUp> {
+  const up = ELEMENT_ROUNDINGS.get(rounding);
+  if (!up) {
+    throw new RangeError(
+      `Cannot round an element "${rounding}": expected one of ${[...ELEMENT_ROUNDINGS.keys()]}`,
+    );
+  }
+  return up;
 }
 
 /**
- * `x` rounded to the nearest value of `element`, ties to even, magnitudes beyond the largest
- * normal (infinities included) clamped to it, as the specification's conversion does; NaN
- * stays NaN (an MX block holding a NaN has a NaN scale: see {@linkcode quantizeMxBlock}).
+ * `x` rounded to a value of `element` by `rounding` (a deterministic mode of
+ * {@linkcode MinifloatRounding}; the default, nearest with ties to even, is the
+ * specification's), magnitudes beyond the largest normal (infinities included) clamped to it in
+ * every mode, as the specification's conversion does; NaN stays NaN (an MX block holding a NaN
+ * has a NaN scale: see {@linkcode quantizeMxBlock}).
+ *
+ * @throws {RangeError} For a stochastic mode: an element has no random stream.
  *
  * @example
  * ```ts
@@ -165,17 +179,28 @@ function roundHalfEven(v: number): number {
  * assert.equal(roundElement(E2M1_ELEMENT, 0.25), 0); // tie: to even (0)
  * assert.equal(roundElement(E2M1_ELEMENT, 0.75), 1); // tie: to even (1)
  * assert.equal(roundElement(E2M1_ELEMENT, Infinity), 6);
+ * assert.equal(roundElement(E2M1_ELEMENT, 2.1, "toward-positive"), 3);
+ * assert.equal(roundElement(E2M1_ELEMENT, -2.9, "toward-zero"), -2);
  * ```
  */
-export function roundElement(element: ElementType, x: number): number {
+export function roundElement(
+  element: ElementType,
+  x: number,
+  rounding: MinifloatRounding = "nearest-even",
+): number {
+  const up = decision(rounding);
   if (Number.isNaN(x)) return NaN;
   const a = Math.abs(x);
-  if (a >= element.maxNormal) return Math.sign(x) * element.maxNormal;
+  const negative = x < 0 || Object.is(x, -0);
+  if (a >= element.maxNormal) return negative ? -element.maxNormal : element.maxNormal;
   // The spacing of the grid at |x|: subnormals share the smallest normal binade's.
   const e = a === 0 ? element.emin : Math.max(floorLog2(a), element.emin);
   const quantum = 2 ** (e - element.fractionBits);
-  const r = Math.min(roundHalfEven(a / quantum) * quantum, element.maxNormal);
-  return x < 0 || Object.is(x, -0) ? -r : r;
+  const steps = a / quantum; // exact: a power-of-two division
+  const lower = Math.floor(steps);
+  const n = up(steps - lower, lower % 2 !== 0, negative, 0) ? lower + 1 : lower;
+  const r = Math.min(n * quantum, element.maxNormal);
+  return negative ? -r : r;
 }
 
 /** The E8M0 scale's limits: 2^-127 .. 2^127; code 255 is NaN. */
@@ -285,7 +310,8 @@ export function scaledCounts(): ScaledCounts {
 
 /**
  * Quantizes `src[0 .. length)` with one shared `scale` into `dst`: each value becomes
- * scale · roundElement(value / scale), rounded to float32 (exact for a power-of-two scale).
+ * scale · roundElement(value / scale, rounding), rounded to float32 (exact for a power-of-two
+ * scale).
  * A NaN scale makes every value NaN. Counts what happened into `counts` when given.
  *
  * @example
@@ -304,25 +330,30 @@ export function quantizeWithScale(
   dst: Float32Array,
   length: number,
   counts?: ScaledCounts,
+  rounding: MinifloatRounding = "nearest-even",
 ): void {
   for (let i = 0; i < length; i++) {
     const v = src[i];
-    const q = Math.fround(scale * roundElement(element, v / scale));
+    const q = Math.fround(scale * roundElement(element, v / scale, rounding));
     dst[i] = q;
     if (!counts) continue;
     counts.values++;
     if (Number.isNaN(q)) counts.nonFinite++;
-    else if (saturates(element, Math.abs(v / scale))) counts.clamped++;
+    else if (saturates(element, v / scale, rounding)) counts.clamped++;
     else if (q === 0 && v !== 0) counts.flushed++;
   }
 }
 
-/** Whether rounding magnitude `a` (over its scale) to `element` needs the clamp. */
-function saturates(element: ElementType, a: number): boolean {
+/** Whether rounding `x` (a value over its scale) to `element` by `rounding` needs the clamp. */
+function saturates(element: ElementType, x: number, rounding: MinifloatRounding): boolean {
+  const a = Math.abs(x);
   if (!(a > element.maxNormal)) return false;
   if (a >= 2 ** (element.emax + 1)) return true;
   const quantum = 2 ** (element.emax - element.fractionBits);
-  return roundHalfEven(a / quantum) * quantum > element.maxNormal;
+  const steps = a / quantum;
+  const lower = Math.floor(steps);
+  const up = decision(rounding)(steps - lower, lower % 2 !== 0, x < 0, 0);
+  return (up ? lower + 1 : lower) * quantum > element.maxNormal;
 }
 
 /** The largest magnitude of `src[0 .. length)`: NaN if any value is NaN or infinite. */
@@ -338,7 +369,7 @@ export function blockAmax(src: ArrayLike<number>, length: number): number {
 
 /**
  * Quantizes one MX block, `src[0 .. length)` (at most the block size; a partial last block is
- * shorter), into `dst` as its decoded values, and returns the block's unbiased shared exponent
+ * shorter), into `dst` as its decoded values (elements rounded by `rounding`), and returns the block's unbiased shared exponent
  * (NaN when the scale is NaN). A block holding a NaN gets the NaN scale, as the specification
  * says; so does a block holding an infinity (E8M0 has no infinity, and clamping it to a finite
  * value would hide it), so the whole block reads as NaN.
@@ -360,9 +391,10 @@ export function quantizeMxBlock(
   dst: Float32Array,
   length: number,
   counts?: ScaledCounts,
+  rounding: MinifloatRounding = "nearest-even",
 ): number {
   const amax = blockAmax(src, length);
   const exponent = Number.isNaN(amax) ? NaN : sharedExponent(element, rule, amax);
-  quantizeWithScale(element, 2 ** exponent, src, dst, length, counts);
+  quantizeWithScale(element, 2 ** exponent, src, dst, length, counts, rounding);
   return exponent;
 }

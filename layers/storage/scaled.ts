@@ -28,6 +28,7 @@
  * @module
  */
 import type { Storage } from "./storage.ts";
+import { isStochastic, type MinifloatRounding, ROUNDING_MODES } from "./rounding.ts";
 import { f32 } from "./f32.ts";
 import {
   blockAmax,
@@ -88,6 +89,11 @@ export interface ScaledScheme {
   readonly blockSize: number;
   /** Bits of one block scale (E8M0 or E4M3: 8); 0 without block scales. */
   readonly blockScaleBits: number;
+  /**
+   * How elements are rounded: a deterministic mode, named by its suffix after the rest
+   * (`mxfp4-rz`, `int8-rna`); nearest with ties to even, the specification's, has none.
+   */
+  readonly rounding: MinifloatRounding;
 }
 
 /**
@@ -113,11 +119,27 @@ export type OperandRole = "weights" | "activations";
 
 function mx(base: string, element: ElementType, rule: ScaleRule): ScaledScheme {
   const name = rule === "floor" ? base : `${base}-${rule}`;
-  return { name, element, granularity: "mx", rule, blockSize: 32, blockScaleBits: 8 };
+  return {
+    name,
+    element,
+    granularity: "mx",
+    rule,
+    blockSize: 32,
+    blockScaleBits: 8,
+    rounding: "nearest-even",
+  };
 }
 
 function plain(name: string, element: ElementType, granularity: ScaleGranularity): ScaledScheme {
-  return { name, element, granularity, rule: "floor", blockSize: 0, blockScaleBits: 0 };
+  return {
+    name,
+    element,
+    granularity,
+    rule: "floor",
+    blockSize: 0,
+    blockScaleBits: 0,
+    rounding: "nearest-even",
+  };
 }
 
 const MX_BASES: readonly [string, ElementType][] = [
@@ -150,6 +172,7 @@ export const SCALED_SCHEMES: readonly ScaledScheme[] = [
     rule: "floor",
     blockSize: 16,
     blockScaleBits: 8,
+    rounding: "nearest-even",
   },
   plain("e4m3-tensor", E4M3_ELEMENT, "tensor"),
   plain("e5m2-tensor", E5M2_ELEMENT, "tensor"),
@@ -221,7 +244,7 @@ export function quantizeOperand(
   amax?: number,
   counts?: ScaledCounts,
 ): void {
-  const { element, granularity } = scheme;
+  const { element, granularity, rounding } = scheme;
   const gathered = new Float32Array(layout.length);
   const out = new Float32Array(layout.length);
   if (granularity === "mx" || granularity === "nvfp4") {
@@ -234,8 +257,9 @@ export function quantizeOperand(
         const n = Math.min(scheme.blockSize, layout.length - b);
         const block = gathered.subarray(b, b + n);
         const dst = out.subarray(b, b + n);
-        if (granularity === "mx") quantizeMxBlock(element, scheme.rule, block, dst, n, counts);
-        else quantizeNvfp4Block(tensor, block, dst, n, counts);
+        if (granularity === "mx") {
+          quantizeMxBlock(element, scheme.rule, block, dst, n, counts, rounding);
+        } else quantizeNvfp4Block(tensor, block, dst, n, counts, rounding);
       }
       for (let j = 0; j < layout.length; j++) values[start + j * stride] = out[j];
     });
@@ -260,13 +284,13 @@ export function quantizeOperand(
       const at = indices(c);
       const channel = Float32Array.from(at, (k) => values[k]);
       const scale = tensorScale(element, blockAmax(channel, channel.length));
-      quantizeWithScale(element, scale, channel, channel, channel.length, counts);
+      quantizeWithScale(element, scale, channel, channel, channel.length, counts, rounding);
       at.forEach((k, j) => values[k] = channel[j]);
     }
     return;
   }
   const scale = tensorScale(element, amax ?? blockAmax(values, values.length));
-  quantizeWithScale(element, scale, values, values, values.length, counts);
+  quantizeWithScale(element, scale, values, values, values.length, counts, rounding);
 }
 
 /** NVFP4's per-tensor float32 scale: the tensor's amax onto 448 · 6, the largest block value. */
@@ -276,19 +300,21 @@ function nvfp4TensorScale(amax: number): number {
 
 /**
  * One NVFP4 block: the block scale is amax / 6 over the tensor scale, rounded to E4M3 (to
- * nearest even, saturating at 448); the elements are E2M1 of the values over both scales.
+ * nearest even, saturating at 448); the elements are E2M1 of the values over both scales,
+ * rounded by `rounding`.
  */
 function quantizeNvfp4Block(
   tensor: number,
   src: Float32Array,
   dst: Float32Array,
   length: number,
-  counts?: ScaledCounts,
+  counts: ScaledCounts | undefined,
+  rounding: MinifloatRounding,
 ): void {
   const amax = blockAmax(src, length);
   const block = roundElement(E4M3_ELEMENT, amax / E2M1_ELEMENT.maxNormal / tensor);
   if (block !== 0) {
-    quantizeWithScale(E2M1_ELEMENT, block * tensor, src, dst, length, counts);
+    quantizeWithScale(E2M1_ELEMENT, block * tensor, src, dst, length, counts, rounding);
     return;
   }
   // A block below E4M3's smallest scale (or all zeros): every element is zero.
@@ -308,9 +334,19 @@ const STORAGES = new Map<string, ScaledStorage>(
   SCALED_SCHEMES.map((scaled) => [scaled.name, { ...f32, name: scaled.name, scaled }]),
 );
 
+/** The element rounding suffixes a scaled name may end with, and their modes. */
+const ROUNDING_SUFFIXES = new Map(
+  ROUNDING_MODES.filter((m) => m.suffix !== "" && !isStochastic(m.mode)).map((m) => [
+    m.suffix,
+    m.mode,
+  ]),
+);
+
 /**
  * The scaled storage format called `name` (a float32 carrier whose products quantize their
- * operands), or undefined when no scaled format has that name.
+ * operands), or undefined when no scaled format has that name. A name may end with a
+ * deterministic rounding mode's suffix (`-rna`, `-rnz`, `-ru`, `-rd`, `-rz`, `-ro`; see
+ * `ROUNDING_MODES`), which rounds the elements that way; scales are chosen as without it.
  *
  * @example
  * ```ts
@@ -318,10 +354,21 @@ const STORAGES = new Map<string, ScaledStorage>(
  * import assert from "node:assert/strict";
  * assert.equal(scaledStorage("mxfp4-even")!.scaled.rule, "even");
  * assert.equal(scaledStorage("mxfp4-floor"), undefined); // floor is spelt mxfp4
+ * assert.equal(scaledStorage("mxfp4-rceil-rz")!.scaled.rounding, "toward-zero");
+ * assert.equal(scaledStorage("int8-sr1"), undefined); // elements have no random stream
  * ```
  */
 export function scaledStorage(name: string): ScaledStorage | undefined {
-  return STORAGES.get(name);
+  const known = STORAGES.get(name);
+  if (known) return known;
+  const [, base, suffix] = name.match(/^(.*)(-[a-z]+)$/) ?? [];
+  const rounding = ROUNDING_SUFFIXES.get(suffix);
+  const plain = STORAGES.get(base);
+  if (!rounding || !plain) return undefined;
+  const scaled = { ...plain.scaled, name, rounding };
+  const storage = { ...f32, name, scaled };
+  STORAGES.set(name, storage);
+  return storage;
 }
 
 /**
@@ -339,7 +386,10 @@ export function scaledSchemeOf(storage: Storage): ScaledScheme | undefined {
   return (storage as Partial<ScaledStorage>).scaled;
 }
 
-/** Every scaled storage format, in {@linkcode SCALED_SCHEMES}' order. */
+/**
+ * Every scaled storage format with the specification's rounding, in
+ * {@linkcode SCALED_SCHEMES}' order.
+ */
 export const SCALED_STORAGES: readonly ScaledStorage[] = [...STORAGES.values()];
 
 /**
