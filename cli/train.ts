@@ -139,7 +139,6 @@ function newRun(args: Args, pool: WorkerPool) {
     limit: args.limit,
     pool,
     lossScale: args.lossScale === "dynamic" ? new LossScale() : undefined,
-    settings: { lr: String(args.lr), master: args.master },
   };
   return { net, options };
 }

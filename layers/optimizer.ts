@@ -36,6 +36,11 @@ export interface Optimizer {
   state(): Map<string, Float64Array>;
   /** Restores a state saved by {@linkcode Optimizer.state}. */
   restore(state: ReadonlyMap<string, Float64Array>): void;
+  /**
+   * The settings that define the updates (learning rate, master format...), as strings: a
+   * checkpoint records them and a resumed run must have the same.
+   */
+  settings?(): Record<string, string>;
 }
 
 /** Options shared by the optimizers. */
@@ -61,6 +66,11 @@ class Updater {
 
   constructor(master?: Storage) {
     this.#master = master;
+  }
+
+  /** The master format's name, `none` without one. */
+  get masterName(): string {
+    return this.#master?.name ?? "none";
   }
 
   /** Applies `rule` to every parameter of `net`, with gradients divided by `lossScale`. */
@@ -135,6 +145,11 @@ export class Sgd implements Optimizer {
   restore(state: ReadonlyMap<string, Float64Array>): void {
     this.#updater.restore(state);
   }
+
+  /** The learning rate and the master format (`none` without one). */
+  settings(): Record<string, string> {
+    return { lr: String(this.#lr), master: this.#updater.masterName };
+  }
 }
 
 /**
@@ -195,6 +210,16 @@ export class Adam implements Optimizer {
       ...this.#updater.state(),
       ["step", new Float64Array([this.#step])],
     ]);
+  }
+
+  /** The learning rate, the moment decays and the master format (`none` without one). */
+  settings(): Record<string, string> {
+    return {
+      lr: String(this.#lr),
+      beta1: String(this.#beta1),
+      beta2: String(this.#beta2),
+      master: this.#updater.masterName,
+    };
   }
 
   /** Restores moments, master weights and the step count. */

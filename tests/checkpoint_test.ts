@@ -28,7 +28,7 @@ function options(changes = {}) {
     optimizer: new Adam({ lr: 0.01 }),
     batch: 10,
     seed: 1,
-    settings: { lr: "0.01" },
+    settings: { data: "bars" },
     ...changes,
   };
 }
@@ -80,7 +80,9 @@ Deno.test("a checkpoint of a run with other settings is refused, naming the sett
     [{ limit: 20 }, "images", "20", "30"],
     [{ optimizer: new Sgd({ lr: 0.01 }) }, "optimizer", "Sgd", "Adam"],
     [{ lossScale: new LossScale() }, "lossScale", "dynamic", "off"],
-    [{ settings: { lr: "0.1" } }, "lr", "0.1", "0.01"],
+    [{ optimizer: new Adam({ lr: 0.1 }) }, "lr", "0.1", "0.01"],
+    [{ optimizer: new Adam({ lr: 0.01, master: f32 }) }, "master", "f32", "none"],
+    [{ settings: { data: "other" } }, "data", "other", "bars"],
   ];
   for (const [changes, key, ours, theirs] of cases) {
     assertRefused(saved(), changes, {
@@ -142,14 +144,14 @@ Deno.test("an optimizer state of the wrong size or not finite is refused", () =>
   const checkpoint = checkpointOf(net, BARS, options({ optimizer }), { epoch: 0, step: 1 });
   const moment = checkpoint.tensors.get("optimizer.m.b2")!;
   checkpoint.tensors.set("optimizer.m.b2", Tensor.from(f64, [3], [0, 0, 0]));
-  assertRefused(checkpoint, {}, {
+  assertRefused(checkpoint, { optimizer: new Adam({ lr: 0.01, master: f32 }) }, {
     field: 'tensor "optimizer.m.b2"',
     expected: "10 values, as the parameter",
     found: "3",
   });
   checkpoint.tensors.set("optimizer.m.b2", moment);
   checkpoint.tensors.set("optimizer.master.W1", Tensor.from(f64, [100], new Array(100).fill(NaN)));
-  assertRefused(checkpoint, {}, {
+  assertRefused(checkpoint, { optimizer: new Adam({ lr: 0.01, master: f32 }) }, {
     field: 'tensor "optimizer.master.W1"',
     expected: "finite values",
     found: "NaN at index 0",

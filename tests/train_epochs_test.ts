@@ -33,7 +33,6 @@ function run() {
     batch: 5,
     seed: 3,
     epochs: 3,
-    settings: { lr: "0.01" },
   };
   return { net, options };
 }

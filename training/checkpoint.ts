@@ -5,8 +5,8 @@
  * A checkpoint holds the parameters, the optimizer's state (moments, master weights, step count)
  * as `optimizer.<name>` float64 tensors, and in its metadata a marker
  * ({@linkcode CHECKPOINT_MARKER}), the position of the next step, the loss scale's state and the
- * settings that define the run (formats, optimizer, batch, seed, images, workers, loss scaling
- * and whatever the caller adds). Resuming with other settings would not continue the same run,
+ * settings that define the run (formats, optimizer and its settings, batch, seed, images,
+ * workers, loss scaling and whatever the caller adds). Resuming with other settings would not continue the same run,
  * so {@linkcode restoreCheckpoint} refuses it, as it refuses a file that is not a checkpoint (a
  * weights file, whose tensors alone would resume "somewhere").
  *
@@ -52,6 +52,7 @@ function runSettings(
   const formats = [...new Set(net.layers.map((l) => l.storage.name))];
   return {
     ...options.settings,
+    ...options.optimizer.settings?.(),
     formats: formats.join(","),
     optimizer: options.optimizer.constructor.name,
     batch: String(options.batch),

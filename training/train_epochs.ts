@@ -39,9 +39,10 @@ export interface TrainEpochsOptions extends Omit<TrainOptions, "startStep" | "sh
   /** Called after every epoch, once its checkpoint is saved. */
   onEpoch?: (epoch: EpochSummary) => void | Promise<void>;
   /**
-   * Further settings that define the run (a learning rate, a master format), recorded in the
-   * checkpoint and checked on resume, beside those the run knows: the formats of the network,
-   * the optimizer, batch, seed, images, workers and loss scaling.
+   * Further settings that define the run (the data set's name, say), recorded in the checkpoint
+   * and checked on resume, beside those the run knows: the formats of the network, the
+   * optimizer and its `settings()` (learning rate, master format), batch, seed, images, workers
+   * and loss scaling.
    */
   settings?: Record<string, string>;
 }
