@@ -303,3 +303,26 @@ export function arithmeticLines(
   }
   return [...groups].map(([text, labels]) => `  ${labels.join(", ")}: ${text}`);
 }
+
+/**
+ * Progress through phases, each with its own total: a new bar when the phase changes, counting
+ * what `unit` names for the phase.
+ */
+export function phaseProgress(unit: (phase: string) => string): {
+  update: (phase: string, done: number, total: number) => void;
+  stop: () => void;
+} {
+  let bar: Progress | undefined;
+  let current = "";
+  return {
+    update(phase, done, total) {
+      if (phase !== current) {
+        bar?.stop();
+        bar = progressBar(total, unit(phase));
+        current = phase;
+      }
+      bar!.update(done, phase);
+    },
+    stop: () => bar?.stop(),
+  };
+}

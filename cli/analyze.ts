@@ -5,34 +5,12 @@
  *
  * @module
  */
+import { analyzeFormats, firstImages, imageCount } from "../mod.ts";
 import {
-  classifyImages,
-  f64,
-  firstImages,
-  flips,
-  type GradientRangeReport,
-  gradientRanges,
-  gradientRangeTotals,
-  imageBatch,
-  imageCount,
-  type LayerReport,
-  layerReports,
-  predictRange,
-  type RangeCounts,
-  type ScaledLayerCounts,
-  scaledLayerCounts,
-  type Sequential,
-  type Storage,
-  valueRange,
-} from "../mod.ts";
-import {
-  arithmeticText,
   FLIP_FLAGS,
   FLIP_HELP,
   formatsFlag,
-  formatTable,
   KERNELS_HELP,
-  kernelsFlag,
   parseFlags,
   positiveInteger,
   progressBar,
@@ -40,8 +18,17 @@ import {
   UsageError,
   withFlipFlags,
 } from "./_cli.ts";
-import { gradientTotalsText } from "./_gradient_text.ts";
-import { loadData, loadModel } from "./_model.ts";
+import {
+  BATCH_FLAG,
+  commonArgs,
+  loadSubject,
+  MODEL_FLAGS,
+  NON_FINITE_FLAG,
+  OUTPUT_FLAGS,
+  printResult,
+  reportNotes,
+  saveReport,
+} from "./_command.ts";
 import {
   CALIBRATE_FLAGS,
   CALIBRATE_HELP,
@@ -49,10 +36,8 @@ import {
   calibrateFlags,
   scalesText,
 } from "./_calibration.ts";
+import { analyzeText } from "./_analyze_text.ts";
 import { analyzeReport } from "../report/analyze_report.ts";
-import { SCALED_COUNTS_NOTE, scaledCountsTable } from "../report/_scaled_counts.ts";
-import { writeReport } from "../report/write_report.ts";
-import { checkOutputs } from "./_outputs.ts";
 
 const DEFAULT_FORMATS = "f32,f16,bf16,e4m3,e5m2";
 
@@ -97,250 +82,67 @@ ${KERNELS_HELP}
 
 async function main(): Promise<void> {
   const args = parse(Deno.args);
-  if (args === "help") {
-    console.log(HELP);
-    return;
-  }
-  await checkOutputs(args);
-  const model = await loadModel(args);
-  const { path: weights } = model;
-  const data = await loadData(args.data, model);
-  const { set, source: dir } = data;
-  if (args.images > imageCount(set)) {
-    throw new UsageError(`--images is ${args.images}, but the data has ${imageCount(set)} images`);
-  }
-  const images = args.images;
+  if (args === "help") return console.log(HELP);
+  const subject = await loadSubject(args, { flag: "images", value: args.images });
+  const { model, set, images } = subject;
+  const { lossScale } = args;
   // The training step whose gradients --gradients counts: the first --batch test images.
   const stepImages = Math.min(args.batch, imageCount(set));
-  const used = Math.max(images, args.gradients ? stepImages : 0);
-  const { net, scales } = await calibrateFlags(
-    model.net.withKernels(args.kernels),
-    args,
-    firstImages(set, used),
-    args.batch,
-  );
-  const subject = `${model.name} on ${images} ${data.name}`;
-  const x = imageBatch(set, 0, images, f64);
-  const labels = set.labels.subarray(0, images);
-  const reference = await classifyImages(net, set, { limit: images });
-  const stepRanges = (candidate: Sequential) =>
-    gradientRanges(
-      net,
-      candidate,
-      imageBatch(set, 0, stepImages, f64),
-      set.labels.subarray(0, stepImages),
-      { lossScale: args.lossScale },
-    );
-
+  const used = firstImages(set, Math.max(images, args.gradients ? stepImages : 0));
+  const { net, scales } = await calibrateFlags(subject.net, args, used, args.batch);
   const bar = progressBar(args.formats.length, "formats");
-  const results = [];
-  for (const [index, format] of args.formats.entries()) {
-    bar.update(index, format.name);
-    const candidate = net.to(format, args.accumulator);
-    const layers = layerReports(net, candidate, x);
-    const predictions = await classifyImages(candidate, set, { format, limit: images });
-    const f = flips(reference, predictions, labels);
-    const scaled = scaledLayerCounts(candidate, x.to(format));
-    const result = {
-      format: format.name,
-      accumulator: args.accumulator?.name ?? "f64",
-      accuracy: correct(predictions, labels) / images,
-      unclassified: unclassified(predictions),
-      flipsToRight: f.toRight.length,
-      flipsToWrong: f.toWrong.length,
-      layers,
-      params: paramRanges(net, format),
-      ...(scaled.length > 0 ? { scaled } : {}),
-      ...(args.gradients ? { gradients: stepRanges(candidate) } : {}),
-    };
-    bar.update(index + 1, format.name);
-    results.push(result);
-  }
-  bar.stop();
-
-  if (args.report !== undefined) {
-    const notes = [`weights ${weights}`, `data ${dir}`, `${args.kernels} kernels`];
-    const referenceAccuracy = correct(reference, labels) / images;
-    const formats = args.formats;
-    const page = await analyzeReport({
-      net,
-      set,
-      x,
-      results,
-      referenceAccuracy,
-      formats,
-      kernelPath: args.kernels,
-      notes,
-      subject,
-      onnx: model.onnx,
-    });
-    const bytes = await writeReport(args.report, page);
-    console.error(`Report written to ${args.report} (${(bytes / 1e6).toFixed(2)} MB)`);
-  }
-
-  const text = [
-    `${subject} (${weights}); f64 accuracy ` +
-    `${percent(correct(reference, labels) / images)}${
-      noClass(unclassified(reference))
-    }. ${args.kernels} kernels by default (each ` +
-    `layer's path and sums below). SQNR and max ulp as propagated / isolated; range counts as ` +
-    `predicted / observed (overflow, underflow to 0, subnormal). Activation scales of ` +
-    `scaled formats: ${scalesText(scales, images)}.`,
-    ...results.map((r) =>
-      [
-        ``,
-        `${r.format}${args.accumulator ? ` (accumulator ${r.accumulator})` : ""}: accuracy ${
-          percent(r.accuracy)
-        }${noClass(r.unclassified)}, flips →right ${r.flipsToRight} / ` +
-        `→wrong ${r.flipsToWrong}`,
-        `kernel path and sums: ${arithmeticText(r.layers)}`,
-        layerTable(r.layers),
-        `weights: ${
-          r.params.map((p) => `${p.name} ${rangeText(p.predicted)}`).filter((t) => !/ -$/.test(t))
-            .join(", ") || "all within range"
-        }`,
-        ...(r.scaled ? [scaledTable(r.scaled)] : []),
-        ...(r.gradients ? [gradientTable(r.gradients)] : []),
-      ].join("\n")
-    ),
-  ].join("\n");
-  if (!args.json) {
-    console.log(text);
-    return;
-  }
-  console.error(text);
-  const step = args.gradients ? { gradientBatch: stepImages, lossScale: args.lossScale } : {};
-  const json = {
-    model: model.name,
-    weights,
-    data: dir,
+  const analysis = await analyzeFormats(net, set, args.formats, {
     images,
-    activationScales: scales,
-    ...step,
-    results,
-  };
-  console.log(JSON.stringify(json, null, 2));
-}
-
-function layerTable(layers: LayerReport[]): string {
-  return formatTable(
-    [
-      "layer",
-      "SQNR dB",
-      "rel L2",
-      "cosine",
-      "max |Δ|",
-      "max ulp",
-      "overflow",
-      "underflow",
-      "subnormal",
-    ],
-    layers.map((l) => [
-      l.layer,
-      `${db(l.propagated.sqnrDb)} / ${db(l.isolated.sqnrDb)}`,
-      l.propagated.relL2.toExponential(1),
-      l.propagated.cosine.toFixed(6),
-      l.propagated.maxAbs.toExponential(1),
-      `${l.propagated.maxUlp.toFixed(1)} / ${l.isolated.maxUlp.toFixed(1)}`,
-      `${l.predicted.overflow} / ${l.observed.overflow}`,
-      `${l.predicted.underflow} / ${l.observed.underflow}`,
-      `${l.predicted.subnormal} / ${l.observed.subnormal}`,
-    ]),
-  );
-}
-
-/** What quantization did to each scaled layer's operands (see `scaledCountsTable`). */
-function scaledTable(layers: ScaledLayerCounts[]): string {
-  const { header, rows } = scaledCountsTable(layers);
-  return [SCALED_COUNTS_NOTE, formatTable(header, rows)].join("\n");
-}
-
-/** The gradient counters as predicted / isolated / observed, the tensors with any count. */
-function gradientTable(reports: GradientRangeReport[]): string {
-  const counts = (r: GradientRangeReport, key: "overflow" | "underflow" | "subnormal") =>
-    `${r.predicted[key]} / ${r.isolated[key]} / ${r.observed[key]}`;
-  const flagged = reports.filter((r) =>
-    [r.predicted, r.isolated, r.observed].some((c) => c.overflow + c.underflow + c.subnormal > 0)
-  );
-  return [
-    `gradients of one step (overflow, underflow to 0, subnormal as predicted / isolated / ` +
-    `observed):`,
-    flagged.length === 0 ? "every gradient within range" : formatTable(
-      ["layer", "tensor", "range", "overflow", "underflow", "subnormal"],
-      flagged.map((r) => [
-        r.layer,
-        r.tensor,
-        `${r.range.minNonzero.toExponential(1)}..${r.range.maxAbs.toExponential(1)}`,
-        counts(r, "overflow"),
-        counts(r, "underflow"),
-        counts(r, "subnormal"),
-      ]),
-    ),
-    gradientTotalsText(gradientRangeTotals(reports)),
-  ].join("\n");
-}
-
-/** Range of every parameter of the float64 network, and what storing it in `format` does. */
-function paramRanges(net: Sequential, format: Storage) {
-  return [...net.params()].map(([name, t]) => {
-    const values = t.toFloat64();
-    return { name, range: valueRange(values), predicted: predictRange(values, format) };
+    accumulator: args.accumulator,
+    ...(args.gradients && { gradients: { batch: args.batch, lossScale } }),
+    onProgress: (done, format) => bar.update(done, format),
   });
-}
-
-/** "2 overflow, 7 underflow, 30 subnormal" for the nonzero counts, "-" when none. */
-function rangeText(c: RangeCounts): string {
-  const parts = [[c.overflow, "overflow"], [c.underflow, "underflow"], [c.subnormal, "subnormal"]]
-    .filter(([n]) => n !== 0).map(([n, what]) => `${n} ${what}`);
-  return parts.length > 0 ? parts.join(" ") : "-";
-}
-
-function correct(predictions: Int32Array, labels: ArrayLike<number>): number {
-  return predictions.reduce((n, p, i) => n + (p === labels[i] ? 1 : 0), 0);
-}
-
-/** Images whose logits hold a NaN (argmaxRows gives them -1): they have no class. */
-function unclassified(predictions: Int32Array): number {
-  return predictions.reduce((n, p) => p < 0 ? n + 1 : n, 0);
-}
-
-function noClass(count: number): string {
-  return count === 0 ? "" : ` (${count} no class)`;
-}
-
-function percent(fraction: number): string {
-  return `${(100 * fraction).toFixed(2)} %`;
-}
-
-/** An SQNR: "exact" only for no error at all; NaN and -inf (an infinite error) as such. */
-function db(value: number): string {
-  if (value === Infinity) return "exact";
-  return Number.isFinite(value) ? value.toFixed(1) : value === -Infinity ? "-inf" : "NaN";
+  bar.stop();
+  const { x, results, referenceAccuracy } = analysis;
+  const scaling = `Activation scales of scaled formats: ${scalesText(scales, images)}.`;
+  const text = analyzeText(
+    subject,
+    analysis,
+    args.kernels,
+    args.accumulator !== undefined,
+    scaling,
+  );
+  const step = args.gradients ? { gradientBatch: stepImages, lossScale } : {};
+  const { path: weights, name } = model;
+  const activationScales = scales;
+  const json = { model: name, weights, data: subject.data.source, images, activationScales };
+  printResult(text, args.json ? { ...json, ...step, results } : undefined);
+  // Written after the results are printed, so that a failed write loses none of them.
+  if (args.report === undefined) return;
+  const notes = reportNotes(subject, args.kernels);
+  const input = { net, set, x, results, referenceAccuracy, formats: args.formats, notes };
+  const page = await analyzeReport({
+    ...input,
+    kernelPath: args.kernels,
+    subject: subject.title,
+    onnx: model.onnx,
+  });
+  await saveReport(args.report, page);
 }
 
 function parse(argv: string[]) {
   const values = parseFlags(argv, {
+    ...MODEL_FLAGS,
+    ...NON_FINITE_FLAG,
+    ...BATCH_FLAG,
+    ...OUTPUT_FLAGS,
     formats: { type: "string", default: DEFAULT_FORMATS },
     images: { type: "string", default: "500" },
     accumulator: { type: "string" },
     gradients: { type: "boolean", default: false },
-    batch: { type: "string", default: "100" },
     "loss-scale": { type: "string", default: "1" },
-    model: { type: "string" },
-    weights: { type: "string" },
-    "allow-non-finite": { type: "boolean", default: false },
-    data: { type: "string" },
-    json: { type: "boolean", default: false },
-    report: { type: "string" },
-    kernels: { type: "string" },
     ...FLIP_FLAGS,
     ...CALIBRATE_FLAGS,
-    help: { type: "boolean", default: false },
   });
   if (values.help) return "help" as const;
   const formats = withFlipFlags(formatsFlag("formats", values.formats), values);
   return {
-    kernels: kernelsFlag(values.kernels),
+    ...commonArgs(values),
     formats,
     images: positiveInteger("images", values.images),
     accumulator: values.accumulator === undefined
@@ -349,12 +151,6 @@ function parse(argv: string[]) {
     gradients: values.gradients,
     batch: positiveInteger("batch", values.batch),
     lossScale: positiveNumber("loss-scale", values["loss-scale"]),
-    model: values.model,
-    weights: values.weights,
-    allowNonFinite: values["allow-non-finite"],
-    data: values.data,
-    json: values.json,
-    report: values.report,
     ...calibrateArgs(values),
   };
 }

@@ -5,36 +5,32 @@
  *
  * @module
  */
-import {
-  firstImages,
-  imageCount,
-  networkSearchProblem,
-  parseSearchLog,
-  searchFormats,
-  type SearchLogEntry,
-  type SearchResult,
-  type Trial,
-  WorkerPool,
-} from "../mod.ts";
+import { firstImages, networkSearchProblem, searchFormats, WorkerPool } from "../mod.ts";
 import {
   formatsFlag,
-  formatTable,
   KERNELS_HELP,
-  kernelsFlag,
   MAX_WORKERS,
   parseFlags,
+  phaseProgress,
   positiveInteger,
-  type Progress,
-  progressBar,
   runCommand,
   UsageError,
   workersFlag,
 } from "./_cli.ts";
-import { loadData, loadModel } from "./_model.ts";
-import { scalesText } from "./_calibration.ts";
+import {
+  BATCH_FLAG,
+  commonArgs,
+  loadSubject,
+  MODEL_FLAGS,
+  OUTPUT_FLAGS,
+  printResult,
+  saveReport,
+  WORKERS_FLAG,
+} from "./_command.ts";
+import { openSearchLog } from "./_search_log.ts";
+import { writeOutput } from "./_outputs.ts";
+import { searchOutput } from "./_search_output.ts";
 import { searchReport } from "../report/search_report.ts";
-import { writeReport } from "../report/write_report.ts";
-import { checkOutputs, writeOutput } from "./_outputs.ts";
 
 const DEFAULT_FORMATS = "f32,bf16,f16,e4m3,e5m2";
 const DEFAULT_LOG = "halfprec-search.jsonl";
@@ -81,217 +77,47 @@ ${KERNELS_HELP}
 
 async function main(): Promise<void> {
   const args = parse(Deno.args);
-  if (args === "help") {
-    console.log(HELP);
-    return;
-  }
-  await checkOutputs(args);
+  if (args === "help") return console.log(HELP);
   const started = performance.now();
-  const model = await loadModel(args);
-  const { path: weightsPath } = model;
-  const net = model.net.withKernels(args.kernels);
-  const data = await loadData(args.data, model);
-  const { set: all, source: dir } = data;
-  const limit = args.limit ?? imageCount(all);
-  if (limit > imageCount(all)) {
-    throw new UsageError(`--limit is ${limit}, but the data has ${imageCount(all)} images`);
-  }
-  const set = firstImages(all, limit);
-  const searchImages = args.searchImages ?? Math.floor(limit / 2);
-  if (searchImages >= limit) {
-    throw new UsageError(
-      `--search-images is ${searchImages}, expected fewer than the ${limit} images used, so ` +
-        "that some are held out",
-    );
-  }
-  if (args.calibrate !== undefined && args.calibrate > searchImages) {
-    throw new UsageError(
-      `--calibrate is ${args.calibrate}, but the search split has ${searchImages} images`,
-    );
-  }
-  const previous = args.resume ? await readLog(args.log) : [];
-  await writeOutput("log", args.log, previous.map((e) => JSON.stringify(e) + "\n").join(""));
-
+  const subject = await loadSubject(args, { flag: "limit", value: args.limit });
+  const { model, net, images: limit } = subject;
+  const set = firstImages(subject.set, limit);
+  const searchImages = searchSplit(limit, args.searchImages, args.calibrate);
+  const log = await openSearchLog(args.log, args.resume);
   using pool = new WorkerPool({ size: args.workers });
-  const problem = networkSearchProblem(net, set, {
-    formats: args.formats,
-    searchImages,
-    sensitivityImages: args.sensitivityImages,
-    calibrationImages: args.calibrate,
-    batch: args.batch,
-    pool,
-    settings: { weights: weightsPath, images: limit },
-  });
-  let bar: Progress | undefined;
-  let current = "";
+  const { formats, batch, sensitivityImages } = args;
+  const settings = { weights: model.path, images: limit };
+  const calibrationImages = args.calibrate;
+  const options = { formats, searchImages, sensitivityImages, calibrationImages, batch, pool };
+  const problem = networkSearchProblem(net, set, { ...options, settings });
+  const progress = phaseProgress((phase) => phase === "sensitivity" ? "formats" : "images");
   const result = await searchFormats(problem, {
-    tolerancePp: args.tolerancePp,
-    minP: args.minP,
-    maxEvaluations: args.maxEvaluations,
-    previous,
-    onLog: (entry) => Deno.writeTextFile(args.log, JSON.stringify(entry) + "\n", { append: true }),
-    onProgress: (label, done, total) => {
-      if (label !== current) {
-        bar?.stop();
-        bar = progressBar(total, label === "sensitivity" ? "formats" : "images");
-        current = label;
-      }
-      bar!.update(done, label);
-    },
+    ...args.search,
+    previous: log.previous,
+    onLog: log.append,
+    onProgress: progress.update,
   });
-  bar?.stop();
+  progress.stop();
   if (args.out && result.chosen) {
     await writeOutput("out", args.out, JSON.stringify(result.chosen.config, null, 2) + "\n");
   }
-
   const seconds = (performance.now() - started) / 1000;
-  const subject = `${model.name} on ${limit} ${data.name}`;
-  const lines = summary(result, {
-    subject,
-    weights: weightsPath,
-    images: limit,
-    seconds,
-    log: args.log,
-  });
-  const text = [
-    `${lines.images} Units (columns) are a layer with weights and the layers after it. ` +
-    `${lines.tolerance} "frontier" marks the Pareto frontier of bytes versus accuracy.`,
-    `Activation scales of scaled formats: ${scalesText(problem.activationScales, args.batch)}.`,
-    table(result),
-    lines.chosen,
-    lines.evaluations,
-  ].join("\n");
-  if (args.json) {
-    console.error(text);
-    const json = {
-      model: model.name,
-      weights: weightsPath,
-      data: dir,
-      images: limit,
-      activationScales: problem.activationScales,
-      ...result,
-      seconds,
-    };
-    console.log(JSON.stringify(json, null, 2));
-  } else {
-    console.log(text);
-  }
+  const scales = problem.activationScales;
+  const { text, json, notes } = searchOutput(subject, result, scales, { ...args, seconds });
+  printResult(text, args.json ? json : undefined);
   // After the output: a report that cannot be written loses no result (and --resume redoes it
   // from the log in seconds).
-  if (args.report !== undefined) {
-    const page = await searchReport({
-      net,
-      set,
-      result,
-      kernelPath: args.kernels,
-      subject,
-      onnx: model.onnx,
-      notes: [
-        lines.images,
-        `data ${dir}`,
-        `${args.kernels} kernels`,
-        lines.tolerance,
-        lines.chosen,
-        lines.evaluations,
-      ],
-    });
-    const bytes = await writeReport(args.report, page);
-    console.error(`Report written to ${args.report} (${(bytes / 1e6).toFixed(2)} MB)`);
-  }
-}
-
-/** The entries of the log at `path`, for --resume; a usage error when there is none. */
-async function readLog(path: string): Promise<SearchLogEntry[]> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new UsageError(`--resume: there is no log ${path} to resume (see --log)`);
-    }
-    throw error;
-  }
-  return parseSearchLog(text, path);
-}
-
-/** The sentences around the table, which the HTML report's notes repeat. */
-function summary(
-  result: SearchResult,
-  run: { subject: string; weights: string; images: number; seconds: number; log: string },
-): { images: string; tolerance: string; chosen: string; evaluations: string } {
-  const [search, holdout] = result.references;
-  const chosen = result.chosen
-    ? `Chosen: ${JSON.stringify(result.chosen.config)}, ${
-      (result.chosen.bytesPerImage / 1e6).toFixed(3)
-    } MB/image against ${(search.bytesPerImage / 1e6).toFixed(3)} MB in f64 (${
-      (search.bytesPerImage / result.chosen.bytesPerImage).toFixed(1)
-    }x fewer bytes). On the held-out split: ${
-      (100 * result.confirmation!.accuracy).toFixed(2)
-    } % against ${(100 * holdout.accuracy).toFixed(2)} % in f64, ${
-      result.confirmation!.withinTolerance ? "confirmed" : "NOT confirmed"
-    } (Δ ${signed(result.confirmation!.deltaPp)} pp, p ${
-      result.confirmation!.mcnemarP.toPrecision(3)
-    }).`
-    : "Chosen: none; no configuration is within tolerance (not even the widest).";
-  return {
-    images: `${run.subject} (${run.weights}): ` +
-      `${search.total} to search on (f64 ${(100 * search.accuracy).toFixed(2)} %), ` +
-      `${run.images - search.total} held out.`,
-    tolerance: `Tolerance: at most ${result.tolerancePp} pp below f64, McNemar p above ` +
-      `${result.minP}.`,
-    chosen,
-    evaluations: `Full evaluations: ${result.evaluations.search} on the search split, ` +
-      `${result.evaluations.holdout} held-out (and f64 once per split); ${result.resumed} ` +
-      `taken from the log. Sensitivity took ${result.sensitivitySeconds.toFixed(1)} s; wall ` +
-      `time ${run.seconds.toFixed(1)} s. Log: ${run.log}.`,
-  };
-}
-
-/** Every trial and the held-out confirmation, a column per unit. */
-function table(result: SearchResult): string {
-  const frontier = new Set(result.frontier);
-  const row = (t: Trial, name: string) => [
-    name,
-    t.reason,
-    ...t.formats,
-    `${(t.bytesPerImage / 1e6).toFixed(3)} MB`,
-    `${(100 * t.accuracy).toFixed(2)} %`,
-    signed(t.deltaPp),
-    `${t.flipsToRight} / ${t.flipsToWrong}`,
-    t.mcnemarP.toPrecision(3),
-    t.withinTolerance ? "yes" : "no",
-    frontier.has(t) ? "*" : "",
-    `${t.seconds.toFixed(1)} s`,
-  ];
-  return formatTable(
-    [
-      "#",
-      "why",
-      ...result.units.map((u) => u.name),
-      "bytes/image",
-      "accuracy",
-      "Δ pp",
-      "flips →right/→wrong",
-      "McNemar p",
-      "within",
-      "frontier",
-      "time",
-    ],
-    [
-      ...result.trials.map((t, i) => row(t, String(i + 1))),
-      ...(result.confirmation ? [row(result.confirmation, "held-out")] : []),
-    ],
-  );
-}
-
-/** A signed number with 2 decimals: "+0.00", "-0.12". */
-function signed(x: number): string {
-  const text = x.toFixed(2);
-  return x >= 0 && !text.startsWith("-") ? `+${text}` : text;
+  if (args.report === undefined) return;
+  const input = { net, set, result, kernelPath: args.kernels, subject: subject.title, notes };
+  await saveReport(args.report, await searchReport({ ...input, onnx: model.onnx }));
 }
 
 function parse(argv: string[]) {
   const values = parseFlags(argv, {
+    ...MODEL_FLAGS,
+    ...BATCH_FLAG,
+    ...WORKERS_FLAG,
+    ...OUTPUT_FLAGS,
     formats: { type: "string", default: DEFAULT_FORMATS },
     "tolerance-pp": { type: "string", default: "0.1" },
     "min-p": { type: "string", default: "0.05" },
@@ -303,25 +129,18 @@ function parse(argv: string[]) {
     log: { type: "string", default: DEFAULT_LOG },
     resume: { type: "boolean", default: false },
     out: { type: "string" },
-    model: { type: "string" },
-    weights: { type: "string" },
-    data: { type: "string" },
-    batch: { type: "string", default: "100" },
-    workers: { type: "string", default: String(navigator.hardwareConcurrency) },
-    json: { type: "boolean", default: false },
-    report: { type: "string" },
-    kernels: { type: "string" },
-    help: { type: "boolean", default: false },
   });
   if (values.help) return "help" as const;
   const optional = (flag: string, value?: string) =>
     value === undefined ? undefined : positiveInteger(flag, value);
   return {
-    kernels: kernelsFlag(values.kernels),
+    ...commonArgs(values),
     formats: formatsFlag("formats", values.formats).map((s) => s.name),
-    tolerancePp: nonNegative("tolerance-pp", values["tolerance-pp"]),
-    minP: nonNegative("min-p", values["min-p"], 1),
-    maxEvaluations: positiveInteger("max-evaluations", values["max-evaluations"]),
+    search: {
+      tolerancePp: nonNegative("tolerance-pp", values["tolerance-pp"]),
+      minP: nonNegative("min-p", values["min-p"], 1),
+      maxEvaluations: positiveInteger("max-evaluations", values["max-evaluations"]),
+    },
     limit: optional("limit", values.limit),
     searchImages: optional("search-images", values["search-images"]),
     sensitivityImages: positiveInteger("sensitivity-images", values["sensitivity-images"]),
@@ -329,14 +148,28 @@ function parse(argv: string[]) {
     log: values.log,
     resume: values.resume,
     out: values.out,
-    model: values.model,
-    weights: values.weights,
-    data: values.data,
     batch: positiveInteger("batch", values.batch),
     workers: workersFlag(values.workers),
-    json: values.json,
-    report: values.report,
   };
+}
+
+/**
+ * The images of the search split: `searchImages`, by default half of the `limit` used; a usage
+ * error when none would be held out, or when `--calibrate` asks for more than it has.
+ */
+function searchSplit(limit: number, searchImages = Math.floor(limit / 2), calibrate?: number) {
+  if (searchImages >= limit) {
+    throw new UsageError(
+      `--search-images is ${searchImages}, expected fewer than the ${limit} images used, so ` +
+        "that some are held out",
+    );
+  }
+  if (calibrate !== undefined && calibrate > searchImages) {
+    throw new UsageError(
+      `--calibrate is ${calibrate}, but the search split has ${searchImages} images`,
+    );
+  }
+  return searchImages;
 }
 
 /** `value` of `--flag` as a number from 0 to `max`, or a usage error quoting it. */
