@@ -48,10 +48,11 @@ const HELP = `Usage: deno task train [options]
 Trains DeepConvNet (He initialisation, dropout 0.5) on the MNIST training images and evaluates
 it on the test images after every epoch. Each epoch's log also counts the gradients (scaled by
 the loss scale, as stored) that overflow, underflow to zero or are subnormal in one step on the
-first batch of training images: predicted from float64, observed in the training format. Saves safetensors with the reference tensor names
-(W1..W8, b1..b8) and metadata, a checkpoint after every epoch and on Ctrl-C or SIGTERM (then
-it exits with 130 or 143). A loss that becomes NaN or infinite stops the run (exit 1) at that
-step; the checkpoint keeps the last epoch trained.
+first batch of training images: predicted from float64, observed in the training format.
+Saves safetensors with the reference tensor names (W1..W8, b1..b8) and metadata, and a
+checkpoint after every epoch and on Ctrl-C or SIGTERM (then it exits with 130 or 143). A loss
+that becomes NaN or infinite stops the run at that step (exit 1); the checkpoint keeps the last
+epoch trained.
 
 Options:
   --out FILE          where to save the weights (default: deepconvnet-<format>.safetensors);
