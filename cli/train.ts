@@ -42,6 +42,7 @@ import {
 import { gradientTotalsText } from "./_gradient_text.ts";
 import { locateMnist } from "./_locate.ts";
 import { checkOutputs } from "./_outputs.ts";
+import { BATCH_FLAG, WORKERS_FLAG } from "./_command.ts";
 
 const HELP = `Usage: deno task train [options]
 
@@ -273,7 +274,7 @@ function parse(argv: string[]) {
   const values = parseFlags(argv, {
     out: { type: "string" },
     epochs: { type: "string", default: "5" },
-    batch: { type: "string", default: "100" },
+    ...BATCH_FLAG,
     optimizer: { type: "string", default: "adam" },
     lr: { type: "string" },
     seed: { type: "string", default: "1" },
@@ -283,7 +284,7 @@ function parse(argv: string[]) {
     data: { type: "string" },
     limit: { type: "string", default: "60000" },
     "test-limit": { type: "string" },
-    workers: { type: "string", default: String(navigator.hardwareConcurrency) },
+    ...WORKERS_FLAG,
     resume: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   });
