@@ -10,7 +10,14 @@
  *
  * @module
  */
-import { getNodeValue, type ParseError, parseTree, printParseErrorCode } from "jsonc-parser";
+import {
+  createScanner,
+  getNodeValue,
+  type ParseError,
+  parseTree,
+  printParseErrorCode,
+} from "jsonc-parser";
+import { escapeText, quote } from "../data/_quote.ts";
 import type { Layer } from "../layers/layer.ts";
 import { Sequential } from "../layers/sequential.ts";
 import { type KernelPath, kernelPath } from "../layers/kernel_path.ts";
@@ -77,6 +84,9 @@ export interface LayerFormat {
  * ```
  */
 export function parseLayerConfig(text: string, source = "configuration"): LayerConfig {
+  // A byte order mark is not JSON, but editors on Windows write one: it means nothing here.
+  if (text.startsWith("\uFEFF")) text = text.slice(1);
+  checkDepth(text, source);
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, { allowTrailingComma: true });
   if (errors.length > 0) {
@@ -97,7 +107,7 @@ export function parseLayerConfig(text: string, source = "configuration"): LayerC
     const [key, value] = property.children!;
     const field = key.value as string;
     if (Object.hasOwn(config, field)) {
-      throw new TypeError(`${source}: field "${field}": given twice`);
+      throw new TypeError(`${source}: field ${quote(field)}: given twice`);
     }
     // Defined, not assigned: a field "__proto__" must stay a field (and be reported unknown).
     Object.defineProperty(config, field, {
@@ -139,7 +149,9 @@ export function layerFormats(
     if (spec === undefined) continue;
     if (field !== "default" && !names.includes(field)) {
       throw new RangeError(
-        `${source}: field "${field}": unknown layer; expected one of default, ${names.join(", ")}`,
+        `${source}: field ${quote(field)}: unknown layer; expected one of default, ${
+          names.join(", ")
+        }`,
       );
     }
     resolved.set(field, resolve(formatSpec(spec, { source, field })));
@@ -240,7 +252,7 @@ function sumsProducts(layer: Layer): boolean {
 /** `value` checked to be a {@linkcode FormatSpec} with known format names. */
 function formatSpec(value: unknown, at: { source: string; field: string }): FormatSpec {
   const where = (key?: string) =>
-    `${at.source}: field "${at.field}${key === undefined ? "" : `.${key}`}"`;
+    `${at.source}: field ${quote(key === undefined ? at.field : `${at.field}.${key}`)}`;
   if (typeof value === "string") {
     checkName(value, where());
     return value;
@@ -248,19 +260,21 @@ function formatSpec(value: unknown, at: { source: string; field: string }): Form
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new TypeError(
       `${where()}: expected a format name or { "storage": NAME, "accumulator": NAME }, found ` +
-        JSON.stringify(value),
+        escapeText(String(JSON.stringify(value))),
     );
   }
   const extra = Object.keys(value).find((k) => !["storage", "accumulator", "kernels"].includes(k));
   if (extra) {
     throw new TypeError(
-      `${where()}: unknown key "${extra}"; expected storage, accumulator, kernels`,
+      `${where()}: unknown key ${quote(extra)}; expected storage, accumulator, kernels`,
     );
   }
   const { storage, accumulator, kernels } = value as Record<string, unknown>;
   const name = (key: string, v: unknown) => {
     if (typeof v !== "string") {
-      throw new TypeError(`${where(key)}: expected a format name, found ${JSON.stringify(v)}`);
+      throw new TypeError(
+        `${where(key)}: expected a format name, found ${escapeText(String(JSON.stringify(v)))}`,
+      );
     }
     checkName(v, where(key));
     return v;
@@ -277,6 +291,38 @@ function formatSpec(value: unknown, at: { source: string; field: string }): Form
     ...(accumulator !== undefined && { accumulator: name("accumulator", accumulator) }),
     ...(kernels !== undefined && { kernels: kernels as string }),
   };
+}
+
+/** Deeper than any configuration: a field, an object of keys, and room to spare. */
+const MAX_DEPTH = 16;
+
+/**
+ * jsonc-parser's `SyntaxKind` values of the tokens counted (a `const enum`, which isolated
+ * modules cannot read).
+ */
+const TOKEN = { openBrace: 1, closeBrace: 2, openBracket: 3, closeBracket: 4, end: 17 } as const;
+
+/**
+ * Throws a syntax error at the first bracket that opens past {@linkcode MAX_DEPTH} levels:
+ * the parser recurses into every level, and 100,000 of them overflow the stack. The scanner
+ * reads tokens one by one, strings and comments included, so brackets inside them do not count.
+ */
+function checkDepth(text: string, source: string): void {
+  const scanner = createScanner(text, false);
+  let depth = 0;
+  for (let token: number = scanner.scan(); token !== TOKEN.end; token = scanner.scan()) {
+    if (token === TOKEN.openBrace || token === TOKEN.openBracket) {
+      if (++depth > MAX_DEPTH) {
+        throw new SyntaxError(
+          `${source}: line ${scanner.getTokenStartLine() + 1}, column ` +
+            `${scanner.getTokenStartCharacter() + 1}: nested deeper than ${MAX_DEPTH} levels, ` +
+            "expected an object of layer formats",
+        );
+      }
+    } else if (token === TOKEN.closeBrace || token === TOKEN.closeBracket) {
+      depth--;
+    }
+  }
 }
 
 function checkName(name: string, where: string): void {

@@ -25,6 +25,7 @@ import { storageByName } from "../layers/storage/formats.ts";
 import { bitsPerValue } from "../layers/storage/scaled.ts";
 import { compactLayerConfig, type LayerConfig } from "./layer_config.ts";
 import { flips, mcnemarExact } from "./mcnemar.ts";
+import { logEntryProblem } from "./_search_log_entry.ts";
 
 /** The two image sets of a search: one to choose on, one to confirm the choice on. */
 export type SearchSplit = "search" | "holdout";
@@ -512,7 +513,9 @@ export function paretoFrontier<T extends { bytesPerImage: number; accuracy: numb
  * short, as an interrupted write leaves it, is dropped.
  *
  * @param source The log's file name, to begin error messages with.
- * @throws {SyntaxError} When a line before the last is not JSON, or is not a log entry.
+ * @throws {SyntaxError} When a line before the last is not JSON, or is not a whole log entry
+ * (each field of the right kind and range, each accuracy its counts' ratio); the message names
+ * the line and the field.
  *
  * @example
  * ```ts
@@ -535,13 +538,8 @@ export function parseSearchLog(text: string, source = "search log"): SearchLogEn
       if (last) break;
       throw new SyntaxError(`${source}: line ${i + 1}: ${(error as Error).message}`);
     }
-    const type = (entry as { type?: unknown })?.type;
-    if (!["start", "sensitivity", "reference", "trial"].includes(type as string)) {
-      throw new SyntaxError(
-        `${source}: line ${i + 1}: field "type" is ${JSON.stringify(type)}, expected start, ` +
-          "sensitivity, reference or trial",
-      );
-    }
+    const problem = logEntryProblem(entry);
+    if (problem) throw new SyntaxError(`${source}: line ${i + 1}: ${problem}`);
     entries.push(entry as SearchLogEntry);
   }
   return entries;

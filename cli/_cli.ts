@@ -15,6 +15,7 @@ import {
   withBitFlips,
 } from "../mod.ts";
 import cliProgress from "cli-progress";
+import { quote } from "../data/_quote.ts";
 
 /** A mistake in how the command was called: reported with a pointer to `--help`. */
 export class UsageError extends Error {}
@@ -58,15 +59,56 @@ export function parseFlags<const T extends FlagOptions>(argv: string[], options:
   }
 }
 
-/** The storage formats named in `--flag`'s comma-separated `list`, or a usage error. */
+/**
+ * The storage formats named in `--flag`'s comma-separated `list`, each once and each one a
+ * network can run in (see {@linkcode usableFormat}), or a usage error.
+ */
 export function formatsFlag(flag: string, list: string): Storage[] {
-  return list.split(",").map((name) => {
+  const formats = list.split(",").map((name) => {
     try {
-      return storageByName(name.trim());
+      return usableFormat(storageByName(name.trim()));
     } catch (error) {
       throw new UsageError(`--${flag}: ${(error as Error).message}`);
     }
   });
+  const twice = formats.find((f, i) => formats.findIndex((g) => g.name === f.name) < i);
+  if (twice) {
+    throw new UsageError(`--${flag}: ${twice.name} is given twice, expected each format once`);
+  }
+  return formats;
+}
+
+/** The one storage format `--flag` names, or a usage error (for a list, too). */
+export function formatFlag(flag: string, value: string): Storage {
+  const formats = formatsFlag(flag, value);
+  if (formats.length > 1) {
+    throw new UsageError(`--${flag} is ${quote(value)}, expected one format`);
+  }
+  return formats[0];
+}
+
+/**
+ * `format`, unless 1 is outside its normal numbers: a network's weights and activations are
+ * scaled around 1, so in such a format (`e4m3-b999`: 2^-998 to 2^-984; `e1m1`: no normal number
+ * at all) they all flush to zero or overflow, and a run measures nothing but that.
+ */
+function usableFormat(format: Storage): Storage {
+  const { minNormal, maxFinite } = format.limits;
+  if (minNormal > maxFinite) {
+    throw new RangeError(
+      `${format.name} has no normal numbers (its subnormals end at ${maxFinite}), expected ` +
+        "normal numbers around 1: give it more exponent bits",
+    );
+  }
+  if (!(minNormal <= 1 && 1 <= maxFinite)) {
+    throw new RangeError(
+      `${format.name} has normal numbers from ${minNormal.toPrecision(3)} to ` +
+        `${maxFinite.toPrecision(3)}, expected a range holding 1 (a bias from 1 to its ` +
+        "largest exponent field): a network's values, scaled around 1, would all flush to " +
+        "zero or overflow",
+    );
+  }
+  return format;
 }
 
 /**

@@ -9,6 +9,7 @@ import { analyzeFormats, firstImages, imageCount } from "../mod.ts";
 import {
   FLIP_FLAGS,
   FLIP_HELP,
+  formatFlag,
   formatsFlag,
   KERNELS_HELP,
   parseFlags,
@@ -147,7 +148,7 @@ function parse(argv: string[]) {
     images: positiveInteger("images", values.images),
     accumulator: values.accumulator === undefined
       ? undefined
-      : formatsFlag("accumulator", values.accumulator)[0],
+      : formatFlag("accumulator", values.accumulator),
     gradients: values.gradients,
     batch: positiveInteger("batch", values.batch),
     lossScale: positiveNumber("loss-scale", values["loss-scale"]),

@@ -50,3 +50,23 @@ Deno.test("--data naming a file says it expected a folder", async () => {
     new RegExp(`^eval: Cannot read ${THIS_FILE}: path: expected a folder holding the MNIST test`),
   );
 });
+
+Deno.test("formats out of range, repeated formats and a list for one format are refused", async () => {
+  const cases: [string, string[], RegExp][] = [
+    [
+      "eval",
+      ["--formats", "f16,e4m3-b999"],
+      /^eval: --formats: e4m3-b999 has normal numbers from 3\.73e-301 to 1\.07e-296, expected a range holding 1/,
+    ],
+    ["eval", ["--formats", "e1m1"], /^eval: --formats: e1m1 has no normal numbers/],
+    ["search", ["--formats", "f16,bf16,f16"], /^search: --formats: f16 is given twice/],
+    [
+      "analyze",
+      ["--formats", "f16", "--accumulator", "f16,bf16"],
+      /^analyze: --accumulator is "f16,bf16", expected one format$/,
+    ],
+  ];
+  for (const [command, args, pattern] of cases) {
+    assertOneLineError(await runCli(command, args), 2, pattern);
+  }
+});

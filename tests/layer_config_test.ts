@@ -85,6 +85,23 @@ Deno.test("parseLayerConfig() names the file, the field and what was expected", 
   }
 });
 
+Deno.test("parseLayerConfig() takes a byte order mark, refuses deep nesting, escapes keys", () => {
+  assert.deepEqual(parseLayerConfig('\uFEFF{ "default": "f16" }', "bom.json"), { default: "f16" });
+  // 100,000 levels overflowed the parser's stack: refused at the first level too many.
+  const deep = "[".repeat(100_000) + "]".repeat(100_000);
+  assert.throws(
+    () => parseLayerConfig(`{ "conv1": ${deep} }`, "deep.json"),
+    /^SyntaxError: deep.json: line 1, column 27: nested deeper than 16 levels, expected an object/,
+  );
+  // Brackets inside strings and comments are not nesting.
+  const quoted = `{ /* ${"[".repeat(40)} */ "default": "f16", "x${"{".repeat(40)}": 1 }`;
+  assert.throws(() => parseLayerConfig(quoted, "q.json"), /field "x\{+": expected a format name/);
+  assert.throws(
+    () => parseLayerConfig('{ "conv1\\u001b[31m": "f16", "conv1\\u001b[31m": "f8" }', "e.json"),
+    (error: Error) => error.message === 'e.json: field "conv1\\x1b[31m": given twice',
+  );
+});
+
 Deno.test("layerFormats() rejects unknown layers and accumulators where nothing is summed", () => {
   const net = deepConvNet();
   assert.throws(

@@ -181,6 +181,36 @@ Deno.test("a search log written with other settings is refused, and a corrupt on
     () => parseSearchLog('{"type":"begin"}\n', "s.jsonl"),
     /^SyntaxError: s.jsonl: line 1: field "type" is "begin", expected start, sensitivity, reference or trial$/,
   );
+  // Every field of a line is checked, so that a damaged log never shows as "NaN %".
+  const lines = log.map((e) => JSON.stringify(e));
+  const trialLine = lines.findIndex((l) => l.startsWith('{"type":"trial"'));
+  const damaged: [string, RegExp][] = [
+    ['{"type":"trial"}', /field "trial.split" is missing, expected search or holdout$/],
+    [
+      lines[trialLine].replace(/"accuracy":[^,]+/, '"accuracy":"x"'),
+      /field "trial.accuracy" is "x", expected a number from 0 to 1$/,
+    ],
+    [
+      lines[trialLine].replace(/"accuracy":[^,]+/, '"accuracy":0.5'),
+      /field "trial.accuracy" is 0.5, expected trial.correct \/ trial.total = \d+ \/ \d+$/,
+    ],
+    [
+      lines[trialLine].replace(/"formats":\[/, '"formats":[7,'),
+      /field "trial.formats" is \[7,.*expected an array of format names$/,
+    ],
+    ['{"type":"sensitivity","noise":[[1]],"seconds":-1}', /field "seconds" is -1, expected a/],
+  ];
+  for (const [line, pattern] of damaged) {
+    const text = [lines[0], line, lines[0]].join("\n");
+    assert.throws(() => parseSearchLog(text, "s.jsonl"), (error: Error) => {
+      assert.ok(error instanceof SyntaxError);
+      assert.match(error.message, /^s.jsonl: line 2: /);
+      assert.match(error.message, pattern);
+      return true;
+    });
+  }
+  // Each line as logged passes.
+  assert.deepEqual(parseSearchLog(lines.join("\n"), "s.jsonl"), log);
 });
 
 Deno.test("paretoFrontier() keeps the trials nothing beats in both bytes and accuracy", () => {

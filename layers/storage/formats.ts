@@ -14,6 +14,7 @@ import { minifloat } from "./minifloat.ts";
 import { MINIFLOAT_NAME_PATTERN, parseMinifloatName } from "./_minifloat_name.ts";
 import { SCALED_STORAGES, scaledStorage } from "./scaled.ts";
 import { BIT_FLIP_NAME_PATTERN, parseBitFlipName, withBitFlips } from "./bit_flips.ts";
+import { quote } from "../../data/_quote.ts";
 
 /**
  * Every built-in storage format of 16 bits or more, widest first: the formats compared by
@@ -84,7 +85,7 @@ export function storageByName(name: string): Storage {
   if (!options) {
     const names = [...STORAGES, ...FP8_STORAGES].map((s) => s.name).join(", ");
     throw new RangeError(
-      `Unknown storage format "${name}": expected one of ${names}, or a minifloat named ` +
+      `Unknown storage format ${quote(name)}: expected one of ${names}, or a minifloat named ` +
         `${MINIFLOAT_NAME_PATTERN} (such as e3m4, e4m3-sat or e5m2-sr42), or a scaled format: ` +
         `mxfp8-e4m3, mxfp8-e5m2, mxfp6-e3m2, mxfp6-e2m3, mxfp4, mxint8 (each with an optional ` +
         `-ceil, -even or -rceil), nvfp4, e4m3-tensor, e4m3-channel, e5m2-tensor, ` +
@@ -95,7 +96,7 @@ export function storageByName(name: string): Storage {
   const storage = minifloat(options);
   if (storage.name !== name) {
     throw new RangeError(
-      `Cannot find storage format "${name}": the format it spells is named "${storage.name}"`,
+      `Cannot find storage format ${quote(name)}: the format it spells is named "${storage.name}"`,
     );
   }
   if (!storage.stream) BY_NAME.set(name, storage);
