@@ -22,7 +22,18 @@ import { Tensor } from "../layers/tensor.ts";
 import type { TrainEpochsOptions, TrainingPosition } from "./train_epochs.ts";
 import { TrainingDivergedError } from "./training_diverged_error.ts";
 
-/** The metadata key that marks a safetensors file as a halfprec checkpoint; its value is the version. */
+/**
+ * The metadata key that marks a safetensors file as a halfprec checkpoint; its value is the
+ * version.
+ *
+ * @example Tell a checkpoint from a weights file
+ * ```ts
+ * import { CHECKPOINT_MARKER, type Safetensors } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * const isCheckpoint = (file: Safetensors) => file.metadata[CHECKPOINT_MARKER] !== undefined;
+ * assert.equal(isCheckpoint({ tensors: new Map(), metadata: { format: "f32" } }), false);
+ * ```
+ */
 export const CHECKPOINT_MARKER = "halfprec.checkpoint";
 
 /** The version of the checkpoint layout this module writes and reads. */
