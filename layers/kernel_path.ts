@@ -7,7 +7,11 @@
  * The TypeScript path is the readable reference: float64 sums, each output rounded once to the
  * storage format. The wasm path runs conv, affine, ReLU and max pooling on SIMD kernels
  * (float64 sums for f64 storage, float32 for every other format; see each layer's precision
- * note), forward and backward, and is tested against the reference.
+ * note), forward and backward, and is tested against the reference. It holds f64, f32, f16,
+ * bf16 and every minifloat of up to 8 bits (fp8, e3m4, e2m1, ...) that rounds deterministically,
+ * read through a table of its values and rounded by its own rule; a layer in any other format
+ * (stochastic rounding, minifloats of 9 to 16 bits, scaled formats), or whose input is stored
+ * in another format than its own, runs the TypeScript code and says so in its arithmetic.
  *
  * @module
  */

@@ -22,6 +22,7 @@ import {
   Pool,
   Relu,
   type Storage,
+  storageByName,
   STORAGES,
   Tensor,
   WorkerPool,
@@ -29,6 +30,12 @@ import {
 import { randomValues } from "./_gradcheck.ts";
 import { assertWithinBound as assertSums } from "./_wasm_bound.ts";
 import { specialValues } from "./_special_values.ts";
+
+/** The storage formats, and minifloats of 8 bits and fewer (on the wasm path by their tables). */
+const FORMATS: readonly Storage[] = [
+  ...STORAGES,
+  ...["e4m3", "e5m2", "e3m4", "e3m2", "e5m2-rz"].map(storageByName),
+];
 
 /** The forward output of `layer` on `x` on each path, widened. */
 function bothPaths(layer: Layer, x: Tensor): { wasm: Float64Array; reference: Float64Array } {
@@ -88,7 +95,7 @@ Deno.test("conv forward on the wasm path stays within the float32 bound in every
       return conv;
     };
     const size = shape.reduce((a, b) => a * b, 1);
-    for (const storage of STORAGES) {
+    for (const storage of FORMATS) {
       assertWithinBound(make, storage, randomValues(size, 3), shape, options.inChannels * 25);
     }
   }
@@ -97,7 +104,7 @@ Deno.test("conv forward on the wasm path stays within the float32 bound in every
 Deno.test("conv forward is bit-identical on both paths when every result is exact", () => {
   for (const { shape, ...options } of CONVS) {
     const size = shape.reduce((a, b) => a * b, 1);
-    for (const storage of STORAGES) {
+    for (const storage of FORMATS) {
       const conv = new Conv({ ...options, storage });
       conv.params.W.set(smallIntegers(conv.params.W.size, 4));
       conv.params.b.set(smallIntegers(conv.params.b.size, 5));
@@ -120,7 +127,7 @@ Deno.test("affine forward on the wasm path stays within the float32 bound in eve
       affine.params.b.set(bias);
       return affine;
     };
-    for (const storage of STORAGES) {
+    for (const storage of FORMATS) {
       assertWithinBound(make, storage, randomValues(n * inputs, 9), [n, inputs], inputs);
       const affine = make(storage);
       affine.params.W.set(smallIntegers(inputs * outputs, 10));
@@ -132,7 +139,7 @@ Deno.test("affine forward on the wasm path stays within the float32 bound in eve
 });
 
 Deno.test("relu forward is identical on both paths in every format, special values included", () => {
-  for (const storage of STORAGES) {
+  for (const storage of FORMATS) {
     for (const length of [1, 7, 8, 9, 70000]) {
       const relu = new Relu({ storage });
       const x = Tensor.from(storage, [length], specialValues(storage, length, length));
@@ -152,7 +159,7 @@ Deno.test("max pool forward and its argmax are identical on both paths in every 
   ];
   for (const { shape, ...window } of windows) {
     const size = shape.reduce((a, b) => a * b, 1);
-    for (const storage of STORAGES) {
+    for (const storage of FORMATS) {
       for (const values of [specialValues(storage, size, 12), randomValues(size, 13)]) {
         const pool = new Pool({ ...window, storage });
         const x = Tensor.from(storage, shape, values);

@@ -24,12 +24,19 @@ import {
   Relu,
   reseedDropout,
   type Storage,
+  storageByName,
   STORAGES,
   Tensor,
 } from "../mod.ts";
 import { randomValues } from "./_gradcheck.ts";
 import { assertWithinBound } from "./_wasm_bound.ts";
 import { specialValues } from "./_special_values.ts";
+
+/** The storage formats, and minifloats of 8 bits and fewer (on the wasm path by their tables). */
+const FORMATS: readonly Storage[] = [
+  ...STORAGES,
+  ...["e4m3", "e5m2", "e3m4", "e3m2", "e5m2-rz"].map(storageByName),
+];
 
 /** The input gradient and every parameter gradient of `layer` for `x` and `dout`, widened. */
 function gradients(layer: Layer, x: Tensor, dout: Tensor): Map<string, Float64Array> {
@@ -119,7 +126,7 @@ Deno.test("conv backward on the wasm path stays within the float32 bound in ever
   for (const { shape, ...options } of convs) {
     const weights = randomValues(options.outChannels * options.inChannels * options.kernel ** 2, 1);
     const bias = randomValues(options.outChannels, 2);
-    for (const storage of STORAGES) {
+    for (const storage of FORMATS) {
       const conv = new Conv({ ...options, storage });
       conv.params.W.set(weights);
       conv.params.b.set(bias);
@@ -133,7 +140,7 @@ Deno.test("conv backward on the wasm path stays within the float32 bound in ever
 Deno.test("affine backward on the wasm path stays within the float32 bound in every format", () => {
   for (const [n, inputs, outputs] of [[1, 7, 3], [3, 50, 10], [5, 33, 17], [100, 1024, 50]]) {
     const weights = randomValues(inputs * outputs, 7);
-    for (const storage of STORAGES) {
+    for (const storage of FORMATS) {
       const affine = new Affine({ inputs, outputs, storage });
       affine.params.W.set(weights);
       checkBackward(affine, randomValues(n * inputs, 9), [n, inputs], { x: outputs, W: n });
@@ -142,7 +149,7 @@ Deno.test("affine backward on the wasm path stays within the float32 bound in ev
 });
 
 Deno.test("relu backward is identical on both paths in every format, special values included", () => {
-  for (const storage of STORAGES) {
+  for (const storage of FORMATS) {
     for (const length of [1, 7, 8, 9, 70000]) {
       const relu = new Relu({ storage });
       const x = Tensor.from(storage, [length], specialValues(storage, length, length));

@@ -14,6 +14,7 @@ import { tableRead } from "./_table.ts";
 import { checkRun } from "./_bounds.ts";
 import { defaultBias, defaultSpecials, minifloatName } from "./_minifloat_name.ts";
 import { deriveSeed, Random } from "../random.ts";
+import { type MinifloatParts, registerMinifloat } from "./_minifloat_parts.ts";
 import {
   clampsOverflow,
   isStochastic,
@@ -161,7 +162,7 @@ type Resolved = Required<Omit<MinifloatOptions, "randomBits">> & { randomBits?: 
  * ```
  */
 export function minifloat(options: MinifloatOptions): Storage {
-  const { format, codes, encode: encodeWith } = build(options);
+  const { format, codes, encode: encodeWith, parts } = build(options);
   const name = minifloatName(format);
   const values = codes.values;
   // The stream: restartable, and drawn only by stochastic rounding, one draw per value.
@@ -178,7 +179,7 @@ export function minifloat(options: MinifloatOptions): Storage {
     : undefined;
   const { mantissaBits, bias, subnormals } = format;
   const CodeArray = 1 + format.exponentBits + mantissaBits <= 8 ? Uint8Array : Uint16Array;
-  return {
+  const storage: Storage = {
     name,
     dtype: dtypeOf(format, CodeArray),
     limits: {
@@ -198,6 +199,8 @@ export function minifloat(options: MinifloatOptions): Storage {
       for (let i = 0; i < length; i++) dst[dstOffset + i] = encode(src[srcOffset + i]);
     },
   };
+  registerMinifloat(storage, parts);
+  return storage;
 }
 
 /**
@@ -237,6 +240,7 @@ function build(options: MinifloatOptions): {
   format: Resolved;
   codes: Codes;
   encode: (x: number, random: number) => number;
+  parts: MinifloatParts;
 } {
   const format = resolve(options);
   const codes = new Codes(format);
@@ -245,7 +249,7 @@ function build(options: MinifloatOptions): {
       `Cannot make minifloat ${minifloatName(format)}: it has no positive finite value`,
     );
   }
-  return { format, codes, encode: encoder(format, codes) };
+  return { format, codes, ...encoder(format, codes) };
 }
 
 const ROUNDINGS: readonly MinifloatRounding[] = ROUNDING_MODES.map((m) => m.mode);
@@ -382,7 +386,8 @@ const scratchWords = new Uint32Array(scratch.buffer);
 const DOUBLE_SPECIALS = 0x7ff;
 
 /**
- * The function from a double (and 32 random bits) to its code in `format`.
+ * The function from a double (and 32 random bits) to its code in `format`, and the tables it
+ * works from (for kernels that encode the same way elsewhere).
  *
  * Magnitudes are handled per float64 binade (exponent field). Within one, the format's spacing
  * is a fixed power of two, 2^q, and the format's value k·2^q has the code offset + k·step.
@@ -393,7 +398,10 @@ const DOUBLE_SPECIALS = 0x7ff;
  * magnitude. k's parity is the code's: offsets are multiples of 2^mantissaBits, and where the
  * step is not 1 (no subnormals), k is 0 or 1.
  */
-function encoder(format: Resolved, codes: Codes): (x: number, random: number) => number {
+function encoder(
+  format: Resolved,
+  codes: Codes,
+): { encode: (x: number, random: number) => number; parts: MinifloatParts } {
   const { mantissaBits, bias, subnormals } = format;
   const minExponent = 1 - bias;
   // One entry per exponent field of finite doubles.
@@ -428,9 +436,9 @@ function encoder(format: Resolved, codes: Codes): (x: number, random: number) =>
   // What a finite value past the largest finite one becomes, by sign.
   const finiteOverflow = [false, true].map((negative) =>
     format.saturate || clampsOverflow(rounding, negative) ? maxFinite : infinity
-  );
+  ) as [number, number];
   const nearestEven = rounding === "nearest-even";
-  return (x, random) => {
+  const encode = (x: number, random: number) => {
     scratch[0] = x;
     const high = scratchWords[1];
     const negative = high >>> 31;
@@ -450,4 +458,21 @@ function encoder(format: Resolved, codes: Codes): (x: number, random: number) =>
     const code = offset[field] + k * step[field];
     return sign + (code > maxFinite ? finiteOverflow[negative] : code);
   };
+  const parts: MinifloatParts = {
+    mantissaBits,
+    bits: 1 + format.exponentBits + mantissaBits,
+    rounding,
+    ...(format.randomBits === undefined ? {} : { randomBits: format.randomBits }),
+    values: codes.values,
+    sign: signCode,
+    maxFinite,
+    nan,
+    overflow,
+    finiteOverflow,
+    scaleHigh,
+    scaleLow,
+    offset,
+    step,
+  };
+  return { encode, parts };
 }

@@ -12,7 +12,7 @@ import { rowMajorTables } from "./tables.ts";
 import {
   loadValues,
   regionBytes,
-  stagingBytes,
+  reserveStaging,
   storeValues,
   valueBytes,
   type WasmFormat,
@@ -34,18 +34,16 @@ export function affineForward(
     const w = reserve(regionBytes(inputs * outputs, bytes));
     const b = reserve(regionBytes(outputs, bytes));
     const out = reserve(regionBytes(n * outputs, bytes));
-    const staging = reserve(
-      Math.max(...[n * inputs, inputs * outputs, n * outputs].map((c) => stagingBytes(format, c))),
-    );
+    const staging = reserveStaging(format, reserve, n * inputs, inputs * outputs, n * outputs);
     const tables = putTables(
       rowMajorTables(inputs, outputs, outputs, halfLanes(format), bytes),
       reserve,
     );
 
-    loadValues(kernels, format, x.data, 0, n * inputs, staging, input);
+    loadValues(kernels, staging, x.data, 0, n * inputs, input);
     packA(kernels, format, input, { m: n, k: inputs }, packed);
-    loadValues(kernels, format, weights.data, 0, inputs * outputs, staging, w);
-    loadValues(kernels, format, bias.data, 0, outputs, staging, b);
+    loadValues(kernels, staging, weights.data, 0, inputs * outputs, w);
+    loadValues(kernels, staging, bias.data, 0, outputs, b);
     // The bias is per column here, and the kernel adds it per row: start C as the bias in
     // every row and let the kernel add the products to it (one rounding, as bias + sum).
     const Values = bytes === 8 ? Float64Array : Float32Array;
@@ -63,7 +61,7 @@ export function affineForward(
       bias: 0,
       accumulate: true,
     });
-    storeValues(kernels, format, out, staging, y.data, 0, n * outputs);
+    storeValues(kernels, staging, out, y.data, 0, n * outputs);
   });
 }
 
@@ -95,15 +93,13 @@ export function affineBackward(
     const dxValues = reserve(regionBytes(n * inputs, bytes));
     const dwValues = reserve(regionBytes(inputs * outputs, bytes));
     const dbSum = reserve(outputs * 8);
-    const staging = reserve(
-      Math.max(...[n * inputs, inputs * outputs, n * outputs].map((c) => stagingBytes(format, c))),
-    );
+    const staging = reserveStaging(format, reserve, n * inputs, inputs * outputs, n * outputs);
     const dxTables = putTables(rowMajorTables(outputs, inputs, inputs, lanes, bytes), reserve);
     const dwTables = putTables(rowMajorTables(n, outputs, outputs, lanes, bytes), reserve);
 
-    loadValues(kernels, format, x.data, 0, n * inputs, staging, input);
-    loadValues(kernels, format, dy.data, 0, n * outputs, staging, grad);
-    loadValues(kernels, format, weights.data, 0, inputs * outputs, staging, w);
+    loadValues(kernels, staging, x.data, 0, n * inputs, input);
+    loadValues(kernels, staging, dy.data, 0, n * outputs, grad);
+    loadValues(kernels, staging, weights.data, 0, inputs * outputs, w);
     // dx (N, inputs) = dy (N, outputs) · Wᵀ (outputs, inputs)
     packA(kernels, format, grad, { m: n, k: outputs }, gradPacked);
     kernels.transpose(w, inputs, outputs, wT, bytes);
@@ -118,7 +114,7 @@ export function affineBackward(
       bias: 0,
       accumulate: false,
     });
-    storeValues(kernels, format, dxValues, staging, dx.data, 0, n * inputs);
+    storeValues(kernels, staging, dxValues, dx.data, 0, n * inputs);
     // dW (inputs, outputs) = xᵀ (inputs, N) · dy (N, outputs)
     kernels.transpose(input, n, inputs, inputT, bytes);
     packA(kernels, format, inputT, { m: inputs, k: n }, inputPacked);
@@ -133,7 +129,7 @@ export function affineBackward(
       bias: 0,
       accumulate: false,
     });
-    storeValues(kernels, format, dwValues, staging, dWeights.data, 0, inputs * outputs);
+    storeValues(kernels, staging, dwValues, dWeights.data, 0, inputs * outputs);
     // db (outputs) = the row sums of dyᵀ
     kernels.transpose(grad, n, outputs, gradT, bytes);
     const dbTotal = new Float64Array(heap(), dbSum, outputs).fill(0);

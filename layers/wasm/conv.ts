@@ -21,9 +21,10 @@ import { heap, type Kernels, requireKernels, withRegions } from "./kernels.ts";
 import { gemm, halfLanes, packA, packedBytes, putTables } from "./gemm.ts";
 import { channelsLastTables, convTables, rowMajorTables } from "./tables.ts";
 import {
+  isF64,
   loadValues,
   regionBytes,
-  stagingBytes,
+  reserveStaging,
   storeValues,
   valueBytes,
   type WasmFormat,
@@ -71,10 +72,10 @@ export function convForward(
     const raw = reserve(regionBytes(outC * taps, bytes));
     const packed = reserve(packedBytes(format, outC, taps));
     const b = reserve(regionBytes(outC, bytes));
-    const staging = reserve(stagingBytes(format, outC * taps));
-    loadValues(kernels, format, weights.data, 0, outC * taps, staging, raw);
+    const staging = reserveStaging(format, reserve, outC * taps);
+    loadValues(kernels, staging, weights.data, 0, outC * taps, raw);
     packA(kernels, format, raw, { m: outC, k: taps }, packed);
-    loadValues(kernels, format, bias.data, 0, outC, staging, b);
+    loadValues(kernels, staging, bias.data, 0, outC, b);
     convolve(kernels, format, reserve, { count: outC, packed, bias: b }, { x, y }, geometry);
   });
 }
@@ -102,8 +103,8 @@ export function convBackward(
   const bytes = valueBytes(format);
   withRegions((reserve) => {
     const raw = reserve(regionBytes(outC * taps, bytes));
-    const staging = reserve(stagingBytes(format, outC * taps));
-    loadValues(kernels, format, weights.data, 0, outC * taps, staging, raw);
+    const staging = reserveStaging(format, reserve, outC * taps);
+    loadValues(kernels, staging, weights.data, 0, outC * taps, raw);
     // A conv's pad is below its size, so stride 1 always convolves back with a pad >= 0.
     const inputGradient = stride === 1 ? convolveBack : col2imBack;
     inputGradient(kernels, format, reserve, { raw, outC, dy, dx }, geometry);
@@ -122,9 +123,7 @@ export function convBackward(
     const dwGroup = reserve(regionBytes(outC * taps, bytes));
     const dwSum = reserve(outC * taps * 8);
     const dbSum = reserve(outC * 8);
-    const imageStaging = reserve(
-      Math.max(stagingBytes(format, imageSize), stagingBytes(format, group * outC * positions)),
-    );
+    const imageStaging = reserveStaging(format, reserve, imageSize, group * outC * positions);
     const tables = putTables(
       channelsLastTables(
         { channels, hp, wp, size, oh, ow },
@@ -142,13 +141,13 @@ export function convBackward(
       const images = Math.min(group, n - first);
       for (let g = 0; g < images; g++) {
         const start = (first + g) * imageSize;
-        loadValues(kernels, format, x.data, start, imageSize, imageStaging, image);
+        loadValues(kernels, imageStaging, x.data, start, imageSize, image);
         kernels.pad_image(image, channels, h, w, pad, padded, bytes, 0);
         const at = channelsLast + g * paddedSize * bytes;
         kernels.transpose(padded, channels, hp * wp, at, bytes);
       }
       const count = images * outC * positions;
-      loadValues(kernels, format, dy.data, first * outC * positions, count, imageStaging, dyValues);
+      loadValues(kernels, imageStaging, dy.data, first * outC * positions, count, dyValues);
       // (images, outC, P) to (outC, images·P): every filter's gradients, image after image
       kernels.transpose(dyValues, images, outC, dyRows, positions * bytes);
       packA(kernels, format, dyRows, { m: outC, k: images * positions }, dyPacked);
@@ -248,18 +247,16 @@ function col2imBack(
   const grad = reserve(regionBytes(outC * positions, bytes));
   const col = reserve(regionBytes(taps * positions, bytes));
   const image = reserve(regionBytes(imageSize, bytes));
-  const staging = reserve(
-    Math.max(stagingBytes(format, outC * positions), stagingBytes(format, imageSize)),
-  );
+  const staging = reserveStaging(format, reserve, outC * positions, imageSize);
   const tables = putTables(
     rowMajorTables(outC, positions, positions, halfLanes(format), bytes),
     reserve,
   );
   kernels.transpose(raw, outC, taps, transposed, bytes);
   packA(kernels, format, transposed, { m: taps, k: outC }, packed);
-  const col2im = format === "f64" ? kernels.col2im_f64 : kernels.col2im_f32;
+  const col2im = isF64(format) ? kernels.col2im_f64 : kernels.col2im_f32;
   for (let i = 0; i < n; i++) {
-    loadValues(kernels, format, dy.data, i * outC * positions, outC * positions, staging, grad);
+    loadValues(kernels, staging, dy.data, i * outC * positions, outC * positions, grad);
     // dcol (K, P) = Wᵀ (K, outC) · dy (outC, P)
     gemm(kernels, format, {
       m: taps,
@@ -273,7 +270,7 @@ function col2imBack(
       accumulate: false,
     });
     col2im(col, channels, h, w, size, stride, pad, oh, ow, image);
-    storeValues(kernels, format, image, staging, dx.data, i * imageSize, imageSize);
+    storeValues(kernels, staging, image, dx.data, i * imageSize, imageSize);
   }
 }
 
@@ -306,12 +303,10 @@ function convolve(
   const padded = reserve(channels * hp * wp * bytes + 64);
   const col = stride === 1 ? padded : reserve(regionBytes(taps * positions, bytes));
   const out = reserve(regionBytes(outC * positions, bytes));
-  const staging = reserve(
-    Math.max(stagingBytes(format, imageSize), stagingBytes(format, outC * positions)),
-  );
+  const staging = reserveStaging(format, reserve, imageSize, outC * positions);
   const placed = putTables(tables, reserve);
   for (let i = 0; i < n; i++) {
-    loadValues(kernels, format, x.data, i * imageSize, imageSize, staging, image);
+    loadValues(kernels, staging, x.data, i * imageSize, imageSize, image);
     kernels.pad_image(image, channels, h, w, pad, padded, bytes, 64);
     if (stride !== 1) {
       kernels.im2col(padded, channels, hp, wp, size, stride, oh, ow, col, positions, bytes);
@@ -327,6 +322,6 @@ function convolve(
       bias: filters.bias,
       accumulate: false,
     });
-    storeValues(kernels, format, out, staging, y.data, i * outC * positions, outC * positions);
+    storeValues(kernels, staging, out, y.data, i * outC * positions, outC * positions);
   }
 }

@@ -5,7 +5,7 @@
  */
 import { heap, type Kernels } from "./kernels.ts";
 import type { GemmTables } from "./tables.ts";
-import { valueBytes, type WasmFormat } from "./staging.ts";
+import { isF64, valueBytes, type WasmFormat } from "./staging.ts";
 
 /** The operands of {@linkcode gemm}: byte offsets in the memory, and sizes. */
 export interface GemmOperands {
@@ -68,7 +68,7 @@ export function putTables(tables: GemmTables, reserve: (bytes: number) => number
 
 /** C = A · B (+ bias) (+ C), in float64 for f64 storage, else in float32. */
 export function gemm(kernels: Kernels, format: WasmFormat, o: GemmOperands): void {
-  const run = format === "f64" ? kernels.gemm_f64 : kernels.gemm_f32;
+  const run = isF64(format) ? kernels.gemm_f64 : kernels.gemm_f32;
   run(
     o.m,
     o.k,

@@ -477,6 +477,121 @@ export function narrow_f16(src: usize, dst: usize, count: i32): void {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Minifloats: codes of up to 8 bits through tables, rounding to any minifloat as the
+// TypeScript encoder (layers/storage/minifloat.ts) rounds, operation for operation.
+
+/** count u8 codes at src to the f32 at dst, each looked up in the 256 f32 at table. */
+export function widen_u8(src: usize, dst: usize, count: i32, table: usize): void {
+  for (let i = 0; i < count; i++) {
+    store<f32>(dst + (<usize>i << 2), load<f32>(table + (<usize>load<u8>(src + <usize>i) << 2)));
+  }
+}
+
+/** count u8 codes at p replaced in place by the u8 at table[code] (ReLU over codes). */
+export function map_u8(p: usize, count: i32, table: usize): void {
+  for (let i = 0; i < count; i++) {
+    const at = p + <usize>i;
+    store<u8>(at, load<u8>(table + <usize>load<u8>(at)));
+  }
+}
+
+/** d[i] &= keep[x[i]] over count u8 codes: keep holds 0xff or 0 (ReLU backward over codes). */
+export function keep_u8(x: usize, d: usize, count: i32, keep: usize): void {
+  for (let i = 0; i < count; i++) {
+    const at = d + <usize>i;
+    store<u8>(at, load<u8>(at) & load<u8>(keep + <usize>load<u8>(x + <usize>i)));
+  }
+}
+
+// The rounding modes, numbered as MODE_NUMBERS in layers/wasm/minifloat_codec.ts.
+const NEAREST_EVEN = 0, NEAREST_AWAY = 1, NEAREST_ZERO = 2, TOWARD_POSITIVE = 3;
+const TOWARD_NEGATIVE = 4, TOWARD_ZERO = 5, ODD = 6, STOCHASTIC = 7, STOCHASTIC_EQUAL = 8;
+
+/** Entries of the encoder's tables: one for zero, one per double exponent field of a float32. */
+const FIELDS = 278;
+/** The double exponent field of the smallest float32 subnormal (2^-149) is FIRST_FIELD + 1. */
+const FIRST_FIELD = 873;
+
+/**
+ * Whether a magnitude a fraction f of a spacing above its lower neighbour (code parity `odd`)
+ * rounds up, given the sign and 32 random bits: rounding.ts's roundsUp, mode by mode.
+ */
+// @ts-ignore: decorator
+@inline function roundsUp(mode: i32, bits: i32, f: f64, odd: bool, negative: bool, random: u32): bool {
+  switch (mode) {
+    case NEAREST_EVEN: return f > 0.5 || (f == 0.5 && odd);
+    case NEAREST_AWAY: return f >= 0.5;
+    case NEAREST_ZERO: return f > 0.5;
+    case TOWARD_POSITIVE: return f > 0 && !negative;
+    case TOWARD_NEGATIVE: return f > 0 && negative;
+    case TOWARD_ZERO: return false;
+    case ODD: return f > 0 && !odd;
+    case STOCHASTIC_EQUAL: return f > 0 && random >= 0x80000000;
+    case STOCHASTIC: {
+      if (bits == 0) return <f64>random < f * 4294967296.0;
+      const whole = <f64>(<u64>1 << <u64>bits);
+      return Math.floor(f * whole) + <f64>(random >>> <u32>(32 - bits)) >= whole;
+    }
+  }
+  return false;
+}
+
+/**
+ * count f32 at src to codes of 1 or 2 bytes (elemBytes) at dst, rounded as the encoder
+ * described at codec rounds them; random: 32 random bits per value (u32), or 0 when the mode
+ * reads none. The codec, built by layers/wasm/minifloat_codec.ts:
+ *   i32 [sign code, largest finite code, NaN code, overflow code (Infinity or saturated),
+ *        finite overflow when positive, when negative, mode, random bits (0: exact)]
+ *   then f64 [FIELDS] each: scaleHigh, scaleLow, offset, step, by table entry
+ * where entry 0 is zero and entry t the double exponent field FIRST_FIELD + t. The float32 is
+ * widened to f64 (exact) and encoded by the same operations, in the same order, as the
+ * TypeScript encoder: |x| scaled by two powers of two, one rounding to an integer k, the code
+ * offset + k·step.
+ */
+export function narrow_minifloat(
+  src: usize, dst: usize, count: i32, codec: usize, elemBytes: i32, random: usize,
+): void {
+  const signCode = load<i32>(codec);
+  const maxFinite = <f64>load<i32>(codec, 4);
+  const nan = load<i32>(codec, 8);
+  const overflow = load<i32>(codec, 12);
+  const overPositive = load<i32>(codec, 16);
+  const overNegative = load<i32>(codec, 20);
+  const mode = load<i32>(codec, 24);
+  const bits = load<i32>(codec, 28);
+  const scaleHigh = codec + 32;
+  const scaleLow = scaleHigh + FIELDS * 8;
+  const offsets = scaleLow + FIELDS * 8;
+  const steps = offsets + FIELDS * 8;
+  for (let i = 0; i < count; i++) {
+    const x = <f64>load<f32>(src + (<usize>i << 2));
+    const word = reinterpret<u64>(x);
+    const negative = (word >> 63) != 0;
+    const sign = negative ? signCode : 0;
+    const field = <i32>(word >> 52) & 0x7ff;
+    let code: i32;
+    if (field == 0x7ff) {
+      code = sign + (x == x ? overflow : nan);
+    } else {
+      const t = <usize>(field == 0 ? 0 : field - FIRST_FIELD) << 3;
+      const spacings = Math.abs(x) * load<f64>(scaleHigh + t) * load<f64>(scaleLow + t);
+      let k: f64;
+      if (mode == NEAREST_EVEN) {
+        k = nearest<f64>(spacings); // as spacings + 2^52 - 2^52 for 0 <= spacings < 2^52
+      } else {
+        k = Math.floor(spacings);
+        const r = random ? load<u32>(random + (<usize>i << 2)) : 0;
+        if (roundsUp(mode, bits, spacings - k, (<i64>k & 1) == 1, negative, r)) k += 1;
+      }
+      const c = load<f64>(offsets + t) + k * load<f64>(steps + t);
+      code = sign + (c > maxFinite ? (negative ? overNegative : overPositive) : <i32>c);
+    }
+    if (elemBytes == 1) store<u8>(dst + <usize>i, code);
+    else store<u16>(dst + (<usize>i << 1), code);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // ReLU in place on stored elements (counts multiples of 8). x < 0 becomes +0; -0 and NaN stay,
 // as in the TypeScript layer.
 
@@ -879,4 +994,30 @@ export function unpool_f32(dy: usize, planes: i32, outSize: i32, inSize: i32, ar
 /** Max pooling backward over f64; see unpool. */
 export function unpool_f64(dy: usize, planes: i32, outSize: i32, inSize: i32, argmax: usize, dx: usize): void {
   unpool<f64>(dy, planes, outSize, inSize, argmax, dx);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ceiling the GEMMs are measured against (`deno task perf`)
+
+/**
+ * n rounds of 12 independent f32x4 multiply-adds (fused in the relaxed build): 96 floating-point
+ * operations a round, from registers only, enough chains to cover the latency of every pipe.
+ * Returns a lane of the sum so that no round can be dropped.
+ */
+export function fma_peak(n: i32): f32 {
+  const m = f32x4.splat(0.9999999);
+  const c = f32x4.splat(1e-7);
+  let a0 = f32x4.splat(1), a1 = f32x4.splat(2), a2 = f32x4.splat(3), a3 = f32x4.splat(4);
+  let a4 = f32x4.splat(5), a5 = f32x4.splat(6), a6 = f32x4.splat(7), a7 = f32x4.splat(8);
+  let a8 = f32x4.splat(9), a9 = f32x4.splat(10), a10 = f32x4.splat(11), a11 = f32x4.splat(12);
+  for (let i = 0; i < n; i++) {
+    a0 = madd32(a0, m, c); a1 = madd32(a1, m, c); a2 = madd32(a2, m, c); a3 = madd32(a3, m, c);
+    a4 = madd32(a4, m, c); a5 = madd32(a5, m, c); a6 = madd32(a6, m, c); a7 = madd32(a7, m, c);
+    a8 = madd32(a8, m, c); a9 = madd32(a9, m, c); a10 = madd32(a10, m, c); a11 = madd32(a11, m, c);
+  }
+  const s = f32x4.add(
+    f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)),
+    f32x4.add(f32x4.add(f32x4.add(a4, a5), f32x4.add(a6, a7)), f32x4.add(f32x4.add(a8, a9), f32x4.add(a10, a11))),
+  );
+  return f32x4.extract_lane(s, 0);
 }

@@ -69,6 +69,23 @@ export interface Kernels {
   narrow_bf16(src: number, dst: number, count: number): void;
   /** float32 to float16 codes, nearest even (count a multiple of 8). */
   narrow_f16(src: number, dst: number, count: number): void;
+  /** Byte codes to float32 through a table of 256 float32. */
+  widen_u8(src: number, dst: number, count: number, table: number): void;
+  /** float32 to minifloat codes of `elemBytes`, rounded as the encoder at `codec` describes. */
+  narrow_minifloat(
+    src: number,
+    dst: number,
+    count: number,
+    codec: number,
+    elemBytes: number,
+    random: number,
+  ): void;
+  /** Byte codes replaced in place through a table of 256 codes. */
+  map_u8(p: number, count: number, table: number): void;
+  /** Byte codes at d masked by the byte that a table of 256 gives for the codes at x. */
+  keep_u8(x: number, d: number, count: number, keep: number): void;
+  /** n rounds of 12 independent f32x4 multiply-adds (96 flop a round); a lane of the sum. */
+  fma_peak(n: number): number;
   /** ReLU in place over float32 (count a multiple of 8). */
   relu_f32(p: number, count: number): void;
   /** ReLU in place over float64 (count a multiple of 8). */

@@ -10,9 +10,10 @@ import type { Tensor } from "../tensor.ts";
 import type { Window } from "../_geometry.ts";
 import { heap, requireKernels, withRegions } from "./kernels.ts";
 import {
+  isF64,
   loadValues,
   regionBytes,
-  stagingBytes,
+  reserveStaging,
   storeValues,
   valueBytes,
   type WasmFormat,
@@ -34,16 +35,16 @@ export function poolForward(
   const inSize = channels * h * w;
   const outSize = channels * oh * ow;
   const bytes = valueBytes(format);
-  const pool = format === "f64" ? kernels.max_pool_f64 : kernels.max_pool_f32;
+  const pool = isF64(format) ? kernels.max_pool_f64 : kernels.max_pool_f32;
   withRegions((reserve) => {
     const input = reserve(regionBytes(inSize, bytes));
     const out = reserve(regionBytes(outSize, bytes));
     const at = reserve(outSize * 4);
-    const staging = reserve(Math.max(stagingBytes(format, inSize), stagingBytes(format, outSize)));
+    const staging = reserveStaging(format, reserve, inSize, outSize);
     for (let i = 0; i < n; i++) {
-      loadValues(kernels, format, x.data, i * inSize, inSize, staging, input);
+      loadValues(kernels, staging, x.data, i * inSize, inSize, input);
       pool(input, channels, h, w, window.size, window.stride, window.pad, oh, ow, out, at);
-      storeValues(kernels, format, out, staging, y.data, i * outSize, outSize);
+      storeValues(kernels, staging, out, y.data, i * outSize, outSize);
       argmax.set(new Int32Array(heap(), at, outSize), i * outSize);
     }
   });
@@ -64,17 +65,17 @@ export function poolBackward(
   const inSize = channels * h * w;
   const outSize = channels * oh * ow;
   const bytes = valueBytes(format);
-  const unpool = format === "f64" ? kernels.unpool_f64 : kernels.unpool_f32;
+  const unpool = isF64(format) ? kernels.unpool_f64 : kernels.unpool_f32;
   withRegions((reserve) => {
     const grad = reserve(regionBytes(outSize, bytes));
     const out = reserve(regionBytes(inSize, bytes));
     const at = reserve(outSize * 4);
-    const staging = reserve(Math.max(stagingBytes(format, inSize), stagingBytes(format, outSize)));
+    const staging = reserveStaging(format, reserve, inSize, outSize);
     for (let i = 0; i < n; i++) {
-      loadValues(kernels, format, dy.data, i * outSize, outSize, staging, grad);
+      loadValues(kernels, staging, dy.data, i * outSize, outSize, grad);
       new Int32Array(heap(), at, outSize).set(argmax.subarray(i * outSize, (i + 1) * outSize));
       unpool(grad, channels, oh * ow, h * w, at, out);
-      storeValues(kernels, format, out, staging, dx.data, i * inSize, inSize);
+      storeValues(kernels, staging, out, dx.data, i * inSize, inSize);
     }
   });
 }

@@ -1,31 +1,53 @@
 /**
  * ReLU forward and backward on the wasm kernels, on the stored elements themselves (16-bit
- * formats by their codes), in chunks: exact, as the TypeScript layer.
+ * formats by their codes, minifloats through tables of every code's ReLU), in chunks: exact,
+ * as the TypeScript layer.
  *
  * @module
  */
 import type { Tensor } from "../tensor.ts";
-import { requireKernels, withRegions } from "./kernels.ts";
-import { copyIn, copyOut, regionBytes, STORED_BYTES, type WasmFormat } from "./staging.ts";
+import { heap, type Kernels, requireKernels, withRegions } from "./kernels.ts";
+import { copyIn, copyOut, regionBytes, storedBytes, type WasmFormat } from "./staging.ts";
 
 /** Elements per chunk: 256 KiB of f32, inside L2. */
 const CHUNK = 65536;
 
 /** The code of +Infinity of each 16-bit format (a larger magnitude is a NaN). */
-const INFINITY_CODE = { f16: 0x7c00, bf16: 0x7f80 };
+const INFINITY_CODE: Readonly<Record<string, number>> = { f16: 0x7c00, bf16: 0x7f80 };
+
+/** Puts a table of 256 bytes in the memory. */
+function placeTable(reserve: (bytes: number) => number, table: Uint8Array | undefined): number {
+  if (!table) return 0;
+  const at = reserve(table.length);
+  new Uint8Array(heap(), at, table.length).set(table);
+  return at;
+}
+
+/** ReLU in place over `count` stored elements at `at` (rounded up to 8). */
+function reluInPlace(
+  kernels: Kernels,
+  format: WasmFormat,
+  at: number,
+  count: number,
+  table: number,
+) {
+  const rounded = Math.ceil(count / 8) * 8;
+  if (format.carrier === "f32") kernels.relu_f32(at, rounded);
+  else if (format.carrier === "f64") kernels.relu_f64(at, rounded);
+  else if (format.carrier === "u8") kernels.map_u8(at, count, table);
+  else kernels.relu_16(at, rounded, INFINITY_CODE[format.carrier]);
+}
 
 /** `y` = max(`x`, 0) element-wise, both stored in `format`. */
 export function reluForward(format: WasmFormat, x: Tensor, y: Tensor): void {
   const kernels = requireKernels();
   withRegions((reserve) => {
-    const at = reserve(regionBytes(CHUNK, STORED_BYTES[format]));
+    const at = reserve(regionBytes(CHUNK, storedBytes(format)));
+    const table = placeTable(reserve, format.codec?.relu);
     for (let start = 0; start < x.size; start += CHUNK) {
       const count = Math.min(CHUNK, x.size - start);
-      const rounded = Math.ceil(count / 8) * 8;
       copyIn(format, x.data, start, count, at);
-      if (format === "f32") kernels.relu_f32(at, rounded);
-      else if (format === "f64") kernels.relu_f64(at, rounded);
-      else kernels.relu_16(at, rounded, INFINITY_CODE[format]);
+      reluInPlace(kernels, format, at, count, table);
       copyOut(format, at, y.data, start, count);
     }
   });
@@ -39,16 +61,18 @@ export function reluBackward(
   const kernels = requireKernels();
   const { x, dy, dx } = tensors;
   withRegions((reserve) => {
-    const input = reserve(regionBytes(CHUNK, STORED_BYTES[format]));
-    const grad = reserve(regionBytes(CHUNK, STORED_BYTES[format]));
+    const input = reserve(regionBytes(CHUNK, storedBytes(format)));
+    const grad = reserve(regionBytes(CHUNK, storedBytes(format)));
+    const keep = placeTable(reserve, format.codec?.positive);
     for (let start = 0; start < x.size; start += CHUNK) {
       const count = Math.min(CHUNK, x.size - start);
       const rounded = Math.ceil(count / 8) * 8;
       copyIn(format, x.data, start, count, input);
       copyIn(format, dy.data, start, count, grad);
-      if (format === "f32") kernels.relu_backward_f32(input, grad, rounded);
-      else if (format === "f64") kernels.relu_backward_f64(input, grad, rounded);
-      else kernels.relu_backward_16(input, grad, rounded, INFINITY_CODE[format]);
+      if (format.carrier === "f32") kernels.relu_backward_f32(input, grad, rounded);
+      else if (format.carrier === "f64") kernels.relu_backward_f64(input, grad, rounded);
+      else if (format.carrier === "u8") kernels.keep_u8(input, grad, count, keep);
+      else kernels.relu_backward_16(input, grad, rounded, INFINITY_CODE[format.carrier]);
       copyOut(format, grad, dx.data, start, count);
     }
   });

@@ -3,8 +3,9 @@
  *
  * Elements cross as raw bytes (every {@linkcode StorageArray} exposes its buffer, and the
  * f16-polyfill's buffer holds plain float16 codes). 16-bit formats are widened to float32 once
- * inside the memory, and results narrowed back there, by the SIMD conversion kernels; f32 and
- * f64 elements are used as they are.
+ * inside the memory, and results narrowed back there, by the SIMD conversion kernels;
+ * minifloats of up to 8 bits are widened through a table of their values and narrowed by their
+ * own rounding (see {@linkcode minifloatCodec}); f32 and f64 elements are used as they are.
  *
  * @module
  */
@@ -15,35 +16,57 @@ import { f16 } from "../storage/f16.ts";
 import { f16Polyfill } from "../storage/f16_polyfill.ts";
 import { bf16 } from "../storage/bf16.ts";
 import { heap, type Kernels } from "./kernels.ts";
+import { type MinifloatCodec, minifloatCodec } from "./minifloat_codec.ts";
 import type { Arithmetic, KernelPath } from "../kernel_path.ts";
 
-/** How a storage format's elements sit in the kernels' memory. */
-export type WasmFormat = "f64" | "f32" | "f16" | "bf16";
+/** How elements sit in the kernels' memory: as values, as 16-bit codes, as byte codes. */
+export type Carrier = "f64" | "f32" | "f16" | "bf16" | "u8";
 
-/** Bytes per stored element of each format. */
-export const STORED_BYTES: Readonly<Record<WasmFormat, number>> = {
-  f64: 8,
-  f32: 4,
-  f16: 2,
-  bf16: 2,
-};
+/** A storage format as the kernels handle it. */
+export interface WasmFormat {
+  /** How its elements sit in the memory. */
+  readonly carrier: Carrier;
+  /** The format's name: two storages of one name are one format. */
+  readonly name: string;
+  /** For byte codes: the tables that decode and encode them. */
+  readonly codec?: MinifloatCodec;
+}
 
-const FORMATS = new Map<Storage, WasmFormat>([
-  [f64, "f64"],
-  [f32, "f32"],
-  [f16, "f16"],
-  [f16Polyfill, "f16"], // the same bits as f16
-  [bf16, "bf16"],
+/** Bytes per stored element of each carrier. */
+const STORED_BYTES: Readonly<Record<Carrier, number>> = { f64: 8, f32: 4, f16: 2, bf16: 2, u8: 1 };
+
+const BUILT_IN = new Map<Storage, WasmFormat>([
+  [f64, { carrier: "f64", name: "f64" }],
+  [f32, { carrier: "f32", name: "f32" }],
+  [f16, { carrier: "f16", name: "f16" }],
+  [f16Polyfill, { carrier: "f16", name: "f16" }], // the same bits as f16
+  [bf16, { carrier: "bf16", name: "bf16" }],
 ]);
+
+/** Minifloats met so far, with their tables: built once per storage. A cache, not a choice. */
+const MINIFLOATS = new WeakMap<Storage, WasmFormat | null>();
+
+/** The kernels' view of `storage`, or undefined when they cannot hold it. */
+function formatOf(storage: Storage): WasmFormat | undefined {
+  const builtIn = BUILT_IN.get(storage);
+  if (builtIn) return builtIn;
+  let known = MINIFLOATS.get(storage);
+  if (known === undefined) {
+    const codec = minifloatCodec(storage);
+    known = codec ? { carrier: "u8", name: storage.name, codec } : null;
+    MINIFLOATS.set(storage, known);
+  }
+  return known ?? undefined;
+}
 
 /**
  * The format all of `storages` store their elements in, or undefined when they differ or one
- * is not a built-in format (such layers keep their TypeScript code).
+ * is not a format the kernels hold (such layers keep their TypeScript code).
  */
 export function commonFormat(...storages: Storage[]): WasmFormat | undefined {
-  const formats = new Set(storages.map((s) => FORMATS.get(s)));
-  const [format] = formats;
-  return formats.size === 1 ? format : undefined;
+  const formats = storages.map(formatOf);
+  const [first] = formats;
+  return formats.every((f) => f && f.name === first?.name) ? first : undefined;
 }
 
 /**
@@ -63,13 +86,23 @@ export function productArithmetic(
   format: WasmFormat | undefined,
   accumulator?: Storage,
 ): Arithmetic {
-  if (format) return { path: "wasm", accumulation: format === "f64" ? "float64" : "float32" };
+  if (format) return { path: "wasm", accumulation: isF64(format) ? "float64" : "float32" };
   return { path: "typescript", accumulation: accumulator?.name ?? "float64" };
+}
+
+/** Whether a format computes in float64 (else float32). */
+export function isF64(format: WasmFormat): boolean {
+  return format.carrier === "f64";
 }
 
 /** Bytes per element of the type a format computes in: float64 for f64, else float32. */
 export function valueBytes(format: WasmFormat): 4 | 8 {
-  return format === "f64" ? 8 : 4;
+  return isF64(format) ? 8 : 4;
+}
+
+/** Bytes per stored element of a format. */
+export function storedBytes(format: WasmFormat): number {
+  return STORED_BYTES[format.carrier];
 }
 
 /**
@@ -80,52 +113,83 @@ export function regionBytes(count: number, bytes: number): number {
   return Math.ceil(count / 8) * 8 * bytes + 64;
 }
 
-/** Bytes to reserve for staging `count` stored elements before widening (0 for f32 and f64). */
-export function stagingBytes(format: WasmFormat, count: number): number {
-  return STORED_BYTES[format] === 2 ? regionBytes(count, 2) : 0;
+/**
+ * Where stored elements wait to be widened or after being narrowed, and a minifloat's tables,
+ * in the memory: what {@linkcode loadValues} and {@linkcode storeValues} work through.
+ */
+export interface Staging {
+  format: WasmFormat;
+  /** The staging region (unused for f32 and f64). */
+  at: number;
+  /** For byte codes: where the decode table and the encoder's description are. */
+  decode: number;
+  encode: number;
+}
+
+/**
+ * Reserves staging for runs of up to the largest of `counts` elements of `format`, and puts a
+ * minifloat's tables in the memory.
+ */
+export function reserveStaging(
+  format: WasmFormat,
+  reserve: (bytes: number) => number,
+  ...counts: number[]
+): Staging {
+  const bytes = storedBytes(format);
+  const at = bytes < 4 ? reserve(regionBytes(Math.max(...counts), bytes)) : 0;
+  const { codec } = format;
+  if (!codec) return { format, at, decode: 0, encode: 0 };
+  const decode = reserve(codec.decode.byteLength);
+  const encode = reserve(codec.encode.byteLength);
+  new Float32Array(heap(), decode, codec.decode.length).set(codec.decode);
+  new Uint8Array(heap(), encode, codec.encode.byteLength).set(new Uint8Array(codec.encode));
+  return { format, at, decode, encode };
 }
 
 /** The bytes of elements `start .. start + count` of `data`, `bytes` each. */
-function storedBytes(data: StorageArray, start: number, count: number, bytes: number): Uint8Array {
+function elementBytes(data: StorageArray, start: number, count: number, bytes: number): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset + start * bytes, count * bytes);
 }
 
 /**
  * Copies elements `start .. start + count` of `src` into the memory at `values`, as float32
- * (widened through `staging` for 16-bit formats) or float64.
+ * (widened through the staging region for coded formats) or float64.
  */
 export function loadValues(
   kernels: Kernels,
-  format: WasmFormat,
+  staging: Staging,
   src: StorageArray,
   start: number,
   count: number,
-  staging: number,
   values: number,
 ): void {
-  copyIn(format, src, start, count, STORED_BYTES[format] === 2 ? staging : values);
+  const { format, at } = staging;
+  const coded = storedBytes(format) < 4;
+  copyIn(format, src, start, count, coded ? at : values);
   const rounded = Math.ceil(count / 8) * 8;
-  if (format === "f16") kernels.widen_f16(staging, values, rounded);
-  if (format === "bf16") kernels.widen_bf16(staging, values, rounded);
+  if (format.carrier === "f16") kernels.widen_f16(at, values, rounded);
+  if (format.carrier === "bf16") kernels.widen_bf16(at, values, rounded);
+  if (format.carrier === "u8") kernels.widen_u8(at, values, count, staging.decode);
 }
 
 /**
  * Stores `count` values at `values` in the memory (float32 or float64) into `dst` from element
- * `start`, each float32 narrowed once (through `staging`) for 16-bit formats.
+ * `start`, each float32 narrowed once (through the staging region) for coded formats.
  */
 export function storeValues(
   kernels: Kernels,
-  format: WasmFormat,
+  staging: Staging,
   values: number,
-  staging: number,
   dst: StorageArray,
   start: number,
   count: number,
 ): void {
+  const { format, at } = staging;
   const rounded = Math.ceil(count / 8) * 8;
-  if (format === "f16") kernels.narrow_f16(values, staging, rounded);
-  if (format === "bf16") kernels.narrow_bf16(values, staging, rounded);
-  copyOut(format, STORED_BYTES[format] === 2 ? staging : values, dst, start, count);
+  if (format.carrier === "f16") kernels.narrow_f16(values, at, rounded);
+  if (format.carrier === "bf16") kernels.narrow_bf16(values, at, rounded);
+  if (format.carrier === "u8") kernels.narrow_minifloat(values, at, count, staging.encode, 1, 0);
+  copyOut(format, storedBytes(format) < 4 ? at : values, dst, start, count);
 }
 
 /** Copies `count` stored elements of `src` from `start` into the memory at `at`, as they are. */
@@ -136,8 +200,8 @@ export function copyIn(
   count: number,
   at: number,
 ): void {
-  const bytes = STORED_BYTES[format];
-  new Uint8Array(heap(), at, count * bytes).set(storedBytes(src, start, count, bytes));
+  const bytes = storedBytes(format);
+  new Uint8Array(heap(), at, count * bytes).set(elementBytes(src, start, count, bytes));
 }
 
 /** Copies `count` stored elements at `at` in the memory into `dst` from `start`, as they are. */
@@ -148,6 +212,6 @@ export function copyOut(
   start: number,
   count: number,
 ): void {
-  const bytes = STORED_BYTES[format];
-  storedBytes(dst, start, count, bytes).set(new Uint8Array(heap(), at, count * bytes));
+  const bytes = storedBytes(format);
+  elementBytes(dst, start, count, bytes).set(new Uint8Array(heap(), at, count * bytes));
 }

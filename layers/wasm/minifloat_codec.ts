@@ -1,0 +1,79 @@
+/**
+ * The tables through which the wasm kernels read and write a minifloat of up to 8 bits: every
+ * code's value as a float32 (decoding is one lookup), and the encoder's own tables
+ * (layers/storage/minifloat.ts) laid out for `narrow_minifloat` in kernels.as, which rounds a
+ * float32 by the same operations as the TypeScript encoder and so to the same code.
+ *
+ * @module
+ */
+import type { Storage } from "../storage/storage.ts";
+import type { MinifloatRounding } from "../storage/rounding.ts";
+import { minifloatParts } from "../storage/_minifloat_parts.ts";
+
+/** A minifloat's tables for the kernels. */
+export interface MinifloatCodec {
+  /** Every code's value, as float32 (256 entries). */
+  decode: Float32Array;
+  /** The encoder's description (see `narrow_minifloat` in kernels.as). */
+  encode: ArrayBuffer;
+  /** Every code's ReLU, as a code (256 entries). */
+  relu: Uint8Array;
+  /** 0xff for the codes of values above zero, else 0 (256 entries): ReLU's backward mask. */
+  positive: Uint8Array;
+}
+
+/** The mode numbers kernels.as switches on. */
+const MODE_NUMBERS: Readonly<Record<MinifloatRounding, number>> = {
+  "nearest-even": 0,
+  "nearest-away": 1,
+  "nearest-zero": 2,
+  "toward-positive": 3,
+  "toward-negative": 4,
+  "toward-zero": 5,
+  "odd": 6,
+  "stochastic": 7,
+  "stochastic-equal": 8,
+};
+
+/** Entries of the encoder's tables in kernels.as: zero, then every double field of a float32. */
+const FIELDS = 278;
+/** Table entry t > 0 is double exponent field FIRST_FIELD + t. */
+const FIRST_FIELD = 873;
+
+/** Bytes of {@linkcode MinifloatCodec.encode}: an i32 header of 8, then 4 f64 tables. */
+export const ENCODE_BYTES = 32 + 4 * FIELDS * 8;
+
+/**
+ * The codec of `storage`, or undefined when it is not a minifloat of up to 8 bits whose every
+ * value is a float32, or when it rounds stochastically (its stream is drawn in TypeScript).
+ */
+export function minifloatCodec(storage: Storage): MinifloatCodec | undefined {
+  const parts = minifloatParts(storage);
+  if (!parts || parts.bits > 8 || storage.stream) return undefined;
+  const { values } = parts;
+  if (!values.every((v) => v !== v || Math.fround(v) === v)) return undefined;
+  const encode = new ArrayBuffer(ENCODE_BYTES);
+  new Int32Array(encode, 0, 8).set([
+    parts.sign,
+    parts.maxFinite,
+    parts.nan,
+    parts.overflow,
+    ...parts.finiteOverflow,
+    MODE_NUMBERS[parts.rounding],
+    parts.randomBits ?? 0,
+  ]);
+  const tables = [parts.scaleHigh, parts.scaleLow, parts.offset, parts.step];
+  tables.forEach((table, i) => {
+    const entries = new Float64Array(encode, 32 + i * FIELDS * 8, FIELDS);
+    entries[0] = table[0];
+    entries.set(table.subarray(FIRST_FIELD + 1, FIRST_FIELD + FIELDS), 1);
+  });
+  const decode = new Float32Array(256);
+  decode.set(values);
+  // ReLU as the TypeScript layer computes it: each code read, +0 for a negative value,
+  // written back by the format's own rounding.
+  const relu = storage.alloc(256) as Uint8Array;
+  storage.write(values.map((v) => v < 0 ? 0 : v), 0, relu, 0, values.length);
+  const positive = Uint8Array.from(decode, (v) => v > 0 ? 0xff : 0);
+  return { decode, encode, relu, positive };
+}

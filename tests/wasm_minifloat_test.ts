@@ -1,0 +1,143 @@
+/**
+ * The wasm minifloat kernels against the TypeScript storage: narrowing float32 values to every
+ * minifloat of up to 8 bits, in every deterministic rounding mode, exactly as the format's own
+ * `write` rounds them (on every code's value, every midpoint between neighbouring codes, their
+ * float32 neighbours, the overflow thresholds, and random float32 bit patterns), widening every
+ * code, and ReLU over codes.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { minifloat, type MinifloatOptions, ROUNDING_MODES, type Storage } from "../mod.ts";
+import { heap, requireKernels, withRegions } from "../layers/wasm/kernels.ts";
+import { minifloatCodec } from "../layers/wasm/minifloat_codec.ts";
+import { Random } from "../layers/random.ts";
+
+const kernels = requireKernels();
+
+const f32 = new Float32Array(1);
+const f32Bits = new Uint32Array(f32.buffer);
+
+/** The float32 next to `x` (a float32) away from zero (`step` 1) or toward it (-1). */
+function beside(x: number, step: 1 | -1): number {
+  f32[0] = x;
+  f32Bits[0] += step;
+  return f32[0];
+}
+
+/** Every value of `storage`, the midpoints of neighbours (and past the largest), with neighbours. */
+function probes(values: Float64Array): Float32Array {
+  const magnitudes = values.subarray(0, values.length / 2).filter((v) => Number.isFinite(v));
+  const sorted = [...new Set(magnitudes)].sort((a, b) => a - b);
+  const top = sorted[sorted.length - 1];
+  sorted.push(top + (top - sorted[sorted.length - 2]));
+  const out: number[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    const points = [sorted[i]];
+    if (i + 1 < sorted.length) points.push((sorted[i] + sorted[i + 1]) / 2);
+    for (const p of points) {
+      const x = Math.fround(p); // exact: a minifloat of 8 bits has at most 7 significant bits
+      out.push(x, x > 0 ? beside(x, -1) : x, beside(x, 1));
+    }
+  }
+  out.push(Infinity, NaN, 3.4028234663852886e38, 1e-45);
+  const random = new Random(7);
+  const patterns = Float32Array.from({ length: 1 << 15 }, () => {
+    f32Bits[0] = Math.floor(random.uniform() * 2 ** 32);
+    return f32[0];
+  });
+  return Float32Array.from([...out, ...out.map((x) => -x), ...patterns]);
+}
+
+/** The codes narrow_minifloat stores for `xs`. */
+function narrow(storage: Storage, xs: Float32Array): Uint8Array {
+  const codec = minifloatCodec(storage);
+  assert.ok(codec, `${storage.name}: no codec`);
+  return withRegions((reserve) => {
+    const src = reserve(xs.byteLength);
+    const dst = reserve(xs.length);
+    const at = reserve(codec.encode.byteLength);
+    new Float32Array(heap(), src, xs.length).set(xs);
+    new Uint8Array(heap(), at, codec.encode.byteLength).set(new Uint8Array(codec.encode));
+    kernels.narrow_minifloat(src, dst, xs.length, at, 1, 0);
+    return new Uint8Array(heap(), dst, xs.length).slice();
+  });
+}
+
+/** The formats checked: fp8, other widths, the layout and bias options, saturation. */
+const FORMATS: readonly MinifloatOptions[] = [
+  { exponentBits: 4, mantissaBits: 3 },
+  { exponentBits: 5, mantissaBits: 2 },
+  { exponentBits: 3, mantissaBits: 4 },
+  { exponentBits: 2, mantissaBits: 1 },
+  { exponentBits: 2, mantissaBits: 3 },
+  { exponentBits: 3, mantissaBits: 2 },
+  { exponentBits: 6, mantissaBits: 1 },
+  { exponentBits: 4, mantissaBits: 3, specials: "ieee" },
+  { exponentBits: 4, mantissaBits: 3, saturate: true },
+  { exponentBits: 5, mantissaBits: 2, saturate: true },
+  { exponentBits: 5, mantissaBits: 2, subnormals: false },
+  { exponentBits: 4, mantissaBits: 3, bias: 11 },
+  { exponentBits: 4, mantissaBits: 2, bias: -3, subnormals: false },
+];
+
+Deno.test("narrow_minifloat stores the code write stores, every format and deterministic mode", () => {
+  let checked = 0;
+  for (const options of FORMATS) {
+    for (const { mode } of ROUNDING_MODES.filter((m) => !m.mode.startsWith("stochastic"))) {
+      const storage = minifloat({ ...options, rounding: mode });
+      const xs = probes(minifloatCodecValues(storage));
+      const got = narrow(storage, xs);
+      const want = storage.alloc(xs.length);
+      storage.write(Float64Array.from(xs), 0, want, 0, xs.length);
+      const wrong = [...got.keys()].filter((i) => got[i] !== want[i]);
+      const first = wrong.length
+        ? `${xs[wrong[0]]}: ${got[wrong[0]]}, expected ${want[wrong[0]]}`
+        : "";
+      assert.equal(
+        wrong.length,
+        0,
+        `${storage.name}: ${wrong.length} of ${xs.length} wrong, ${first}`,
+      );
+      checked += xs.length;
+    }
+  }
+  assert.ok(checked > 1e6);
+});
+
+/** Every code's value of `storage`, read through its own `read`. */
+function minifloatCodecValues(storage: Storage): Float64Array {
+  const count = 2 ** (8 * storage.bytesPerElement);
+  const codes = Uint8Array.from({ length: count }, (_, c) => c);
+  const values = new Float64Array(count);
+  storage.read(codes, 0, values, 0, count);
+  return values;
+}
+
+Deno.test("widen_u8 gives every code's value; map_u8 with the ReLU table gives ReLU's codes", () => {
+  for (const options of FORMATS) {
+    const storage = minifloat(options);
+    const codec = minifloatCodec(storage)!;
+    const codes = Uint8Array.from({ length: 256 }, (_, c) => c);
+    const [widened, relu] = withRegions((reserve) => {
+      const src = reserve(256);
+      const dst = reserve(1024);
+      const table = reserve(1024);
+      const reluTable = reserve(256);
+      new Uint8Array(heap(), src, 256).set(codes);
+      new Float32Array(heap(), table, 256).set(codec.decode);
+      new Uint8Array(heap(), reluTable, 256).set(codec.relu);
+      kernels.widen_u8(src, dst, 256, table);
+      kernels.map_u8(src, 256, reluTable);
+      return [new Float32Array(heap(), dst, 256).slice(), new Uint8Array(heap(), src, 256).slice()];
+    });
+    const used = 2 ** (1 + options.exponentBits + options.mantissaBits);
+    const values = minifloatCodecValues(storage).subarray(0, used);
+    widened.subarray(0, used).forEach((v, c) =>
+      assert.ok(Object.is(v, values[c]) || (v !== v && values[c] !== values[c]))
+    );
+    const expected = storage.alloc(256) as Uint8Array;
+    storage.write(values.map((v) => v < 0 ? 0 : v), 0, expected, 0, used);
+    assert.deepEqual([...relu.subarray(0, used)], [...expected.subarray(0, used)], storage.name);
+  }
+});
