@@ -112,19 +112,18 @@ function usableFormat(format: Storage): Storage {
 }
 
 /**
- * The one storage format of a flag that takes one (`--format`, `--master`), declared with
- * `multiple: true` so that a repeated flag is seen rather than silently replaced; a usage error
- * when `values` holds more than one format (repeated, or a comma-separated list).
+ * {@linkcode formatFlag} for a flag declared with `multiple: true`, so that a repeated flag is
+ * seen (node:util's parseArgs would keep the last one silently): a usage error when `values`
+ * holds more than one.
  */
-export function formatFlag(flag: string, values: readonly string[]): string {
-  const names = values.flatMap((v) => v.split(","));
-  if (names.length > 1) {
+export function singleFormatFlag(flag: string, values: readonly string[]): Storage {
+  if (values.length > 1) {
     throw new UsageError(
-      `--${flag} is given ${values.length > 1 ? `${values.length} times` : "a list"} ` +
-        `(${names.map((n) => JSON.stringify(n.trim())).join(", ")}), expected one format`,
+      `--${flag} is given ${values.length} times (${values.map((v) => quote(v)).join(", ")}), ` +
+        "expected one format",
     );
   }
-  return formatsFlag(flag, names[0])[0].name;
+  return formatFlag(flag, values[0]);
 }
 
 /** The help line of `--kernels`, the same in every command. */

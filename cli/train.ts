@@ -30,12 +30,12 @@ import {
 } from "../mod.ts";
 import { readMnistDir, readSafetensorsFile, writeSafetensorsFile } from "../data/files.ts";
 import {
-  formatFlag,
   parseFlags,
   positiveInteger,
   type Progress,
   progressBar,
   runCommand,
+  singleFormatFlag,
   UsageError,
   workersFlag,
 } from "./_cli.ts";
@@ -289,8 +289,10 @@ function parse(argv: string[]) {
     help: { type: "boolean", default: false },
   });
   if (values.help) return "help" as const;
-  const format = formatFlag("format", values.format);
-  const master = values.master === undefined ? "none" : formatFlag("master", values.master);
+  const format = singleFormatFlag("format", values.format).name;
+  const master = values.master === undefined
+    ? "none"
+    : singleFormatFlag("master", values.master).name;
   if (values.optimizer !== "adam" && values.optimizer !== "sgd") {
     throw new UsageError(`--optimizer is "${values.optimizer}", expected adam or sgd`);
   }

@@ -34,7 +34,7 @@ Deno.test("train refuses bad flags before any work, in one line, exit 2", async 
         ["--format", "f16", "--format", "bf16"],
         /^train: --format is given 2 times \("f16", "bf16"\), expected one format$/,
       ],
-      [["--format", "f16,bf16"], /^train: --format is given a list \("f16", "bf16"\), expected/],
+      [["--format", "f16,bf16"], /^train: --format is "f16,bf16", expected one format$/],
       [["--master", "f32", "--master", "f16"], /^train: --master is given 2 times/],
       [["--out", dir], /^train: --out .*: is a folder, expected a file name$/],
       [["--out", "/proc/halfprec.safetensors"], /^train: --out \/proc\/halfprec.safetensors: /],
