@@ -16,7 +16,7 @@ import {
   storageByName,
 } from "../mod.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
-import { assertOneLineError, runEval } from "./_eval_cli.ts";
+import { assertOneLineError, runCli, runEval } from "./_eval_cli.ts";
 import { MNIST, trainingSlice, WEIGHTS } from "./_data.ts";
 
 const test = await readMnistDir(MNIST, "test");
@@ -198,5 +198,19 @@ Deno.test("eval --calibrate: from a training folder, recorded in the JSON; overl
   } finally {
     await Deno.remove(disjoint, { recursive: true });
     await Deno.remove(overlapping, { recursive: true });
+  }
+});
+
+Deno.test("search --calibrate: more images than the search split is a one-line usage error", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const log = `${dir}/search.jsonl`;
+    assertOneLineError(
+      await runCli("search", ["--limit", "10", "--calibrate", "6", "--log", log]),
+      2,
+      /--calibrate is 6, but the search split has 5 images/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
