@@ -14,6 +14,7 @@ export * from "./affine.ts";
 export * from "./softmax.ts";
 export * from "./scale.ts";
 export * from "./flatten.ts";
+export * from "./zero_pad.ts";
 export * from "./avg_pool.ts";
 export * from "./batch_norm.ts";
 export * from "./sequential.ts";

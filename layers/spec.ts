@@ -14,6 +14,7 @@ import { Sequential } from "./sequential.ts";
 import { Softmax } from "./softmax.ts";
 import { Scale } from "./scale.ts";
 import { Flatten } from "./flatten.ts";
+import { ZeroPad } from "./zero_pad.ts";
 import { AvgPool } from "./avg_pool.ts";
 import { BatchNorm } from "./batch_norm.ts";
 import { storageByName } from "./storage/formats.ts";
@@ -121,6 +122,7 @@ const LAYERS: Record<string, (options: Record<string, number>, common: Common) =
   flatten: (_, { storage }) => new Flatten({ storage }),
   avgpool: (o, { storage }) => new AvgPool({ ...o, kernelHeight: o.kernelHeight, storage }),
   batchnorm: (o, { storage }) => new BatchNorm({ channels: o.channels, storage }),
+  zeropad: (o, { storage }) => new ZeroPad({ ...o, storage }),
 };
 
 /**

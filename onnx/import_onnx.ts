@@ -561,12 +561,39 @@ class Importer {
   }
 
   /** The window as conv and max pool take it: square, one stride, the same pad on every side. */
-  #square(a: Attributes, g: Geometry): { size: number; stride: number; pad: number } {
+  #square(
+    a: Attributes,
+    name: string,
+    g: Geometry,
+    shape: Dim[],
+    kind: "conv" | "pool",
+  ): { window: { size: number; stride: number; pad: number }; shape: Dim[] } {
     const [kh, kw] = g.kernel;
     a.require("kernel_shape", g.kernel, kh === kw, "a square kernel");
     a.require("strides", g.strides, g.strides[0] === g.strides[1], "equal strides");
-    a.require("pads", g.pads, g.pads.every((p) => p === g.pads[0]), "the same pad on every side");
-    return { size: kh, stride: g.strides[0], pad: g.pads[0] };
+    const window = { size: kh, stride: g.strides[0] };
+    if (g.pads.every((p) => p === g.pads[0])) {
+      return { window: { ...window, pad: g.pads[0] }, shape };
+    }
+    // Pads that differ become a zeropad layer before the window: exact where the layer pads
+    // with zeros (conv), or where no value is below zero (a max pool after a Relu).
+    if (kind === "pool") {
+      const afterRelu = this.#planned.at(-1)?.spec.kind === "relu";
+      const inside = g.pads.every((p, i) => p < g.kernel[i % 2]);
+      a.require(
+        "pads",
+        g.pads,
+        afterRelu && inside,
+        "the same pad on every side, or pads below the window's extent after a Relu " +
+          "(zeros then pad as -Infinity does)",
+      );
+    }
+    const [top, left, bottom, right] = g.pads;
+    const padded = this.#plan(a, `${name}:pad`, "Pad", shape, {
+      kind: "zeropad",
+      options: { top, left, bottom, right },
+    });
+    return { window: { ...window, pad: 0 }, shape: padded };
   }
 
   #conv(
@@ -579,16 +606,15 @@ class Importer {
     a.require("group", a.int("group", 1), a.int("group", 1) === 1, "1");
     const w = weights(a, inputs[1], "input 1", 4);
     const [outC, inC, kh, kw] = w.tensor.shape;
-    const { size, stride, pad } = this.#square(
-      a,
-      this.#folded(this.#geometry(a, shape, [kh, kw])),
-    );
+    const g = this.#folded(this.#geometry(a, shape, [kh, kw]));
+    this.#format = this.#options.storage ?? w.tensor.storage;
+    const input = this.#square(a, name, g, this.#unpadded(shape), "conv");
     const b = inputs[2]
       ? weights(a, inputs[2], "input 2", 1).tensor.toFloat64()
       : new Float64Array(outC);
-    this.#format = this.#options.storage ?? w.tensor.storage;
+    const { size, stride, pad } = input.window;
     const options = { inChannels: inC, outChannels: outC, kernel: size, stride, pad };
-    return this.#plan(a, name, "Conv", this.#unpadded(shape), { kind: "conv", options }, {
+    return this.#plan(a, name, "Conv", input.shape, { kind: "conv", options }, {
       W: w.tensor.toFloat64(),
       b,
     });
@@ -596,7 +622,8 @@ class Importer {
 
   #maxPool(a: Attributes, name: string, shape: Dim[]): Dim[] {
     this.#rank(a, shape, 4);
-    if (this.#pad && this.#planned.at(-1)?.spec.kind !== "relu") {
+    const afterRelu = this.#planned.at(-1)?.spec.kind === "relu";
+    if (this.#pad && !afterRelu) {
       // Max pooling pads with -Infinity: zeros are the same only where no value is below them.
       a.refuse(
         "input",
@@ -605,9 +632,8 @@ class Importer {
       );
     }
     const g = this.#folded(this.#geometry(a, shape, this.#kernel(a)));
-    const window = this.#square(a, g);
-    const input = this.#unpadded(shape);
-    const planes = [1, 1, ...input.slice(2) as number[]];
+    const unpadded = this.#unpadded(shape);
+    const planes = [1, 1, ...unpadded.slice(2) as number[]];
     if (a.int("ceil_mode", 0) === 1) {
       // Supported where rounding up gives the extents rounding down does.
       const [floor, ceil] = [0, 1].map((ceilMode) =>
@@ -615,7 +641,8 @@ class Importer {
       );
       a.require("ceil_mode", 1, floor === ceil, "0, or 1 where it changes no extent");
     }
-    return this.#plan(a, name, "MaxPool", input, { kind: "pool", options: window });
+    const input = this.#square(a, name, g, unpadded, "pool");
+    return this.#plan(a, name, "MaxPool", input.shape, { kind: "pool", options: input.window });
   }
 
   /** The two extents of attribute `kernel_shape`. */

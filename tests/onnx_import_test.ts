@@ -440,6 +440,12 @@ Deno.test("a Pad of zeros folds into the Conv or pool after it", () => {
     );
   assert.deepEqual(conv([0, 0, 0, 0], padNodes([1, 1, 1, 1])), conv([1, 1, 1, 1]));
   assert.deepEqual(conv([0, 1, 1, 0], padNodes([1, 0, 0, 1])), conv([1, 1, 1, 1]));
+  // Pads that differ: a zeropad layer; with stride 1, pads top and left give the output of pads
+  // on every side without its last row and column.
+  const all = conv([1, 1, 1, 1]);
+  const topLeft = all.filter((_, i) => i < 20 && i % 5 < 4);
+  assert.deepEqual(conv([1, 1, 0, 0]), topLeft);
+  assert.deepEqual(conv([0, 0, 0, 0], padNodes([1, 1, 0, 0])), topLeft);
   const net = importOnnx(
     modelBytes({
       nodes: [...padNodes([1, 1, 1, 1]), {

@@ -5,7 +5,19 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { AvgPool, BatchNorm, bf16, f16, f32, f64, Flatten, Scale, Tensor, tensor } from "../mod.ts";
+import {
+  AvgPool,
+  BatchNorm,
+  bf16,
+  f16,
+  f32,
+  f64,
+  Flatten,
+  Scale,
+  Tensor,
+  tensor,
+  ZeroPad,
+} from "../mod.ts";
 import { assertGradients, randomValues } from "./_gradcheck.ts";
 
 Deno.test("scale multiplies or divides once in float64, rounding once to its format", () => {
@@ -57,4 +69,23 @@ Deno.test("batchnorm scales and shifts per channel, in any rank from 2", () => {
   wide.params.shift.set(randomValues(3, 7));
   assertGradients(wide, tensor([2, 3, 2, 2], randomValues(24, 8)));
   assertGradients(wide, tensor([4, 3], randomValues(12, 9)));
+});
+
+Deno.test("zeropad: a border of zeros per side, the gradient cropped, values rounded once", () => {
+  const pad = new ZeroPad({ top: 1, right: 2 });
+  const x = tensor([1, 1, 2, 2], [1, 2, 3, 4]);
+  assert.deepEqual(pad.outputShape(x.shape), [1, 1, 3, 4]);
+  assert.deepEqual([...pad.forward(x).toFloat64()], [0, 0, 0, 0, 1, 2, 0, 0, 3, 4, 0, 0]);
+  const narrow = pad.to(f16).forward(tensor([1, 1, 1, 1], [0.1]));
+  assert.equal(narrow.storage, f16);
+  assert.deepEqual([...narrow.toFloat64()], [
+    0,
+    0,
+    0,
+    Tensor.from(f16, [1], [0.1]).toFloat64()[0],
+    0,
+    0,
+  ]);
+  assertGradients(new ZeroPad({ left: 1, bottom: 2 }), tensor([2, 2, 3, 2], randomValues(24, 10)));
+  assert.throws(() => new ZeroPad({ top: -1 }), RangeError);
 });

@@ -1,0 +1,126 @@
+/**
+ * Zero padding: a border of zeros around each plane of (N, C, H, W), its width set per side. An
+ * imported model's asymmetric pads (a convolution with `auto_pad` SAME and stride 2, an ONNX
+ * `Pad` that folds into nothing) become this layer before a layer without padding.
+ *
+ * Precision: exact when the input is stored in the layer's format; otherwise each element is
+ * rounded once to the format. Zeros are exact in every format.
+ *
+ * @module
+ */
+import { checkShape, type Layer, requireInput } from "./layer.ts";
+import type { Storage } from "./storage/storage.ts";
+import { f64 } from "./storage/f64.ts";
+import { Tensor } from "./tensor.ts";
+
+/** Options of {@linkcode ZeroPad}: the border's width on each side, and the format. */
+export interface ZeroPadOptions {
+  /** Rows of zeros above. @default {0} */
+  top?: number;
+  /** Columns of zeros on the left. @default {0} */
+  left?: number;
+  /** Rows of zeros below. @default {0} */
+  bottom?: number;
+  /** Columns of zeros on the right. @default {0} */
+  right?: number;
+  /** Format of the output. @default {f64} */
+  storage?: Storage;
+}
+
+/**
+ * Pads every plane with zeros; backward crops the gradient back to the input's extent.
+ *
+ * @example One column of zeros on the right
+ * ```ts
+ * import { tensor, ZeroPad } from "@halfprec/halfprec";
+ * import assert from "node:assert/strict";
+ * const pad = new ZeroPad({ right: 1 });
+ * assert.deepEqual([...pad.forward(tensor([1, 1, 1, 2], [1, 2])).toFloat64()], [1, 2, 0]);
+ * assert.deepEqual([...pad.backward(tensor([1, 1, 1, 3], [4, 5, 6])).toFloat64()], [4, 5]);
+ * ```
+ */
+export class ZeroPad implements Layer {
+  readonly kind = "zeropad";
+  name = "zeropad";
+  readonly storage: Storage;
+  readonly params: Readonly<Record<string, Tensor>> = {};
+  readonly grads: Readonly<Record<string, Tensor>> = {};
+  readonly fanIn = 0;
+  /** The border's width on each side. */
+  readonly options: {
+    readonly top: number;
+    readonly left: number;
+    readonly bottom: number;
+    readonly right: number;
+  };
+  #inputShape?: readonly number[];
+
+  /**
+   * A zero padding; see {@linkcode ZeroPadOptions}.
+   *
+   * @throws {RangeError} When a width is not an integer of at least 0.
+   */
+  constructor(options?: ZeroPadOptions) {
+    const { top = 0, left = 0, bottom = 0, right = 0 } = options ?? {};
+    if (![top, left, bottom, right].every((p) => Number.isInteger(p) && p >= 0)) {
+      throw new RangeError(
+        `Cannot make zeropad: top ${top}, left ${left}, bottom ${bottom}, right ${right}; ` +
+          `expected integers of at least 0`,
+      );
+    }
+    this.options = { top, left, bottom, right };
+    this.storage = options?.storage ?? f64;
+  }
+
+  /** (N, C, H + top + bottom, W + left + right). */
+  outputShape(inputShape: readonly number[]): number[] {
+    checkShape(this, "input", inputShape, [undefined, undefined, undefined, undefined]);
+    const [n, c, h, w] = inputShape;
+    const { top, left, bottom, right } = this.options;
+    return [n, c, h + top + bottom, w + left + right];
+  }
+
+  /** The input inside its border of zeros. */
+  forward(x: Tensor): Tensor {
+    this.#inputShape = x.shape;
+    const shape = this.outputShape(x.shape);
+    const out = new Float64Array(shape.reduce((a, b) => a * b, 1));
+    this.#copy(x.toFloat64(), out, x.shape, true);
+    return Tensor.from(this.storage, shape, out);
+  }
+
+  /** The output gradient without its border. */
+  backward(dout: Tensor): Tensor {
+    const shape = requireInput(this, this.#inputShape);
+    const dx = new Float64Array(shape.reduce((a, b) => a * b, 1));
+    this.#copy(dout.toFloat64(), dx, shape, false);
+    return Tensor.from(this.storage, shape, dx);
+  }
+
+  /**
+   * Copies the rows of an (N, C, H, W) array into its padded counterpart (`padding`), or back
+   * out of it.
+   */
+  #copy(
+    from: Float64Array,
+    to: Float64Array,
+    [n, c, h, w]: readonly number[],
+    padding: boolean,
+  ): void {
+    const { top, left, bottom, right } = this.options;
+    const [ph, pw] = [h + top + bottom, w + left + right];
+    for (let plane = 0; plane < n * c; plane++) {
+      for (let y = 0; y < h; y++) {
+        const inner = (plane * h + y) * w;
+        const outer = (plane * ph + y + top) * pw + left;
+        const [src, dst] = padding ? [inner, outer] : [outer, inner];
+        to.set(from.subarray(src, src + w), dst);
+      }
+    }
+  }
+
+  /** The same padding storing its output in `storage`. */
+  to(storage: Storage): ZeroPad {
+    return new ZeroPad({ ...this.options, storage });
+  }
+}
