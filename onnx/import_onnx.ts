@@ -131,8 +131,9 @@ interface Planned {
  *
  * The graph must be a chain: one data input of shape (N, C, H, W) or (N, features), each node
  * reading the output of the one before (and constants), one output. Supported operators, with
- * opsets 1 to 21: Conv (group 1, dilation 1, square kernel, equal strides and pads on every
- * side), MaxPool (the same windows; ceil_mode where it changes no extent), AveragePool (any
+ * opsets 1 to 21: Conv (group 1, dilation 1, square kernel, equal strides; pads that differ
+ * per side as a zeropad layer before it), MaxPool (the same windows, pads that differ only after
+ * a Relu; ceil_mode where it changes no extent), AveragePool (any
  * window, pads, count_include_pad, ceil_mode), GlobalAveragePool, Relu, Gemm, MatMul (with an
  * Add of a constant), Flatten and Reshape to (N, -1), Softmax over the last axis, Dropout and
  * Identity (nothing at inference), BatchNormalization (folded into a Conv or Gemm before it,
