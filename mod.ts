@@ -53,6 +53,7 @@ export * from "./analysis/seed_spread.ts";
 export * from "./analysis/gradient_range.ts";
 export * from "./analysis/layer_errors.ts";
 export * from "./analysis/format_analysis.ts";
+export * from "./analysis/first_non_finite.ts";
 export * from "./analysis/layer_config.ts";
 export * from "./analysis/calibrate.ts";
 export * from "./analysis/scaled_counts.ts";

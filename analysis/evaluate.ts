@@ -16,6 +16,7 @@ import { bytesMoved, totalBytes } from "./bytes.ts";
 import { type Flips, flips, mcnemarExact } from "./mcnemar.ts";
 import type { LayerArithmetic } from "../layers/kernel_path.ts";
 import { type BitFlipOptions, bitFlipsOf } from "../layers/storage/bit_flips.ts";
+import { type FirstNonFinite, firstNonFiniteOver } from "./first_non_finite.ts";
 
 /**
  * How a format is applied to a float64 network.
@@ -210,6 +211,11 @@ export interface PrecisionResult {
    * in `seed`.
    */
   bitFlips?: Required<BitFlipOptions>;
+  /**
+   * Only when {@linkcode CompareOptions.firstNonFinite} is set: the first layer whose output held
+   * an infinity or a NaN in this run, or `null` when none did.
+   */
+  firstNonFinite?: FirstNonFinite | null;
 }
 
 /** Options of {@linkcode comparePrecisions}. */
@@ -235,6 +241,12 @@ export interface CompareOptions {
    * far; `index` counts runs from 0 (the float64 baseline).
    */
   onProgress?: (run: { format: string; mode: string; index: number }, done: number) => void;
+  /**
+   * Also find where each run's first infinity or NaN appears (`firstNonFiniteOver`): one more
+   * forward pass per run, on this thread.
+   * @default {false}
+   */
+  firstNonFinite?: boolean;
 }
 
 /**
@@ -263,16 +275,28 @@ export async function comparePrecisions(
     .flatMap((format) => modes.map((mode) => ({ format, mode })));
   const reference = await timedRun(net, set, { format: f64, mode: "reference", index: 0 }, options);
   const results = [summarise(reference, reference, labels)];
+  const where = async (result: PrecisionResult, run: Sequential, format: Storage) => {
+    if (!options.firstNonFinite) return result;
+    const mode = result.mode === "seed" ? "seed" : "store";
+    const { batch, limit } = options;
+    return {
+      ...result,
+      firstNonFinite: await firstNonFiniteOver(run, set, { format, mode, batch, limit }),
+    };
+  };
+  results[0] = await where(results[0], net, f64);
   for (const [i, { format, mode }] of candidates.entries()) {
     const candidate = withPrecision(net, format, mode);
     const run = await timedRun(candidate, set, { format, mode, index: i + 1 }, options);
-    results.push(summarise(run, reference, labels));
+    // The same flips and stochastic roundings again: the parameters from their key.
+    const again = options.firstNonFinite ? withPrecision(net, format, mode) : candidate;
+    results.push(await where(summarise(run, reference, labels), again, format));
   }
   for (const [i, { name, net: configured }] of (options.configured ?? []).entries()) {
     const format = configured.layers[0].storage;
     const index = candidates.length + i + 1;
     const run = await timedRun(configured, set, { format, mode: "store", index, name }, options);
-    results.push(summarise(run, reference, labels));
+    results.push(await where(summarise(run, reference, labels), configured, format));
   }
   return results;
 }

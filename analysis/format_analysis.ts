@@ -15,6 +15,8 @@ import { classifyImages } from "./evaluate.ts";
 import { type GradientRangeReport, gradientRanges } from "./gradient_range.ts";
 import { type LayerReport, layerReports } from "./layer_errors.ts";
 import { flips } from "./mcnemar.ts";
+import { classifyFindingNonFinite, type FirstNonFinite } from "./first_non_finite.ts";
+import { PARAMETERS_KEY } from "../layers/rounding_streams.ts";
 import { predictRange, type RangeCounts, type ValueRange, valueRange } from "./range.ts";
 import { type ScaledLayerCounts, scaledLayerCounts } from "./scaled_counts.ts";
 
@@ -44,6 +46,11 @@ export interface FormatAnalysis {
   flipsToWrong: number;
   /** Every layer's output compared with float64. */
   layers: LayerReport[];
+  /**
+   * The first layer, in network order, whose output held an infinity or a NaN in the format's
+   * run, or `null` when none did.
+   */
+  firstNonFinite: FirstNonFinite | null;
   /** Every parameter's range. */
   params: ParamRange[];
   /** In a scaled format: what quantization did to each scaled layer's operands. */
@@ -117,9 +124,14 @@ export async function analyzeFormats(
   const results: FormatAnalysis[] = [];
   for (const [index, format] of formats.entries()) {
     options.onProgress?.(index, format.name);
+    // Parameters from their key, as eval stores them: the same flips and roundings every run.
+    format.stream?.restart(PARAMETERS_KEY);
     const candidate = net.to(format, options.accumulator);
     const layers = layerReports(net, candidate, x);
-    const predictions = await classifyImages(candidate, set, { format, limit: images });
+    const { predictions, firstNonFinite } = await classifyFindingNonFinite(candidate, set, {
+      format,
+      limit: images,
+    });
     const f = flips(reference, predictions, labels);
     const scaled = scaledLayerCounts(candidate, x.to(format));
     const result: FormatAnalysis = {
@@ -130,6 +142,7 @@ export async function analyzeFormats(
       flipsToRight: f.toRight.length,
       flipsToWrong: f.toWrong.length,
       layers,
+      firstNonFinite,
       params: paramRanges(net, format),
       ...(scaled.length > 0 ? { scaled } : {}),
       ...(step && {

@@ -6,6 +6,7 @@
  */
 import {
   type Analysis,
+  describeFirstNonFinite,
   type GradientRangeReport,
   gradientRangeTotals,
   type KernelPath,
@@ -43,6 +44,7 @@ export function analyzeText(
         }${noClass(r.unclassified)}, flips →right ${r.flipsToRight} / ` +
         `→wrong ${r.flipsToWrong}`,
         `kernel path and sums: ${arithmeticText(r.layers)}`,
+        `first non-finite output: ${describeFirstNonFinite(r.firstNonFinite)}`,
         layerTable(r.layers),
         `weights: ${
           r.params.map((p) => `${p.name} ${rangeText(p.predicted)}`).filter((t) => !/ -$/.test(t))

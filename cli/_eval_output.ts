@@ -4,7 +4,13 @@
  *
  * @module
  */
-import type { ActivationScales, LayerConfig, PrecisionResult, SeedSpread } from "../mod.ts";
+import {
+  type ActivationScales,
+  describeFirstNonFinite,
+  type LayerConfig,
+  type PrecisionResult,
+  type SeedSpread,
+} from "../mod.ts";
 import { arithmeticLines, formatTable } from "./_cli.ts";
 import type { Subject } from "./_command.ts";
 
@@ -93,8 +99,18 @@ export function evalText(
   const arithmetic = arithmeticLines(
     results.map((r) => ({ label: `${r.format} ${r.mode}`, layers: r.layers })),
   );
-  return [heading, table, ...flipLines, "Kernel path and sums of each layer:", ...arithmetic]
-    .join("\n");
+  // Found only with --first-non-finite.
+  const nonFinite = results.filter((r) => r.firstNonFinite !== undefined).map((r) =>
+    `${r.format} ${r.mode}: ${describeFirstNonFinite(r.firstNonFinite!)}`
+  );
+  return [
+    heading,
+    table,
+    ...flipLines,
+    ...(nonFinite.length > 0 ? ["First non-finite output:", ...nonFinite] : []),
+    "Kernel path and sums of each layer:",
+    ...arithmetic,
+  ].join("\n");
 }
 
 /** A spread and its seeds' runs: the table shows it in place of them. */

@@ -84,6 +84,9 @@ Options:
                    deviation (min..max) and its flips as ranges (default 1)
 ${FLIP_HELP}
 ${CALIBRATE_HELP}
+  --first-non-finite
+                   also name, for every run, the first layer whose output held an infinity
+                   or a NaN, how many, on which image (one more pass per run, on this thread)
   --show-flips     list the indices of the images that changed class
   --json           print the result as JSON on stdout (the table goes to stderr)
   --report FILE    also write an HTML report to FILE: charts, the flipped images, and a
@@ -114,6 +117,7 @@ async function main(): Promise<void> {
     batch: args.batch,
     limit,
     configured,
+    firstNonFinite: args.firstNonFinite,
     onProgress: (run, done) => bar.update(run.index * limit + done, `${run.format} ${run.mode}`),
   });
   bar.stop();
@@ -159,6 +163,7 @@ function parse(argv: string[]) {
     seeds: { type: "string", default: "1" },
     ...CALIBRATE_FLAGS,
     "show-flips": { type: "boolean", default: false },
+    "first-non-finite": { type: "boolean", default: false },
     ...FLIP_FLAGS,
   });
   if (values.help) return "help" as const;
@@ -184,6 +189,7 @@ function parse(argv: string[]) {
     seeds,
     ...calibrateArgs(values),
     showFlips: values["show-flips"],
+    firstNonFinite: values["first-non-finite"],
   };
 }
 

@@ -6,6 +6,8 @@
  */
 import type { LayerErrorSeries } from "./report_data.ts";
 import { chartFigure, PALETTE } from "./_chart.ts";
+import { escapeHtml } from "./_html.ts";
+import { describeFirstNonFinite } from "../mod.ts";
 
 /** The per-layer SQNR chart of `series`. */
 export function layerErrorSection(series: readonly LayerErrorSeries[]): string {
@@ -29,6 +31,15 @@ export function layerErrorSection(series: readonly LayerErrorSeries[]): string {
           type: "line",
           color,
           data: s.layers.map((l) => db(l.propagatedDb)),
+          // The layer where the run's first infinity or NaN appeared, marked on its axis.
+          ...(s.firstNonFinite && {
+            markLine: {
+              symbol: "none",
+              lineStyle: { color, type: "dotted" },
+              label: { formatter: `${s.format}: first Inf/NaN` },
+              data: [{ xAxis: s.firstNonFinite.layer }],
+            },
+          }),
         },
         {
           name: `${s.format} isolated`,
@@ -42,5 +53,16 @@ export function layerErrorSection(series: readonly LayerErrorSeries[]): string {
     }),
   }, { width: 960, height: 420 }) +
     `<p class="note">A gap marks an SQNR that is not a number: an exact output (infinite SQNR) ` +
-    `or an output with values that overflowed to infinity.</p>`;
+    `or an output with values that overflowed to infinity.</p>` + firstNonFiniteNote(series);
+}
+
+/** Where each format's run first held an infinity or a NaN, for the formats where it is known. */
+function firstNonFiniteNote(series: readonly LayerErrorSeries[]): string {
+  const known = series.filter((s) => s.firstNonFinite !== undefined);
+  if (known.length === 0) return "";
+  const items = known.map((s) =>
+    `<li>${escapeHtml(`${s.format}: ${describeFirstNonFinite(s.firstNonFinite!)}`)}</li>`
+  );
+  return `<p class="note">First infinity or NaN in a layer's output (dotted line):</p>` +
+    `<ul class="notes first-non-finite">${items.join("")}</ul>`;
 }

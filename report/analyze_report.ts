@@ -5,6 +5,7 @@
  * @module
  */
 import type {
+  FirstNonFinite,
   KernelPath,
   LabeledImages,
   LayerReport,
@@ -39,6 +40,7 @@ export interface AnalyzeReportInput {
     layers: LayerReport[];
     /** Scaled formats only: what quantizing each layer's operands did. */
     scaled?: ScaledLayerCounts[];
+    firstNonFinite?: FirstNonFinite | null;
   }[];
   /** The formats analysed, for their limits. */
   formats: readonly Storage[];
@@ -115,6 +117,7 @@ export async function analyzeReport(input: AnalyzeReportInput): Promise<ReportDa
         propagatedDb: l.propagated.sqnrDb,
         isolatedDb: l.isolated.sqnrDb,
       })),
+      ...(r.firstNonFinite !== undefined && { firstNonFinite: r.firstNonFinite }),
     })),
     ranges: rangeSection(net, x, input.formats),
     scaledCounts: results.flatMap((r) => r.scaled ? [{ format: label(r), layers: r.scaled }] : []),

@@ -4,7 +4,13 @@
  *
  * @module
  */
-import type { KernelPath, LabeledImages, PrecisionResult, Sequential } from "../mod.ts";
+import {
+  describeFirstNonFinite,
+  type KernelPath,
+  type LabeledImages,
+  type PrecisionResult,
+  type Sequential,
+} from "../mod.ts";
 import type { ReportData, RerunConfig } from "./report_data.ts";
 import { flipImages } from "./flip_images.ts";
 import { rerunSection } from "./rerun.ts";
@@ -82,7 +88,7 @@ export async function evalReport(input: EvalReportInput): Promise<ReportData> {
     .filter((i) => !flipped.includes(i));
   return {
     title: `${input.subject}: accuracy per format`,
-    notes: [...input.notes, ...flipsNote(everyFlip.length)],
+    notes: [...input.notes, ...flipsNote(everyFlip.length), ...nonFiniteNotes(results)],
     accuracy: results.map((r) => ({
       format: r.format,
       mode: r.mode,
@@ -100,4 +106,11 @@ export async function evalReport(input: EvalReportInput): Promise<ReportData> {
       onnx: input.onnx,
     }),
   };
+}
+
+/** With `firstNonFinite` in the results: where each run first held an infinity or a NaN. */
+function nonFiniteNotes(results: readonly PrecisionResult[]): string[] {
+  return results.filter((r) => r.firstNonFinite !== undefined).map((r) =>
+    `First infinity or NaN, ${r.format} ${r.mode}: ${describeFirstNonFinite(r.firstNonFinite!)}`
+  );
 }

@@ -4,7 +4,13 @@
  *
  * @module
  */
-import type { KernelPath, LabeledImages, LayerSpec, ScaledLayerCounts } from "../mod.ts";
+import type {
+  FirstNonFinite,
+  KernelPath,
+  LabeledImages,
+  LayerSpec,
+  ScaledLayerCounts,
+} from "../mod.ts";
 
 /**
  * The whole report; {@linkcode renderReport} turns it into one HTML page.
@@ -82,6 +88,8 @@ export interface LayerErrorSeries {
   format: string;
   /** Every layer in network order; SQNR is Infinity where the output is exact. */
   layers: { layer: string; propagatedDb: number; isolatedDb: number }[];
+  /** Where the format's run first held an infinity or a NaN (`null`: nowhere), when known. */
+  firstNonFinite?: FirstNonFinite | null;
 }
 
 /**

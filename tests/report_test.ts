@@ -82,6 +82,23 @@ Deno.test("renderReport() draws every section as inline SVG and fetches nothing"
   assert.doesNotMatch(html, /Re-run in this browser/, "no re-run without a page script");
 });
 
+Deno.test("renderReport() marks the layer where a format's first infinity or NaN appeared", () => {
+  const data = everySection();
+  const first = { layer: "conv2", count: 3, image: 7, inputNonFinite: false };
+  const plain = renderReport(data);
+  data.layerErrors!.push({ ...data.layerErrors![0], format: "e3m4", firstNonFinite: first });
+  data.layerErrors![0].firstNonFinite = null;
+  const html = renderReport(data);
+  assert.doesNotMatch(plain, /first Inf\/NaN|First infinity/);
+  assert.match(html, /<li>f16: none<\/li>/);
+  assert.match(
+    html,
+    /<li>e3m4: conv2 \(3 values; first on image 7, whose input to conv2 was finite\)<\/li>/,
+  );
+  // The dotted line's label, drawn in the chart at conv2.
+  assert.match(html, /e3m4: first Inf\/NaN/);
+});
+
 Deno.test("renderReport() says so when no image changed class", () => {
   const html = renderReport({ title: "t", flips: [] });
   assert.match(html, /No image changed class in any run/);
