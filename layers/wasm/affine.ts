@@ -7,6 +7,7 @@
  */
 import type { Tensor } from "../tensor.ts";
 import { heap, requireKernels, withRegions } from "./kernels.ts";
+import { SUM_BYTES } from "./_layout.ts";
 import { gemm, halfLanes, packA, packedBytes, putTables } from "./gemm.ts";
 import { rowMajorTables } from "./tables.ts";
 import {
@@ -92,7 +93,7 @@ export function affineBackward(
     const wT = reserve(regionBytes(inputs * outputs, bytes));
     const dxValues = reserve(regionBytes(n * inputs, bytes));
     const dwValues = reserve(regionBytes(inputs * outputs, bytes));
-    const dbSum = reserve(outputs * 8);
+    const dbSum = reserve(outputs * SUM_BYTES);
     const staging = reserveStaging(format, reserve, n * inputs, inputs * outputs, n * outputs);
     const dxTables = putTables(rowMajorTables(outputs, inputs, inputs, lanes, bytes), reserve);
     const dwTables = putTables(rowMajorTables(n, outputs, outputs, lanes, bytes), reserve);

@@ -18,6 +18,7 @@
  */
 import type { Tensor } from "../tensor.ts";
 import { heap, type Kernels, requireKernels, withRegions } from "./kernels.ts";
+import { READ_PAST, SUM_BYTES } from "./_layout.ts";
 import { gemm, halfLanes, packA, packedBytes, putTables } from "./gemm.ts";
 import { channelsLastTables, convTables, rowMajorTables } from "./tables.ts";
 import {
@@ -116,13 +117,13 @@ export function convBackward(
     const paddedSize = channels * hp * wp;
     const image = reserve(regionBytes(imageSize, bytes));
     const padded = reserve(paddedSize * bytes);
-    const channelsLast = reserve(group * paddedSize * bytes + 64);
+    const channelsLast = reserve(group * paddedSize * bytes + READ_PAST);
     const dyValues = reserve(regionBytes(group * outC * positions, bytes));
     const dyRows = reserve(regionBytes(group * outC * positions, bytes));
     const dyPacked = reserve(packedBytes(format, outC, group * positions));
     const dwGroup = reserve(regionBytes(outC * taps, bytes));
-    const dwSum = reserve(outC * taps * 8);
-    const dbSum = reserve(outC * 8);
+    const dwSum = reserve(outC * taps * SUM_BYTES);
+    const dbSum = reserve(outC * SUM_BYTES);
     const imageStaging = reserveStaging(format, reserve, imageSize, group * outC * positions);
     const tables = putTables(
       channelsLastTables(
@@ -300,14 +301,14 @@ function convolve(
     ? convTables({ channels, hp, wp, size, oh, ow }, halfLanes(format), bytes)
     : rowMajorTables(taps, positions, positions, halfLanes(format), bytes);
   const image = reserve(regionBytes(imageSize, bytes));
-  const padded = reserve(channels * hp * wp * bytes + 64);
+  const padded = reserve(channels * hp * wp * bytes + READ_PAST);
   const col = stride === 1 ? padded : reserve(regionBytes(taps * positions, bytes));
   const out = reserve(regionBytes(outC * positions, bytes));
   const staging = reserveStaging(format, reserve, imageSize, outC * positions);
   const placed = putTables(tables, reserve);
   for (let i = 0; i < n; i++) {
     loadValues(kernels, staging, x.data, i * imageSize, imageSize, image);
-    kernels.pad_image(image, channels, h, w, pad, padded, bytes, 64);
+    kernels.pad_image(image, channels, h, w, pad, padded, bytes, READ_PAST);
     if (stride !== 1) {
       kernels.im2col(padded, channels, hp, wp, size, stride, oh, ow, col, positions, bytes);
     }

@@ -4,6 +4,7 @@
  * @module
  */
 import { heap, type Kernels } from "./kernels.ts";
+import { PANEL_ROWS, VECTOR_BYTES } from "./_layout.ts";
 import type { GemmTables } from "./tables.ts";
 import { isF64, valueBytes, type WasmFormat } from "./staging.ts";
 
@@ -38,12 +39,12 @@ export interface PlacedTables {
 
 /** Output columns per half strip (one vector) for `format`: 4 float32 or 2 float64. */
 export function halfLanes(format: WasmFormat): number {
-  return 16 / valueBytes(format);
+  return VECTOR_BYTES / valueBytes(format);
 }
 
 /** Bytes of an m x k matrix packed for the GEMM of `format` (see {@linkcode packA}). */
 export function packedBytes(format: WasmFormat, m: number, k: number): number {
-  return Math.ceil(m / 4) * 4 * k * valueBytes(format);
+  return Math.ceil(m / PANEL_ROWS) * PANEL_ROWS * k * valueBytes(format);
 }
 
 /** Packs the row-major m x k values at `src` into panels of 4 rows, as the GEMMs read A. */

@@ -15,6 +15,7 @@
  * @module
  */
 import { KERNELS_RELAXED_SIMD, KERNELS_SIMD } from "./_kernels_wasm.ts";
+import { HEAP_START, INITIAL_PAGES, PAGE_BYTES, REGION_ALIGN } from "./_layout.ts";
 
 /** The exported functions of kernels.as; every pointer is a byte offset into the memory. */
 export interface Kernels {
@@ -151,13 +152,6 @@ export interface Kernels {
 /** Which build is running: `"relaxed-simd"` (fused multiply-add) or `"simd"`. */
 export type KernelBuild = "relaxed-simd" | "simd";
 
-/** 64 KiB pages; the memory starts with 1 MiB and grows as layers need. */
-const PAGE = 65536;
-/** Where regions start: the first page is left to the compiler (the kernels have no data). */
-const HEAP_START = PAGE;
-/** Region alignment: a cache line. */
-const ALIGN = 64;
-
 function decode(base64: string): Uint8Array<ArrayBuffer> {
   const text = atob(base64);
   const bytes = new Uint8Array(text.length);
@@ -182,7 +176,7 @@ function load(): { kernels: Kernels; build: KernelBuild; memory: WebAssembly.Mem
     const bytes = decode(base64);
     if (!WebAssembly.validate(bytes)) continue;
     try {
-      const memory = new WebAssembly.Memory({ initial: 16 });
+      const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES });
       const module = new WebAssembly.Module(bytes);
       const instance = new WebAssembly.Instance(module, { env: { memory } });
       return { kernels: instance.exports as unknown as Kernels, build, memory };
@@ -213,13 +207,13 @@ function requireLoaded(): NonNullable<typeof loaded> {
 
 let top = HEAP_START;
 
-/** Reserves `bytes` (64-byte aligned), growing the memory when it is full. */
+/** Reserves `bytes` ({@linkcode REGION_ALIGN}ed), growing the memory when it is full. */
 function reserve(bytes: number): number {
   const at = top;
-  top = Math.ceil((at + bytes) / ALIGN) * ALIGN;
+  top = Math.ceil((at + bytes) / REGION_ALIGN) * REGION_ALIGN;
   const { memory } = requireLoaded();
   const missing = top - memory.buffer.byteLength;
-  if (missing > 0) memory.grow(Math.ceil(missing / PAGE));
+  if (missing > 0) memory.grow(Math.ceil(missing / PAGE_BYTES));
   return at;
 }
 

@@ -40,8 +40,15 @@ const FIELDS = 278;
 /** Table entry t > 0 is double exponent field FIRST_FIELD + t. */
 const FIRST_FIELD = 873;
 
-/** Bytes of {@linkcode MinifloatCodec.encode}: an i32 header of 8, then 4 f64 tables. */
-export const ENCODE_BYTES = 32 + 4 * FIELDS * 8;
+/** Int32 fields of the encoder's header in kernels.as. */
+const HEADER_FIELDS = 8;
+/** Bytes of the header: where the tables start. */
+const HEADER_BYTES = HEADER_FIELDS * Int32Array.BYTES_PER_ELEMENT;
+/** Bytes of one of the encoder's four float64 tables. */
+const TABLE_BYTES = FIELDS * Float64Array.BYTES_PER_ELEMENT;
+
+/** Bytes of {@linkcode MinifloatCodec.encode}: the header, then 4 float64 tables. */
+export const ENCODE_BYTES = HEADER_BYTES + 4 * TABLE_BYTES;
 
 /**
  * The codec of `storage`, or undefined when it is not a minifloat of up to 8 bits whose every
@@ -53,7 +60,7 @@ export function minifloatCodec(storage: Storage): MinifloatCodec | undefined {
   const { values } = parts;
   if (!values.every((v) => v !== v || Math.fround(v) === v)) return undefined;
   const encode = new ArrayBuffer(ENCODE_BYTES);
-  new Int32Array(encode, 0, 8).set([
+  new Int32Array(encode, 0, HEADER_FIELDS).set([
     parts.sign,
     parts.maxFinite,
     parts.nan,
@@ -64,7 +71,7 @@ export function minifloatCodec(storage: Storage): MinifloatCodec | undefined {
   ]);
   const tables = [parts.scaleHigh, parts.scaleLow, parts.offset, parts.step];
   tables.forEach((table, i) => {
-    const entries = new Float64Array(encode, 32 + i * FIELDS * 8, FIELDS);
+    const entries = new Float64Array(encode, HEADER_BYTES + i * TABLE_BYTES, FIELDS);
     entries[0] = table[0];
     entries.set(table.subarray(FIRST_FIELD + 1, FIRST_FIELD + FIELDS), 1);
   });

@@ -39,7 +39,7 @@ export function poolForward(
   withRegions((reserve) => {
     const input = reserve(regionBytes(inSize, bytes));
     const out = reserve(regionBytes(outSize, bytes));
-    const at = reserve(outSize * 4);
+    const at = reserve(outSize * Int32Array.BYTES_PER_ELEMENT);
     const staging = reserveStaging(format, reserve, inSize, outSize);
     for (let i = 0; i < n; i++) {
       loadValues(kernels, staging, x.data, i * inSize, inSize, input);
@@ -69,7 +69,7 @@ export function poolBackward(
   withRegions((reserve) => {
     const grad = reserve(regionBytes(outSize, bytes));
     const out = reserve(regionBytes(inSize, bytes));
-    const at = reserve(outSize * 4);
+    const at = reserve(outSize * Int32Array.BYTES_PER_ELEMENT);
     const staging = reserveStaging(format, reserve, inSize, outSize);
     for (let i = 0; i < n; i++) {
       loadValues(kernels, staging, dy.data, i * outSize, outSize, grad);

@@ -7,6 +7,7 @@
  */
 import type { Tensor } from "../tensor.ts";
 import { heap, type Kernels, requireKernels, withRegions } from "./kernels.ts";
+import { wholeBlocks } from "./_layout.ts";
 import { copyIn, copyOut, regionBytes, storedBytes, type WasmFormat } from "./staging.ts";
 
 /** Elements per chunk: 256 KiB of f32, inside L2. */
@@ -31,7 +32,7 @@ function reluInPlace(
   count: number,
   table: number,
 ) {
-  const rounded = Math.ceil(count / 8) * 8;
+  const rounded = wholeBlocks(count);
   if (format.carrier === "f32") kernels.relu_f32(at, rounded);
   else if (format.carrier === "f64") kernels.relu_f64(at, rounded);
   else if (format.carrier === "u8") kernels.map_u8(at, count, table);
@@ -66,7 +67,7 @@ export function reluBackward(
     const keep = placeTable(reserve, format.codec?.positive);
     for (let start = 0; start < x.size; start += CHUNK) {
       const count = Math.min(CHUNK, x.size - start);
-      const rounded = Math.ceil(count / 8) * 8;
+      const rounded = wholeBlocks(count);
       copyIn(format, x.data, start, count, input);
       copyIn(format, dy.data, start, count, grad);
       if (format.carrier === "f32") kernels.relu_backward_f32(input, grad, rounded);

@@ -16,6 +16,7 @@ import { f16 } from "../storage/f16.ts";
 import { f16Polyfill } from "../storage/f16_polyfill.ts";
 import { bf16 } from "../storage/bf16.ts";
 import { heap, type Kernels } from "./kernels.ts";
+import { READ_PAST, wholeBlocks } from "./_layout.ts";
 import { type MinifloatCodec, minifloatCodec } from "./minifloat_codec.ts";
 import type { Arithmetic, KernelPath } from "../kernel_path.ts";
 
@@ -106,11 +107,11 @@ export function storedBytes(format: WasmFormat): number {
 }
 
 /**
- * Bytes to reserve for `count` elements of `bytes` each: rounded up to 8 elements for the
- * conversion kernels, plus 64 for the GEMMs' reads past the last element.
+ * Bytes to reserve for `count` elements of `bytes` each: rounded up to whole blocks of the
+ * conversion kernels, plus what the GEMMs read past the last element.
  */
 export function regionBytes(count: number, bytes: number): number {
-  return Math.ceil(count / 8) * 8 * bytes + 64;
+  return wholeBlocks(count) * bytes + READ_PAST;
 }
 
 /**
@@ -166,7 +167,7 @@ export function loadValues(
   const { format, at } = staging;
   const coded = storedBytes(format) < 4;
   copyIn(format, src, start, count, coded ? at : values);
-  const rounded = Math.ceil(count / 8) * 8;
+  const rounded = wholeBlocks(count);
   if (format.carrier === "f16") kernels.widen_f16(at, values, rounded);
   if (format.carrier === "bf16") kernels.widen_bf16(at, values, rounded);
   if (format.carrier === "u8") kernels.widen_u8(at, values, count, staging.decode);
@@ -185,7 +186,7 @@ export function storeValues(
   count: number,
 ): void {
   const { format, at } = staging;
-  const rounded = Math.ceil(count / 8) * 8;
+  const rounded = wholeBlocks(count);
   if (format.carrier === "f16") kernels.narrow_f16(values, at, rounded);
   if (format.carrier === "bf16") kernels.narrow_bf16(values, at, rounded);
   if (format.carrier === "u8") kernels.narrow_minifloat(values, at, count, staging.encode, 1, 0);
