@@ -3,9 +3,10 @@
  * mode) in every storage format, on the wasm and the TypeScript kernel paths, on a
  * `WorkerPool` of 2 workers and on one thread; next to TensorFlow.js running the same weights
  * in the same process on its WASM backend (SIMD; single-threaded under Deno, which has no
- * cross-origin isolation) and its CPU backend. Then the ratios against the targets: every
- * format on the wasm path within 1.3x of f32's time, and f32 at 80 % or more of the floor that
- * the runtime's own f32x4 multiply-add peak sets (measured in the same run by the kernels'
+ * cross-origin isolation) and its CPU backend, and onnxruntime-node (native, 2 threads) on the
+ * same network exported to ONNX, in a subprocess (tools/peer/ort_time.ts). Then the ratios
+ * against the targets: every format on the wasm path within 1.3x of f32's time, and f32 at 80 %
+ * or more of the floor that the runtime's own f32x4 multiply-add peak sets (measured in the same run by the kernels'
  * `fma_peak` loop on one thread: the test pass's floating-point operations over twice that
  * peak), with the older targets against TF.js.
  *
@@ -25,7 +26,8 @@
  * `--steps N` timed training steps per configuration, the fastest counting (default 3),
  * `--part test|train` to run only the test pass or only the training step, `--json` to print
  * one JSON object (the machine, `wasmPeakGflopsPerThread`, `testPassGflop`, `floorSeconds`,
- * `f32FractionOfPeak`, `runs`, `peers`, `trainingSteps`, `targets` each with `met`, and
+ * `f32FractionOfPeak`, `runs`, `peers` each with its time over wasm f32's on 2 workers
+ * (`timesWasmF32`), `trainingSteps`, `targets` each with `met`, and
  * `targetsMet`) on stdout and everything else on stderr.
  *
  * @module
@@ -206,6 +208,52 @@ async function tfjs(
   }, passes);
 }
 
+/**
+ * onnxruntime-node (native, 2 intra-op threads) on the same network exported to ONNX
+ * (tests/fixtures/deepconvnet-book-f32.onnx), in a subprocess with its own configuration
+ * (tools/peer/, so that the package is fetched only by what runs it), the images on its stdin;
+ * undefined, with the reason on the progress stream, when it cannot run.
+ */
+async function onnxruntime(set: LabeledImages): Promise<Timing | undefined> {
+  const peer = new URL("../tools/peer/", import.meta.url).pathname;
+  const model = new URL("../tests/fixtures/deepconvnet-book-f32.onnx", import.meta.url).pathname;
+  const x = imageBatch(set, 0, IMAGES, f32).data as Float32Array;
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        "--config",
+        `${peer}deno.json`,
+        "--allow-read",
+        "--allow-env",
+        "--allow-ffi",
+        "--allow-sys",
+        `${peer}ort_time.ts`,
+        model,
+        "2",
+      ],
+      // The package's install script fetches GPU libraries; its CPU library is in the package.
+      env: { ONNXRUNTIME_NODE_INSTALL: "skip" },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const bytes = new Uint8Array(x.buffer as ArrayBuffer, x.byteOffset, x.byteLength);
+    const [{ code, stdout, stderr }] = await Promise.all([
+      child.output(),
+      new Blob([bytes]).stream().pipeTo(child.stdin),
+    ]);
+    if (code !== 0) throw new Error(new TextDecoder().decode(stderr).trim().split("\n")[0]);
+    const { seconds, classes } = JSON.parse(new TextDecoder().decode(stdout));
+    const correct = (classes as number[]).filter((c, i) => c === set.labels[i]).length;
+    return { seconds, cpuSeconds: NaN, images: IMAGES, correct };
+  } catch (error) {
+    say(`onnxruntime peer not run: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
 /** The book's network and the MNIST test set, found by the commands' lookup (after --help). */
 let net: Sequential;
 let set: LabeledImages;
@@ -301,6 +349,8 @@ async function testPass(): Promise<void> {
   const tfCpu = await tfjs(set, net, "cpu", subset, 1);
   peers.push({ name: "TF.js WASM (XNNPACK, SIMD, 1 thread)", ...tfWasm });
   peers.push({ name: "TF.js CPU (1 thread)", ...tfCpu });
+  const ort = await onnxruntime(set);
+  if (ort) peers.push({ name: "onnxruntime-node (native CPU, 2 threads)", ...ort });
 
   const scaled = (t: Timing) => t.images < IMAGES ? "*" : "";
   const wall = (t: Timing) => `${t.seconds.toFixed(2)} s${scaled(t)}`;
@@ -333,6 +383,9 @@ async function testPass(): Promise<void> {
         `${tfWasm.correct}`,
         "-",
       ],
+      ...(ort
+        ? [["onnxruntime-node (2 threads)", "f32", wall(ort), "-", "-", "-", `${ort.correct}`, "-"]]
+        : []),
       [
         "TF.js CPU",
         "f32",
@@ -570,7 +623,10 @@ async function main(): Promise<void> {
         floorSeconds: floorSeconds(),
         f32FractionOfPeak: f32Run ? floorSeconds() / f32Run.seconds : null,
         runs,
-        peers,
+        peers: peers.map((p) => ({
+          ...p,
+          timesWasmF32: f32Run ? p.seconds / f32Run.seconds : null,
+        })),
         trainingSteps: stepRuns,
         targets,
         targetsMet: targets.every((t) => t.met),
