@@ -17,6 +17,13 @@
  * This entry point uses no Deno API, so it also runs in a web page; file access lives in
  * `@halfprec/halfprec/files`.
  *
+ * This entry point holds everything; the same is grouped by what a user does:
+ * `@halfprec/halfprec/formats` (storage formats), `/layers` (tensors, layers, networks and
+ * their formats), `/analysis` (a network in a format, classified and compared with float64),
+ * `/search` (per-layer formats), `/data` (labelled images, safetensors, MNIST in memory),
+ * `/onnx` (ONNX models as networks), `/workers` (forward passes on every core) and `/files`
+ * (reading and writing files, Deno only).
+ *
  * @example Store one network in three formats
  * ```ts
  * import { deepConvNet, f16, f32, Tensor } from "@halfprec/halfprec";
@@ -33,30 +40,12 @@
  * @module
  */
 export * from "./layers/mod.ts";
-export * from "./data/data_error.ts";
-export * from "./data/safetensors.ts";
-export * from "./data/idx.ts";
-export * from "./data/labeled_images.ts";
-export * from "./data/image_safetensors.ts";
-export * from "./data/mnist.ts";
-export * from "./analysis/bytes.ts";
-export * from "./analysis/evaluate.ts";
-export * from "./analysis/mcnemar.ts";
+export * from "./data/mod.ts";
+export * from "./analysis/mod.ts";
+export * from "./analysis/search.ts";
 export * from "./workers/worker_pool.ts";
+export * from "./onnx/import_onnx.ts";
 export * from "./training/train.ts";
 export * from "./training/train_epochs.ts";
 export * from "./training/checkpoint.ts";
 export * from "./training/training_diverged_error.ts";
-export * from "./analysis/metrics.ts";
-export * from "./analysis/range.ts";
-export * from "./analysis/seed_spread.ts";
-export * from "./analysis/gradient_range.ts";
-export * from "./analysis/layer_errors.ts";
-export * from "./analysis/format_analysis.ts";
-export * from "./analysis/first_non_finite.ts";
-export * from "./analysis/layer_config.ts";
-export * from "./analysis/calibrate.ts";
-export * from "./analysis/scaled_counts.ts";
-export * from "./analysis/search.ts";
-export * from "./analysis/search_problem.ts";
-export * from "./onnx/import_onnx.ts";

@@ -1,6 +1,8 @@
 /**
  * Searching per-layer formats: which layers can be narrow, and what each choice costs in bytes
- * moved and accuracy.
+ * moved and accuracy. The `@halfprec/halfprec/search` entry point: `searchFormats` on any
+ * `SearchProblem`, `networkSearchProblem` for a network and its images, `paretoFrontier` and
+ * `parseSearchLog`.
  *
  * A full evaluation (a configuration run on every image of the search split) is what costs
  * time, so the search spends as few as it can. Per-unit sensitivity (the relative noise power a
@@ -42,6 +44,7 @@ import type {
 import { logEntryProblem } from "./_search_log_entry.ts";
 
 export type * from "./search_types.ts";
+export { type NetworkSearchOptions, networkSearchProblem } from "./search_problem.ts";
 
 /**
  * Searches per-unit formats of `problem` for the Pareto frontier of bytes moved versus
