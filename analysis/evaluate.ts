@@ -38,7 +38,8 @@ export const PRECISION_MODES: readonly PrecisionMode[] = ["seed", "store"];
 
 /**
  * A copy of the float64 network `net` with `format` applied in `mode` (see
- * {@linkcode PrecisionMode}); `net` is unchanged. A stochastic format's stream is restarted at
+ * {@linkcode PrecisionMode}); `net` is unchanged. This is the one way to put a network in a
+ * format for either mode (`Sequential.to` is what `store` builds on). A stochastic format's stream is restarted at
  * `PARAMETERS_KEY` first, so the parameters round the same way in every run. In `seed` mode the
  * copy rounds every input to `format` before its first layer: feed it the float64 images.
  *
@@ -65,7 +66,7 @@ export function withPrecision(net: Sequential, format: Storage, mode: PrecisionM
       const weights = (layer as Partial<Conv>).scaledWeights?.();
       if (weights) seeded.layers[i].params.W.set(weights);
     });
-  } else seeded.roundParams(format);
+  } else for (const t of seeded.params().values()) t.roundTo(format);
   // The same layers, rounding every input too: a seed-mode network cannot be fed raw input.
   return new Sequential(seeded.layers, {
     names: seeded.layers.map((layer) => layer.name),

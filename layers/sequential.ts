@@ -250,7 +250,11 @@ export class Sequential {
   /**
    * The same network stored in another format, parameters rounded to it: one format for
    * every layer, or a format chosen per layer; likewise the format conv and affine layers
-   * round their partial sums to (`accumulator`; by default they keep their own).
+   * round their partial sums to (`accumulator`; by default they keep their own). To put a
+   * float64 network in one format for an experiment, use `withPrecision` (analysis), whose
+   * `store` mode is this with a stochastic format's stream restarted first and whose `seed`
+   * mode rounds the weights and input only; per-layer formats from a configuration file are
+   * `applyLayerConfig`.
    *
    * @example Keep the first convolution in f32, store the rest in f16
    * ```ts
@@ -312,14 +316,6 @@ export class Sequential {
       storage = layer.storage;
       return { layer: layer.name, path, accumulation };
     });
-  }
-
-  /**
-   * Rounds every parameter to `format` in place, keeping the network's storage: the classic
-   * `param[...] = param.astype(np.float16)` experiment.
-   */
-  roundParams(format: Storage): void {
-    for (const t of this.params().values()) t.roundTo(format);
   }
 
   /** The output shape of every layer for an input of `inputShape`. */

@@ -20,6 +20,7 @@ import {
   Softmax,
   Tensor,
   tensor,
+  withPrecision,
 } from "../mod.ts";
 import { randomValues } from "./_gradcheck.ts";
 
@@ -75,7 +76,7 @@ Deno.test("loadParams() rejects missing, unexpected and misshapen tensors, chang
   assert.deepEqual(net.params().get("W1")!.toFloat64(), before);
 });
 
-Deno.test("to() re-stores a network and keeps its function; roundParams() keeps its storage", () => {
+Deno.test("to() re-stores a network and keeps its function; seed mode keeps the storage", () => {
   const net = deepConvNet({ seed: 3 });
   const x = tensor([2, 1, 28, 28], randomValues(2 * 784, 4).map(Math.abs));
   const wide = net.logits(x).toFloat64();
@@ -91,8 +92,7 @@ Deno.test("to() re-stores a network and keeps its function; roundParams() keeps 
     const scale = wide.reduce((w, v) => Math.max(w, Math.abs(v)), 0);
     assert.ok(err < 0.05 * scale, `${storage.name}: max error ${err} against scale ${scale}`);
   }
-  const seeded = deepConvNet({ seed: 3 });
-  seeded.roundParams(f16);
+  const seeded = withPrecision(deepConvNet({ seed: 3 }), f16, "seed");
   assert.ok(seeded.layers.every((l) => l.storage === f64));
   assert.deepEqual(
     seeded.params().get("W7")!.toFloat64(),
