@@ -110,6 +110,15 @@ const ATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
  */
 export const ONNX_OPERATORS: readonly string[] = Object.keys(ATTRIBUTES).sort();
 
+/** The operators a pending Pad of zeros may fold into (a second Pad adds to it). */
+const FOLDS_PAD: ReadonlySet<string> = new Set([
+  "Conv",
+  "MaxPool",
+  "AveragePool",
+  "GlobalAveragePool",
+  "Pad",
+]);
+
 /**
  * The opsets of the default domain the importer reads. Each operator is read in its version for
  * the model's opset; what older versions add (`is_test` defaulting to training, `broadcast`,
@@ -138,8 +147,8 @@ interface Planned {
  * Add of a constant), Flatten and Reshape to (N, -1), Softmax over the last axis, Dropout and
  * Identity (nothing at inference), BatchNormalization (folded into a Conv or Gemm before it,
  * else a layer of its own), Mul and Div by a scalar constant, Cast to a float type (rounds to
- * it), Pad of zeros on H and W (folded into the Conv or pool after it; before a MaxPool only
- * after a Relu), and the constant computations Constant, Shape, Gather, Unsqueeze,
+ * it), Pad of zeros on H and W (folded into the Conv or pool after it where that is exact,
+ * else a zeropad layer), and the constant computations Constant, Shape, Gather, Unsqueeze,
  * Squeeze, Concat and Cast.
  *
  * @param bytes The model file's bytes (a serialized ModelProto).
@@ -246,13 +255,7 @@ class Importer {
     }
     const inputShape = this.#input(graph.input ?? []);
     nodes.forEach((node, i) => this.#node(node, i));
-    if (this.#pad) {
-      throw new DataError(this.#source, {
-        field: `${this.#pad.label} output`,
-        expected: "a Conv or pool after the Pad, which folds into it",
-        found: "the graph's output",
-      });
-    }
+    this.#flushPad();
     this.#output(graph.output ?? []);
     return this.#build(inputShape);
   }
@@ -363,11 +366,8 @@ class Importer {
     this.#readers.set(this.#current, a.label);
     const shape = this.#shapes.get(this.#current)!;
     const name = node.name || `${op}${index}`;
-    const pad = this.#pad;
+    if (!FOLDS_PAD.has(op)) this.#flushPad();
     const out = this.#layer(op, a, name, shape, dataAt[0], constants) ?? shape;
-    if (pad && this.#pad === pad && op !== "Pad") {
-      a.refuse("input", `a Conv or pool after ${pad.label}, which folds into it`, op);
-    }
     this.#current = outputs[0];
     this.#shapes.set(this.#current, out);
     this.#markUnsupported(outputs.slice(1), a.label);
@@ -464,7 +464,7 @@ class Importer {
       case "Add":
         return this.#add(a, inputs[1 - at]);
       case "Pad":
-        return this.#padding(a, shape, inputs);
+        return this.#padding(a, name, shape, inputs);
       case "BatchNormalization":
         return this.#batchNorm(a, name, shape, inputs);
     }
@@ -623,15 +623,9 @@ class Importer {
 
   #maxPool(a: Attributes, name: string, shape: Dim[]): Dim[] {
     this.#rank(a, shape, 4);
-    const afterRelu = this.#planned.at(-1)?.spec.kind === "relu";
-    if (this.#pad && !afterRelu) {
-      // Max pooling pads with -Infinity: zeros are the same only where no value is below them.
-      a.refuse(
-        "input",
-        `the output of a Relu before ${this.#pad.label} (no value below zero)`,
-        "another input",
-      );
-    }
+    // Max pooling pads with -Infinity: a Pad's zeros fold into it only where no value is below
+    // them; elsewhere they stay a zeropad layer.
+    if (this.#planned.at(-1)?.spec.kind !== "relu") this.#flushPad();
     const g = this.#folded(this.#geometry(a, shape, this.#kernel(a)));
     const unpadded = this.#unpadded(shape);
     const planes = [1, 1, ...unpadded.slice(2) as number[]];
@@ -657,27 +651,19 @@ class Importer {
 
   #avgPool(a: Attributes, name: string, shape: Dim[], global: boolean): Dim[] {
     this.#rank(a, shape, 4);
-    const padded = this.#pad !== undefined;
+    let countIncludePad = a.int("count_include_pad", 0);
+    const ceilMode = a.int("ceil_mode", 0);
+    // A Pad's zeros are data, counted in every average: they fold only where the node's own
+    // pads are counted too, and no window reaches past them (ceil mode).
+    const own = global ? [0] : this.#geometry(a, shape, this.#kernel(a)).pads;
+    const counted = countIncludePad === 1 || own.every((p) => p === 0);
+    if (!(counted && ceilMode === 0)) this.#flushPad();
+    if (this.#pad) countIncludePad = 1;
     const g = this.#folded(
       global
         ? { kernel: shape.slice(2) as number[], strides: [1, 1], pads: [0, 0, 0, 0] }
         : this.#geometry(a, shape, this.#kernel(a)),
     );
-    let countIncludePad = a.int("count_include_pad", 0);
-    const ceilMode = a.int("ceil_mode", 0);
-    if (padded) {
-      // The Pad's zeros are data, counted in every average: so must the node's own pads be.
-      const own = global ? [0] : this.#geometry(a, shape, this.#kernel(a)).pads;
-      const counted = countIncludePad === 1 || own.every((p) => p === 0);
-      a.require(
-        "count_include_pad",
-        countIncludePad,
-        counted,
-        "1, or no pads of its own after a Pad",
-      );
-      a.require("ceil_mode", ceilMode, ceilMode === 0, "0 after a Pad");
-      countIncludePad = 1;
-    }
     const options = { ...avgPoolOptions(g), countIncludePad, ceilMode };
     return this.#plan(
       a,
@@ -692,7 +678,12 @@ class Importer {
    * A Pad of zeros (mode "constant", value 0) on the two spatial axes, held until the conv or
    * pool after it takes its pads; returns the padded shape.
    */
-  #padding(a: Attributes, shape: Dim[], inputs: readonly (Constant | undefined)[]): Dim[] {
+  #padding(
+    a: Attributes,
+    name: string,
+    shape: Dim[],
+    inputs: readonly (Constant | undefined)[],
+  ): Dim[] {
     this.#rank(a, shape, 4);
     const mode = a.string("mode", "constant");
     a.require("mode", mode, mode === "constant", '"constant"');
@@ -715,9 +706,21 @@ class Importer {
     if (!spatial) a.refuse("pads", "8 pads, none negative, 0 on N and C", `[${pads}]`);
     const before = this.#pad;
     const sides = [p[2], p[3], p[6], p[7]].map((v, i) => v + (before?.pads[i] ?? 0));
-    this.#pad = { pads: sides, shape: before?.shape ?? shape, label: before?.label ?? a.label };
+    this.#pad = { pads: sides, shape: before?.shape ?? shape, node: before?.node ?? { a, name } };
     const [c, h, w] = shape.slice(1) as number[];
     return ["N", c, h + p[2] + p[6], w + p[3] + p[7]];
+  }
+
+  /** A pending Pad that folds into nothing, as a zeropad layer. */
+  #flushPad(): void {
+    const pad = this.#pad;
+    if (!pad) return;
+    this.#pad = undefined;
+    const [top, left, bottom, right] = pad.pads;
+    this.#plan(pad.node.a, pad.node.name, "Pad", pad.shape, {
+      kind: "zeropad",
+      options: { top, left, bottom, right },
+    });
   }
 
   /** Window `g` with the pads of a pending Pad added (the Pad is then folded). */
@@ -871,8 +874,8 @@ interface PendingPad {
   pads: number[];
   /** The shape of the data before the Pad. */
   shape: Dim[];
-  /** The Pad node, for errors. */
-  label: string;
+  /** The (first) Pad node: its attributes, for errors, and its name. */
+  node: { a: Attributes; name: string };
 }
 
 /** A window: extents and strides (rows, columns), pads (top, left, bottom, right). */

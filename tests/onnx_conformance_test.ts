@@ -21,6 +21,7 @@ const FLOORS: Record<string, number> = {
   Identity: 1,
   MatMul: 1,
   MaxPool: 7,
+  Pad: 1,
   Relu: 2,
   Softmax: 5,
 };

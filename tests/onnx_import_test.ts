@@ -478,34 +478,39 @@ Deno.test("a Pad of zeros folds into the Conv or pool after it", () => {
   assert.deepEqual(pooled.shapes([1, 1, 4, 4]).at(-1), [1, 1, 3, 3]);
 });
 
-Deno.test("a Pad that does not fold is refused at the Pad or the node after it", () => {
+Deno.test("a Pad of zeros that folds into nothing is a zeropad layer; other Pads are refused", () => {
   const maxPool = {
     op: "MaxPool",
     inputs: ["p"],
     outputs: ["y"],
-    name: "m",
-    attributes: [ints("kernel_shape", [2, 2])],
+    attributes: [ints("kernel_shape", [2, 2]), ints("strides", [2, 2])],
   };
-  refuses(
-    modelBytes({ nodes: [...padNodes([1, 1, 1, 1]), maxPool] }),
-    'node "m" (MaxPool) input',
-    'the output of a Relu before node "pad" (Pad) (no value below zero)',
-    "another input",
+  // Max pooling pads with -Infinity: before it, zeros stay data unless a Relu made every value
+  // at least zero.
+  const x = [-1, -2, -3, -4];
+  const pooled = importOnnx(
+    modelBytes({ nodes: [...padNodes([1, 1, 1, 1]), maxPool], input: ["N", 1, 2, 2] }),
   );
-  refuses(
-    modelBytes({
-      nodes: [...padNodes([1, 1, 1, 1]), { op: "Relu", inputs: ["p"], outputs: ["y"], name: "r" }],
-    }),
-    'node "r" (Relu) input',
-    'a Conv or pool after node "pad" (Pad), which folds into it',
-    "Relu",
+  assert.deepEqual(pooled.layers.map((l) => `${l.name} ${l.kind}`), [
+    "pad zeropad",
+    "MaxPool2 pool",
+  ]);
+  assert.deepEqual([...pooled.forward(tensor([1, 1, 2, 2], x)).toFloat64()], [0, 0, 0, 0]);
+  const relu = { op: "Relu", inputs: ["p"], outputs: ["y"] };
+  const padded = importOnnx(
+    modelBytes({ nodes: [...padNodes([0, 1, 0, 0]), relu], input: ["N", 1, 2, 2] }),
   );
-  refuses(
-    modelBytes({ nodes: padNodes([1, 1, 1, 1]) }),
-    'node "pad" (Pad) output',
-    "a Conv or pool after the Pad, which folds into it",
-    "the graph's output",
-  );
+  assert.deepEqual(padded.layers.map((l) => l.kind), ["zeropad", "relu"]);
+  assert.deepEqual([...padded.forward(tensor([1, 1, 2, 2], [1, -2, 3, 4])).toFloat64()], [
+    0,
+    1,
+    0,
+    0,
+    3,
+    4,
+  ]);
+  const alone = importOnnx(modelBytes({ nodes: padNodes([1, 0, 0, 0]), input: ["N", 1, 2, 2] }));
+  assert.deepEqual(alone.shapes([1, 1, 2, 2]), [[1, 1, 3, 2]]);
   refuses(
     modelBytes({
       nodes: [{
