@@ -152,22 +152,28 @@ export const FLIP_FLAGS = {
 export const FLIP_HELP =
   `  --flip-bits P    flip every stored bit with probability P (0..1) in every format (soft
                    errors; the format's name gets +flipP...: docs/faults.md); runs on the
-                   TypeScript kernels
+                   TypeScript kernels; a list (1e-6,1e-5) runs every format at each P
   --flip-in WHERE  weights, activations (every layer's output and the input) or both (default)
   --flip-field F   significand: only the significand (fraction) bits; any (default)
   --flip-seed N    the seed the flips are drawn from (default 1)`;
 
-/** `formats` with the bit flips `values` of {@linkcode FLIP_FLAGS} ask for; as they are without. */
+/**
+ * `formats` with the bit flips `values` of {@linkcode FLIP_FLAGS} ask for, each format at each
+ * probability of `--flip-bits`; as they are without.
+ */
 export function withFlipFlags(
   formats: Storage[],
   values: { [K in keyof typeof FLIP_FLAGS]?: string },
 ): Storage[] {
   const text = values["flip-bits"];
   if (text === undefined) return formats;
-  const probability = Number(text);
-  if (text.trim() === "" || !(probability >= 0 && probability <= 1)) {
-    throw new UsageError(`--flip-bits is "${text}", expected a probability from 0 to 1`);
-  }
+  const probabilities = text.split(",").map((item) => {
+    const probability = Number(item);
+    if (item.trim() === "" || !(probability >= 0 && probability <= 1)) {
+      throw new UsageError(`--flip-bits is "${text}", expected probabilities from 0 to 1`);
+    }
+    return probability;
+  });
   const choice = <T extends string>(flag: string, value: string | undefined, allowed: T[]) =>
     allowed.includes(value as T)
       ? value as T
@@ -180,13 +186,15 @@ export function withFlipFlags(
       `--flip-seed is "${values["flip-seed"]}", expected a whole number from 0 to 2^32 - 1`,
     );
   }
-  return formats.map((format) => {
-    try {
-      return withBitFlips(format, { probability, field, target, seed });
-    } catch (error) {
-      throw new UsageError(`--flip-bits: ${(error as Error).message}`);
-    }
-  });
+  return formats.flatMap((format) =>
+    probabilities.map((probability) => {
+      try {
+        return withBitFlips(format, { probability, field, target, seed });
+      } catch (error) {
+        throw new UsageError(`--flip-bits: ${(error as Error).message}`);
+      }
+    })
+  );
 }
 
 function fail(message: string): never {

@@ -11,7 +11,7 @@ import {
   type PrecisionResult,
   type Sequential,
 } from "../mod.ts";
-import type { ReportData, RerunConfig } from "./report_data.ts";
+import type { FaultCurve, ReportData, RerunConfig } from "./report_data.ts";
 import { flipImages } from "./flip_images.ts";
 import { rerunSection } from "./rerun.ts";
 
@@ -98,6 +98,7 @@ export async function evalReport(input: EvalReportInput): Promise<ReportData> {
       mcnemarP: r.mcnemarP,
       bytesPerImage: r.bytesPerImage,
     })),
+    ...faultCurves(results),
     flips,
     rerun: await rerunSection(net, set, {
       indices: [...flipped, ...extra],
@@ -113,4 +114,25 @@ function nonFiniteNotes(results: readonly PrecisionResult[]): string[] {
   return results.filter((r) => r.firstNonFinite !== undefined).map((r) =>
     `First infinity or NaN, ${r.format} ${r.mode}: ${describeFirstNonFinite(r.firstNonFinite!)}`
   );
+}
+
+/**
+ * The runs with bit flips as curves of accuracy against the probability, one per format, mode
+ * and kind of flip; none unless some curve has two probabilities.
+ */
+function faultCurves(results: readonly PrecisionResult[]): { faults?: FaultCurve[] } {
+  const curves = new Map<string, FaultCurve>();
+  for (const r of results) {
+    if (!r.bitFlips) continue;
+    const { probability, field, target, seed } = r.bitFlips;
+    const label = `${r.format.slice(0, r.format.lastIndexOf("+flip"))} ${r.mode}`;
+    const flips = `${field === "any" ? "any bit" : "significand bits"}, ` +
+      `${target === "both" ? "weights and activations" : target}, seed ${seed}`;
+    const key = `${label} (${flips})`;
+    if (!curves.has(key)) curves.set(key, { label, flips, points: [] });
+    curves.get(key)!.points.push({ probability, accuracy: r.accuracy });
+  }
+  const faults = [...curves.values()].filter((c) => c.points.length > 1);
+  for (const c of faults) c.points.sort((a, b) => a.probability - b.probability);
+  return faults.length > 0 ? { faults } : {};
 }

@@ -7,6 +7,7 @@
  */
 import type { ReportData } from "./report_data.ts";
 import { accuracySection } from "./_accuracy_chart.ts";
+import { faultSection } from "./_fault_chart.ts";
 import { flipsSection } from "./_flips.ts";
 import { frontierSection } from "./_frontier_chart.ts";
 import { escapeHtml, page } from "./_html.ts";
@@ -45,6 +46,10 @@ export interface RenderOptions {
 export function renderReport(data: ReportData, options: RenderOptions = {}): string {
   const sections: [string, string | undefined][] = [
     ["Accuracy per format and mode", data.accuracy && accuracySection(data.accuracy)],
+    [
+      "Accuracy against the probability of a bit flip",
+      data.faults && data.faults.length > 0 ? faultSection(data.faults) : undefined,
+    ],
     [
       "Error per layer: propagated and isolated",
       data.layerErrors && data.layerErrors.length > 0

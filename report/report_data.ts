@@ -31,6 +31,8 @@ export interface ReportData {
   notes?: string[];
   /** Accuracy per format and mode. */
   accuracy?: AccuracyRow[];
+  /** Accuracy against the probability of a bit flip, per format and mode (eval --flip-bits). */
+  faults?: FaultCurve[];
   /** Per-layer error against float64, one series per format. */
   layerErrors?: LayerErrorSeries[];
   /** Magnitude histograms of the float64 values, drawn against each format's limits. */
@@ -69,6 +71,28 @@ export interface AccuracyRow {
   mcnemarP?: number;
   /** Bytes moved per image by one forward pass. */
   bytesPerImage?: number;
+}
+
+/**
+ * One format's accuracy at each probability of a bit flip.
+ *
+ * @example
+ * ```ts
+ * import type { FaultCurve } from "./report_data.ts";
+ * const f16: FaultCurve = {
+ *   label: "f16 store",
+ *   flips: "any bit, weights and activations, seed 1",
+ *   points: [{ probability: 1e-6, accuracy: 0.975 }, { probability: 1e-5, accuracy: 0.766 }],
+ * };
+ * ```
+ */
+export interface FaultCurve {
+  /** The format without its flips, and the mode: `"f16 store"`. */
+  label: string;
+  /** Which bits flipped where, in words. */
+  flips: string;
+  /** The runs, by increasing probability. */
+  points: { probability: number; accuracy: number }[];
 }
 
 /**

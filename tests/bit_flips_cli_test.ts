@@ -33,7 +33,10 @@ Deno.test("eval --flip-bits: recorded, and independent of batch and workers", as
 
 Deno.test("eval --flip-*: bad values are one-line usage errors", async () => {
   const cases: [string[], RegExp][] = [
-    [["--flip-bits", "1.5"], /^eval: --flip-bits is "1.5", expected a probability from 0 to 1$/],
+    [
+      ["--flip-bits", "0.1,1.5"],
+      /^eval: --flip-bits is "0.1,1.5", expected probabilities from 0 to 1$/,
+    ],
     [["--flip-bits", "0.1", "--flip-in", "cache"], /^eval: --flip-in is "cache", expected weights/],
     [["--flip-bits", "0.1", "--flip-field", "sign"], /^eval: --flip-field is "sign", expected/],
     [["--flip-bits", "0.1", "--flip-seed", "1.5"], /^eval: --flip-seed is "1.5", expected a whole/],

@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { deepConvNet, f32, f64, type LabeledImages, parseSafetensors } from "../mod.ts";
+import {
+  comparePrecisions,
+  deepConvNet,
+  f32,
+  f64,
+  type LabeledImages,
+  parseSafetensors,
+  storageByName,
+} from "../mod.ts";
+import { evalReport } from "../report/eval_report.ts";
 import { flipImages } from "../report/flip_images.ts";
 import { magnitudeHistogram } from "../report/magnitude_histogram.ts";
 import { renderReport } from "../report/render_report.ts";
@@ -97,6 +106,31 @@ Deno.test("renderReport() marks the layer where a format's first infinity or NaN
   );
   // The dotted line's label, drawn in the chart at conv2.
   assert.match(html, /e3m4: first Inf\/NaN/);
+});
+
+Deno.test("an eval report with several flip probabilities draws accuracy against p", async () => {
+  const net = deepConvNet({ seed: 1 });
+  const set = images(2);
+  const formats = ["f16+flip0-s2", "f16+flip0.001-s2", "e4m3+flip0.001-s2"].map(storageByName);
+  const results = await comparePrecisions(net, set, { formats, modes: ["store"] });
+  const data = await evalReport({
+    net,
+    set,
+    results,
+    kernelPath: "typescript",
+    notes: [],
+    subject: "t",
+  });
+  // e4m3 has one probability: no curve. p = 0 stays in the data, off the logarithmic axis.
+  assert.deepEqual(data.faults, [{
+    label: "f16 store",
+    flips: "any bit, weights and activations, seed 2",
+    points: [0, 0.001].map((p, i) => ({ probability: p, accuracy: results[i + 1].accuracy })),
+  }]);
+  const html = renderReport(data);
+  assert.match(html, /<figure class="chart" data-chart="faults"><svg/);
+  assert.match(html, /Bits flipped: any bit, weights and activations, seed 2/);
+  assert.doesNotMatch(renderReport({ ...data, faults: undefined }), /data-chart="faults"/);
 });
 
 Deno.test("renderReport() says so when no image changed class", () => {
