@@ -142,7 +142,7 @@ interface Planned {
  * reading the output of the one before (and constants), one output. Supported operators, with
  * opsets 1 to 21: Conv (group 1, dilation 1, square kernel, equal strides; pads that differ
  * per side as a zeropad layer before it), MaxPool (the same windows, pads that differ only after
- * a Relu; ceil_mode where it changes no extent), AveragePool (any
+ * a Relu; ceil_mode where it changes no extent or after a Relu), AveragePool (any
  * window, pads, count_include_pad, ceil_mode), GlobalAveragePool, Relu, Gemm, MatMul (with an
  * Add of a constant), Flatten and Reshape to (N, -1), Softmax over the last axis, Dropout and
  * Identity (nothing at inference), BatchNormalization (folded into a Conv or Gemm before it,
@@ -626,15 +626,24 @@ class Importer {
     // Max pooling pads with -Infinity: a Pad's zeros fold into it only where no value is below
     // them; elsewhere they stay a zeropad layer.
     if (this.#planned.at(-1)?.spec.kind !== "relu") this.#flushPad();
-    const g = this.#folded(this.#geometry(a, shape, this.#kernel(a)));
+    let g = this.#folded(this.#geometry(a, shape, this.#kernel(a)));
     const unpadded = this.#unpadded(shape);
-    const planes = [1, 1, ...unpadded.slice(2) as number[]];
     if (a.int("ceil_mode", 0) === 1) {
-      // Supported where rounding up gives the extents rounding down does.
-      const [floor, ceil] = [0, 1].map((ceilMode) =>
-        new AvgPool({ ...avgPoolOptions(g), ceilMode }).outputShape(planes).join()
+      // The last windows, partly past the input, as windows over more pads below and right
+      // (-Infinity's, or zeros after a Relu: #square decides).
+      const planes = [1, 1, ...unpadded.slice(2) as number[]];
+      const out = new AvgPool({ ...avgPoolOptions(g), ceilMode: 1 }).outputShape(planes);
+      const extra = [0, 1].map((axis) =>
+        Math.max(
+          (out[axis + 2] - 1) * g.strides[axis] + g.kernel[axis] -
+            (planes[axis + 2] + g.pads[axis] + g.pads[axis + 2]),
+          0,
+        )
       );
-      a.require("ceil_mode", 1, floor === ceil, "0, or 1 where it changes no extent");
+      const afterRelu = this.#planned.at(-1)?.spec.kind === "relu";
+      const expected = "0, or 1 where it changes no extent or after a Relu";
+      a.require("ceil_mode", 1, afterRelu || extra.every((e) => e === 0), expected);
+      g = { ...g, pads: g.pads.map((p, i) => i < 2 ? p : p + extra[i - 2]) };
     }
     const input = this.#square(a, name, g, unpadded, "pool");
     return this.#plan(a, name, "MaxPool", input.shape, { kind: "pool", options: input.window });

@@ -527,3 +527,30 @@ Deno.test("a Pad of zeros that folds into nothing is a zeropad layer; other Pads
     "1",
   );
 });
+
+Deno.test("MaxPool ceil_mode after a Relu: the partial windows as zeros below and right", () => {
+  const relu = { op: "Relu", inputs: ["x"], outputs: ["r"] };
+  const pool = {
+    op: "MaxPool",
+    inputs: ["r"],
+    outputs: ["y"],
+    name: "m",
+    attributes: [
+      ints("kernel_shape", [2, 2]),
+      ints("strides", [2, 2]),
+      intAttribute("ceil_mode", 1),
+    ],
+  };
+  const net = importOnnx(modelBytes({ nodes: [relu, pool], input: ["N", 1, 3, 3] }), {
+    storage: f64,
+  });
+  assert.deepEqual(net.layers.map((l) => l.kind), ["relu", "zeropad", "pool"]);
+  const y = net.forward(tensor([1, 1, 3, 3], [1, -2, 3, 4, 5, -6, 7, -8, -9]));
+  assert.deepEqual([...y.toFloat64()], [5, 3, 7, 0]);
+  refuses(
+    modelBytes({ nodes: [{ ...pool, inputs: ["x"] }], input: ["N", 1, 3, 3] }),
+    'node "m" (MaxPool) attribute "ceil_mode"',
+    "0, or 1 where it changes no extent or after a Relu",
+    "1",
+  );
+});
