@@ -6,7 +6,6 @@
  * @module
  */
 import type { Sequential } from "../layers/sequential.ts";
-import { f64 } from "../layers/storage/f64.ts";
 import type { Tensor } from "../layers/tensor.ts";
 import type { Storage } from "../layers/storage/storage.ts";
 import { roundImages } from "../layers/rounding_streams.ts";
