@@ -16,6 +16,12 @@ import { formatTable, parseFlags, positiveInteger, runCommand, UsageError } from
 
 const ANALYZE = fileURLToPath(new URL("../cli/analyze.ts", import.meta.url));
 
+/** The permissions `deno task analyze` grants, read from its task in deno.json. */
+async function analyzePermissions(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  return (config.tasks.analyze as string).split(/\s+/).filter((w) => w.startsWith("--allow-"));
+}
+
 /** One run's peak, in bytes, and whether it was stopped before it finished. */
 interface Peak {
   images: number;
@@ -29,8 +35,18 @@ interface Peak {
  * the last reading before it exits is its peak up to then) until it ends or `timeout` seconds.
  */
 async function peakOf(images: number, formats: string, timeout: number): Promise<Peak> {
+  const permissions = await analyzePermissions();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "-A", ANALYZE, "--images", String(images), "--formats", formats],
+    args: [
+      "run",
+      "--quiet",
+      ...permissions,
+      ANALYZE,
+      "--images",
+      String(images),
+      "--formats",
+      formats,
+    ],
     stdout: "null",
     stderr: "piped",
   }).spawn();
@@ -40,7 +56,13 @@ async function peakOf(images: number, formats: string, timeout: number): Promise
   let running = true;
   const finished = child.status.finally(() => running = false);
   while (running) {
-    const status = await Deno.readTextFile(`/proc/${child.pid}/status`).catch(() => "");
+    // Gone once it has exited; any other failure (Deno grants another process's /proc files
+    // only with --allow-all) must not pass as a peak of 0.
+    const status = await Deno.readTextFile(`/proc/${child.pid}/status`).catch((error) => {
+      if (error instanceof Deno.errors.NotFound) return "";
+      child.kill();
+      throw error;
+    });
     const kb = Number(status.match(/^VmHWM:\s+(\d+) kB/m)?.[1] ?? 0);
     bytes = Math.max(bytes, kb * 1024);
     if ((performance.now() - started) / 1000 > timeout) {

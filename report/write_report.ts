@@ -34,7 +34,10 @@ async function bundle(): Promise<string> {
   if (ENTRY.protocol !== "file:") {
     throw new Error(`Cannot bundle the report's script: ${ENTRY} is not a local file`);
   }
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+  // "deno" as found on the PATH, not Deno.execPath(): the tasks grant --allow-run=deno, which
+  // Deno resolves on the PATH too, where the real path behind a link (/usr/bin/deno) would not
+  // match it.
+  const { code, stdout, stderr } = await new Deno.Command("deno", {
     args: [
       "bundle",
       "--quiet",
