@@ -1,6 +1,6 @@
 /**
  * The wasm kernel path against the TypeScript reference, layer by layer, in every storage
- * format and at odd shapes: conv and affine within the bound of float32 accumulation plus one
+ * format, minifloats of 8 bits in deterministic and stochastic rounding, and at odd shapes: conv and affine within the bound of float32 accumulation plus one
  * rounding to the format (and bit-identical when every result is exact), ReLU and max pooling
  * identical, special values included.
  *
@@ -34,15 +34,19 @@ import { specialValues } from "./_special_values.ts";
 /** The storage formats, and minifloats of 8 bits and fewer (on the wasm path by their tables). */
 const FORMATS: readonly Storage[] = [
   ...STORAGES,
-  ...["e4m3", "e5m2", "e3m4", "e3m2", "e5m2-rz"].map(storageByName),
+  ...["e4m3", "e5m2", "e3m4", "e3m2", "e5m2-rz", "e4m3-sr7", "e5m2-sr3-bits4", "e3m4-sre2"].map(
+    storageByName,
+  ),
 ];
 
 /** The forward output of `layer` on `x` on each path, widened. */
 function bothPaths(layer: Layer, x: Tensor): { wasm: Float64Array; reference: Float64Array } {
-  return {
-    wasm: layer.withKernels!("wasm").forward(x).toFloat64(),
-    reference: layer.withKernels!("typescript").forward(x).toFloat64(),
+  // A stochastic format draws from its stream: both paths start it at the same place.
+  const forward = (path: KernelPath) => {
+    layer.storage.stream?.restart(1);
+    return layer.withKernels!(path).forward(x).toFloat64();
   };
+  return { wasm: forward("wasm"), reference: forward("typescript") };
 }
 
 /**
@@ -169,6 +173,7 @@ Deno.test("max pool forward and its argmax are identical on both paths in every 
         const dout = Tensor.from(storage, pool.outputShape(shape), randomValues(wasm.length, 14));
         const routes = (path: KernelPath) => {
           const onPath = pool.withKernels!(path);
+          storage.stream?.restart(2);
           onPath.forward(x);
           return onPath.backward(dout).toFloat64();
         };

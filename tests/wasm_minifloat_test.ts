@@ -49,17 +49,19 @@ function probes(values: Float64Array): Float32Array {
   return Float32Array.from([...out, ...out.map((x) => -x), ...patterns]);
 }
 
-/** The codes narrow_minifloat stores for `xs`. */
-function narrow(storage: Storage, xs: Float32Array): Uint8Array {
+/** The codes narrow_minifloat stores for `xs`, given one random number each for stochastic modes. */
+function narrow(storage: Storage, xs: Float32Array, random?: Uint32Array): Uint8Array {
   const codec = minifloatCodec(storage);
   assert.ok(codec, `${storage.name}: no codec`);
   return withRegions((reserve) => {
     const src = reserve(xs.byteLength);
     const dst = reserve(xs.length);
     const at = reserve(codec.encode.byteLength);
+    const bits = random ? reserve(random.byteLength) : 0;
+    if (random) new Uint32Array(heap(), bits, random.length).set(random);
     new Float32Array(heap(), src, xs.length).set(xs);
     new Uint8Array(heap(), at, codec.encode.byteLength).set(new Uint8Array(codec.encode));
-    kernels.narrow_minifloat(src, dst, xs.length, at, 1, 0);
+    kernels.narrow_minifloat(src, dst, xs.length, at, 1, bits);
     return new Uint8Array(heap(), dst, xs.length).slice();
   });
 }
@@ -103,6 +105,29 @@ Deno.test("narrow_minifloat stores the code write stores, every format and deter
     }
   }
   assert.ok(checked > 1e6);
+});
+
+Deno.test("narrow_minifloat rounds stochastically as write does, from the same stream", () => {
+  for (const options of FORMATS.slice(0, 4)) {
+    for (const name of ["-sr5", "-sr5-bits3", "-sre5"]) {
+      const rounding = name.startsWith("-sre") ? "stochastic-equal" : "stochastic";
+      const randomBits = name.includes("bits") ? { randomBits: 3 } : {};
+      const storage = minifloat({ ...options, rounding, seed: 5, ...randomBits });
+      const xs = probes(minifloatCodecValues(storage));
+      const random = new Uint32Array(xs.length);
+      storage.stream!.restart(9);
+      storage.stream!.draw!(random);
+      const got = narrow(storage, xs, random);
+      storage.stream!.restart(9);
+      const want = storage.alloc(xs.length);
+      storage.write(Float64Array.from(xs), 0, want, 0, xs.length);
+      const wrong = [...got.keys()].filter((i) => got[i] !== want[i]);
+      assert.equal(wrong.length, 0, `${storage.name}: ${wrong.length} of ${xs.length} wrong`);
+      // The draws decide: the same values with other numbers round elsewhere.
+      const other = narrow(storage, xs, random.map((r) => ~r >>> 0));
+      assert.ok(other.some((c, i) => c !== got[i]), storage.name);
+    }
+  }
 });
 
 /** Every code's value of `storage`, read through its own `read`. */

@@ -175,6 +175,9 @@ export function minifloat(options: MinifloatOptions): Storage {
     ? {
       seed: format.seed,
       restart: (key) => void (random = new Random(deriveSeed(format.seed, key))),
+      draw: (into) => {
+        for (let i = 0; i < into.length; i++) into[i] = random.bits();
+      },
     }
     : undefined;
   const { mantissaBits, bias, subnormals } = format;

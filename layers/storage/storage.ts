@@ -87,6 +87,12 @@ export interface RoundingStream {
   readonly seed: number;
   /** Restarts the stream at the one of (seed, `key`); `key` is an integer from 0 to 2^32 − 1. */
   restart(key: number): void;
+  /**
+   * Fills `into` with the stream's next numbers (32 random bits each), the ones that rounding
+   * `into.length` values would draw: for kernels that round elsewhere (the wasm path). A stream
+   * without it is drawn by TypeScript code only.
+   */
+  draw?(into: Uint32Array): void;
 }
 
 /**

@@ -52,11 +52,12 @@ export const ENCODE_BYTES = HEADER_BYTES + 4 * TABLE_BYTES;
 
 /**
  * The codec of `storage`, or undefined when it is not a minifloat of up to 8 bits whose every
- * value is a float32, or when it rounds stochastically (its stream is drawn in TypeScript).
+ * value is a float32. A stochastic one rounds with numbers drawn from its stream, in the order
+ * the TypeScript `write` would draw them.
  */
 export function minifloatCodec(storage: Storage): MinifloatCodec | undefined {
   const parts = minifloatParts(storage);
-  if (!parts || parts.bits > 8 || storage.stream) return undefined;
+  if (!parts || parts.bits > 8 || (storage.stream && !storage.stream.draw)) return undefined;
   const { values } = parts;
   if (!values.every((v) => v !== v || Math.fround(v) === v)) return undefined;
   const encode = new ArrayBuffer(ENCODE_BYTES);

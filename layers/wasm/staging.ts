@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { Storage, StorageArray } from "../storage/storage.ts";
+import type { RoundingStream, Storage, StorageArray } from "../storage/storage.ts";
 import { f64 } from "../storage/f64.ts";
 import { f32 } from "../storage/f32.ts";
 import { f16 } from "../storage/f16.ts";
@@ -31,6 +31,8 @@ export interface WasmFormat {
   readonly name: string;
   /** For byte codes: the tables that decode and encode them. */
   readonly codec?: MinifloatCodec;
+  /** For stochastic rounding: the stream every narrowed value draws one number from. */
+  readonly stream?: RoundingStream;
 }
 
 /** Bytes per stored element of each carrier. */
@@ -54,7 +56,10 @@ function formatOf(storage: Storage): WasmFormat | undefined {
   let known = MINIFLOATS.get(storage);
   if (known === undefined) {
     const codec = minifloatCodec(storage);
-    known = codec ? { carrier: "u8", name: storage.name, codec } : null;
+    const { stream } = storage;
+    known = codec
+      ? { carrier: "u8", name: storage.name, codec, ...(stream ? { stream } : {}) }
+      : null;
     MINIFLOATS.set(storage, known);
   }
   return known ?? undefined;
@@ -62,12 +67,14 @@ function formatOf(storage: Storage): WasmFormat | undefined {
 
 /**
  * The format all of `storages` store their elements in, or undefined when they differ or one
- * is not a format the kernels hold (such layers keep their TypeScript code).
+ * is not a format the kernels hold (such layers keep their TypeScript code). That of the last
+ * one, the layer's own storage: a stochastic format rounds from the stream of the storage that
+ * writes, as the TypeScript layer does.
  */
 export function commonFormat(...storages: Storage[]): WasmFormat | undefined {
   const formats = storages.map(formatOf);
-  const [first] = formats;
-  return formats.every((f) => f && f.name === first?.name) ? first : undefined;
+  const last = formats[formats.length - 1];
+  return formats.every((f) => f && f.name === last?.name) ? last : undefined;
 }
 
 /**
@@ -125,6 +132,8 @@ export interface Staging {
   /** For byte codes: where the decode table and the encoder's description are. */
   decode: number;
   encode: number;
+  /** For stochastic rounding: room for one random number per element, else 0. */
+  random: number;
 }
 
 /**
@@ -139,12 +148,13 @@ export function reserveStaging(
   const bytes = storedBytes(format);
   const at = bytes < 4 ? reserve(regionBytes(Math.max(...counts), bytes)) : 0;
   const { codec } = format;
-  if (!codec) return { format, at, decode: 0, encode: 0 };
+  if (!codec) return { format, at, decode: 0, encode: 0, random: 0 };
   const decode = reserve(codec.decode.byteLength);
   const encode = reserve(codec.encode.byteLength);
+  const random = format.stream ? reserve(Math.max(...counts) * 4) : 0;
   new Float32Array(heap(), decode, codec.decode.length).set(codec.decode);
   new Uint8Array(heap(), encode, codec.encode.byteLength).set(new Uint8Array(codec.encode));
-  return { format, at, decode, encode };
+  return { format, at, decode, encode, random };
 }
 
 /** The bytes of elements `start .. start + count` of `data`, `bytes` each. */
@@ -189,7 +199,11 @@ export function storeValues(
   const rounded = wholeBlocks(count);
   if (format.carrier === "f16") kernels.narrow_f16(values, at, rounded);
   if (format.carrier === "bf16") kernels.narrow_bf16(values, at, rounded);
-  if (format.carrier === "u8") kernels.narrow_minifloat(values, at, count, staging.encode, 1, 0);
+  if (format.carrier === "u8") {
+    // One number per value, in element order, as the format's own write draws them.
+    format.stream?.draw?.(new Uint32Array(heap(), staging.random, count));
+    kernels.narrow_minifloat(values, at, count, staging.encode, 1, staging.random);
+  }
   copyOut(format, storedBytes(format) < 4 ? at : values, dst, start, count);
 }
 
