@@ -246,7 +246,11 @@ export class Affine implements Layer {
   /** The wasm format the forward pass of an input stored in `input` runs in, if any. */
   #forwardFormat(input: Storage): WasmFormat | undefined {
     // An accumulator is a TypeScript-path instrument: the wasm kernels sum in their own width.
-    return this.accumulator ? undefined : wasmFormat(this.kernels, input, this.storage);
+    if (this.accumulator) return undefined;
+    // A scaled format multiplies on its float32 twin, which reads float32 operands.
+    return scaledSchemeOf(this.storage)
+      ? wasmFormat(this.kernels, f32, f32)
+      : wasmFormat(this.kernels, input, this.storage);
   }
 
   /** The code the forward pass of an input stored in `input` runs, and how it sums. */

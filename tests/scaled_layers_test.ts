@@ -103,3 +103,14 @@ Deno.test("seed mode in a scaled format quantizes the weights only", () => {
   assert.deepEqual(seeded.params().get("b2")!.toFloat64(), net.params().get("b2")!.toFloat64());
   assert.notDeepEqual([...w], [...net.params().get("W2")!.toFloat64()]);
 });
+
+Deno.test("a scaled layer reports the arithmetic of its float32 twin", () => {
+  const int8 = storageByName("int8");
+  for (const kernels of ["wasm", "typescript"] as const) {
+    const net = deepConvNet().to(int8).withKernels(kernels);
+    const twin = deepConvNet().to(f32).withKernels(kernels);
+    const products = (rows: { layer: string }[]) =>
+      rows.filter((r) => /^(conv|affine)/.test(r.layer));
+    assert.deepEqual(products(net.arithmetic(int8)), products(twin.arithmetic(f32)));
+  }
+});
