@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  analyzeFormats,
   applyLayerConfig,
   bitFlipsOf,
   comparePrecisions,
@@ -164,4 +165,16 @@ Deno.test("the same flips twice in one process give the same result, recorded", 
     applyLayerConfig(net, { default: "f16", conv1: { storage: "f16+flip0.01-w", kernels: "ts" } })
       .params().get("W1")!.toFloat64();
   assert.deepEqual(configured(), params("f16+flip0.01-w"));
+});
+
+Deno.test("analyze with flips: the same result twice, and the damage found", async () => {
+  const net = deepConvNet({ seed: 3 });
+  const set = images(3);
+  const run = async () =>
+    (await analyzeFormats(net, set, [storageByName("f16+flip0.01-a-s2")])).results[0];
+  const [first, second] = [await run(), await run()];
+  assert.deepEqual(second, first);
+  // Flips this frequent make infinities or NaNs in the first layer already.
+  assert.equal(first.firstNonFinite?.layer, "conv1");
+  assert.equal(first.firstNonFinite?.inputNonFinite, false);
 });
