@@ -13,6 +13,35 @@ import {
 } from "../mod.ts";
 import { arithmeticLines, formatTable } from "./_cli.ts";
 import type { Subject } from "./_command.ts";
+import { scalesText } from "./_calibration.ts";
+
+/** How eval ran: what shapes its output beside the results. */
+export interface EvalRun {
+  /** Dynamic, or calibrated with `--calibrate`. */
+  scales: ActivationScales;
+  /** `--batch`. */
+  batch: number;
+  /** With `--seeds`: the spread of each stochastic format and mode. */
+  spreads?: readonly SeedSpread[];
+  /** `--show-flips`. */
+  showFlips: boolean;
+  /** With `--config`: the file and the configuration it holds. */
+  config?: { file: string; layers: LayerConfig };
+}
+
+/** eval's text and its `--json` document. */
+export function evalOutput(
+  subject: Subject,
+  results: readonly PrecisionResult[],
+  run: EvalRun,
+): { text: string; json: EvalJson } {
+  const heading = `${subject.title} (${subject.model.path})\n` +
+    `Activation scales: ${scalesText(run.scales, run.batch)}`;
+  return {
+    text: evalText(heading, results, run.spreads, run.showFlips),
+    json: evalJson(subject, run.scales, results, run.spreads, run.showFlips, run.config),
+  };
+}
 
 /** The `--json` output; see docs/json.md for the meaning of each field. */
 interface EvalJson {
@@ -31,10 +60,10 @@ interface EvalJson {
 }
 
 /**
- * eval's JSON: the subject, the activation scales, the results (with the flipped images' indices when `showFlips`),
- * the `--config` file and configuration, and the seed spreads (with `--seeds`).
+ * eval's JSON: the subject, the activation scales, the results (with the flipped images'
+ * indices when `showFlips`), the `--config` file and configuration, and the seed spreads.
  */
-export function evalJson(
+function evalJson(
   { model, data, images }: Subject,
   activationScales: ActivationScales,
   results: readonly PrecisionResult[],
@@ -57,7 +86,7 @@ export function evalJson(
 }
 
 /** The text of eval's result: `heading`, the table, the flips with `showFlips`, the arithmetic. */
-export function evalText(
+function evalText(
   heading: string,
   results: readonly PrecisionResult[],
   spreads: readonly SeedSpread[] = [],

@@ -30,14 +30,8 @@ import {
   reportNotes,
   saveReport,
 } from "./_command.ts";
-import {
-  CALIBRATE_FLAGS,
-  CALIBRATE_HELP,
-  calibrateArgs,
-  calibrateFlags,
-  scalesText,
-} from "./_calibration.ts";
-import { analyzeText } from "./_analyze_text.ts";
+import { CALIBRATE_FLAGS, CALIBRATE_HELP, calibrateArgs, calibrateFlags } from "./_calibration.ts";
+import { analyzeOutput } from "./_analyze_output.ts";
 import { analyzeReport } from "../report/analyze_report.ts";
 
 const DEFAULT_FORMATS = "f32,f16,bf16,e4m3,e5m2";
@@ -86,44 +80,29 @@ async function main(): Promise<void> {
   if (args === "help") return console.log(HELP);
   const subject = await loadSubject(args, { flag: "images", value: args.images });
   const { model, set, images } = subject;
-  const { lossScale } = args;
   // The training step whose gradients --gradients counts: the first --batch test images.
-  const stepImages = Math.min(args.batch, imageCount(set));
-  const used = firstImages(set, Math.max(images, args.gradients ? stepImages : 0));
+  const step = args.gradients
+    ? { gradientBatch: Math.min(args.batch, imageCount(set)), lossScale: args.lossScale }
+    : undefined;
+  const used = firstImages(set, Math.max(images, step?.gradientBatch ?? 0));
   const { net, scales } = await calibrateFlags(subject.net, args, used, args.batch);
   const bar = progressBar(args.formats.length, "formats");
   const analysis = await analyzeFormats(net, set, args.formats, {
     images,
     accumulator: args.accumulator,
-    ...(args.gradients && { gradients: { batch: args.batch, lossScale } }),
+    ...(step && { gradients: { batch: step.gradientBatch, lossScale: step.lossScale } }),
     onProgress: (done, format) => bar.update(done, format),
   });
   bar.stop();
-  const { x, results, referenceAccuracy } = analysis;
-  const scaling = `Activation scales of scaled formats: ${scalesText(scales, images)}.`;
-  const text = analyzeText(
-    subject,
-    analysis,
-    args.kernels,
-    args.accumulator !== undefined,
-    scaling,
-  );
-  const step = args.gradients ? { gradientBatch: stepImages, lossScale } : {};
-  const { path: weights, name } = model;
-  const activationScales = scales;
-  const json = { model: name, weights, data: subject.data.source, images, activationScales };
-  printResult(text, args.json ? { ...json, ...step, results } : undefined);
+  const { text, json } = analyzeOutput(subject, analysis, { ...args, scales, step });
+  printResult(text, args.json ? json : undefined);
   // Written after the results are printed, so that a failed write loses none of them.
   if (args.report === undefined) return;
+  const { x, results, referenceAccuracy } = analysis;
   const notes = reportNotes(subject, args.kernels);
   const input = { net, set, x, results, referenceAccuracy, formats: args.formats, notes };
-  const page = await analyzeReport({
-    ...input,
-    kernelPath: args.kernels,
-    subject: subject.title,
-    onnx: model.onnx,
-  });
-  await saveReport(args.report, page);
+  const page = { ...input, kernelPath: args.kernels, subject: subject.title, onnx: model.onnx };
+  await saveReport(args.report, await analyzeReport(page));
 }
 
 function parse(argv: string[]) {

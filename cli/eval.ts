@@ -43,14 +43,8 @@ import {
   saveReport,
   WORKERS_FLAG,
 } from "./_command.ts";
-import {
-  CALIBRATE_FLAGS,
-  CALIBRATE_HELP,
-  calibrateArgs,
-  calibrateFlags,
-  scalesText,
-} from "./_calibration.ts";
-import { evalJson, evalText } from "./_eval_output.ts";
+import { CALIBRATE_FLAGS, CALIBRATE_HELP, calibrateArgs, calibrateFlags } from "./_calibration.ts";
+import { evalOutput } from "./_eval_output.ts";
 import { evalReport } from "../report/eval_report.ts";
 
 const HELP = `Usage: deno task eval [options]
@@ -103,33 +97,27 @@ async function main(): Promise<void> {
   const evaluated = firstImages(set, limit);
   const { net, scales } = await calibrateFlags(subject.net, args, evaluated, args.batch);
   const config = args.config === undefined ? undefined : await readConfig(args.config);
-  const configured = config
-    ? [{ name: "mixed", net: applyLayerConfig(net, config, args.config) }]
-    : [];
+  const mixed = config && applyLayerConfig(net, config.layers, config.file);
+  const configured = mixed ? [{ name: "mixed", net: mixed }] : [];
   const runs = 1 + args.formats.filter((f) => f.name !== "f64").length * args.modes.length +
     configured.length;
   const bar = progressBar(runs * limit, "images");
   using pool = new WorkerPool({ size: args.workers });
+  const { formats, modes, batch, firstNonFinite } = args;
   const results = await comparePrecisions(net, set, {
+    formats,
+    modes,
+    batch,
+    firstNonFinite,
     pool,
-    formats: args.formats,
-    modes: args.modes,
-    batch: args.batch,
     limit,
     configured,
-    firstNonFinite: args.firstNonFinite,
     onProgress: (run, done) => bar.update(run.index * limit + done, `${run.format} ${run.mode}`),
   });
   bar.stop();
   const spreads = args.seeds > 1 ? seedSpreads(results) : undefined;
-  const heading = `${subject.title} (${model.path})\n` +
-    `Activation scales: ${scalesText(scales, args.batch)}`;
-  const text = evalText(heading, results, spreads, args.showFlips);
-  const file = config && { file: args.config!, layers: config };
-  printResult(
-    text,
-    args.json ? evalJson(subject, scales, results, spreads, args.showFlips, file) : undefined,
-  );
+  const { text, json } = evalOutput(subject, results, { ...args, scales, spreads, config });
+  printResult(text, args.json ? json : undefined);
   // Written after the results are printed, so that a failed write loses none of them.
   if (args.report === undefined) return;
   const notes = reportNotes(subject, args.kernels);
@@ -139,14 +127,14 @@ async function main(): Promise<void> {
 }
 
 /** The configuration in the file at `path`; a one-line error naming the file when it is bad. */
-async function readConfig(path: string): Promise<LayerConfig> {
+async function readConfig(path: string): Promise<{ file: string; layers: LayerConfig }> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
   } catch (error) {
     throw new UsageError(`--config: cannot read ${path}: ${(error as Error).message}`);
   }
-  return parseLayerConfig(text, path);
+  return { file: path, layers: parseLayerConfig(text, path) };
 }
 
 function parse(argv: string[]) {

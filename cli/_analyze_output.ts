@@ -1,10 +1,12 @@
 /**
  * What `deno task analyze` prints: for each format its accuracy and flips, each layer's errors
- * and range counters, the weights' range counters and those of one step's gradients.
+ * and range counters, the weights' range counters and those of one step's gradients; or its
+ * JSON.
  *
  * @module
  */
 import {
+  type ActivationScales,
   type Analysis,
   describeFirstNonFinite,
   type GradientRangeReport,
@@ -13,18 +15,54 @@ import {
   type LayerReport,
   type RangeCounts,
   type ScaledLayerCounts,
+  type Storage,
 } from "../mod.ts";
 import { SCALED_COUNTS_NOTE, scaledCountsTable } from "../report/_scaled_counts.ts";
 import { arithmeticText, formatTable } from "./_cli.ts";
 import type { Subject } from "./_command.ts";
+import { scalesText } from "./_calibration.ts";
 import { gradientTotalsText } from "./_gradient_text.ts";
+
+/** How analyze ran: the flags that shape its output, and the activation scales it used. */
+export interface AnalyzeRun {
+  /** `--kernels`. */
+  kernels: KernelPath;
+  /** `--accumulator`. */
+  accumulator?: Storage;
+  /** Dynamic, or calibrated with `--calibrate`. */
+  scales: ActivationScales;
+  /** With `--gradients`: the images of the step and the loss scale. */
+  step?: { gradientBatch: number; lossScale: number };
+}
+
+/** analyze's text and its `--json` document. */
+export function analyzeOutput(
+  subject: Subject,
+  analysis: Analysis,
+  run: AnalyzeRun,
+): { text: string; json: unknown } {
+  const scaling = `Activation scales of scaled formats: ${scalesText(run.scales, subject.images)}.`;
+  const accumulated = run.accumulator !== undefined;
+  const text = analyzeText(subject, analysis, run.kernels, accumulated, scaling);
+  const { model, data, images } = subject;
+  const json = {
+    model: model.name,
+    weights: model.path,
+    data: data.source,
+    images,
+    activationScales: run.scales,
+    ...run.step,
+    results: analysis.results,
+  };
+  return { text, json };
+}
 
 /**
  * The text of analyze's result: a heading with float64's accuracy, then a block per format;
  * `accumulated` names each format's accumulator (given with `--accumulator`); `scaling` ends
  * the heading.
  */
-export function analyzeText(
+function analyzeText(
   { title, model }: Subject,
   { results, referenceAccuracy, referenceUnclassified }: Analysis,
   kernels: KernelPath,
