@@ -45,7 +45,7 @@ Deno.test(
       ]);
       assert.equal(own.code, 0, own.stderr);
       assert.equal(reference.code, 0, reference.stderr);
-      assert.match(own.stderr, /^DeepConvNet on 40 images of mine\.safetensors/);
+      assert.match(own.stderr, /^DeepConvNet on 40 images of mine\.safetensors/m);
       const strip = (out: string) =>
         JSON.parse(out).results.map(({ seconds: _, ...r }: { seconds: number }) => r);
       assert.deepEqual(strip(own.stdout), strip(reference.stdout));
