@@ -30,7 +30,13 @@ import {
   reportNotes,
   saveReport,
 } from "./_command.ts";
-import { CALIBRATE_FLAGS, CALIBRATE_HELP, calibrateArgs, calibrateFlags } from "./_calibration.ts";
+import {
+  CALIBRATE_FLAGS,
+  CALIBRATE_HELP,
+  calibrateArgs,
+  calibrateFlags,
+  scalesText,
+} from "./_calibration.ts";
 import { analyzeOutput } from "./_analyze_output.ts";
 import { analyzeReport } from "../report/analyze_report.ts";
 
@@ -99,7 +105,10 @@ async function main(): Promise<void> {
   // Written after the results are printed, so that a failed write loses none of them.
   if (args.report === undefined) return;
   const { x, results, referenceAccuracy } = analysis;
-  const notes = reportNotes(subject, args.kernels);
+  const notes = [
+    ...reportNotes(subject, args.kernels),
+    `activation scales of scaled formats ${scalesText(scales, subject.images)}`,
+  ];
   const input = { net, set, x, results, referenceAccuracy, formats: args.formats, notes };
   const page = { ...input, kernelPath: args.kernels, subject: subject.title, onnx: model.onnx };
   await saveReport(args.report, await analyzeReport(page));

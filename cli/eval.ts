@@ -120,7 +120,10 @@ async function main(): Promise<void> {
   printResult(text, args.json ? json : undefined);
   // Written after the results are printed, so that a failed write loses none of them.
   if (args.report === undefined) return;
-  const notes = reportNotes(subject, args.kernels);
+  const notes = [
+    ...reportNotes(subject, args.kernels),
+    `activation scales ${scalesText(scales, args.batch)}`,
+  ];
   const { title, model: { onnx } } = subject;
   const input = { net, set, results, kernelPath: args.kernels, notes, subject: title, onnx };
   await saveReport(args.report, await evalReport(input));
