@@ -8,12 +8,12 @@
  * storage format. The wasm path runs conv, affine, ReLU and max pooling on SIMD kernels
  * (float64 sums for f64 storage, float32 for every other format; see each layer's precision
  * note), forward and backward, and is tested against the reference. It holds f64, f32, f16,
- * bf16 and every minifloat of up to 8 bits (fp8, e3m4, e2m1, ...) in every rounding mode, read
- * through a table of its values and rounded by its own rule; stochastic rounding draws one
- * number per value written from the format's stream, in element order, as the TypeScript
- * layers' forward passes do. A layer in any other format (minifloats of 9 to 16 bits, scaled
- * formats), or whose input is stored in another format than its own, runs the TypeScript code
- * and says so in its arithmetic.
+ * bf16 and every minifloat of up to 16 bits whose values are float32 numbers (fp8, e3m4, e2m1,
+ * e6m9, ...) in every rounding mode, read through a table of its values and rounded by its own
+ * rule; stochastic rounding draws one number per value written from the format's stream, in
+ * element order, as the TypeScript layers' forward passes do. A layer in any other format (the
+ * scaled formats), or whose input is stored in another format than its own, runs the
+ * TypeScript code and says so in its arithmetic.
  *
  * @module
  */

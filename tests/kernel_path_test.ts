@@ -1,6 +1,7 @@
 /**
  * The wasm kernel path against the TypeScript reference, layer by layer, in every storage
- * format, minifloats of 8 bits in deterministic and stochastic rounding, and at odd shapes: conv and affine within the bound of float32 accumulation plus one
+ * format, minifloats of 8 and 16 bits in deterministic and stochastic rounding, and at odd
+ * shapes: conv and affine within the bound of float32 accumulation plus one
  * rounding to the format (and bit-identical when every result is exact), ReLU and max pooling
  * identical, special values included.
  *
@@ -31,10 +32,21 @@ import { randomValues } from "./_gradcheck.ts";
 import { assertWithinBound as assertSums } from "./_wasm_bound.ts";
 import { specialValues } from "./_special_values.ts";
 
-/** The storage formats, and minifloats of 8 bits and fewer (on the wasm path by their tables). */
+/** The storage formats, and minifloats (on the wasm path through tables of their codes). */
 const FORMATS: readonly Storage[] = [
   ...STORAGES,
-  ...["e4m3", "e5m2", "e3m4", "e3m2", "e5m2-rz", "e4m3-sr7", "e5m2-sr3-bits4", "e3m4-sre2"].map(
+  ...[
+    "e4m3",
+    "e5m2",
+    "e3m4",
+    "e3m2",
+    "e5m2-rz",
+    "e4m3-sr7",
+    "e5m2-sr3-bits4",
+    "e3m4-sre2",
+    "e5m10",
+    "e6m9-rz",
+  ].map(
     storageByName,
   ),
 ];

@@ -36,7 +36,7 @@ function probes(values: Float64Array): Float32Array {
     const points = [sorted[i]];
     if (i + 1 < sorted.length) points.push((sorted[i] + sorted[i + 1]) / 2);
     for (const p of points) {
-      const x = Math.fround(p); // exact: a minifloat of 8 bits has at most 7 significant bits
+      const x = Math.fround(p); // exact: a midpoint of a 16-bit minifloat has at most 16 bits
       out.push(x, x > 0 ? beside(x, -1) : x, beside(x, 1));
     }
   }
@@ -50,19 +50,24 @@ function probes(values: Float64Array): Float32Array {
 }
 
 /** The codes narrow_minifloat stores for `xs`, given one random number each for stochastic modes. */
-function narrow(storage: Storage, xs: Float32Array, random?: Uint32Array): Uint8Array {
+function narrow(
+  storage: Storage,
+  xs: Float32Array,
+  random?: Uint32Array,
+): Uint8Array | Uint16Array {
   const codec = minifloatCodec(storage);
   assert.ok(codec, `${storage.name}: no codec`);
   return withRegions((reserve) => {
     const src = reserve(xs.byteLength);
-    const dst = reserve(xs.length);
+    const dst = reserve(xs.length * codec.codeBytes);
     const at = reserve(codec.encode.byteLength);
     const bits = random ? reserve(random.byteLength) : 0;
     if (random) new Uint32Array(heap(), bits, random.length).set(random);
     new Float32Array(heap(), src, xs.length).set(xs);
     new Uint8Array(heap(), at, codec.encode.byteLength).set(new Uint8Array(codec.encode));
-    kernels.narrow_minifloat(src, dst, xs.length, at, 1, bits);
-    return new Uint8Array(heap(), dst, xs.length).slice();
+    kernels.narrow_minifloat(src, dst, xs.length, at, codec.codeBytes, bits);
+    const Codes = codec.codeBytes === 1 ? Uint8Array : Uint16Array;
+    return new Codes(heap(), dst, xs.length).slice();
   });
 }
 
@@ -107,6 +112,28 @@ Deno.test("narrow_minifloat stores the code write stores, every format and deter
   assert.ok(checked > 1e6);
 });
 
+/** Minifloats of 9 to 16 bits, on the wasm path through tables of 65,536 codes. */
+const WIDE: readonly MinifloatOptions[] = [
+  { exponentBits: 5, mantissaBits: 10 },
+  { exponentBits: 8, mantissaBits: 7 },
+  { exponentBits: 6, mantissaBits: 4, saturate: true },
+  { exponentBits: 4, mantissaBits: 8, subnormals: false },
+];
+
+Deno.test("narrow_minifloat stores write's code for minifloats of 9 to 16 bits", () => {
+  for (const options of WIDE) {
+    for (const rounding of ["nearest-even", "toward-zero", "odd"] as const) {
+      const storage = minifloat({ ...options, rounding });
+      const xs = probes(minifloatCodecValues(storage));
+      const got = narrow(storage, xs);
+      const want = storage.alloc(xs.length);
+      storage.write(Float64Array.from(xs), 0, want, 0, xs.length);
+      const wrong = [...got.keys()].filter((i) => got[i] !== want[i]);
+      assert.equal(wrong.length, 0, `${storage.name}: ${wrong.length} of ${xs.length} wrong`);
+    }
+  }
+});
+
 Deno.test("narrow_minifloat rounds stochastically as write does, from the same stream", () => {
   for (const options of FORMATS.slice(0, 4)) {
     for (const name of ["-sr5", "-sr5-bits3", "-sre5"]) {
@@ -133,7 +160,8 @@ Deno.test("narrow_minifloat rounds stochastically as write does, from the same s
 /** Every code's value of `storage`, read through its own `read`. */
 function minifloatCodecValues(storage: Storage): Float64Array {
   const count = 2 ** (8 * storage.bytesPerElement);
-  const codes = Uint8Array.from({ length: count }, (_, c) => c);
+  const codes = storage.alloc(count);
+  for (let c = 0; c < count; c++) codes[c] = c;
   const values = new Float64Array(count);
   storage.read(codes, 0, values, 0, count);
   return values;

@@ -477,13 +477,38 @@ export function narrow_f16(src: usize, dst: usize, count: i32): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Minifloats: codes of up to 8 bits through tables, rounding to any minifloat as the
+// Minifloats: codes of up to 16 bits through tables, rounding to any minifloat as the
 // TypeScript encoder (layers/storage/minifloat.ts) rounds, operation for operation.
 
 /** count u8 codes at src to the f32 at dst, each looked up in the 256 f32 at table. */
 export function widen_u8(src: usize, dst: usize, count: i32, table: usize): void {
   for (let i = 0; i < count; i++) {
     store<f32>(dst + (<usize>i << 2), load<f32>(table + (<usize>load<u8>(src + <usize>i) << 2)));
+  }
+}
+
+/** count u16 codes at src to the f32 at dst, each looked up in the 65,536 f32 at table. */
+export function widen_u16(src: usize, dst: usize, count: i32, table: usize): void {
+  for (let i = 0; i < count; i++) {
+    const code = <usize>load<u16>(src + (<usize>i << 1));
+    store<f32>(dst + (<usize>i << 2), load<f32>(table + (code << 2)));
+  }
+}
+
+/** count u16 codes at p replaced in place by the u16 at table[code] (ReLU over codes). */
+export function map_u16(p: usize, count: i32, table: usize): void {
+  for (let i = 0; i < count; i++) {
+    const at = p + (<usize>i << 1);
+    store<u16>(at, load<u16>(table + (<usize>load<u16>(at) << 1)));
+  }
+}
+
+/** d[i] &= keep[x[i]] over count u16 codes: keep holds 0xffff or 0 (ReLU backward). */
+export function keep_u16(x: usize, d: usize, count: i32, keep: usize): void {
+  for (let i = 0; i < count; i++) {
+    const at = d + (<usize>i << 1);
+    const code = <usize>load<u16>(x + (<usize>i << 1));
+    store<u16>(at, load<u16>(at) & load<u16>(keep + (code << 1)));
   }
 }
 

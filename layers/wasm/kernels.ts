@@ -81,6 +81,12 @@ export interface Kernels {
     elemBytes: number,
     random: number,
   ): void;
+  /** 16-bit codes to float32 through a table of 65,536 float32. */
+  widen_u16(src: number, dst: number, count: number, table: number): void;
+  /** 16-bit codes replaced in place through a table of 65,536 codes. */
+  map_u16(p: number, count: number, table: number): void;
+  /** 16-bit codes at d masked by the code that a table of 65,536 gives for the codes at x. */
+  keep_u16(x: number, d: number, count: number, keep: number): void;
   /** Byte codes replaced in place through a table of 256 codes. */
   map_u8(p: number, count: number, table: number): void;
   /** Byte codes at d masked by the byte that a table of 256 gives for the codes at x. */

@@ -1,5 +1,5 @@
 /**
- * The tables through which the wasm kernels read and write a minifloat of up to 8 bits: every
+ * The tables through which the wasm kernels read and write a minifloat of up to 16 bits: every
  * code's value as a float32 (decoding is one lookup), and the encoder's own tables
  * (layers/storage/minifloat.ts) laid out for `narrow_minifloat` in kernels.as, which rounds a
  * float32 by the same operations as the TypeScript encoder and so to the same code.
@@ -12,14 +12,16 @@ import { minifloatParts } from "../storage/_minifloat_parts.ts";
 
 /** A minifloat's tables for the kernels. */
 export interface MinifloatCodec {
-  /** Every code's value, as float32 (256 entries). */
+  /** Bytes of one code: 1 (up to 8 bits) or 2. */
+  codeBytes: 1 | 2;
+  /** Every code's value, as float32 (256 or 65,536 entries). */
   decode: Float32Array;
   /** The encoder's description (see `narrow_minifloat` in kernels.as). */
   encode: ArrayBuffer;
-  /** Every code's ReLU, as a code (256 entries). */
-  relu: Uint8Array;
-  /** 0xff for the codes of values above zero, else 0 (256 entries): ReLU's backward mask. */
-  positive: Uint8Array;
+  /** Every code's ReLU, as a code. */
+  relu: Uint8Array | Uint16Array;
+  /** All ones for the codes of values above zero, else 0: ReLU's backward mask. */
+  positive: Uint8Array | Uint16Array;
 }
 
 /** The mode numbers kernels.as switches on. */
@@ -51,13 +53,13 @@ const TABLE_BYTES = FIELDS * Float64Array.BYTES_PER_ELEMENT;
 export const ENCODE_BYTES = HEADER_BYTES + 4 * TABLE_BYTES;
 
 /**
- * The codec of `storage`, or undefined when it is not a minifloat of up to 8 bits whose every
+ * The codec of `storage`, or undefined when it is not a minifloat of up to 16 bits whose every
  * value is a float32. A stochastic one rounds with numbers drawn from its stream, in the order
  * the TypeScript `write` would draw them.
  */
 export function minifloatCodec(storage: Storage): MinifloatCodec | undefined {
   const parts = minifloatParts(storage);
-  if (!parts || parts.bits > 8 || (storage.stream && !storage.stream.draw)) return undefined;
+  if (!parts || (storage.stream && !storage.stream.draw)) return undefined;
   const { values } = parts;
   if (!values.every((v) => v !== v || Math.fround(v) === v)) return undefined;
   const encode = new ArrayBuffer(ENCODE_BYTES);
@@ -76,12 +78,16 @@ export function minifloatCodec(storage: Storage): MinifloatCodec | undefined {
     entries[0] = table[0];
     entries.set(table.subarray(FIRST_FIELD + 1, FIRST_FIELD + FIELDS), 1);
   });
-  const decode = new Float32Array(256);
+  const codeBytes = parts.bits > 8 ? 2 : 1;
+  const codes = 2 ** (8 * codeBytes);
+  const decode = new Float32Array(codes);
   decode.set(values);
   // ReLU as the TypeScript layer computes it: each code read, +0 for a negative value,
   // written back by the format's own rounding.
-  const relu = storage.alloc(256) as Uint8Array;
+  const relu = storage.alloc(codes) as Uint8Array | Uint16Array;
   storage.write(values.map((v) => v < 0 ? 0 : v), 0, relu, 0, values.length);
-  const positive = Uint8Array.from(decode, (v) => v > 0 ? 0xff : 0);
-  return { decode, encode, relu, positive };
+  const on = codeBytes === 1 ? 0xff : 0xffff;
+  const mask = Array.from(decode, (v) => v > 0 ? on : 0);
+  const positive = codeBytes === 1 ? Uint8Array.from(mask) : Uint16Array.from(mask);
+  return { codeBytes, decode, encode, relu, positive };
 }

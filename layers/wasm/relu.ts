@@ -16,11 +16,16 @@ const CHUNK = 65536;
 /** The code of +Infinity of each 16-bit format (a larger magnitude is a NaN). */
 const INFINITY_CODE: Readonly<Record<string, number>> = { f16: 0x7c00, bf16: 0x7f80 };
 
-/** Puts a table of 256 bytes in the memory. */
-function placeTable(reserve: (bytes: number) => number, table: Uint8Array | undefined): number {
+/** Puts a table of codes in the memory. */
+function placeTable(
+  reserve: (bytes: number) => number,
+  table: Uint8Array | Uint16Array | undefined,
+): number {
   if (!table) return 0;
-  const at = reserve(table.length);
-  new Uint8Array(heap(), at, table.length).set(table);
+  const at = reserve(table.byteLength);
+  new Uint8Array(heap(), at, table.byteLength).set(
+    new Uint8Array(table.buffer, table.byteOffset, table.byteLength),
+  );
   return at;
 }
 
@@ -36,6 +41,7 @@ function reluInPlace(
   if (format.carrier === "f32") kernels.relu_f32(at, rounded);
   else if (format.carrier === "f64") kernels.relu_f64(at, rounded);
   else if (format.carrier === "u8") kernels.map_u8(at, count, table);
+  else if (format.carrier === "u16") kernels.map_u16(at, count, table);
   else kernels.relu_16(at, rounded, INFINITY_CODE[format.carrier]);
 }
 
@@ -73,6 +79,7 @@ export function reluBackward(
       if (format.carrier === "f32") kernels.relu_backward_f32(input, grad, rounded);
       else if (format.carrier === "f64") kernels.relu_backward_f64(input, grad, rounded);
       else if (format.carrier === "u8") kernels.keep_u8(input, grad, count, keep);
+      else if (format.carrier === "u16") kernels.keep_u16(input, grad, count, keep);
       else kernels.relu_backward_16(input, grad, rounded, INFINITY_CODE[format.carrier]);
       copyOut(format, grad, dx.data, start, count);
     }

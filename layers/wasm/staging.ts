@@ -4,7 +4,7 @@
  * Elements cross as raw bytes (every {@linkcode StorageArray} exposes its buffer, and the
  * f16-polyfill's buffer holds plain float16 codes). 16-bit formats are widened to float32 once
  * inside the memory, and results narrowed back there, by the SIMD conversion kernels;
- * minifloats of up to 8 bits are widened through a table of their values and narrowed by their
+ * minifloats of up to 16 bits are widened through a table of their values and narrowed by their
  * own rounding (see {@linkcode minifloatCodec}); f32 and f64 elements are used as they are.
  *
  * @module
@@ -21,7 +21,7 @@ import { type MinifloatCodec, minifloatCodec } from "./minifloat_codec.ts";
 import type { Arithmetic, KernelPath } from "../kernel_path.ts";
 
 /** How elements sit in the kernels' memory: as values, as 16-bit codes, as byte codes. */
-export type Carrier = "f64" | "f32" | "f16" | "bf16" | "u8";
+export type Carrier = "f64" | "f32" | "f16" | "bf16" | "u8" | "u16";
 
 /** A storage format as the kernels handle it. */
 export interface WasmFormat {
@@ -36,7 +36,14 @@ export interface WasmFormat {
 }
 
 /** Bytes per stored element of each carrier. */
-const STORED_BYTES: Readonly<Record<Carrier, number>> = { f64: 8, f32: 4, f16: 2, bf16: 2, u8: 1 };
+const STORED_BYTES: Readonly<Record<Carrier, number>> = {
+  f64: 8,
+  f32: 4,
+  f16: 2,
+  bf16: 2,
+  u8: 1,
+  u16: 2,
+};
 
 const BUILT_IN = new Map<Storage, WasmFormat>([
   [f64, { carrier: "f64", name: "f64" }],
@@ -57,9 +64,8 @@ function formatOf(storage: Storage): WasmFormat | undefined {
   if (known === undefined) {
     const codec = minifloatCodec(storage);
     const { stream } = storage;
-    known = codec
-      ? { carrier: "u8", name: storage.name, codec, ...(stream ? { stream } : {}) }
-      : null;
+    const carrier = codec?.codeBytes === 2 ? "u16" : "u8";
+    known = codec ? { carrier, name: storage.name, codec, ...(stream ? { stream } : {}) } : null;
     MINIFLOATS.set(storage, known);
   }
   return known ?? undefined;
@@ -181,6 +187,7 @@ export function loadValues(
   if (format.carrier === "f16") kernels.widen_f16(at, values, rounded);
   if (format.carrier === "bf16") kernels.widen_bf16(at, values, rounded);
   if (format.carrier === "u8") kernels.widen_u8(at, values, count, staging.decode);
+  if (format.carrier === "u16") kernels.widen_u16(at, values, count, staging.decode);
 }
 
 /**
@@ -199,10 +206,11 @@ export function storeValues(
   const rounded = wholeBlocks(count);
   if (format.carrier === "f16") kernels.narrow_f16(values, at, rounded);
   if (format.carrier === "bf16") kernels.narrow_bf16(values, at, rounded);
-  if (format.carrier === "u8") {
+  if (format.codec) {
     // One number per value, in element order, as the format's own write draws them.
     format.stream?.draw?.(new Uint32Array(heap(), staging.random, count));
-    kernels.narrow_minifloat(values, at, count, staging.encode, 1, staging.random);
+    const { codeBytes } = format.codec;
+    kernels.narrow_minifloat(values, at, count, staging.encode, codeBytes, staging.random);
   }
   copyOut(format, storedBytes(format) < 4 ? at : values, dst, start, count);
 }
