@@ -24,11 +24,11 @@
  * 1000; the others use all 10,000), `--repeat N` passes of the fast runs (the wasm path and
  * TF.js WASM), the fastest counting (default 2), `--formats f32,f16` to limit the formats,
  * `--steps N` timed training steps per configuration, the fastest counting (default 3),
- * `--part test|train` to run only the test pass or only the training step, `--json` to print
- * one JSON object (the machine, `wasmPeakGflopsPerThread`, `testPassGflop`, `floorSeconds`,
- * `f32FractionOfPeak`, `runs`, `peers` each with its time over wasm f32's on 2 workers
- * (`timesWasmF32`), `trainingSteps`, `targets` each with `met`, and
- * `targetsMet`) on stdout and everything else on stderr.
+ * `--part test|train` to run only the test pass or only the training step, `--paths wasm` (or
+ * `typescript`) to time one kernel path, `--json` to print one JSON object (the machine,
+ * `wasmPeakGflopsPerThread`, `testPassGflop`, `floorSeconds`, `f32FractionOfPeak`, `runs`,
+ * `peers` each with its time over wasm f32's on 2 workers (`timesWasmF32`), `trainingSteps`,
+ * `targets` each with `met`, and `targetsMet`) on stdout and everything else on stderr.
  *
  * @module
  */
@@ -43,6 +43,7 @@ import {
   FP8_STORAGES,
   imageBatch,
   type KernelPath,
+  kernelPath,
   type LabeledImages,
   reseedDropout,
   type Sequential,
@@ -79,6 +80,7 @@ Options:
   --formats LIST   formats to time (default: all)
   --steps N        timed training steps per configuration, the fastest counting (default 3)
   --part PART      test or train: only the test pass, or only the training step
+  --paths LIST     kernel paths of the test pass: wasm, typescript or both (default both)
   --json           print one JSON object (runs, peers, the FMA peak, targets) and nothing else
                    on stdout; progress goes to stderr
   --help           show this text
@@ -91,6 +93,7 @@ function flags() {
     formats: { type: "string" },
     steps: { type: "string", default: "3" },
     part: { type: "string" },
+    paths: { type: "string", default: "wasm,typescript" },
     json: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   });
@@ -331,7 +334,7 @@ const ratio = (
 async function testPass(): Promise<void> {
   const rows = new Map<string, { workers: Timing; thread: Timing }>();
   using pool = new WorkerPool({ size: 2 });
-  for (const path of ["wasm", "typescript"] as KernelPath[]) {
+  for (const path of paths) {
     for (const format of formats) {
       const narrow = net.withKernels(path).to(format);
       await pool.load(narrow);
@@ -544,6 +547,7 @@ function trainingSteps(): void {
 }
 
 let subset = 0, repeat = 0, steps = 0;
+let paths: KernelPath[] = [];
 let formats: readonly Storage[] = [...STORAGES, ...FP8_STORAGES, storageByName("e3m4")];
 /** The measured f32x4 FMA peak (GFLOP/s, one thread) and the test pass's floating-point work. */
 let peak = 0, flop = 0;
@@ -596,6 +600,7 @@ async function main(): Promise<void> {
   subset = positiveInteger("subset", args.subset);
   repeat = positiveInteger("repeat", args.repeat);
   steps = positiveInteger("steps", args.steps);
+  paths = args.paths.split(",").map((p) => kernelPath(p.trim()));
   if (args.formats !== undefined) formats = formatsFlag("formats", args.formats);
   net = (await loadDeepConvNet("book")).net;
   set = (await loadTestSet()).set;
