@@ -9,7 +9,9 @@ import {
   describeFirstNonFinite,
   type LayerConfig,
   type PrecisionResult,
+  scaledSchemeOf,
   type SeedSpread,
+  type Storage,
 } from "../mod.ts";
 import { arithmeticLines, formatTable } from "./_cli.ts";
 import type { Subject } from "./_command.ts";
@@ -21,6 +23,8 @@ export interface EvalRun {
   scales: ActivationScales;
   /** `--batch`. */
   batch: number;
+  /** `--formats`. */
+  formats: readonly Storage[];
   /** With `--seeds`: the spread of each stochastic format and mode. */
   spreads?: readonly SeedSpread[];
   /** `--show-flips`. */
@@ -35,8 +39,11 @@ export function evalOutput(
   results: readonly PrecisionResult[],
   run: EvalRun,
 ): { text: string; json: EvalJson } {
-  const heading = `${subject.title} (${subject.model.path})\n` +
-    `Activation scales: ${scalesText(run.scales, run.batch)}`;
+  // How activations were scaled matters only where a run quantizes with a scale.
+  const scaled = run.scales.mode === "static" || run.config !== undefined ||
+    run.formats.some((format) => scaledSchemeOf(format) !== undefined);
+  const heading = `${subject.title} (${subject.model.path})` +
+    (scaled ? `\nActivation scales: ${scalesText(run.scales, run.batch)}` : "");
   return {
     text: evalText(heading, results, run.spreads, run.showFlips),
     json: evalJson(subject, run.scales, results, run.spreads, run.showFlips, run.config),

@@ -43,7 +43,13 @@ import {
   saveReport,
   WORKERS_FLAG,
 } from "./_command.ts";
-import { CALIBRATE_FLAGS, CALIBRATE_HELP, calibrateArgs, calibrateFlags } from "./_calibration.ts";
+import {
+  CALIBRATE_FLAGS,
+  CALIBRATE_HELP,
+  calibrateArgs,
+  calibrateFlags,
+  scalesText,
+} from "./_calibration.ts";
 import { evalOutput } from "./_eval_output.ts";
 import { evalReport } from "../report/eval_report.ts";
 
@@ -93,7 +99,7 @@ async function main(): Promise<void> {
   const args = parse(Deno.args);
   if (args === "help") return console.log(HELP);
   const subject = await loadSubject(args, { flag: "limit", value: args.limit });
-  const { model, set, images: limit } = subject;
+  const { set, images: limit } = subject;
   const evaluated = firstImages(set, limit);
   const { net, scales } = await calibrateFlags(subject.net, args, evaluated, args.batch);
   const config = args.config === undefined ? undefined : await readConfig(args.config);

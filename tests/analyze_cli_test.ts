@@ -32,11 +32,11 @@ Deno.test("analyze --json reports every layer of every format", async () => {
     ]);
     assert.equal(r.params.length, 16);
   }
-  // Which code each layer ran and how it summed: the wasm kernels hold f16, not e4m3.
+  // Which code each layer ran and how it summed: the wasm kernels hold f16 and e4m3 alike.
   const conv1 = report.results.map((r: { layers: { path: string; accumulation: string }[] }) =>
     `${r.layers[0].path} ${r.layers[0].accumulation}`
   );
-  assert.deepEqual(conv1, ["wasm float32", "typescript float64"]);
+  assert.deepEqual(conv1, ["wasm float32", "wasm float32"]);
   // e4m3 keeps far fewer bits than f16: its error at the logits must be far larger.
   const logits = (i: number) => report.results[i].layers[19].propagated.sqnrDb;
   assert.ok(logits(0) > logits(1) + 20, `f16 ${logits(0)} dB, e4m3 ${logits(1)} dB`);

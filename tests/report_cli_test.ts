@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { SearchResult, Trial } from "../mod.ts";
 import { configLabel } from "../report/search_report.ts";
 import { MNIST, WEIGHTS } from "./_data.ts";
+import { assertOneLineError } from "./_eval_cli.ts";
 
 type Command = "eval" | "analyze" | "search";
 
@@ -105,7 +106,8 @@ Deno.test("search --report marks the chosen configuration on the frontier", asyn
   ]);
   const result: SearchResult = JSON.parse(stdout);
   assert.deepEqual(Object.keys(result), [
-    ...["model", "weights", "data", "images", "units", "formats", "tolerancePp", "minP"],
+    ...["model", "weights", "data", "images", "activationScales", "units", "formats"],
+    ...["tolerancePp", "minP"],
     "sensitivity",
     ...["sensitivitySeconds", "references", "trials", "frontier", "chosen", "confirmation"],
     ...["evaluations", "resumed", "seconds"],
@@ -162,10 +164,12 @@ Deno.test("search --report marks the chosen configuration on the frontier", asyn
 Deno.test("--report into a missing folder fails in one line before any work", async () => {
   for (const command of ["eval", "analyze", "search"] as const) {
     const out = await run(command, ["--report", "/no/such/folder/report.html"]);
-    assert.equal(out.code, 1);
-    assert.equal(
-      out.stderr.trim(),
-      `${command}: Cannot write the report to /no/such/folder/report.html: folder /no/such/folder does not exist`,
+    assertOneLineError(
+      out,
+      2,
+      new RegExp(
+        `^${command}: --report /no/such/folder/report\\.html: folder /no/such/folder does not exist$`,
+      ),
     );
   }
 });
