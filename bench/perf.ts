@@ -2,9 +2,10 @@
  * `deno task perf`: the 10,000-image MNIST test pass of DeepConvNet (book weights, store
  * mode) in every storage format, on the wasm and the TypeScript kernel paths, on a
  * `WorkerPool` of 2 workers and on one thread; next to TensorFlow.js running the same weights
- * in the same process on its WASM backend (SIMD; single-threaded under Deno, which has no
- * cross-origin isolation) and its CPU backend, and onnxruntime-node (native, 2 threads) on the
- * same network exported to ONNX, in a subprocess (tools/peer/ort_time.ts). Then the ratios
+ * on its WASM backend (SIMD; single-threaded under Deno, which has no cross-origin isolation)
+ * and its CPU backend (tools/peer/tfjs_time.ts), and onnxruntime-node (native, 2 threads) on the
+ * same network exported to ONNX (tools/peer/ort_time.ts). The peers run in subprocesses with
+ * their own configuration, so that their packages are fetched only by perf. Then the ratios
  * against the targets: every format on the wasm path within 1.3x of f32's time, and f32 at 80 %
  * or more of the floor that the runtime's own f32x4 multiply-add peak sets (measured in the same run by the kernels'
  * `fma_peak` loop on one thread: the test pass's floating-point operations over twice that
@@ -34,9 +35,6 @@
  */
 import { cpus, loadavg } from "node:os";
 import { cpuUsage } from "node:process";
-import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
-import "@tensorflow/tfjs-backend-wasm";
 import {
   type Classifier,
   f32,
@@ -159,98 +157,111 @@ function halfprec(set: LabeledImages, classifier: Classifier, format: Storage) {
 }
 
 /**
- * DeepConvNet in TensorFlow.js with `net`'s float64 weights as float32: NHWC activations,
- * filters transposed to [kh, kw, in, out], the last pool transposed back to NCHW before
- * flattening so that the affine weights apply as in halfprec.
+ * Runs a peer of tools/peer/ (its own `deno.json` and lockfile, so that its package is fetched
+ * only by perf) with `input` on its stdin and returns what it prints as JSON: its time and the
+ * class of each image.
  */
-function tfjsNetwork(net: Sequential): (images: Float32Array, count: number) => Int32Array {
-  const params = net.params();
-  const weight = (name: string) => {
-    const t = params.get(name)!;
-    return tf.tensor(Float32Array.from(t.toFloat64()), [...t.shape]);
-  };
-  const convs = [1, 2, 3, 4, 5, 6].map((i) => ({
-    filter: tf.transpose(weight(`W${i}`), [2, 3, 1, 0]) as tf.Tensor4D,
-    bias: weight(`b${i}`),
-    pad: i === 4 ? 2 : 1,
-  }));
-  const [w7, b7, w8, b8] = [weight("W7"), weight("b7"), weight("W8"), weight("b8")];
-  return (images, count) =>
-    tf.tidy(() => {
-      let x = tf.tensor4d(images, [count, 28, 28, 1]); // one channel: NCHW is NHWC
-      convs.forEach(({ filter, bias, pad }, i) => {
-        const padding: [[number, number], [number, number], [number, number], [number, number]] = [
-          [0, 0],
-          [pad, pad],
-          [pad, pad],
-          [0, 0],
-        ];
-        x = tf.relu(tf.add(tf.conv2d(x, filter, 1, padding), bias));
-        if (i % 2 === 1) x = tf.maxPool(x, 2, 2, "valid");
-      });
-      const flat = tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [count, 1024]);
-      const hidden = tf.mul(tf.relu(tf.add(tf.matMul(flat, w7), b7)), 0.5);
-      const logits = tf.mul(tf.add(tf.matMul(hidden, w8), b8), 0.5);
-      return tf.argMax(tf.softmax(logits), 1);
-    }).dataSync() as Int32Array;
+async function runPeer(
+  script: string,
+  args: string[],
+  permissions: string[],
+  input: Uint8Array,
+): Promise<{ seconds: number; cpuSeconds?: number; classes: number[] }> {
+  const peer = new URL("../tools/peer/", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--config",
+      `${peer}deno.json`,
+      ...permissions,
+      peer + script,
+      ...args,
+    ],
+    // onnxruntime-node's install script fetches GPU libraries; its CPU library is in the package.
+    env: { ONNXRUNTIME_NODE_INSTALL: "skip" },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const [{ code, stdout, stderr }] = await Promise.all([
+    child.output(),
+    new Blob([input as Uint8Array<ArrayBuffer>]).stream().pipeTo(child.stdin),
+  ]);
+  if (code !== 0) throw new Error(new TextDecoder().decode(stderr).trim().split("\n")[0]);
+  return JSON.parse(new TextDecoder().decode(stdout));
 }
 
+/** The bytes of float32 values, for a peer's stdin. */
+function float32Bytes(values: Float32Array): Uint8Array {
+  return new Uint8Array(values.buffer as ArrayBuffer, values.byteOffset, values.byteLength);
+}
+
+/** A peer's classes scored on the test set, its time scaled to 10,000 images. */
+function peerTiming(
+  set: LabeledImages,
+  images: number,
+  result: { seconds: number; cpuSeconds?: number; classes: number[] },
+): Timing {
+  const correct = result.classes.filter((c, i) => c === set.labels[i]).length;
+  const scale = IMAGES / images;
+  return {
+    seconds: result.seconds * scale,
+    cpuSeconds: (result.cpuSeconds ?? NaN) * scale,
+    images,
+    correct,
+  };
+}
+
+/**
+ * TensorFlow.js (tools/peer/tfjs_time.ts) on `backend` running DeepConvNet with `net`'s
+ * weights as float32 on the first `images` test images, the best of `passes`; undefined, with
+ * the reason on the progress stream, when it cannot run.
+ */
 async function tfjs(
   set: LabeledImages,
   net: Sequential,
-  backend: string,
+  backend: "wasm" | "cpu",
   images: number,
   passes: number,
-) {
-  await tf.setBackend(backend);
-  await tf.ready();
-  const run = tfjsNetwork(net);
-  return await time(set, images, (start, count) => {
-    const input = imageBatch(set, start, count, f32).data as Float32Array;
-    return Promise.resolve(run(input, count));
-  }, passes);
+): Promise<Timing | undefined> {
+  const params = [...net.params()];
+  const header = JSON.stringify({
+    params: Object.fromEntries(params.map(([name, t]) => [name, t.shape])),
+    images,
+  });
+  const values = [
+    ...params.map(([, t]) => Float32Array.from(t.toFloat64())),
+    imageBatch(set, 0, images, f32).data as Float32Array,
+  ];
+  const input = new Uint8Array(
+    await new Blob([
+      header + "\n",
+      ...values.map((v) => float32Bytes(v) as Uint8Array<ArrayBuffer>),
+    ]).arrayBuffer(),
+  );
+  try {
+    const permissions = ["--allow-read", "--allow-env", "--allow-sys"];
+    const result = await runPeer("tfjs_time.ts", [backend, String(passes)], permissions, input);
+    return peerTiming(set, images, result);
+  } catch (error) {
+    say(`TF.js ${backend} peer not run: ${(error as Error).message}`);
+    return undefined;
+  }
 }
 
 /**
  * onnxruntime-node (native, 2 intra-op threads) on the same network exported to ONNX
- * (tests/fixtures/deepconvnet-book-f32.onnx), in a subprocess with its own configuration
- * (tools/peer/, so that the package is fetched only by what runs it), the images on its stdin;
- * undefined, with the reason on the progress stream, when it cannot run.
+ * (tests/fixtures/deepconvnet-book-f32.onnx), tools/peer/ort_time.ts; undefined, with the
+ * reason on the progress stream, when it cannot run.
  */
 async function onnxruntime(set: LabeledImages): Promise<Timing | undefined> {
-  const peer = new URL("../tools/peer/", import.meta.url).pathname;
   const model = new URL("../tests/fixtures/deepconvnet-book-f32.onnx", import.meta.url).pathname;
   const x = imageBatch(set, 0, IMAGES, f32).data as Float32Array;
   try {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--quiet",
-        "--config",
-        `${peer}deno.json`,
-        "--allow-read",
-        "--allow-env",
-        "--allow-ffi",
-        "--allow-sys",
-        `${peer}ort_time.ts`,
-        model,
-        "2",
-      ],
-      // The package's install script fetches GPU libraries; its CPU library is in the package.
-      env: { ONNXRUNTIME_NODE_INSTALL: "skip" },
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const bytes = new Uint8Array(x.buffer as ArrayBuffer, x.byteOffset, x.byteLength);
-    const [{ code, stdout, stderr }] = await Promise.all([
-      child.output(),
-      new Blob([bytes]).stream().pipeTo(child.stdin),
-    ]);
-    if (code !== 0) throw new Error(new TextDecoder().decode(stderr).trim().split("\n")[0]);
-    const { seconds, classes } = JSON.parse(new TextDecoder().decode(stdout));
-    const correct = (classes as number[]).filter((c, i) => c === set.labels[i]).length;
-    return { seconds, cpuSeconds: NaN, images: IMAGES, correct };
+    const permissions = ["--allow-read", "--allow-env", "--allow-ffi", "--allow-sys"];
+    const result = await runPeer("ort_time.ts", [model, "2"], permissions, float32Bytes(x));
+    return peerTiming(set, IMAGES, result);
   } catch (error) {
     say(`onnxruntime peer not run: ${(error as Error).message}`);
     return undefined;
@@ -350,8 +361,8 @@ async function testPass(): Promise<void> {
   }
   const tfWasm = await tfjs(set, net, "wasm", IMAGES, repeat);
   const tfCpu = await tfjs(set, net, "cpu", subset, 1);
-  peers.push({ name: "TF.js WASM (XNNPACK, SIMD, 1 thread)", ...tfWasm });
-  peers.push({ name: "TF.js CPU (1 thread)", ...tfCpu });
+  if (tfWasm) peers.push({ name: "TF.js WASM (XNNPACK, SIMD, 1 thread)", ...tfWasm });
+  if (tfCpu) peers.push({ name: "TF.js CPU (1 thread)", ...tfCpu });
   const ort = await onnxruntime(set);
   if (ort) peers.push({ name: "onnxruntime-node (native CPU, 2 threads)", ...ort });
 
@@ -376,29 +387,33 @@ async function testPass(): Promise<void> {
           f32Row ? `${(workers.seconds / f32Row.workers.seconds).toFixed(2)}x` : "-",
         ];
       }),
-      [
-        "TF.js WASM (SIMD)",
-        "f32",
-        "-",
-        "-",
-        wall(tfWasm),
-        cpu(tfWasm, 1),
-        `${tfWasm.correct}`,
-        "-",
-      ],
+      ...(tfWasm
+        ? [[
+          "TF.js WASM (SIMD)",
+          "f32",
+          "-",
+          "-",
+          wall(tfWasm),
+          cpu(tfWasm, 1),
+          `${tfWasm.correct}`,
+          "-",
+        ]]
+        : []),
       ...(ort
         ? [["onnxruntime-node (2 threads)", "f32", wall(ort), "-", "-", "-", `${ort.correct}`, "-"]]
         : []),
-      [
-        "TF.js CPU",
-        "f32",
-        "-",
-        "-",
-        wall(tfCpu),
-        cpu(tfCpu, 1),
-        `${tfCpu.correct} of ${tfCpu.images}`,
-        "-",
-      ],
+      ...(tfCpu
+        ? [[
+          "TF.js CPU",
+          "f32",
+          "-",
+          "-",
+          wall(tfCpu),
+          cpu(tfCpu, 1),
+          `${tfCpu.correct} of ${tfCpu.images}`,
+          "-",
+        ]]
+        : []),
     ],
   );
   say(`\n${table}`);
@@ -433,22 +448,24 @@ async function testPass(): Promise<void> {
       target(`${key} / f32, 2 workers`, ratio(both(row.workers, 2), workers), 1.3, "x", true);
     }
     target("wasm f32, 2 workers, 10k pass", workers, 3, " s", true);
-    target(
-      "wasm f32 (2 workers) speed-up over TF.js WASM",
-      ratio(both(tfWasm, 1), workers),
-      2,
-      "x",
-      false,
-    );
-    target(
-      "wasm f32 (1 thread) speed-up over TF.js WASM (1 thread)",
-      ratio(both(tfWasm, 1), both(wasmF32.thread, 1)),
-      2,
-      "x",
-      false,
-    );
+    if (tfWasm) {
+      target(
+        "wasm f32 (2 workers) speed-up over TF.js WASM",
+        ratio(both(tfWasm, 1), workers),
+        2,
+        "x",
+        false,
+      );
+      target(
+        "wasm f32 (1 thread) speed-up over TF.js WASM (1 thread)",
+        ratio(both(tfWasm, 1), both(wasmF32.thread, 1)),
+        2,
+        "x",
+        false,
+      );
+    }
   }
-  if (tsF32) {
+  if (tsF32 && tfCpu) {
     target(
       "TypeScript f32 (2 workers) speed-up over TF.js CPU",
       ratio(both(tfCpu, 1), both(tsF32.workers, 2)),
