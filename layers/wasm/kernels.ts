@@ -92,7 +92,7 @@ export interface Kernels {
   /** Byte codes at d masked by the byte that a table of 256 gives for the codes at x. */
   keep_u8(x: number, d: number, count: number, keep: number): void;
   /** n rounds of 12 independent f32x4 multiply-adds (96 flop a round); a lane of the sum. */
-  fma_peak(n: number): number;
+  fma_peak(n: number, multiplier: number, addend: number): number;
   /** ReLU in place over float32 (count a multiple of 8). */
   relu_f32(p: number, count: number): void;
   /** ReLU in place over float64 (count a multiple of 8). */
