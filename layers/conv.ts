@@ -34,7 +34,7 @@ import {
   sparseColumns,
 } from "./_matmul.ts";
 import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
-import { productArithmetic, type WasmFormat, wasmFormat } from "./wasm/staging.ts";
+import { productArithmetic, productFormat, type WasmFormat, wasmFormat } from "./wasm/staging.ts";
 import { convBackward, convForward } from "./wasm/conv.ts";
 import { f32 } from "./storage/f32.ts";
 import type { ScaledCounts } from "./storage/mx.ts";
@@ -431,12 +431,7 @@ export class Conv implements Layer {
 
   /** The wasm format the forward pass of an input stored in `input` runs in, if any. */
   #forwardFormat(input: Storage): WasmFormat | undefined {
-    // An accumulator is a TypeScript-path instrument: the wasm kernels sum in their own width.
-    if (this.accumulator) return undefined;
-    // A scaled format multiplies on its float32 twin, which reads float32 operands.
-    return scaledSchemeOf(this.storage)
-      ? wasmFormat(this.kernels, f32, f32)
-      : wasmFormat(this.kernels, input, this.storage);
+    return productFormat(this.kernels, this.storage, input, this.accumulator);
   }
 
   /** The code the forward pass of an input stored in `input` runs, and how it sums. */

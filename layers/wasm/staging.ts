@@ -15,6 +15,7 @@ import { f32 } from "../storage/f32.ts";
 import { f16 } from "../storage/f16.ts";
 import { f16Polyfill } from "../storage/f16_polyfill.ts";
 import { bf16 } from "../storage/bf16.ts";
+import { scaledSchemeOf } from "../storage/scaled.ts";
 import { heap, type Kernels } from "./kernels.ts";
 import { READ_PAST, wholeBlocks } from "./_layout.ts";
 import { type MinifloatCodec, minifloatCodec } from "./minifloat_codec.ts";
@@ -89,6 +90,22 @@ export function commonFormat(...storages: Storage[]): WasmFormat | undefined {
  */
 export function wasmFormat(path: KernelPath, ...storages: Storage[]): WasmFormat | undefined {
   return path === "wasm" ? commonFormat(...storages) : undefined;
+}
+
+/**
+ * The format a layer that sums products (conv, affine) on kernel path `path`, stored in `storage`,
+ * hands to the wasm kernels for an input stored in `input`; undefined when it runs its TypeScript
+ * code. An accumulator is a TypeScript-path instrument (the wasm kernels sum in their own width);
+ * a scaled format multiplies on its float32 twin, which reads float32 operands.
+ */
+export function productFormat(
+  path: KernelPath,
+  storage: Storage,
+  input: Storage,
+  accumulator?: Storage,
+): WasmFormat | undefined {
+  if (accumulator) return undefined;
+  return scaledSchemeOf(storage) ? wasmFormat(path, f32, f32) : wasmFormat(path, input, storage);
 }
 
 /**
