@@ -83,10 +83,9 @@ export function classifyAs(
   config: RerunConfig,
 ): Promise<Int32Array> {
   const configured = configure(net, config);
-  const format = config.mode === "seed" && typeof config.formats === "string"
-    ? storageByName(config.formats)
-    : configured.layers[0].storage;
-  return classifyImages(configured, set, { format, mode: config.mode });
+  // A seed-mode network rounds its float64 input itself (see withPrecision).
+  const format = config.mode === "seed" ? f64 : configured.layers[0].storage;
+  return classifyImages(configured, set, { format });
 }
 
 /** Options of {@linkcode rerunSection}. */
