@@ -21,8 +21,8 @@
  * `@halfprec/halfprec/formats` (storage formats), `/layers` (tensors, layers, networks and
  * their formats), `/analysis` (a network in a format, classified and compared with float64),
  * `/search` (per-layer formats), `/data` (labelled images, safetensors, MNIST in memory),
- * `/onnx` (ONNX models as networks), `/workers` (forward passes on every core) and `/files`
- * (reading and writing files, Deno only).
+ * `/onnx` (ONNX models as networks), `/training` (epochs, checkpoints, resume), `/workers`
+ * (forward passes on every core) and `/files` (reading and writing files, Deno only).
  *
  * @example Store one network in three formats
  * ```ts
@@ -45,7 +45,4 @@ export * from "./analysis/mod.ts";
 export * from "./analysis/search.ts";
 export * from "./workers/worker_pool.ts";
 export * from "./onnx/import_onnx.ts";
-export * from "./training/train.ts";
-export * from "./training/train_epochs.ts";
-export * from "./training/checkpoint.ts";
-export * from "./training/training_diverged_error.ts";
+export * from "./training/mod.ts";
