@@ -5,7 +5,10 @@
  *
  * Precision: each output is the float64 sum of its window divided by the window's count, rounded
  * once to the storage format; the input gradient is the float64 sum of the shares each input
- * received, rounded once. TypeScript code on both kernel paths.
+ * received, rounded once. The wasm path (the `kernels` option), taken when the input
+ * (backward: the output gradient) is stored in the layer's own format, sums in float64 in the
+ * same order and rounds through float32 to formats narrower than it (the same results in f32 and
+ * f64; elsewhere a tie of the float32 value may round the other way).
  *
  * @module
  */
@@ -14,6 +17,9 @@ import type { Storage } from "./storage/storage.ts";
 import { f64 } from "./storage/f64.ts";
 import type { Tensor } from "./tensor.ts";
 import { reuse } from "./_scratch.ts";
+import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
+import { wasmFormat } from "./wasm/staging.ts";
+import { avgPoolPlanes } from "./wasm/avg_pool.ts";
 
 /** Options of {@linkcode AvgPool}. */
 export interface AvgPoolOptions {
@@ -39,6 +45,8 @@ export interface AvgPoolOptions {
   ceilMode?: number;
   /** Format of the output. @default {f64} */
   storage?: Storage;
+  /** The code that computes it (see {@linkcode kernelPath}). @default {defaultKernelPath()} */
+  kernels?: KernelPath;
 }
 
 /** One axis of the window: extent, stride and pads before and after. */
@@ -69,8 +77,9 @@ export class AvgPool implements Layer {
   readonly params: Readonly<Record<string, Tensor>> = {};
   readonly grads: Readonly<Record<string, Tensor>> = {};
   readonly fanIn = 0;
+  readonly kernels: KernelPath;
   /** The options this layer was made with, defaults filled in. */
-  readonly options: Required<Omit<AvgPoolOptions, "storage">>;
+  readonly options: Required<Omit<AvgPoolOptions, "storage" | "kernels">>;
   readonly #rows: Axis;
   readonly #columns: Axis;
   #input?: Tensor;
@@ -118,6 +127,7 @@ export class AvgPool implements Layer {
     this.#rows = { kernel: kernelHeight, stride: strideHeight, before: padTop, after: padBottom };
     this.#columns = { kernel: kernelWidth, stride: strideWidth, before: padLeft, after: padRight };
     this.storage = options.storage ?? f64;
+    this.kernels = kernelPath(options.kernels);
   }
 
   /** Input (N, C, H, W) to output (N, C, OH, OW). */
@@ -158,15 +168,20 @@ export class AvgPool implements Layer {
   forward(x: Tensor): Tensor {
     const shape = this.outputShape(x.shape);
     this.#input = x;
+    const y = this.#output = reuse(this.#output, this.storage, shape);
+    const format = wasmFormat(this.kernels, x.storage, this.storage);
+    if (format) {
+      avgPoolPlanes(format, { x, y, backward: false }, this.options);
+      return y;
+    }
     const v = x.toFloat64();
-    const out = new Float64Array(shape.reduce((a, b) => a * b, 1));
+    const out = new Float64Array(y.size);
     const counts = new Float64Array(out.length);
     this.#each(x.shape, shape, (o, i, count) => {
       out[o] += v[i];
       counts[o] = count;
     });
     for (let o = 0; o < out.length; o++) out[o] /= counts[o];
-    const y = this.#output = reuse(this.#output, this.storage, shape);
     y.set(out);
     return y;
   }
@@ -176,10 +191,15 @@ export class AvgPool implements Layer {
     const x = requireInput(this, this.#input);
     const shape = this.outputShape(x.shape);
     checkShape(this, "output gradient", dout.shape, shape);
+    const out = this.#dx = reuse(this.#dx, this.storage, x.shape);
+    const format = wasmFormat(this.kernels, dout.storage, this.storage);
+    if (format) {
+      avgPoolPlanes(format, { x: dout, y: out, backward: true }, this.options);
+      return out;
+    }
     const dy = dout.toFloat64();
     const dx = new Float64Array(x.size);
     this.#each(x.shape, shape, (o, i, count) => dx[i] += dy[o] / count);
-    const out = this.#dx = reuse(this.#dx, this.storage, x.shape);
     out.set(dx);
     return out;
   }
@@ -205,8 +225,19 @@ export class AvgPool implements Layer {
     }
   }
 
+  /** Sums in float64; runs on the wasm kernels when its input is in its format. */
+  arithmetic(input: Storage): Arithmetic {
+    const path = wasmFormat(this.kernels, input, this.storage) ? "wasm" : "typescript";
+    return { path, accumulation: "float64" };
+  }
+
   /** The same pool storing its output in `storage`. */
   to(storage: Storage): AvgPool {
-    return new AvgPool({ ...this.options, storage });
+    return new AvgPool({ ...this.options, storage, kernels: this.kernels });
+  }
+
+  /** The same pool on kernel path `path`. */
+  withKernels(path: KernelPath): AvgPool {
+    return new AvgPool({ ...this.options, storage: this.storage, kernels: path });
   }
 }

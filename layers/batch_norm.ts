@@ -5,7 +5,10 @@
  *
  * Precision: x · scale + shift is computed in float64 and rounded once to the storage format;
  * gradients are float64 sums (over the batch and positions for the parameters), each rounded
- * once.
+ * once. The wasm path (the `kernels` option), taken when the input and (backward) the output
+ * gradient are stored in the layer's own format, computes in float64 from the stored values too
+ * and rounds through float32 to formats narrower than it (the same results in f32 and f64;
+ * elsewhere a tie of the float32 value may round the other way).
  *
  * @module
  */
@@ -14,6 +17,9 @@ import type { Storage } from "./storage/storage.ts";
 import { f64 } from "./storage/f64.ts";
 import { Tensor } from "./tensor.ts";
 import { reuse } from "./_scratch.ts";
+import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
+import { wasmFormat } from "./wasm/staging.ts";
+import { batchNormBackward, batchNormForward } from "./wasm/batch_norm.ts";
 
 /** Options of {@linkcode BatchNorm}. */
 export interface BatchNormOptions {
@@ -21,6 +27,8 @@ export interface BatchNormOptions {
   channels: number;
   /** Format of parameters, gradients and output. @default {f64} */
   storage?: Storage;
+  /** The code that computes it (see {@linkcode kernelPath}). @default {defaultKernelPath()} */
+  kernels?: KernelPath;
 }
 
 /**
@@ -45,6 +53,7 @@ export class BatchNorm implements Layer {
   readonly grads: { readonly scale: Tensor; readonly shift: Tensor };
   /** No weights to initialise from a fan-in: the scale starts at 1, the shift at 0. */
   readonly fanIn = 0;
+  readonly kernels: KernelPath;
   /** The channels. */
   readonly options: { readonly channels: number };
   #input?: Tensor;
@@ -65,6 +74,7 @@ export class BatchNorm implements Layer {
     }
     this.options = { channels };
     this.storage = options.storage ?? f64;
+    this.kernels = kernelPath(options.kernels);
     const make = () => new Tensor(this.storage, [channels]);
     this.params = { scale: make(), shift: make() };
     this.params.scale.set(new Float64Array(channels).fill(1));
@@ -84,13 +94,18 @@ export class BatchNorm implements Layer {
     this.#input = x;
     const scale = this.params.scale.toFloat64();
     const shift = this.params.shift.toFloat64();
+    const y = this.#output = reuse(this.#output, this.storage, shape);
+    const format = wasmFormat(this.kernels, x.storage, this.storage);
+    if (format) {
+      batchNormForward(format, { x, y }, { scale, shift });
+      return y;
+    }
     const v = x.toFloat64();
     const inner = this.#inner(shape);
     for (let i = 0; i < v.length; i++) {
       const c = Math.floor(i / inner) % scale.length;
       v[i] = v[i] * scale[c] + shift[c];
     }
-    const y = this.#output = reuse(this.#output, this.storage, shape);
     y.set(v);
     return y;
   }
@@ -100,6 +115,14 @@ export class BatchNorm implements Layer {
     const x = requireInput(this, this.#input);
     checkShape(this, "output gradient", dout.shape, x.shape);
     const scale = this.params.scale.toFloat64();
+    const out = this.#dx = reuse(this.#dx, this.storage, x.shape);
+    const format = wasmFormat(this.kernels, x.storage, dout.storage, this.storage);
+    if (format) {
+      const sums = batchNormBackward(format, { x, dy: dout, dx: out }, scale);
+      this.grads.scale.set(sums.scale);
+      this.grads.shift.set(sums.shift);
+      return out;
+    }
     const dy = dout.toFloat64();
     const xs = x.toFloat64();
     const inner = this.#inner(x.shape);
@@ -114,7 +137,6 @@ export class BatchNorm implements Layer {
     }
     this.grads.scale.set(dScale);
     this.grads.shift.set(dShift);
-    const out = this.#dx = reuse(this.#dx, this.storage, x.shape);
     out.set(dx);
     return out;
   }
@@ -124,9 +146,22 @@ export class BatchNorm implements Layer {
     return shape.slice(2).reduce((a, b) => a * b, 1);
   }
 
+  /** Sums nothing forward; runs on the wasm kernels when its input is in its format. */
+  arithmetic(input: Storage): Arithmetic {
+    const path = wasmFormat(this.kernels, input, this.storage) ? "wasm" : "typescript";
+    return { path, accumulation: "none" };
+  }
+
   /** The same layer storing parameters and output in `storage`, parameters rounded to it. */
   to(storage: Storage): BatchNorm {
-    const bn = new BatchNorm({ ...this.options, storage });
+    const bn = new BatchNorm({ ...this.options, storage, kernels: this.kernels });
+    copyParams(this, bn);
+    return bn;
+  }
+
+  /** The same layer (parameters copied) on kernel path `path`. */
+  withKernels(path: KernelPath): BatchNorm {
+    const bn = new BatchNorm({ ...this.options, storage: this.storage, kernels: path });
     copyParams(this, bn);
     return bn;
   }

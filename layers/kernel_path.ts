@@ -7,7 +7,8 @@
  * The TypeScript path is the readable reference: float64 sums, each output rounded once to the
  * storage format. The wasm path runs conv, affine, ReLU and max pooling on SIMD kernels
  * (float64 sums for f64 storage, float32 for every other format; see each layer's precision
- * note), forward and backward, and is tested against the reference. It holds f64, f32, f16,
+ * note), and average pooling, batch normalisation, scale and zero padding on kernels that
+ * compute in float64, forward and backward, and is tested against the reference. It holds f64, f32, f16,
  * bf16 and every minifloat of up to 16 bits whose values are float32 numbers (fp8, e3m4, e2m1,
  * e6m9, ...) in every rounding mode, read through a table of its values and rounded by its own
  * rule; stochastic rounding draws one number per value written from the format's stream, in

@@ -5,7 +5,10 @@
  *
  * Precision: x · factor / divisor is computed in float64 and rounded once to the storage format
  * (one of the two is 1 for an imported `Mul` or `Div`, so that the one operation ONNX names is
- * the one computed), forward and backward.
+ * the one computed), forward and backward. The wasm path (the `kernels` option), taken when the
+ * input (backward: the output gradient) is stored in the layer's own format, computes in float64
+ * from the stored values too, and rounds through float32 to formats narrower than it (the same
+ * results in f32 and f64; elsewhere a tie of the float32 value may round the other way).
  *
  * @module
  */
@@ -15,6 +18,9 @@ import { f64 } from "./storage/f64.ts";
 import type { Tensor } from "./tensor.ts";
 import { reuse } from "./_scratch.ts";
 import { mapChunks } from "./_chunks.ts";
+import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
+import { wasmFormat } from "./wasm/staging.ts";
+import { scaleValues } from "./wasm/scale.ts";
 
 /** Options of {@linkcode Scale}. */
 export interface ScaleOptions {
@@ -24,6 +30,8 @@ export interface ScaleOptions {
   divisor?: number;
   /** Format of the output. @default {f64} */
   storage?: Storage;
+  /** The code that computes it (see {@linkcode kernelPath}). @default {defaultKernelPath()} */
+  kernels?: KernelPath;
 }
 
 /**
@@ -45,6 +53,7 @@ export class Scale implements Layer {
   readonly params: Readonly<Record<string, Tensor>> = {};
   readonly grads: Readonly<Record<string, Tensor>> = {};
   readonly fanIn = 0;
+  readonly kernels: KernelPath;
   /** The factor and the divisor. */
   readonly options: { readonly factor: number; readonly divisor: number };
   #inputShape?: readonly number[];
@@ -66,6 +75,7 @@ export class Scale implements Layer {
     }
     this.options = { factor, divisor };
     this.storage = options?.storage ?? f64;
+    this.kernels = kernelPath(options?.kernels);
   }
 
   /** Same as the input. */
@@ -90,13 +100,29 @@ export class Scale implements Layer {
 
   #multiply(x: Tensor, out: Tensor): void {
     const { factor, divisor } = this.options;
+    const format = wasmFormat(this.kernels, x.storage, this.storage);
+    if (format) {
+      scaleValues(format, { x, y: out }, this.options);
+      return;
+    }
     mapChunks([x], out, ([v], _, length) => {
       for (let i = 0; i < length; i++) v[i] = v[i] * factor / divisor;
     });
   }
 
+  /** A scale sums nothing; it runs on the wasm kernels when its input is in its format. */
+  arithmetic(input: Storage): Arithmetic {
+    const path = wasmFormat(this.kernels, input, this.storage) ? "wasm" : "typescript";
+    return { path, accumulation: "none" };
+  }
+
   /** The same scale storing its output in `storage`. */
   to(storage: Storage): Scale {
-    return new Scale({ ...this.options, storage });
+    return new Scale({ ...this.options, storage, kernels: this.kernels });
+  }
+
+  /** The same scale on kernel path `path`. */
+  withKernels(path: KernelPath): Scale {
+    return new Scale({ ...this.options, storage: this.storage, kernels: path });
   }
 }

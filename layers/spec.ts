@@ -118,11 +118,13 @@ const LAYERS: Record<string, (options: Record<string, number>, common: Common) =
       ...common,
     }),
   softmax: (_, { storage }) => new Softmax({ storage }),
-  scale: (o, { storage }) => new Scale({ factor: o.factor, divisor: o.divisor, storage }),
+  scale: (o, { storage, kernels }) =>
+    new Scale({ factor: o.factor, divisor: o.divisor, storage, kernels }),
   flatten: (_, { storage }) => new Flatten({ storage }),
-  avgpool: (o, { storage }) => new AvgPool({ ...o, kernelHeight: o.kernelHeight, storage }),
-  batchnorm: (o, { storage }) => new BatchNorm({ channels: o.channels, storage }),
-  zeropad: (o, { storage }) => new ZeroPad({ ...o, storage }),
+  avgpool: (o, { storage, kernels }) =>
+    new AvgPool({ ...o, kernelHeight: o.kernelHeight, storage, kernels }),
+  batchnorm: (o, { storage, kernels }) => new BatchNorm({ channels: o.channels, storage, kernels }),
+  zeropad: (o, { storage, kernels }) => new ZeroPad({ ...o, storage, kernels }),
 };
 
 /**

@@ -4,14 +4,20 @@
  * `Pad` that folds into nothing) become this layer before a layer without padding.
  *
  * Precision: exact when the input is stored in the layer's format; otherwise each element is
- * rounded once to the format. Zeros are exact in every format.
+ * rounded once to the format. Zeros are exact in every format. The wasm path (the `kernels`
+ * option), taken when the input (backward: the output gradient) is stored in the layer's own
+ * format, moves the same values.
  *
  * @module
  */
 import { checkShape, type Layer, requireInput } from "./layer.ts";
 import type { Storage } from "./storage/storage.ts";
 import { f64 } from "./storage/f64.ts";
-import { Tensor } from "./tensor.ts";
+import type { Tensor } from "./tensor.ts";
+import { reuse } from "./_scratch.ts";
+import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
+import { wasmFormat } from "./wasm/staging.ts";
+import { padPlanes } from "./wasm/zero_pad.ts";
 
 /** Options of {@linkcode ZeroPad}: the border's width on each side, and the format. */
 export interface ZeroPadOptions {
@@ -25,6 +31,8 @@ export interface ZeroPadOptions {
   right?: number;
   /** Format of the output. @default {f64} */
   storage?: Storage;
+  /** The code that computes it (see {@linkcode kernelPath}). @default {defaultKernelPath()} */
+  kernels?: KernelPath;
 }
 
 /**
@@ -46,6 +54,7 @@ export class ZeroPad implements Layer {
   readonly params: Readonly<Record<string, Tensor>> = {};
   readonly grads: Readonly<Record<string, Tensor>> = {};
   readonly fanIn = 0;
+  readonly kernels: KernelPath;
   /** The border's width on each side. */
   readonly options: {
     readonly top: number;
@@ -54,6 +63,8 @@ export class ZeroPad implements Layer {
     readonly right: number;
   };
   #inputShape?: readonly number[];
+  #output?: Tensor;
+  #dx?: Tensor;
 
   /**
    * A zero padding; see {@linkcode ZeroPadOptions}.
@@ -70,6 +81,7 @@ export class ZeroPad implements Layer {
     }
     this.options = { top, left, bottom, right };
     this.storage = options?.storage ?? f64;
+    this.kernels = kernelPath(options?.kernels);
   }
 
   /** (N, C, H + top + bottom, W + left + right). */
@@ -83,18 +95,32 @@ export class ZeroPad implements Layer {
   /** The input inside its border of zeros. */
   forward(x: Tensor): Tensor {
     this.#inputShape = x.shape;
-    const shape = this.outputShape(x.shape);
-    const out = new Float64Array(shape.reduce((a, b) => a * b, 1));
+    const y = this.#output = reuse(this.#output, this.storage, this.outputShape(x.shape));
+    const format = wasmFormat(this.kernels, x.storage, this.storage);
+    if (format) {
+      padPlanes(format, { x, y }, { ...this.options, crop: false });
+      return y;
+    }
+    const out = new Float64Array(y.size);
     this.#copy(x.toFloat64(), out, x.shape, true);
-    return Tensor.from(this.storage, shape, out);
+    y.set(out);
+    return y;
   }
 
   /** The output gradient without its border. */
   backward(dout: Tensor): Tensor {
     const shape = requireInput(this, this.#inputShape);
-    const dx = new Float64Array(shape.reduce((a, b) => a * b, 1));
-    this.#copy(dout.toFloat64(), dx, shape, false);
-    return Tensor.from(this.storage, shape, dx);
+    checkShape(this, "output gradient", dout.shape, this.outputShape(shape));
+    const dx = this.#dx = reuse(this.#dx, this.storage, shape);
+    const format = wasmFormat(this.kernels, dout.storage, this.storage);
+    if (format) {
+      padPlanes(format, { x: dout, y: dx }, { ...this.options, crop: true });
+      return dx;
+    }
+    const values = new Float64Array(dx.size);
+    this.#copy(dout.toFloat64(), values, shape, false);
+    dx.set(values);
+    return dx;
   }
 
   /**
@@ -119,8 +145,19 @@ export class ZeroPad implements Layer {
     }
   }
 
+  /** A padding sums nothing; it runs on the wasm kernels when its input is in its format. */
+  arithmetic(input: Storage): Arithmetic {
+    const path = wasmFormat(this.kernels, input, this.storage) ? "wasm" : "typescript";
+    return { path, accumulation: "none" };
+  }
+
   /** The same padding storing its output in `storage`. */
   to(storage: Storage): ZeroPad {
-    return new ZeroPad({ ...this.options, storage });
+    return new ZeroPad({ ...this.options, storage, kernels: this.kernels });
+  }
+
+  /** The same padding on kernel path `path`. */
+  withKernels(path: KernelPath): ZeroPad {
+    return new ZeroPad({ ...this.options, storage: this.storage, kernels: path });
   }
 }

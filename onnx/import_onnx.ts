@@ -895,7 +895,7 @@ interface Geometry {
 }
 
 /** The options of an average pool over window `g`. */
-function avgPoolOptions(g: Geometry): Required<Omit<AvgPoolOptions, "storage">> {
+function avgPoolOptions(g: Geometry): Required<Omit<AvgPoolOptions, "storage" | "kernels">> {
   const [padTop, padLeft, padBottom, padRight] = g.pads;
   return {
     kernelHeight: g.kernel[0],

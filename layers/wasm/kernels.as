@@ -1048,3 +1048,200 @@ export function fma_peak(n: i32, multiplier: f32, addend: f32): f32 {
   );
   return f32x4.extract_lane(s, 0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Layers of imported models: average pooling, batch normalisation, scale, zero padding. Values
+// of T (f32, or f64 for f64 storage) are computed on in f64 and each result rounded once to T,
+// in the order the TypeScript layers compute them: for f32 and f64 the results are theirs.
+
+/** v = v * factor / divisor in place over count values of T. */
+// @ts-ignore: decorator
+@inline function scaleValues<T>(p: usize, count: i32, factor: f64, divisor: f64): void {
+  const eb = <usize>sizeof<T>();
+  for (let i = 0; i < count; i++) {
+    const at = p + <usize>i * eb;
+    store<T>(at, <T>(<f64>load<T>(at) * factor / divisor));
+  }
+}
+
+/** scaleValues over f32 or f64 by elemBytes (4 or 8). */
+export function scale_values(p: usize, count: i32, factor: f64, divisor: f64, elemBytes: i32): void {
+  if (elemBytes == 8) scaleValues<f64>(p, count, factor, divisor);
+  else scaleValues<f32>(p, count, factor, divisor);
+}
+
+/**
+ * In place over `planes` planes of `inner` values of T, plane p of channel c = p % channels:
+ * v = v * scale[c] + shift[c] (scale and shift f64), or v * scale[c] when shift is 0.
+ */
+// @ts-ignore: decorator
+@inline function channelAffine<T>(p: usize, planes: i32, inner: i32, channels: i32, scale: usize, shift: usize): void {
+  const eb = <usize>sizeof<T>();
+  let at = p;
+  for (let plane = 0; plane < planes; plane++) {
+    const c = <usize>(plane % channels) << 3;
+    const s = load<f64>(scale + c);
+    if (shift) {
+      const b = load<f64>(shift + c);
+      for (let i = 0; i < inner; i++, at += eb) store<T>(at, <T>(<f64>load<T>(at) * s + b));
+    } else {
+      for (let i = 0; i < inner; i++, at += eb) store<T>(at, <T>(<f64>load<T>(at) * s));
+    }
+  }
+}
+
+/** channelAffine over f32 or f64 by elemBytes (4 or 8). */
+export function channel_affine(
+  p: usize, planes: i32, inner: i32, channels: i32, scale: usize, shift: usize, elemBytes: i32,
+): void {
+  if (elemBytes == 8) channelAffine<f64>(p, planes, inner, channels, scale, shift);
+  else channelAffine<f32>(p, planes, inner, channels, scale, shift);
+}
+
+/**
+ * Over `planes` planes of `inner` values of T at x and dy, plane p of channel c = p % channels:
+ * adds to the f64 dScale[c] every dy · x and to dShift[c] every dy, in element order.
+ */
+// @ts-ignore: decorator
+@inline function channelSums<T>(x: usize, dy: usize, planes: i32, inner: i32, channels: i32, dScale: usize, dShift: usize): void {
+  const eb = <usize>sizeof<T>();
+  let at: usize = 0;
+  for (let plane = 0; plane < planes; plane++) {
+    const c = <usize>(plane % channels) << 3;
+    let s = load<f64>(dScale + c), b = load<f64>(dShift + c);
+    for (let i = 0; i < inner; i++, at += eb) {
+      const d = <f64>load<T>(dy + at);
+      s += d * <f64>load<T>(x + at);
+      b += d;
+    }
+    store<f64>(dScale + c, s);
+    store<f64>(dShift + c, b);
+  }
+}
+
+/** channelSums over f32 or f64 by elemBytes (4 or 8). */
+export function channel_sums(
+  x: usize, dy: usize, planes: i32, inner: i32, channels: i32, dScale: usize, dShift: usize, elemBytes: i32,
+): void {
+  if (elemBytes == 8) channelSums<f64>(x, dy, planes, inner, channels, dScale, dShift);
+  else channelSums<f32>(x, dy, planes, inner, channels, dScale, dShift);
+}
+
+/**
+ * dst (planes x (h + top + bottom) x (w + left + right)) = every plane of src (planes x h x w)
+ * inside a border of zeros; with `crop`, the other way: dst (planes x h x w) = the inside of
+ * every padded plane of src. Elements of elemBytes.
+ */
+export function pad_planes(
+  src: usize, planes: i32, h: i32, w: i32, top: i32, left: i32, bottom: i32, right: i32,
+  dst: usize, elemBytes: i32, crop: bool,
+): void {
+  const eb = <usize>elemBytes;
+  const ph = h + top + bottom, pw = w + left + right;
+  if (!crop) zero(dst, <usize>planes * <usize>ph * <usize>pw * eb);
+  for (let p = 0; p < planes; p++) {
+    for (let y = 0; y < h; y++) {
+      const inner = (<usize>p * <usize>h + <usize>y) * <usize>w * eb;
+      const outer = ((<usize>p * <usize>ph + <usize>(y + top)) * <usize>pw + <usize>left) * eb;
+      if (crop) copy(dst + inner, src + outer, <usize>w * eb);
+      else copy(dst + outer, src + inner, <usize>w * eb);
+    }
+  }
+}
+
+/**
+ * The input range [start, end) of window o along one axis (extent n, window k, stride s, pads
+ * before and after), and the count the window divides by (its padding included or not).
+ */
+// @ts-ignore: decorator
+@inline function windowStart(o: i32, s: i32, before: i32): i32 {
+  return max(o * s - before, 0);
+}
+
+// @ts-ignore: decorator
+@inline function windowEnd(o: i32, n: i32, k: i32, s: i32, before: i32): i32 {
+  return min(o * s - before + k, n);
+}
+
+// @ts-ignore: decorator
+@inline function windowCount(o: i32, n: i32, k: i32, s: i32, before: i32, after: i32, includePad: bool): i32 {
+  const first = o * s - before;
+  const last = min(first + k, n + after);
+  return includePad ? last - first : min(last, n) - max(first, 0);
+}
+
+/**
+ * The geometry of an average pool, 13 i32 at geo: h, w, kernel height and width, strides,
+ * pads top, left, bottom, right, count_include_pad (0 or 1), oh, ow.
+ */
+// @ts-ignore: decorator
+@inline function avgPool<T>(src: usize, planes: i32, geo: usize, dst: usize): void {
+  const eb = <usize>sizeof<T>();
+  const h = load<i32>(geo), w = load<i32>(geo, 4), kh = load<i32>(geo, 8), kw = load<i32>(geo, 12);
+  const sh = load<i32>(geo, 16), sw = load<i32>(geo, 20), top = load<i32>(geo, 24);
+  const left = load<i32>(geo, 28), bottom = load<i32>(geo, 32), right = load<i32>(geo, 36);
+  const includePad = load<i32>(geo, 40) != 0, oh = load<i32>(geo, 44), ow = load<i32>(geo, 48);
+  let out = dst;
+  for (let p = 0; p < planes; p++) {
+    const plane = src + <usize>p * <usize>h * <usize>w * eb;
+    for (let oy = 0; oy < oh; oy++) {
+      const y0 = windowStart(oy, sh, top), y1 = windowEnd(oy, h, kh, sh, top);
+      const rows = windowCount(oy, h, kh, sh, top, bottom, includePad);
+      for (let ox = 0; ox < ow; ox++, out += eb) {
+        const x0 = windowStart(ox, sw, left), x1 = windowEnd(ox, w, kw, sw, left);
+        const count = rows * windowCount(ox, w, kw, sw, left, right, includePad);
+        let sum: f64 = 0;
+        for (let iy = y0; iy < y1; iy++) {
+          for (let ix = x0; ix < x1; ix++) sum += <f64>load<T>(plane + <usize>(iy * w + ix) * eb);
+        }
+        store<T>(out, <T>(sum / <f64>count));
+      }
+    }
+  }
+}
+
+/** Average pooling over f32 or f64 planes by elemBytes; see avgPool. */
+export function avg_pool(src: usize, planes: i32, geo: usize, dst: usize, elemBytes: i32): void {
+  if (elemBytes == 8) avgPool<f64>(src, planes, geo, dst);
+  else avgPool<f32>(src, planes, geo, dst);
+}
+
+/**
+ * Average pooling backward: every plane of dx (h x w of T) = the sum, in f64 at `sums` (h x w),
+ * of the shares dy / count each input received, in output order; geometry as avgPool's.
+ */
+// @ts-ignore: decorator
+@inline function avgUnpool<T>(dy: usize, planes: i32, geo: usize, dx: usize, sums: usize): void {
+  const eb = <usize>sizeof<T>();
+  const h = load<i32>(geo), w = load<i32>(geo, 4), kh = load<i32>(geo, 8), kw = load<i32>(geo, 12);
+  const sh = load<i32>(geo, 16), sw = load<i32>(geo, 20), top = load<i32>(geo, 24);
+  const left = load<i32>(geo, 28), bottom = load<i32>(geo, 32), right = load<i32>(geo, 36);
+  const includePad = load<i32>(geo, 40) != 0, oh = load<i32>(geo, 44), ow = load<i32>(geo, 48);
+  let grad = dy;
+  for (let p = 0; p < planes; p++) {
+    zero(sums, <usize>h * <usize>w << 3);
+    for (let oy = 0; oy < oh; oy++) {
+      const y0 = windowStart(oy, sh, top), y1 = windowEnd(oy, h, kh, sh, top);
+      const rows = windowCount(oy, h, kh, sh, top, bottom, includePad);
+      for (let ox = 0; ox < ow; ox++, grad += eb) {
+        const x0 = windowStart(ox, sw, left), x1 = windowEnd(ox, w, kw, sw, left);
+        const count = rows * windowCount(ox, w, kw, sw, left, right, includePad);
+        const share = <f64>load<T>(grad) / <f64>count;
+        for (let iy = y0; iy < y1; iy++) {
+          for (let ix = x0; ix < x1; ix++) {
+            const at = sums + (<usize>(iy * w + ix) << 3);
+            store<f64>(at, load<f64>(at) + share);
+          }
+        }
+      }
+    }
+    const plane = dx + <usize>p * <usize>h * <usize>w * eb;
+    for (let i = 0; i < h * w; i++) store<T>(plane + <usize>i * eb, <T>load<f64>(sums + (<usize>i << 3)));
+  }
+}
+
+/** Average pooling backward over f32 or f64 planes by elemBytes; see avgUnpool. */
+export function avg_unpool(dy: usize, planes: i32, geo: usize, dx: usize, sums: usize, elemBytes: i32): void {
+  if (elemBytes == 8) avgUnpool<f64>(dy, planes, geo, dx, sums);
+  else avgUnpool<f32>(dy, planes, geo, dx, sums);
+}

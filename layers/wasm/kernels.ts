@@ -153,6 +153,54 @@ export interface Kernels {
   ): void;
   /** As `unpool_f32` over float64 planes. */
   unpool_f64: Kernels["unpool_f32"];
+  /** Values (float32, or float64 when elemBytes is 8) times factor, divided by divisor, in place. */
+  scale_values(p: number, count: number, factor: number, divisor: number, elemBytes: number): void;
+  /** Plane by plane in place: v · scale[c] (+ shift[c] unless shift is 0), c = plane % channels. */
+  channel_affine(
+    p: number,
+    planes: number,
+    inner: number,
+    channels: number,
+    scale: number,
+    shift: number,
+    elemBytes: number,
+  ): void;
+  /** Adds every dy · x to the float64 dScale[c] and every dy to dShift[c], plane by plane. */
+  channel_sums(
+    x: number,
+    dy: number,
+    planes: number,
+    inner: number,
+    channels: number,
+    dScale: number,
+    dShift: number,
+    elemBytes: number,
+  ): void;
+  /** Planes inside a border of zeros (pads top, left, bottom, right), or cropped out of it. */
+  pad_planes(
+    src: number,
+    planes: number,
+    h: number,
+    w: number,
+    top: number,
+    left: number,
+    bottom: number,
+    right: number,
+    dst: number,
+    elemBytes: number,
+    crop: boolean,
+  ): void;
+  /** Average pooling over planes; the geometry is 13 int32 at geo. */
+  avg_pool(src: number, planes: number, geo: number, dst: number, elemBytes: number): void;
+  /** Average pooling backward, summing each plane's shares in float64 at sums. */
+  avg_unpool(
+    dy: number,
+    planes: number,
+    geo: number,
+    dx: number,
+    sums: number,
+    elemBytes: number,
+  ): void;
 }
 
 /** Which build is running: `"relaxed-simd"` (fused multiply-add) or `"simd"`. */

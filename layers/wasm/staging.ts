@@ -16,7 +16,8 @@ import { f16 } from "../storage/f16.ts";
 import { f16Polyfill } from "../storage/f16_polyfill.ts";
 import { bf16 } from "../storage/bf16.ts";
 import { scaledSchemeOf } from "../storage/scaled.ts";
-import { heap, type Kernels } from "./kernels.ts";
+import { heap, type Kernels, requireKernels } from "./kernels.ts";
+import type { Tensor } from "../tensor.ts";
 import { READ_PAST, wholeBlocks } from "./_layout.ts";
 import { type MinifloatCodec, minifloatCodec } from "./minifloat_codec.ts";
 import type { Arithmetic, KernelPath } from "../kernel_path.ts";
@@ -254,4 +255,33 @@ export function copyOut(
 ): void {
   const bytes = storedBytes(format);
   elementBytes(dst, start, count, bytes).set(new Uint8Array(heap(), at, count * bytes));
+}
+
+/**
+ * Runs `kernel` over `x` a run of `run.input` elements at a time (the last run may be shorter
+ * when the kernel works in place): each run widened into the memory, `kernel(input, output,
+ * count)` computing its `run.output` values (the run's own, in place at `input`, when
+ * `run.output` is undefined), and those stored into `y` in order. For the layers that work
+ * image by image or chunk by chunk.
+ */
+export function mapRuns(
+  format: WasmFormat,
+  tensors: { x: Tensor; y: Tensor },
+  run: { input: number; output?: number },
+  reserve: (bytes: number) => number,
+  kernel: (input: number, output: number, count: number) => void,
+): void {
+  const kernels = requireKernels();
+  const { x, y } = tensors;
+  const bytes = valueBytes(format);
+  const outRun = run.output ?? run.input;
+  const input = reserve(regionBytes(run.input, bytes));
+  const output = run.output === undefined ? input : reserve(regionBytes(outRun, bytes));
+  const staging = reserveStaging(format, reserve, run.input, outRun);
+  for (let i = 0, o = 0; i < x.size; i += run.input, o += outRun) {
+    const count = Math.min(run.input, x.size - i);
+    loadValues(kernels, staging, x.data, i, count, input);
+    kernel(input, output, count);
+    storeValues(kernels, staging, output, y.data, o, run.output ?? count);
+  }
 }

@@ -1,0 +1,84 @@
+/**
+ * Batch normalisation forward and backward on the wasm kernels, image by image: values widened
+ * exactly, x · scale + shift computed in float64 and rounded once; backward, the input gradient
+ * dy · scale and the parameter gradients summed in float64 in element order (for f32 and f64,
+ * the TypeScript layer's results).
+ *
+ * @module
+ */
+import type { Tensor } from "../tensor.ts";
+import { heap, requireKernels, withRegions } from "./kernels.ts";
+import {
+  loadValues,
+  mapRuns,
+  regionBytes,
+  reserveStaging,
+  storeValues,
+  valueBytes,
+  type WasmFormat,
+} from "./staging.ts";
+
+/** Puts float64 values in the memory. */
+function placeF64(reserve: (bytes: number) => number, values: Float64Array): number {
+  const at = reserve(values.byteLength);
+  new Float64Array(heap(), at, values.length).set(values);
+  return at;
+}
+
+/**
+ * `y` = `x` · scale[c] + shift[c] for every element of channel c of `x` (N, C, ...), both in
+ * `format`; the scale and shift given in float64.
+ */
+export function batchNormForward(
+  format: WasmFormat,
+  tensors: { x: Tensor; y: Tensor },
+  params: { scale: Float64Array; shift: Float64Array },
+): void {
+  const kernels = requireKernels();
+  const { x } = tensors;
+  const channels = params.scale.length;
+  const image = x.size / x.shape[0];
+  withRegions((reserve) => {
+    const scale = placeF64(reserve, params.scale);
+    const shift = placeF64(reserve, params.shift);
+    mapRuns(format, tensors, { input: image }, reserve, (at) => {
+      const bytes = valueBytes(format);
+      kernels.channel_affine(at, channels, image / channels, channels, scale, shift, bytes);
+    });
+  });
+}
+
+/**
+ * `dx` = `dy` · scale[c] for every element of channel c, all three of `x`, `dy`, `dx` stored
+ * in `format`; returns the float64 gradients of the scale (the sum of dy · x per channel) and
+ * of the shift (the sum of dy).
+ */
+export function batchNormBackward(
+  format: WasmFormat,
+  tensors: { x: Tensor; dy: Tensor; dx: Tensor },
+  scaleValues: Float64Array,
+): { scale: Float64Array; shift: Float64Array } {
+  const kernels = requireKernels();
+  const { x, dy, dx } = tensors;
+  const channels = scaleValues.length;
+  const image = x.size / x.shape[0];
+  const inner = image / channels;
+  const bytes = valueBytes(format);
+  return withRegions((reserve) => {
+    const scale = placeF64(reserve, scaleValues);
+    const sums = placeF64(reserve, new Float64Array(2 * channels));
+    const input = reserve(regionBytes(image, bytes));
+    const grad = reserve(regionBytes(image, bytes));
+    const staging = reserveStaging(format, reserve, image);
+    for (let start = 0; start < x.size; start += image) {
+      loadValues(kernels, staging, x.data, start, image, input);
+      loadValues(kernels, staging, dy.data, start, image, grad);
+      const dShift = sums + channels * Float64Array.BYTES_PER_ELEMENT;
+      kernels.channel_sums(input, grad, channels, inner, channels, sums, dShift, bytes);
+      kernels.channel_affine(grad, channels, inner, channels, scale, 0, bytes);
+      storeValues(kernels, staging, grad, dx.data, start, image);
+    }
+    const both = new Float64Array(heap(), sums, 2 * channels).slice();
+    return { scale: both.subarray(0, channels), shift: both.subarray(channels) };
+  });
+}

@@ -1,0 +1,26 @@
+/**
+ * Scale on the wasm kernels, in chunks: values widened exactly, multiplied and divided in
+ * float64, each rounded once to the format (for f32 and f64, the TypeScript layer's results).
+ *
+ * @module
+ */
+import type { Tensor } from "../tensor.ts";
+import { requireKernels, withRegions } from "./kernels.ts";
+import { mapRuns, valueBytes, type WasmFormat } from "./staging.ts";
+
+/** Elements per chunk: 256 KiB of f32, inside L2. */
+const CHUNK = 65536;
+
+/** `y` = `x` · `factor` / `divisor` element-wise, both stored in `format`. */
+export function scaleValues(
+  format: WasmFormat,
+  tensors: { x: Tensor; y: Tensor },
+  by: { factor: number; divisor: number },
+): void {
+  const kernels = requireKernels();
+  withRegions((reserve) =>
+    mapRuns(format, tensors, { input: CHUNK }, reserve, (at, _, count) => {
+      kernels.scale_values(at, count, by.factor, by.divisor, valueBytes(format));
+    })
+  );
+}
