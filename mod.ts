@@ -17,7 +17,11 @@
  * This entry point uses no Deno API, so it also runs in a web page; file access lives in
  * `@halfprec/halfprec/files`.
  *
- * This entry point holds everything; the same is grouped by what a user does:
+ * This entry point re-exports what a typical program uses: the common formats and
+ * `storageByName`, `Tensor`, `Sequential`, `deepConvNet` and the optimizers, `withPrecision`,
+ * `comparePrecisions`, `classifyImages`, `layerReports` and per-layer configurations,
+ * `searchFormats`, the MNIST and safetensors parsers, `importOnnx`, `WorkerPool` and
+ * `trainEpochs`. Everything, grouped by what a user does, is in the other entry points:
  * `@halfprec/halfprec/formats` (storage formats), `/layers` (tensors, layers, networks and
  * their formats), `/analysis` (a network in a format, classified and compared with float64),
  * `/search` (per-layer formats), `/data` (labelled images, safetensors, MNIST in memory),
@@ -39,10 +43,39 @@
  *
  * @module
  */
-export * from "./layers/mod.ts";
-export * from "./data/mod.ts";
-export * from "./analysis/mod.ts";
-export * from "./analysis/search.ts";
-export * from "./workers/worker_pool.ts";
-export * from "./onnx/import_onnx.ts";
-export * from "./training/mod.ts";
+export {
+  bf16,
+  e4m3,
+  e5m2,
+  f16,
+  f32,
+  f64,
+  type Storage,
+  storageByName,
+} from "./layers/storage/mod.ts";
+export { Adam, deepConvNet, type Layer, Sequential, Sgd, Tensor, tensor } from "./layers/mod.ts";
+export {
+  applyLayerConfig,
+  bytesMoved,
+  classifyImages,
+  comparePrecisions,
+  type LayerConfig,
+  layerReports,
+  parseLayerConfig,
+  type PrecisionMode,
+  type PrecisionResult,
+  withPrecision,
+} from "./analysis/mod.ts";
+export { networkSearchProblem, searchFormats, type SearchResult } from "./analysis/search.ts";
+export {
+  DataError,
+  imageBatch,
+  type LabeledImages,
+  parseImageSafetensors,
+  parseMnist,
+  parseSafetensors,
+  serializeSafetensors,
+} from "./data/mod.ts";
+export { importOnnx } from "./onnx/import_onnx.ts";
+export { WorkerPool } from "./workers/worker_pool.ts";
+export { restoreCheckpoint, trainEpochs, TrainingDivergedError } from "./training/mod.ts";

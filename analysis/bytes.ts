@@ -102,7 +102,8 @@ function paramBytes(layer: Layer, t: Tensor): number {
  *
  * @example
  * ```ts
- * import { bytesMoved, deepConvNet, f32, totalBytes } from "@halfprec/halfprec";
+ * import { bytesMoved, deepConvNet, f32 } from "@halfprec/halfprec";
+ * import { totalBytes } from "@halfprec/halfprec/analysis";
  * import assert from "node:assert/strict";
  * const net = deepConvNet({ storage: f32 });
  * const layers = bytesMoved(net, [10, 1, 28, 28], f32);

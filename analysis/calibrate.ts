@@ -19,7 +19,7 @@ import type { Tensor } from "../layers/tensor.ts";
  *
  * @example
  * ```ts
- * import type { ActivationScales } from "@halfprec/halfprec";
+ * import type { ActivationScales } from "@halfprec/halfprec/analysis";
  * const scales: ActivationScales = { mode: "static", images: 1000, source: "MNIST training set", amax: { conv1: 1 } };
  * ```
  */
@@ -46,7 +46,9 @@ const PRODUCT_KINDS = new Set(["conv", "affine"]);
  *
  * @example
  * ```ts
- * import { activationAmax, Affine, Relu, Sequential } from "@halfprec/halfprec";
+ * import { Sequential } from "@halfprec/halfprec";
+ * import { Affine, Relu } from "@halfprec/halfprec/layers";
+ * import { activationAmax } from "@halfprec/halfprec/analysis";
  * import assert from "node:assert/strict";
  * const fc = new Affine({ inputs: 2, outputs: 1 });
  * fc.params.W.set([1, -3]);
@@ -99,7 +101,9 @@ export function activationAmax(
  *
  * @example
  * ```ts
- * import { type Conv, deepConvNet, withActivationAmax } from "@halfprec/halfprec";
+ * import { deepConvNet } from "@halfprec/halfprec";
+ * import type { Conv } from "@halfprec/halfprec/layers";
+ * import { withActivationAmax } from "@halfprec/halfprec/analysis";
  * import assert from "node:assert/strict";
  * const net = withActivationAmax(deepConvNet(), { conv1: 1 });
  * assert.equal((net.layer("conv1") as Conv).options.activationAmax, 1);
@@ -127,7 +131,7 @@ export function withActivationAmax(
  *
  * @example
  * ```ts
- * import { sharedImages } from "@halfprec/halfprec";
+ * import { sharedImages } from "@halfprec/halfprec/analysis";
  * import assert from "node:assert/strict";
  * const a = { images: Uint8Array.from([1, 2, 3]), shape: [3, 1, 1, 1], labels: new Uint8Array(3), classes: 1 } as const;
  * const b = { images: Uint8Array.from([3, 4]), shape: [2, 1, 1, 1], labels: new Uint8Array(2), classes: 1 } as const;
@@ -187,7 +191,8 @@ export interface CalibrateOptions {
  *
  * @example Calibration images must not be evaluated
  * ```ts
- * import { calibrate, deepConvNet, type LabeledImages } from "@halfprec/halfprec";
+ * import { deepConvNet, type LabeledImages } from "@halfprec/halfprec";
+ * import { calibrate } from "@halfprec/halfprec/analysis";
  * import assert from "node:assert/strict";
  * const images = (fill: number): LabeledImages => ({ images: new Uint8Array(784).fill(fill), shape: [1, 1, 28, 28], labels: new Uint8Array(1), classes: 10 });
  * const { scales } = calibrate(deepConvNet({ seed: 1 }), images(255), { images: 1, source: "train", evaluated: images(0) });

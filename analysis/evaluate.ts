@@ -80,7 +80,8 @@ export function withPrecision(net: Sequential, format: Storage, mode: PrecisionM
  *
  * @example
  * ```ts
- * import { type Classifier, deepConvNet } from "@halfprec/halfprec";
+ * import { deepConvNet } from "@halfprec/halfprec";
+ * import type { Classifier } from "@halfprec/halfprec/analysis";
  * const classifier: Classifier = deepConvNet();
  * ```
  */

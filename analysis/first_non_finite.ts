@@ -15,7 +15,7 @@ import { classifyImages, type ClassifyOptions } from "./evaluate.ts";
  *
  * @example
  * ```ts
- * import type { FirstNonFinite } from "@halfprec/halfprec";
+ * import type { FirstNonFinite } from "@halfprec/halfprec/analysis";
  * const found: FirstNonFinite = { layer: "conv3", count: 12, image: 41, inputNonFinite: false };
  * ```
  */
@@ -36,7 +36,7 @@ export interface FirstNonFinite {
  *
  * @example
  * ```ts
- * import { describeFirstNonFinite } from "@halfprec/halfprec";
+ * import { describeFirstNonFinite } from "@halfprec/halfprec/analysis";
  * import assert from "node:assert/strict";
  * assert.equal(describeFirstNonFinite(null), "none");
  * assert.equal(
@@ -66,7 +66,9 @@ interface LayerTally {
  *
  * @example f16 overflows in the second scale on image 1, in the first on image 2
  * ```ts
- * import { f16, firstNonFinite, Scale, Sequential, Tensor } from "@halfprec/halfprec";
+ * import { f16, Sequential, Tensor } from "@halfprec/halfprec";
+ * import { Scale } from "@halfprec/halfprec/layers";
+ * import { firstNonFinite } from "@halfprec/halfprec/analysis";
  * import assert from "node:assert/strict";
  * const net = new Sequential([new Scale({ factor: 100, storage: f16 }), new Scale({ factor: 100, storage: f16 })]);
  * const x = Tensor.from(f16, [3, 1], [1, 10, 700]);
@@ -87,7 +89,8 @@ export function firstNonFinite(net: Sequential, x: Tensor, firstImage = 0): Firs
  *
  * @example
  * ```ts
- * import { deepConvNet, firstNonFiniteOver, type LabeledImages, storageByName, withPrecision } from "@halfprec/halfprec";
+ * import { deepConvNet, type LabeledImages, storageByName, withPrecision } from "@halfprec/halfprec";
+ * import { firstNonFiniteOver } from "@halfprec/halfprec/analysis";
  * import assert from "node:assert/strict";
  * const set: LabeledImages = { images: new Uint8Array(2 * 784).fill(255), labels: new Uint8Array(2), shape: [2, 1, 28, 28], classes: 10 };
  * const tiny = storageByName("e2m3"); // largest finite value 3.75, then infinity
@@ -110,7 +113,8 @@ export async function firstNonFiniteOver(
  *
  * @example
  * ```ts
- * import { classifyFindingNonFinite, deepConvNet, type LabeledImages } from "@halfprec/halfprec";
+ * import { deepConvNet, type LabeledImages } from "@halfprec/halfprec";
+ * import { classifyFindingNonFinite } from "@halfprec/halfprec/analysis";
  * import assert from "node:assert/strict";
  * const set: LabeledImages = { images: new Uint8Array(3 * 784), labels: new Uint8Array(3), shape: [3, 1, 28, 28], classes: 10 };
  * const { predictions, firstNonFinite } = await classifyFindingNonFinite(deepConvNet({ seed: 1 }), set);

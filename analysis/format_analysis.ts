@@ -91,7 +91,8 @@ export interface Analysis {
  *
  * @example Two formats on two images
  * ```ts
- * import { analyzeFormats, deepConvNet, e4m3, f16, type LabeledImages } from "@halfprec/halfprec";
+ * import { deepConvNet, e4m3, f16, type LabeledImages } from "@halfprec/halfprec";
+ * import { analyzeFormats } from "@halfprec/halfprec/analysis";
  * import assert from "node:assert/strict";
  *
  * const net = deepConvNet({ seed: 1 });

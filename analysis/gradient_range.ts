@@ -70,7 +70,8 @@ export interface GradientRangeOptions {
  *
  * @example In f64 nothing leaves the range
  * ```ts
- * import { deepConvNet, f64, gradientRanges, Tensor } from "@halfprec/halfprec";
+ * import { deepConvNet, f64, Tensor } from "@halfprec/halfprec";
+ * import { gradientRanges } from "@halfprec/halfprec/analysis";
  * import assert from "node:assert/strict";
  * const net = deepConvNet({ seed: 1 });
  * const x = Tensor.from(f64, [2, 1, 28, 28], Array.from({ length: 2 * 784 }, (_, i) => (i % 7) / 7));
@@ -120,7 +121,8 @@ export interface GradientRangeTotals {
  *
  * @example
  * ```ts
- * import { deepConvNet, f16, f64, gradientRanges, gradientRangeTotals, Tensor } from "@halfprec/halfprec";
+ * import { deepConvNet, f16, f64, Tensor } from "@halfprec/halfprec";
+ * import { gradientRanges, gradientRangeTotals } from "@halfprec/halfprec/analysis";
  * import assert from "node:assert/strict";
  * const net = deepConvNet({ seed: 1 });
  * const x = Tensor.from(f64, [1, 1, 28, 28], Array.from({ length: 784 }, (_, i) => (i % 7) / 7));

@@ -31,7 +31,7 @@ import { PARAMETERS_KEY } from "../layers/rounding_streams.ts";
  *
  * @example
  * ```ts
- * import type { FormatSpec } from "@halfprec/halfprec";
+ * import type { FormatSpec } from "@halfprec/halfprec/analysis";
  * const narrow: FormatSpec = "e4m3-sat";
  * const halfSums: FormatSpec = { storage: "f16", accumulator: "f16", kernels: "ts" };
  * ```
@@ -131,7 +131,8 @@ export function parseLayerConfig(text: string, source = "configuration"): LayerC
  *
  * @example
  * ```ts
- * import { deepConvNet, f32, layerFormats } from "@halfprec/halfprec";
+ * import { deepConvNet, f32 } from "@halfprec/halfprec";
+ * import { layerFormats } from "@halfprec/halfprec/analysis";
  * import assert from "node:assert/strict";
  * const formats = layerFormats(deepConvNet(), { default: "f16", conv1: "f32" });
  * assert.equal(formats[0].storage, f32);
@@ -222,7 +223,7 @@ export function applyLayerConfig(
  *
  * @example
  * ```ts
- * import { compactLayerConfig } from "@halfprec/halfprec";
+ * import { compactLayerConfig } from "@halfprec/halfprec/analysis";
  * import assert from "node:assert/strict";
  * assert.deepEqual(
  *   compactLayerConfig(["conv1", "relu1", "conv2"], ["f32", "e4m3", "e4m3"]),

@@ -20,7 +20,7 @@ export interface Flips {
  *
  * @example
  * ```ts
- * import { flips } from "@halfprec/halfprec";
+ * import { flips } from "@halfprec/halfprec/analysis";
  * import assert from "node:assert/strict";
  * const f = flips([1, 2, 3, 4], [1, 0, 3, 5], [1, 0, 3, 4]);
  * assert.deepEqual(f, { toRight: [1], toWrong: [3], changed: 2 });
@@ -62,7 +62,7 @@ export function flips(
  *
  * @example
  * ```ts
- * import { mcnemarExact } from "@halfprec/halfprec";
+ * import { mcnemarExact } from "@halfprec/halfprec/analysis";
  * import assert from "node:assert/strict";
  * assert.equal(mcnemarExact(0, 0), 1);
  * assert.equal(mcnemarExact(0, 5), 0.0625); // 2 * (1/2)^5

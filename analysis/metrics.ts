@@ -31,7 +31,8 @@ export interface ErrorMetrics {
  *
  * @example
  * ```ts
- * import { bf16, f16, ulp } from "@halfprec/halfprec";
+ * import { bf16, f16 } from "@halfprec/halfprec";
+ * import { ulp } from "@halfprec/halfprec/analysis";
  * import assert from "node:assert/strict";
  * assert.equal(ulp(f16, 1), 2 ** -10);
  * assert.equal(ulp(f16, 0), 2 ** -24);
@@ -50,7 +51,8 @@ export function ulp(format: Storage, x: number): number {
  *
  * @example
  * ```ts
- * import { errorMetrics, f16 } from "@halfprec/halfprec";
+ * import { f16 } from "@halfprec/halfprec";
+ * import { errorMetrics } from "@halfprec/halfprec/analysis";
  * import assert from "node:assert/strict";
  * const m = errorMetrics(new Float64Array([1, 2]), new Float64Array([1, 2 + 2 ** -9]), f16);
  * assert.equal(m.maxAbs, 2 ** -9);

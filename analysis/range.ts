@@ -34,7 +34,8 @@ export interface ValueRange {
  *
  * @example
  * ```ts
- * import { f16, predictRange } from "@halfprec/halfprec";
+ * import { f16 } from "@halfprec/halfprec";
+ * import { predictRange } from "@halfprec/halfprec/analysis";
  * import assert from "node:assert/strict";
  * const counts = predictRange(new Float64Array([1, 1e5, 1e-9, 1e-6, 0]), f16);
  * assert.deepEqual(counts, { total: 5, overflow: 1, underflow: 1, subnormal: 1 });
@@ -51,7 +52,8 @@ export function predictRange(values: Float64Array, format: Storage): RangeCounts
  *
  * @example
  * ```ts
- * import { f16, observeRange } from "@halfprec/halfprec";
+ * import { f16 } from "@halfprec/halfprec";
+ * import { observeRange } from "@halfprec/halfprec/analysis";
  * import assert from "node:assert/strict";
  * const counts = observeRange(new Float64Array([1e5, 1e-6]), new Float64Array([Infinity, 0]), f16);
  * assert.deepEqual(counts, { total: 2, overflow: 1, underflow: 1, subnormal: 0 });
@@ -85,7 +87,7 @@ export function observeRange(
  *
  * @example
  * ```ts
- * import { valueRange } from "@halfprec/halfprec";
+ * import { valueRange } from "@halfprec/halfprec/analysis";
  * import assert from "node:assert/strict";
  * assert.deepEqual(valueRange(new Float64Array([0, -3, 0.5])), { minNonzero: 0.5, maxAbs: 3 });
  * ```
@@ -105,7 +107,7 @@ export function valueRange(values: Float64Array): ValueRange {
  *
  * @example
  * ```ts
- * import { sumRanges } from "@halfprec/halfprec";
+ * import { sumRanges } from "@halfprec/halfprec/analysis";
  * import assert from "node:assert/strict";
  * const a = { total: 5, overflow: 1, underflow: 0, subnormal: 2 };
  * assert.deepEqual(sumRanges([a, a]), { total: 10, overflow: 2, underflow: 0, subnormal: 4 });

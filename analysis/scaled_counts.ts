@@ -73,7 +73,9 @@ function operandCounts(layer: ScaledLayer, x: Tensor): OperandCounts {
  *
  * @example How many values of an MXFP4 layer clamp under each rule
  * ```ts
- * import { Affine, scaledLayerCounts, Sequential, storageByName, tensor } from "@halfprec/halfprec";
+ * import { Sequential, storageByName, tensor } from "@halfprec/halfprec";
+ * import { Affine } from "@halfprec/halfprec/layers";
+ * import { scaledLayerCounts } from "@halfprec/halfprec/analysis";
  * import assert from "node:assert/strict";
  * const fc = new Affine({ inputs: 2, outputs: 1, storage: storageByName("mxfp4") });
  * fc.params.W.set([1, 1]);

@@ -55,7 +55,7 @@ export { type NetworkSearchOptions, networkSearchProblem } from "./search_proble
  *
  * @example Two units, one of which cannot be narrow
  * ```ts
- * import { searchFormats, type SearchProblem } from "@halfprec/halfprec";
+ * import { searchFormats, type SearchProblem } from "@halfprec/halfprec/search";
  * import assert from "node:assert/strict";
  * const labels = new Int32Array(1000).map((_, i) => i % 10);
  * const problem: SearchProblem = {
@@ -124,7 +124,7 @@ function searchResult(
  *
  * @example
  * ```ts
- * import { paretoFrontier } from "@halfprec/halfprec";
+ * import { paretoFrontier } from "@halfprec/halfprec/search";
  * import assert from "node:assert/strict";
  * const t = (bytesPerImage: number, accuracy: number) => ({ bytesPerImage, accuracy });
  * assert.deepEqual(paretoFrontier([t(4, 0.99), t(2, 0.98), t(3, 0.97), t(1, 0.9)]), [t(1, 0.9), t(2, 0.98), t(4, 0.99)]);
@@ -154,7 +154,7 @@ export function paretoFrontier<T extends { bytesPerImage: number; accuracy: numb
  *
  * @example
  * ```ts
- * import { parseSearchLog } from "@halfprec/halfprec";
+ * import { parseSearchLog } from "@halfprec/halfprec/search";
  * import assert from "node:assert/strict";
  * const text = '{"type":"start","settings":{"formats":"f32"}}\n{"type":"sensi';
  * assert.deepEqual(parseSearchLog(text, "log.jsonl"), [{ type: "start", settings: { formats: "f32" } }]);

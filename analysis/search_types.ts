@@ -16,7 +16,7 @@ export type SearchSplit = "search" | "holdout";
  *
  * @example
  * ```ts
- * import type { SearchUnit } from "@halfprec/halfprec";
+ * import type { SearchUnit } from "@halfprec/halfprec/search";
  * const unit: SearchUnit = { name: "conv2", layers: ["conv2", "relu2", "pool1"] };
  * ```
  */
@@ -33,7 +33,7 @@ export interface SearchUnit {
  *
  * @example
  * ```ts
- * import type { SearchProblem } from "@halfprec/halfprec";
+ * import type { SearchProblem } from "@halfprec/halfprec/search";
  * const labels = new Uint8Array([0, 1]);
  * const problem: SearchProblem = {
  *   units: [{ name: "a", layers: ["a"] }],
@@ -82,7 +82,7 @@ export type TrialReason = "widest" | "narrowest" | "bisect" | "refine" | "fronti
  *
  * @example
  * ```ts
- * import type { Trial } from "@halfprec/halfprec";
+ * import type { Trial } from "@halfprec/halfprec/search";
  * const trial: Trial = {
  *   split: "search", reason: "narrowest", formats: ["e4m3"], config: { default: "e4m3" },
  *   bytesPerImage: 1, accuracy: 0.99, correct: 99, total: 100, deltaPp: -0.1, flipsToRight: 0,
@@ -184,7 +184,7 @@ export interface SearchResult {
  *
  * @example
  * ```ts
- * import type { SearchLogEntry } from "@halfprec/halfprec";
+ * import type { SearchLogEntry } from "@halfprec/halfprec/search";
  * const start: SearchLogEntry = { type: "start", settings: { formats: "f32,e4m3" } };
  * ```
  */

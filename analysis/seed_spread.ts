@@ -47,7 +47,8 @@ export interface SeedSpread {
  *
  * @example
  * ```ts
- * import { f16, seededFormats, storageByName } from "@halfprec/halfprec";
+ * import { f16, storageByName } from "@halfprec/halfprec";
+ * import { seededFormats } from "@halfprec/halfprec/analysis";
  * import assert from "node:assert/strict";
  * const names = seededFormats(storageByName("e5m10-sr7"), 3).map((s) => s.name);
  * assert.deepEqual(names, ["e5m10-sr7", "e5m10-sr8", "e5m10-sr9"]);
@@ -74,7 +75,7 @@ export function seededFormats(format: Storage, count: number): Storage[] {
  *
  * @example Three seeds of E5M10 with stochastic rounding
  * ```ts
- * import { type PrecisionResult, seedSpreads } from "@halfprec/halfprec";
+ * import { type PrecisionResult, seedSpreads } from "@halfprec/halfprec/analysis";
  * import assert from "node:assert/strict";
  * const run = (format: string, correct: number, toWrong: number) =>
  *   ({ format, mode: "store", correct, total: 4, accuracy: correct / 4, flipsToRight: 0,

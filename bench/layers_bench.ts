@@ -7,7 +7,9 @@
  *
  * @module
  */
-import { bytesMoved, lossAndGradients, STORAGES } from "../mod.ts";
+import { bytesMoved } from "../mod.ts";
+import { STORAGES } from "../layers/storage/mod.ts";
+import { lossAndGradients } from "../layers/mod.ts";
 import { loadActivations } from "./_activations.ts";
 
 const { net, inputs, labels } = await loadActivations();

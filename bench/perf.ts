@@ -36,22 +36,18 @@
 import { cpus, loadavg } from "node:os";
 import { cpuUsage } from "node:process";
 import {
-  type Classifier,
   f32,
-  FP8_STORAGES,
   imageBatch,
-  type KernelPath,
-  kernelPath,
   type LabeledImages,
-  reseedDropout,
   type Sequential,
-  type Softmax,
   type Storage,
   storageByName,
-  STORAGES,
   type Tensor,
   WorkerPool,
 } from "../mod.ts";
+import { FP8_STORAGES, STORAGES } from "../layers/storage/mod.ts";
+import { type KernelPath, kernelPath, reseedDropout, type Softmax } from "../layers/mod.ts";
+import type { Classifier } from "../analysis/mod.ts";
 import { kernelBuild, requireKernels } from "../layers/wasm/kernels.ts";
 import {
   formatsFlag,

@@ -7,7 +7,8 @@
  */
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
-import { bytesMoved, STORAGES } from "../mod.ts";
+import { bytesMoved } from "../mod.ts";
+import { STORAGES } from "../layers/storage/mod.ts";
 import { BATCH, loadActivations } from "./_activations.ts";
 import { formatBytes } from "./layers_bench.ts";
 

@@ -5,18 +5,18 @@
  *
  * @module
  */
+import type { Storage } from "../mod.ts";
+import type { KernelPath } from "../layers/mod.ts";
 import {
   type ActivationScales,
   type Analysis,
   describeFirstNonFinite,
   type GradientRangeReport,
   gradientRangeTotals,
-  type KernelPath,
   type LayerReport,
   type RangeCounts,
   type ScaledLayerCounts,
-  type Storage,
-} from "../mod.ts";
+} from "../analysis/mod.ts";
 import { SCALED_COUNTS_NOTE, scaledCountsTable } from "../report/_scaled_counts.ts";
 import { arithmeticText, formatTable } from "./_cli.ts";
 import type { Subject } from "./_command.ts";

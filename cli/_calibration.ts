@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { type ActivationScales, calibrate, type LabeledImages, type Sequential } from "../mod.ts";
+import type { LabeledImages, Sequential } from "../mod.ts";
+import { type ActivationScales, calibrate } from "../analysis/mod.ts";
 import { readImageSafetensorsFile, readMnistDir } from "../data/files.ts";
 import { positiveInteger, UsageError } from "./_cli.ts";
 import { locateMnist } from "./_locate.ts";

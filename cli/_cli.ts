@@ -13,7 +13,7 @@ import {
   type Storage,
   storageByName,
   withBitFlips,
-} from "../mod.ts";
+} from "../layers/mod.ts";
 import cliProgress from "cli-progress";
 import { quote } from "../data/_quote.ts";
 

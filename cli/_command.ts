@@ -5,7 +5,9 @@
  *
  * @module
  */
-import { imageCount, type KernelPath, type LabeledImages, type Sequential } from "../mod.ts";
+import type { LabeledImages, Sequential } from "../mod.ts";
+import type { KernelPath } from "../layers/mod.ts";
+import { imageCount } from "../data/mod.ts";
 import { writeReport } from "../report/write_report.ts";
 import type { ReportData } from "../report/report_data.ts";
 import { kernelsFlag, UsageError } from "./_cli.ts";

@@ -4,15 +4,9 @@
  *
  * @module
  */
-import {
-  type ActivationScales,
-  describeFirstNonFinite,
-  type LayerConfig,
-  type PrecisionResult,
-  scaledSchemeOf,
-  type SeedSpread,
-  type Storage,
-} from "../mod.ts";
+import type { LayerConfig, PrecisionResult, Storage } from "../mod.ts";
+import { scaledSchemeOf } from "../layers/storage/mod.ts";
+import { type ActivationScales, describeFirstNonFinite, type SeedSpread } from "../analysis/mod.ts";
 import { arithmeticLines, formatTable } from "./_cli.ts";
 import type { Subject } from "./_command.ts";
 import { scalesText } from "./_calibration.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { GradientRangeTotals, RangeCounts } from "../mod.ts";
+import type { GradientRangeTotals, RangeCounts } from "../analysis/mod.ts";
 
 /**
  * "parameter gradients (431080 values, predicted / observed): overflow 0 / 0, underflow 52 /

@@ -6,7 +6,8 @@
  * @module
  */
 import { basename } from "node:path";
-import { f64, imageCount, type LabeledImages, type Sequential } from "../mod.ts";
+import { f64, type LabeledImages, type Sequential } from "../mod.ts";
+import { imageCount } from "../data/mod.ts";
 import { readImageSafetensorsFile, readOnnxFile } from "../data/files.ts";
 import { UsageError } from "./_cli.ts";
 import { loadDeepConvNet, loadTestSet } from "./_locate.ts";

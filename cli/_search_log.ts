@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { parseSearchLog, type SearchLogEntry } from "../mod.ts";
+import { parseSearchLog, type SearchLogEntry } from "../analysis/search.ts";
 import { UsageError } from "./_cli.ts";
 import { writeOutput } from "./_outputs.ts";
 

@@ -4,7 +4,10 @@
  *
  * @module
  */
-import type { ActivationScales, KernelPath, SearchResult, Trial } from "../mod.ts";
+import type { SearchResult } from "../mod.ts";
+import type { KernelPath } from "../layers/mod.ts";
+import type { ActivationScales } from "../analysis/mod.ts";
+import type { Trial } from "../analysis/search.ts";
 import { formatTable } from "./_cli.ts";
 import { scalesText } from "./_calibration.ts";
 import type { Subject } from "./_command.ts";

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { analyzeFormats, firstImages, imageCount } from "../mod.ts";
+import { analyzeFormats } from "../analysis/mod.ts";
+import { firstImages, imageCount } from "../data/mod.ts";
 import {
   FLIP_FLAGS,
   FLIP_HELP,

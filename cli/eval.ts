@@ -7,16 +7,14 @@
 import {
   applyLayerConfig,
   comparePrecisions,
-  firstImages,
   type LayerConfig,
   parseLayerConfig,
-  PRECISION_MODES,
   type PrecisionMode,
-  seededFormats,
-  seedSpreads,
-  STORAGES,
   WorkerPool,
 } from "../mod.ts";
+import { STORAGES } from "../layers/storage/mod.ts";
+import { PRECISION_MODES, seededFormats, seedSpreads } from "../analysis/mod.ts";
+import { firstImages } from "../data/mod.ts";
 import {
   FLIP_FLAGS,
   FLIP_HELP,

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { firstImages, networkSearchProblem, searchFormats, WorkerPool } from "../mod.ts";
+import { networkSearchProblem, searchFormats, WorkerPool } from "../mod.ts";
+import { firstImages } from "../data/mod.ts";
 import {
   formatsFlag,
   KERNELS_HELP,

@@ -8,26 +8,21 @@ import {
   Adam,
   classifyImages,
   deepConvNet,
-  type EpochSummary,
   f64,
-  gradientRanges,
-  gradientRangeTotals,
   imageBatch,
-  imageCount,
   type LabeledImages,
-  LossScale,
-  type Optimizer,
   restoreCheckpoint,
   type Sequential,
   Sgd,
-  type StepReport,
   storageByName,
   trainEpochs,
   TrainingDivergedError,
-  type TrainingPosition,
   WorkerPool,
-  zeroGradientFractions,
 } from "../mod.ts";
+import { LossScale, type Optimizer, zeroGradientFractions } from "../layers/mod.ts";
+import { gradientRanges, gradientRangeTotals } from "../analysis/mod.ts";
+import { imageCount } from "../data/mod.ts";
+import type { EpochSummary, StepReport, TrainingPosition } from "../training/mod.ts";
 import { readMnistDir, readSafetensorsFile, writeSafetensorsFile } from "../data/files.ts";
 import {
   parseFlags,

@@ -5,7 +5,7 @@
  *
  * @example Unzip and read an IDX file
  * ```ts
- * import { gunzip, parseIdx } from "@halfprec/halfprec";
+ * import { gunzip, parseIdx } from "@halfprec/halfprec/data";
  * import assert from "node:assert/strict";
  *
  * const idx = new Uint8Array([0, 0, 8, 1, 0, 0, 0, 3, 7, 2, 1]);
@@ -27,7 +27,7 @@ import { escapeText } from "./_quote.ts";
  *
  * @example
  * ```ts
- * import type { IdxData } from "@halfprec/halfprec";
+ * import type { IdxData } from "@halfprec/halfprec/data";
  * import assert from "node:assert/strict";
  * const labels: IdxData = { shape: [2], data: new Uint8Array([5, 0]) };
  * assert.equal(labels.data.length, labels.shape[0]);
@@ -67,7 +67,7 @@ export interface GunzipOptions {
  *
  * @example
  * ```ts
- * import { DataError, gunzip } from "@halfprec/halfprec";
+ * import { DataError, gunzip } from "@halfprec/halfprec/data";
  * import assert from "node:assert/strict";
  * await assert.rejects(gunzip(new Uint8Array([1, 2, 3]), "x.gz"), DataError);
  * ```
@@ -196,7 +196,7 @@ function mostFrom(compressed: number): number {
  *
  * @example
  * ```ts
- * import { gunzipIdx } from "@halfprec/halfprec";
+ * import { gunzipIdx } from "@halfprec/halfprec/data";
  * import assert from "node:assert/strict";
  *
  * const idx = new Uint8Array([0, 0, 8, 1, 0, 0, 0, 3, 7, 2, 1]);
@@ -237,7 +237,7 @@ export async function gunzipIdx(bytes: Uint8Array, source: string): Promise<IdxD
  *
  * @example
  * ```ts
- * import { DataError, parseIdx } from "@halfprec/halfprec";
+ * import { DataError, parseIdx } from "@halfprec/halfprec/data";
  * import assert from "node:assert/strict";
  *
  * const file = new Uint8Array([0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 1, 10, 20]);

@@ -58,7 +58,7 @@ export interface LabeledImages {
  *
  * @example
  * ```ts
- * import { imageCount } from "@halfprec/halfprec";
+ * import { imageCount } from "@halfprec/halfprec/data";
  * import assert from "node:assert/strict";
  * assert.equal(imageCount({ images: new Uint8Array(8), shape: [2, 1, 2, 2], labels: new Uint8Array(2), classes: 2 }), 2);
  * ```
@@ -72,7 +72,7 @@ export function imageCount(set: LabeledImages): number {
  *
  * @example
  * ```ts
- * import { inputShape } from "@halfprec/halfprec";
+ * import { inputShape } from "@halfprec/halfprec/data";
  * import assert from "node:assert/strict";
  * const set = { images: new Uint8Array(784), shape: [1, 1, 28, 28], labels: new Uint8Array(1), classes: 10 } as const;
  * assert.deepEqual(inputShape(set, 100), [100, 1, 28, 28]);
@@ -134,7 +134,8 @@ export function imageBatch(
  *
  * @example
  * ```ts
- * import { f64, imageBatchAt, type LabeledImages } from "@halfprec/halfprec";
+ * import { f64, type LabeledImages } from "@halfprec/halfprec";
+ * import { imageBatchAt } from "@halfprec/halfprec/data";
  * import assert from "node:assert/strict";
  * const set: LabeledImages = { images: new Uint8Array(2 * 784).fill(255, 784), shape: [2, 1, 28, 28], labels: new Uint8Array([0, 1]), classes: 10 };
  * assert.deepEqual([...imageBatchAt(set, [1, 0], f64).toFloat64()].filter((_, i) => i % 784 === 0), [1, 0]);
@@ -172,7 +173,7 @@ export function imageBatchAt(
  *
  * @example Every other image
  * ```ts
- * import { type LabeledImages, selectImages } from "@halfprec/halfprec";
+ * import { type LabeledImages, selectImages } from "@halfprec/halfprec/data";
  * import assert from "node:assert/strict";
  * const set: LabeledImages = { images: Uint8Array.from([1, 2, 3, 4, 5, 6]), shape: [3, 2, 1, 1], labels: new Uint8Array([7, 8, 9]), classes: 10 };
  * const odd = selectImages(set, [0, 2]);
@@ -206,7 +207,7 @@ export function selectImages(set: LabeledImages, indices: readonly number[]): La
  *
  * @example
  * ```ts
- * import { firstImages, type LabeledImages } from "@halfprec/halfprec";
+ * import { firstImages, type LabeledImages } from "@halfprec/halfprec/data";
  * import assert from "node:assert/strict";
  * const set: LabeledImages = { images: new Float64Array(12), shape: [3, 1, 2, 2], labels: new Int32Array(3), classes: 4 };
  * assert.deepEqual(firstImages(set, 2).shape, [2, 1, 2, 2]);

@@ -22,7 +22,7 @@ import type { LabeledImages } from "./labeled_images.ts";
  *
  * @example
  * ```ts
- * import type { MnistFile } from "@halfprec/halfprec";
+ * import type { MnistFile } from "@halfprec/halfprec/data";
  * import assert from "node:assert/strict";
  * const file: MnistFile = { name: "t10k-labels-idx1-ubyte.gz", md5: "27ae3e4e09519cfbb04c329615203637" };
  * assert.match(file.md5, /^[0-9a-f]{32}$/);
@@ -40,7 +40,7 @@ export interface MnistFile {
  *
  * @example
  * ```ts
- * import { MNIST_FILES, type MnistFiles } from "@halfprec/halfprec";
+ * import { MNIST_FILES, type MnistFiles } from "@halfprec/halfprec/data";
  * import assert from "node:assert/strict";
  * const test: MnistFiles = MNIST_FILES.test;
  * assert.equal(test.labels.name, "t10k-labels-idx1-ubyte.gz");
@@ -58,7 +58,7 @@ export interface MnistFiles {
  *
  * @example
  * ```ts
- * import type { MnistSplit } from "@halfprec/halfprec";
+ * import type { MnistSplit } from "@halfprec/halfprec/data";
  * import assert from "node:assert/strict";
  * const split: MnistSplit = "test";
  * assert.equal(split, "test");
@@ -71,7 +71,7 @@ export type MnistSplit = "train" | "test";
  *
  * @example
  * ```ts
- * import { MNIST_FILES } from "@halfprec/halfprec";
+ * import { MNIST_FILES } from "@halfprec/halfprec/data";
  * import assert from "node:assert/strict";
  * assert.equal(MNIST_FILES.test.images.name, "t10k-images-idx3-ubyte.gz");
  * assert.equal(MNIST_FILES.train.labels.md5, "a25bea736e30d166cdddb491f175f624");
@@ -93,7 +93,7 @@ export const MNIST_FILES: Readonly<Record<MnistSplit, MnistFiles>> = {
  *
  * @example
  * ```ts
- * import type { MnistSources } from "@halfprec/halfprec";
+ * import type { MnistSources } from "@halfprec/halfprec/data";
  * import assert from "node:assert/strict";
  * const sources: MnistSources = { images: "mnist/t10k-images-idx3-ubyte.gz", labels: "mnist/t10k-labels-idx1-ubyte.gz" };
  * assert.notEqual(sources.images, sources.labels);

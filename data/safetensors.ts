@@ -37,7 +37,8 @@ import { visit } from "jsonc-parser";
  *
  * @example
  * ```ts
- * import { f64, type Safetensors, Tensor } from "@halfprec/halfprec";
+ * import { f64, Tensor } from "@halfprec/halfprec";
+ * import type { Safetensors } from "@halfprec/halfprec/data";
  * import assert from "node:assert/strict";
  * const file: Safetensors = { tensors: new Map([["x", Tensor.from(f64, [1], [1])]]), metadata: {} };
  * assert.equal(file.tensors.size, 1);
@@ -102,7 +103,7 @@ export function parseSafetensors(bytes: Uint8Array, source: string): Safetensors
  *
  * @example
  * ```ts
- * import type { SafetensorsEntry } from "@halfprec/halfprec";
+ * import type { SafetensorsEntry } from "@halfprec/halfprec/data";
  * const labels: SafetensorsEntry = { dtype: "I64", shape: [1], bytes: new Uint8Array(8) };
  * ```
  */
@@ -147,7 +148,7 @@ const DTYPE_BYTES: ReadonlyMap<string, number> = new Map([
  *
  * @example Integer labels
  * ```ts
- * import { parseSafetensorsEntries } from "@halfprec/halfprec";
+ * import { parseSafetensorsEntries } from "@halfprec/halfprec/data";
  * import assert from "node:assert/strict";
  *
  * const header = new TextEncoder().encode('{"labels":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}');

@@ -17,7 +17,7 @@ import { type OperandLayout, quantizeOperand, type ScaledScheme } from "./storag
  *
  * @example
  * ```ts
- * import { Affine, type ScaledOperands, storageByName, tensor } from "@halfprec/halfprec";
+ * import { Affine, type ScaledOperands, storageByName, tensor } from "@halfprec/halfprec/layers";
  * const fc = new Affine({ inputs: 1, outputs: 1, storage: storageByName("mxfp4") });
  * const operands: ScaledOperands = fc.scaledOperands(tensor([1, 1], [0.3]))!;
  * if (operands.input[0] !== 0.25) throw new Error("unexpected");

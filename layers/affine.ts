@@ -65,7 +65,7 @@ export interface AffineOptions {
  *
  * @example
  * ```ts
- * import { Affine, tensor } from "@halfprec/halfprec";
+ * import { Affine, tensor } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * const fc = new Affine({ inputs: 2, outputs: 1 });
  * fc.params.W.set([2, 3]);
@@ -137,7 +137,7 @@ export class Affine implements Layer {
    *
    * @example int8: weights per output, activations per tensor
    * ```ts
-   * import { Affine, storageByName, tensor } from "@halfprec/halfprec";
+   * import { Affine, storageByName, tensor } from "@halfprec/halfprec/layers";
    * import assert from "node:assert/strict";
    * const fc = new Affine({ inputs: 2, outputs: 1, storage: storageByName("int8") });
    * fc.params.W.set([127, 0.4]);

@@ -62,7 +62,7 @@ interface Axis {
  *
  * @example 2x2 windows, and a window with padding not counted
  * ```ts
- * import { AvgPool, tensor } from "@halfprec/halfprec";
+ * import { AvgPool, tensor } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * const x = tensor([1, 1, 2, 2], [1, 2, 3, 6]);
  * assert.deepEqual([...new AvgPool({ kernelHeight: 2 }).forward(x).toFloat64()], [3]);

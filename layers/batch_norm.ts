@@ -36,7 +36,7 @@ export interface BatchNormOptions {
  *
  * @example
  * ```ts
- * import { BatchNorm, tensor } from "@halfprec/halfprec";
+ * import { BatchNorm, tensor } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * const bn = new BatchNorm({ channels: 2 });
  * bn.params.scale.set([2, 10]);

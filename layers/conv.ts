@@ -83,7 +83,7 @@ export interface ConvOptions {
  *
  * @example A 2x2 kernel of ones sums each window
  * ```ts
- * import { Conv, tensor } from "@halfprec/halfprec";
+ * import { Conv, tensor } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  *
  * const conv = new Conv({ inChannels: 1, outChannels: 1, kernel: 2 });
@@ -177,7 +177,7 @@ export class Conv implements Layer {
    *
    * @example MXFP4 operands
    * ```ts
-   * import { Conv, storageByName, tensor } from "@halfprec/halfprec";
+   * import { Conv, storageByName, tensor } from "@halfprec/halfprec/layers";
    * import assert from "node:assert/strict";
    * const conv = new Conv({ inChannels: 1, outChannels: 1, kernel: 1, storage: storageByName("mxfp4") });
    * conv.params.W.set([0.7]);

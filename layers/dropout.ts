@@ -31,7 +31,7 @@ export interface DropoutOptions {
  *
  * @example At inference, values are scaled by 1 - ratio
  * ```ts
- * import { Dropout, tensor } from "@halfprec/halfprec";
+ * import { Dropout, tensor } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * const y = new Dropout({ ratio: 0.5 }).forward(tensor([2], [2, 4]));
  * assert.deepEqual([...y.toFloat64()], [1, 2]);
@@ -133,7 +133,7 @@ export class Dropout implements Layer {
  *
  * @example
  * ```ts
- * import { deepConvNet, f64, reseedDropout, Tensor } from "@halfprec/halfprec";
+ * import { deepConvNet, f64, reseedDropout, Tensor } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * const net = deepConvNet();
  * const x = new Tensor(f64, [1, 1, 28, 28]);

@@ -24,7 +24,7 @@ export interface FlattenOptions {
  *
  * @example
  * ```ts
- * import { Flatten, tensor } from "@halfprec/halfprec";
+ * import { Flatten, tensor } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * const flatten = new Flatten();
  * assert.deepEqual(flatten.forward(tensor([2, 1, 1, 2], [1, 2, 3, 4])).shape, [2, 2]);

@@ -12,7 +12,7 @@ import { Random } from "./random.ts";
  *
  * @example
  * ```ts
- * import { deepConvNet, heInit } from "@halfprec/halfprec";
+ * import { deepConvNet, heInit } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * const a = deepConvNet();
  * const b = deepConvNet();

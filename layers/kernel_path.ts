@@ -29,7 +29,7 @@ export type KernelPath = "wasm" | "typescript";
  *
  * @example
  * ```ts
- * import type { Arithmetic } from "@halfprec/halfprec";
+ * import type { Arithmetic } from "@halfprec/halfprec/layers";
  * const conv: Arithmetic = { path: "wasm", accumulation: "float32" };
  * ```
  */
@@ -49,7 +49,7 @@ export interface Arithmetic {
  *
  * @example
  * ```ts
- * import type { LayerArithmetic } from "@halfprec/halfprec";
+ * import type { LayerArithmetic } from "@halfprec/halfprec/layers";
  * const relu: LayerArithmetic = { layer: "relu1", path: "wasm", accumulation: "none" };
  * ```
  */
@@ -64,7 +64,7 @@ export interface LayerArithmetic extends Arithmetic {
  *
  * @example
  * ```ts
- * import { defaultKernelPath } from "@halfprec/halfprec";
+ * import { defaultKernelPath } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * assert.ok(["wasm", "typescript"].includes(defaultKernelPath()));
  * ```
@@ -82,7 +82,7 @@ export function defaultKernelPath(): KernelPath {
  *
  * @example Compare the two paths on one network
  * ```ts
- * import { deepConvNet, f32, kernelPath, Tensor } from "@halfprec/halfprec";
+ * import { deepConvNet, f32, kernelPath, Tensor } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  *
  * const net = deepConvNet({ seed: 1 }).to(f32);

@@ -21,7 +21,7 @@ import type { Arithmetic, KernelPath } from "./kernel_path.ts";
  *
  * @example Run a layer forward and backward
  * ```ts
- * import { Relu, tensor } from "@halfprec/halfprec";
+ * import { Relu, tensor } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  *
  * const relu = new Relu();

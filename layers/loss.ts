@@ -19,7 +19,7 @@ import type { Tensor } from "./tensor.ts";
  *
  * @example
  * ```ts
- * import { deepConvNet, f64, lossAndGradients, Tensor } from "@halfprec/halfprec";
+ * import { deepConvNet, f64, lossAndGradients, Tensor } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * const net = deepConvNet({ seed: 1 });
  * const x = Tensor.from(f64, [2, 1, 28, 28], Array.from({ length: 2 * 784 }, (_, i) => (i % 13) / 13));

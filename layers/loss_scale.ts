@@ -23,7 +23,7 @@ export interface LossScaleOptions {
  *
  * @example
  * ```ts
- * import { LossScale } from "@halfprec/halfprec";
+ * import { LossScale } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * const scale = new LossScale({ initial: 1024, growthInterval: 2 });
  * assert.equal(scale.update(false), false); // overflow: skip, halve
@@ -72,7 +72,7 @@ export class LossScale {
  *
  * @example
  * ```ts
- * import { deepConvNet, gradientsFinite } from "@halfprec/halfprec";
+ * import { deepConvNet, gradientsFinite } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * assert.equal(gradientsFinite(deepConvNet()), true);
  * ```
@@ -90,7 +90,7 @@ export function gradientsFinite(net: Sequential): boolean {
  *
  * @example
  * ```ts
- * import { deepConvNet, zeroGradientFractions } from "@halfprec/halfprec";
+ * import { deepConvNet, zeroGradientFractions } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * assert.equal(zeroGradientFractions(deepConvNet()).get("W1"), 1); // no backward yet
  * ```

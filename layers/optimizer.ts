@@ -22,7 +22,7 @@ export interface StepOptions {
  *
  * @example
  * ```ts
- * import { Adam, deepConvNet, f64, lossAndGradients, type Optimizer, Tensor } from "@halfprec/halfprec";
+ * import { Adam, deepConvNet, f64, lossAndGradients, type Optimizer, Tensor } from "@halfprec/halfprec/layers";
  * const optimizer: Optimizer = new Adam({ lr: 0.001 });
  * const net = deepConvNet({ seed: 1 });
  * lossAndGradients(net, new Tensor(f64, [2, 1, 28, 28]), [0, 1]);
@@ -109,7 +109,7 @@ class Updater {
  *
  * @example
  * ```ts
- * import { Affine, Sequential, Sgd, Softmax, lossAndGradients, tensor } from "@halfprec/halfprec";
+ * import { Affine, lossAndGradients, Sequential, Sgd, Softmax, tensor } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * const net = new Sequential([new Affine({ inputs: 2, outputs: 2 }), new Softmax()]);
  * const x = tensor([1, 2], [1, 1]);
@@ -158,7 +158,7 @@ export class Sgd implements Optimizer {
  *
  * @example
  * ```ts
- * import { Adam, Affine, Sequential, Softmax, lossAndGradients, tensor } from "@halfprec/halfprec";
+ * import { Adam, Affine, lossAndGradients, Sequential, Softmax, tensor } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * const net = new Sequential([new Affine({ inputs: 2, outputs: 2 }), new Softmax()]);
  * const x = tensor([1, 2], [1, 1]);

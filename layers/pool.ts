@@ -41,7 +41,7 @@ export interface PoolOptions {
  *
  * @example 2x2 windows with stride 2
  * ```ts
- * import { Pool, tensor } from "@halfprec/halfprec";
+ * import { Pool, tensor } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * const y = new Pool({ size: 2 }).forward(tensor([1, 1, 2, 4], [1, 5, 2, 0, 3, 4, 7, 8]));
  * assert.deepEqual([...y.toFloat64()], [5, 8]);

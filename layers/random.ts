@@ -12,7 +12,7 @@
  *
  * @example
  * ```ts
- * import { Random } from "@halfprec/halfprec";
+ * import { Random } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * const a = new Random(7), b = new Random(7);
  * assert.equal(a.uniform(), b.uniform());
@@ -64,7 +64,7 @@ export class Random {
  *
  * @example
  * ```ts
- * import { deriveSeed, Random } from "@halfprec/halfprec";
+ * import { deriveSeed, Random } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * assert.equal(deriveSeed(7, 3, 1), deriveSeed(7, 3, 1));
  * assert.notEqual(deriveSeed(7, 3, 1), deriveSeed(7, 1, 3));

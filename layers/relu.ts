@@ -34,7 +34,7 @@ export interface ReluOptions {
  *
  * @example
  * ```ts
- * import { f16, Relu, Tensor } from "@halfprec/halfprec";
+ * import { f16, Relu, Tensor } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * const y = new Relu({ storage: f16 }).forward(Tensor.from(f16, [2], [-3, 3]));
  * assert.deepEqual([...y.toFloat64()], [0, 3]);

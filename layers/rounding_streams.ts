@@ -22,7 +22,7 @@ import { deriveSeed } from "./random.ts";
  *
  * @example
  * ```ts
- * import { PARAMETERS_KEY } from "@halfprec/halfprec";
+ * import { PARAMETERS_KEY } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * assert.equal(PARAMETERS_KEY, 2 ** 32 - 1);
  * ```
@@ -34,7 +34,7 @@ export const PARAMETERS_KEY = 0xffffffff;
  *
  * @example
  * ```ts
- * import { Conv, f16, layerStreams, storageByName } from "@halfprec/halfprec";
+ * import { Conv, f16, layerStreams, storageByName } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * assert.equal(layerStreams(new Conv({ inChannels: 1, outChannels: 1, kernel: 1, storage: f16 })).length, 0);
  * const sr = storageByName("e5m10-sr3");
@@ -55,7 +55,7 @@ export function layerStreams(layer: Layer): RoundingStream[] {
  *
  * @example
  * ```ts
- * import { roundImages, storageByName, Tensor, f64 } from "@halfprec/halfprec";
+ * import { f64, roundImages, storageByName, Tensor } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * const x = Tensor.from(f64, [2, 3], [0.3, 0.3, 0.3, 0.3, 0.3, 0.3]);
  * const sr = storageByName("e4m3-sr1");

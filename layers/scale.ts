@@ -39,7 +39,7 @@ export interface ScaleOptions {
  *
  * @example Halve, and store in f16
  * ```ts
- * import { f16, Scale, tensor } from "@halfprec/halfprec";
+ * import { f16, Scale, tensor } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * const scale = new Scale({ factor: 0.5, storage: f16 });
  * assert.deepEqual([...scale.forward(tensor([2], [3, 0.1])).toFloat64()], [1.5, 0.04998779296875]);

@@ -59,7 +59,7 @@ interface ParamSlot {
  *
  * @example A small network of your own
  * ```ts
- * import { Affine, Conv, f16, Pool, Relu, Sequential, Softmax, Tensor } from "@halfprec/halfprec";
+ * import { Affine, Conv, f16, Pool, Relu, Sequential, Softmax, Tensor } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  *
  * const net = new Sequential([

@@ -33,7 +33,7 @@ export interface CrossEntropy {
  *
  * @example
  * ```ts
- * import { Softmax, tensor } from "@halfprec/halfprec";
+ * import { Softmax, tensor } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * const softmax = new Softmax();
  * const p = softmax.forward(tensor([1, 2], [0, Math.log(3)])).toFloat64();

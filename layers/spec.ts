@@ -27,7 +27,7 @@ import { type KernelPath, kernelPath } from "./kernel_path.ts";
  *
  * @example
  * ```ts
- * import type { LayerSpec } from "@halfprec/halfprec";
+ * import type { LayerSpec } from "@halfprec/halfprec/layers";
  * const relu: LayerSpec = { kind: "relu", storage: "f16", options: {} };
  * ```
  */
@@ -49,7 +49,7 @@ export interface LayerSpec {
  *
  * @example
  * ```ts
- * import type { TensorSpec } from "@halfprec/halfprec";
+ * import type { TensorSpec } from "@halfprec/halfprec/layers";
  * const one: TensorSpec = { storage: "f32", shape: [1], bytes: new Uint8Array([0, 0, 0x80, 0x3f]) };
  * ```
  */
@@ -67,7 +67,7 @@ export interface TensorSpec {
  *
  * @example
  * ```ts
- * import { type NetworkSpec, networkSpec, Relu, Sequential } from "@halfprec/halfprec";
+ * import { type NetworkSpec, networkSpec, Relu, Sequential } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * const spec: NetworkSpec = networkSpec(new Sequential([new Relu({ kernels: "typescript" })]));
  * assert.deepEqual(spec.layers, [{ kind: "relu", storage: "f64", options: {}, kernels: "typescript" }]);
@@ -132,7 +132,7 @@ const LAYERS: Record<string, (options: Record<string, number>, common: Common) =
  *
  * @example A network survives the trip through its spec
  * ```ts
- * import { deepConvNet, f16, networkFromSpec, networkSpec } from "@halfprec/halfprec";
+ * import { deepConvNet, f16, networkFromSpec, networkSpec } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * const net = deepConvNet({ seed: 2 }).to(f16);
  * const copy = networkFromSpec(structuredClone(networkSpec(net)));
@@ -190,7 +190,7 @@ export function networkFromSpec(spec: NetworkSpec): Sequential {
  *
  * @example
  * ```ts
- * import { layerFromSpec } from "@halfprec/halfprec";
+ * import { layerFromSpec } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * const pool = layerFromSpec({ kind: "pool", storage: "f16", options: { size: 2 } });
  * assert.deepEqual(pool.outputShape([1, 3, 8, 8]), [1, 3, 4, 4]);
@@ -213,7 +213,7 @@ export function layerFromSpec(spec: LayerSpec): Layer {
  *
  * @example
  * ```ts
- * import { bf16, Tensor, tensorFromSpec, tensorSpec } from "@halfprec/halfprec";
+ * import { bf16, Tensor, tensorFromSpec, tensorSpec } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * const spec = tensorSpec(Tensor.from(bf16, [2], [1, -2]));
  * assert.deepEqual([...spec.bytes], [0x80, 0x3f, 0x00, 0xc0]);
@@ -229,7 +229,7 @@ export function tensorSpec(t: Tensor): TensorSpec {
  *
  * @example
  * ```ts
- * import { f16, tensorFromSpec } from "@halfprec/halfprec";
+ * import { f16, tensorFromSpec } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * const t = tensorFromSpec({ storage: "f16", shape: [1], bytes: new Uint8Array([0x00, 0x3c]) });
  * assert.equal(t.storage, f16);

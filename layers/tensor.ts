@@ -174,7 +174,7 @@ export function tensor(shape: readonly number[], values: ArrayLike<number>): Ten
  *
  * @example
  * ```ts
- * import { argmaxRows, tensor } from "@halfprec/halfprec";
+ * import { argmaxRows, tensor } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * assert.deepEqual([...argmaxRows(tensor([2, 3], [0, 5, 5, 9, 1, 2]))], [1, 0]);
  * assert.deepEqual([...argmaxRows(tensor([2, 2], [NaN, 1, Infinity, 1]))], [-1, 0]);

@@ -40,7 +40,7 @@ export interface ZeroPadOptions {
  *
  * @example One column of zeros on the right
  * ```ts
- * import { tensor, ZeroPad } from "@halfprec/halfprec";
+ * import { tensor, ZeroPad } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * const pad = new ZeroPad({ right: 1 });
  * assert.deepEqual([...pad.forward(tensor([1, 1, 1, 2], [1, 2])).toFloat64()], [1, 2, 0]);

@@ -102,7 +102,7 @@ const ATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
  *
  * @example
  * ```ts
- * import { ONNX_OPERATORS } from "@halfprec/halfprec";
+ * import { ONNX_OPERATORS } from "@halfprec/halfprec/onnx";
  * import assert from "node:assert/strict";
  *
  * assert.ok(ONNX_OPERATORS.includes("Conv"));

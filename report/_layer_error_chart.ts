@@ -7,7 +7,7 @@
 import type { LayerErrorSeries } from "./report_data.ts";
 import { chartFigure, PALETTE } from "./_chart.ts";
 import { escapeHtml } from "./_html.ts";
-import { describeFirstNonFinite } from "../mod.ts";
+import { describeFirstNonFinite } from "../analysis/mod.ts";
 
 /** The per-layer SQNR chart of `series`. */
 export function layerErrorSection(series: readonly LayerErrorSeries[]): string {

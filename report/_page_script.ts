@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type KernelPath, kernelPath } from "../mod.ts";
+import { type KernelPath, kernelPath } from "../layers/mod.ts";
 import { classifyAs, rerunNetwork } from "./rerun.ts";
 import type { RerunSection } from "./report_data.ts";
 import { fromBase64 } from "./_base64.ts";

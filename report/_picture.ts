@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { imageCount, type LabeledImages } from "../mod.ts";
+import { imageCount, type LabeledImages } from "../data/mod.ts";
 import type { Picture } from "./report_data.ts";
 
 /**

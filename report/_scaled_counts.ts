@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { ScaledCounts, ScaledLayerCounts, ScaleRule } from "../mod.ts";
+import type { ScaledCounts, ScaleRule } from "../layers/storage/mod.ts";
+import type { ScaledLayerCounts } from "../analysis/mod.ts";
 import { escapeHtml, table } from "./_html.ts";
 
 /**

@@ -4,16 +4,9 @@
  *
  * @module
  */
-import type {
-  FirstNonFinite,
-  KernelPath,
-  LabeledImages,
-  LayerReport,
-  ScaledLayerCounts,
-  Sequential,
-  Storage,
-  Tensor,
-} from "../mod.ts";
+import type { LabeledImages, Sequential, Storage, Tensor } from "../mod.ts";
+import type { KernelPath } from "../layers/mod.ts";
+import type { FirstNonFinite, LayerReport, ScaledLayerCounts } from "../analysis/mod.ts";
 import type { ReportData, RerunConfig } from "./report_data.ts";
 import { EXTRA_IMAGES, flipsNote, MAX_FLIPS } from "./eval_report.ts";
 import { flipImages } from "./flip_images.ts";

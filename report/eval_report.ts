@@ -4,13 +4,9 @@
  *
  * @module
  */
-import {
-  describeFirstNonFinite,
-  type KernelPath,
-  type LabeledImages,
-  type PrecisionResult,
-  type Sequential,
-} from "../mod.ts";
+import type { LabeledImages, PrecisionResult, Sequential } from "../mod.ts";
+import type { KernelPath } from "../layers/mod.ts";
+import { describeFirstNonFinite } from "../analysis/mod.ts";
 import type { FaultCurve, ReportData, RerunConfig } from "./report_data.ts";
 import { flipImages } from "./flip_images.ts";
 import { rerunSection } from "./rerun.ts";

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { type LabeledImages, selectImages, type Sequential } from "../mod.ts";
+import type { LabeledImages, Sequential } from "../mod.ts";
+import { selectImages } from "../data/mod.ts";
 import type { FlipImage, RerunConfig } from "./report_data.ts";
 import { classifyAs } from "./rerun.ts";
 import { picture } from "./_picture.ts";

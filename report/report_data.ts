@@ -4,13 +4,9 @@
  *
  * @module
  */
-import type {
-  FirstNonFinite,
-  KernelPath,
-  LabeledImages,
-  LayerSpec,
-  ScaledLayerCounts,
-} from "../mod.ts";
+import type { LabeledImages } from "../mod.ts";
+import type { KernelPath, LayerSpec } from "../layers/mod.ts";
+import type { FirstNonFinite, ScaledLayerCounts } from "../analysis/mod.ts";
 
 /**
  * The whole report; {@linkcode renderReport} turns it into one HTML page.

@@ -11,12 +11,8 @@ import {
   f32,
   f64,
   importOnnx,
-  type KernelPath,
   type LabeledImages,
-  networkFromSpec,
-  networkSpec,
   parseSafetensors,
-  selectImages,
   type Sequential,
   serializeSafetensors,
   type Storage,
@@ -24,6 +20,8 @@ import {
   type Tensor,
   withPrecision,
 } from "../mod.ts";
+import { type KernelPath, networkFromSpec, networkSpec } from "../layers/mod.ts";
+import { selectImages } from "../data/mod.ts";
 import type { RerunConfig, RerunSection } from "./report_data.ts";
 
 /**

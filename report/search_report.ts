@@ -5,15 +5,11 @@
  *
  * @module
  */
-import {
-  compactLayerConfig,
-  imageCount,
-  type KernelPath,
-  type LabeledImages,
-  type SearchResult,
-  type SearchUnit,
-  type Sequential,
-} from "../mod.ts";
+import type { LabeledImages, SearchResult, Sequential } from "../mod.ts";
+import type { KernelPath } from "../layers/mod.ts";
+import { compactLayerConfig } from "../analysis/mod.ts";
+import type { SearchUnit } from "../analysis/search.ts";
+import { imageCount } from "../data/mod.ts";
 import type { AccuracyRow, ReportData, RerunConfig } from "./report_data.ts";
 import { EXTRA_IMAGES } from "./eval_report.ts";
 import { rerunSection } from "./rerun.ts";
@@ -72,7 +68,8 @@ export function configLabel(units: readonly SearchUnit[], formats: readonly stri
  *
  * @example
  * ```ts
- * import { deepConvNet, type LabeledImages, type SearchResult, type Trial } from "../mod.ts";
+ * import { deepConvNet, type LabeledImages, type SearchResult } from "../mod.ts";
+ * import type { Trial } from "../analysis/search.ts";
  * import { searchReport } from "./search_report.ts";
  * import assert from "node:assert/strict";
  * const set: LabeledImages = { images: new Uint8Array(4 * 784).fill(60), labels: new Uint8Array(4), shape: [4, 1, 28, 28], classes: 10 };

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { SearchOptions, SearchProblem, SearchResult } from "../mod.ts";
+import type { SearchOptions, SearchProblem, SearchResult } from "../analysis/search.ts";
 import { syntheticProblem } from "./_synthetic_search.ts";
 
 /** Options that take the search through each of its phases and ends. */

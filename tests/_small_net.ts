@@ -3,16 +3,8 @@
  *
  * @module
  */
-import {
-  Affine,
-  Conv,
-  type LabeledImages,
-  Pool,
-  Relu,
-  Sequential,
-  Softmax,
-  type Storage,
-} from "../mod.ts";
+import { type LabeledImages, Sequential, type Storage } from "../mod.ts";
+import { Affine, Conv, Pool, Relu, Softmax } from "../layers/mod.ts";
 import { randomValues } from "./_gradcheck.ts";
 
 /** A small classifier: 28x28 -> conv 5x5x4 -> relu -> pool -> affine 576 -> 10 -> softmax. */

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { type LayerConfig, type SearchProblem, storageByName } from "../mod.ts";
+import { type LayerConfig, storageByName } from "../mod.ts";
+import type { SearchProblem } from "../analysis/search.ts";
 
 export const UNITS = ["a", "b", "c", "d"];
 export const FORMATS = ["f32", "bf16", "e4m3"];

@@ -14,12 +14,12 @@ import {
   f32,
   f64,
   imageBatch,
-  PRECISION_MODES,
   type PrecisionMode,
   type Storage,
   withPrecision,
   WorkerPool,
 } from "../mod.ts";
+import { PRECISION_MODES } from "../analysis/mod.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
 import { MNIST, WEIGHTS } from "./_data.ts";
 

@@ -7,18 +7,15 @@ import assert from "node:assert/strict";
 import {
   bf16,
   deepConvNet,
-  errorMetrics,
   f16,
   f32,
   f64,
   layerReports,
-  observeRange,
-  predictRange,
   type Storage,
   storageByName,
   Tensor,
-  ulp,
 } from "../mod.ts";
+import { errorMetrics, observeRange, predictRange, ulp } from "../analysis/mod.ts";
 import { randomValues } from "./_gradcheck.ts";
 
 Deno.test("errorMetrics() matches values worked by hand", () => {

@@ -7,18 +7,17 @@
  */
 import assert from "node:assert/strict";
 import {
-  analyzeFormats,
   applyLayerConfig,
-  bitFlipsOf,
   comparePrecisions,
   deepConvNet,
   type LabeledImages,
-  PARAMETERS_KEY,
   type Storage,
   storageByName,
-  withBitFlips,
   withPrecision,
 } from "../mod.ts";
+import { bitFlipsOf, withBitFlips } from "../layers/storage/mod.ts";
+import { PARAMETERS_KEY } from "../layers/mod.ts";
+import { analyzeFormats } from "../analysis/mod.ts";
 
 /** The stored bits of every element of `data`, as bigints (codes of up to 64 bits). */
 function codes(storage: Storage, data: { buffer: ArrayBufferLike; byteOffset: number }, n = 1) {

@@ -4,18 +4,9 @@
  * @module
  */
 import assert from "node:assert/strict";
-import {
-  Affine,
-  bf16,
-  bytesMoved,
-  deepConvNet,
-  f16,
-  f32,
-  f64,
-  Sequential,
-  storageByName,
-  totalBytes,
-} from "../mod.ts";
+import { bf16, bytesMoved, deepConvNet, f16, f32, f64, Sequential, storageByName } from "../mod.ts";
+import { Affine } from "../layers/mod.ts";
+import { totalBytes } from "../analysis/mod.ts";
 
 Deno.test("bytesMoved() matches hand counts for conv2 and affine1 of DeepConvNet", () => {
   const batch = 100;

@@ -1,20 +1,17 @@
 /** Static activation scales: calibration on images that are not evaluated. */
 import assert from "node:assert/strict";
 import {
-  activationAmax,
-  calibrate,
-  type Conv,
   deepConvNet,
   f64,
-  firstImages,
   imageBatch,
   type LabeledImages,
   networkSearchProblem,
-  selectImages,
   type Sequential,
-  sharedImages,
   storageByName,
 } from "../mod.ts";
+import type { Conv } from "../layers/mod.ts";
+import { activationAmax, calibrate, sharedImages } from "../analysis/mod.ts";
+import { firstImages, selectImages } from "../data/mod.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
 import { assertOneLineError, runCli, runEval } from "./_eval_cli.ts";
 import { MNIST, trainingSlice, WEIGHTS } from "./_data.ts";

@@ -6,19 +6,9 @@
  * @module
  */
 import assert from "node:assert/strict";
-import {
-  Adam,
-  type Checkpoint,
-  CHECKPOINT_MARKER,
-  checkpointOf,
-  f16,
-  f32,
-  f64,
-  LossScale,
-  restoreCheckpoint,
-  Sgd,
-  Tensor,
-} from "../mod.ts";
+import { Adam, f16, f32, f64, restoreCheckpoint, Sgd, Tensor } from "../mod.ts";
+import { LossScale } from "../layers/mod.ts";
+import { type Checkpoint, CHECKPOINT_MARKER, checkpointOf } from "../training/mod.ts";
 import { assertDataError } from "./_assert_data_error.ts";
 import { BARS, smallNet } from "./_small_net.ts";
 

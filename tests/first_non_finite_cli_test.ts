@@ -5,7 +5,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { deepConvNet, firstNonFiniteOver, storageByName, withPrecision } from "../mod.ts";
+import { deepConvNet, storageByName, withPrecision } from "../mod.ts";
+import { firstNonFiniteOver } from "../analysis/mod.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
 import { runCli, runEval } from "./_eval_cli.ts";
 import { MNIST, WEIGHTS } from "./_data.ts";

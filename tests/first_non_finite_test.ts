@@ -7,18 +7,16 @@
  */
 import assert from "node:assert/strict";
 import {
-  Affine,
   deepConvNet,
   f16,
-  firstNonFinite,
-  firstNonFiniteOver,
   imageBatch,
-  Scale,
   Sequential,
   storageByName,
   Tensor,
   withPrecision,
 } from "../mod.ts";
+import { Affine, Scale } from "../layers/mod.ts";
+import { firstNonFinite, firstNonFiniteOver } from "../analysis/mod.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
 import { MNIST, WEIGHTS } from "./_data.ts";
 

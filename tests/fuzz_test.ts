@@ -17,10 +17,10 @@ import {
   parseLayerConfig,
   parseMnist,
   parseSafetensors,
-  Random,
   serializeSafetensors,
   Tensor,
 } from "../mod.ts";
+import { Random } from "../layers/mod.ts";
 import { gzip, idxFile } from "./_idx.ts";
 
 /** Mutants per file, and the slowest a case may be. */

@@ -6,19 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import {
-  Affine,
-  deepConvNet,
-  f16,
-  f64,
-  gradientRanges,
-  gradientRangeTotals,
-  imageBatch,
-  type RangeCounts,
-  Sequential,
-  Softmax,
-  Tensor,
-} from "../mod.ts";
+import { deepConvNet, f16, f64, imageBatch, Sequential, Tensor } from "../mod.ts";
+import { Affine, Softmax } from "../layers/mod.ts";
+import { gradientRanges, gradientRangeTotals, type RangeCounts } from "../analysis/mod.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
 import { MNIST } from "./_data.ts";
 

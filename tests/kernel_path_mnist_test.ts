@@ -9,18 +9,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import {
-  argmaxRows,
-  deepConvNet,
-  FP8_STORAGES,
-  imageBatch,
-  imageCount,
-  type KernelPath,
-  type Storage,
-  STORAGES,
-  tensor,
-  WorkerPool,
-} from "../mod.ts";
+import { deepConvNet, imageBatch, type Storage, tensor, WorkerPool } from "../mod.ts";
+import { FP8_STORAGES, STORAGES } from "../layers/storage/mod.ts";
+import { argmaxRows, type KernelPath } from "../layers/mod.ts";
+import { imageCount } from "../data/mod.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
 import { MNIST, WEIGHTS } from "./_data.ts";
 

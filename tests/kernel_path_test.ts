@@ -9,25 +9,27 @@
  */
 import assert from "node:assert/strict";
 import {
-  Affine,
-  Conv,
   deepConvNet,
   f16,
   f32,
   f64,
+  type Layer,
+  type Storage,
+  storageByName,
+  Tensor,
+  WorkerPool,
+} from "../mod.ts";
+import { STORAGES } from "../layers/storage/mod.ts";
+import {
+  Affine,
+  Conv,
   type KernelPath,
   kernelPath,
-  type Layer,
   networkFromSpec,
   networkSpec,
   Pool,
   Relu,
-  type Storage,
-  storageByName,
-  STORAGES,
-  Tensor,
-  WorkerPool,
-} from "../mod.ts";
+} from "../layers/mod.ts";
 import { randomValues } from "./_gradcheck.ts";
 import { assertWithinBound as assertSums } from "./_wasm_bound.ts";
 import { specialValues } from "./_special_values.ts";

@@ -1,13 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  bf16,
-  f64,
-  firstImages,
-  imageBatch,
-  imageBatchAt,
-  type LabeledImages,
-  selectImages,
-} from "../mod.ts";
+import { bf16, f64, imageBatch, type LabeledImages } from "../mod.ts";
+import { firstImages, imageBatchAt, selectImages } from "../data/mod.ts";
 import { picture } from "../report/_picture.ts";
 import { imagesFromJson, imagesJson } from "../report/_images_json.ts";
 

@@ -8,18 +8,17 @@ import assert from "node:assert/strict";
 import {
   applyLayerConfig,
   bf16,
-  compactLayerConfig,
   deepConvNet,
   e4m3,
   f16,
   f32,
   f64,
   type LayerConfig,
-  layerFormats,
   parseLayerConfig,
   type Storage,
   Tensor,
 } from "../mod.ts";
+import { compactLayerConfig, layerFormats } from "../analysis/mod.ts";
 
 Deno.test("parseLayerConfig() reads JSONC: comments, trailing commas, both entry shapes", () => {
   const text = `{

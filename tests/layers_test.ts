@@ -4,7 +4,18 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { Affine, bf16, Conv, Dropout, f16, Pool, Relu, Softmax, Tensor, tensor } from "../mod.ts";
+import {
+  Affine,
+  bf16,
+  Conv,
+  Dropout,
+  f16,
+  Pool,
+  Relu,
+  Softmax,
+  Tensor,
+  tensor,
+} from "../layers/mod.ts";
 import { assertGradients, randomValues } from "./_gradcheck.ts";
 
 Deno.test("conv.forward() matches a hand-worked example with padding and stride", () => {

@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { flips, mcnemarExact } from "../mod.ts";
+import { flips, mcnemarExact } from "../analysis/mod.ts";
 
 /** (b, c, p to 20 digits), from tests/fixtures/mcnemar_exact.py (mpmath, 50 digits). */
 const REFERENCE: [number, number, string][] = JSON.parse(

@@ -23,7 +23,7 @@ import {
   scaledStorage,
   sharedExponent,
   storageByName,
-} from "../mod.ts";
+} from "../layers/storage/mod.ts";
 import { f32 } from "../layers/storage/f32.ts";
 import { randomDoubles } from "./_rounding_inputs.ts";
 

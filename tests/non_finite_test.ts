@@ -7,7 +7,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
-  argmaxRows,
   comparePrecisions,
   deepConvNet,
   f16,
@@ -15,6 +14,7 @@ import {
   serializeSafetensors,
   tensor,
 } from "../mod.ts";
+import { argmaxRows } from "../layers/mod.ts";
 import { readSafetensorsFile } from "../data/files.ts";
 import { assertDataError } from "./_assert_data_error.ts";
 

@@ -6,17 +6,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import {
-  deepConvNet,
-  f16,
-  f32,
-  f64,
-  imageBatch,
-  importOnnx,
-  networkFromSpec,
-  networkSpec,
-  tensor,
-} from "../mod.ts";
+import { deepConvNet, f16, f32, f64, imageBatch, importOnnx, tensor } from "../mod.ts";
+import { networkFromSpec, networkSpec } from "../layers/mod.ts";
 import { readMnistDir, readOnnxFile, readSafetensorsFile } from "../data/files.ts";
 import importOnnxProto from "onnx-proto";
 import { MNIST, WEIGHTS } from "./_data.ts";

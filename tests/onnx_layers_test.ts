@@ -17,7 +17,7 @@ import {
   Tensor,
   tensor,
   ZeroPad,
-} from "../mod.ts";
+} from "../layers/mod.ts";
 import { assertGradients, randomValues } from "./_gradcheck.ts";
 
 Deno.test("scale multiplies or divides once in float64, rounding once to its format", () => {

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { f64, firstImages, imageBatch, Tensor } from "../mod.ts";
+import { f64, imageBatch, Tensor } from "../mod.ts";
+import { firstImages } from "../data/mod.ts";
 import { readMnistDir } from "../data/files.ts";
 import { MNIST } from "./_data.ts";
 import { assertOneLineError, runCli, runEval } from "./_eval_cli.ts";

@@ -6,7 +6,9 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { argmaxRows, deepConvNet, f64, imageBatch, imageCount } from "../mod.ts";
+import { deepConvNet, f64, imageBatch } from "../mod.ts";
+import { argmaxRows } from "../layers/mod.ts";
+import { imageCount } from "../data/mod.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
 import { LOGITS, MNIST, WEIGHTS } from "./_data.ts";
 

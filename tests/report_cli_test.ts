@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import type { SearchResult, Trial } from "../mod.ts";
+import type { SearchResult, Trial } from "../analysis/search.ts";
 import { configLabel } from "../report/search_report.ts";
 import { MNIST, WEIGHTS } from "./_data.ts";
 import { assertOneLineError } from "./_eval_cli.ts";

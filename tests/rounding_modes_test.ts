@@ -15,7 +15,7 @@ import {
   Random,
   ROUNDING_MODES,
   storageByName,
-} from "../mod.ts";
+} from "../layers/mod.ts";
 import {
   BFLOAT16,
   BINARY16,

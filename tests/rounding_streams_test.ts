@@ -14,11 +14,11 @@ import {
   imageBatch,
   type LabeledImages,
   type PrecisionResult,
-  roundImages,
   storageByName,
   withPrecision,
   WorkerPool,
 } from "../mod.ts";
+import { roundImages } from "../layers/mod.ts";
 
 /** A few deterministic images with some structure, so that predictions differ between them. */
 function images(count: number): LabeledImages {

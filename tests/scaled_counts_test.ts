@@ -1,18 +1,15 @@
 /** What quantization does to the operands of each scaled layer, per format and scale rule. */
 import assert from "node:assert/strict";
+import { Sequential, storageByName, tensor } from "../mod.ts";
 import {
-  Affine,
   type OperandLayout,
   quantizeOperand,
-  Relu,
   type ScaledCounts,
   scaledCounts,
-  scaledLayerCounts,
   scaledStorage,
-  Sequential,
-  storageByName,
-  tensor,
-} from "../mod.ts";
+} from "../layers/storage/mod.ts";
+import { Affine, Relu } from "../layers/mod.ts";
+import { scaledLayerCounts } from "../analysis/mod.ts";
 import { runCli } from "./_eval_cli.ts";
 
 function randomValues(n: number, seed: number, scale: number): number[] {

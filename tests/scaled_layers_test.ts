@@ -1,20 +1,8 @@
 /** Convolution and affine layers in scaled formats: products over quantized operands. */
 import assert from "node:assert/strict";
-import {
-  Affine,
-  Conv,
-  deepConvNet,
-  f32,
-  f64,
-  networkFromSpec,
-  networkSpec,
-  quantizeOperand,
-  scaledStorage,
-  storageByName,
-  Tensor,
-  tensor,
-  withPrecision,
-} from "../mod.ts";
+import { deepConvNet, f32, f64, storageByName, Tensor, tensor, withPrecision } from "../mod.ts";
+import { quantizeOperand, scaledStorage } from "../layers/storage/mod.ts";
+import { Affine, Conv, networkFromSpec, networkSpec } from "../layers/mod.ts";
 
 function randomValues(n: number, seed: number): number[] {
   let s = seed;

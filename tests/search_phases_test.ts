@@ -20,7 +20,7 @@ import {
   type SearchState,
   startSearch,
 } from "../analysis/_search_phases.ts";
-import { searchFormats, type SearchLogEntry, type SearchOptions } from "../mod.ts";
+import { searchFormats, type SearchLogEntry, type SearchOptions } from "../analysis/search.ts";
 import {
   allConfigurations,
   bytesOf,

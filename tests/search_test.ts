@@ -14,7 +14,7 @@ import {
   type SearchLogEntry,
   type SearchProblem,
   type SearchResult,
-} from "../mod.ts";
+} from "../analysis/search.ts";
 import {
   allConfigurations,
   bytesOf,

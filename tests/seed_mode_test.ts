@@ -5,16 +5,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import {
-  deepConvNet,
-  e5m2,
-  f64,
-  imageBatch,
-  networkFromSpec,
-  networkSpec,
-  storageByName,
-  withPrecision,
-} from "../mod.ts";
+import { deepConvNet, e5m2, f64, imageBatch, storageByName, withPrecision } from "../mod.ts";
+import { networkFromSpec, networkSpec } from "../layers/mod.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
 import { MNIST, WEIGHTS } from "./_data.ts";
 

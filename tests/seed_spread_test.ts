@@ -4,7 +4,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { bf16, type PrecisionResult, seededFormats, seedSpreads, storageByName } from "../mod.ts";
+import { bf16, type PrecisionResult, storageByName } from "../mod.ts";
+import { seededFormats, seedSpreads } from "../analysis/mod.ts";
 
 /** A run of `format` in `mode` with `correct` of 8 images right. */
 function run(format: string, mode: "seed" | "store", correct: number, flips = [0, 0]) {

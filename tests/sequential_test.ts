@@ -5,23 +5,17 @@
  */
 import assert from "node:assert/strict";
 import {
-  Affine,
   bf16,
-  Conv,
   deepConvNet,
   f16,
   f32,
   f64,
-  networkFromSpec,
-  networkSpec,
-  Pool,
-  Relu,
   Sequential,
-  Softmax,
   Tensor,
   tensor,
   withPrecision,
 } from "../mod.ts";
+import { Affine, Conv, networkFromSpec, networkSpec, Pool, Relu, Softmax } from "../layers/mod.ts";
 import { randomValues } from "./_gradcheck.ts";
 
 Deno.test("deepConvNet() has the reference layers, names and parameter shapes", () => {

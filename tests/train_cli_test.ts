@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CHECKPOINT_MARKER } from "../mod.ts";
+import { CHECKPOINT_MARKER } from "../training/mod.ts";
 import { readSafetensorsFile } from "../data/files.ts";
 import { trainingSlice, WEIGHTS } from "./_data.ts";
 import { assertOneLineError, runCli } from "./_eval_cli.ts";

@@ -9,18 +9,15 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   Adam,
-  type Checkpoint,
   f16,
   f64,
-  LossScale,
-  type Optimizer,
   restoreCheckpoint,
   Sgd,
   trainEpochs,
-  type TrainEpochsOptions,
   TrainingDivergedError,
-  type TrainingResult,
 } from "../mod.ts";
+import { LossScale, type Optimizer } from "../layers/mod.ts";
+import type { Checkpoint, TrainEpochsOptions, TrainingResult } from "../training/mod.ts";
 import { readSafetensorsFile, writeSafetensorsFile } from "../data/files.ts";
 import { BARS, smallNet } from "./_small_net.ts";
 

@@ -6,17 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  Adam,
-  f16,
-  f64,
-  lossAndGradients,
-  LossScale,
-  Sgd,
-  STORAGES,
-  tensor,
-  trainEpoch,
-} from "../mod.ts";
+import { Adam, f16, f64, Sgd, tensor } from "../mod.ts";
+import { STORAGES } from "../layers/storage/mod.ts";
+import { lossAndGradients, LossScale } from "../layers/mod.ts";
+import { trainEpoch } from "../training/mod.ts";
 import { readSafetensorsFile, writeSafetensorsFile } from "../data/files.ts";
 import { randomValues } from "./_gradcheck.ts";
 import { trainingSlice } from "./_data.ts";

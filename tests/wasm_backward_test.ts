@@ -27,7 +27,7 @@ import {
   storageByName,
   STORAGES,
   Tensor,
-} from "../mod.ts";
+} from "../layers/mod.ts";
 import { randomValues } from "./_gradcheck.ts";
 import { assertWithinBound } from "./_wasm_bound.ts";
 import { specialValues } from "./_special_values.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { bf16, bf16Value, f16, f16Polyfill } from "../mod.ts";
+import { bf16, bf16Value, f16, f16Polyfill } from "../layers/storage/mod.ts";
 import { heap, requireKernels, withRegions } from "../layers/wasm/kernels.ts";
 import { Random } from "../layers/random.ts";
 

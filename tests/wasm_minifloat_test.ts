@@ -8,7 +8,12 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { minifloat, type MinifloatOptions, ROUNDING_MODES, type Storage } from "../mod.ts";
+import {
+  minifloat,
+  type MinifloatOptions,
+  ROUNDING_MODES,
+  type Storage,
+} from "../layers/storage/mod.ts";
 import { heap, requireKernels, withRegions } from "../layers/wasm/kernels.ts";
 import { minifloatCodec } from "../layers/wasm/minifloat_codec.ts";
 import { Random } from "../layers/random.ts";

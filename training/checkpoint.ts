@@ -28,7 +28,8 @@ import { TrainingDivergedError } from "./training_diverged_error.ts";
  *
  * @example Tell a checkpoint from a weights file
  * ```ts
- * import { CHECKPOINT_MARKER, type Safetensors } from "@halfprec/halfprec";
+ * import type { Safetensors } from "@halfprec/halfprec/data";
+ * import { CHECKPOINT_MARKER } from "@halfprec/halfprec/training";
  * import assert from "node:assert/strict";
  * const isCheckpoint = (file: Safetensors) => file.metadata[CHECKPOINT_MARKER] !== undefined;
  * assert.equal(isCheckpoint({ tensors: new Map(), metadata: { format: "f32" } }), false);
@@ -83,7 +84,8 @@ function runSettings(
  *
  * @example
  * ```ts
- * import { Adam, CHECKPOINT_MARKER, checkpointOf, deepConvNet, type LabeledImages } from "@halfprec/halfprec";
+ * import { Adam, deepConvNet, type LabeledImages } from "@halfprec/halfprec";
+ * import { CHECKPOINT_MARKER, checkpointOf } from "@halfprec/halfprec/training";
  * import assert from "node:assert/strict";
  * const data: LabeledImages = { images: new Uint8Array(1000 * 784), labels: new Uint8Array(1000), shape: [1000, 1, 28, 28], classes: 10 };
  * const net = deepConvNet({ seed: 1 });
@@ -144,7 +146,8 @@ export function checkpointOf(
  *
  * @example A weights file is not a checkpoint
  * ```ts
- * import { Adam, checkpointOf, DataError, deepConvNet, type LabeledImages, restoreCheckpoint } from "@halfprec/halfprec";
+ * import { Adam, DataError, deepConvNet, type LabeledImages, restoreCheckpoint } from "@halfprec/halfprec";
+ * import { checkpointOf } from "@halfprec/halfprec/training";
  * import assert from "node:assert/strict";
  * const data: LabeledImages = { images: new Uint8Array(1000 * 784), labels: new Uint8Array(1000), shape: [1000, 1, 28, 28], classes: 10 };
  * const options = { optimizer: new Adam({ lr: 0.001 }), batch: 100, seed: 1 };

@@ -73,7 +73,8 @@ export interface EpochReport {
  *
  * @example Two steps on random images lower the loss
  * ```ts
- * import { Adam, deepConvNet, type LabeledImages, trainEpoch } from "@halfprec/halfprec";
+ * import { Adam, deepConvNet, type LabeledImages } from "@halfprec/halfprec";
+ * import { trainEpoch } from "@halfprec/halfprec/training";
  * import assert from "node:assert/strict";
  * const images = Uint8Array.from({ length: 40 * 784 }, (_, i) => (i * 7919) % 256);
  * const set: LabeledImages = { images, labels: Uint8Array.from({ length: 40 }, (_, i) => i % 10), shape: [40, 1, 28, 28], classes: 10 };

@@ -84,7 +84,8 @@ export interface TrainingResult {
  *
  * @example Train, stop, resume: the same weights as one run
  * ```ts
- * import { Adam, type Checkpoint, deepConvNet, type LabeledImages, restoreCheckpoint, trainEpochs } from "@halfprec/halfprec";
+ * import { Adam, deepConvNet, type LabeledImages, restoreCheckpoint, trainEpochs } from "@halfprec/halfprec";
+ * import type { Checkpoint } from "@halfprec/halfprec/training";
  * import assert from "node:assert/strict";
  * const data: LabeledImages = {
  *   images: Uint8Array.from({ length: 40 * 784 }, (_, i) => (i * 7919) % 256),

@@ -23,7 +23,7 @@ const BF16_NAN = 0x7fc0;
  *
  * @example
  * ```ts
- * import { bf16Code } from "@halfprec/halfprec";
+ * import { bf16Code } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * assert.equal(bf16Code(1), 0x3f80);
  * assert.equal(bf16Code(-Infinity), 0xff80);
@@ -53,7 +53,7 @@ for (let code = 0; code < 65536; code++) {
  *
  * @example
  * ```ts
- * import { bf16Value } from "@halfprec/halfprec";
+ * import { bf16Value } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * assert.equal(bf16Value(0x3f80), 1);
  * assert.equal(bf16Value(0x7f7f), 3.3895313892515355e38); // the largest finite bfloat16

@@ -28,7 +28,7 @@ export type FlipTarget = "weights" | "activations" | "both";
  *
  * @example
  * ```ts
- * import type { BitFlipOptions } from "@halfprec/halfprec";
+ * import type { BitFlipOptions } from "@halfprec/halfprec/formats";
  * const rare: BitFlipOptions = { probability: 1e-6, field: "significand", target: "weights", seed: 3 };
  * ```
  */
@@ -69,7 +69,7 @@ interface FlippingStorage extends Storage {
  *
  * @example Every significand bit of a stored f16 flips at p = 1
  * ```ts
- * import { f16, PARAMETERS_KEY, Tensor, withBitFlips } from "@halfprec/halfprec";
+ * import { f16, PARAMETERS_KEY, Tensor, withBitFlips } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  * const hit = withBitFlips(f16, { probability: 1, field: "significand" });
  * assert.equal(hit.name, "f16+flip1-sig-s1");
@@ -149,7 +149,7 @@ export function withBitFlips(base: Storage, options: BitFlipOptions): Storage {
  *
  * @example
  * ```ts
- * import { bitFlipsOf, f16, storageByName } from "@halfprec/halfprec";
+ * import { bitFlipsOf, f16, storageByName } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * const flips = bitFlipsOf(storageByName("f16+flip1e-5-w"));
  * assert.equal(flips?.probability, 1e-5);

@@ -11,7 +11,7 @@ import { nativeStorage } from "./_native.ts";
  *
  * @example
  * ```ts
- * import { F16_LIMITS } from "@halfprec/halfprec";
+ * import { F16_LIMITS } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * assert.equal(F16_LIMITS.maxFinite, 65504);
  * ```

@@ -27,7 +27,7 @@ const POLYFILL_VALUES = Float64Array.from(
  *
  * @example
  * ```ts
- * import { f16Polyfill } from "@halfprec/halfprec";
+ * import { f16Polyfill } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * assert.equal(f16Polyfill.round(0.1), 0.0999755859375);
  * assert.equal(f16Polyfill.name, "f16-polyfill");

@@ -22,7 +22,7 @@ import { quote } from "../../data/_quote.ts";
  *
  * @example
  * ```ts
- * import { STORAGES } from "@halfprec/halfprec";
+ * import { STORAGES } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * assert.deepEqual(STORAGES.map((s) => s.name), ["f64", "f32", "f16", "f16-polyfill", "bf16"]);
  * ```
@@ -34,7 +34,7 @@ export const STORAGES: readonly Storage[] = [f64, f32, f16, f16Polyfill, bf16];
  *
  * @example
  * ```ts
- * import { FP8_STORAGES } from "@halfprec/halfprec";
+ * import { FP8_STORAGES } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * assert.deepEqual(FP8_STORAGES.map((s) => s.dtype), ["F8_E4M3", "F8_E5M2"]);
  * ```

@@ -33,7 +33,7 @@ import {
  *
  * @example
  * ```ts
- * import type { MinifloatSpecials } from "@halfprec/halfprec";
+ * import type { MinifloatSpecials } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * const specials: MinifloatSpecials = "fn";
  * assert.equal(specials, "fn");
@@ -46,7 +46,7 @@ export type MinifloatSpecials = "ieee" | "fn";
  *
  * @example
  * ```ts
- * import { minifloat, type MinifloatOptions } from "@halfprec/halfprec";
+ * import { minifloat, type MinifloatOptions } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * const options: MinifloatOptions = { exponentBits: 3, mantissaBits: 4, saturate: true };
  * assert.equal(minifloat(options).name, "e3m4-sat");
@@ -134,7 +134,7 @@ type Resolved = Required<Omit<MinifloatOptions, "randomBits">> & { randomBits?: 
  *
  * @example A format nobody ships
  * ```ts
- * import { minifloat, Tensor } from "@halfprec/halfprec";
+ * import { minifloat, Tensor } from "@halfprec/halfprec/layers";
  * import assert from "node:assert/strict";
  *
  * const e3m4 = minifloat({ exponentBits: 3, mantissaBits: 4 });
@@ -148,7 +148,7 @@ type Resolved = Required<Omit<MinifloatOptions, "randomBits">> & { randomBits?: 
  *
  * @example Rounding modes
  * ```ts
- * import { minifloat } from "@halfprec/halfprec";
+ * import { minifloat } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  *
  * const truncating = minifloat({ exponentBits: 3, mantissaBits: 4, rounding: "toward-zero" });
@@ -218,7 +218,7 @@ export function minifloat(options: MinifloatOptions): Storage {
  *
  * @example
  * ```ts
- * import { minifloatEncoder } from "@halfprec/halfprec";
+ * import { minifloatEncoder } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * const up = minifloatEncoder({ exponentBits: 4, mantissaBits: 3, rounding: "toward-positive" });
  * assert.equal(up.values[up.encode(1.01, 0)], 1.125);

@@ -61,7 +61,7 @@ function floatElement(
  *
  * @example
  * ```ts
- * import { E4M3_ELEMENT, roundElement } from "@halfprec/halfprec";
+ * import { E4M3_ELEMENT, roundElement } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * assert.equal(roundElement(E4M3_ELEMENT, 1000), 448);
  * ```
@@ -72,7 +72,7 @@ export const E4M3_ELEMENT: ElementType = floatElement("e4m3", 4, 3, 448);
  *
  * @example
  * ```ts
- * import { E5M2_ELEMENT } from "@halfprec/halfprec";
+ * import { E5M2_ELEMENT } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * assert.equal(E5M2_ELEMENT.emax, 15);
  * ```
@@ -83,7 +83,7 @@ export const E5M2_ELEMENT: ElementType = floatElement("e5m2", 5, 2, 57344);
  *
  * @example
  * ```ts
- * import { E3M2_ELEMENT, roundElement } from "@halfprec/halfprec";
+ * import { E3M2_ELEMENT, roundElement } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * assert.equal(roundElement(E3M2_ELEMENT, 30), 28);
  * ```
@@ -94,7 +94,7 @@ export const E3M2_ELEMENT: ElementType = floatElement("e3m2", 3, 2, 28);
  *
  * @example
  * ```ts
- * import { E2M3_ELEMENT, roundElement } from "@halfprec/halfprec";
+ * import { E2M3_ELEMENT, roundElement } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * assert.equal(roundElement(E2M3_ELEMENT, 0.0625), 0); // a tie between 0 and 0.125: to even
  * ```
@@ -105,7 +105,7 @@ export const E2M3_ELEMENT: ElementType = floatElement("e2m3", 2, 3, 7.5);
  *
  * @example
  * ```ts
- * import { E2M1_ELEMENT, roundElement } from "@halfprec/halfprec";
+ * import { E2M1_ELEMENT, roundElement } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * assert.equal(roundElement(E2M1_ELEMENT, 5), 4); // a tie between 4 and 6: to even
  * assert.equal(roundElement(E2M1_ELEMENT, -2.6), -3);
@@ -118,7 +118,7 @@ export const E2M1_ELEMENT: ElementType = floatElement("e2m1", 2, 1, 6);
  *
  * @example
  * ```ts
- * import { MXINT8_ELEMENT, roundElement } from "@halfprec/halfprec";
+ * import { MXINT8_ELEMENT, roundElement } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * assert.equal(roundElement(MXINT8_ELEMENT, 1.5 / 64), 2 / 64);
  * assert.equal(roundElement(MXINT8_ELEMENT, -3), -127 / 64);
@@ -174,7 +174,7 @@ function decision(rounding: MinifloatRounding): ReturnType<typeof roundsUp> {
  *
  * @example
  * ```ts
- * import { E2M1_ELEMENT, roundElement } from "@halfprec/halfprec";
+ * import { E2M1_ELEMENT, roundElement } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * assert.equal(roundElement(E2M1_ELEMENT, 0.25), 0); // tie: to even (0)
  * assert.equal(roundElement(E2M1_ELEMENT, 0.75), 1); // tie: to even (1)
@@ -213,7 +213,7 @@ const E8M0_MAX_EXPONENT = 127;
  *
  * @example
  * ```ts
- * import { e8m0Value } from "@halfprec/halfprec";
+ * import { e8m0Value } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * assert.equal(e8m0Value(127), 1);
  * assert.equal(e8m0Value(0), 2 ** -127);
@@ -252,7 +252,7 @@ export const SCALE_RULES: readonly ScaleRule[] = ["floor", "ceil", "even", "rcei
  *
  * @example
  * ```ts
- * import { E2M1_ELEMENT, sharedExponent } from "@halfprec/halfprec";
+ * import { E2M1_ELEMENT, sharedExponent } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * assert.equal(sharedExponent(E2M1_ELEMENT, "floor", 7), 0); // 7 clamps to 6
  * assert.equal(sharedExponent(E2M1_ELEMENT, "rceil", 7), 1); // 7 / 2 = 3.5
@@ -299,7 +299,7 @@ export interface ScaledCounts {
  *
  * @example
  * ```ts
- * import { scaledCounts } from "@halfprec/halfprec";
+ * import { scaledCounts } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * assert.deepEqual(scaledCounts(), { values: 0, clamped: 0, flushed: 0, nonFinite: 0 });
  * ```
@@ -316,7 +316,7 @@ export function scaledCounts(): ScaledCounts {
  *
  * @example
  * ```ts
- * import { E2M1_ELEMENT, quantizeWithScale } from "@halfprec/halfprec";
+ * import { E2M1_ELEMENT, quantizeWithScale } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * const out = new Float32Array(3);
  * quantizeWithScale(E2M1_ELEMENT, 0.5, new Float32Array([0.1, 1.4, 9]), out, 3);
@@ -376,7 +376,7 @@ export function blockAmax(src: ArrayLike<number>, length: number): number {
  *
  * @example MXFP4 (E2M1) with the specification's rule
  * ```ts
- * import { E2M1_ELEMENT, quantizeMxBlock } from "@halfprec/halfprec";
+ * import { E2M1_ELEMENT, quantizeMxBlock } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * const out = new Float32Array(4);
  * const exponent = quantizeMxBlock(E2M1_ELEMENT, "floor", new Float32Array([7, 1, 0.2, -3]), out, 4);

@@ -30,7 +30,7 @@
  *
  * @example
  * ```ts
- * import type { MinifloatRounding } from "@halfprec/halfprec";
+ * import type { MinifloatRounding } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * const rounding: MinifloatRounding = "toward-zero";
  * assert.equal(rounding, "toward-zero");
@@ -54,7 +54,7 @@ export type MinifloatRounding =
  *
  * @example
  * ```ts
- * import { ROUNDING_MODES } from "@halfprec/halfprec";
+ * import { ROUNDING_MODES } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * assert.equal(ROUNDING_MODES.find((m) => m.mode === "toward-positive")?.suffix, "-ru");
  * assert.equal(ROUNDING_MODES.length, 9);

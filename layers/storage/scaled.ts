@@ -157,7 +157,7 @@ const MX_BASES: readonly [string, ElementType][] = [
  *
  * @example
  * ```ts
- * import { SCALED_SCHEMES } from "@halfprec/halfprec";
+ * import { SCALED_SCHEMES } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * assert.ok(SCALED_SCHEMES.some((s) => s.name === "mxfp4-rceil"));
  * assert.equal(SCALED_SCHEMES.find((s) => s.name === "nvfp4")!.blockSize, 16);
@@ -189,7 +189,7 @@ export const SCALED_SCHEMES: readonly ScaledScheme[] = [
  *
  * @example MXFP8: 8.25 bits a value
  * ```ts
- * import { SCALED_SCHEMES, scaledBits } from "@halfprec/halfprec";
+ * import { SCALED_SCHEMES, scaledBits } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * const mxfp8 = SCALED_SCHEMES.find((s) => s.name === "mxfp8-e4m3")!;
  * assert.equal(scaledBits(mxfp8, 64, 1) / 64, 8.25);
@@ -226,7 +226,7 @@ function forEachVector(layout: OperandLayout, visit: (start: number, stride: num
  *
  * @example MXFP4 blocks along the reduction axis, a partial last block
  * ```ts
- * import { quantizeOperand, SCALED_SCHEMES } from "@halfprec/halfprec";
+ * import { quantizeOperand, SCALED_SCHEMES } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * const mxfp4 = SCALED_SCHEMES.find((s) => s.name === "mxfp4")!;
  * const values = new Float32Array(33).fill(1);
@@ -350,7 +350,7 @@ const ROUNDING_SUFFIXES = new Map(
  *
  * @example
  * ```ts
- * import { scaledStorage } from "@halfprec/halfprec";
+ * import { scaledStorage } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * assert.equal(scaledStorage("mxfp4-even")!.scaled.rule, "even");
  * assert.equal(scaledStorage("mxfp4-floor"), undefined); // floor is spelt mxfp4
@@ -376,7 +376,7 @@ export function scaledStorage(name: string): ScaledStorage | undefined {
  *
  * @example
  * ```ts
- * import { f16, scaledSchemeOf, storageByName } from "@halfprec/halfprec";
+ * import { f16, scaledSchemeOf, storageByName } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * assert.equal(scaledSchemeOf(f16), undefined);
  * assert.equal(scaledSchemeOf(storageByName("int8"))!.granularity, "channel");
@@ -400,7 +400,7 @@ export const SCALED_STORAGES: readonly ScaledStorage[] = [...STORAGES.values()];
  *
  * @example
  * ```ts
- * import { bitsPerValue, f16, storageByName } from "@halfprec/halfprec";
+ * import { bitsPerValue, f16, storageByName } from "@halfprec/halfprec/formats";
  * import assert from "node:assert/strict";
  * assert.equal(bitsPerValue(f16), 16);
  * assert.equal(bitsPerValue(storageByName("mxfp4")), 4.25);

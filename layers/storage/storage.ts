@@ -20,7 +20,7 @@
  *
  * @example A Float32Array is a StorageArray
  * ```ts
- * import type { StorageArray } from "@halfprec/halfprec";
+ * import type { StorageArray } from "@halfprec/halfprec/formats";
  * const data: StorageArray = new Float32Array(4);
  * if (data.length !== 4) throw new Error("unexpected");
  * ```
