@@ -26,7 +26,7 @@ import {
   STORAGES,
   Tensor,
   ZeroPad,
-} from "../mod.ts";
+} from "../layers/mod.ts";
 import { randomValues } from "./_gradcheck.ts";
 import { assertWithinBound } from "./_wasm_bound.ts";
 
