@@ -22,6 +22,7 @@ import type { Layer } from "../layers/layer.ts";
 import { Sequential } from "../layers/sequential.ts";
 import { type KernelPath, kernelPath } from "../layers/kernel_path.ts";
 import { storageByName } from "../layers/storage/formats.ts";
+import { usableFormat } from "./usable_format.ts";
 import type { Storage } from "../layers/storage/storage.ts";
 import { PARAMETERS_KEY } from "../layers/rounding_streams.ts";
 
@@ -72,7 +73,8 @@ export interface LayerFormat {
  * @throws {SyntaxError} When the text is not JSON(C); the message gives line and column.
  * @throws {TypeError} When it is not an object of format names and `{ storage, accumulator }`
  * objects, naming the field.
- * @throws {RangeError} When a format name is unknown, listing the known ones.
+ * @throws {RangeError} When a format name is unknown, listing the known ones, or names a format
+ * a network cannot run in (`usableFormat`).
  *
  * @example
  * ```ts
@@ -328,7 +330,7 @@ function checkDepth(text: string, source: string): void {
 
 function checkName(name: string, where: string): void {
   try {
-    storageByName(name);
+    usableFormat(storageByName(name));
   } catch (error) {
     throw new RangeError(`${where}: ${(error as Error).message}`);
   }

@@ -42,3 +42,4 @@ export * from "./first_non_finite.ts";
 export * from "./layer_config.ts";
 export * from "./calibrate.ts";
 export * from "./scaled_counts.ts";
+export * from "./usable_format.ts";

@@ -14,6 +14,7 @@ import {
   storageByName,
   withBitFlips,
 } from "../layers/mod.ts";
+import { usableFormat } from "../analysis/usable_format.ts";
 import cliProgress from "cli-progress";
 import { quote } from "../data/_quote.ts";
 
@@ -61,7 +62,7 @@ export function parseFlags<const T extends FlagOptions>(argv: string[], options:
 
 /**
  * The storage formats named in `--flag`'s comma-separated `list`, each once and each one a
- * network can run in (see {@linkcode usableFormat}), or a usage error.
+ * network can run in (see `usableFormat`), or a usage error.
  */
 export function formatsFlag(flag: string, list: string): Storage[] {
   const formats = list.split(",").map((name) => {
@@ -85,30 +86,6 @@ export function formatFlag(flag: string, value: string): Storage {
     throw new UsageError(`--${flag} is ${quote(value)}, expected one format`);
   }
   return formats[0];
-}
-
-/**
- * `format`, unless 1 is outside its normal numbers: a network's weights and activations are
- * scaled around 1, so in such a format (`e4m3-b999`: 2^-998 to 2^-984; `e1m1`: no normal number
- * at all) they all flush to zero or overflow, and a run measures nothing but that.
- */
-function usableFormat(format: Storage): Storage {
-  const { minNormal, maxFinite } = format.limits;
-  if (minNormal > maxFinite) {
-    throw new RangeError(
-      `${format.name} has no normal numbers (its subnormals end at ${maxFinite}), expected ` +
-        "normal numbers around 1: give it more exponent bits",
-    );
-  }
-  if (!(minNormal <= 1 && 1 <= maxFinite)) {
-    throw new RangeError(
-      `${format.name} has normal numbers from ${minNormal.toPrecision(3)} to ` +
-        `${maxFinite.toPrecision(3)}, expected a range holding 1 (a bias from 1 to its ` +
-        "largest exponent field): a network's values, scaled around 1, would all flush to " +
-        "zero or overflow",
-    );
-  }
-  return format;
 }
 
 /**

@@ -75,6 +75,14 @@ Deno.test("parseLayerConfig() names the file, the field and what was expected", 
       /^RangeError: c.json: field "conv1.accumulator": Cannot find storage format "e4m3-fn": the format it spells is named "e4m3"$/,
     ],
     ['{ "conv1": "f16", "conv1": "f32" }', /^TypeError: c.json: field "conv1": given twice$/],
+    [
+      '{ "default": "e4m3-b999" }',
+      /^RangeError: c.json: field "default": e4m3-b999 has normal numbers from 3\.73e-301 to 1\.07e-296, expected a range holding 1 /,
+    ],
+    [
+      '{ "conv1": { "storage": "f16", "accumulator": "e1m1" } }',
+      /^RangeError: c.json: field "conv1.accumulator": e1m1 has no normal numbers/,
+    ],
   ];
   for (const [text, pattern] of cases) {
     assert.throws(() => parseLayerConfig(text, "c.json"), (error: Error) => {
@@ -130,6 +138,10 @@ Deno.test("layerFormats() rejects unknown layers and accumulators where nothing 
   );
   // A config made in code is checked as strictly as a file.
   assert.throws(() => layerFormats(net, { conv1: "f8" }), /field "conv1": Unknown storage format/);
+  assert.throws(
+    () => layerFormats(net, { conv1: "e5m2-b99" }),
+    /^RangeError: configuration: field "conv1": e5m2-b99 has normal numbers from .* expected a range holding 1 /,
+  );
   assert.throws(
     () => layerFormats(net, { conv1: 3 } as unknown as LayerConfig),
     /^TypeError: configuration: field "conv1": expected a format name/,

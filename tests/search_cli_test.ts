@@ -126,6 +126,10 @@ Deno.test("eval --config and search --resume name the bad file", async () => {
         await write("format.jsonc", '{\n  // narrow\n  "conv1": "fp8"\n}'),
         /^eval: \S*format\.jsonc: field "conv1": Unknown storage format "fp8": expected one of f64, /,
       ],
+      [
+        await write("range.json", '{ "default": "f16", "conv1": "e4m3-b999" }'),
+        /^eval: \S*range\.json: field "conv1": e4m3-b999 has normal numbers from 3\.73e-301 to 1\.07e-296, expected a range holding 1 /,
+      ],
       [await write("syntax.json", '{ "conv1": }'), /^eval: \S*syntax\.json: line 1, column 12: /],
       [join(dir, "missing.json"), /^eval: --config: cannot read \S*missing\.json: /],
     ];
