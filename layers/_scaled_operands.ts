@@ -1,7 +1,8 @@
 /**
  * How a convolution or affine layer in a scaled format computes: its input and weights go
  * through quantize → dequantize into float32, then a float32 twin of the layer multiplies them
- * as f32 does. Backward passes through the quantization unchanged (the straight-through
+ * as f32 does (on the wasm path, quantized by the kernels to the same values and multiplied on
+ * the f32 kernels). Backward passes through the quantization unchanged (the straight-through
  * estimator), so a scaled layer trains as quantization-aware training does.
  *
  * @module
@@ -11,6 +12,8 @@ import { Tensor } from "./tensor.ts";
 import { f32 } from "./storage/f32.ts";
 import type { ScaledCounts } from "./storage/mx.ts";
 import { type OperandLayout, quantizeOperand, type ScaledScheme } from "./storage/scaled.ts";
+import type { KernelPath } from "./kernel_path.ts";
+import { quantizeOperandWasm } from "./wasm/quantize.ts";
 
 /**
  * A product layer's operands as its scaled format reads them.
@@ -30,17 +33,28 @@ export interface ScaledOperands {
   readonly weights: Float32Array;
 }
 
+/** What {@linkcode quantized} reads besides the values: a static amax, counts, the kernel path. */
+export interface QuantizeOptions {
+  /** A calibrated activation amax (a static per-tensor scale). */
+  amax?: number;
+  /** Tallies what quantization did (on the TypeScript code, which counts). */
+  counts?: ScaledCounts;
+  /** The layer's kernel path: `"wasm"` quantizes on the kernels, to the same values. */
+  path: KernelPath;
+}
+
 /** `values` in float32, quantized as `layout` says. */
 export function quantized(
   scheme: ScaledScheme,
   values: Float64Array,
   layout: OperandLayout,
   role: "weights" | "activations",
-  amax: number | undefined,
-  counts: ScaledCounts | undefined,
+  options: QuantizeOptions,
 ): Float32Array {
-  const carrier = Float32Array.from(values);
-  quantizeOperand(scheme, carrier, layout, role, amax, counts);
+  const { amax, counts, path } = options;
+  const carrier = new Float32Array(values);
+  if (path === "wasm" && !counts) quantizeOperandWasm(scheme, carrier, layout, role, amax);
+  else quantizeOperand(scheme, carrier, layout, role, amax, counts);
   return carrier;
 }
 

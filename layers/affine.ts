@@ -152,7 +152,11 @@ export class Affine implements Layer {
     const { inputs, activationAmax } = this.options;
     const input = { outer: x.shape[0], length: inputs, inner: 1, channels: "outer" as const };
     return {
-      input: quantized(scheme, x.toFloat64(), input, "activations", activationAmax, counts),
+      input: quantized(scheme, x.toFloat64(), input, "activations", {
+        amax: activationAmax,
+        counts,
+        path: this.kernels,
+      }),
       weights: this.scaledWeights(counts)!,
     };
   }
@@ -166,7 +170,10 @@ export class Affine implements Layer {
     if (!scheme) return undefined;
     const { inputs, outputs } = this.options;
     const layout = { outer: 1, length: inputs, inner: outputs, channels: "inner" as const };
-    return quantized(scheme, this.params.W.toFloat64(), layout, "weights", undefined, counts);
+    return quantized(scheme, this.params.W.toFloat64(), layout, "weights", {
+      counts,
+      path: this.kernels,
+    });
   }
 
   /** x · W + b for every example. */

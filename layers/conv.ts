@@ -193,7 +193,11 @@ export class Conv implements Layer {
     const input = { outer: n, length: c, inner: h * w, channels: "outer" as const };
     const { activationAmax } = this.options;
     return {
-      input: quantized(scheme, x.toFloat64(), input, "activations", activationAmax, counts),
+      input: quantized(scheme, x.toFloat64(), input, "activations", {
+        amax: activationAmax,
+        counts,
+        path: this.kernels,
+      }),
       weights: this.scaledWeights(counts)!,
     };
   }
@@ -212,7 +216,10 @@ export class Conv implements Layer {
       inner: kernel * kernel,
       channels: "outer" as const,
     };
-    return quantized(scheme, this.params.W.toFloat64(), layout, "weights", undefined, counts);
+    return quantized(scheme, this.params.W.toFloat64(), layout, "weights", {
+      counts,
+      path: this.kernels,
+    });
   }
 
   /** Convolves every image of the batch. */

@@ -12,8 +12,9 @@
  * bf16 and every minifloat of up to 16 bits whose values are float32 numbers (fp8, e3m4, e2m1,
  * e6m9, ...) in every rounding mode, read through a table of its values and rounded by its own
  * rule; stochastic rounding draws one number per value written from the format's stream, in
- * element order, as the TypeScript layers' forward passes do. A layer in any other format (the
- * scaled formats), or whose input is stored in another format than its own, runs the
+ * element order, as the TypeScript layers' forward passes do. A scaled format's conv and affine
+ * quantize their operands in wasm (to the values the TypeScript code computes) and multiply on
+ * the f32 kernels. A layer whose input is stored in another format than its own runs the
  * TypeScript code and says so in its arithmetic.
  *
  * @module

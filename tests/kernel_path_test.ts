@@ -19,7 +19,7 @@ import {
   Tensor,
   WorkerPool,
 } from "../mod.ts";
-import { STORAGES } from "../layers/storage/mod.ts";
+import { SCALED_SCHEMES, STORAGES } from "../layers/storage/mod.ts";
 import {
   Affine,
   Conv,
@@ -152,6 +152,46 @@ Deno.test("affine forward on the wasm path stays within the float32 bound in eve
       const x = Tensor.from(storage, [n, inputs], smallIntegers(n * inputs, 11));
       const { wasm, reference } = bothPaths(affine, x);
       if (inputs <= 50) assert.deepEqual(wasm, reference, `${storage.name} exact ${n}x${inputs}`);
+    }
+  }
+});
+
+Deno.test("conv and affine in every scaled format quantize identically on both paths", () => {
+  const products: [Layer & Pick<Conv, "scaledOperands">, number[]][] = [
+    ...CONVS.map(({ shape, ...options }) => [new Conv(options), shape] as [Conv, number[]]),
+    ...[[3, 50, 10], [5, 70, 17]].map(([n, inputs, outputs]) =>
+      [new Affine({ inputs, outputs }), [n, inputs]] as [Affine, number[]]
+    ),
+  ];
+  for (const [plain, shape] of products) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    for (const scheme of SCALED_SCHEMES) {
+      const storage = storageByName(scheme.name);
+      const layer = plain.to!(storage) as typeof plain;
+      for (const p of Object.values(layer.params)) p.set(randomValues(p.size, p.size));
+      const x = Tensor.from(
+        f32,
+        shape,
+        specialValues(f32, size, size).map((v, i) => Number.isFinite(v) ? v : i / 100),
+      );
+      const onPath = (path: KernelPath) => layer.withKernels!(path) as typeof plain;
+      const label = `${layer.name} ${scheme.name} [${shape}]`;
+      const reference = onPath("typescript").scaledOperands(x)!;
+      assert.deepEqual(onPath("wasm").scaledOperands(x), reference, label);
+      // The wasm forward is the f32 layer's wasm forward on those operands.
+      const twin = plain.to!(f32).withKernels!("wasm");
+      twin.params.W.set(reference.weights);
+      twin.params.b.set(layer.params.b.toFloat64());
+      const expected = twin.forward(new Tensor(f32, shape, reference.input)).toFloat64();
+      assert.deepEqual(onPath("wasm").forward(x).toFloat64(), expected, label);
+      // Where every sum is exact (MX blocks of small integers), both paths agree bitwise.
+      if (scheme.granularity !== "mx") continue;
+      for (const p of Object.values(layer.params)) p.set(smallIntegers(p.size, 18));
+      const { wasm, reference: exact } = bothPaths(
+        layer,
+        Tensor.from(storage, shape, smallIntegers(size, 19)),
+      );
+      assert.deepEqual(wasm, exact, `${label} exact`);
     }
   }
 });

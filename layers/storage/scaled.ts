@@ -205,8 +205,11 @@ export function scaledBits(scheme: ScaledScheme, elements: number, channels: num
   return elements * scheme.element.bits + blocks * scheme.blockScaleBits + 32 * floatScales;
 }
 
-/** A float32 scale mapping `amax` onto the element's largest value; 1 for an all-zero tensor. */
-function tensorScale(element: ElementType, amax: number): number {
+/**
+ * A float32 scale mapping `amax` onto the element's largest value; 1 for an all-zero tensor,
+ * NaN for a NaN amax (a tensor holding a NaN or an infinity).
+ */
+export function tensorScale(element: ElementType, amax: number): number {
   return amax === 0 ? 1 : Math.fround(amax / element.maxNormal);
 }
 
@@ -294,7 +297,7 @@ export function quantizeOperand(
 }
 
 /** NVFP4's per-tensor float32 scale: the tensor's amax onto 448 · 6, the largest block value. */
-function nvfp4TensorScale(amax: number): number {
+export function nvfp4TensorScale(amax: number): number {
   return tensorScale({ ...E2M1_ELEMENT, maxNormal: E4M3_ELEMENT.maxNormal * 6 }, amax);
 }
 

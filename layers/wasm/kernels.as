@@ -1245,3 +1245,133 @@ export function avg_unpool(dy: usize, planes: i32, geo: usize, dx: usize, sums: 
   if (elemBytes == 8) avgUnpool<f64>(dy, planes, geo, dx, sums);
   else avgUnpool<f32>(dy, planes, geo, dx, sums);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Scaled formats: quantize → dequantize of a float32 operand in place, as layers/storage/mx.ts
+// and scaled.ts do it, operation for operation in float64, so every value is the one the
+// TypeScript code computes. An element type is (fraction bits, emin, emax, largest normal);
+// mode is one of the deterministic rounding modes above. Strides are in elements.
+
+/** 2^e, for e in the normal range of float64. */
+// @ts-ignore: decorator
+@inline function pow2(e: i32): f64 {
+  return reinterpret<f64>(<u64>(e + 1023) << 52);
+}
+
+/** ⌊log2 a⌋ of a positive normal float64 (-1023 for zero and subnormals). */
+// @ts-ignore: decorator
+@inline function floorLog2(a: f64): i32 {
+  return <i32>(reinterpret<u64>(a) >> 52) - 1023;
+}
+
+/** ⌈log2 a⌉ of a positive normal float64. */
+// @ts-ignore: decorator
+@inline function ceilLog2(a: f64): i32 {
+  const e = floorLog2(a);
+  return (reinterpret<u64>(a) & 0xfffffffffffff) == 0 ? e : e + 1;
+}
+
+/**
+ * x rounded to the element type by mode, magnitudes past the largest normal clamped to it:
+ * mx.ts's roundElement. An |x| below 2^emin (zero, a float64 subnormal) takes emin's spacing.
+ */
+// @ts-ignore: decorator
+@inline function roundElement(x: f64, fractionBits: i32, emin: i32, maxNormal: f64, mode: i32): f64 {
+  if (x != x) return x;
+  const negative = (reinterpret<u64>(x) >> 63) != 0;
+  const a = Math.abs(x);
+  if (a >= maxNormal) return negative ? -maxNormal : maxNormal;
+  const e = max(floorLog2(a), emin);
+  const steps = a * pow2(fractionBits - e); // exact, as a / 2^(e - fractionBits)
+  const lower = Math.floor(steps);
+  const up = roundsUp(mode, 0, steps - lower, (<i64>lower & 1) == 1, negative, 0);
+  const r = min((up ? lower + 1 : lower) * pow2(e - fractionBits), maxNormal);
+  return negative ? -r : r;
+}
+
+/**
+ * The largest magnitude of count f32 at p, stride apart (elements): NaN when one is NaN or
+ * infinite (mx.ts's blockAmax).
+ */
+export function amax_f32(p: usize, count: i32, stride: i32): f64 {
+  const step = <usize>stride << 2;
+  let amax: f64 = 0;
+  for (let i = 0; i < count; i++) {
+    const a = Math.abs(<f64>load<f32>(p + <usize>i * step));
+    if (!(a < Infinity)) return NaN;
+    if (a > amax) amax = a;
+  }
+  return amax;
+}
+
+/**
+ * count f32 at p, stride apart, each replaced by scale · roundElement(value / scale) rounded
+ * to float32 (mx.ts's quantizeWithScale); a NaN scale makes every value NaN.
+ */
+export function quantize_scaled(
+  p: usize, count: i32, stride: i32, scale: f64,
+  fractionBits: i32, emin: i32, maxNormal: f64, mode: i32,
+): void {
+  const step = <usize>stride << 2;
+  for (let i = 0; i < count; i++) {
+    const at = p + <usize>i * step;
+    const v = <f64>load<f32>(at);
+    store<f32>(at, <f32>(scale * roundElement(v / scale, fractionBits, emin, maxNormal, mode)));
+  }
+}
+
+/** Scale rules (mx.ts's SCALE_RULES, in order), and NVFP4's block scale. */
+const FLOOR = 0, CEIL = 1, EVEN = 2, RCEIL = 3, NVFP4 = 4;
+
+/** An MX block's unbiased shared exponent for a finite amax by rule: mx.ts's sharedExponent. */
+// @ts-ignore: decorator
+@inline function sharedExponent(rule: i32, amax: f64, fractionBits: i32, emax: i32, maxNormal: f64): i32 {
+  if (amax == 0) return -127;
+  let e: i32;
+  if (rule == FLOOR) e = floorLog2(amax) - emax;
+  else if (rule == CEIL) e = ceilLog2(amax) - emax;
+  else if (rule == EVEN) {
+    const quantum = pow2(floorLog2(amax) - fractionBits);
+    e = floorLog2(Math.floor(amax / quantum + 0.5) * quantum) - emax;
+  } else {
+    e = ceilLog2(amax / maxNormal);
+    while (maxNormal * pow2(e) < amax) e++;
+    while (maxNormal * pow2(e - 1) >= amax) e--;
+  }
+  return min(max(e, -127), 127);
+}
+
+/**
+ * Quantizes the f32 tensor at p, shaped (outer, length, inner), in blocks of blockSize along
+ * length (the last one partial), each block with its own scale: the MX rules, a power of two
+ * (scaled.ts's quantizeMxBlock), or NVFP4, the block's amax / 6 over the tensor scale `tensor`
+ * rounded to E4M3, times `tensor` (a block whose scale rounds to zero becomes zeros).
+ */
+export function quantize_blocks(
+  p: usize, outer: i32, length: i32, inner: i32, blockSize: i32, rule: i32, tensor: f64,
+  fractionBits: i32, emin: i32, emax: i32, maxNormal: f64, mode: i32,
+): void {
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const start = p + ((<usize>o * <usize>length * <usize>inner + <usize>i) << 2);
+      for (let b = 0; b < length; b += blockSize) {
+        const at = start + ((<usize>b * <usize>inner) << 2);
+        const n = min(blockSize, length - b);
+        const amax = amax_f32(at, n, inner);
+        let scale: f64;
+        if (rule == NVFP4) {
+          // E4M3: 3 fraction bits, emin -6, largest normal 448, to nearest even
+          const block = roundElement(amax / 6 / tensor, 3, -6, 448, NEAREST_EVEN);
+          if (block == 0) {
+            for (let j = 0; j < n; j++) store<f32>(at + ((<usize>j * <usize>inner) << 2), 0);
+            continue;
+          }
+          scale = block * tensor;
+        } else {
+          scale = amax != amax ? NaN : pow2(sharedExponent(rule, amax, fractionBits, emax, maxNormal));
+        }
+        quantize_scaled(at, n, inner, scale, fractionBits, emin, maxNormal, mode);
+      }
+    }
+  }
+}

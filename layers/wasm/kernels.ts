@@ -91,6 +91,41 @@ export interface Kernels {
   map_u8(p: number, count: number, table: number): void;
   /** Byte codes at d masked by the byte that a table of 256 gives for the codes at x. */
   keep_u8(x: number, d: number, count: number, keep: number): void;
+  /** The largest magnitude of `count` float32 `stride` elements apart; NaN if one is not finite. */
+  amax_f32(p: number, count: number, stride: number): number;
+  /**
+   * `count` float32 `stride` elements apart quantized in place with one `scale` to the element
+   * type (fraction bits, emin, largest normal) by rounding mode `mode` (see `quantize_scaled`).
+   */
+  quantize_scaled(
+    p: number,
+    count: number,
+    stride: number,
+    scale: number,
+    fractionBits: number,
+    emin: number,
+    maxNormal: number,
+    mode: number,
+  ): void;
+  /**
+   * The float32 tensor (outer, length, inner) at `p` quantized in place in blocks of `blockSize`
+   * along `length`, each block scaled by `rule` (0-3: the MX rules; 4: NVFP4 with tensor scale
+   * `tensor`).
+   */
+  quantize_blocks(
+    p: number,
+    outer: number,
+    length: number,
+    inner: number,
+    blockSize: number,
+    rule: number,
+    tensor: number,
+    fractionBits: number,
+    emin: number,
+    emax: number,
+    maxNormal: number,
+    mode: number,
+  ): void;
   /** n rounds of 12 independent f32x4 multiply-adds (96 flop a round); a lane of the sum. */
   fma_peak(n: number, multiplier: number, addend: number): number;
   /** ReLU in place over float32 (count a multiple of 8). */

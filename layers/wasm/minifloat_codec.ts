@@ -25,7 +25,7 @@ export interface MinifloatCodec {
 }
 
 /** The mode numbers kernels.as switches on. */
-const MODE_NUMBERS: Readonly<Record<MinifloatRounding, number>> = {
+export const MODE_NUMBERS: Readonly<Record<MinifloatRounding, number>> = {
   "nearest-even": 0,
   "nearest-away": 1,
   "nearest-zero": 2,

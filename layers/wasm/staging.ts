@@ -62,6 +62,8 @@ const MINIFLOATS = new WeakMap<Storage, WasmFormat | null>();
 function formatOf(storage: Storage): WasmFormat | undefined {
   const builtIn = BUILT_IN.get(storage);
   if (builtIn) return builtIn;
+  // A scaled format's tensors are float32 carriers: ReLU and pooling run on them as on f32.
+  if (scaledSchemeOf(storage)) return { carrier: "f32", name: storage.name };
   let known = MINIFLOATS.get(storage);
   if (known === undefined) {
     const codec = minifloatCodec(storage);

@@ -1,0 +1,107 @@
+/**
+ * The quantization of a scaled format's operands (layers/storage/scaled.ts) on the wasm
+ * kernels: the same scales chosen for the same runs of values, and every value computed by the
+ * same float64 operations as `quantizeOperand`, so the quantized operand is bit-identical to
+ * the TypeScript one. Amaxes and elements are computed in wasm; the per-tensor and per-channel
+ * float32 scales, one number each, in TypeScript by the same functions.
+ *
+ * @module
+ */
+import { heap, type Kernels, requireKernels, withRegions } from "./kernels.ts";
+import { MODE_NUMBERS } from "./minifloat_codec.ts";
+import { SCALE_RULES } from "../storage/mx.ts";
+import {
+  nvfp4TensorScale,
+  type OperandLayout,
+  type OperandRole,
+  type ScaledScheme,
+  tensorScale,
+} from "../storage/scaled.ts";
+
+/** `quantize_blocks`' rule number of NVFP4 (after the MX rules). */
+const NVFP4_RULE = SCALE_RULES.length;
+
+/** A run of an operand: its first element, its length and the stride between its elements. */
+type Run = [start: number, count: number, stride: number];
+
+/**
+ * Quantizes `values` in place as `quantizeOperand(scheme, values, layout, role, amax)` does
+ * (without counts), on the wasm kernels.
+ */
+export function quantizeOperandWasm(
+  scheme: ScaledScheme,
+  values: Float32Array,
+  layout: OperandLayout,
+  role: OperandRole,
+  amax?: number,
+): void {
+  const kernels = requireKernels();
+  withRegions((reserve) => {
+    const p = reserve(values.byteLength);
+    new Float32Array(heap(), p, values.length).set(values);
+    quantizeAt(kernels, scheme, p, values.length, layout, role, amax);
+    values.set(new Float32Array(heap(), p, values.length));
+  });
+}
+
+function quantizeAt(
+  kernels: Kernels,
+  scheme: ScaledScheme,
+  p: number,
+  size: number,
+  layout: OperandLayout,
+  role: OperandRole,
+  amax: number | undefined,
+): void {
+  const { element, granularity } = scheme;
+  const { fractionBits, emin, emax, maxNormal } = element;
+  const mode = MODE_NUMBERS[scheme.rounding];
+  const withScale = ([start, count, stride]: Run, scale: number) =>
+    kernels.quantize_scaled(
+      p + 4 * start,
+      count,
+      stride,
+      scale,
+      fractionBits,
+      emin,
+      maxNormal,
+      mode,
+    );
+  const { outer, length, inner } = layout;
+  if (granularity === "mx" || granularity === "nvfp4") {
+    const nvfp4 = granularity === "nvfp4";
+    const tensor = nvfp4 ? nvfp4TensorScale(amax ?? kernels.amax_f32(p, size, 1)) : 1;
+    const rule = nvfp4 ? NVFP4_RULE : SCALE_RULES.indexOf(scheme.rule);
+    kernels.quantize_blocks(
+      p,
+      outer,
+      length,
+      inner,
+      scheme.blockSize,
+      rule,
+      tensor,
+      fractionBits,
+      emin,
+      emax,
+      maxNormal,
+      mode,
+    );
+    return;
+  }
+  if (granularity === "channel" && role === "weights") {
+    const perOuter = layout.channels === "outer";
+    for (let c = 0; c < (perOuter ? outer : inner); c++) {
+      // A channel of `outer` is one contiguous run; one of `inner`, a strided run per outer.
+      const runs: Run[] = perOuter
+        ? [[c * length * inner, length * inner, 1]]
+        : Array.from({ length: outer }, (_, o) => [o * length * inner + c, length, inner]);
+      const amaxes = runs.map(([start, count, stride]) =>
+        kernels.amax_f32(p + 4 * start, count, stride)
+      );
+      const scale = tensorScale(element, amaxes.some(Number.isNaN) ? NaN : Math.max(...amaxes));
+      for (const run of runs) withScale(run, scale);
+    }
+    return;
+  }
+  withScale([0, size, 1], tensorScale(element, amax ?? kernels.amax_f32(p, size, 1)));
+}

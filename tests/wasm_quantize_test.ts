@@ -1,0 +1,84 @@
+/**
+ * The quantization of scaled formats on the wasm kernels against `quantizeOperand`, the
+ * TypeScript reference: bit-identical operands for every scheme, scale rule and element
+ * rounding, every layout a product reads, special values included.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import {
+  type OperandLayout,
+  type OperandRole,
+  quantizeOperand,
+  ROUNDING_MODES,
+  SCALED_SCHEMES,
+  scaledStorage,
+} from "../layers/storage/mod.ts";
+import { quantizeOperandWasm } from "../layers/wasm/quantize.ts";
+import { randomValues } from "./_gradcheck.ts";
+
+/** Values over many binades, every fifth one special. */
+function operand(length: number, seed: number): Float32Array {
+  const specials = [0, -0, 2 ** -149, -(2 ** -130), 3e38, 448, 6, 7, -7.5, 1e-30, 0.25, 57344];
+  return Float32Array.from(
+    randomValues(length, seed),
+    (v, i) => i % 5 === 0 ? specials[(i / 5) % specials.length] : v * 2 ** ((i * 7) % 40 - 20),
+  );
+}
+
+/** The layouts of conv and affine operands, with partial blocks. */
+const LAYOUTS: readonly [OperandLayout, OperandRole][] = [
+  [{ outer: 2, length: 40, inner: 7, channels: "outer" }, "activations"], // conv input
+  [{ outer: 3, length: 37, inner: 9, channels: "outer" }, "weights"], // conv weights
+  [{ outer: 5, length: 70, inner: 1, channels: "outer" }, "activations"], // affine input
+  [{ outer: 1, length: 45, inner: 6, channels: "inner" }, "weights"], // affine weights
+];
+
+/** The same quantization on both, compared by bits (NaN as NaN). */
+function assertSame(name: string, values: Float32Array, amax?: number): void {
+  const scheme = scaledStorage(name)!.scaled;
+  for (const [layout, role] of LAYOUTS) {
+    const size = layout.outer * layout.length * layout.inner;
+    const reference = values.slice(0, size);
+    const fast = reference.slice();
+    quantizeOperand(scheme, reference, layout, role, amax);
+    quantizeOperandWasm(scheme, fast, layout, role, amax);
+    for (let i = 0; i < size; i++) {
+      const same = Object.is(fast[i], reference[i]);
+      if (!same) {
+        assert.fail(
+          `${name} ${role} [${layout.outer}, ${layout.length}, ${layout.inner}] element ${i}: ` +
+            `${values[i]} -> ${fast[i]} on wasm, ${reference[i]} in TypeScript`,
+        );
+      }
+    }
+  }
+}
+
+Deno.test("wasm quantization equals quantizeOperand in every scaled format and scale rule", () => {
+  const values = operand(2000, 1);
+  for (const { name } of SCALED_SCHEMES) assertSame(name, values);
+});
+
+Deno.test("wasm quantization equals quantizeOperand in every deterministic element rounding", () => {
+  const values = operand(2000, 2);
+  const suffixes = ROUNDING_MODES.map((m) => m.suffix).filter((s) => s !== "" && !s.includes("{"));
+  assert.ok(suffixes.length >= 6);
+  for (const base of ["mxfp4", "mxfp6-e3m2-rceil", "nvfp4", "int8", "e5m2-tensor", "mxint8-even"]) {
+    for (const suffix of suffixes) assertSame(base + suffix, values);
+  }
+});
+
+Deno.test("wasm quantization equals quantizeOperand with static amaxes and non-finite values", () => {
+  const values = operand(2000, 3);
+  for (const name of ["int8", "int4", "e4m3-tensor", "nvfp4", "e4m3-channel"]) {
+    assertSame(name, values, 0.5); // values above it clamp
+    assertSame(name, values, 1e30);
+  }
+  const poisoned = values.slice();
+  poisoned[3] = NaN;
+  poisoned[333] = Infinity;
+  poisoned[1500] = -Infinity;
+  for (const { name } of SCALED_SCHEMES) assertSame(name, poisoned);
+  assertSame("mxfp8-e4m3", new Float32Array(2000)); // all zeros
+});
