@@ -20,13 +20,15 @@ import {
 import { SCALED_COUNTS_NOTE, scaledCountsTable } from "../report/_scaled_counts.ts";
 import { arithmeticText, formatTable } from "./_cli.ts";
 import type { Subject } from "./_command.ts";
-import { scalesText } from "./_calibration.ts";
+import { scalesNote } from "./_calibration.ts";
 import { gradientTotalsText } from "./_gradient_text.ts";
 
 /** How analyze ran: the flags that shape its output, and the activation scales it used. */
 export interface AnalyzeRun {
   /** `--kernels`. */
   kernels: KernelPath;
+  /** `--formats`. */
+  formats: readonly Storage[];
   /** `--accumulator`. */
   accumulator?: Storage;
   /** Dynamic, or calibrated with `--calibrate`. */
@@ -41,7 +43,8 @@ export function analyzeOutput(
   analysis: Analysis,
   run: AnalyzeRun,
 ): { text: string; json: unknown } {
-  const scaling = `Activation scales of scaled formats: ${scalesText(run.scales, subject.images)}.`;
+  const scales = scalesNote(run.scales, { ...run, batch: subject.images });
+  const scaling = scales ? ` Activation scales of scaled formats: ${scales}.` : "";
   const accumulated = run.accumulator !== undefined;
   const text = analyzeText(subject, analysis, run.kernels, accumulated, scaling);
   const { model, data, images } = subject;
@@ -73,7 +76,7 @@ function analyzeText(
     `${title} (${model.path}); f64 accuracy ` +
     `${percent(referenceAccuracy)}${noClass(referenceUnclassified)}. ${kernels} kernels by ` +
     `default (each layer's path and sums below). SQNR and max ulp as propagated / isolated; ` +
-    `range counts as predicted / observed (overflow, underflow to 0, subnormal). ${scaling}`,
+    `range counts as predicted / observed (overflow, underflow to 0, subnormal).${scaling}`,
     ...results.map((r) =>
       [
         ``,

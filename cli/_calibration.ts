@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { LabeledImages, Sequential } from "../mod.ts";
+import type { LabeledImages, Sequential, Storage } from "../mod.ts";
+import { scaledSchemeOf } from "../layers/storage/mod.ts";
 import { type ActivationScales, calibrate } from "../analysis/mod.ts";
 import { readImageSafetensorsFile, readMnistDir } from "../data/files.ts";
 import { positiveInteger, UsageError } from "./_cli.ts";
@@ -101,8 +102,22 @@ async function calibrationImages(
 }
 
 /** The scales in words: "dynamic, per batch of 100" or "static, from 1000 images of SOURCE". */
-export function scalesText(scales: ActivationScales, batch: number): string {
+function scalesText(scales: ActivationScales, batch: number): string {
   return scales.mode === "dynamic"
     ? `dynamic (per batch of ${batch})`
     : `static, calibrated on ${scales.images} images of ${scales.source}`;
+}
+
+/**
+ * The scales in words (see {@linkcode scalesText}) where a run quantizes with them, else
+ * undefined: only scaled formats, calibrated scales and a configuration (which may name a scaled
+ * format) make them matter, and a note about them beside f16 or bf16 alone would mislead.
+ */
+export function scalesNote(
+  scales: ActivationScales,
+  run: { batch: number; formats: readonly Storage[]; configured?: boolean },
+): string | undefined {
+  const scaled = scales.mode === "static" || run.configured === true ||
+    run.formats.some((format) => scaledSchemeOf(format) !== undefined);
+  return scaled ? scalesText(scales, run.batch) : undefined;
 }

@@ -5,11 +5,10 @@
  * @module
  */
 import type { LayerConfig, PrecisionResult, Storage } from "../mod.ts";
-import { scaledSchemeOf } from "../layers/storage/mod.ts";
 import { type ActivationScales, describeFirstNonFinite, type SeedSpread } from "../analysis/mod.ts";
 import { arithmeticLines, formatTable } from "./_cli.ts";
 import type { Subject } from "./_command.ts";
-import { scalesText } from "./_calibration.ts";
+import { scalesNote } from "./_calibration.ts";
 
 /** How eval ran: what shapes its output beside the results. */
 export interface EvalRun {
@@ -33,11 +32,9 @@ export function evalOutput(
   results: readonly PrecisionResult[],
   run: EvalRun,
 ): { text: string; json: EvalJson } {
-  // How activations were scaled matters only where a run quantizes with a scale.
-  const scaled = run.scales.mode === "static" || run.config !== undefined ||
-    run.formats.some((format) => scaledSchemeOf(format) !== undefined);
+  const scales = scalesNote(run.scales, { ...run, configured: run.config !== undefined });
   const heading = `${subject.title} (${subject.model.path})` +
-    (scaled ? `\nActivation scales: ${scalesText(run.scales, run.batch)}` : "");
+    (scales ? `\nActivation scales: ${scales}` : "");
   return {
     text: evalText(heading, results, run.spreads, run.showFlips),
     json: evalJson(subject, run.scales, results, run.spreads, run.showFlips, run.config),

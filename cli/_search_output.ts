@@ -4,12 +4,12 @@
  *
  * @module
  */
-import type { SearchResult } from "../mod.ts";
+import { type SearchResult, storageByName } from "../mod.ts";
 import type { KernelPath } from "../layers/mod.ts";
 import type { ActivationScales } from "../analysis/mod.ts";
 import type { Trial } from "../analysis/search.ts";
 import { formatTable } from "./_cli.ts";
-import { scalesText } from "./_calibration.ts";
+import { scalesNote } from "./_calibration.ts";
 import type { Subject } from "./_command.ts";
 
 /** search's output: the text, the `--json` document and the report's notes. */
@@ -23,14 +23,20 @@ export interface SearchOutput {
 }
 
 /**
- * The output of a search of `seconds` on `subject` with `activationScales`, logged to `log`,
- * on `kernels` with `batch` images a pass.
+ * The output of a search of `formats` taking `seconds` on `subject` with `activationScales`,
+ * logged to `log`, on `kernels` with `batch` images a pass.
  */
 export function searchOutput(
   subject: Subject,
   result: SearchResult,
   activationScales: ActivationScales,
-  run: { seconds: number; log: string; kernels: KernelPath; batch: number },
+  run: {
+    seconds: number;
+    log: string;
+    kernels: KernelPath;
+    batch: number;
+    formats: readonly string[];
+  },
 ): SearchOutput {
   const { model, data, images } = subject;
   const lines = summary(result, {
@@ -40,10 +46,12 @@ export function searchOutput(
     seconds: run.seconds,
     log: run.log,
   });
+  const formats = run.formats.map((name) => storageByName(name));
+  const scales = scalesNote(activationScales, { ...run, formats });
   const text = [
     `${lines.images} Units (columns) are a layer with weights and the layers after it. ` +
     `${lines.tolerance} "frontier" marks the Pareto frontier of bytes versus accuracy.`,
-    `Activation scales of scaled formats: ${scalesText(activationScales, run.batch)}.`,
+    ...(scales ? [`Activation scales of scaled formats: ${scales}.`] : []),
     table(result),
     lines.chosen,
     lines.evaluations,

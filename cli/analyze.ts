@@ -36,7 +36,7 @@ import {
   CALIBRATE_HELP,
   calibrateArgs,
   calibrateFlags,
-  scalesText,
+  scalesNote,
 } from "./_calibration.ts";
 import { analyzeOutput } from "./_analyze_output.ts";
 import { analyzeReport } from "../report/analyze_report.ts";
@@ -106,9 +106,10 @@ async function main(): Promise<void> {
   // Written after the results are printed, so that a failed write loses none of them.
   if (args.report === undefined) return;
   const { x, results, referenceAccuracy } = analysis;
+  const scaling = scalesNote(scales, { ...args, batch: subject.images });
   const notes = [
     ...reportNotes(subject, args.kernels),
-    `activation scales of scaled formats ${scalesText(scales, subject.images)}`,
+    ...(scaling ? [`activation scales of scaled formats ${scaling}`] : []),
   ];
   const input = { net, set, x, results, referenceAccuracy, formats: args.formats, notes };
   const page = { ...input, kernelPath: args.kernels, subject: subject.title, onnx: model.onnx };

@@ -46,7 +46,7 @@ import {
   CALIBRATE_HELP,
   calibrateArgs,
   calibrateFlags,
-  scalesText,
+  scalesNote,
 } from "./_calibration.ts";
 import { evalOutput } from "./_eval_output.ts";
 import { evalReport } from "../report/eval_report.ts";
@@ -124,9 +124,10 @@ async function main(): Promise<void> {
   printResult(text, args.json ? json : undefined);
   // Written after the results are printed, so that a failed write loses none of them.
   if (args.report === undefined) return;
+  const scaling = scalesNote(scales, { ...args, configured: config !== undefined });
   const notes = [
     ...reportNotes(subject, args.kernels),
-    `activation scales ${scalesText(scales, args.batch)}`,
+    ...(scaling ? [`activation scales ${scaling}`] : []),
   ];
   const { title, model: { onnx } } = subject;
   const input = { net, set, results, kernelPath: args.kernels, notes, subject: title, onnx };

@@ -40,6 +40,8 @@ Deno.test("analyze --json reports every layer of every format", async () => {
   // e4m3 keeps far fewer bits than f16: its error at the logits must be far larger.
   const logits = (i: number) => report.results[i].layers[19].propagated.sqnrDb;
   assert.ok(logits(0) > logits(1) + 20, `f16 ${logits(0)} dB, e4m3 ${logits(1)} dB`);
+  // Neither format is scaled: activation scales play no part, so the text does not name them.
+  assert.doesNotMatch(out.stderr, /Activation scales/);
 });
 
 Deno.test("analyze rejects an unknown format with a one-line error", async () => {

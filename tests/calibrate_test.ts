@@ -13,6 +13,7 @@ import type { Conv } from "../layers/mod.ts";
 import { activationAmax, calibrate, sharedImages } from "../analysis/mod.ts";
 import { firstImages, selectImages } from "../data/mod.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
+import { scalesNote } from "../cli/_calibration.ts";
 import { assertOneLineError, runCli, runEval } from "./_eval_cli.ts";
 import { MNIST, trainingSlice, WEIGHTS } from "./_data.ts";
 
@@ -206,6 +207,43 @@ Deno.test("search --calibrate: more images than the search split is a one-line u
       await runCli("search", ["--limit", "10", "--calibrate", "6", "--log", log]),
       2,
       /--calibrate is 6, but the search split has 5 images/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("scalesNote() names the activation scales only where a run quantizes with them", () => {
+  const [f16, int8, mxfp4] = ["f16", "int8", "mxfp4"].map((name) => storageByName(name));
+  const dynamic = { mode: "dynamic" } as const;
+  const calibrated = { mode: "static", images: 10, source: "train", amax: {} } as const;
+  assert.equal(scalesNote(dynamic, { batch: 100, formats: [f16] }), undefined);
+  assert.equal(
+    scalesNote(dynamic, { batch: 100, formats: [f16, int8] }),
+    "dynamic (per batch of 100)",
+  );
+  assert.equal(scalesNote(dynamic, { batch: 50, formats: [mxfp4] }), "dynamic (per batch of 50)");
+  assert.equal(
+    scalesNote(dynamic, { batch: 100, formats: [f16], configured: true }),
+    "dynamic (per batch of 100)",
+  );
+  assert.equal(
+    scalesNote(calibrated, { batch: 100, formats: [f16] }),
+    "static, calibrated on 10 images of train",
+  );
+});
+
+Deno.test("search names the activation scales when it searches a scaled format", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = await runCli("search", [
+      ...["--log", `${dir}/log.jsonl`, "--limit", "20", "--formats", "f32,int8"],
+      ...["--max-evaluations", "1", "--sensitivity-images", "2", "--workers", "1"],
+    ]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(
+      out.stdout,
+      /^Activation scales of scaled formats: dynamic \(per batch of 100\)\.$/m,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -99,4 +99,5 @@ Deno.test("analyze --json: per layer clamped, flushed and NaN counts, MX ones pe
   assert.equal(int4.scaled[7].rules, undefined);
   assert.equal(f16.scaled, undefined);
   assert.match(out.stderr, /clamped floor\/ceil\/even\/rceil/);
+  assert.match(out.stderr, /Activation scales of scaled formats: dynamic \(per batch of 5\)\./);
 });
