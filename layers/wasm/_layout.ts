@@ -29,9 +29,6 @@ export const READ_PAST = 64;
  */
 export const VECTOR_BLOCK = 8;
 
-/** Rows of a packed panel of the GEMMs' A matrix: the register block's rows. */
-export const PANEL_ROWS = 4;
-
 /** Bytes of a 128-bit vector: a half strip of output columns. */
 export const VECTOR_BYTES = 16;
 

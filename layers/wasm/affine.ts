@@ -31,7 +31,7 @@ export function affineForward(
   const bytes = valueBytes(format);
   withRegions((reserve) => {
     const input = reserve(regionBytes(n * inputs, bytes));
-    const packed = reserve(packedBytes(format, n, inputs));
+    const packed = reserve(packedBytes(kernels, format, n, inputs));
     const w = reserve(regionBytes(inputs * outputs, bytes));
     const b = reserve(regionBytes(outputs, bytes));
     const out = reserve(regionBytes(n * outputs, bytes));
@@ -85,10 +85,10 @@ export function affineBackward(
   withRegions((reserve) => {
     const input = reserve(regionBytes(n * inputs, bytes));
     const inputT = reserve(regionBytes(n * inputs, bytes));
-    const inputPacked = reserve(packedBytes(format, inputs, n));
+    const inputPacked = reserve(packedBytes(kernels, format, inputs, n));
     const grad = reserve(regionBytes(n * outputs, bytes));
     const gradT = reserve(regionBytes(n * outputs, bytes));
-    const gradPacked = reserve(packedBytes(format, n, outputs));
+    const gradPacked = reserve(packedBytes(kernels, format, n, outputs));
     const w = reserve(regionBytes(inputs * outputs, bytes));
     const wT = reserve(regionBytes(inputs * outputs, bytes));
     const dxValues = reserve(regionBytes(n * inputs, bytes));

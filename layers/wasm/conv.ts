@@ -71,7 +71,7 @@ export function convForward(
   const bytes = valueBytes(format);
   withRegions((reserve) => {
     const raw = reserve(regionBytes(outC * taps, bytes));
-    const packed = reserve(packedBytes(format, outC, taps));
+    const packed = reserve(packedBytes(kernels, format, outC, taps));
     const b = reserve(regionBytes(outC, bytes));
     const staging = reserveStaging(format, reserve, outC * taps);
     loadValues(kernels, staging, weights.data, 0, outC * taps, raw);
@@ -120,7 +120,7 @@ export function convBackward(
     const channelsLast = reserve(group * paddedSize * bytes + READ_PAST);
     const dyValues = reserve(regionBytes(group * outC * positions, bytes));
     const dyRows = reserve(regionBytes(group * outC * positions, bytes));
-    const dyPacked = reserve(packedBytes(format, outC, group * positions));
+    const dyPacked = reserve(packedBytes(kernels, format, outC, group * positions));
     const dwGroup = reserve(regionBytes(outC * taps, bytes));
     const dwSum = reserve(outC * taps * SUM_BYTES);
     const dbSum = reserve(outC * SUM_BYTES);
@@ -209,7 +209,7 @@ function convolveBack(
   const count = outC * channels * area;
   const bytes = valueBytes(format);
   const flipped = reserve(regionBytes(count, bytes));
-  const packed = reserve(packedBytes(format, channels, outC * area));
+  const packed = reserve(packedBytes(kernels, format, channels, outC * area));
   const Values = bytes === 8 ? Float64Array : Float32Array;
   const from = new Values(heap(), raw, count);
   const to = new Values(heap(), flipped, count);
@@ -244,7 +244,7 @@ function col2imBack(
   const imageSize = channels * h * w;
   const bytes = valueBytes(format);
   const transposed = reserve(regionBytes(outC * taps, bytes));
-  const packed = reserve(packedBytes(format, taps, outC));
+  const packed = reserve(packedBytes(kernels, format, taps, outC));
   const grad = reserve(regionBytes(outC * positions, bytes));
   const col = reserve(regionBytes(taps * positions, bytes));
   const image = reserve(regionBytes(imageSize, bytes));

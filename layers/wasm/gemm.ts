@@ -4,7 +4,7 @@
  * @module
  */
 import { heap, type Kernels } from "./kernels.ts";
-import { PANEL_ROWS, VECTOR_BYTES } from "./_layout.ts";
+import { VECTOR_BYTES } from "./_layout.ts";
 import type { GemmTables } from "./tables.ts";
 import { isF64, valueBytes, type WasmFormat } from "./staging.ts";
 
@@ -43,11 +43,20 @@ export function halfLanes(format: WasmFormat): number {
 }
 
 /** Bytes of an m x k matrix packed for the GEMM of `format` (see {@linkcode packA}). */
-export function packedBytes(format: WasmFormat, m: number, k: number): number {
-  return Math.ceil(m / PANEL_ROWS) * PANEL_ROWS * k * valueBytes(format);
+export function packedBytes(
+  kernels: Kernels,
+  format: WasmFormat,
+  m: number,
+  k: number,
+): number {
+  const bytes = valueBytes(format);
+  return kernels.packed_rows(m, bytes) * k * bytes;
 }
 
-/** Packs the row-major m x k values at `src` into panels of 4 rows, as the GEMMs read A. */
+/**
+ * Packs the row-major m x k values at `src` into panels as the GEMMs read A: of 4 rows for
+ * float64, of 6 rows and then 4 for float32 (the kernels' register blocks).
+ */
 export function packA(
   kernels: Kernels,
   format: WasmFormat,

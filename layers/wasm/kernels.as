@@ -10,9 +10,10 @@
 //   loader (layers/wasm/kernels.ts) hands out the regions.
 // - C (m x n) = A (m x k) · B (k x n) (+ bias per row) (+ C). For conv, A is the weights
 //   (outC x K) and B the input image; for affine, A is the input batch and B the weights.
-// - A is packed by pack_a: panels of 4 rows, depth-major (`a[panel][d][row]`), so the 4 values
-//   one depth step needs are 16 (f32) or 32 (f64) contiguous bytes, each broadcast straight
-//   from memory (v128.load32_splat). Rows past m are zero; their results are never stored.
+// - A is packed by pack_a in panels, depth-major (`a[panel][d][row]`), so the values one depth
+//   step needs are contiguous, each broadcast straight from memory (v128.load32_splat): f64 in
+//   panels of 4 rows (32 bytes a step); f32 in panels of 6 rows (24 bytes) and, for the rows
+//   left over, panels of 4 (see sixPanels). Rows past m are zero; their results are never stored.
 // - B is read through two tables instead of a fixed layout ("indirect" GEMM). A strip of
 //   output columns is two halves of one vector each (4 f32 or 2 f64 columns), each half with
 //   its own base: 6 x i32 in sTab, per half the base's byte offset, the column of C its first
@@ -33,10 +34,13 @@
 // - Summation order: each output is (((a0 b0 + a1 b1) + a2 b2) + ...) + bias, depth in order,
 //   in the kernel's type, as the TypeScript matmul sums; the relaxed build fuses each
 //   multiply-add (one rounding instead of two).
-// - Register block: 4 rows x 8 columns of f32 = 8 v128 accumulators (f64: 4 x 4). x64 has 16
-//   xmm registers: 8 accumulators + 2 B vectors + 1 broadcast leave room, and 8 independent
-//   chains cover the multiply-add latency (4 cycles x 2 pipes). Measured in V8: 6x8 spills;
-//   unrolling the depth loop by 2 gains ~15% with FMA.
+// - Register block: f32 6 rows x 8 columns = 12 v128 accumulators, + 2 B vectors + 1 broadcast
+//   = 15 of x64's 16 xmm registers (V8 keeps one as scratch); 4 x 8 for the rows left over and
+//   f64 4 x 4 (8 accumulators), with the depth loop unrolled by 2. Loads per multiply-add are
+//   what bound these loops (8 independent chains already reach the FMA peak in V8): a 6 x 8
+//   tile loads 2 vectors and 6 broadcasts per 12 multiply-adds, a 4 x 8 one 2 and 4 per 8.
+//   Measured in V8 on conv-shaped products, one thread: 4 x 8 at 83-85 % of `fma_peak`, 6 x 8
+//   at 92-94 %; 6 x 8 unrolled by 2 spills (57-64 %).
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -103,14 +107,161 @@
 // ---------------------------------------------------------------------------------------------
 // GEMMs
 
+/**
+ * The 6-row panels an f32 A of m rows is packed in before its 4-row panels (see the header): as
+ * many as fit, except that a remainder of 2 rows takes back one (8 = two 4-row panels waste no
+ * row) and one of 5 gets a sixth panel (one padded 6-row panel costs less than two 4-row ones).
+ */
+// @ts-ignore: decorator
+@inline function sixPanels(m: i32): i32 {
+  const sixes = m / 6;
+  const rest = m - 6 * sixes;
+  if (rest == 2 && sixes > 0) return sixes - 1;
+  return rest == 5 ? sixes + 1 : sixes;
+}
+
+/** Rows of an m-row A packed by pack_a for the GEMM of elemBytes (4: f32, 8: f64), padding included. */
+export function packed_rows(m: i32, elemBytes: i32): i32 {
+  if (elemBytes == 8) return (m + 3) & ~3;
+  const sixes = sixPanels(m);
+  return 6 * sixes + ((max(m - 6 * sixes, 0) + 3) & ~3);
+}
+
+/**
+ * One 6-row panel of A (at pa, 24 bytes a depth step) times one strip of B: the 6 x 8 tile of C
+ * in 12 accumulators, written from row0 on.
+ */
+// @ts-ignore: decorator
+@inline function tile6x8(
+  m: i32, k: i32, pa: usize, dTab: usize, base0: usize, base1: usize,
+  c: usize, ldc: i32, row0: i32, col0: i32, cols0: i32, col1: i32, cols1: i32, bias: usize, acc: bool,
+): void {
+  let pd = dTab;
+  const z = f32x4.splat(0);
+  let c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+  // One depth step per iteration: unrolled, the 12 accumulators spill (measured in V8).
+  for (let d = 0; d < k; d++) {
+    let at = <usize>load<i32>(pd);
+    let b0 = v128.load(base0 + at);
+    let b1 = v128.load(base1 + at);
+    let av = v128.load32_splat(pa);
+    c00 = madd32(av, b0, c00);
+    c01 = madd32(av, b1, c01);
+    av = v128.load32_splat(pa, 4);
+    c10 = madd32(av, b0, c10);
+    c11 = madd32(av, b1, c11);
+    av = v128.load32_splat(pa, 8);
+    c20 = madd32(av, b0, c20);
+    c21 = madd32(av, b1, c21);
+    av = v128.load32_splat(pa, 12);
+    c30 = madd32(av, b0, c30);
+    c31 = madd32(av, b1, c31);
+    av = v128.load32_splat(pa, 16);
+    c40 = madd32(av, b0, c40);
+    c41 = madd32(av, b1, c41);
+    av = v128.load32_splat(pa, 20);
+    c50 = madd32(av, b0, c50);
+    c51 = madd32(av, b1, c51);
+    pa += 24;
+    pd += 4;
+  }
+  storeHalf32(c, ldc, row0, m, col0, cols0, c00, bias, acc);
+  storeHalf32(c, ldc, row0, m, col1, cols1, c01, bias, acc);
+  storeHalf32(c, ldc, row0 + 1, m, col0, cols0, c10, bias, acc);
+  storeHalf32(c, ldc, row0 + 1, m, col1, cols1, c11, bias, acc);
+  storeHalf32(c, ldc, row0 + 2, m, col0, cols0, c20, bias, acc);
+  storeHalf32(c, ldc, row0 + 2, m, col1, cols1, c21, bias, acc);
+  storeHalf32(c, ldc, row0 + 3, m, col0, cols0, c30, bias, acc);
+  storeHalf32(c, ldc, row0 + 3, m, col1, cols1, c31, bias, acc);
+  storeHalf32(c, ldc, row0 + 4, m, col0, cols0, c40, bias, acc);
+  storeHalf32(c, ldc, row0 + 4, m, col1, cols1, c41, bias, acc);
+  storeHalf32(c, ldc, row0 + 5, m, col0, cols0, c50, bias, acc);
+  storeHalf32(c, ldc, row0 + 5, m, col1, cols1, c51, bias, acc);
+}
+
+/**
+ * One 4-row panel of A (at pa, 16 bytes a depth step) times one strip of B: the 4 x 8 tile of C
+ * in 8 accumulators, written from row0 on.
+ */
+// @ts-ignore: decorator
+@inline function tile4x8(
+  m: i32, k: i32, pa: usize, dTab: usize, base0: usize, base1: usize,
+  c: usize, ldc: i32, row0: i32, col0: i32, cols0: i32, col1: i32, cols1: i32, bias: usize, acc: bool,
+): void {
+  let pd = dTab;
+  const z = f32x4.splat(0);
+  let c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+  const kEven = k & ~1;
+  // Two depth steps per iteration: V8 schedules the loads of one under the other's FMAs.
+  for (let d = 0; d < kEven; d += 2) {
+    let at = <usize>load<i32>(pd);
+    let b0 = v128.load(base0 + at);
+    let b1 = v128.load(base1 + at);
+    let av = v128.load32_splat(pa);
+    c00 = madd32(av, b0, c00);
+    c01 = madd32(av, b1, c01);
+    av = v128.load32_splat(pa, 4);
+    c10 = madd32(av, b0, c10);
+    c11 = madd32(av, b1, c11);
+    av = v128.load32_splat(pa, 8);
+    c20 = madd32(av, b0, c20);
+    c21 = madd32(av, b1, c21);
+    av = v128.load32_splat(pa, 12);
+    c30 = madd32(av, b0, c30);
+    c31 = madd32(av, b1, c31);
+    at = <usize>load<i32>(pd, 4);
+    b0 = v128.load(base0 + at);
+    b1 = v128.load(base1 + at);
+    av = v128.load32_splat(pa, 16);
+    c00 = madd32(av, b0, c00);
+    c01 = madd32(av, b1, c01);
+    av = v128.load32_splat(pa, 20);
+    c10 = madd32(av, b0, c10);
+    c11 = madd32(av, b1, c11);
+    av = v128.load32_splat(pa, 24);
+    c20 = madd32(av, b0, c20);
+    c21 = madd32(av, b1, c21);
+    av = v128.load32_splat(pa, 28);
+    c30 = madd32(av, b0, c30);
+    c31 = madd32(av, b1, c31);
+    pa += 32;
+    pd += 8;
+  }
+  if (k & 1) {
+    let at = <usize>load<i32>(pd);
+    let b0 = v128.load(base0 + at);
+    let b1 = v128.load(base1 + at);
+    let av = v128.load32_splat(pa);
+    c00 = madd32(av, b0, c00);
+    c01 = madd32(av, b1, c01);
+    av = v128.load32_splat(pa, 4);
+    c10 = madd32(av, b0, c10);
+    c11 = madd32(av, b1, c11);
+    av = v128.load32_splat(pa, 8);
+    c20 = madd32(av, b0, c20);
+    c21 = madd32(av, b1, c21);
+    av = v128.load32_splat(pa, 12);
+    c30 = madd32(av, b0, c30);
+    c31 = madd32(av, b1, c31);
+  }
+  storeHalf32(c, ldc, row0, m, col0, cols0, c00, bias, acc);
+  storeHalf32(c, ldc, row0, m, col1, cols1, c01, bias, acc);
+  storeHalf32(c, ldc, row0 + 1, m, col0, cols0, c10, bias, acc);
+  storeHalf32(c, ldc, row0 + 1, m, col1, cols1, c11, bias, acc);
+  storeHalf32(c, ldc, row0 + 2, m, col0, cols0, c20, bias, acc);
+  storeHalf32(c, ldc, row0 + 2, m, col1, cols1, c21, bias, acc);
+  storeHalf32(c, ldc, row0 + 3, m, col0, cols0, c30, bias, acc);
+  storeHalf32(c, ldc, row0 + 3, m, col1, cols1, c31, bias, acc);
+}
+
 /** C = A · B (+ bias) (+ C) in f32, B addressed through dTab and sTab (see the header). */
 export function gemm_f32(
   m: i32, k: i32, a: usize, b: usize, dTab: usize, strips: i32, sTab: usize,
   c: usize, ldc: i32, bias: usize, accumulate: i32,
 ): void {
-  const panelsA = (m + 3) >> 2;
-  const aPanel = <usize>k << 4;
-  const kEven = k & ~1;
+  const sixes = sixPanels(m);
+  const fours = (max(m - 6 * sixes, 0) + 3) >> 2;
+  const a4 = a + <usize>sixes * <usize>k * 24; // the first 4-row panel
   const acc = accumulate != 0;
   for (let q = 0; q < strips; q++) {
     const strip = sTab + <usize>q * 24;
@@ -120,72 +271,14 @@ export function gemm_f32(
     const base1 = b + <usize>load<i32>(strip, 12);
     const col1 = load<i32>(strip, 16);
     const cols1 = load<i32>(strip, 20);
-    for (let ip = 0; ip < panelsA; ip++) {
-      let pa = a + <usize>ip * aPanel;
-      let pd = dTab;
-      const z = f32x4.splat(0);
-      let c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
-      // Two depth steps per iteration: V8 schedules the loads of one under the other's FMAs.
-      for (let d = 0; d < kEven; d += 2) {
-        let at = <usize>load<i32>(pd);
-        let b0 = v128.load(base0 + at);
-        let b1 = v128.load(base1 + at);
-        let av = v128.load32_splat(pa);
-        c00 = madd32(av, b0, c00);
-        c01 = madd32(av, b1, c01);
-        av = v128.load32_splat(pa, 4);
-        c10 = madd32(av, b0, c10);
-        c11 = madd32(av, b1, c11);
-        av = v128.load32_splat(pa, 8);
-        c20 = madd32(av, b0, c20);
-        c21 = madd32(av, b1, c21);
-        av = v128.load32_splat(pa, 12);
-        c30 = madd32(av, b0, c30);
-        c31 = madd32(av, b1, c31);
-        at = <usize>load<i32>(pd, 4);
-        b0 = v128.load(base0 + at);
-        b1 = v128.load(base1 + at);
-        av = v128.load32_splat(pa, 16);
-        c00 = madd32(av, b0, c00);
-        c01 = madd32(av, b1, c01);
-        av = v128.load32_splat(pa, 20);
-        c10 = madd32(av, b0, c10);
-        c11 = madd32(av, b1, c11);
-        av = v128.load32_splat(pa, 24);
-        c20 = madd32(av, b0, c20);
-        c21 = madd32(av, b1, c21);
-        av = v128.load32_splat(pa, 28);
-        c30 = madd32(av, b0, c30);
-        c31 = madd32(av, b1, c31);
-        pa += 32;
-        pd += 8;
-      }
-      if (k & 1) {
-        const at = <usize>load<i32>(pd);
-        const b0 = v128.load(base0 + at);
-        const b1 = v128.load(base1 + at);
-        let av = v128.load32_splat(pa);
-        c00 = madd32(av, b0, c00);
-        c01 = madd32(av, b1, c01);
-        av = v128.load32_splat(pa, 4);
-        c10 = madd32(av, b0, c10);
-        c11 = madd32(av, b1, c11);
-        av = v128.load32_splat(pa, 8);
-        c20 = madd32(av, b0, c20);
-        c21 = madd32(av, b1, c21);
-        av = v128.load32_splat(pa, 12);
-        c30 = madd32(av, b0, c30);
-        c31 = madd32(av, b1, c31);
-      }
-      const row0 = ip << 2;
-      storeHalf32(c, ldc, row0, m, col0, cols0, c00, bias, acc);
-      storeHalf32(c, ldc, row0, m, col1, cols1, c01, bias, acc);
-      storeHalf32(c, ldc, row0 + 1, m, col0, cols0, c10, bias, acc);
-      storeHalf32(c, ldc, row0 + 1, m, col1, cols1, c11, bias, acc);
-      storeHalf32(c, ldc, row0 + 2, m, col0, cols0, c20, bias, acc);
-      storeHalf32(c, ldc, row0 + 2, m, col1, cols1, c21, bias, acc);
-      storeHalf32(c, ldc, row0 + 3, m, col0, cols0, c30, bias, acc);
-      storeHalf32(c, ldc, row0 + 3, m, col1, cols1, c31, bias, acc);
+    for (let ip = 0; ip < sixes; ip++) {
+      const pa = a + <usize>ip * <usize>k * 24;
+      tile6x8(m, k, pa, dTab, base0, base1, c, ldc, 6 * ip, col0, cols0, col1, cols1, bias, acc);
+    }
+    for (let ip = 0; ip < fours; ip++) {
+      const pa = a4 + <usize>ip * <usize>k * 16;
+      const row0 = 6 * sixes + 4 * ip;
+      tile4x8(m, k, pa, dTab, base0, base1, c, ldc, row0, col0, cols0, col1, cols1, bias, acc);
     }
   }
 }
@@ -277,28 +370,34 @@ export function gemm_f64(
 }
 
 /**
- * Packs row-major src (m x k, elemBytes 4 or 8) into panels of 4 rows, depth-major, rows past
- * m zero. dst needs ceil4(m) * k * elemBytes bytes.
+ * Packs row-major src (m x k, elemBytes 4 or 8) into the panels its GEMM reads, depth-major, rows
+ * past m zero: f64 in panels of 4 rows; f32 in sixPanels(m) panels of 6 rows, then panels of 4.
+ * dst needs packed_rows(m, elemBytes) * k * elemBytes bytes.
  */
 export function pack_a(src: usize, m: i32, k: i32, dst: usize, elemBytes: i32): void {
-  const panels = (m + 3) >> 2;
-  for (let p = 0; p < panels; p++) {
-    for (let r = 0; r < 4; r++) {
-      const row = (p << 2) + r;
-      // Seek to the row once; then step through its depth, 4 elements apart in the panel.
-      let at = <usize>p * <usize>k * 4 + <usize>r;
+  const sixes = elemBytes == 8 ? 0 : sixPanels(m);
+  const rows = packed_rows(m, elemBytes);
+  let first = 0; // the panel's first row, and the number of rows packed before it
+  while (first < rows) {
+    const height = first < 6 * sixes ? 6 : 4;
+    for (let r = 0; r < height; r++) {
+      const row = first + r;
+      // Seek to the row once; then step through its depth, `height` elements apart in the panel.
+      let at = <usize>first * <usize>k + <usize>r;
       let s = <usize>row * <usize>k;
+      const step = <usize>height;
       if (row >= m) {
-        for (let d = 0; d < k; d++, at += 4) {
+        for (let d = 0; d < k; d++, at += step) {
           if (elemBytes == 8) store<u64>(dst + (at << 3), 0);
           else store<u32>(dst + (at << 2), 0);
         }
       } else if (elemBytes == 8) {
-        for (let d = 0; d < k; d++, at += 4, s++) store<u64>(dst + (at << 3), load<u64>(src + (s << 3)));
+        for (let d = 0; d < k; d++, at += step, s++) store<u64>(dst + (at << 3), load<u64>(src + (s << 3)));
       } else {
-        for (let d = 0; d < k; d++, at += 4, s++) store<u32>(dst + (at << 2), load<u32>(src + (s << 2)));
+        for (let d = 0; d < k; d++, at += step, s++) store<u32>(dst + (at << 2), load<u32>(src + (s << 2)));
       }
     }
+    first += height;
   }
 }
 

@@ -35,8 +35,10 @@ export interface Kernels {
   ): void;
   /** As `gemm_f32` in float64. */
   gemm_f64: Kernels["gemm_f32"];
-  /** Packs a row-major m x k matrix into panels of 4 rows, depth-major. */
+  /** Packs a row-major m x k matrix into the GEMM's panels (of 6 and 4 rows), depth-major. */
   pack_a(src: number, m: number, k: number, dst: number, elemBytes: number): void;
+  /** Rows of an m-row matrix packed by `pack_a`, padding included. */
+  packed_rows(m: number, elemBytes: number): number;
   /** Copies an image with `pad` zeros around each channel, then `tail` zero bytes. */
   pad_image(
     src: number,
