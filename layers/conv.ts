@@ -3,10 +3,10 @@
  *
  * Precision on the TypeScript path (the reference): each output is a float64 dot product over
  * the widened input and weights, plus the bias, rounded once to the storage format. On the wasm
- * path (the `kernels` option), taken when the input is stored in the layer's own format: f64
- * storage computes the same float64 dot product (the terms summed in the same order, the
- * relaxed-SIMD build fusing each multiply-add); every other format widens input and weights
- * exactly to float32, accumulates the dot product and adds the bias in float32, and rounds that
+ * path (the `kernels` option), whatever format the input is stored in: f64 storage computes the
+ * same float64 dot product (the terms summed in the same order, the relaxed-SIMD build fusing
+ * each multiply-add) on the input widened exactly to float64; every other format widens input
+ * and weights to float32 (exactly; an f64 input is rounded to float32), accumulates the dot product and adds the bias in float32, and rounds that
  * float32 once to the storage format (nothing to round for f32). Gradients on the TypeScript
  * path are float64 sums (over the batch too), each rounded once to the format. On the wasm path
  * (when input, output gradient and layer share a format) the input gradient and the weight
@@ -34,7 +34,12 @@ import {
   sparseColumns,
 } from "./_matmul.ts";
 import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
-import { productArithmetic, productFormat, type WasmFormat, wasmFormat } from "./wasm/staging.ts";
+import {
+  productArithmetic,
+  productFormat,
+  type ProductFormats,
+  wasmFormat,
+} from "./wasm/staging.ts";
 import { convBackward, convForward } from "./wasm/conv.ts";
 import { f32 } from "./storage/f32.ts";
 import type { ScaledCounts } from "./storage/mx.ts";
@@ -436,8 +441,8 @@ export class Conv implements Layer {
     }
   }
 
-  /** The wasm format the forward pass of an input stored in `input` runs in, if any. */
-  #forwardFormat(input: Storage): WasmFormat | undefined {
+  /** The wasm formats the forward pass of an input stored in `input` runs in, if any. */
+  #forwardFormat(input: Storage): ProductFormats | undefined {
     return productFormat(this.kernels, this.storage, input, this.accumulator);
   }
 

@@ -14,8 +14,10 @@
  * rule; stochastic rounding draws one number per value written from the format's stream, in
  * element order, as the TypeScript layers' forward passes do. A scaled format's conv and affine
  * quantize their operands in wasm (to the values the TypeScript code computes) and multiply on
- * the f32 kernels. A layer whose input is stored in another format than its own runs the
- * TypeScript code and says so in its arithmetic.
+ * the f32 kernels. A conv or affine layer whose input is stored in another format than its own
+ * converts it on loading, so it computes the same whatever format its input arrived in; ReLU
+ * and pooling at such a boundary, and backward passes, run the TypeScript code there and say so
+ * in their arithmetic.
  *
  * @module
  */

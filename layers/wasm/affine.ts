@@ -12,18 +12,24 @@ import { gemm, halfLanes, packA, packedBytes, putTables } from "./gemm.ts";
 import { rowMajorTables } from "./tables.ts";
 import {
   loadValues,
+  type ProductFormats,
   regionBytes,
+  reserveInputStaging,
   reserveStaging,
   storeValues,
   valueBytes,
   type WasmFormat,
 } from "./staging.ts";
 
-/** `y` (N, outputs) = `x` (N, inputs) · `weights` (inputs, outputs) + `bias`, all in `format`. */
+/**
+ * `y` (N, outputs) = `x` (N, inputs) · `weights` (inputs, outputs) + `bias`, stored in
+ * `formats.format`, `x` in `formats.input`.
+ */
 export function affineForward(
-  format: WasmFormat,
+  formats: ProductFormats,
   tensors: { x: Tensor; weights: Tensor; bias: Tensor; y: Tensor },
 ): void {
+  const { format, input: from } = formats;
   const kernels = requireKernels();
   const { x, weights, bias, y } = tensors;
   const [inputs, outputs] = weights.shape;
@@ -41,7 +47,10 @@ export function affineForward(
       reserve,
     );
 
-    loadValues(kernels, staging, x.data, 0, n * inputs, input);
+    const inputStaging = from.name === format.name
+      ? staging
+      : reserveInputStaging(from, format, reserve, n * inputs);
+    loadValues(kernels, inputStaging, x.data, 0, n * inputs, input);
     packA(kernels, format, input, { m: n, k: inputs }, packed);
     loadValues(kernels, staging, weights.data, 0, inputs * outputs, w);
     loadValues(kernels, staging, bias.data, 0, outputs, b);

@@ -24,7 +24,9 @@ import { channelsLastTables, convTables, rowMajorTables } from "./tables.ts";
 import {
   isF64,
   loadValues,
+  type ProductFormats,
   regionBytes,
+  reserveInputStaging,
   reserveStaging,
   storeValues,
   valueBytes,
@@ -57,13 +59,14 @@ interface Filters {
 
 /**
  * `y` (N, outC, OH, OW) = conv(`x` (N, C, H, W), `weights` (outC, C, size, size)) + `bias`,
- * all stored in `format`.
+ * stored in `formats.format`, `x` in `formats.input`.
  */
 export function convForward(
-  format: WasmFormat,
+  formats: ProductFormats,
   tensors: { x: Tensor; weights: Tensor; bias: Tensor; y: Tensor },
   geometry: ConvGeometry,
 ): void {
+  const { format, input } = formats;
   const kernels = requireKernels();
   const { x, weights, bias, y } = tensors;
   const [outC, channels, size] = weights.shape;
@@ -77,7 +80,8 @@ export function convForward(
     loadValues(kernels, staging, weights.data, 0, outC * taps, raw);
     packA(kernels, format, raw, { m: outC, k: taps }, packed);
     loadValues(kernels, staging, bias.data, 0, outC, b);
-    convolve(kernels, format, reserve, { count: outC, packed, bias: b }, { x, y }, geometry);
+    const filters = { count: outC, packed, bias: b };
+    convolve(kernels, format, reserve, filters, { x, y }, geometry, input);
   });
 }
 
@@ -276,8 +280,8 @@ function col2imBack(
 }
 
 /**
- * `y` = conv(`x`) with filters already in the memory, image by image, in `format`; the
- * regions it needs come from `reserve`.
+ * `y` = conv(`x`) with filters already in the memory, image by image, in `format`, `x` stored
+ * in `input`; the regions it needs come from `reserve`.
  */
 function convolve(
   kernels: Kernels,
@@ -286,6 +290,7 @@ function convolve(
   filters: Filters,
   tensors: { x: Tensor; y: Tensor },
   geometry: ConvGeometry,
+  input: WasmFormat = format,
 ): void {
   const { x, y } = tensors;
   const { size, stride, pad, oh, ow } = geometry;
@@ -305,9 +310,12 @@ function convolve(
   const col = stride === 1 ? padded : reserve(regionBytes(taps * positions, bytes));
   const out = reserve(regionBytes(outC * positions, bytes));
   const staging = reserveStaging(format, reserve, imageSize, outC * positions);
+  const inputStaging = input.name === format.name
+    ? staging
+    : reserveInputStaging(input, format, reserve, imageSize);
   const placed = putTables(tables, reserve);
   for (let i = 0; i < n; i++) {
-    loadValues(kernels, staging, x.data, i * imageSize, imageSize, image);
+    loadValues(kernels, inputStaging, x.data, i * imageSize, imageSize, image);
     kernels.pad_image(image, channels, h, w, pad, padded, bytes, READ_PAST);
     if (stride !== 1) {
       kernels.im2col(padded, channels, hp, wp, size, stride, oh, ow, col, positions, bytes);

@@ -95,31 +95,44 @@ export function wasmFormat(path: KernelPath, ...storages: Storage[]): WasmFormat
   return path === "wasm" ? commonFormat(...storages) : undefined;
 }
 
+/** The formats of a product layer on the wasm kernels: its own, and its input's. */
+export interface ProductFormats {
+  /** The layer's format: what it computes in and rounds its outputs to. */
+  format: WasmFormat;
+  /** The format its input is stored in, widened into the layer's arithmetic type. */
+  input: WasmFormat;
+}
+
 /**
- * The format a layer that sums products (conv, affine) on kernel path `path`, stored in `storage`,
- * hands to the wasm kernels for an input stored in `input`; undefined when it runs its TypeScript
- * code. An accumulator is a TypeScript-path instrument (the wasm kernels sum in their own width);
- * a scaled format multiplies on its float32 twin, which reads float32 operands.
+ * The formats a layer that sums products (conv, affine) on kernel path `path`, stored in
+ * `storage`, hands to the wasm kernels for an input stored in `input`; undefined when it runs
+ * its TypeScript code. An input in another format than the layer's is converted on loading
+ * (see {@linkcode reserveInputStaging}), so the layer computes the same whatever format its
+ * input arrived in. An accumulator is a TypeScript-path instrument (the wasm kernels sum in
+ * their own width); a scaled format multiplies on its float32 twin, which reads float32 operands.
  */
 export function productFormat(
   path: KernelPath,
   storage: Storage,
   input: Storage,
   accumulator?: Storage,
-): WasmFormat | undefined {
-  if (accumulator) return undefined;
-  return scaledSchemeOf(storage) ? wasmFormat(path, f32, f32) : wasmFormat(path, input, storage);
+): ProductFormats | undefined {
+  if (accumulator || path !== "wasm") return undefined;
+  const format = scaledSchemeOf(storage) ? formatOf(f32) : formatOf(storage);
+  const from = scaledSchemeOf(storage) ? format : formatOf(input);
+  return format && from ? { format, input: from } : undefined;
 }
 
 /**
- * The arithmetic of a layer that sums products (conv, affine): on the wasm kernels of `format`
+ * The arithmetic of a layer that sums products (conv, affine): on the wasm kernels of `formats`
  * (float64 sums for f64, float32 for the rest), or, without a format, on the TypeScript code
  * (float64 sums, or every partial sum rounded to `accumulator`).
  */
 export function productArithmetic(
-  format: WasmFormat | undefined,
+  formats: ProductFormats | undefined,
   accumulator?: Storage,
 ): Arithmetic {
+  const format = formats?.format;
   if (format) return { path: "wasm", accumulation: isF64(format) ? "float64" : "float32" };
   return { path: "typescript", accumulation: accumulator?.name ?? "float64" };
 }
@@ -160,6 +173,11 @@ export interface Staging {
   encode: number;
   /** For stochastic rounding: room for one random number per element, else 0. */
   random: number;
+  /**
+   * For an input converted between float32 and float64 on loading: the bytes of the values
+   * it is loaded as, and room for its float32 values on the way to float64.
+   */
+  convert?: { bytes: 4 | 8; float32: number };
 }
 
 /**
@@ -183,6 +201,25 @@ export function reserveStaging(
   return { format, at, decode, encode, random };
 }
 
+/**
+ * Staging for an input stored in `input` that a layer computing in `layer`'s type reads: that
+ * of `input`, converting on loading where the two compute in different types — a float64
+ * input rounded to float32 (as `Math.fround`), every other input widened to float32 exactly
+ * and then to float64.
+ */
+export function reserveInputStaging(
+  input: WasmFormat,
+  layer: WasmFormat,
+  reserve: (bytes: number) => number,
+  count: number,
+): Staging {
+  const staging = reserveStaging(input, reserve, count);
+  const bytes = valueBytes(layer);
+  if (bytes === valueBytes(input)) return staging;
+  const float32 = bytes === 8 ? reserve(regionBytes(count, 4)) : 0;
+  return { ...staging, convert: { bytes, float32 } };
+}
+
 /** The bytes of elements `start .. start + count` of `data`, `bytes` each. */
 function elementBytes(data: StorageArray, start: number, count: number, bytes: number): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset + start * bytes, count * bytes);
@@ -200,7 +237,18 @@ export function loadValues(
   count: number,
   values: number,
 ): void {
-  const { format, at } = staging;
+  const { format, at, convert } = staging;
+  if (convert?.bytes === 4) {
+    // float64 values rounded to float32
+    const doubles = new Float64Array(src.buffer, src.byteOffset + start * 8, count);
+    new Float32Array(heap(), values, count).set(doubles);
+    return;
+  }
+  if (convert) {
+    loadValues(kernels, { ...staging, convert: undefined }, src, start, count, convert.float32);
+    new Float64Array(heap(), values, count).set(new Float32Array(heap(), convert.float32, count));
+    return;
+  }
   const coded = storedBytes(format) < 4;
   copyIn(format, src, start, count, coded ? at : values);
   const rounded = wholeBlocks(count);
