@@ -12,6 +12,7 @@ import type { Sequential } from "../layers/sequential.ts";
 import { networkFromSpec, networkSpec } from "../layers/spec.ts";
 import { f64 } from "../layers/storage/f64.ts";
 import type { Tensor } from "../layers/tensor.ts";
+import { isProductLayer, tensorAmax, traceProductInputs } from "../layers/_product_inputs.ts";
 
 /**
  * Where a run's activation scales came from: the batch being computed (`dynamic`), or a
@@ -34,9 +35,6 @@ export type ActivationScales =
     /** The calibrated amax of each conv and affine layer's input, by layer name. */
     amax: Record<string, number>;
   };
-
-/** The layers whose input a scaled format quantizes: those that multiply by weights. */
-const PRODUCT_KINDS = new Set(["conv", "affine"]);
 
 /**
  * The largest magnitude of every conv and affine layer's input, by layer name, when the
@@ -65,30 +63,15 @@ export function activationAmax(
 ): Record<string, number> {
   const amax: Record<string, number> = {};
   const note = (name: string, input: Tensor) => {
-    let m = amax[name] ?? 0;
-    for (const v of input.toFloat64()) {
-      const a = Math.abs(v);
-      if (!(a < Infinity)) {
-        throw new RangeError(`Cannot calibrate ${name}: its input holds ${v}`);
-      }
-      if (a > m) m = a;
-    }
-    amax[name] = m;
+    const m = tensorAmax(input);
+    if (!(m < Infinity)) throw new RangeError(`Cannot calibrate ${name}: its input holds ${m}`);
+    amax[name] = Math.max(amax[name] ?? 0, m);
   };
   const reference = net.to(f64);
   const count = imageCount(set);
   for (let start = 0; start < count; start += batch) {
     const x = imageBatch(set, start, Math.min(batch, count - start), f64);
-    let input = x;
-    const layers = reference.layers;
-    if (PRODUCT_KINDS.has(layers[0].kind)) note(layers[0].name, input);
-    reference.forward(x, {
-      trace: (layer, y) => {
-        input = y;
-        const next = layers[layers.indexOf(layer) + 1];
-        if (next && PRODUCT_KINDS.has(next.kind)) note(next.name, input);
-      },
-    });
+    reference.forward(x, { trace: traceProductInputs(reference.layers, x, note) });
   }
   return amax;
 }
@@ -117,7 +100,7 @@ export function withActivationAmax(
   const names = net.layers.map((layer) => layer.name);
   for (const [name, value] of Object.entries(amax)) {
     const at = names.indexOf(name);
-    if (at < 0 || !PRODUCT_KINDS.has(net.layers[at].kind)) {
+    if (at < 0 || !isProductLayer(net.layers[at])) {
       throw new RangeError(`Cannot set activationAmax of "${name}": not a conv or affine layer`);
     }
     spec.layers[at].options.activationAmax = value;

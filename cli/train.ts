@@ -22,7 +22,13 @@ import {
 import { LossScale, type Optimizer, zeroGradientFractions } from "../layers/mod.ts";
 import { gradientRanges, gradientRangeTotals } from "../analysis/mod.ts";
 import { imageCount } from "../data/mod.ts";
-import type { EpochSummary, StepReport, TrainingPosition } from "../training/mod.ts";
+import {
+  delayedScaling,
+  type EpochSummary,
+  type StepReport,
+  type TrainingPosition,
+} from "../training/mod.ts";
+import { scaledSchemeOf } from "../layers/storage/mod.ts";
 import { readMnistDir, readSafetensorsFile, writeSafetensorsFile } from "../data/files.ts";
 import {
   parseFlags,
@@ -59,10 +65,15 @@ Options:
   --lr X              learning rate (default 0.001 for adam, 0.1 for sgd)
   --seed N            seed of initialisation, image order and dropout (default 1)
   --format NAME       storage of weights, activations and gradients: f64, f32 (default), f16,
-                      f16-polyfill, bf16
+                      f16-polyfill, bf16, or a scaled format (int8, e4m3-tensor, ...)
   --master NAME       keep master weights in this format (f32 for the mixed-precision recipe)
   --loss-scale MODE   dynamic (float16 recipe: starts at 2^15, halves and skips a step on
                       overflow, doubles after 2000 clean steps) or off (default: dynamic for f16)
+  --scaling MODE      activation scales of the formats that scale them per tensor (int8, int4,
+                      e4m3-tensor, ...): dynamic (default: each batch's amax) or delayed
+                      scaling, delayed[:HISTORY[:RULE[:MARGIN]]]: the amax of each layer's
+                      input over its last HISTORY steps (default 16), RULE max (default) or
+                      most-recent, times 2^MARGIN (default 0) (docs/scaled-formats.md)
   --data DIR          folder with the MNIST IDX files (default: $HALFPREC_MNIST, else the cache,
                       downloading the training set into it, md5 checked)
   --limit N           train on the first N images only (at least --batch); --test-limit N:
@@ -136,6 +147,7 @@ function newRun(args: Args, pool: WorkerPool) {
     limit: args.limit,
     pool,
     lossScale: args.lossScale === "dynamic" ? new LossScale() : undefined,
+    scaling: args.scaling === "dynamic" ? undefined : delayedScaling(args.scaling),
   };
   return { net, options };
 }
@@ -255,6 +267,7 @@ async function saveWeights(
     seed: String(args.seed),
     limit: String(args.limit),
     lossScale: args.lossScale,
+    scaling: args.scaling,
     workers: String(args.workers),
     epochs: String(args.epochs),
     testAccuracy: accuracy.toFixed(4),
@@ -276,6 +289,7 @@ function parse(argv: string[]) {
     format: { type: "string", multiple: true, default: ["f32"] },
     master: { type: "string", multiple: true },
     "loss-scale": { type: "string" },
+    scaling: { type: "string", default: "dynamic" },
     data: { type: "string" },
     limit: { type: "string", default: "60000" },
     "test-limit": { type: "string" },
@@ -302,6 +316,20 @@ function parse(argv: string[]) {
   if (lossScale !== "dynamic" && lossScale !== "off") {
     throw new UsageError(`--loss-scale is "${lossScale}", expected dynamic or off`);
   }
+  const scaling = values.scaling;
+  if (scaling !== "dynamic" && !delayedScaling(scaling)) {
+    throw new UsageError(
+      `--scaling is "${scaling}", expected dynamic or delayed[:HISTORY[:RULE[:MARGIN]]] ` +
+        "(delayed:16:max:0)",
+    );
+  }
+  const granularity = scaledSchemeOf(storageByName(format))?.granularity;
+  if (scaling !== "dynamic" && (granularity === undefined || granularity === "mx")) {
+    throw new UsageError(
+      `--scaling ${scaling} needs a format that scales activations per tensor ` +
+        `(e4m3-tensor, int8, nvfp4, ...), not ${format}`,
+    );
+  }
   const batch = positiveInteger("batch", values.batch);
   const limit = positiveInteger("limit", values.limit);
   if (limit < batch) {
@@ -318,6 +346,7 @@ function parse(argv: string[]) {
     seed: positiveInteger("seed", values.seed),
     limit,
     lossScale,
+    scaling,
     workers: workersFlag(values.workers),
     epochs: positiveInteger("epochs", values.epochs),
     out: values.out ?? `deepconvnet-${format}.safetensors`,

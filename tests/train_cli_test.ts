@@ -38,6 +38,9 @@ Deno.test("train refuses bad flags before any work, in one line, exit 2", async 
       [["--master", "f32", "--master", "f16"], /^train: --master is given 2 times/],
       [["--out", dir], /^train: --out .*: is a folder, expected a file name$/],
       [["--out", "/proc/halfprec.safetensors"], /^train: --out \/proc\/halfprec.safetensors: /],
+      [["--scaling", "delayed:0"], /^train: --scaling is "delayed:0", expected dynamic or delayed/],
+      [["--scaling", "delayed"], /^train: --scaling delayed needs a format .*, not f32$/],
+      [["--format", "mxfp4", "--scaling", "delayed:4"], /, not mxfp4$/],
     ];
     for (const [args, pattern] of cases) {
       assertOneLineError(await runCli("train", args), 2, pattern);

@@ -43,13 +43,16 @@ const VERSION = "1";
 /** The prefix of the optimizer's tensors. */
 const OPTIMIZER = "optimizer.";
 
+/** The prefix of delayed scaling's amax histories, one tensor per layer. */
+const SCALING = "scaling.";
+
 /** What a checkpoint is made of: a safetensors file's tensors and metadata. */
 export type Checkpoint = Safetensors;
 
 /** The options a checkpoint depends on (those of {@linkcode trainEpochs} that define a run). */
 export type CheckpointOptions = Pick<
   TrainEpochsOptions,
-  "optimizer" | "batch" | "seed" | "limit" | "pool" | "lossScale" | "settings"
+  "optimizer" | "batch" | "seed" | "limit" | "pool" | "lossScale" | "scaling" | "settings"
 >;
 
 /**
@@ -72,6 +75,8 @@ function runSettings(
     images: String(options.limit ?? imageCount(data)),
     workers: String(options.pool?.size ?? 0),
     lossScale: options.lossScale ? "dynamic" : "off",
+    // Only with delayed scaling, so that checkpoints written before it existed still resume.
+    ...(options.scaling && { scaling: options.scaling.name }),
   };
 }
 
@@ -117,6 +122,9 @@ export function checkpointOf(
   }
   for (const [name, values] of options.optimizer.state()) {
     tensors.set(OPTIMIZER + name, Tensor.from(f64, [values.length], values));
+  }
+  for (const [layer, maxima] of options.scaling?.state() ?? []) {
+    tensors.set(SCALING + layer, Tensor.from(f64, [maxima.length], maxima));
   }
   const scale = options.lossScale;
   return {
@@ -185,6 +193,9 @@ export function restoreCheckpoint(
   for (const [key, value] of Object.entries(runSettings(net, data, options))) {
     if (metadata[key] !== value) refuse(key, `${value}, as in this run`);
   }
+  if (metadata.scaling !== undefined && !options.scaling) {
+    refuse("scaling", "nothing (this run has no delayed scaling)");
+  }
   const steps = Math.floor(Number(metadata.images) / options.batch);
   const position = {
     epoch: wholeNumber(metadata.nextEpoch) ?? refuse("nextEpoch", "a whole number"),
@@ -200,7 +211,10 @@ export function restoreCheckpoint(
     refuse("lossScaleValue", "a positive number");
   }
   const state = optimizerState(net, checkpoint, source);
-  const params = new Map([...tensors].filter(([name]) => !name.startsWith(OPTIMIZER)));
+  const histories = scalingState(checkpoint, source);
+  const params = new Map(
+    [...tensors].filter(([name]) => !name.startsWith(OPTIMIZER) && !name.startsWith(SCALING)),
+  );
   try {
     net.loadParams(params, source);
   } catch (error) {
@@ -213,6 +227,7 @@ export function restoreCheckpoint(
   }
   options.optimizer.restore(state);
   if (options.lossScale) Object.assign(options.lossScale, scale);
+  options.scaling?.restore(histories);
   return position;
 }
 
@@ -239,6 +254,25 @@ function optimizerState(
       : undefined;
     if (problem) throw new DataError(source, { field: `tensor ${quote(name)}`, ...problem });
     state.set(name.slice(OPTIMIZER.length), values);
+  }
+  return state;
+}
+
+/** The amax histories of delayed scaling in `checkpoint`, by layer, checked: finite, not negative. */
+function scalingState(checkpoint: Checkpoint, source: string): Map<string, Float64Array> {
+  const state = new Map<string, Float64Array>();
+  for (const [name, t] of checkpoint.tensors) {
+    if (!name.startsWith(SCALING)) continue;
+    const values = t.toFloat64();
+    const bad = values.findIndex((v) => !(v >= 0 && v < Infinity));
+    if (bad >= 0) {
+      throw new DataError(source, {
+        field: `tensor ${quote(name)}`,
+        expected: "amax values, finite and not negative",
+        found: `${values[bad]} at index ${bad}`,
+      });
+    }
+    state.set(name.slice(SCALING.length), values);
   }
   return state;
 }

@@ -41,3 +41,4 @@ export * from "./train.ts";
 export * from "./train_epochs.ts";
 export * from "./checkpoint.ts";
 export * from "./training_diverged_error.ts";
+export * from "./delayed_scaling.ts";

@@ -18,6 +18,7 @@ import type { Optimizer } from "../layers/optimizer.ts";
 import { Random } from "../layers/random.ts";
 import type { Sequential } from "../layers/sequential.ts";
 import type { WorkerPool } from "../workers/worker_pool.ts";
+import type { DelayedScaling } from "./delayed_scaling.ts";
 
 /** Options of {@linkcode trainEpoch}. */
 export interface TrainOptions {
@@ -35,6 +36,12 @@ export interface TrainOptions {
   pool?: WorkerPool;
   /** Dynamic loss scaling (for float16 gradients); without one, the loss is not scaled. */
   lossScale?: LossScale;
+  /**
+   * Delayed scaling of the activations (see {@linkcode DelayedScaling}): each step scales the
+   * product layers' inputs from their amax history, which takes the step's amax afterwards.
+   * Without it, activation scales are the layers' own (dynamic, or calibrated).
+   */
+  scaling?: DelayedScaling;
   /** Called after every step. */
   onStep?: (step: StepReport) => void;
   /** Checked after every step; the epoch stops early when it returns true. */
@@ -90,7 +97,7 @@ export async function trainEpoch(
   epoch: number,
   options: TrainOptions,
 ): Promise<EpochReport> {
-  const { optimizer, batch, seed, pool, lossScale } = options;
+  const { optimizer, batch, seed, pool, lossScale, scaling } = options;
   const count = options.limit ?? imageCount(set);
   const steps = Math.floor(count / batch);
   const order = new Random(seed * 1009 + epoch).permutation(count);
@@ -104,17 +111,19 @@ export async function trainEpoch(
     const labels = Int32Array.from(indices, (i) => set.labels[i]);
     const stepSeed = seed + (epoch * steps + step) * 7;
     const scale = lossScale?.value ?? 1;
+    const scales = scaling?.nextStep();
     let loss: number;
     if (pool) {
-      loss = await pool.gradients(net, x, labels, { lossScale: scale, seed: stepSeed });
+      loss = await pool.gradients(net, x, labels, { lossScale: scale, seed: stepSeed, scales });
     } else {
       reseedDropout(net, stepSeed);
-      loss = lossAndGradients(net, x, labels, { lossScale: scale });
+      loss = lossAndGradients(net, x, labels, { lossScale: scale, scales });
     }
     // Checked before the update: the weights that gave this loss are the last ones trained.
     if (!Number.isFinite(loss)) {
       throw new TrainingDivergedError({ epoch, step, what: "the loss", value: loss });
     }
+    if (scales) scaling!.record(scales.seen);
     const applied = lossScale ? lossScale.update(gradientsFinite(net)) : true;
     if (applied) optimizer.step(net, { lossScale: scale });
     total += loss;

@@ -23,6 +23,8 @@ export type Question =
     lossScale: number;
     /** Seed of this slice's dropout masks. */
     seed: number;
+    /** Delayed scaling: the amax each product layer scales its input by (`PassScales.amax`). */
+    amax?: Readonly<Record<string, number>>;
   };
 
 /** A question as sent, with the id its reply will carry. */
@@ -36,5 +38,7 @@ export interface Reply {
   /** The slice's mean loss and the gradients by parameter name, for "gradients". */
   loss?: number;
   grads?: Record<string, TensorSpec>;
+  /** With `amax` asked: the amax of every product layer's input in the slice. */
+  seen?: Record<string, number>;
   error?: string;
 }

@@ -35,11 +35,13 @@ self.onmessage = (event: MessageEvent<Request>) => {
         params.get(name)!.set(tensorFromSpec(spec).toFloat64());
       }
       reseedDropout(net, request.seed);
+      const scales = request.amax && { amax: request.amax, seen: {} };
       const loss = lossAndGradients(net, tensorFromSpec(request.input), request.labels, {
         lossScale: request.lossScale,
+        scales,
       });
       const grads = Object.fromEntries([...net.grads()].map(([name, g]) => [name, tensorSpec(g)]));
-      reply = { id: request.id, loss, grads };
+      reply = { id: request.id, loss, grads, seen: scales?.seen };
     }
   } catch (error) {
     reply = { id: request.id, error: error instanceof Error ? error.message : String(error) };

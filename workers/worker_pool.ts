@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { PassScales } from "../layers/loss.ts";
 import type { Sequential } from "../layers/sequential.ts";
 import { networkSpec, tensorFromSpec, type TensorSpec, tensorSpec } from "../layers/spec.ts";
 import { argmaxRows, type Tensor } from "../layers/tensor.ts";
@@ -120,13 +121,15 @@ export class WorkerPool {
    * float64 into `net`'s gradients. Returns the batch's mean loss.
    *
    * Each slice's dropout masks come from `options.seed` and the slice's position, so a run is
-   * reproducible for a given pool size (not across pool sizes).
+   * reproducible for a given pool size (not across pool sizes). `options.scales` (delayed
+   * scaling) sets every worker's activation scales for this step and collects the amax of each
+   * product layer's input over the whole batch (the largest of the slices').
    */
   async gradients(
     net: Sequential,
     x: Tensor,
     labels: Uint8Array | Int32Array,
-    options: { lossScale?: number; seed: number },
+    options: { lossScale?: number; seed: number; scales?: PassScales },
   ): Promise<number> {
     const params = Object.fromEntries([...net.params()].map(([name, t]) => [name, tensorSpec(t)]));
     const slices = this.#slices(x);
@@ -138,8 +141,15 @@ export class WorkerPool {
         labels: labels.slice(slice.start, slice.end),
         lossScale: options.lossScale ?? 1,
         seed: options.seed * slices.length + i,
+        amax: options.scales?.amax,
       })
     ));
+    const seen = options.scales?.seen;
+    for (const reply of seen ? replies : []) {
+      for (const [name, amax] of Object.entries(reply.seen!)) {
+        seen![name] = Math.max(seen![name] ?? 0, amax);
+      }
+    }
     const share = (i: number) => (slices[i].end - slices[i].start) / x.shape[0];
     for (const [name, grad] of net.grads()) {
       const sum = new Float64Array(grad.size);
