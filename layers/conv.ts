@@ -21,7 +21,13 @@ import type { Storage } from "./storage/storage.ts";
 import { f64 } from "./storage/f64.ts";
 import { Tensor } from "./tensor.ts";
 import { reuse, Scratch } from "./_scratch.ts";
-import { checkWindow, outputExtent, type Window } from "./_geometry.ts";
+import {
+  outputExtents,
+  type Window,
+  windowOf,
+  type WindowWidths,
+  windowWidths,
+} from "./_geometry.ts";
 import {
   allFinite,
   identity,
@@ -51,17 +57,20 @@ import {
   type ScaledOperands,
 } from "./_scaled_operands.ts";
 
-/** Options of {@linkcode Conv}. */
-export interface ConvOptions {
+/**
+ * Options of {@linkcode Conv}: a square kernel, or a rectangular one with `kernelWidth` (and a
+ * step and border across of their own with `strideWidth` and `padWidth`).
+ */
+export interface ConvOptions extends WindowWidths {
   /** Channels of the input. */
   inChannels: number;
   /** Channels of the output (the number of filters). */
   outChannels: number;
-  /** Side of the square kernel. */
+  /** Side of the square kernel (its height, with `kernelWidth`). */
   kernel: number;
-  /** Step between kernel positions. @default {1} */
+  /** Step between kernel positions (down, with `strideWidth`). @default {1} */
   stride?: number;
-  /** Zeros added on every side of the input. @default {0} */
+  /** Zeros added on every side of the input (above and below, with `padWidth`). @default {0} */
   pad?: number;
   /** Format of weights, gradients and output. @default {f64} */
   storage?: Storage;
@@ -83,7 +92,7 @@ export interface ConvOptions {
 }
 
 /**
- * Convolution with weights `W` (outChannels, inChannels, kernel, kernel) and bias `b`
+ * Convolution with weights `W` (outChannels, inChannels, kernel, kernelWidth) and bias `b`
  * (outChannels), computed per image as im2col followed by a matrix multiply.
  *
  * @example A 2x2 kernel of ones sums each window
@@ -110,8 +119,8 @@ export class Conv implements Layer {
   readonly fanIn: number;
   /** The options this layer was made with, defaults filled in. */
   readonly options:
-    & Required<Omit<ConvOptions, "storage" | "accumulator" | "activationAmax" | "kernels">>
-    & Pick<ConvOptions, "activationAmax">;
+    & Required<Pick<ConvOptions, "inChannels" | "outChannels" | "kernel" | "stride" | "pad">>
+    & Pick<ConvOptions, keyof WindowWidths | "activationAmax">;
   readonly #window: Window;
   /** The float32 layer a scaled format computes with, on the quantized operands. */
   #twin?: Conv;
@@ -131,8 +140,7 @@ export class Conv implements Layer {
         `Cannot make conv: channels ${inChannels} -> ${outChannels}, expected positive integers`,
       );
     }
-    this.#window = { size: kernel, stride, pad };
-    checkWindow("conv", this.#window);
+    this.#window = windowOf("conv", { ...options, size: kernel, stride, pad });
     const { activationAmax } = options;
     this.options = {
       inChannels,
@@ -140,12 +148,14 @@ export class Conv implements Layer {
       kernel,
       stride,
       pad,
+      ...windowWidths(this.#window),
       ...(activationAmax !== undefined && { activationAmax }),
     };
     this.storage = options.storage ?? f64;
     this.accumulator = options.accumulator;
     this.kernels = kernelPath(options.kernels);
-    const wShape = [outChannels, inChannels, kernel, kernel];
+    const { kh, kw } = this.#window;
+    const wShape = [outChannels, inChannels, kh, kw];
     this.params = {
       W: new Tensor(this.storage, wShape),
       b: new Tensor(this.storage, [outChannels]),
@@ -154,7 +164,7 @@ export class Conv implements Layer {
       W: new Tensor(this.storage, wShape),
       b: new Tensor(this.storage, [outChannels]),
     };
-    this.fanIn = inChannels * kernel * kernel;
+    this.fanIn = inChannels * kh * kw;
   }
 
   /** Input (N, inChannels, H, W) to output (N, outChannels, OH, OW). */
@@ -166,12 +176,7 @@ export class Conv implements Layer {
       undefined,
     ]);
     const [n, , h, w] = inputShape;
-    return [
-      n,
-      this.options.outChannels,
-      outputExtent(this, this.#window, h),
-      outputExtent(this, this.#window, w),
-    ];
+    return [n, this.options.outChannels, ...outputExtents(this, this.#window, h, w)];
   }
 
   /**
@@ -214,11 +219,11 @@ export class Conv implements Layer {
   scaledWeights(counts?: ScaledCounts): Float32Array | undefined {
     const scheme = scaledSchemeOf(this.storage);
     if (!scheme) return undefined;
-    const { inChannels, outChannels, kernel } = this.options;
+    const { inChannels, outChannels } = this.options;
     const layout = {
       outer: outChannels,
       length: inChannels,
-      inner: kernel * kernel,
+      inner: this.#window.kh * this.#window.kw,
       channels: "outer" as const,
     };
     return quantized(scheme, this.params.W.toFloat64(), layout, "weights", {
@@ -249,7 +254,7 @@ export class Conv implements Layer {
       return y;
     }
     const work = this.#work;
-    const weights = work.widen(this.params.W, "conv weights"); // (outC, K), K = inC * kernel * kernel
+    const weights = work.widen(this.params.W, "conv weights"); // (outC, K), K = inC * kh * kw
     const bias = work.widen(this.params.b, "conv bias");
     const round = this.accumulator?.round ?? identity;
     const imageSize = x.size / n;
@@ -332,7 +337,7 @@ export class Conv implements Layer {
   }
 
   /**
-   * Unrolls one image (C, H, W) into `col` (C * kernel * kernel, OH * OW): row r holds, for
+   * Unrolls one image (C, H, W) into `col` (C * kh * kw, OH * OW): row r holds, for
    * every output position, the input element that kernel tap r multiplies (0 in the padding).
    */
   #im2col(
@@ -343,17 +348,17 @@ export class Conv implements Layer {
     col: Float64Array,
   ): void {
     const [, channels, h, w] = shape;
-    const { size, stride, pad } = this.#window;
+    const { kh, kw, sh, sw, ph, pw } = this.#window;
     let r = 0;
     for (let c = 0; c < channels; c++) {
-      for (let ky = 0; ky < size; ky++) {
-        for (let kx = 0; kx < size; kx++, r++) {
+      for (let ky = 0; ky < kh; ky++) {
+        for (let kx = 0; kx < kw; kx++, r++) {
           let dst = r * oh * ow;
           for (let oy = 0; oy < oh; oy++) {
-            const iy = oy * stride - pad + ky;
+            const iy = oy * sh - ph + ky;
             const rowStart = (c * h + iy) * w; // seek to input row iy of channel c
             for (let ox = 0; ox < ow; ox++, dst++) {
-              const ix = ox * stride - pad + kx;
+              const ix = ox * sw - pw + kx;
               col[dst] = iy >= 0 && iy < h && ix >= 0 && ix < w ? image[rowStart + ix] : 0;
             }
           }
@@ -376,29 +381,29 @@ export class Conv implements Layer {
     skipZeros: boolean,
   ): void {
     const [, channels, h, w] = shape;
-    const { size, stride, pad } = this.#window;
+    const { kh, kw, sh, sw, ph, pw } = this.#window;
     const { values, depths, counts } = dst;
-    // The image inside a border of `pad` zeros: then every tap is one load, without a test.
-    const [ph, pw] = [h + 2 * pad, w + 2 * pad];
-    const padded = this.#work.floats("conv padded image", channels * ph * pw).fill(0);
+    // The image inside its border of zeros: then every tap is one load, without a test.
+    const [hp, wp] = [h + 2 * ph, w + 2 * pw];
+    const padded = this.#work.floats("conv padded image", channels * hp * wp).fill(0);
     for (let c = 0; c < channels; c++) {
       for (let y = 0; y < h; y++) {
-        const to = (c * ph + y + pad) * pw + pad; // seek to row y of channel c, in both
+        const to = (c * hp + y + ph) * wp + pw; // seek to row y of channel c, in both
         for (let x = 0, from = (c * h + y) * w; x < w; x++) padded[to + x] = image[from + x];
       }
     }
     // Where each tap (c, ky, kx) sits relative to its window's first element.
     const offsets = this.#work.indices("conv tap offsets", this.fanIn);
     for (let c = 0, r = 0; c < channels; c++) {
-      for (let ky = 0; ky < size; ky++) {
-        for (let kx = 0; kx < size; kx++, r++) offsets[r] = (c * ph + ky) * pw + kx;
+      for (let ky = 0; ky < kh; ky++) {
+        for (let kx = 0; kx < kw; kx++, r++) offsets[r] = (c * hp + ky) * wp + kx;
       }
     }
     const taps = this.fanIn;
     const keepAll = skipZeros ? 0 : 1;
     for (let oy = 0, p = 0; oy < oh; oy++) {
       for (let ox = 0; ox < ow; ox++, p++) {
-        const corner = oy * stride * pw + ox * stride; // the window's first element in `padded`
+        const corner = oy * sh * wp + ox * sw; // the window's first element in `padded`
         let kept = p * taps;
         for (let r = 0; r < taps; r++) {
           // Written always, kept unless zero: no branch to mispredict on random zeros.
@@ -421,18 +426,18 @@ export class Conv implements Layer {
     image: Float64Array,
   ): void {
     const [, channels, h, w] = shape;
-    const { size, stride, pad } = this.#window;
+    const { kh, kw, sh, sw, ph, pw } = this.#window;
     image.fill(0);
     let r = 0;
     for (let c = 0; c < channels; c++) {
-      for (let ky = 0; ky < size; ky++) {
-        for (let kx = 0; kx < size; kx++, r++) {
+      for (let ky = 0; ky < kh; ky++) {
+        for (let kx = 0; kx < kw; kx++, r++) {
           let src = r * oh * ow;
           for (let oy = 0; oy < oh; oy++) {
-            const iy = oy * stride - pad + ky;
+            const iy = oy * sh - ph + ky;
             const rowStart = (c * h + iy) * w;
             for (let ox = 0; ox < ow; ox++, src++) {
-              const ix = ox * stride - pad + kx;
+              const ix = ox * sw - pw + kx;
               if (iy >= 0 && iy < h && ix >= 0 && ix < w) image[rowStart + ix] += col[src];
             }
           }

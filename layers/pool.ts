@@ -14,7 +14,13 @@ import type { Storage } from "./storage/storage.ts";
 import { f64 } from "./storage/f64.ts";
 import type { Tensor } from "./tensor.ts";
 import { reuse, Scratch } from "./_scratch.ts";
-import { checkWindow, outputExtent, type Window } from "./_geometry.ts";
+import {
+  outputExtents,
+  type Window,
+  windowOf,
+  type WindowWidths,
+  windowWidths,
+} from "./_geometry.ts";
 import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
 import { wasmFormat } from "./wasm/staging.ts";
 import { poolBackward, poolForward } from "./wasm/pool.ts";
@@ -22,13 +28,16 @@ import { poolBackward, poolForward } from "./wasm/pool.ts";
 /** The current maximum (index 0) and a candidate (index 1), chosen between by index. */
 const pick = new Float64Array(2);
 
-/** Options of {@linkcode Pool}. */
-export interface PoolOptions {
-  /** Side of the square window. */
+/** Options of {@linkcode Pool}: a square window, or a rectangular one with `kernelWidth`. */
+export interface PoolOptions extends WindowWidths {
+  /** Side of the square window (its height, with `kernelWidth`). */
   size: number;
-  /** Step between windows. @default {size} */
+  /** Step between windows (down, with `strideWidth`). @default {size} */
   stride?: number;
-  /** Border of -Infinity on every side (never chosen by the max). @default {0} */
+  /**
+   * Border of -Infinity on every side (never chosen by the max); above and below, with
+   * `padWidth`. @default {0}
+   */
   pad?: number;
   /** Format of the output. @default {f64} */
   storage?: Storage;
@@ -56,7 +65,10 @@ export class Pool implements Layer {
   readonly fanIn = 0;
   readonly kernels: KernelPath;
   /** The options this layer was made with, defaults filled in. */
-  readonly options: Required<Omit<PoolOptions, "storage" | "kernels">>;
+  readonly options:
+    & Required<Pick<PoolOptions, "size" | "stride" | "pad">>
+    & Pick<PoolOptions, keyof WindowWidths>;
+  readonly #window: Window;
   readonly #work = new Scratch();
   #input?: Tensor;
   #output?: Tensor;
@@ -67,8 +79,8 @@ export class Pool implements Layer {
   /** A max pool; see {@linkcode PoolOptions}. */
   constructor(options: PoolOptions) {
     const { size, stride = size, pad = 0 } = options;
-    checkWindow("pool", { size, stride, pad });
-    this.options = { size, stride, pad };
+    this.#window = windowOf("pool", { ...options, size, stride, pad });
+    this.options = { size, stride, pad, ...windowWidths(this.#window) };
     this.storage = options.storage ?? f64;
     this.kernels = kernelPath(options.kernels);
   }
@@ -77,8 +89,7 @@ export class Pool implements Layer {
   outputShape(inputShape: readonly number[]): number[] {
     checkShape(this, "input", inputShape, [undefined, undefined, undefined, undefined]);
     const [n, c, h, w] = inputShape;
-    const window: Window = this.options;
-    return [n, c, outputExtent(this, window, h), outputExtent(this, window, w)];
+    return [n, c, ...outputExtents(this, this.#window, h, w)];
   }
 
   /** The maximum of every window, plane by plane. */
@@ -86,14 +97,14 @@ export class Pool implements Layer {
     const shape = this.outputShape(x.shape);
     const [, , h, w] = x.shape;
     const [, , oh, ow] = shape;
-    const { size, stride, pad } = this.options;
+    const { kh, kw, sh, sw, ph, pw } = this.#window;
     this.#input = x;
     const y = this.#output = reuse(this.#output, this.storage, shape);
     if (this.#argmax.length !== y.size) this.#argmax = new Int32Array(y.size);
     const argmax = this.#argmax;
     const format = wasmFormat(this.kernels, x.storage, this.storage);
     if (format) {
-      poolForward(format, { x, y, argmax }, this.options);
+      poolForward(format, { x, y, argmax }, this.#window);
       return y;
     }
     // Image by image: one read and one write per image, planes in between.
@@ -105,11 +116,11 @@ export class Pool implements Layer {
       for (let c = 0, o = 0; c < channels; c++) {
         const plane = c * h * w; // seek to plane c
         for (let oy = 0; oy < oh; oy++) {
-          const y0 = Math.max(0, oy * stride - pad);
-          const y1 = Math.min(h, oy * stride - pad + size);
+          const y0 = Math.max(0, oy * sh - ph);
+          const y1 = Math.min(h, oy * sh - ph + kh);
           for (let ox = 0; ox < ow; ox++, o++) {
-            const x0 = Math.max(0, ox * stride - pad);
-            const x1 = Math.min(w, ox * stride - pad + size);
+            const x0 = Math.max(0, ox * sw - pw);
+            const x1 = Math.min(w, ox * sw - pw + kw);
             // The first maximum, or the last NaN: `v !== v` lets a NaN take over, and no number
             // compares greater than it. Chosen by index, without a branch: which element wins
             // is a coin toss that a branch predictor loses (1.3x faster, measured).
@@ -143,7 +154,8 @@ export class Pool implements Layer {
     const [, , oh, ow] = shape;
     const dx = this.#dx = reuse(this.#dx, this.storage, x.shape);
     // Overlapping windows can pick an input twice; their sum stays on the reference path.
-    const disjoint = this.options.stride >= this.options.size;
+    const { kh, kw, sh, sw } = this.#window;
+    const disjoint = sh >= kh && sw >= kw;
     const format = disjoint ? wasmFormat(this.kernels, dout.storage, this.storage) : undefined;
     if (format) {
       poolBackward(format, { dy: dout, dx, argmax: this.#argmax });

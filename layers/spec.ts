@@ -103,12 +103,24 @@ const LAYERS: Record<string, (options: Record<string, number>, common: Common) =
       kernel: o.kernel,
       stride: o.stride,
       pad: o.pad,
+      kernelWidth: o.kernelWidth,
+      strideWidth: o.strideWidth,
+      padWidth: o.padWidth,
       activationAmax: o.activationAmax,
       ...common,
     }),
   relu: (_, { storage, kernels }) => new Relu({ storage, kernels }),
   pool: (o, { storage, kernels }) =>
-    new Pool({ size: o.size, stride: o.stride, pad: o.pad, storage, kernels }),
+    new Pool({
+      size: o.size,
+      stride: o.stride,
+      pad: o.pad,
+      kernelWidth: o.kernelWidth,
+      strideWidth: o.strideWidth,
+      padWidth: o.padWidth,
+      storage,
+      kernels,
+    }),
   dropout: (o, { storage }) => new Dropout({ ratio: o.ratio, seed: o.seed, storage }),
   affine: (o, common) =>
     new Affine({

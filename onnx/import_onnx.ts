@@ -140,7 +140,7 @@ interface Planned {
  *
  * The graph must be a chain: one data input of shape (N, C, H, W) or (N, features), each node
  * reading the output of the one before (and constants), one output. Supported operators, with
- * opsets 1 to 21: Conv (group 1, dilation 1, square kernel, equal strides; pads that differ
+ * opsets 1 to 21: Conv (group 1, dilation 1, any kernel and strides; pads that differ
  * per side as a zeropad layer before it), MaxPool (the same windows, pads that differ only after
  * a Relu; ceil_mode where it changes no extent or after a Relu), AveragePool (any
  * window, pads, count_include_pad, ceil_mode), GlobalAveragePool, Relu, Gemm, MatMul (with an
@@ -561,20 +561,24 @@ class Importer {
     return { kernel: [kernel[0], kernel[1]], strides: [strides[0], strides[1]], pads };
   }
 
-  /** The window as conv and max pool take it: square, one stride, the same pad on every side. */
-  #square(
+  /**
+   * The window as conv and max pool take it: extents and strides per axis, the same pad above
+   * and below, and the same left and right (the layer keeps `kernelWidth`, `strideWidth` and
+   * `padWidth` only where they differ from the height's).
+   */
+  #window(
     a: Attributes,
     name: string,
     g: Geometry,
     shape: Dim[],
     kind: "conv" | "pool",
-  ): { window: { size: number; stride: number; pad: number }; shape: Dim[] } {
-    const [kh, kw] = g.kernel;
-    a.require("kernel_shape", g.kernel, kh === kw, "a square kernel");
-    a.require("strides", g.strides, g.strides[0] === g.strides[1], "equal strides");
-    const window = { size: kh, stride: g.strides[0] };
-    if (g.pads.every((p) => p === g.pads[0])) {
-      return { window: { ...window, pad: g.pads[0] }, shape };
+  ): { window: Record<string, number>; shape: Dim[] } {
+    const [size, kernelWidth] = g.kernel;
+    const [stride, strideWidth] = g.strides;
+    const window = { size, kernelWidth, stride, strideWidth };
+    const [top, left, bottom, right] = g.pads;
+    if (top === bottom && left === right) {
+      return { window: { ...window, pad: top, padWidth: left }, shape };
     }
     // Pads that differ become a zeropad layer before the window: exact where the layer pads
     // with zeros (conv), or where no value is below zero (a max pool after a Relu).
@@ -589,12 +593,11 @@ class Importer {
           "(zeros then pad as -Infinity does)",
       );
     }
-    const [top, left, bottom, right] = g.pads;
     const padded = this.#plan(a, `${name}:pad`, "Pad", shape, {
       kind: "zeropad",
       options: { top, left, bottom, right },
     });
-    return { window: { ...window, pad: 0 }, shape: padded };
+    return { window: { ...window, pad: 0, padWidth: 0 }, shape: padded };
   }
 
   #conv(
@@ -609,12 +612,12 @@ class Importer {
     const [outC, inC, kh, kw] = w.tensor.shape;
     const g = this.#folded(this.#geometry(a, shape, [kh, kw]));
     this.#format = this.#options.storage ?? w.tensor.storage;
-    const input = this.#square(a, name, g, this.#unpadded(shape), "conv");
+    const input = this.#window(a, name, g, this.#unpadded(shape), "conv");
     const b = inputs[2]
       ? weights(a, inputs[2], "input 2", 1).tensor.toFloat64()
       : new Float64Array(outC);
-    const { size, stride, pad } = input.window;
-    const options = { inChannels: inC, outChannels: outC, kernel: size, stride, pad };
+    const { size: kernel, ...window } = input.window;
+    const options = { inChannels: inC, outChannels: outC, kernel, ...window };
     return this.#plan(a, name, "Conv", input.shape, { kind: "conv", options }, {
       W: w.tensor.toFloat64(),
       b,
@@ -630,7 +633,7 @@ class Importer {
     const unpadded = this.#unpadded(shape);
     if (a.int("ceil_mode", 0) === 1) {
       // The last windows, partly past the input, as windows over more pads below and right
-      // (-Infinity's, or zeros after a Relu: #square decides).
+      // (-Infinity's, or zeros after a Relu: #window decides).
       const planes = [1, 1, ...unpadded.slice(2) as number[]];
       const out = new AvgPool({ ...avgPoolOptions(g), ceilMode: 1 }).outputShape(planes);
       const extra = [0, 1].map((axis) =>
@@ -645,7 +648,7 @@ class Importer {
       a.require("ceil_mode", 1, afterRelu || extra.every((e) => e === 0), expected);
       g = { ...g, pads: g.pads.map((p, i) => i < 2 ? p : p + extra[i - 2]) };
     }
-    const input = this.#square(a, name, g, unpadded, "pool");
+    const input = this.#window(a, name, g, unpadded, "pool");
     return this.#plan(a, name, "MaxPool", input.shape, { kind: "pool", options: input.window });
   }
 

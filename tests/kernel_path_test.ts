@@ -100,11 +100,34 @@ const CONVS = [
   { inChannels: 6, outChannels: 7, kernel: 3, stride: 1, pad: 1, shape: [3, 6, 10, 13] },
   { inChannels: 1, outChannels: 2, kernel: 5, stride: 1, pad: 0, shape: [1, 1, 9, 9] },
   { inChannels: 5, outChannels: 9, kernel: 3, stride: 1, pad: 2, shape: [3, 5, 7, 17] },
+  // rectangular kernels, unequal strides and pads
+  {
+    inChannels: 3,
+    outChannels: 5,
+    kernel: 3,
+    kernelWidth: 2,
+    stride: 2,
+    strideWidth: 1,
+    pad: 1,
+    padWidth: 0,
+    shape: [2, 3, 11, 9],
+  },
+  {
+    inChannels: 2,
+    outChannels: 3,
+    kernel: 1,
+    kernelWidth: 4,
+    stride: 1,
+    pad: 0,
+    padWidth: 3,
+    shape: [2, 2, 5, 7],
+  },
 ];
 
 Deno.test("conv forward on the wasm path stays within the float32 bound in every format", () => {
   for (const { shape, ...options } of CONVS) {
-    const weights = randomValues(options.outChannels * options.inChannels * options.kernel ** 2, 1);
+    const area = options.kernel * (options.kernelWidth ?? options.kernel);
+    const weights = randomValues(options.outChannels * options.inChannels * area, 1);
     const bias = randomValues(options.outChannels, 2);
     const make = (storage: Storage) => {
       const conv = new Conv({ ...options, storage });
@@ -114,7 +137,7 @@ Deno.test("conv forward on the wasm path stays within the float32 bound in every
     };
     const size = shape.reduce((a, b) => a * b, 1);
     for (const storage of FORMATS) {
-      assertWithinBound(make, storage, randomValues(size, 3), shape, options.inChannels * 25);
+      assertWithinBound(make, storage, randomValues(size, 3), shape, options.inChannels * area);
     }
   }
 });
@@ -214,6 +237,8 @@ Deno.test("max pool forward and its argmax are identical on both paths in every 
     { size: 2, stride: 2, pad: 0, shape: [2, 3, 8, 8] },
     { size: 3, stride: 2, pad: 1, shape: [2, 3, 9, 10] },
     { size: 2, stride: 1, pad: 0, shape: [1, 2, 5, 6] },
+    { size: 3, kernelWidth: 2, stride: 2, strideWidth: 1, pad: 1, shape: [2, 3, 9, 10] },
+    { size: 1, kernelWidth: 3, stride: 1, strideWidth: 3, padWidth: 1, shape: [2, 3, 5, 10] },
   ];
   for (const { shape, ...window } of windows) {
     const size = shape.reduce((a, b) => a * b, 1);

@@ -37,6 +37,46 @@ Deno.test("conv.backward() matches the numerical gradient", () => {
   assertGradients(conv, tensor([2, 2, 5, 4], randomValues(80, 3)));
 });
 
+Deno.test("conv with a rectangular kernel and unequal strides and pads matches a hand-worked example and the numerical gradient on both kernel paths", () => {
+  // A 1x2 kernel summing a pair, stride 2 down and 1 across, a column of zeros on each side.
+  const conv = new Conv({
+    inChannels: 1,
+    outChannels: 1,
+    kernel: 1,
+    kernelWidth: 2,
+    stride: 2,
+    strideWidth: 1,
+    padWidth: 1,
+  });
+  conv.params.W.set([1, 1]);
+  const y = conv.forward(tensor([1, 1, 3, 2], [1, 2, 3, 4, 5, 6]));
+  assert.deepEqual(y.shape, [1, 1, 2, 3]);
+  assert.deepEqual([...y.toFloat64()], [1, 3, 2, 5, 11, 6]);
+  assert.deepEqual(conv.options, {
+    inChannels: 1,
+    outChannels: 1,
+    kernel: 1,
+    stride: 2,
+    pad: 0,
+    kernelWidth: 2,
+    strideWidth: 1,
+    padWidth: 1,
+  });
+  const shapes = [
+    { kernel: 3, kernelWidth: 2, stride: 2, strideWidth: 1, pad: 1, padWidth: 0 },
+    { kernel: 2, kernelWidth: 3, stride: 1, pad: 0, padWidth: 2 }, // stride 1: the GEMM in place
+  ];
+  for (const window of shapes) {
+    for (const path of ["typescript", "wasm"] as const) {
+      const rect = new Conv({ inChannels: 2, outChannels: 3, ...window, kernels: path });
+      assert.deepEqual(rect.params.W.shape, [3, 2, window.kernel, window.kernelWidth]);
+      rect.params.W.set(randomValues(rect.params.W.size, 1));
+      rect.params.b.set(randomValues(3, 2));
+      assertGradients(rect, tensor([2, 2, 5, 4], randomValues(80, 3)));
+    }
+  }
+});
+
 Deno.test("conv.forward() rejects an input with the wrong number of channels", () => {
   const conv = new Conv({ inChannels: 3, outChannels: 1, kernel: 3 });
   assert.throws(
@@ -64,6 +104,19 @@ Deno.test("pool.forward() takes window maxima, with padding never chosen", () =>
 Deno.test("pool.backward() matches the numerical gradient, overlapping windows included", () => {
   assertGradients(new Pool({ size: 3, stride: 2 }), tensor([2, 2, 5, 5], randomValues(100, 5)));
   assertGradients(new Pool({ size: 2 }), tensor([1, 3, 4, 6], randomValues(72, 6)));
+});
+
+Deno.test("pool with a rectangular window and unequal strides and pads matches a hand-worked example and the numerical gradient on both kernel paths", () => {
+  const pool = new Pool({ size: 1, kernelWidth: 3, stride: 1, strideWidth: 2, padWidth: 1 });
+  const y = pool.forward(tensor([1, 1, 2, 4], [1, 5, 2, 0, 3, 4, 7, 8]));
+  assert.deepEqual(y.shape, [1, 1, 2, 2]);
+  assert.deepEqual([...y.toFloat64()], [5, 5, 4, 8]);
+  for (const path of ["typescript", "wasm"] as const) {
+    const window = { size: 3, kernelWidth: 2, stride: 2, strideWidth: 1, pad: 1, kernels: path };
+    assertGradients(new Pool(window), tensor([2, 2, 5, 5], randomValues(100, 5)));
+    const disjoint = { size: 2, kernelWidth: 3, strideWidth: 3, kernels: path };
+    assertGradients(new Pool(disjoint), tensor([1, 3, 4, 7], randomValues(84, 6)));
+  }
 });
 
 Deno.test("pool.forward() propagates NaN", () => {

@@ -14,7 +14,7 @@ const FLOORS: Record<string, number> = {
   AveragePool: 13,
   BatchNormalization: 4,
   Cast: 12,
-  Conv: 9,
+  Conv: 11,
   Flatten: 4,
   Gemm: 10,
   GlobalAveragePool: 2,

@@ -122,16 +122,38 @@ Deno.test("conv backward on the wasm path stays within the float32 bound in ever
     { inChannels: 4, outChannels: 3, kernel: 1, pad: 0, shape: [2, 4, 6, 5] },
     // 9 positions per image: images go through the weight GEMM in groups, the last one partial
     { inChannels: 2, outChannels: 3, kernel: 3, pad: 0, shape: [250, 2, 5, 5] },
+    // rectangular kernels, unequal strides and pads: through col2im, and through the forward code
+    {
+      inChannels: 3,
+      outChannels: 4,
+      kernel: 3,
+      kernelWidth: 2,
+      stride: 2,
+      strideWidth: 1,
+      pad: 1,
+      padWidth: 0,
+      shape: [2, 3, 11, 9],
+    },
+    {
+      inChannels: 2,
+      outChannels: 3,
+      kernel: 2,
+      kernelWidth: 3,
+      pad: 0,
+      padWidth: 2,
+      shape: [3, 2, 6, 5],
+    },
   ];
   for (const { shape, ...options } of convs) {
-    const weights = randomValues(options.outChannels * options.inChannels * options.kernel ** 2, 1);
+    const area = options.kernel * (options.kernelWidth ?? options.kernel);
+    const weights = randomValues(options.outChannels * options.inChannels * area, 1);
     const bias = randomValues(options.outChannels, 2);
     for (const storage of FORMATS) {
       const conv = new Conv({ ...options, storage });
       conv.params.W.set(weights);
       conv.params.b.set(bias);
       const [n, , oh, ow] = conv.outputShape(shape);
-      const depths = { x: options.outChannels * options.kernel ** 2, W: n * oh * ow };
+      const depths = { x: options.outChannels * area, W: n * oh * ow };
       checkBackward(conv, randomValues(sizeOf(shape), 3), shape, depths);
     }
   }

@@ -7,8 +7,8 @@
  * @module
  */
 import type { Tensor } from "../tensor.ts";
-import { heap, requireKernels, withRegions } from "./kernels.ts";
-import { mapRuns, valueBytes, type WasmFormat } from "./staging.ts";
+import { requireKernels, withRegions } from "./kernels.ts";
+import { mapRuns, placeWords, valueBytes, type WasmFormat } from "./staging.ts";
 
 /**
  * The window of an average pool, per axis: extent, stride, pads before and after, and whether
@@ -47,9 +47,7 @@ function placeGeometry(
     oh,
     ow,
   ];
-  const at = reserve(geometry.length * Int32Array.BYTES_PER_ELEMENT);
-  new Int32Array(heap(), at, geometry.length).set(geometry);
-  return at;
+  return placeWords(reserve, Int32Array.from(geometry));
 }
 
 /**

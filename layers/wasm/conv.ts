@@ -6,17 +6,18 @@
  * matrix), bias added, each output rounded once.
  *
  * Backward: for stride 1 (DeepConvNet's convolutions), the input gradient is itself a stride-1
- * convolution, of the output gradient padded by size - 1 - pad with the weights flipped and
- * their two channel axes swapped, so it runs on the forward code; for other strides it is the
- * GEMM Wᵀ · dy summed back onto the image (col2im). The weight gradient is a GEMM of the
- * output gradient by the taps of the input, read in place from the padded images stored
- * channels-last (no im2col matrix), a group of images at a time, in the arithmetic type;
- * groups are summed in float64, as are the bias gradients, and both are rounded once to the
- * format.
+ * convolution, of the output gradient padded by the kernel's extent - 1 - pad on each axis,
+ * with the weights flipped and their two channel axes swapped, so it runs on the forward code;
+ * for other strides it is the GEMM Wᵀ · dy summed back onto the image (col2im). The weight
+ * gradient is a GEMM of the output gradient by the taps of the input, read in place from the
+ * padded images stored channels-last (no im2col matrix), a group of images at a time, in the
+ * arithmetic type; groups are summed in float64, as are the bias gradients, and both are
+ * rounded once to the format.
  *
  * @module
  */
 import type { Tensor } from "../tensor.ts";
+import { type Window, windowWords } from "../_geometry.ts";
 import { heap, type Kernels, requireKernels, withRegions } from "./kernels.ts";
 import { READ_PAST, SUM_BYTES } from "./_layout.ts";
 import { gemm, halfLanes, packA, packedBytes, putTables } from "./gemm.ts";
@@ -24,6 +25,7 @@ import { channelsLastTables, convTables, rowMajorTables } from "./tables.ts";
 import {
   isF64,
   loadValues,
+  placeWords,
   type ProductFormats,
   regionBytes,
   reserveInputStaging,
@@ -36,13 +38,8 @@ import {
 /** Most terms of one float32 sum of the weight gradient (see `convBackward`). */
 const GROUP_DEPTH = 1024;
 
-/** The geometry of one convolution layer. */
-export interface ConvGeometry {
-  /** Kernel side, step and zero border. */
-  size: number;
-  stride: number;
-  pad: number;
-  /** Output height and width. */
+/** The geometry of one convolution layer: its window, and the output's height and width. */
+export interface ConvGeometry extends Window {
   oh: number;
   ow: number;
 }
@@ -58,7 +55,7 @@ interface Filters {
 }
 
 /**
- * `y` (N, outC, OH, OW) = conv(`x` (N, C, H, W), `weights` (outC, C, size, size)) + `bias`,
+ * `y` (N, outC, OH, OW) = conv(`x` (N, C, H, W), `weights` (outC, C, kh, kw)) + `bias`,
  * stored in `formats.format`, `x` in `formats.input`.
  */
 export function convForward(
@@ -69,8 +66,8 @@ export function convForward(
   const { format, input } = formats;
   const kernels = requireKernels();
   const { x, weights, bias, y } = tensors;
-  const [outC, channels, size] = weights.shape;
-  const taps = channels * size * size;
+  const [outC, channels, kh, kw] = weights.shape;
+  const taps = channels * kh * kw;
   const bytes = valueBytes(format);
   withRegions((reserve) => {
     const raw = reserve(regionBytes(outC * taps, bytes));
@@ -97,21 +94,21 @@ export function convBackward(
 ): void {
   const kernels = requireKernels();
   const { x, dy, weights, dx, dWeights, dBias } = tensors;
-  const { size, stride, pad, oh, ow } = geometry;
+  const { kh, kw, sh, sw, ph, pw, oh, ow } = geometry;
   const [n, channels, h, w] = x.shape;
   const outC = weights.shape[0];
-  const taps = channels * size * size;
+  const taps = channels * kh * kw;
   const positions = oh * ow;
   const imageSize = channels * h * w;
-  const hp = h + 2 * pad;
-  const wp = w + 2 * pad;
+  const hp = h + 2 * ph;
+  const wp = w + 2 * pw;
   const bytes = valueBytes(format);
   withRegions((reserve) => {
     const raw = reserve(regionBytes(outC * taps, bytes));
     const staging = reserveStaging(format, reserve, outC * taps);
     loadValues(kernels, staging, weights.data, 0, outC * taps, raw);
     // A conv's pad is below its size, so stride 1 always convolves back with a pad >= 0.
-    const inputGradient = stride === 1 ? convolveBack : col2imBack;
+    const inputGradient = sh === 1 && sw === 1 ? convolveBack : col2imBack;
     inputGradient(kernels, format, reserve, { raw, outC, dy, dx }, geometry);
 
     // Images go through the weight-gradient GEMM in groups, so that each float32 sum has at
@@ -131,8 +128,8 @@ export function convBackward(
     const imageStaging = reserveStaging(format, reserve, imageSize, group * outC * positions);
     const tables = putTables(
       channelsLastTables(
-        { channels, hp, wp, size, oh, ow },
-        { stride, images: group },
+        { channels, hp, wp, kh, kw, oh, ow },
+        { sh, sw, images: group },
         halfLanes(format),
         bytes,
       ),
@@ -147,7 +144,7 @@ export function convBackward(
       for (let g = 0; g < images; g++) {
         const start = (first + g) * imageSize;
         loadValues(kernels, imageStaging, x.data, start, imageSize, image);
-        kernels.pad_image(image, channels, h, w, pad, padded, bytes, 0);
+        kernels.pad_image(image, channels, h, w, ph, pw, padded, bytes, 0);
         const at = channelsLast + g * paddedSize * bytes;
         kernels.transpose(padded, channels, hp * wp, at, bytes);
       }
@@ -156,7 +153,7 @@ export function convBackward(
       // (images, outC, P) to (outC, images·P): every filter's gradients, image after image
       kernels.transpose(dyValues, images, outC, dyRows, positions * bytes);
       packA(kernels, format, dyRows, { m: outC, k: images * positions }, dyPacked);
-      // dW (outC, size, size, C) (+)= dy (outC, images·P) · taps (images·P, size·size·C)
+      // dW (outC, kh, kw, C) (+)= dy (outC, images·P) · taps (images·P, kh·kw·C)
       gemm(kernels, format, {
         m: outC,
         k: images * positions,
@@ -171,9 +168,9 @@ export function convBackward(
       if (!f64Sums) kernels.add_f32_to_f64(dwGroup, dwSum, outC * taps);
       kernels.add_row_sums(dyRows, outC, images * positions, dbSum, bytes);
     }
-    // (outC, size, size, C) to the weights' layout (outC, C, size, size)
+    // (outC, kh, kw, C) to the weights' layout (outC, C, kh, kw)
     const dw = new Float64Array(outC * taps);
-    const area = size * size;
+    const area = kh * kw;
     for (let o = 0; o < outC; o++) {
       for (let t = 0; t < area; t++) {
         const src = (o * area + t) * channels; // seek to tap t of filter o
@@ -187,7 +184,7 @@ export function convBackward(
 
 /** What the input gradient needs: the weights' values in the memory, dy and dx. */
 interface InputGradient {
-  /** Offset of the weights' values (outC, C, size, size). */
+  /** Offset of the weights' values (outC, C, kh, kw). */
   raw: number;
   /** Output channels. */
   outC: number;
@@ -196,7 +193,8 @@ interface InputGradient {
 }
 
 /**
- * dx for stride 1: the stride-1 convolution of dy, padded by size - 1 - pad,
+ * dx for stride 1: the stride-1 convolution of dy, padded by kh - 1 - ph rows and kw - 1 - pw
+ * columns,
  * with the weights rotated by 180 degrees and their channel axes swapped, on the forward code.
  */
 function convolveBack(
@@ -207,9 +205,9 @@ function convolveBack(
   geometry: ConvGeometry,
 ): void {
   const { raw, outC, dy, dx } = operands;
-  const { size, pad } = geometry;
+  const { kh, kw, ph, pw } = geometry;
   const [, channels, h, w] = dx.shape;
-  const area = size * size;
+  const area = kh * kw;
   const count = outC * channels * area;
   const bytes = valueBytes(format);
   const flipped = reserve(regionBytes(count, bytes));
@@ -225,12 +223,12 @@ function convolveBack(
     }
   }
   packA(kernels, format, flipped, { m: channels, k: outC * area }, packed);
-  const back = { size, stride: 1, pad: size - 1 - pad, oh: h, ow: w };
+  const back = { kh, kw, sh: 1, sw: 1, ph: kh - 1 - ph, pw: kw - 1 - pw, oh: h, ow: w };
   convolve(kernels, format, reserve, { count: channels, packed, bias: 0 }, { x: dy, y: dx }, back);
 }
 
 /**
- * dx for any geometry, image by image: the im2col matrix's gradient Wᵀ (C·size·size, outC) ·
+ * dx for any geometry, image by image: the im2col matrix's gradient Wᵀ (C·kh·kw, outC) ·
  * dy (outC, P), summed back onto the image by col2im.
  */
 function col2imBack(
@@ -241,9 +239,9 @@ function col2imBack(
   geometry: ConvGeometry,
 ): void {
   const { raw, outC, dy, dx } = operands;
-  const { size, stride, pad, oh, ow } = geometry;
+  const { kh, kw, oh, ow } = geometry;
   const [n, channels, h, w] = dx.shape;
-  const taps = channels * size * size;
+  const taps = channels * kh * kw;
   const positions = oh * ow;
   const imageSize = channels * h * w;
   const bytes = valueBytes(format);
@@ -260,6 +258,7 @@ function col2imBack(
   kernels.transpose(raw, outC, taps, transposed, bytes);
   packA(kernels, format, transposed, { m: taps, k: outC }, packed);
   const col2im = isF64(format) ? kernels.col2im_f64 : kernels.col2im_f32;
+  const win = placeWords(reserve, windowWords(geometry));
   for (let i = 0; i < n; i++) {
     loadValues(kernels, staging, dy.data, i * outC * positions, outC * positions, grad);
     // dcol (K, P) = Wᵀ (K, outC) · dy (outC, P)
@@ -274,7 +273,7 @@ function col2imBack(
       bias: 0,
       accumulate: false,
     });
-    col2im(col, channels, h, w, size, stride, pad, oh, ow, image);
+    col2im(col, channels, h, w, win, oh, ow, image);
     storeValues(kernels, staging, image, dx.data, i * imageSize, imageSize);
   }
 }
@@ -293,21 +292,22 @@ function convolve(
   input: WasmFormat = format,
 ): void {
   const { x, y } = tensors;
-  const { size, stride, pad, oh, ow } = geometry;
+  const { kh, kw, sh, sw, ph, pw, oh, ow } = geometry;
   const [n, channels, h, w] = x.shape;
   const outC = filters.count;
-  const taps = channels * size * size;
-  const hp = h + 2 * pad;
-  const wp = w + 2 * pad;
+  const taps = channels * kh * kw;
+  const hp = h + 2 * ph;
+  const wp = w + 2 * pw;
+  const unit = sh === 1 && sw === 1;
   const positions = oh * ow;
   const imageSize = channels * h * w;
   const bytes = valueBytes(format);
-  const tables = stride === 1
-    ? convTables({ channels, hp, wp, size, oh, ow }, halfLanes(format), bytes)
+  const tables = unit
+    ? convTables({ channels, hp, wp, kh, kw, oh, ow }, halfLanes(format), bytes)
     : rowMajorTables(taps, positions, positions, halfLanes(format), bytes);
   const image = reserve(regionBytes(imageSize, bytes));
   const padded = reserve(channels * hp * wp * bytes + READ_PAST);
-  const col = stride === 1 ? padded : reserve(regionBytes(taps * positions, bytes));
+  const col = unit ? padded : reserve(regionBytes(taps * positions, bytes));
   const out = reserve(regionBytes(outC * positions, bytes));
   const staging = reserveStaging(format, reserve, imageSize, outC * positions);
   const inputStaging = input.name === format.name
@@ -316,9 +316,9 @@ function convolve(
   const placed = putTables(tables, reserve);
   for (let i = 0; i < n; i++) {
     loadValues(kernels, inputStaging, x.data, i * imageSize, imageSize, image);
-    kernels.pad_image(image, channels, h, w, pad, padded, bytes, READ_PAST);
-    if (stride !== 1) {
-      kernels.im2col(padded, channels, hp, wp, size, stride, oh, ow, col, positions, bytes);
+    kernels.pad_image(image, channels, h, w, ph, pw, padded, bytes, READ_PAST);
+    if (!unit) {
+      kernels.im2col(padded, channels, hp, wp, kh, kw, sh, sw, oh, ow, col, positions, bytes);
     }
     gemm(kernels, format, {
       m: outC,

@@ -405,52 +405,54 @@ export function pack_a(src: usize, m: i32, k: i32, dst: usize, elemBytes: i32): 
 // Convolution input
 
 /**
- * Copies one image (channels x h x w, elemBytes 4 or 8) into dst with `pad` zeros on every side
- * (channels x (h+2pad) x (w+2pad)), then `tail` zero bytes: the last strips of a stride-1
- * conv GEMM read up to 7 elements past the last real input.
+ * Copies one image (channels x h x w, elemBytes 4 or 8) into dst with `padY` rows of zeros above
+ * and below and `padX` columns left and right (channels x (h+2padY) x (w+2padX)), then `tail`
+ * zero bytes: the last strips of a stride-1 conv GEMM read up to 7 elements past the last real
+ * input.
  */
 export function pad_image(
-  src: usize, channels: i32, h: i32, w: i32, pad: i32, dst: usize, elemBytes: i32, tail: i32,
+  src: usize, channels: i32, h: i32, w: i32, padY: i32, padX: i32, dst: usize, elemBytes: i32,
+  tail: i32,
 ): void {
   const eb = <usize>elemBytes;
-  const wp = w + 2 * pad;
+  const wp = w + 2 * padX;
   const rowBytes = <usize>wp * eb;
   let out = dst;
   for (let ch = 0; ch < channels; ch++) {
-    zero(out, <usize>pad * rowBytes);
-    out += <usize>pad * rowBytes;
+    zero(out, <usize>padY * rowBytes);
+    out += <usize>padY * rowBytes;
     for (let y = 0; y < h; y++) {
-      zero(out, <usize>pad * eb);
-      copy(out + <usize>pad * eb, src + <usize>(ch * h + y) * <usize>w * eb, <usize>w * eb);
-      zero(out + <usize>(pad + w) * eb, <usize>pad * eb);
+      zero(out, <usize>padX * eb);
+      copy(out + <usize>padX * eb, src + <usize>(ch * h + y) * <usize>w * eb, <usize>w * eb);
+      zero(out + <usize>(padX + w) * eb, <usize>padX * eb);
       out += rowBytes;
     }
-    zero(out, <usize>pad * rowBytes);
-    out += <usize>pad * rowBytes;
+    zero(out, <usize>padY * rowBytes);
+    out += <usize>padY * rowBytes;
   }
   zero(out, <usize>tail);
 }
 
 /**
  * Unrolls a padded image (channels x hp x wp, elemBytes 4 or 8) into the row-major im2col
- * matrix dst (channels*size*size x ldb): row (c, ky, kx), column oy*ow + ox holds
- * padded[c][oy*stride + ky][ox*stride + kx]. For strides other than 1 (stride 1 reads the
- * padded image directly); one element at a time, since the reads are strided.
+ * matrix dst (channels*kh*kw x ldb): row (c, ky, kx), column oy*ow + ox holds
+ * padded[c][oy*sh + ky][ox*sw + kx]. For strides other than 1 (stride 1 reads the padded image
+ * directly); one element at a time, since the reads are strided.
  */
 export function im2col(
-  padded: usize, channels: i32, hp: i32, wp: i32, size: i32, stride: i32,
+  padded: usize, channels: i32, hp: i32, wp: i32, kh: i32, kw: i32, sh: i32, sw: i32,
   oh: i32, ow: i32, dst: usize, ldb: i32, elemBytes: i32,
 ): void {
   const eb = <usize>elemBytes;
   let r = 0;
   for (let ch = 0; ch < channels; ch++) {
-    for (let ky = 0; ky < size; ky++) {
-      for (let kx = 0; kx < size; kx++, r++) {
+    for (let ky = 0; ky < kh; ky++) {
+      for (let kx = 0; kx < kw; kx++, r++) {
         let out = dst + <usize>r * <usize>ldb * eb;
         for (let oy = 0; oy < oh; oy++) {
-          // Seek to padded row oy*stride + ky of channel ch, column kx.
-          let src = padded + (<usize>(ch * hp + oy * stride + ky) * <usize>wp + <usize>kx) * eb;
-          for (let ox = 0; ox < ow; ox++, out += eb, src += <usize>stride * eb) {
+          // Seek to padded row oy*sh + ky of channel ch, column kx.
+          let src = padded + (<usize>(ch * hp + oy * sh + ky) * <usize>wp + <usize>kx) * eb;
+          for (let ox = 0; ox < ow; ox++, out += eb, src += <usize>sw * eb) {
             if (eb == 8) store<u64>(out, load<u64>(src));
             else store<u32>(out, load<u32>(src));
           }
@@ -763,24 +765,26 @@ export function relu_16(p: usize, count: i32, inf: i32): void {
 /**
  * Max pooling over `planes` planes (h x w each) of T at src into planes (oh x ow) at dst, and
  * for every output the index within its input plane of the maximum, as i32 at argmax. The
- * same comparisons as the TypeScript layer: the first maximum wins a tie, a NaN wins and stays
- * (the last NaN of the window).
+ * window: 6 i32 at win, its height and width, strides and pads (rows, columns). The same
+ * comparisons as the TypeScript layer: the first maximum wins a tie, a NaN wins and stays (the
+ * last NaN of the window).
  */
 // @ts-ignore: decorator
 @inline function maxPool<T>(
-  src: usize, planes: i32, h: i32, w: i32, size: i32, stride: i32, pad: i32,
-  oh: i32, ow: i32, dst: usize, argmax: usize,
+  src: usize, planes: i32, h: i32, w: i32, win: usize, oh: i32, ow: i32, dst: usize, argmax: usize,
 ): void {
   const eb = <usize>sizeof<T>();
+  const kh = load<i32>(win), kw = load<i32>(win, 4), sh = load<i32>(win, 8);
+  const sw = load<i32>(win, 12), ph = load<i32>(win, 16), pw = load<i32>(win, 20);
   let o: usize = 0;
   for (let p = 0; p < planes; p++) {
     const plane = src + <usize>p * <usize>h * <usize>w * eb;
     for (let oy = 0; oy < oh; oy++) {
-      const y0 = max(0, oy * stride - pad);
-      const y1 = min(h, oy * stride - pad + size);
+      const y0 = max(0, oy * sh - ph);
+      const y1 = min(h, oy * sh - ph + kh);
       for (let ox = 0; ox < ow; ox++, o++) {
-        const x0 = max(0, ox * stride - pad);
-        const x1 = min(w, ox * stride - pad + size);
+        const x0 = max(0, ox * sw - pw);
+        const x1 = min(w, ox * sw - pw + kw);
         let best = <T>-Infinity;
         let at = -1;
         for (let iy = y0; iy < y1; iy++) {
@@ -914,22 +918,27 @@ function pool2x2_f64(src: usize, planes: i32, h: i32, w: i32, oh: i32, ow: i32, 
   store<i32>(argmax, at);
 }
 
+/** Whether the window at win (see maxPool) is 2x2 with stride 2 and no padding. */
+// @ts-ignore: decorator
+@inline function is2x2(win: usize): bool {
+  return load<i32>(win) == 2 && load<i32>(win, 4) == 2 && load<i32>(win, 8) == 2 &&
+    load<i32>(win, 12) == 2 && load<i32>(win, 16) == 0 && load<i32>(win, 20) == 0;
+}
+
 /** Max pooling over f32 planes; see maxPool. */
 export function max_pool_f32(
-  src: usize, planes: i32, h: i32, w: i32, size: i32, stride: i32, pad: i32,
-  oh: i32, ow: i32, dst: usize, argmax: usize,
+  src: usize, planes: i32, h: i32, w: i32, win: usize, oh: i32, ow: i32, dst: usize, argmax: usize,
 ): void {
-  if (size == 2 && stride == 2 && pad == 0) pool2x2_f32(src, planes, h, w, oh, ow, dst, argmax);
-  else maxPool<f32>(src, planes, h, w, size, stride, pad, oh, ow, dst, argmax);
+  if (is2x2(win)) pool2x2_f32(src, planes, h, w, oh, ow, dst, argmax);
+  else maxPool<f32>(src, planes, h, w, win, oh, ow, dst, argmax);
 }
 
 /** Max pooling over f64 planes; see maxPool. */
 export function max_pool_f64(
-  src: usize, planes: i32, h: i32, w: i32, size: i32, stride: i32, pad: i32,
-  oh: i32, ow: i32, dst: usize, argmax: usize,
+  src: usize, planes: i32, h: i32, w: i32, win: usize, oh: i32, ow: i32, dst: usize, argmax: usize,
 ): void {
-  if (size == 2 && stride == 2 && pad == 0) pool2x2_f64(src, planes, h, w, oh, ow, dst, argmax);
-  else maxPool<f64>(src, planes, h, w, size, stride, pad, oh, ow, dst, argmax);
+  if (is2x2(win)) pool2x2_f64(src, planes, h, w, oh, ow, dst, argmax);
+  else maxPool<f64>(src, planes, h, w, win, oh, ow, dst, argmax);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -938,27 +947,28 @@ export function max_pool_f64(
 
 /**
  * The adjoint of im2col, for the input gradient of a convolution of any stride: dst (channels
- * x h x w of T, unpadded) = zeros, then every entry of col (channels*size*size x oh*ow) added
- * onto the input element it was read from (entries from the padding are dropped), tap by tap
- * in order, as the TypeScript layer sums them.
+ * x h x w of T, unpadded) = zeros, then every entry of col (channels*kh*kw x oh*ow) added onto
+ * the input element it was read from (entries from the padding are dropped), tap by tap in
+ * order, as the TypeScript layer sums them. The window: 6 i32 at win, as maxPool's.
  */
 // @ts-ignore: decorator
 @inline function col2im<T>(
-  col: usize, channels: i32, h: i32, w: i32, size: i32, stride: i32, pad: i32,
-  oh: i32, ow: i32, dst: usize,
+  col: usize, channels: i32, h: i32, w: i32, win: usize, oh: i32, ow: i32, dst: usize,
 ): void {
   const eb = <usize>sizeof<T>();
+  const kh = load<i32>(win), kw = load<i32>(win, 4), sh = load<i32>(win, 8);
+  const sw = load<i32>(win, 12), ph = load<i32>(win, 16), pw = load<i32>(win, 20);
   zero(dst, <usize>channels * <usize>h * <usize>w * eb);
   let src = col;
   for (let ch = 0; ch < channels; ch++) {
-    for (let ky = 0; ky < size; ky++) {
-      for (let kx = 0; kx < size; kx++) {
+    for (let ky = 0; ky < kh; ky++) {
+      for (let kx = 0; kx < kw; kx++) {
         for (let oy = 0; oy < oh; oy++) {
-          const iy = oy * stride - pad + ky;
+          const iy = oy * sh - ph + ky;
           // Seek to input row iy of channel ch.
           const row = dst + <usize>(ch * h + iy) * <usize>w * eb;
           for (let ox = 0; ox < ow; ox++, src += eb) {
-            const ix = ox * stride - pad + kx;
+            const ix = ox * sw - pw + kx;
             if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
               const at = row + <usize>ix * eb;
               store<T>(at, load<T>(at) + load<T>(src));
@@ -972,18 +982,16 @@ export function max_pool_f64(
 
 /** col2im over f32; see col2im. */
 export function col2im_f32(
-  col: usize, channels: i32, h: i32, w: i32, size: i32, stride: i32, pad: i32,
-  oh: i32, ow: i32, dst: usize,
+  col: usize, channels: i32, h: i32, w: i32, win: usize, oh: i32, ow: i32, dst: usize,
 ): void {
-  col2im<f32>(col, channels, h, w, size, stride, pad, oh, ow, dst);
+  col2im<f32>(col, channels, h, w, win, oh, ow, dst);
 }
 
 /** col2im over f64; see col2im. */
 export function col2im_f64(
-  col: usize, channels: i32, h: i32, w: i32, size: i32, stride: i32, pad: i32,
-  oh: i32, ow: i32, dst: usize,
+  col: usize, channels: i32, h: i32, w: i32, win: usize, oh: i32, ow: i32, dst: usize,
 ): void {
-  col2im<f64>(col, channels, h, w, size, stride, pad, oh, ow, dst);
+  col2im<f64>(col, channels, h, w, win, oh, ow, dst);
 }
 
 /**

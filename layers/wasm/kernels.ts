@@ -39,13 +39,14 @@ export interface Kernels {
   pack_a(src: number, m: number, k: number, dst: number, elemBytes: number): void;
   /** Rows of an m-row matrix packed by `pack_a`, padding included. */
   packed_rows(m: number, elemBytes: number): number;
-  /** Copies an image with `pad` zeros around each channel, then `tail` zero bytes. */
+  /** Copies an image with padY rows and padX columns of zeros around each channel, then `tail` zero bytes. */
   pad_image(
     src: number,
     channels: number,
     h: number,
     w: number,
-    pad: number,
+    padY: number,
+    padX: number,
     dst: number,
     elemBytes: number,
     tail: number,
@@ -56,8 +57,10 @@ export interface Kernels {
     channels: number,
     hp: number,
     wp: number,
-    size: number,
-    stride: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
     oh: number,
     ow: number,
     dst: number,
@@ -136,15 +139,13 @@ export interface Kernels {
   relu_f64(p: number, count: number): void;
   /** ReLU in place over 16-bit codes whose infinity is `inf` (count a multiple of 8). */
   relu_16(p: number, count: number, inf: number): void;
-  /** Max pooling over float32 planes, with the index of each maximum. */
+  /** Max pooling over float32 planes, with the index of each maximum; the window: 6 int32 at win. */
   max_pool_f32(
     src: number,
     planes: number,
     h: number,
     w: number,
-    size: number,
-    stride: number,
-    pad: number,
+    win: number,
     oh: number,
     ow: number,
     dst: number,
@@ -158,9 +159,7 @@ export interface Kernels {
     channels: number,
     h: number,
     w: number,
-    size: number,
-    stride: number,
-    pad: number,
+    win: number,
     oh: number,
     ow: number,
     dst: number,

@@ -7,11 +7,12 @@
  * @module
  */
 import type { Tensor } from "../tensor.ts";
-import type { Window } from "../_geometry.ts";
+import { type Window, windowWords } from "../_geometry.ts";
 import { heap, requireKernels, withRegions } from "./kernels.ts";
 import {
   isF64,
   loadValues,
+  placeWords,
   regionBytes,
   reserveStaging,
   storeValues,
@@ -41,9 +42,10 @@ export function poolForward(
     const out = reserve(regionBytes(outSize, bytes));
     const at = reserve(outSize * Int32Array.BYTES_PER_ELEMENT);
     const staging = reserveStaging(format, reserve, inSize, outSize);
+    const win = placeWords(reserve, windowWords(window));
     for (let i = 0; i < n; i++) {
       loadValues(kernels, staging, x.data, i * inSize, inSize, input);
-      pool(input, channels, h, w, window.size, window.stride, window.pad, oh, ow, out, at);
+      pool(input, channels, h, w, win, oh, ow, out, at);
       storeValues(kernels, staging, out, y.data, i * outSize, outSize);
       argmax.set(new Int32Array(heap(), at, outSize), i * outSize);
     }

@@ -335,3 +335,10 @@ export function mapRuns(
     storeValues(kernels, staging, output, y.data, o, run.output ?? count);
   }
 }
+
+/** Puts int32 words (a window, a geometry) in the memory; returns where. */
+export function placeWords(reserve: (bytes: number) => number, words: Int32Array): number {
+  const at = reserve(words.byteLength);
+  new Int32Array(heap(), at, words.length).set(words);
+  return at;
+}

@@ -58,8 +58,9 @@ export interface PaddedConv {
   hp: number;
   /** Padded width. */
   wp: number;
-  /** Kernel side. */
-  size: number;
+  /** Kernel height and width. */
+  kh: number;
+  kw: number;
   /** Output height. */
   oh: number;
   /** Output width. */
@@ -73,12 +74,12 @@ export interface PaddedConv {
  * is wasted when a row's width is a multiple of `half`.
  */
 export function convTables(conv: PaddedConv, half: number, bytes: number): GemmTables {
-  const { channels, hp, wp, size, oh, ow } = conv;
-  const rows = new Int32Array(channels * size * size);
+  const { channels, hp, wp, kh, kw, oh, ow } = conv;
+  const rows = new Int32Array(channels * kh * kw);
   let d = 0;
   for (let c = 0; c < channels; c++) {
-    for (let ky = 0; ky < size; ky++) {
-      for (let kx = 0; kx < size; kx++) rows[d++] = ((c * hp + ky) * wp + kx) * bytes;
+    for (let ky = 0; ky < kh; ky++) {
+      for (let kx = 0; kx < kw; kx++) rows[d++] = ((c * hp + ky) * wp + kx) * bytes;
     }
   }
   const halves: Half[] = [];
@@ -91,32 +92,32 @@ export function convTables(conv: PaddedConv, half: number, bytes: number): GemmT
 }
 
 /**
- * Tables for a convolution's weight gradient over `images` images at once, dW (outC, size,
- * size, C) = dy (outC, images·P) · B (images·P, size·size·C), with B read from the padded
- * images stored channels-last one after the other (images x hp x wp x C): row (i, oy, ox) of B
- * starts at pixel (oy·stride, ox·stride) of image i. For one kernel row ky, the taps (kx, c)
- * are size·C consecutive elements there, so halves cover up to `half` of them, even across
- * pixels (a 3x3 kernel over one channel takes 3 halves, not 9).
+ * Tables for a convolution's weight gradient over `images` images at once, dW (outC, kh, kw,
+ * C) = dy (outC, images·P) · B (images·P, kh·kw·C), with B read from the padded images stored
+ * channels-last one after the other (images x hp x wp x C): row (i, oy, ox) of B starts at
+ * pixel (oy·sh, ox·sw) of image i. For one kernel row ky, the taps (kx, c) are kw·C consecutive
+ * elements there, so halves cover up to `half` of them, even across pixels (a 3x3 kernel over
+ * one channel takes 3 halves, not 9).
  */
 export function channelsLastTables(
   conv: PaddedConv,
-  options: { stride: number; images: number },
+  options: { sh: number; sw: number; images: number },
   half: number,
   bytes: number,
 ): GemmTables {
-  const { channels, hp, wp, size, oh, ow } = conv;
-  const { stride, images } = options;
+  const { channels, hp, wp, kh, kw, oh, ow } = conv;
+  const { sh, sw, images } = options;
   const rows = new Int32Array(images * oh * ow);
   for (let i = 0, d = 0; i < images; i++) {
     for (let oy = 0; oy < oh; oy++) {
       for (let ox = 0; ox < ow; ox++, d++) {
-        rows[d] = (i * hp * wp + (oy * wp + ox) * stride) * channels * bytes;
+        rows[d] = (i * hp * wp + oy * sh * wp + ox * sw) * channels * bytes;
       }
     }
   }
-  const run = size * channels;
+  const run = kw * channels;
   const halves: Half[] = [];
-  for (let ky = 0; ky < size; ky++) {
+  for (let ky = 0; ky < kh; ky++) {
     for (let j = 0; j < run; j += half) {
       halves.push([(ky * wp * channels + j) * bytes, ky * run + j, Math.min(half, run - j)]);
     }
