@@ -21,13 +21,7 @@ import type { Storage } from "./storage/storage.ts";
 import { f64 } from "./storage/f64.ts";
 import { Tensor } from "./tensor.ts";
 import { reuse, Scratch } from "./_scratch.ts";
-import {
-  outputExtents,
-  type Window,
-  windowOf,
-  type WindowWidths,
-  windowWidths,
-} from "./_geometry.ts";
+import { outputExtents, type Window, windowOf, windowWidths } from "./_geometry.ts";
 import {
   allFinite,
   identity,
@@ -61,7 +55,7 @@ import {
  * Options of {@linkcode Conv}: a square kernel, or a rectangular one with `kernelWidth` (and a
  * step and border across of their own with `strideWidth` and `padWidth`).
  */
-export interface ConvOptions extends WindowWidths {
+export interface ConvOptions {
   /** Channels of the input. */
   inChannels: number;
   /** Channels of the output (the number of filters). */
@@ -72,6 +66,12 @@ export interface ConvOptions extends WindowWidths {
   stride?: number;
   /** Zeros added on every side of the input (above and below, with `padWidth`). @default {0} */
   pad?: number;
+  /** Columns of the kernel. @default {kernel} */
+  kernelWidth?: number;
+  /** Step between kernel positions across. @default {stride} */
+  strideWidth?: number;
+  /** Zeros added left and right. @default {pad} */
+  padWidth?: number;
   /** Format of weights, gradients and output. @default {f64} */
   storage?: Storage;
   /**
@@ -120,7 +120,7 @@ export class Conv implements Layer {
   /** The options this layer was made with, defaults filled in. */
   readonly options:
     & Required<Pick<ConvOptions, "inChannels" | "outChannels" | "kernel" | "stride" | "pad">>
-    & Pick<ConvOptions, keyof WindowWidths | "activationAmax">;
+    & Pick<ConvOptions, "kernelWidth" | "strideWidth" | "padWidth" | "activationAmax">;
   readonly #window: Window;
   /** The float32 layer a scaled format computes with, on the quantized operands. */
   #twin?: Conv;

@@ -14,13 +14,7 @@ import type { Storage } from "./storage/storage.ts";
 import { f64 } from "./storage/f64.ts";
 import type { Tensor } from "./tensor.ts";
 import { reuse, Scratch } from "./_scratch.ts";
-import {
-  outputExtents,
-  type Window,
-  windowOf,
-  type WindowWidths,
-  windowWidths,
-} from "./_geometry.ts";
+import { outputExtents, type Window, windowOf, windowWidths } from "./_geometry.ts";
 import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
 import { wasmFormat } from "./wasm/staging.ts";
 import { poolBackward, poolForward } from "./wasm/pool.ts";
@@ -29,7 +23,7 @@ import { poolBackward, poolForward } from "./wasm/pool.ts";
 const pick = new Float64Array(2);
 
 /** Options of {@linkcode Pool}: a square window, or a rectangular one with `kernelWidth`. */
-export interface PoolOptions extends WindowWidths {
+export interface PoolOptions {
   /** Side of the square window (its height, with `kernelWidth`). */
   size: number;
   /** Step between windows (down, with `strideWidth`). @default {size} */
@@ -39,6 +33,12 @@ export interface PoolOptions extends WindowWidths {
    * `padWidth`. @default {0}
    */
   pad?: number;
+  /** Columns of the window. @default {size} */
+  kernelWidth?: number;
+  /** Step between windows across. @default {stride} */
+  strideWidth?: number;
+  /** Columns of -Infinity left and right. @default {pad} */
+  padWidth?: number;
   /** Format of the output. @default {f64} */
   storage?: Storage;
   /** The code that computes it (see {@linkcode kernelPath}). @default {defaultKernelPath()} */
@@ -67,7 +67,7 @@ export class Pool implements Layer {
   /** The options this layer was made with, defaults filled in. */
   readonly options:
     & Required<Pick<PoolOptions, "size" | "stride" | "pad">>
-    & Pick<PoolOptions, keyof WindowWidths>;
+    & Pick<PoolOptions, "kernelWidth" | "strideWidth" | "padWidth">;
   readonly #window: Window;
   readonly #work = new Scratch();
   #input?: Tensor;
