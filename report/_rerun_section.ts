@@ -29,6 +29,7 @@ export function rerunHtml(section: RerunSection, script: string): string {
     layers: section.layers,
     weights: section.weights && toBase64(section.weights),
     onnx: section.onnx && toBase64(section.onnx),
+    activationAmax: section.activationAmax,
     kernelPath: section.kernelPath,
     indices,
     images: imagesJson(images),

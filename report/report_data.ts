@@ -300,6 +300,11 @@ export interface RerunSection {
   weights?: Uint8Array;
   /** The ONNX model the network was imported from: the page imports it again. */
   onnx?: Uint8Array;
+  /**
+   * With `onnx`: the static activation scales the run was calibrated with (each conv and affine
+   * layer's `activationAmax`, by name), which the model does not hold; layer specs hold them.
+   */
+  activationAmax?: Record<string, number>;
   /** The kernel path Deno ran, which the page runs too. */
   kernelPath: KernelPath;
   /** Where each embedded image is in the data the report was made from. */

@@ -22,6 +22,8 @@ import {
 } from "../mod.ts";
 import { type KernelPath, networkFromSpec, networkSpec } from "../layers/mod.ts";
 import { selectImages } from "../data/mod.ts";
+import { withActivationAmax } from "../analysis/calibrate.ts";
+import { isProductLayer } from "../layers/_product_inputs.ts";
 import type { RerunConfig, RerunSection } from "./report_data.ts";
 
 /**
@@ -131,9 +133,16 @@ export async function rerunSection(
     runs.push({ config, predictions: [...await classifyAs(net, images, config)] });
   }
   const params = [...net.params()].map(([name, t]) => [name, t.to(narrowestExact(t))] as const);
+  // Static activation scales: the layer specs carry them, an ONNX model does not.
+  const amax = Object.fromEntries(
+    net.layers.filter(isProductLayer).flatMap((layer) => {
+      const { activationAmax } = layer.options;
+      return activationAmax === undefined ? [] : [[layer.name, activationAmax]];
+    }),
+  );
   return {
     ...(options.onnx
-      ? { onnx: options.onnx }
+      ? { onnx: options.onnx, ...(Object.keys(amax).length > 0 && { activationAmax: amax }) }
       : { layers: networkSpec(net).layers, weights: serializeSafetensors(new Map(params)) }),
     kernelPath: options.kernelPath,
     indices: [...options.indices],
@@ -143,8 +152,8 @@ export async function rerunSection(
 }
 
 /**
- * The float64 network a re-run section holds: its ONNX model imported in float64, or its layers
- * with their weights.
+ * The float64 network a re-run section holds: its ONNX model imported in float64 (with the
+ * section's static activation scales), or its layers with their weights.
  *
  * @example
  * ```ts
@@ -162,9 +171,9 @@ export function rerunNetwork(
   path: KernelPath = section.kernelPath,
 ): Sequential {
   if (section.onnx) {
-    return importOnnx(section.onnx, { source: "the report's model", storage: f64 }).withKernels(
-      path,
-    );
+    const imported = importOnnx(section.onnx, { source: "the report's model", storage: f64 });
+    const amax = section.activationAmax;
+    return (amax ? withActivationAmax(imported, amax) : imported).withKernels(path);
   }
   // The layers' own paths are replaced by `path`: the browser may lack what they name.
   const layers = (section.layers ?? []).map(({ kernels: _, ...layer }) => layer);

@@ -16,6 +16,11 @@ import { renderReport } from "../report/render_report.ts";
 import type { ReportData } from "../report/report_data.ts";
 import { classifyAs, configure, rerunNetwork, rerunSection } from "../report/rerun.ts";
 import { bundlePageScript, writeReport } from "../report/write_report.ts";
+import { importOnnx } from "../onnx/import_onnx.ts";
+import { withActivationAmax } from "../analysis/mod.ts";
+import { readMnistDir } from "../data/files.ts";
+import { firstImages } from "../data/mod.ts";
+import { MNIST } from "./_data.ts";
 
 /** Images with some structure (a bright square moving around), so that classes differ. */
 function images(count: number): LabeledImages {
@@ -231,6 +236,30 @@ Deno.test("rerunSection() embeds weights in the narrowest exact format and rebui
       assert.deepEqual(copy.params().get(name)!.toFloat64(), t.toFloat64(), name);
     }
   }
+});
+
+Deno.test("rerunSection() carries an imported model's static activation scales to the page", async () => {
+  const model = await Deno.readFile(
+    fileURLToPath(new URL("fixtures/small-cnn.onnx", import.meta.url)),
+  );
+  const imported = importOnnx(model, { source: "small-cnn.onnx", storage: f64 });
+  const convs = imported.layers.filter((layer) => layer.kind === "conv").map((l) => l.name);
+  // Scales far below the inputs' amax: int4 clamps most values, so classes change.
+  const amax = { [convs[0]]: 0.05, [convs[1]]: 0.1 };
+  const calibrated = withActivationAmax(imported, amax);
+  const set = firstImages(await readMnistDir(MNIST, "test"), 20);
+  const config = { label: "int4", mode: "store" as const, formats: "int4" };
+  const section = await rerunSection(calibrated, set, {
+    indices: [...Array(20).keys()],
+    configs: [config],
+    kernelPath: "wasm",
+    onnx: model,
+  });
+  assert.deepEqual(section.activationAmax, amax);
+  const again = await classifyAs(rerunNetwork(section), set, config);
+  assert.deepEqual([...again], section.runs[0].predictions);
+  const dynamic = await classifyAs(imported, set, config);
+  assert.notDeepEqual([...dynamic], section.runs[0].predictions, "the scales change classes");
 });
 
 Deno.test("flipImages() lists the images whose class changed, with each run's class", async () => {
