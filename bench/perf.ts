@@ -21,19 +21,27 @@
  * backward in TypeScript, and on the wasm path for both; the runs alternate, so that a change of
  * load on the machine hits all alike.
  *
+ * Then the commands the tool is for, each run once as a user runs it (`deno task`):
+ * `deno task search` with its defaults (its log goes to the system's temporary folder; target:
+ * under 15 s) and `deno task analyze --images 500` (under 10 s), timed by the wall clock (a
+ * child's CPU time is not visible to perf).
+ *
  * Options: `--subset N` images for the TypeScript single-thread runs and TF.js CPU (default
  * 1000; the others use all 10,000), `--repeat N` passes of the fast runs (the wasm path and
  * TF.js WASM), the fastest counting (default 2), `--formats f32,f16` to limit the formats,
  * `--steps N` timed training steps per configuration, the fastest counting (default 3),
- * `--part test|train` to run only the test pass or only the training step, `--paths wasm` (or
+ * `--part test|train|commands` to run only the test pass, the training step or the commands,
+ * `--paths wasm` (or
  * `typescript`) to time one kernel path, `--json` to print one JSON object (the machine,
  * `wasmPeakGflopsPerThread`, `testPassGflop`, `floorSeconds`, `f32FractionOfPeak`, `runs`,
  * `peers` each with its time over wasm f32's on 2 workers (`timesWasmF32`), `trainingSteps`,
+ * `commands` (each command's arguments, seconds, bound and `met`),
  * `targets` each with `met`, and `targetsMet`) on stdout and everything else on stderr.
  *
  * @module
  */
-import { cpus, loadavg } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
 import { cpuUsage } from "node:process";
 import {
   f32,
@@ -73,7 +81,8 @@ Options:
   --repeat N       passes of the fast runs, the fastest counting (default 2)
   --formats LIST   formats to time (default: all)
   --steps N        timed training steps per configuration, the fastest counting (default 3)
-  --part PART      test or train: only the test pass, or only the training step
+  --part PART      test, train or commands: only the test pass, the training step, or the
+                   timed commands (deno task search, deno task analyze --images 500)
   --paths LIST     kernel paths of the test pass: wasm, typescript or both (default both)
   --json           print one JSON object (runs, peers, the FMA peak, targets) and nothing else
                    on stdout; progress goes to stderr
@@ -307,13 +316,13 @@ function say(line: string): void {
 /** Records one target and prints its line: the measured value, the bound, whether it is met. */
 function target(
   what: string,
-  values: [number, number],
+  values: [number, number] | [number],
   bound: number,
   unit: string,
   atMost: boolean,
 ) {
   const met = (v: number) => atMost ? v <= bound : v >= bound;
-  const [wallValue, cpuValue] = values;
+  const [wallValue, cpuValue = NaN] = values;
   targets.push({
     name: what,
     value: wallValue,
@@ -322,9 +331,11 @@ function target(
     atMost,
     met: met(wallValue),
   });
+  const fromCpu = Number.isNaN(cpuValue)
+    ? ""
+    : ` (from CPU time: ${cpuValue.toFixed(2)}${unit}, ${met(cpuValue) ? "met" : "missed"})`;
   say(
-    `${met(wallValue) ? "met   " : "MISSED"} ${what}: ${wallValue.toFixed(2)}${unit} ` +
-      `(from CPU time: ${cpuValue.toFixed(2)}${unit}, ${met(cpuValue) ? "met" : "missed"}); ` +
+    `${met(wallValue) ? "met   " : "MISSED"} ${what}: ${wallValue.toFixed(2)}${unit}${fromCpu}; ` +
       `target ${atMost ? "<=" : ">="} ${bound}${unit}`,
   );
 }
@@ -559,6 +570,48 @@ function trainingSteps(): void {
   );
 }
 
+/** The parts of a run, in order; `--part` picks one. */
+const PARTS = ["test", "train", "commands"];
+
+/**
+ * The commands timed as a user runs them, each with its bound in seconds; search with its
+ * defaults but for where its log goes (the system's temporary folder, not the repository).
+ */
+const COMMANDS: { task: string; args: string[]; bound: number }[] = [
+  { task: "search", args: ["--log", join(tmpdir(), "halfprec-perf-search.jsonl")], bound: 15 },
+  { task: "analyze", args: ["--images", "500"], bound: 10 },
+];
+
+/** The timed commands, as `--json` reports them. */
+const commandRuns: { command: string; seconds: number; bound: number; met: boolean }[] = [];
+
+/**
+ * Runs each of {@linkcode COMMANDS} once through `deno task` of this repository and checks its
+ * wall time against its bound. The data is found as the commands find it (HALFPREC_MNIST, the
+ * cache).
+ */
+async function commands(): Promise<void> {
+  const config = new URL("../deno.json", import.meta.url).pathname;
+  for (const { task, args: taskArgs, bound } of COMMANDS) {
+    const command = ["deno", "task", task, ...taskArgs].join(" ");
+    say(`  ${command} ...`);
+    const started = performance.now();
+    const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "--quiet", "--config", config, task, ...taskArgs],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    const seconds = (performance.now() - started) / 1000;
+    if (code !== 0) {
+      const lines = new TextDecoder().decode(stderr).trim().split("\n");
+      throw new Error(`${command} failed: ${lines.at(-1)}`);
+    }
+    commandRuns.push({ command, seconds, bound, met: seconds <= bound });
+    target(command, [seconds], bound, " s", true);
+  }
+  say(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(" ")}\n`);
+}
+
 let subset = 0, repeat = 0, steps = 0;
 let paths: KernelPath[] = [];
 let formats: readonly Storage[] = [...STORAGES, ...FP8_STORAGES, storageByName("e3m4")];
@@ -608,8 +661,8 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
-  if (args.part !== undefined && args.part !== "test" && args.part !== "train") {
-    throw new UsageError(`--part is "${args.part}", expected "test" or "train"`);
+  if (args.part !== undefined && !PARTS.includes(args.part)) {
+    throw new UsageError(`--part is "${args.part}", expected ${PARTS.join(", ")}`);
   }
   subset = positiveInteger("subset", args.subset);
   repeat = positiveInteger("repeat", args.repeat);
@@ -625,8 +678,10 @@ async function main(): Promise<void> {
   say(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
   peak = fmaPeak();
   flop = testPassFlop(net);
-  if (args.part !== "train") await testPass();
-  if (args.part !== "test") trainingSteps();
+  const part = (name: string) => args.part === undefined || args.part === name;
+  if (part("test")) await testPass();
+  if (part("train")) trainingSteps();
+  if (part("commands")) await commands();
   if (args.json) {
     const f32Run = runs.find((r) => r.path === "wasm" && r.format === "f32" && r.workers === 2);
     console.log(JSON.stringify(
@@ -647,6 +702,7 @@ async function main(): Promise<void> {
           timesWasmF32: f32Run ? p.seconds / f32Run.seconds : null,
         })),
         trainingSteps: stepRuns,
+        commands: commandRuns,
         targets,
         targetsMet: targets.every((t) => t.met),
       },
