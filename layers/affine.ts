@@ -22,12 +22,7 @@ import { Tensor } from "./tensor.ts";
 import { reuse, Scratch } from "./_scratch.ts";
 import { identity, matmul, multiply } from "./_matmul.ts";
 import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
-import {
-  productArithmetic,
-  productFormat,
-  type ProductFormats,
-  wasmFormat,
-} from "./wasm/staging.ts";
+import { type LayerFormats, productArithmetic, productFormat, wasmFormat } from "./wasm/staging.ts";
 import { affineBackward, affineForward } from "./wasm/affine.ts";
 import { f32 } from "./storage/f32.ts";
 import type { ScaledCounts } from "./storage/mx.ts";
@@ -256,7 +251,7 @@ export class Affine implements Layer {
   }
 
   /** The wasm formats the forward pass of an input stored in `input` runs in, if any. */
-  #forwardFormat(input: Storage): ProductFormats | undefined {
+  #forwardFormat(input: Storage): LayerFormats | undefined {
     return productFormat(this.kernels, this.storage, input, this.accumulator);
   }
 

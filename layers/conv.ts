@@ -34,12 +34,7 @@ import {
   sparseColumns,
 } from "./_matmul.ts";
 import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
-import {
-  productArithmetic,
-  productFormat,
-  type ProductFormats,
-  wasmFormat,
-} from "./wasm/staging.ts";
+import { type LayerFormats, productArithmetic, productFormat, wasmFormat } from "./wasm/staging.ts";
 import { convBackward, convForward } from "./wasm/conv.ts";
 import { f32 } from "./storage/f32.ts";
 import type { ScaledCounts } from "./storage/mx.ts";
@@ -447,7 +442,7 @@ export class Conv implements Layer {
   }
 
   /** The wasm formats the forward pass of an input stored in `input` runs in, if any. */
-  #forwardFormat(input: Storage): ProductFormats | undefined {
+  #forwardFormat(input: Storage): LayerFormats | undefined {
     return productFormat(this.kernels, this.storage, input, this.accumulator);
   }
 

@@ -16,8 +16,9 @@
  * quantize their operands in wasm (to the values the TypeScript code computes) and multiply on
  * the f32 kernels. A conv or affine layer whose input is stored in another format than its own
  * converts it on loading, so it computes the same whatever format its input arrived in; ReLU
- * and pooling at such a boundary, and backward passes, run the TypeScript code there and say so
- * in their arithmetic.
+ * and max pooling there widen it exactly (a float64 input to a narrower ReLU or pooling layer,
+ * and backward passes across a boundary, run the TypeScript code and say so in their
+ * arithmetic).
  *
  * @module
  */

@@ -2,9 +2,11 @@
  * ReLU: max(x, 0), element-wise.
  *
  * Precision: exact in every format (a stored value or zero is stored again), so ReLU never
- * adds rounding error; NaN passes through. The wasm path (the `kernels` option), taken when the
- * input (and, backward, the output gradient) is stored in the layer's own format, works on the
- * stored bits and gives the same elements, forward and backward.
+ * adds rounding error; NaN passes through. An input in another format is rounded once to the
+ * layer's. The wasm path (the `kernels` option) works on the stored bits when the input (and,
+ * backward, the output gradient) is stored in the layer's own format, and on exactly widened
+ * values at a format boundary (except a float64 input to a narrower layer, which keeps the
+ * TypeScript code); it gives the same elements, forward and backward.
  *
  * @module
  */
@@ -15,7 +17,7 @@ import type { Tensor } from "./tensor.ts";
 import { reuse } from "./_scratch.ts";
 import { mapChunks } from "./_chunks.ts";
 import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
-import { wasmFormat } from "./wasm/staging.ts";
+import { boundaryFormats, wasmFormat } from "./wasm/staging.ts";
 import { reluBackward, reluForward } from "./wasm/relu.ts";
 
 /** A choice between +0 (index 0, never written) and a value (index 1), made by index. */
@@ -63,9 +65,9 @@ export class Relu implements Layer {
   forward(x: Tensor): Tensor {
     this.#input = x;
     const y = this.#output = reuse(this.#output, this.storage, x.shape);
-    const format = wasmFormat(this.kernels, x.storage, this.storage);
-    if (format) {
-      reluForward(format, x, y);
+    const formats = boundaryFormats(this.kernels, this.storage, x.storage);
+    if (formats) {
+      reluForward(formats, x, y);
       return y;
     }
     mapChunks([x], y, ([v], _start, length) => {
@@ -101,7 +103,7 @@ export class Relu implements Layer {
 
   /** ReLU sums nothing; it runs on the wasm kernels when its input is in its format. */
   arithmetic(input: Storage): Arithmetic {
-    const path = wasmFormat(this.kernels, input, this.storage) ? "wasm" : "typescript";
+    const path = boundaryFormats(this.kernels, this.storage, input) ? "wasm" : "typescript";
     return { path, accumulation: "none" };
   }
 

@@ -293,6 +293,28 @@ Deno.test("conv and affine compute the same whatever format their input arrives 
   }
 });
 
+Deno.test("relu and max pool at a format boundary run on wasm, identical to the reference", () => {
+  const formats = [f64, f32, f16, storageByName("bf16"), storageByName("e4m3")];
+  const shape = [2, 3, 9, 10];
+  const size = shape.reduce((a, b) => a * b, 1);
+  const layers = [new Relu(), new Pool({ size: 2, stride: 2 }), new Pool({ size: 3, stride: 2 })];
+  for (const plain of layers) {
+    for (const storage of [...formats, storageByName("e5m2-sr3")]) {
+      const layer = plain.to!(storage);
+      for (const input of formats) {
+        const label = `${layer.name} ${storage.name}, input in ${input.name}`;
+        // A float64 input to a float32 layer keeps the reference code (see boundaryFormats).
+        const expected = input === f64 && storage !== f64 ? "typescript" : "wasm";
+        assert.equal(layer.withKernels!("wasm").arithmetic!(input).path, expected, label);
+        for (const values of [specialValues(input, size, 21), randomValues(size, 22)]) {
+          const { wasm, reference } = bothPaths(layer, Tensor.from(input, shape, values));
+          assert.deepEqual(wasm, reference, label);
+        }
+      }
+    }
+  }
+});
+
 Deno.test("kernelPath() rejects an unknown path and reads ts as typescript", () => {
   assert.throws(() => kernelPath("gpu"), /^RangeError: Unknown kernel path "gpu"/);
   assert.throws(() => new Relu({ kernels: "gpu" as KernelPath }), RangeError);

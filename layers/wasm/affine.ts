@@ -11,10 +11,10 @@ import { SUM_BYTES } from "./_layout.ts";
 import { gemm, halfLanes, packA, packedBytes, putTables } from "./gemm.ts";
 import { rowMajorTables } from "./tables.ts";
 import {
+  inputStaging,
+  type LayerFormats,
   loadValues,
-  type ProductFormats,
   regionBytes,
-  reserveInputStaging,
   reserveStaging,
   storeValues,
   valueBytes,
@@ -26,10 +26,10 @@ import {
  * `formats.format`, `x` in `formats.input`.
  */
 export function affineForward(
-  formats: ProductFormats,
+  formats: LayerFormats,
   tensors: { x: Tensor; weights: Tensor; bias: Tensor; y: Tensor },
 ): void {
-  const { format, input: from } = formats;
+  const { format } = formats;
   const kernels = requireKernels();
   const { x, weights, bias, y } = tensors;
   const [inputs, outputs] = weights.shape;
@@ -47,10 +47,8 @@ export function affineForward(
       reserve,
     );
 
-    const inputStaging = from.name === format.name
-      ? staging
-      : reserveInputStaging(from, format, reserve, n * inputs);
-    loadValues(kernels, inputStaging, x.data, 0, n * inputs, input);
+    const fromStaging = inputStaging(formats, staging, reserve, n * inputs);
+    loadValues(kernels, fromStaging, x.data, 0, n * inputs, input);
     packA(kernels, format, input, { m: n, k: inputs }, packed);
     loadValues(kernels, staging, weights.data, 0, inputs * outputs, w);
     loadValues(kernels, staging, bias.data, 0, outputs, b);

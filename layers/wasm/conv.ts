@@ -23,12 +23,12 @@ import { READ_PAST, SUM_BYTES } from "./_layout.ts";
 import { gemm, halfLanes, packA, packedBytes, putTables } from "./gemm.ts";
 import { channelsLastTables, convTables, rowMajorTables } from "./tables.ts";
 import {
+  inputStaging,
   isF64,
+  type LayerFormats,
   loadValues,
   placeWords,
-  type ProductFormats,
   regionBytes,
-  reserveInputStaging,
   reserveStaging,
   storeValues,
   valueBytes,
@@ -59,7 +59,7 @@ interface Filters {
  * stored in `formats.format`, `x` in `formats.input`.
  */
 export function convForward(
-  formats: ProductFormats,
+  formats: LayerFormats,
   tensors: { x: Tensor; weights: Tensor; bias: Tensor; y: Tensor },
   geometry: ConvGeometry,
 ): void {
@@ -310,12 +310,10 @@ function convolve(
   const col = unit ? padded : reserve(regionBytes(taps * positions, bytes));
   const out = reserve(regionBytes(outC * positions, bytes));
   const staging = reserveStaging(format, reserve, imageSize, outC * positions);
-  const inputStaging = input.name === format.name
-    ? staging
-    : reserveInputStaging(input, format, reserve, imageSize);
+  const from = inputStaging({ format, input }, staging, reserve, imageSize);
   const placed = putTables(tables, reserve);
   for (let i = 0; i < n; i++) {
-    loadValues(kernels, inputStaging, x.data, i * imageSize, imageSize, image);
+    loadValues(kernels, from, x.data, i * imageSize, imageSize, image);
     kernels.pad_image(image, channels, h, w, ph, pw, padded, bytes, READ_PAST);
     if (!unit) {
       kernels.im2col(padded, channels, hp, wp, kh, kw, sh, sw, oh, ow, col, positions, bytes);

@@ -10,7 +10,9 @@ import type { Tensor } from "../tensor.ts";
 import { type Window, windowWords } from "../_geometry.ts";
 import { heap, requireKernels, withRegions } from "./kernels.ts";
 import {
+  inputStaging,
   isF64,
+  type LayerFormats,
   loadValues,
   placeWords,
   regionBytes,
@@ -21,14 +23,16 @@ import {
 } from "./staging.ts";
 
 /**
- * `y` (N, C, OH, OW) = the maximum of every window of `x` (N, C, H, W), both in `format`;
- * `argmax` gets, for every output, the index within its input plane of the maximum.
+ * `y` (N, C, OH, OW) = the maximum of every window of `x` (N, C, H, W), `y` in
+ * `formats.format`, `x` in `formats.input`; `argmax` gets, for every output, the index within
+ * its input plane of the maximum.
  */
 export function poolForward(
-  format: WasmFormat,
+  formats: LayerFormats,
   tensors: { x: Tensor; y: Tensor; argmax: Int32Array },
   window: Window,
 ): void {
+  const { format } = formats;
   const kernels = requireKernels();
   const { x, y, argmax } = tensors;
   const [n, channels, h, w] = x.shape;
@@ -42,9 +46,10 @@ export function poolForward(
     const out = reserve(regionBytes(outSize, bytes));
     const at = reserve(outSize * Int32Array.BYTES_PER_ELEMENT);
     const staging = reserveStaging(format, reserve, inSize, outSize);
+    const from = inputStaging(formats, staging, reserve, inSize);
     const win = placeWords(reserve, windowWords(window));
     for (let i = 0; i < n; i++) {
-      loadValues(kernels, staging, x.data, i * inSize, inSize, input);
+      loadValues(kernels, from, x.data, i * inSize, inSize, input);
       pool(input, channels, h, w, win, oh, ow, out, at);
       storeValues(kernels, staging, out, y.data, i * outSize, outSize);
       argmax.set(new Int32Array(heap(), at, outSize), i * outSize);

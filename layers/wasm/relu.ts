@@ -8,7 +8,19 @@
 import type { Tensor } from "../tensor.ts";
 import { heap, type Kernels, requireKernels, withRegions } from "./kernels.ts";
 import { wholeBlocks } from "./_layout.ts";
-import { copyIn, copyOut, regionBytes, storedBytes, type WasmFormat } from "./staging.ts";
+import {
+  copyIn,
+  copyOut,
+  inputStaging,
+  type LayerFormats,
+  loadValues,
+  regionBytes,
+  reserveStaging,
+  storedBytes,
+  storeValues,
+  valueBytes,
+  type WasmFormat,
+} from "./staging.ts";
 
 /** Elements per chunk: 256 KiB of f32, inside L2. */
 const CHUNK = 65536;
@@ -45,9 +57,30 @@ function reluInPlace(
   else kernels.relu_16(at, rounded, INFINITY_CODE[format.carrier]);
 }
 
-/** `y` = max(`x`, 0) element-wise, both stored in `format`. */
-export function reluForward(format: WasmFormat, x: Tensor, y: Tensor): void {
+/**
+ * `y` = max(`x`, 0) element-wise, `y` stored in `formats.format`, `x` in `formats.input`: on
+ * the stored elements when the two are one format, else on the values (`x` widened, ReLU, each
+ * result rounded to the format).
+ */
+export function reluForward(formats: LayerFormats, x: Tensor, y: Tensor): void {
+  const { format, input } = formats;
   const kernels = requireKernels();
+  if (input.name !== format.name) {
+    withRegions((reserve) => {
+      const bytes = valueBytes(format);
+      const values = reserve(regionBytes(CHUNK, bytes));
+      const staging = reserveStaging(format, reserve, CHUNK);
+      const from = inputStaging(formats, staging, reserve, CHUNK);
+      const relu = bytes === 8 ? kernels.relu_f64 : kernels.relu_f32;
+      for (let start = 0; start < x.size; start += CHUNK) {
+        const count = Math.min(CHUNK, x.size - start);
+        loadValues(kernels, from, x.data, start, count, values);
+        relu(values, wholeBlocks(count));
+        storeValues(kernels, staging, values, y.data, start, count);
+      }
+    });
+    return;
+  }
   withRegions((reserve) => {
     const at = reserve(regionBytes(CHUNK, storedBytes(format)));
     const table = placeTable(reserve, format.codec?.relu);

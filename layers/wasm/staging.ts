@@ -95,8 +95,8 @@ export function wasmFormat(path: KernelPath, ...storages: Storage[]): WasmFormat
   return path === "wasm" ? commonFormat(...storages) : undefined;
 }
 
-/** The formats of a product layer on the wasm kernels: its own, and its input's. */
-export interface ProductFormats {
+/** The formats of a layer on the wasm kernels: its own, and its input's. */
+export interface LayerFormats {
   /** The layer's format: what it computes in and rounds its outputs to. */
   format: WasmFormat;
   /** The format its input is stored in, widened into the layer's arithmetic type. */
@@ -116,11 +116,30 @@ export function productFormat(
   storage: Storage,
   input: Storage,
   accumulator?: Storage,
-): ProductFormats | undefined {
+): LayerFormats | undefined {
   if (accumulator || path !== "wasm") return undefined;
   const format = scaledSchemeOf(storage) ? formatOf(f32) : formatOf(storage);
   const from = scaledSchemeOf(storage) ? format : formatOf(input);
   return format && from ? { format, input: from } : undefined;
+}
+
+/**
+ * The formats a layer that sums nothing (ReLU, max pooling) on kernel path `path`, stored in
+ * `storage`, hands to the wasm kernels for an input stored in `input`; undefined when it runs
+ * its TypeScript code. An input in another format is widened on loading, exactly, and the
+ * result rounded to the layer's format, as the TypeScript layer rounds it; except a float64
+ * input to a layer computing in float32, which the TypeScript layer reads unrounded (a tiny
+ * negative value is +0 after its ReLU, but -0 after rounding to float32 first).
+ */
+export function boundaryFormats(
+  path: KernelPath,
+  storage: Storage,
+  input: Storage,
+): LayerFormats | undefined {
+  const format = path === "wasm" ? formatOf(storage) : undefined;
+  const from = formatOf(input);
+  if (!format || !from || (isF64(from) && !isF64(format))) return undefined;
+  return { format, input: from };
 }
 
 /**
@@ -129,7 +148,7 @@ export function productFormat(
  * (float64 sums, or every partial sum rounded to `accumulator`).
  */
 export function productArithmetic(
-  formats: ProductFormats | undefined,
+  formats: LayerFormats | undefined,
   accumulator?: Storage,
 ): Arithmetic {
   const format = formats?.format;
@@ -218,6 +237,20 @@ export function reserveInputStaging(
   if (bytes === valueBytes(input)) return staging;
   const float32 = bytes === 8 ? reserve(regionBytes(count, 4)) : 0;
   return { ...staging, convert: { bytes, float32 } };
+}
+
+/**
+ * The staging through which a layer of `formats` reads its input: `own`, the layer's, when the
+ * input is in the layer's format, else {@linkcode reserveInputStaging}'s for up to `count`.
+ */
+export function inputStaging(
+  formats: LayerFormats,
+  own: Staging,
+  reserve: (bytes: number) => number,
+  count: number,
+): Staging {
+  const { format, input } = formats;
+  return input.name === format.name ? own : reserveInputStaging(input, format, reserve, count);
 }
 
 /** The bytes of elements `start .. start + count` of `data`, `bytes` each. */
