@@ -21,7 +21,7 @@ import type { Storage } from "./storage/storage.ts";
 import { f64 } from "./storage/f64.ts";
 import { Tensor } from "./tensor.ts";
 import { reuse, Scratch } from "./_scratch.ts";
-import { outputExtents, type Window, windowOf, windowWidths } from "./_geometry.ts";
+import { outputExtents, type Window, windowAsymmetry, windowOf } from "./_geometry.ts";
 import {
   allFinite,
   identity,
@@ -135,7 +135,15 @@ export class Conv implements Layer {
         `Cannot make conv: channels ${inChannels} -> ${outChannels}, expected positive integers`,
       );
     }
-    this.#window = windowOf("conv", { ...options, size: kernel, stride, pad });
+    const { kernelWidth, strideWidth, padWidth } = options; // a border the same on both sides
+    this.#window = windowOf("conv", {
+      size: kernel,
+      stride,
+      pad,
+      kernelWidth,
+      strideWidth,
+      padWidth,
+    });
     const { activationAmax } = options;
     this.options = {
       inChannels,
@@ -143,7 +151,7 @@ export class Conv implements Layer {
       kernel,
       stride,
       pad,
-      ...windowWidths(this.#window),
+      ...windowAsymmetry(this.#window),
       ...(activationAmax !== undefined && { activationAmax }),
     };
     this.storage = options.storage ?? f64;

@@ -15,7 +15,7 @@ import type { Storage } from "./storage/storage.ts";
 import { f64 } from "./storage/f64.ts";
 import type { Tensor } from "./tensor.ts";
 import { reuse, Scratch } from "./_scratch.ts";
-import { outputExtents, type Window, windowOf, windowWidths } from "./_geometry.ts";
+import { outputExtents, type Window, windowAsymmetry, windowOf } from "./_geometry.ts";
 import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
 import { boundaryFormats, wasmFormat } from "./wasm/staging.ts";
 import { poolBackward, poolForward } from "./wasm/pool.ts";
@@ -40,6 +40,10 @@ export interface PoolOptions {
   strideWidth?: number;
   /** Columns of -Infinity left and right. @default {pad} */
   padWidth?: number;
+  /** Rows of -Infinity below. @default {pad} */
+  padBottom?: number;
+  /** Columns of -Infinity on the right. @default {padWidth} */
+  padRight?: number;
   /** Format of the output. @default {f64} */
   storage?: Storage;
   /** The code that computes it (see {@linkcode kernelPath}). @default {defaultKernelPath()} */
@@ -68,7 +72,7 @@ export class Pool implements Layer {
   /** The options this layer was made with, defaults filled in. */
   readonly options:
     & Required<Pick<PoolOptions, "size" | "stride" | "pad">>
-    & Pick<PoolOptions, "kernelWidth" | "strideWidth" | "padWidth">;
+    & Pick<PoolOptions, "kernelWidth" | "strideWidth" | "padWidth" | "padBottom" | "padRight">;
   readonly #window: Window;
   readonly #work = new Scratch();
   #input?: Tensor;
@@ -81,7 +85,7 @@ export class Pool implements Layer {
   constructor(options: PoolOptions) {
     const { size, stride = size, pad = 0 } = options;
     this.#window = windowOf("pool", { ...options, size, stride, pad });
-    this.options = { size, stride, pad, ...windowWidths(this.#window) };
+    this.options = { size, stride, pad, ...windowAsymmetry(this.#window) };
     this.storage = options.storage ?? f64;
     this.kernels = kernelPath(options.kernels);
   }

@@ -118,6 +118,8 @@ const LAYERS: Record<string, (options: Record<string, number>, common: Common) =
       kernelWidth: o.kernelWidth,
       strideWidth: o.strideWidth,
       padWidth: o.padWidth,
+      padBottom: o.padBottom,
+      padRight: o.padRight,
       storage,
       kernels,
     }),

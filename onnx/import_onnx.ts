@@ -141,8 +141,8 @@ interface Planned {
  * The graph must be a chain: one data input of shape (N, C, H, W) or (N, features), each node
  * reading the output of the one before (and constants), one output. Supported operators, with
  * opsets 1 to 21: Conv (group 1, dilation 1, any kernel and strides; pads that differ
- * per side as a zeropad layer before it), MaxPool (the same windows, pads that differ only after
- * a Relu; ceil_mode where it changes no extent or after a Relu), AveragePool (any
+ * per side as a zeropad layer before it), MaxPool (any window, pads per side below its extent,
+ * ceil_mode), AveragePool (any
  * window, pads, count_include_pad, ceil_mode), GlobalAveragePool, Relu, Gemm, MatMul (with an
  * Add of a constant), Flatten and Reshape to (N, -1), Softmax over the last axis, Dropout and
  * Identity (nothing at inference), BatchNormalization (folded into a Conv or Gemm before it,
@@ -580,18 +580,13 @@ class Importer {
     if (top === bottom && left === right) {
       return { window: { ...window, pad: top, padWidth: left }, shape };
     }
-    // Pads that differ become a zeropad layer before the window: exact where the layer pads
-    // with zeros (conv), or where no value is below zero (a max pool after a Relu).
+    // A max pool takes a border of its own on each side; a conv's pads that differ become a
+    // zeropad layer before it.
     if (kind === "pool") {
-      const afterRelu = this.#planned.at(-1)?.spec.kind === "relu";
       const inside = g.pads.every((p, i) => p < g.kernel[i % 2]);
-      a.require(
-        "pads",
-        g.pads,
-        afterRelu && inside,
-        "the same pad on every side, or pads below the window's extent after a Relu " +
-          "(zeros then pad as -Infinity does)",
-      );
+      a.require("pads", g.pads, inside, "pads below the window's extent");
+      const pads = { pad: top, padWidth: left, padBottom: bottom, padRight: right };
+      return { window: { ...window, ...pads }, shape };
     }
     const padded = this.#plan(a, `${name}:pad`, "Pad", shape, {
       kind: "zeropad",
@@ -632,8 +627,7 @@ class Importer {
     let g = this.#folded(this.#geometry(a, shape, this.#kernel(a)));
     const unpadded = this.#unpadded(shape);
     if (a.int("ceil_mode", 0) === 1) {
-      // The last windows, partly past the input, as windows over more pads below and right
-      // (-Infinity's, or zeros after a Relu: #window decides).
+      // The last windows, partly past the input, as windows over more pads below and right.
       const planes = [1, 1, ...unpadded.slice(2) as number[]];
       const out = new AvgPool({ ...avgPoolOptions(g), ceilMode: 1 }).outputShape(planes);
       const extra = [0, 1].map((axis) =>
@@ -643,9 +637,6 @@ class Importer {
           0,
         )
       );
-      const afterRelu = this.#planned.at(-1)?.spec.kind === "relu";
-      const expected = "0, or 1 where it changes no extent or after a Relu";
-      a.require("ceil_mode", 1, afterRelu || extra.every((e) => e === 0), expected);
       g = { ...g, pads: g.pads.map((p, i) => i < 2 ? p : p + extra[i - 2]) };
     }
     const input = this.#window(a, name, g, unpadded, "pool");

@@ -239,6 +239,9 @@ Deno.test("max pool forward and its argmax are identical on both paths in every 
     { size: 2, stride: 1, pad: 0, shape: [1, 2, 5, 6] },
     { size: 3, kernelWidth: 2, stride: 2, strideWidth: 1, pad: 1, shape: [2, 3, 9, 10] },
     { size: 1, kernelWidth: 3, stride: 1, strideWidth: 3, padWidth: 1, shape: [2, 3, 5, 10] },
+    { size: 3, stride: 2, pad: 0, padBottom: 2, padWidth: 1, padRight: 0, shape: [2, 3, 8, 7] },
+    // 2x2 at stride 2 with a border below and right: not the kernel's 2x2 fast path
+    { size: 2, stride: 2, pad: 0, padBottom: 1, padRight: 1, shape: [2, 3, 9, 7] },
   ];
   for (const { shape, ...window } of windows) {
     const size = shape.reduce((a, b) => a * b, 1);

@@ -116,7 +116,16 @@ Deno.test("pool with a rectangular window and unequal strides and pads matches a
     assertGradients(new Pool(window), tensor([2, 2, 5, 5], randomValues(100, 5)));
     const disjoint = { size: 2, kernelWidth: 3, strideWidth: 3, kernels: path };
     assertGradients(new Pool(disjoint), tensor([1, 3, 4, 7], randomValues(84, 6)));
+    const sides = { size: 3, stride: 2, pad: 0, padBottom: 2, padWidth: 1, padRight: 0 };
+    assertGradients(
+      new Pool({ ...sides, kernels: path }),
+      tensor([2, 2, 6, 5], randomValues(120, 7)),
+    );
   }
+  // Borders per side: 1 row above, 2 below; windows of 3 rows at stride 2 over 4 rows.
+  const sided = new Pool({ size: 3, kernelWidth: 1, stride: 2, pad: 1, padBottom: 2, padWidth: 0 });
+  const column = sided.forward(tensor([1, 1, 4, 1], [-4, -3, -2, -1]));
+  assert.deepEqual([...column.toFloat64()], [-3, -1, -1]);
 });
 
 Deno.test("pool.forward() propagates NaN", () => {

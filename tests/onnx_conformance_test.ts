@@ -20,7 +20,7 @@ const FLOORS: Record<string, number> = {
   GlobalAveragePool: 2,
   Identity: 1,
   MatMul: 1,
-  MaxPool: 7,
+  MaxPool: 10,
   Pad: 1,
   Relu: 2,
   Softmax: 5,

@@ -519,7 +519,7 @@ Deno.test("a Pad of zeros that folds into nothing is a zeropad layer; other Pads
   );
 });
 
-Deno.test("MaxPool ceil_mode after a Relu: the partial windows as zeros below and right", () => {
+Deno.test("MaxPool ceil_mode: the partial windows as a border of the pool's own below and right", () => {
   const relu = { op: "Relu", inputs: ["x"], outputs: ["r"] };
   const pool = {
     op: "MaxPool",
@@ -535,13 +535,44 @@ Deno.test("MaxPool ceil_mode after a Relu: the partial windows as zeros below an
   const net = importOnnx(modelBytes({ nodes: [relu, pool], input: ["N", 1, 3, 3] }), {
     storage: f64,
   });
-  assert.deepEqual(net.layers.map((l) => l.kind), ["relu", "zeropad", "pool"]);
-  const y = net.forward(tensor([1, 1, 3, 3], [1, -2, 3, 4, 5, -6, 7, -8, -9]));
-  assert.deepEqual([...y.toFloat64()], [5, 3, 7, 0]);
-  refuses(
+  assert.deepEqual(net.layers.map((l) => l.kind), ["relu", "pool"]);
+  const x = tensor([1, 1, 3, 3], [1, -2, 3, 4, 5, -6, 7, -8, -9]);
+  assert.deepEqual([...net.forward(x).toFloat64()], [5, 3, 7, 0]);
+  // Without the Relu the border is -Infinity's: the last window's maximum is its one input.
+  const alone = importOnnx(
     modelBytes({ nodes: [{ ...pool, inputs: ["x"] }], input: ["N", 1, 3, 3] }),
-    'node "m" (MaxPool) attribute "ceil_mode"',
-    "0, or 1 where it changes no extent or after a Relu",
-    "1",
+  );
+  assert.deepEqual(alone.layers[0].options, {
+    size: 2,
+    stride: 2,
+    pad: 0,
+    padBottom: 1,
+    padRight: 1,
+  });
+  assert.deepEqual([...alone.forward(x).toFloat64()], [5, 3, 7, -9]);
+});
+
+Deno.test("MaxPool pads that differ per side: a border of -Infinity's of the pool's own", () => {
+  const pool = {
+    op: "MaxPool",
+    inputs: ["x"],
+    outputs: ["y"],
+    name: "m",
+    attributes: [ints("kernel_shape", [2, 2]), ints("strides", [1, 1]), ints("pads", [1, 0, 0, 1])],
+  };
+  const net = importOnnx(modelBytes({ nodes: [pool], input: ["N", 1, 2, 2] }), { storage: f64 });
+  assert.deepEqual(net.layers.map((l) => l.kind), ["pool"]);
+  // Rows: a border above; columns: a border on the right. Windows never pick a border element.
+  const y = net.forward(tensor([1, 1, 2, 2], [-1, -2, -3, -4]));
+  assert.deepEqual(y.shape, [1, 1, 2, 2]);
+  assert.deepEqual([...y.toFloat64()], [-1, -2, -1, -2]);
+  refuses(
+    modelBytes({
+      nodes: [{ ...pool, attributes: [ints("kernel_shape", [2, 2]), ints("pads", [2, 0, 0, 0])] }],
+      input: ["N", 1, 4, 4],
+    }),
+    'node "m" (MaxPool) attribute "pads"',
+    "pads below the window's extent",
+    "[2,0,0,0]",
   );
 });

@@ -223,7 +223,8 @@ function convolveBack(
     }
   }
   packA(kernels, format, flipped, { m: channels, k: outC * area }, packed);
-  const back = { kh, kw, sh: 1, sw: 1, ph: kh - 1 - ph, pw: kw - 1 - pw, oh: h, ow: w };
+  const [top, left] = [kh - 1 - ph, kw - 1 - pw];
+  const back = { kh, kw, sh: 1, sw: 1, ph: top, pw: left, pb: top, pr: left, oh: h, ow: w };
   convolve(kernels, format, reserve, { count: channels, packed, bias: 0 }, { x: dy, y: dx }, back);
 }
 

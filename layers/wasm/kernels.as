@@ -765,7 +765,8 @@ export function relu_16(p: usize, count: i32, inf: i32): void {
 /**
  * Max pooling over `planes` planes (h x w each) of T at src into planes (oh x ow) at dst, and
  * for every output the index within its input plane of the maximum, as i32 at argmax. The
- * window: 6 i32 at win, its height and width, strides and pads (rows, columns). The same
+ * window: 8 i32 at win, its height and width, strides, pads above and left, pads below and
+ * right (the output's extent, oh x ow, accounts for those two). The same
  * comparisons as the TypeScript layer: the first maximum wins a tie, a NaN wins and stays (the
  * last NaN of the window).
  */
@@ -918,11 +919,12 @@ function pool2x2_f64(src: usize, planes: i32, h: i32, w: i32, oh: i32, ow: i32, 
   store<i32>(argmax, at);
 }
 
-/** Whether the window at win (see maxPool) is 2x2 with stride 2 and no padding. */
+/** Whether the window at win (see maxPool) is 2x2 with stride 2 and no padding on any side. */
 // @ts-ignore: decorator
 @inline function is2x2(win: usize): bool {
   return load<i32>(win) == 2 && load<i32>(win, 4) == 2 && load<i32>(win, 8) == 2 &&
-    load<i32>(win, 12) == 2 && load<i32>(win, 16) == 0 && load<i32>(win, 20) == 0;
+    load<i32>(win, 12) == 2 && load<i32>(win, 16) == 0 && load<i32>(win, 20) == 0 &&
+    load<i32>(win, 24) == 0 && load<i32>(win, 28) == 0;
 }
 
 /** Max pooling over f32 planes; see maxPool. */
@@ -949,7 +951,7 @@ export function max_pool_f64(
  * The adjoint of im2col, for the input gradient of a convolution of any stride: dst (channels
  * x h x w of T, unpadded) = zeros, then every entry of col (channels*kh*kw x oh*ow) added onto
  * the input element it was read from (entries from the padding are dropped), tap by tap in
- * order, as the TypeScript layer sums them. The window: 6 i32 at win, as maxPool's.
+ * order, as the TypeScript layer sums them. The window: 8 i32 at win, as maxPool's.
  */
 // @ts-ignore: decorator
 @inline function col2im<T>(

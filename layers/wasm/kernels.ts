@@ -139,7 +139,7 @@ export interface Kernels {
   relu_f64(p: number, count: number): void;
   /** ReLU in place over 16-bit codes whose infinity is `inf` (count a multiple of 8). */
   relu_16(p: number, count: number, inf: number): void;
-  /** Max pooling over float32 planes, with the index of each maximum; the window: 6 int32 at win. */
+  /** Max pooling over float32 planes, with the index of each maximum; the window: 8 int32 at win. */
   max_pool_f32(
     src: number,
     planes: number,
