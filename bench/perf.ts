@@ -21,6 +21,12 @@
  * backward in TypeScript, and on the wasm path for both; the runs alternate, so that a change of
  * load on the machine hits all alike.
  *
+ * Then where f32's time goes on the wasm path: each layer of the pass alone on one thread, at
+ * batches of 20 (short calls, so that some run while no other job holds the core), the fastest
+ * of many calls, with its share of the sum and, for conv and affine, its multiply-adds' rate
+ * against the FMA peak measured the same way (the fastest of short `fma_peak` calls between the
+ * rounds).
+ *
  * Then the commands the tool is for, each run once as a user runs it (`deno task`):
  * `deno task search` with its defaults (its log goes to the system's temporary folder; target:
  * under 15 s) and `deno task analyze --images 500` (under 10 s), timed by the wall clock (a
@@ -30,12 +36,14 @@
  * 1000; the others use all 10,000), `--repeat N` passes of the fast runs (the wasm path and
  * TF.js WASM), the fastest counting (default 2), `--formats f32,f16` to limit the formats,
  * `--steps N` timed training steps per configuration, the fastest counting (default 3),
- * `--part test|train|commands` to run only the test pass, the training step or the commands,
+ * `--part test|layers|train|commands` to run only the test pass, the per-layer times of f32,
+ * the training step or the commands,
  * `--paths wasm` (or
  * `typescript`) to time one kernel path, `--json` to print one JSON object (the machine,
  * `wasmPeakGflopsPerThread`, `testPassGflop`, `floorSeconds`, `f32FractionOfPeak`, `runs`,
  * `peers` each with its time over wasm f32's on 2 workers (`timesWasmF32`), `trainingSteps`,
- * `commands` (each command's arguments, seconds, bound and `met`),
+ * `layers` (f32 on the wasm path, one thread: the peak timed alongside, `peakGflopsPerThread`,
+ * and each layer's `seconds` for 10,000 images, `share` and `fractionOfPeak`), `commands` (each command's arguments, seconds, bound and `met`),
  * `targets` each with `met`, and `targetsMet`) on stdout and everything else on stderr.
  *
  * @module
@@ -81,8 +89,9 @@ Options:
   --repeat N       passes of the fast runs, the fastest counting (default 2)
   --formats LIST   formats to time (default: all)
   --steps N        timed training steps per configuration, the fastest counting (default 3)
-  --part PART      test, train or commands: only the test pass, the training step, or the
-                   timed commands (deno task search, deno task analyze --images 500)
+  --part PART      test, layers, train or commands: only the test pass, the per-layer times
+                   of wasm f32, the training step, or the timed commands (deno task search,
+                   deno task analyze --images 500)
   --paths LIST     kernel paths of the test pass: wasm, typescript or both (default both)
   --json           print one JSON object (runs, peers, the FMA peak, targets) and nothing else
                    on stdout; progress goes to stderr
@@ -570,8 +579,81 @@ function trainingSteps(): void {
   );
 }
 
+/** Each layer's time in the f32 pass on the wasm path, as `--json` reports them. */
+const layerRuns: { layer: string; seconds: number; share: number; fractionOfPeak?: number }[] = [];
+/** The FMA peak {@linkcode layerTimes} measured alongside them, GFLOP/s on one thread. */
+let layerPeak = 0;
+
+/** Images per timed call of {@linkcode layerTimes}, and batches timed per round. */
+const LAYER_BATCH = 20;
+const LAYER_BATCHES = 5;
+
+/**
+ * Where f32's time goes on the wasm path, on this thread: each layer of the pass run alone on
+ * its input, {@linkcode LAYER_BATCH} images a call, the fastest call over `repeat` x 20 rounds
+ * of {@linkcode LAYER_BATCHES} batches, scaled to 10,000 images; its share of the layers' sum
+ * and, for conv and affine, its multiply-adds' rate over the FMA peak, timed the same way (the
+ * fastest of short `fma_peak` calls, one a round). Prints the table.
+ */
+function layerTimes(): void {
+  const { fma_peak } = requireKernels();
+  const narrow = net.withKernels("wasm").to(f32);
+  const shapes = narrow.shapes([1, 1, 28, 28]);
+  const fastest = new Float64Array(narrow.layers.length).fill(Infinity);
+  const batches = Array.from(
+    { length: LAYER_BATCHES },
+    (_, b) => imageBatch(set, b * LAYER_BATCH, LAYER_BATCH, f32),
+  );
+  narrow.forward(batches[0]); // warm-up: V8 optimises the kernels in the background
+  let shortPeak = 0;
+  const rounds = PEAK_ROUNDS / 20;
+  for (let round = 0; round < repeat * 20; round++) {
+    const started = performance.now();
+    fma_peak(rounds, 0.9999999, 1e-7);
+    shortPeak = Math.max(shortPeak, (96 * rounds) / ((performance.now() - started) / 1000) / 1e9);
+    for (const x of batches) {
+      let y = x;
+      narrow.layers.forEach((layer, i) => {
+        const started = performance.now();
+        y = layer.forward(y, false);
+        fastest[i] = Math.min(fastest[i], (performance.now() - started) / 1000);
+      });
+    }
+  }
+  const scale = IMAGES / LAYER_BATCH;
+  const sum = fastest.reduce((a, b) => a + b, 0) * scale;
+  narrow.layers.forEach((layer, i) => {
+    const flop = 2 * layer.fanIn * shapes[i].slice(1).reduce((a, b) => a * b, 1) * LAYER_BATCH;
+    const seconds = fastest[i] * scale;
+    layerRuns.push({
+      layer: layer.name,
+      seconds,
+      share: seconds / sum,
+      ...(flop > 0 ? { fractionOfPeak: flop / fastest[i] / 1e9 / shortPeak } : {}),
+    });
+  });
+  const percent = (x: number) => `${(100 * x).toFixed(1)} %`;
+  say(
+    `\nwasm f32, one thread, each layer alone, ${LAYER_BATCH} images a call (the fastest ` +
+      `call), for ${IMAGES} images: ${sum.toFixed(2)} s; FMA peak timed alike ` +
+      `${shortPeak.toFixed(1)} GFLOP/s, at which the pass takes ${
+        (flop / (shortPeak * 1e9)).toFixed(2)
+      } s (${percent(flop / (shortPeak * 1e9) / sum)} of the sum)\n` +
+      formatTable(
+        ["layer", "seconds", "share", "of the FMA peak"],
+        layerRuns.map((r) => [
+          r.layer,
+          r.seconds.toFixed(3),
+          percent(r.share),
+          r.fractionOfPeak === undefined ? "-" : percent(r.fractionOfPeak),
+        ]),
+      ),
+  );
+  layerPeak = shortPeak;
+}
+
 /** The parts of a run, in order; `--part` picks one. */
-const PARTS = ["test", "train", "commands"];
+const PARTS = ["test", "layers", "train", "commands"];
 
 /**
  * The commands timed as a user runs them, each with its bound in seconds; search with its
@@ -680,6 +762,7 @@ async function main(): Promise<void> {
   flop = testPassFlop(net);
   const part = (name: string) => args.part === undefined || args.part === name;
   if (part("test")) await testPass();
+  if (part("layers")) layerTimes();
   if (part("train")) trainingSteps();
   if (part("commands")) await commands();
   if (args.json) {
@@ -702,6 +785,7 @@ async function main(): Promise<void> {
           timesWasmF32: f32Run ? p.seconds / f32Run.seconds : null,
         })),
         trainingSteps: stepRuns,
+        layers: layerRuns.length > 0 ? { peakGflopsPerThread: layerPeak, layers: layerRuns } : null,
         commands: commandRuns,
         targets,
         targetsMet: targets.every((t) => t.met),
