@@ -43,18 +43,22 @@ export interface QuantizeOptions {
   path: KernelPath;
 }
 
-/** `values` in float32, quantized as `layout` says. */
+/** The values of `source` (a float32 carrier), quantized as `layout` says, in a new array. */
 export function quantized(
   scheme: ScaledScheme,
-  values: Float64Array,
+  source: Tensor,
   layout: OperandLayout,
   role: "weights" | "activations",
   options: QuantizeOptions,
 ): Float32Array {
   const { amax, counts, path } = options;
-  const carrier = new Float32Array(values);
-  if (path === "wasm" && !counts) quantizeOperandWasm(scheme, carrier, layout, role, amax);
-  else quantizeOperand(scheme, carrier, layout, role, amax, counts);
+  // A tensor stored as float32 values is read as it is: widening it costs a pass per layer.
+  const values = source.data instanceof Float32Array && source.storage.read === f32.read
+    ? source.data
+    : new Float32Array(source.toFloat64());
+  if (path === "wasm" && !counts) return quantizeOperandWasm(scheme, values, layout, role, amax);
+  const carrier = values === source.data ? values.slice() : values;
+  quantizeOperand(scheme, carrier, layout, role, amax, counts);
   return carrier;
 }
 

@@ -152,7 +152,7 @@ export class Affine implements Layer {
     const { inputs, activationAmax } = this.options;
     const input = { outer: x.shape[0], length: inputs, inner: 1, channels: "outer" as const };
     return {
-      input: quantized(scheme, x.toFloat64(), input, "activations", {
+      input: quantized(scheme, x, input, "activations", {
         amax: activationAmax,
         counts,
         path: this.kernels,
@@ -170,7 +170,7 @@ export class Affine implements Layer {
     if (!scheme) return undefined;
     const { inputs, outputs } = this.options;
     const layout = { outer: 1, length: inputs, inner: outputs, channels: "inner" as const };
-    return quantized(scheme, this.params.W.toFloat64(), layout, "weights", {
+    return quantized(scheme, this.params.W, layout, "weights", {
       counts,
       path: this.kernels,
     });

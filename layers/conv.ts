@@ -206,7 +206,7 @@ export class Conv implements Layer {
     const input = { outer: n, length: c, inner: h * w, channels: "outer" as const };
     const { activationAmax } = this.options;
     return {
-      input: quantized(scheme, x.toFloat64(), input, "activations", {
+      input: quantized(scheme, x, input, "activations", {
         amax: activationAmax,
         counts,
         path: this.kernels,
@@ -229,7 +229,7 @@ export class Conv implements Layer {
       inner: this.#window.kh * this.#window.kw,
       channels: "outer" as const,
     };
-    return quantized(scheme, this.params.W.toFloat64(), layout, "weights", {
+    return quantized(scheme, this.params.W, layout, "weights", {
       counts,
       path: this.kernels,
     });

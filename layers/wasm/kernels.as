@@ -1392,9 +1392,15 @@ export function avg_unpool(dy: usize, planes: i32, geo: usize, dx: usize, sums: 
   if (a >= maxNormal) return negative ? -maxNormal : maxNormal;
   const e = max(floorLog2(a), emin);
   const steps = a * pow2(fractionBits - e); // exact, as a / 2^(e - fractionBits)
-  const lower = Math.floor(steps);
-  const up = roundsUp(mode, 0, steps - lower, (<i64>lower & 1) == 1, negative, 0);
-  const r = min((up ? lower + 1 : lower) * pow2(e - fractionBits), maxNormal);
+  let n: f64;
+  if (mode == NEAREST_EVEN) {
+    n = nearest<f64>(steps); // ties to even: roundsUp's decision
+  } else {
+    n = Math.floor(steps);
+    if (roundsUp(mode, 0, steps - n, (<i64>n & 1) == 1, negative, 0)) n += 1;
+  }
+  const q = n * pow2(e - fractionBits);
+  const r = q > maxNormal ? maxNormal : q;
   return negative ? -r : r;
 }
 
@@ -1422,6 +1428,16 @@ export function quantize_scaled(
   fractionBits: i32, emin: i32, maxNormal: f64, mode: i32,
 ): void {
   const step = <usize>stride << 2;
+  // Dividing by a power of two is multiplying by its reciprocal, exactly (MX block scales).
+  const inverse = 1 / scale;
+  if ((reinterpret<u64>(scale) & 0xfffffffffffff) == 0 && inverse * scale == 1) {
+    for (let i = 0; i < count; i++) {
+      const at = p + <usize>i * step;
+      const v = <f64>load<f32>(at);
+      store<f32>(at, <f32>(scale * roundElement(v * inverse, fractionBits, emin, maxNormal, mode)));
+    }
+    return;
+  }
   for (let i = 0; i < count; i++) {
     const at = p + <usize>i * step;
     const v = <f64>load<f32>(at);
@@ -1450,36 +1466,110 @@ const FLOOR = 0, CEIL = 1, EVEN = 2, RCEIL = 3, NVFP4 = 4;
   return min(max(e, -127), 127);
 }
 
+/** 2^k as a float32, for k in -149 .. 127. */
+// @ts-ignore: decorator
+@inline function pow2f(k: i32): f32 {
+  return reinterpret<f32>(k >= -126 ? (k + 127) << 23 : 1 << (k + 149));
+}
+
+/**
+ * One MX block of four adjacent columns (lanes), n rows `inner` elements apart at `at`, with
+ * the elements rounded to nearest even, in float32 SIMD; false (nothing written) when a lane
+ * holds a NaN or an infinity. The same values as the scalar code: v / 2^E is exact in float32
+ * except below its normal range, where the element rounds to zero either way (the sign comes
+ * from v); scaling by powers of two and nearest<f32> are exact; the product by 2^E is rounded
+ * once, as the float64 product rounded to float32.
+ */
+// @ts-ignore: decorator
+@inline function quantizeMxColumns(
+  at: usize, n: i32, inner: i32, rule: i32, fractionBits: i32, emin: i32, emax: i32, maxNormal: f64,
+): bool {
+  const step = <usize>inner << 2;
+  let amax = f32x4.splat(0);
+  for (let j = 0; j < n; j++) amax = f32x4.max(amax, f32x4.abs(v128.load(at + <usize>j * step)));
+  if (!i32x4.all_true(f32x4.lt(amax, f32x4.splat(Infinity)))) return false;
+  const e0 = sharedExponent(rule, <f64>f32x4.extract_lane(amax, 0), fractionBits, emax, maxNormal);
+  const e1 = sharedExponent(rule, <f64>f32x4.extract_lane(amax, 1), fractionBits, emax, maxNormal);
+  const e2 = sharedExponent(rule, <f64>f32x4.extract_lane(amax, 2), fractionBits, emax, maxNormal);
+  const e3 = sharedExponent(rule, <f64>f32x4.extract_lane(amax, 3), fractionBits, emax, maxNormal);
+  let scale = f32x4.splat(pow2f(e0));
+  scale = f32x4.replace_lane(scale, 1, pow2f(e1));
+  scale = f32x4.replace_lane(scale, 2, pow2f(e2));
+  scale = f32x4.replace_lane(scale, 3, pow2f(e3));
+  let inverse = f32x4.splat(pow2f(-e0));
+  inverse = f32x4.replace_lane(inverse, 1, pow2f(-e1));
+  inverse = f32x4.replace_lane(inverse, 2, pow2f(-e2));
+  inverse = f32x4.replace_lane(inverse, 3, pow2f(-e3));
+  const lowest = i32x4.splat(emin);
+  const top = f32x4.splat(<f32>maxNormal);
+  const sign = i32x4.splat(<i32>0x80000000);
+  for (let j = 0; j < n; j++) {
+    const p = at + <usize>j * step;
+    const v = v128.load(p);
+    const a = f32x4.abs(f32x4.mul(v, inverse));
+    // the element's binade (emin for zero and subnormals), and 2^(fractionBits - e) and back
+    const e = i32x4.max_s(i32x4.sub(i32x4.shr_u(a, 23), i32x4.splat(127)), lowest);
+    const up = i32x4.shl(i32x4.sub(i32x4.splat(fractionBits + 127), e), 23);
+    const down = i32x4.shl(i32x4.add(e, i32x4.splat(127 - fractionBits)), 23);
+    const q = f32x4.min(f32x4.mul(f32x4.nearest(f32x4.mul(a, up)), down), top);
+    v128.store(p, f32x4.mul(v128.or(q, v128.and(v, sign)), scale));
+  }
+  return true;
+}
+
+/** One block of one column, n values `inner` elements apart at at (see quantize_blocks). */
+// @ts-ignore: decorator
+@inline function quantizeBlock(
+  at: usize, n: i32, inner: i32, rule: i32, tensor: f64,
+  fractionBits: i32, emin: i32, emax: i32, maxNormal: f64, mode: i32,
+): void {
+  const amax = amax_f32(at, n, inner);
+  let scale: f64;
+  if (rule == NVFP4) {
+    // E4M3: 3 fraction bits, emin -6, largest normal 448, to nearest even
+    const block = roundElement(amax / 6 / tensor, 3, -6, 448, NEAREST_EVEN);
+    if (block == 0) {
+      for (let j = 0; j < n; j++) store<f32>(at + ((<usize>j * <usize>inner) << 2), 0);
+      return;
+    }
+    scale = block * tensor;
+  } else {
+    scale = amax != amax ? NaN : pow2(sharedExponent(rule, amax, fractionBits, emax, maxNormal));
+  }
+  quantize_scaled(at, n, inner, scale, fractionBits, emin, maxNormal, mode);
+}
+
 /**
  * Quantizes the f32 tensor at p, shaped (outer, length, inner), in blocks of blockSize along
  * length (the last one partial), each block with its own scale: the MX rules, a power of two
  * (scaled.ts's quantizeMxBlock), or NVFP4, the block's amax / 6 over the tensor scale `tensor`
- * rounded to E4M3, times `tensor` (a block whose scale rounds to zero becomes zeros).
+ * rounded to E4M3, times `tensor` (a block whose scale rounds to zero becomes zeros). MX blocks
+ * rounded to nearest even go four columns at a time (quantizeMxColumns) where inner allows.
  */
 export function quantize_blocks(
   p: usize, outer: i32, length: i32, inner: i32, blockSize: i32, rule: i32, tensor: f64,
   fractionBits: i32, emin: i32, emax: i32, maxNormal: f64, mode: i32,
 ): void {
+  const simd = rule != NVFP4 && mode == NEAREST_EVEN;
   for (let o = 0; o < outer; o++) {
-    for (let i = 0; i < inner; i++) {
+    let i = 0;
+    for (; simd && i + 4 <= inner; i += 4) {
       const start = p + ((<usize>o * <usize>length * <usize>inner + <usize>i) << 2);
       for (let b = 0; b < length; b += blockSize) {
         const at = start + ((<usize>b * <usize>inner) << 2);
         const n = min(blockSize, length - b);
-        const amax = amax_f32(at, n, inner);
-        let scale: f64;
-        if (rule == NVFP4) {
-          // E4M3: 3 fraction bits, emin -6, largest normal 448, to nearest even
-          const block = roundElement(amax / 6 / tensor, 3, -6, 448, NEAREST_EVEN);
-          if (block == 0) {
-            for (let j = 0; j < n; j++) store<f32>(at + ((<usize>j * <usize>inner) << 2), 0);
-            continue;
-          }
-          scale = block * tensor;
-        } else {
-          scale = amax != amax ? NaN : pow2(sharedExponent(rule, amax, fractionBits, emax, maxNormal));
+        if (quantizeMxColumns(at, n, inner, rule, fractionBits, emin, emax, maxNormal)) continue;
+        for (let c: usize = 0; c < 4; c++) {
+          quantizeBlock(at + (c << 2), n, inner, rule, tensor, fractionBits, emin, emax, maxNormal, mode);
         }
-        quantize_scaled(at, n, inner, scale, fractionBits, emin, maxNormal, mode);
+      }
+    }
+    for (; i < inner; i++) {
+      const start = p + ((<usize>o * <usize>length * <usize>inner + <usize>i) << 2);
+      for (let b = 0; b < length; b += blockSize) {
+        const at = start + ((<usize>b * <usize>inner) << 2);
+        const n = min(blockSize, length - b);
+        quantizeBlock(at, n, inner, rule, tensor, fractionBits, emin, emax, maxNormal, mode);
       }
     }
   }

@@ -25,8 +25,8 @@ const NVFP4_RULE = SCALE_RULES.length;
 type Run = [start: number, count: number, stride: number];
 
 /**
- * Quantizes `values` in place as `quantizeOperand(scheme, values, layout, role, amax)` does
- * (without counts), on the wasm kernels.
+ * `values` quantized as `quantizeOperand(scheme, values, layout, role, amax)` quantizes them in
+ * place (without counts), on the wasm kernels, into a new array.
  */
 export function quantizeOperandWasm(
   scheme: ScaledScheme,
@@ -34,13 +34,13 @@ export function quantizeOperandWasm(
   layout: OperandLayout,
   role: OperandRole,
   amax?: number,
-): void {
+): Float32Array {
   const kernels = requireKernels();
-  withRegions((reserve) => {
+  return withRegions((reserve) => {
     const p = reserve(values.byteLength);
     new Float32Array(heap(), p, values.length).set(values);
     quantizeAt(kernels, scheme, p, values.length, layout, role, amax);
-    values.set(new Float32Array(heap(), p, values.length));
+    return new Float32Array(heap(), p, values.length).slice();
   });
 }
 
