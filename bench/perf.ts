@@ -34,7 +34,7 @@
  *
  * Options: `--subset N` images for the TypeScript single-thread runs and TF.js CPU (default
  * 1000; the others use all 10,000), `--repeat N` passes of the fast runs (the wasm path and
- * TF.js WASM), the fastest counting (default 2), `--formats f32,f16` to limit the formats,
+ * TF.js WASM), the fastest counting (default 2), `--formats f32,f16` to limit the formats (`mixed` names the mixed configuration, `MIXED`),
  * `--steps N` timed training steps per configuration, the fastest counting (default 3),
  * `--part test|layers|train|commands` to run only the test pass, the per-layer times of f32,
  * the training step or the commands,
@@ -52,9 +52,11 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { cpuUsage } from "node:process";
 import {
+  applyLayerConfig,
   f32,
   imageBatch,
   type LabeledImages,
+  type LayerConfig,
   type Sequential,
   type Storage,
   storageByName,
@@ -87,7 +89,7 @@ training step per format, and checks the targets.
 Options:
   --subset N       images for the TypeScript single-thread runs and TF.js CPU (default 1000)
   --repeat N       passes of the fast runs, the fastest counting (default 2)
-  --formats LIST   formats to time (default: all)
+  --formats LIST   formats to time, "mixed" for a mixed configuration (default: all)
   --steps N        timed training steps per configuration, the fastest counting (default 3)
   --part PART      test, layers, train or commands: only the test pass, the per-layer times
                    of wasm f32, the training step, or the timed commands (deno task search,
@@ -300,7 +302,10 @@ const targets: Target[] = [];
 /** One timed run of the test pass, as `--json` reports it. */
 interface Run {
   path: KernelPath;
+  /** The format of every layer, or `"mixed"`. */
   format: string;
+  /** For `"mixed"`: the layer configuration. */
+  config?: LayerConfig;
   workers: number;
   seconds: number;
   cpuSeconds: number;
@@ -361,18 +366,24 @@ const ratio = (
 async function testPass(): Promise<void> {
   const rows = new Map<string, { workers: Timing; thread: Timing }>();
   using pool = new WorkerPool({ size: 2 });
+  const configurations = [
+    ...formats.map((format) => ({ name: format.name, config: { default: format.name } })),
+    ...(mixed ? [{ name: "mixed", config: MIXED }] : []),
+  ];
   for (const path of paths) {
-    for (const format of formats) {
-      const narrow = net.withKernels(path).to(format);
+    for (const { name, config } of configurations) {
+      const narrow = applyLayerConfig(net.withKernels(path), config);
+      const input = narrow.layers[0].storage;
       await pool.load(narrow);
       const passes = path === "wasm" ? repeat : 1;
-      const workers = await time(set, IMAGES, halfprec(set, pool, format), passes);
+      const workers = await time(set, IMAGES, halfprec(set, pool, input), passes);
       const threadImages = path === "wasm" ? IMAGES : subset;
-      const thread = await time(set, threadImages, halfprec(set, narrow, format), passes);
-      rows.set(`${path} ${format.name}`, { workers, thread });
-      runs.push({ path, format: format.name, workers: 2, ...workers });
-      runs.push({ path, format: format.name, workers: 1, ...thread });
-      say(`  ${path} ${format.name}: ${workers.seconds.toFixed(2)} s on 2 workers`);
+      const thread = await time(set, threadImages, halfprec(set, narrow, input), passes);
+      rows.set(`${path} ${name}`, { workers, thread });
+      const configured = name === "mixed" ? { config } : {};
+      runs.push({ path, format: name, ...configured, workers: 2, ...workers });
+      runs.push({ path, format: name, ...configured, workers: 1, ...thread });
+      say(`  ${path} ${name}: ${workers.seconds.toFixed(2)} s on 2 workers`);
     }
   }
   const tfWasm = await tfjs(set, net, "wasm", IMAGES, repeat);
@@ -696,7 +707,30 @@ async function commands(): Promise<void> {
 
 let subset = 0, repeat = 0, steps = 0;
 let paths: KernelPath[] = [];
-let formats: readonly Storage[] = [...STORAGES, ...FP8_STORAGES, storageByName("e3m4")];
+let formats: readonly Storage[] = [
+  ...STORAGES,
+  ...FP8_STORAGES,
+  ...["e3m4", "mxfp8-e4m3", "mxfp4", "nvfp4", "int8"].map(storageByName),
+];
+/** Whether to time {@linkcode MIXED} too. */
+let mixed = true;
+
+/**
+ * The mixed configuration timed as `mixed`: formats change at conv and affine layers (bf16,
+ * e4m3, MXFP4 and f16 in turn), as a search's choice does, so that conversions at format
+ * boundaries are part of the time.
+ */
+const MIXED: LayerConfig = {
+  default: "mxfp4",
+  conv1: "bf16",
+  relu1: "bf16",
+  conv2: "e4m3",
+  relu2: "e4m3",
+  pool1: "e4m3",
+  affine2: "f16",
+  dropout2: "f16",
+  softmax1: "f16",
+};
 /** The measured f32x4 FMA peak (GFLOP/s, one thread) and the test pass's floating-point work. */
 let peak = 0, flop = 0;
 
@@ -750,7 +784,12 @@ async function main(): Promise<void> {
   repeat = positiveInteger("repeat", args.repeat);
   steps = positiveInteger("steps", args.steps);
   paths = args.paths.split(",").map((p) => kernelPath(p.trim()));
-  if (args.formats !== undefined) formats = formatsFlag("formats", args.formats);
+  if (args.formats !== undefined) {
+    const names = args.formats.split(",").map((name) => name.trim());
+    mixed = names.includes("mixed");
+    const others = names.filter((name) => name !== "mixed");
+    formats = others.length ? formatsFlag("formats", others.join(",")) : [];
+  }
   net = (await loadDeepConvNet("book")).net;
   set = (await loadTestSet()).set;
   say(
