@@ -5,10 +5,11 @@
  *
  * Precision: each output is the float64 sum of its window divided by the window's count, rounded
  * once to the storage format; the input gradient is the float64 sum of the shares each input
- * received, rounded once. The wasm path (the `kernels` option), taken when the input
- * (backward: the output gradient) is stored in the layer's own format, sums in float64 in the
- * same order and rounds through float32 to formats narrower than it (the same results in f32 and
- * f64; elsewhere a tie of the float32 value may round the other way).
+ * received, rounded once. The wasm path (the `kernels` option) sums in float64 in the same
+ * order, the input (backward: the output gradient) widened exactly from its format (a float64
+ * one into a narrower layer keeps the TypeScript code), and rounds through float32 to formats
+ * narrower than it (the same results in f32 and f64; elsewhere a tie of the float32 value may
+ * round the other way).
  *
  * @module
  */
@@ -18,7 +19,7 @@ import { f64 } from "./storage/f64.ts";
 import type { Tensor } from "./tensor.ts";
 import { reuse } from "./_scratch.ts";
 import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
-import { wasmFormat } from "./wasm/staging.ts";
+import { boundaryFormats } from "./wasm/staging.ts";
 import { avgPoolPlanes } from "./wasm/avg_pool.ts";
 
 /** Options of {@linkcode AvgPool}. */
@@ -169,9 +170,9 @@ export class AvgPool implements Layer {
     const shape = this.outputShape(x.shape);
     this.#input = x;
     const y = this.#output = reuse(this.#output, this.storage, shape);
-    const format = wasmFormat(this.kernels, x.storage, this.storage);
-    if (format) {
-      avgPoolPlanes(format, { x, y, backward: false }, this.options);
+    const formats = boundaryFormats(this.kernels, this.storage, x.storage);
+    if (formats) {
+      avgPoolPlanes(formats, { x, y, backward: false }, this.options);
       return y;
     }
     const v = x.toFloat64();
@@ -192,9 +193,9 @@ export class AvgPool implements Layer {
     const shape = this.outputShape(x.shape);
     checkShape(this, "output gradient", dout.shape, shape);
     const out = this.#dx = reuse(this.#dx, this.storage, x.shape);
-    const format = wasmFormat(this.kernels, dout.storage, this.storage);
-    if (format) {
-      avgPoolPlanes(format, { x: dout, y: out, backward: true }, this.options);
+    const formats = boundaryFormats(this.kernels, this.storage, dout.storage);
+    if (formats) {
+      avgPoolPlanes(formats, { x: dout, y: out, backward: true }, this.options);
       return out;
     }
     const dy = dout.toFloat64();
@@ -225,9 +226,9 @@ export class AvgPool implements Layer {
     }
   }
 
-  /** Sums in float64; runs on the wasm kernels when its input is in its format. */
+  /** Sums in float64; on the wasm kernels unless a float64 input meets a narrower layer. */
   arithmetic(input: Storage): Arithmetic {
-    const path = wasmFormat(this.kernels, input, this.storage) ? "wasm" : "typescript";
+    const path = boundaryFormats(this.kernels, this.storage, input) ? "wasm" : "typescript";
     return { path, accumulation: "float64" };
   }
 

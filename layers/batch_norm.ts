@@ -5,10 +5,11 @@
  *
  * Precision: x · scale + shift is computed in float64 and rounded once to the storage format;
  * gradients are float64 sums (over the batch and positions for the parameters), each rounded
- * once. The wasm path (the `kernels` option), taken when the input and (backward) the output
- * gradient are stored in the layer's own format, computes in float64 from the stored values too
- * and rounds through float32 to formats narrower than it (the same results in f32 and f64;
- * elsewhere a tie of the float32 value may round the other way).
+ * once. The wasm path (the `kernels` option) computes in float64 from the stored values too,
+ * the input widened exactly from its format (a float64 one into a narrower layer keeps the
+ * TypeScript code; backward, input, output gradient and layer share a format), and rounds
+ * through float32 to formats narrower than it (the same results in f32 and f64; elsewhere a tie
+ * of the float32 value may round the other way).
  *
  * @module
  */
@@ -18,7 +19,7 @@ import { f64 } from "./storage/f64.ts";
 import { Tensor } from "./tensor.ts";
 import { reuse } from "./_scratch.ts";
 import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
-import { wasmFormat } from "./wasm/staging.ts";
+import { boundaryFormats, wasmFormat } from "./wasm/staging.ts";
 import { batchNormBackward, batchNormForward } from "./wasm/batch_norm.ts";
 
 /** Options of {@linkcode BatchNorm}. */
@@ -95,9 +96,9 @@ export class BatchNorm implements Layer {
     const scale = this.params.scale.toFloat64();
     const shift = this.params.shift.toFloat64();
     const y = this.#output = reuse(this.#output, this.storage, shape);
-    const format = wasmFormat(this.kernels, x.storage, this.storage);
-    if (format) {
-      batchNormForward(format, { x, y }, { scale, shift });
+    const formats = boundaryFormats(this.kernels, this.storage, x.storage);
+    if (formats) {
+      batchNormForward(formats, { x, y }, { scale, shift });
       return y;
     }
     const v = x.toFloat64();
@@ -146,9 +147,9 @@ export class BatchNorm implements Layer {
     return shape.slice(2).reduce((a, b) => a * b, 1);
   }
 
-  /** Sums nothing forward; runs on the wasm kernels when its input is in its format. */
+  /** Sums nothing forward; on the wasm kernels unless a float64 input meets a narrower layer. */
   arithmetic(input: Storage): Arithmetic {
-    const path = wasmFormat(this.kernels, input, this.storage) ? "wasm" : "typescript";
+    const path = boundaryFormats(this.kernels, this.storage, input) ? "wasm" : "typescript";
     return { path, accumulation: "none" };
   }
 

@@ -5,10 +5,12 @@
  *
  * Precision: x · factor / divisor is computed in float64 and rounded once to the storage format
  * (one of the two is 1 for an imported `Mul` or `Div`, so that the one operation ONNX names is
- * the one computed), forward and backward. The wasm path (the `kernels` option), taken when the
- * input (backward: the output gradient) is stored in the layer's own format, computes in float64
- * from the stored values too, and rounds through float32 to formats narrower than it (the same
- * results in f32 and f64; elsewhere a tie of the float32 value may round the other way).
+ * the one computed), forward and backward. The wasm path (the `kernels` option) computes in
+ * float64 from the stored values too, the input (backward: the output gradient) widened exactly
+ * from its format, except a float64 one into a narrower layer (which keeps the TypeScript code),
+ * and rounds through float32 to formats narrower than it: the same results in f32 and f64, and
+ * for a Cast (factor 1 from a float32 value); elsewhere a tie of the float32 value may round the
+ * other way.
  *
  * @module
  */
@@ -19,7 +21,7 @@ import type { Tensor } from "./tensor.ts";
 import { reuse } from "./_scratch.ts";
 import { mapChunks } from "./_chunks.ts";
 import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
-import { wasmFormat } from "./wasm/staging.ts";
+import { boundaryFormats } from "./wasm/staging.ts";
 import { scaleValues } from "./wasm/scale.ts";
 
 /** Options of {@linkcode Scale}. */
@@ -100,9 +102,9 @@ export class Scale implements Layer {
 
   #multiply(x: Tensor, out: Tensor): void {
     const { factor, divisor } = this.options;
-    const format = wasmFormat(this.kernels, x.storage, this.storage);
-    if (format) {
-      scaleValues(format, { x, y: out }, this.options);
+    const formats = boundaryFormats(this.kernels, this.storage, x.storage);
+    if (formats) {
+      scaleValues(formats, { x, y: out }, this.options);
       return;
     }
     mapChunks([x], out, ([v], _, length) => {
@@ -110,9 +112,9 @@ export class Scale implements Layer {
     });
   }
 
-  /** A scale sums nothing; it runs on the wasm kernels when its input is in its format. */
+  /** Sums nothing; on the wasm kernels unless a float64 input meets a narrower layer. */
   arithmetic(input: Storage): Arithmetic {
-    const path = wasmFormat(this.kernels, input, this.storage) ? "wasm" : "typescript";
+    const path = boundaryFormats(this.kernels, this.storage, input) ? "wasm" : "typescript";
     return { path, accumulation: "none" };
   }
 

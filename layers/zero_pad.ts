@@ -5,8 +5,9 @@
  *
  * Precision: exact when the input is stored in the layer's format; otherwise each element is
  * rounded once to the format. Zeros are exact in every format. The wasm path (the `kernels`
- * option), taken when the input (backward: the output gradient) is stored in the layer's own
- * format, moves the same values.
+ * option) moves the same values, rounded once from float32 when the input (backward: the
+ * output gradient) is in another format (a float64 one into a narrower layer keeps the
+ * TypeScript code).
  *
  * @module
  */
@@ -16,7 +17,7 @@ import { f64 } from "./storage/f64.ts";
 import type { Tensor } from "./tensor.ts";
 import { reuse } from "./_scratch.ts";
 import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
-import { wasmFormat } from "./wasm/staging.ts";
+import { boundaryFormats } from "./wasm/staging.ts";
 import { padPlanes } from "./wasm/zero_pad.ts";
 
 /** Options of {@linkcode ZeroPad}: the border's width on each side, and the format. */
@@ -96,9 +97,9 @@ export class ZeroPad implements Layer {
   forward(x: Tensor): Tensor {
     this.#inputShape = x.shape;
     const y = this.#output = reuse(this.#output, this.storage, this.outputShape(x.shape));
-    const format = wasmFormat(this.kernels, x.storage, this.storage);
-    if (format) {
-      padPlanes(format, { x, y }, { ...this.options, crop: false });
+    const formats = boundaryFormats(this.kernels, this.storage, x.storage);
+    if (formats) {
+      padPlanes(formats, { x, y }, { ...this.options, crop: false });
       return y;
     }
     const out = new Float64Array(y.size);
@@ -112,9 +113,9 @@ export class ZeroPad implements Layer {
     const shape = requireInput(this, this.#inputShape);
     checkShape(this, "output gradient", dout.shape, this.outputShape(shape));
     const dx = this.#dx = reuse(this.#dx, this.storage, shape);
-    const format = wasmFormat(this.kernels, dout.storage, this.storage);
-    if (format) {
-      padPlanes(format, { x: dout, y: dx }, { ...this.options, crop: true });
+    const formats = boundaryFormats(this.kernels, this.storage, dout.storage);
+    if (formats) {
+      padPlanes(formats, { x: dout, y: dx }, { ...this.options, crop: true });
       return dx;
     }
     const values = new Float64Array(dx.size);
@@ -145,9 +146,9 @@ export class ZeroPad implements Layer {
     }
   }
 
-  /** A padding sums nothing; it runs on the wasm kernels when its input is in its format. */
+  /** Sums nothing; on the wasm kernels unless a float64 input meets a narrower layer. */
   arithmetic(input: Storage): Arithmetic {
-    const path = wasmFormat(this.kernels, input, this.storage) ? "wasm" : "typescript";
+    const path = boundaryFormats(this.kernels, this.storage, input) ? "wasm" : "typescript";
     return { path, accumulation: "none" };
   }
 

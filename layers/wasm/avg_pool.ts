@@ -8,7 +8,7 @@
  */
 import type { Tensor } from "../tensor.ts";
 import { requireKernels, withRegions } from "./kernels.ts";
-import { mapRuns, placeWords, valueBytes, type WasmFormat } from "./staging.ts";
+import { type LayerFormats, mapRuns, placeWords, valueBytes } from "./staging.ts";
 
 /**
  * The window of an average pool, per axis: extent, stride, pads before and after, and whether
@@ -53,10 +53,10 @@ function placeGeometry(
 /**
  * Forward: `y` (N, C, OH, OW) = the mean of every window of `x` (N, C, H, W). Backward
  * (`backward` true, `x` the output gradient, `y` the input gradient): every input's shares of
- * the gradients of the windows it is in. Both stored in `format`.
+ * the gradients of the windows it is in. `y` stored in `formats.format`, `x` in `formats.input`.
  */
 export function avgPoolPlanes(
-  format: WasmFormat,
+  formats: LayerFormats,
   tensors: { x: Tensor; y: Tensor; backward: boolean },
   window: AvgWindow,
 ): void {
@@ -64,12 +64,12 @@ export function avgPoolPlanes(
   const { x, y, backward } = tensors;
   const [n, channels, h, w] = backward ? y.shape : x.shape;
   const [, , oh, ow] = backward ? x.shape : y.shape;
-  const bytes = valueBytes(format);
+  const bytes = valueBytes(formats.format);
   withRegions((reserve) => {
     const geo = placeGeometry(reserve, window, [h, w, oh, ow]);
     const sums = backward ? reserve(h * w * Float64Array.BYTES_PER_ELEMENT) : 0;
     const run = { input: x.size / n, output: y.size / n };
-    mapRuns(format, tensors, run, reserve, (input, output) => {
+    mapRuns(formats, tensors, run, reserve, (input, output) => {
       if (backward) kernels.avg_unpool(input, channels, geo, output, sums, bytes);
       else kernels.avg_pool(input, channels, geo, output, bytes);
     });

@@ -9,6 +9,7 @@
 import type { Tensor } from "../tensor.ts";
 import { heap, requireKernels, withRegions } from "./kernels.ts";
 import {
+  type LayerFormats,
   loadValues,
   mapRuns,
   regionBytes,
@@ -26,11 +27,11 @@ function placeF64(reserve: (bytes: number) => number, values: Float64Array): num
 }
 
 /**
- * `y` = `x` · scale[c] + shift[c] for every element of channel c of `x` (N, C, ...), both in
- * `format`; the scale and shift given in float64.
+ * `y` = `x` · scale[c] + shift[c] for every element of channel c of `x` (N, C, ...), `y` stored
+ * in `formats.format`, `x` in `formats.input`; the scale and shift given in float64.
  */
 export function batchNormForward(
-  format: WasmFormat,
+  formats: LayerFormats,
   tensors: { x: Tensor; y: Tensor },
   params: { scale: Float64Array; shift: Float64Array },
 ): void {
@@ -41,8 +42,8 @@ export function batchNormForward(
   withRegions((reserve) => {
     const scale = placeF64(reserve, params.scale);
     const shift = placeF64(reserve, params.shift);
-    mapRuns(format, tensors, { input: image }, reserve, (at) => {
-      const bytes = valueBytes(format);
+    mapRuns(formats, tensors, { input: image }, reserve, (at) => {
+      const bytes = valueBytes(formats.format);
       kernels.channel_affine(at, channels, image / channels, channels, scale, shift, bytes);
     });
   });

@@ -6,21 +6,21 @@
  */
 import type { Tensor } from "../tensor.ts";
 import { requireKernels, withRegions } from "./kernels.ts";
-import { mapRuns, valueBytes, type WasmFormat } from "./staging.ts";
+import { type LayerFormats, mapRuns, valueBytes } from "./staging.ts";
 
 /** Elements per chunk: 256 KiB of f32, inside L2. */
 const CHUNK = 65536;
 
-/** `y` = `x` · `factor` / `divisor` element-wise, both stored in `format`. */
+/** `y` = `x` · `factor` / `divisor` element-wise, stored in `formats.format`, `x` in `formats.input`. */
 export function scaleValues(
-  format: WasmFormat,
+  formats: LayerFormats,
   tensors: { x: Tensor; y: Tensor },
   by: { factor: number; divisor: number },
 ): void {
   const kernels = requireKernels();
   withRegions((reserve) =>
-    mapRuns(format, tensors, { input: CHUNK }, reserve, (at, _, count) => {
-      kernels.scale_values(at, count, by.factor, by.divisor, valueBytes(format));
+    mapRuns(formats, tensors, { input: CHUNK }, reserve, (at, _, count) => {
+      kernels.scale_values(at, count, by.factor, by.divisor, valueBytes(formats.format));
     })
   );
 }

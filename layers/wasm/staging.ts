@@ -342,13 +342,13 @@ export function copyOut(
 
 /**
  * Runs `kernel` over `x` a run of `run.input` elements at a time (the last run may be shorter
- * when the kernel works in place): each run widened into the memory, `kernel(input, output,
- * count)` computing its `run.output` values (the run's own, in place at `input`, when
- * `run.output` is undefined), and those stored into `y` in order. For the layers that work
- * image by image or chunk by chunk.
+ * when the kernel works in place): each run widened into the memory from `formats.input`,
+ * `kernel(input, output, count)` computing its `run.output` values (the run's own, in place at
+ * `input`, when `run.output` is undefined), and those stored into `y` in `formats.format`, in
+ * order. For the layers that work image by image or chunk by chunk.
  */
 export function mapRuns(
-  format: WasmFormat,
+  formats: LayerFormats,
   tensors: { x: Tensor; y: Tensor },
   run: { input: number; output?: number },
   reserve: (bytes: number) => number,
@@ -356,14 +356,16 @@ export function mapRuns(
 ): void {
   const kernels = requireKernels();
   const { x, y } = tensors;
+  const { format } = formats;
   const bytes = valueBytes(format);
   const outRun = run.output ?? run.input;
   const input = reserve(regionBytes(run.input, bytes));
   const output = run.output === undefined ? input : reserve(regionBytes(outRun, bytes));
   const staging = reserveStaging(format, reserve, run.input, outRun);
+  const from = inputStaging(formats, staging, reserve, run.input);
   for (let i = 0, o = 0; i < x.size; i += run.input, o += outRun) {
     const count = Math.min(run.input, x.size - i);
-    loadValues(kernels, staging, x.data, i, count, input);
+    loadValues(kernels, from, x.data, i, count, input);
     kernel(input, output, count);
     storeValues(kernels, staging, output, y.data, o, run.output ?? count);
   }

@@ -6,7 +6,7 @@
  */
 import type { Tensor } from "../tensor.ts";
 import { requireKernels, withRegions } from "./kernels.ts";
-import { mapRuns, valueBytes, type WasmFormat } from "./staging.ts";
+import { type LayerFormats, mapRuns, valueBytes } from "./staging.ts";
 
 /** The border's width on each side. */
 export interface Pads {
@@ -19,10 +19,10 @@ export interface Pads {
 /**
  * Forward (`crop` false): `y` (N, C, H + top + bottom, W + left + right) = `x` (N, C, H, W)
  * inside a border of zeros. Backward (`crop` true): `y` (N, C, H, W) = the inside of `x`.
- * Both stored in `format`.
+ * `y` stored in `formats.format`, `x` in `formats.input`.
  */
 export function padPlanes(
-  format: WasmFormat,
+  formats: LayerFormats,
   tensors: { x: Tensor; y: Tensor },
   pads: Pads & { crop: boolean },
 ): void {
@@ -32,8 +32,8 @@ export function padPlanes(
   const [n, channels, h, w] = crop ? y.shape : x.shape;
   const run = { input: x.size / n, output: y.size / n };
   withRegions((reserve) =>
-    mapRuns(format, tensors, run, reserve, (input, output) => {
-      const bytes = valueBytes(format);
+    mapRuns(formats, tensors, run, reserve, (input, output) => {
+      const bytes = valueBytes(formats.format);
       kernels.pad_planes(input, channels, h, w, top, left, bottom, right, output, bytes, crop);
     })
   );
