@@ -2,7 +2,9 @@
  * Training a network in any format, as the `@halfprec/halfprec/training` entry point: one epoch
  * (`trainEpoch`: seeded image order and dropout, optionally on a `WorkerPool` and with a
  * `LossScale`), several with checkpoints, resume and interruption (`trainEpochs`,
- * `checkpointOf`, `restoreCheckpoint`), and the `TrainingDivergedError` that stops a run whose
+ * `checkpointOf`, `restoreCheckpoint`), delayed scaling of a scaled format's activations from
+ * each layer's amax history (`DelayedScaling`, `delayedScaling`, as Transformer Engine does),
+ * and the `TrainingDivergedError` that stops a run whose
  * loss or weights stop being numbers. The optimizers (`Adam`, `Sgd`) and loss scaling are layers
  * of the network and live in `@halfprec/halfprec/layers`.
  *
