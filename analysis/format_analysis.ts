@@ -13,7 +13,7 @@ import type { Storage } from "../layers/storage/storage.ts";
 import type { Tensor } from "../layers/tensor.ts";
 import { classifyImages } from "./evaluate.ts";
 import { type GradientRangeReport, gradientRanges } from "./gradient_range.ts";
-import { type LayerReport, layerReports } from "./layer_errors.ts";
+import { type LayerReport, layerReportsOf } from "./layer_errors.ts";
 import { flips } from "./mcnemar.ts";
 import { classifyFindingNonFinite, type FirstNonFinite } from "./first_non_finite.ts";
 import { PARAMETERS_KEY } from "../layers/rounding_streams.ts";
@@ -123,12 +123,18 @@ export async function analyzeFormats(
   const step = options.gradients;
   const stepImages = step && Math.min(step.batch, imageCount(set));
   const results: FormatAnalysis[] = [];
-  for (const [index, format] of formats.entries()) {
-    options.onProgress?.(index, format.name);
+  options.onProgress?.(0, formats[0]?.name ?? "");
+  const candidates = formats.map((format) => {
     // Parameters from their key, as eval stores them: the same flips and roundings every run.
     format.stream?.restart(PARAMETERS_KEY);
-    const candidate = net.to(format, options.accumulator);
-    const layers = layerReports(net, candidate, x);
+    return net.to(format, options.accumulator);
+  });
+  // Every format's layers against one float64 run per batch.
+  const reports = layerReportsOf(net, candidates, x);
+  for (const [index, format] of formats.entries()) {
+    if (index > 0) options.onProgress?.(index, format.name);
+    const candidate = candidates[index];
+    const layers = reports[index];
     const { predictions, firstNonFinite } = await classifyFindingNonFinite(candidate, set, {
       format,
       limit: images,

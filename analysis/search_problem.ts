@@ -18,7 +18,7 @@ import type { WorkerPool } from "../workers/worker_pool.ts";
 import { bytesMoved, totalBytes } from "./bytes.ts";
 import { classifyImages } from "./evaluate.ts";
 import { applyLayerConfig } from "./layer_config.ts";
-import { layerReports } from "./layer_errors.ts";
+import { layerReportsOf } from "./layer_errors.ts";
 import type { SearchProblem, SearchSplit, SearchUnit } from "./search.ts";
 import { type ActivationScales, calibrate } from "./calibrate.ts";
 
@@ -119,14 +119,13 @@ export function networkSearchProblem(
     },
     sensitivity: async (onProgress) => {
       const x = imageBatch(splits.search, 0, sensitivityImages, f64);
-      const byFormat: Map<string, number>[] = [];
-      for (const name of formats) {
-        onProgress?.(byFormat.length, formats.length);
-        // Let a progress bar draw: each format's pass takes seconds on the TypeScript path.
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        const reports = layerReports(net, net.to(storageByName(name)), x);
-        byFormat.push(new Map(reports.map((r) => [r.layer, r.isolated.relL2 ** 2])));
-      }
+      onProgress?.(0, formats.length);
+      // Let a progress bar draw: the passes take seconds.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      const candidates = formats.map((name) => net.to(storageByName(name)));
+      const byFormat = layerReportsOf(net, candidates, x).map((reports) =>
+        new Map(reports.map((r) => [r.layer, r.isolated.relL2 ** 2]))
+      );
       onProgress?.(formats.length, formats.length);
       return units.map((unit) =>
         byFormat.map((noise) => unit.layers.reduce((sum, layer) => sum + noise.get(layer)!, 0))
