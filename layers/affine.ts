@@ -24,6 +24,7 @@ import { identity, matmul, multiply } from "./_matmul.ts";
 import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
 import { type LayerFormats, productArithmetic, productFormat, wasmFormat } from "./wasm/staging.ts";
 import { affineBackward, affineForward } from "./wasm/affine.ts";
+import { matmulRoundedWasm, wasmAccumulator } from "./wasm/rounded_sums.ts";
 import { f32 } from "./storage/f32.ts";
 import type { ScaledCounts } from "./storage/mx.ts";
 import { scaledSchemeOf } from "./storage/scaled.ts";
@@ -45,8 +46,9 @@ export interface AffineOptions {
   /**
    * Round every partial sum of the forward products to this format (each step a fused
    * multiply-add rounded once), as an accumulator of that width does; the bias is added and
-   * rounded likewise. Without it, sums are float64 (TypeScript path) or as the wasm path
-   * computes them. Backward passes ignore it (see the precision note of the module).
+   * rounded likewise (on the wasm path in wasm for f16, bf16 and f32, to the same sums).
+   * Without it, sums are float64 (TypeScript path) or as the wasm path computes them. Backward
+   * passes ignore it (see the precision note of the module).
    */
   accumulator?: Storage;
   /**
@@ -202,7 +204,10 @@ export class Affine implements Layer {
     const yT = work.floats("affine out transposed", outputs * n);
     const weights = work.widen(this.params.W, "affine weights");
     const dims = { m: outputs, n, k: this.options.inputs, transA: true, transB: true };
-    multiply(yT, weights, work.widen(x, "affine input"), dims, work, this.accumulator);
+    const input = work.widen(x, "affine input");
+    const sums = this.accumulator && wasmAccumulator(this.kernels, this.accumulator);
+    if (sums) matmulRoundedWasm(yT, weights, input, dims, sums);
+    else multiply(yT, weights, input, dims, work, this.accumulator);
     const bias = work.widen(this.params.b, "affine bias");
     const round = this.accumulator?.round ?? identity;
     const out = work.floats("affine out", n * outputs);
@@ -257,7 +262,7 @@ export class Affine implements Layer {
 
   /** The code the forward pass of an input stored in `input` runs, and how it sums. */
   arithmetic(input: Storage): Arithmetic {
-    return productArithmetic(this.#forwardFormat(input), this.accumulator);
+    return productArithmetic(this.#forwardFormat(input), this.kernels, this.accumulator);
   }
 
   /**

@@ -36,6 +36,7 @@ import {
 import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
 import { type LayerFormats, productArithmetic, productFormat, wasmFormat } from "./wasm/staging.ts";
 import { convBackward, convForward } from "./wasm/conv.ts";
+import { matmulRoundedWasm, wasmAccumulator } from "./wasm/rounded_sums.ts";
 import { f32 } from "./storage/f32.ts";
 import type { ScaledCounts } from "./storage/mx.ts";
 import { scaledSchemeOf } from "./storage/scaled.ts";
@@ -72,8 +73,9 @@ export interface ConvOptions {
   /**
    * Round every partial sum of the forward products to this format (each step a fused
    * multiply-add rounded once), as an accumulator of that width does; the bias is added and
-   * rounded likewise. Without it, sums are float64 (TypeScript path) or as the wasm path
-   * computes them. Backward passes ignore it (see the precision note of the module).
+   * rounded likewise (on the wasm path in wasm for f16, bf16 and f32, to the same sums).
+   * Without it, sums are float64 (TypeScript path) or as the wasm path computes them. Backward
+   * passes ignore it (see the precision note of the module).
    */
   accumulator?: Storage;
   /**
@@ -276,7 +278,9 @@ export class Conv implements Layer {
       if (this.accumulator) {
         const col = work.floats("conv col", this.fanIn * positions);
         this.#im2col(image, x.shape, oh, ow, col);
-        matmulRounded(out, weights, col, dims, round);
+        const sums = wasmAccumulator(this.kernels, this.accumulator);
+        if (sums) matmulRoundedWasm(out, weights, col, dims, sums);
+        else matmulRounded(out, weights, col, dims, round);
       } else {
         this.#patches(image, x.shape, oh, ow, patches, skipZeros);
         multiplySparse(out, packedWeights, patches, dims);
@@ -456,7 +460,7 @@ export class Conv implements Layer {
 
   /** The code the forward pass of an input stored in `input` runs, and how it sums. */
   arithmetic(input: Storage): Arithmetic {
-    return productArithmetic(this.#forwardFormat(input), this.accumulator);
+    return productArithmetic(this.#forwardFormat(input), this.kernels, this.accumulator);
   }
 
   /**

@@ -18,7 +18,8 @@
  * converts it on loading, so it computes the same whatever format its input arrived in; ReLU
  * and max pooling there widen it exactly (a float64 input to a narrower ReLU or pooling layer,
  * and backward passes across a boundary, run the TypeScript code and say so in their
- * arithmetic).
+ * arithmetic). An accumulator of f16, bf16 or f32 width rounds every partial sum in wasm, to
+ * the reference's sums; any other accumulator runs the TypeScript code.
  *
  * @module
  */

@@ -318,6 +318,32 @@ Deno.test("relu and max pool at a format boundary run on wasm, identical to the 
   }
 });
 
+Deno.test("accumulators of f16, bf16 and f32 width sum on wasm, identically to the reference", () => {
+  const layers: [Layer, number[]][] = [
+    ...CONVS.slice(2).map(({ shape, ...options }) =>
+      [new Conv(options), shape] as [Conv, number[]]
+    ),
+    [new Affine({ inputs: 70, outputs: 9 }), [5, 70]],
+  ];
+  for (const [plain, shape] of layers) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    for (const storage of [f32, f16, storageByName("bf16"), storageByName("e4m3")]) {
+      for (const accumulator of [f16, storageByName("bf16"), f32]) {
+        const layer = plain.to!(storage, accumulator);
+        for (const p of Object.values(layer.params)) p.set(randomValues(p.size, p.size + 23));
+        const label = `${layer.name} ${storage.name}, ${accumulator.name} sums [${shape}]`;
+        const x = Tensor.from(storage, shape, randomValues(size, 24).map((v) => v * 300));
+        assert.deepEqual(layer.withKernels!("wasm").arithmetic!(storage), {
+          path: "wasm",
+          accumulation: accumulator.name,
+        });
+        const { wasm, reference } = bothPaths(layer, x);
+        assert.deepEqual(wasm, reference, label);
+      }
+    }
+  }
+});
+
 Deno.test("kernelPath() rejects an unknown path and reads ts as typescript", () => {
   assert.throws(() => kernelPath("gpu"), /^RangeError: Unknown kernel path "gpu"/);
   assert.throws(() => new Relu({ kernels: "gpu" as KernelPath }), RangeError);
@@ -341,13 +367,14 @@ Deno.test("a layer keeps its kernel path through to() and its spec, and reports 
     { layer: "relu1", path: "wasm", accumulation: "none" },
   ]);
   assert.deepEqual(fast.to(f64).arithmetic(f64)[0].accumulation, "float64");
-  // The accumulator is the TypeScript path's instrument: it takes the layer there, and says so.
-  const halfSums = fast.to(f16, f16);
-  assert.deepEqual(halfSums.arithmetic(f16)[0], {
+  // An accumulator the kernels hold sums there; another takes the layer to TypeScript.
+  assert.deepEqual(fast.to(f16, f16).arithmetic(f16)[0], {
     layer: "conv1",
-    path: "typescript",
+    path: "wasm",
     accumulation: "f16",
   });
+  const e4m3Sums = fast.to(f16, storageByName("e4m3")).arithmetic(f16)[0];
+  assert.deepEqual(e4m3Sums, { layer: "conv1", path: "typescript", accumulation: "e4m3" });
   // An input in another format than the layer's is converted: the layer stays on wasm.
   assert.equal(fast.arithmetic(f32)[0].path, "wasm");
 });

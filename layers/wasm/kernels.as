@@ -1574,3 +1574,44 @@ export function quantize_blocks(
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Accumulators: every partial sum rounded to a binary format of fractionBits fraction bits and
+// smallest normal exponent emin, to nearest even, overflowing to infinity past maxFinite (f16,
+// bf16, f32), as _matmul.ts's matmulRounded rounds with the format's own round.
+
+/** x rounded to the accumulator's format: a float64 correctly rounded to it. */
+// @ts-ignore: decorator
+@inline function roundSum(x: f64, fractionBits: i32, emin: i32, maxFinite: f64): f64 {
+  const a = Math.abs(x);
+  if (!(a < Infinity)) return x; // NaN, ±Infinity
+  const e = max(floorLog2(a), emin);
+  const q = nearest<f64>(a * pow2(fractionBits - e)) * pow2(e - fractionBits);
+  const r = q > maxFinite ? Infinity : q;
+  return (reinterpret<u64>(x) >> 63) != 0 ? -r : r;
+}
+
+/**
+ * out (m x n, f64) = A · B with s = round(s + a·b) at every step, from 0 (or from out when
+ * accumulate != 0), depth in order: element (i, d) of A at a + (i·aRow + d·aDepth) f64, element
+ * (d, j) of B at b + (d·bDepth + j·bCol).
+ */
+export function matmul_rounded(
+  out: usize, a: usize, b: usize, m: i32, n: i32, k: i32,
+  aRow: i32, aDepth: i32, bDepth: i32, bCol: i32, accumulate: i32,
+  fractionBits: i32, emin: i32, maxFinite: f64,
+): void {
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      const at = out + ((<usize>i * <usize>n + <usize>j) << 3);
+      let s: f64 = accumulate ? load<f64>(at) : 0;
+      let ia = <usize>i * <usize>aRow, ib = <usize>j * <usize>bCol;
+      for (let d = 0; d < k; d++) {
+        s = roundSum(s + load<f64>(a + (ia << 3)) * load<f64>(b + (ib << 3)), fractionBits, emin, maxFinite);
+        ia += <usize>aDepth;
+        ib += <usize>bDepth;
+      }
+      store<f64>(at, s);
+    }
+  }
+}

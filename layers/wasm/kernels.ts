@@ -131,6 +131,26 @@ export interface Kernels {
     maxNormal: number,
     mode: number,
   ): void;
+  /**
+   * out (m x n, float64) = A · B, every partial sum rounded to an accumulator format (fraction
+   * bits, smallest normal exponent, largest finite value); see `matmul_rounded`.
+   */
+  matmul_rounded(
+    out: number,
+    a: number,
+    b: number,
+    m: number,
+    n: number,
+    k: number,
+    aRow: number,
+    aDepth: number,
+    bDepth: number,
+    bCol: number,
+    accumulate: number,
+    fractionBits: number,
+    emin: number,
+    maxFinite: number,
+  ): void;
   /** n rounds of 12 independent f32x4 multiply-adds (96 flop a round); a lane of the sum. */
   fma_peak(n: number, multiplier: number, addend: number): number;
   /** ReLU in place over float32 (count a multiple of 8). */

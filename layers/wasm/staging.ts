@@ -20,6 +20,7 @@ import { heap, type Kernels, requireKernels } from "./kernels.ts";
 import type { Tensor } from "../tensor.ts";
 import { READ_PAST, wholeBlocks } from "./_layout.ts";
 import { type MinifloatCodec, minifloatCodec } from "./minifloat_codec.ts";
+import { wasmAccumulator } from "./rounded_sums.ts";
 import type { Arithmetic, KernelPath } from "../kernel_path.ts";
 
 /** How elements sit in the kernels' memory: as values, as 16-bit codes, as byte codes. */
@@ -108,8 +109,9 @@ export interface LayerFormats {
  * `storage`, hands to the wasm kernels for an input stored in `input`; undefined when it runs
  * its TypeScript code. An input in another format than the layer's is converted on loading
  * (see {@linkcode reserveInputStaging}), so the layer computes the same whatever format its
- * input arrived in. An accumulator is a TypeScript-path instrument (the wasm kernels sum in
- * their own width); a scaled format multiplies on its float32 twin, which reads float32 operands.
+ * input arrived in. A layer with an accumulator sums through layers/wasm/rounded_sums.ts
+ * instead (undefined here); a scaled format multiplies on its float32 twin, which reads float32
+ * operands.
  */
 export function productFormat(
   path: KernelPath,
@@ -143,17 +145,23 @@ export function boundaryFormats(
 }
 
 /**
- * The arithmetic of a layer that sums products (conv, affine): on the wasm kernels of `formats`
- * (float64 sums for f64, float32 for the rest), or, without a format, on the TypeScript code
- * (float64 sums, or every partial sum rounded to `accumulator`).
+ * The arithmetic of a layer that sums products (conv, affine) on kernel path `path`: on the
+ * wasm kernels of `formats` (float64 sums for f64, float32 for the rest); or, without a format,
+ * every partial sum rounded to `accumulator` (on the kernels for the accumulators they hold, see
+ * layers/wasm/rounded_sums.ts), or float64 sums on the TypeScript code.
  */
 export function productArithmetic(
   formats: LayerFormats | undefined,
+  path: KernelPath,
   accumulator?: Storage,
 ): Arithmetic {
   const format = formats?.format;
   if (format) return { path: "wasm", accumulation: isF64(format) ? "float64" : "float32" };
-  return { path: "typescript", accumulation: accumulator?.name ?? "float64" };
+  if (accumulator) {
+    const onKernels = wasmAccumulator(path, accumulator) ? "wasm" : "typescript";
+    return { path: onKernels, accumulation: accumulator.name };
+  }
+  return { path: "typescript", accumulation: "float64" };
 }
 
 /** Whether a format computes in float64 (else float32). */
