@@ -79,5 +79,8 @@ Deno.test("wasm quantization equals quantizeOperand with static amaxes and non-f
   poisoned[333] = Infinity;
   poisoned[1500] = -Infinity;
   for (const { name } of SCALED_SCHEMES) assertSame(name, poisoned);
+  for (const name of ["int4", "int8", "e4m3-tensor", "nvfp4", "e5m2-channel"]) {
+    assertSame(name, poisoned, 2); // a static scale: the infinities clamp, the NaN stays
+  }
   assertSame("mxfp8-e4m3", new Float32Array(2000)); // all zeros
 });

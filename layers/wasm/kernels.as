@@ -1420,6 +1420,36 @@ export function amax_f32(p: usize, count: i32, stride: i32): f64 {
 }
 
 /**
+ * The first count & ~1 of count contiguous f32 at p quantized with scale, to nearest even, two
+ * at a time in float64 SIMD: roundElement's operations lane by lane (a NaN stays NaN, a
+ * magnitude past the largest normal, infinities included, clamps to it); returns how many.
+ */
+// @ts-ignore: decorator
+@inline function quantizePairs(
+  p: usize, count: i32, scale: f64, fractionBits: i32, emin: i32, maxNormal: f64,
+): i32 {
+  const pairs = count & ~1;
+  const scales = f64x2.splat(scale);
+  const lowest = i64x2.splat(<i64>emin);
+  const top = f64x2.splat(maxNormal);
+  const sign = i64x2.splat(<i64>0x8000000000000000);
+  for (let i = 0; i < pairs; i += 2) {
+    const at = p + (<usize>i << 2);
+    const x = f64x2.div(f64x2.promote_low_f32x4(v128.load64_zero(at)), scales);
+    const a = f64x2.abs(x);
+    const field = i64x2.sub(i64x2.shr_u(a, 52), i64x2.splat(1023));
+    const e = v128.bitselect(field, lowest, i64x2.gt_s(field, lowest));
+    const up = i64x2.shl(i64x2.sub(i64x2.splat(<i64>(fractionBits + 1023)), e), 52);
+    const down = i64x2.shl(i64x2.add(e, i64x2.splat(<i64>(1023 - fractionBits))), 52);
+    const rounded = f64x2.min(f64x2.mul(f64x2.nearest(f64x2.mul(a, up)), down), top);
+    const q = v128.bitselect(top, rounded, f64x2.ge(a, top)); // infinities too
+    const r = f64x2.mul(scales, v128.or(q, v128.and(x, sign)));
+    v128.store64_lane(at, f32x4.demote_f64x2_zero(r), 0);
+  }
+  return pairs;
+}
+
+/**
  * count f32 at p, stride apart, each replaced by scale · roundElement(value / scale) rounded
  * to float32 (mx.ts's quantizeWithScale); a NaN scale makes every value NaN.
  */
@@ -1428,17 +1458,19 @@ export function quantize_scaled(
   fractionBits: i32, emin: i32, maxNormal: f64, mode: i32,
 ): void {
   const step = <usize>stride << 2;
+  let first = 0;
+  if (stride == 1 && mode == NEAREST_EVEN) first = quantizePairs(p, count, scale, fractionBits, emin, maxNormal);
   // Dividing by a power of two is multiplying by its reciprocal, exactly (MX block scales).
   const inverse = 1 / scale;
   if ((reinterpret<u64>(scale) & 0xfffffffffffff) == 0 && inverse * scale == 1) {
-    for (let i = 0; i < count; i++) {
+    for (let i = first; i < count; i++) {
       const at = p + <usize>i * step;
       const v = <f64>load<f32>(at);
       store<f32>(at, <f32>(scale * roundElement(v * inverse, fractionBits, emin, maxNormal, mode)));
     }
     return;
   }
-  for (let i = 0; i < count; i++) {
+  for (let i = first; i < count; i++) {
     const at = p + <usize>i * step;
     const v = <f64>load<f32>(at);
     store<f32>(at, <f32>(scale * roundElement(v / scale, fractionBits, emin, maxNormal, mode)));
