@@ -123,7 +123,7 @@ export async function analyzeFormats(
   const step = options.gradients;
   const stepImages = step && Math.min(step.batch, imageCount(set));
   const results: FormatAnalysis[] = [];
-  options.onProgress?.(0, formats[0]?.name ?? "");
+  if (formats.length > 0) options.onProgress?.(0, formats[0].name);
   const candidates = formats.map((format) => {
     // Parameters from their key, as eval stores them: the same flips and roundings every run.
     format.stream?.restart(PARAMETERS_KEY);
