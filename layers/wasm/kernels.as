@@ -1420,22 +1420,21 @@ export function amax_f32(p: usize, count: i32, stride: i32): f64 {
 }
 
 /**
- * The first count & ~1 of count contiguous f32 at p quantized with scale, to nearest even, two
- * at a time in float64 SIMD: roundElement's operations lane by lane (a NaN stays NaN, a
- * magnitude past the largest normal, infinities included, clamps to it); returns how many.
+ * rows pairs of adjacent f32, the first at at and each step bytes after the one before,
+ * quantized to nearest even with the scales of the two lanes, in float64 SIMD: roundElement's
+ * operations lane by lane (a NaN stays NaN, a magnitude past the largest normal, infinities
+ * included, clamps to it).
  */
 // @ts-ignore: decorator
 @inline function quantizePairs(
-  p: usize, count: i32, scale: f64, fractionBits: i32, emin: i32, maxNormal: f64,
-): i32 {
-  const pairs = count & ~1;
-  const scales = f64x2.splat(scale);
+  at: usize, rows: i32, step: usize, scales: v128, fractionBits: i32, emin: i32, maxNormal: f64,
+): void {
   const lowest = i64x2.splat(<i64>emin);
   const top = f64x2.splat(maxNormal);
   const sign = i64x2.splat(<i64>0x8000000000000000);
-  for (let i = 0; i < pairs; i += 2) {
-    const at = p + (<usize>i << 2);
-    const x = f64x2.div(f64x2.promote_low_f32x4(v128.load64_zero(at)), scales);
+  for (let j = 0; j < rows; j++) {
+    const p = at + <usize>j * step;
+    const x = f64x2.div(f64x2.promote_low_f32x4(v128.load64_zero(p)), scales);
     const a = f64x2.abs(x);
     const field = i64x2.sub(i64x2.shr_u(a, 52), i64x2.splat(1023));
     const e = v128.bitselect(field, lowest, i64x2.gt_s(field, lowest));
@@ -1444,9 +1443,8 @@ export function amax_f32(p: usize, count: i32, stride: i32): f64 {
     const rounded = f64x2.min(f64x2.mul(f64x2.nearest(f64x2.mul(a, up)), down), top);
     const q = v128.bitselect(top, rounded, f64x2.ge(a, top)); // infinities too
     const r = f64x2.mul(scales, v128.or(q, v128.and(x, sign)));
-    v128.store64_lane(at, f32x4.demote_f64x2_zero(r), 0);
+    v128.store64_lane(p, f32x4.demote_f64x2_zero(r), 0);
   }
-  return pairs;
 }
 
 /**
@@ -1459,7 +1457,10 @@ export function quantize_scaled(
 ): void {
   const step = <usize>stride << 2;
   let first = 0;
-  if (stride == 1 && mode == NEAREST_EVEN) first = quantizePairs(p, count, scale, fractionBits, emin, maxNormal);
+  if (stride == 1 && mode == NEAREST_EVEN) {
+    first = count & ~1;
+    quantizePairs(p, first >> 1, 8, f64x2.splat(scale), fractionBits, emin, maxNormal);
+  }
   // Dividing by a power of two is multiplying by its reciprocal, exactly (MX block scales).
   const inverse = 1 / scale;
   if ((reinterpret<u64>(scale) & 0xfffffffffffff) == 0 && inverse * scale == 1) {
@@ -1583,8 +1584,26 @@ export function quantize_blocks(
   fractionBits: i32, emin: i32, emax: i32, maxNormal: f64, mode: i32,
 ): void {
   const simd = rule != NVFP4 && mode == NEAREST_EVEN;
+  const pairs = rule == NVFP4 && mode == NEAREST_EVEN;
   for (let o = 0; o < outer; o++) {
     let i = 0;
+    for (; pairs && i + 2 <= inner; i += 2) {
+      const start = p + ((<usize>o * <usize>length * <usize>inner + <usize>i) << 2);
+      for (let b = 0; b < length; b += blockSize) {
+        const at = start + ((<usize>b * <usize>inner) << 2);
+        const n = min(blockSize, length - b);
+        // E4M3 block scales of the two columns, as quantizeBlock computes them
+        const block0 = roundElement(amax_f32(at, n, inner) / 6 / tensor, 3, -6, 448, NEAREST_EVEN);
+        const block1 = roundElement(amax_f32(at + 4, n, inner) / 6 / tensor, 3, -6, 448, NEAREST_EVEN);
+        if (block0 == 0 || block1 == 0) {
+          quantizeBlock(at, n, inner, rule, tensor, fractionBits, emin, emax, maxNormal, mode);
+          quantizeBlock(at + 4, n, inner, rule, tensor, fractionBits, emin, emax, maxNormal, mode);
+          continue;
+        }
+        const scales = f64x2.replace_lane(f64x2.splat(block0 * tensor), 1, block1 * tensor);
+        quantizePairs(at, n, <usize>inner << 2, scales, fractionBits, emin, maxNormal);
+      }
+    }
     for (; simd && i + 4 <= inner; i += 4) {
       const start = p + ((<usize>o * <usize>length * <usize>inner + <usize>i) << 2);
       for (let b = 0; b < length; b += blockSize) {
