@@ -42,8 +42,29 @@ export async function trainingSlice(count: number, first = 0): Promise<string> {
   await Deno.writeFile(join(dir, images.name), await gzip(idxFile([count, 28, 28], pixels)));
   const digits = test.labels.subarray(first, first + count);
   await Deno.writeFile(join(dir, labels.name), await gzip(idxFile([count], digits)));
+  await copyTestSet(dir);
+  return dir;
+}
+
+/**
+ * A temporary MNIST folder holding the test set and no training files, whatever folder
+ * `HALFPREC_MNIST` points the lookup at. The caller removes it.
+ *
+ * @example
+ * ```ts ignore
+ * const dir = await testSetAlone();
+ * // deno task eval --calibrate 10 --data dir ... fails: no training files
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function testSetAlone(): Promise<string> {
+  const dir = await Deno.makeTempDir();
+  await copyTestSet(dir);
+  return dir;
+}
+
+async function copyTestSet(dir: string): Promise<void> {
   for (const file of Object.values(MNIST_FILES.test)) {
     await Deno.copyFile(join(MNIST, file.name), join(dir, file.name));
   }
-  return dir;
 }

@@ -15,7 +15,7 @@ import { firstImages, selectImages } from "../data/mod.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
 import { scalesNote } from "../cli/_calibration.ts";
 import { assertOneLineError, runCli, runEval } from "./_eval_cli.ts";
-import { MNIST, trainingSlice, WEIGHTS } from "./_data.ts";
+import { MNIST, testSetAlone, trainingSlice, WEIGHTS } from "./_data.ts";
 
 const test = await readMnistDir(MNIST, "test");
 
@@ -150,6 +150,7 @@ Deno.test("the search calibrates on its search split only, never on a held-out i
 Deno.test("eval --calibrate: from a training folder, recorded in the JSON; overlap refused", async () => {
   const disjoint = await trainingSlice(20, 9980);
   const overlapping = await trainingSlice(20);
+  const alone = await testSetAlone();
   try {
     const common = [
       "--formats",
@@ -189,13 +190,14 @@ Deno.test("eval --calibrate: from a training folder, recorded in the JSON; overl
     );
     // No training files beside the test set: a data error naming the file.
     assertOneLineError(
-      await runEval([...common, "--calibrate", "10", "--data", MNIST]),
+      await runEval([...common, "--calibrate", "10", "--data", alone]),
       1,
       /train-images-idx3-ubyte\.gz/,
     );
   } finally {
     await Deno.remove(disjoint, { recursive: true });
     await Deno.remove(overlapping, { recursive: true });
+    await Deno.remove(alone, { recursive: true });
   }
 });
 
