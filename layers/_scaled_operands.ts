@@ -11,7 +11,12 @@ import type { Layer } from "./layer.ts";
 import { Tensor } from "./tensor.ts";
 import { f32 } from "./storage/f32.ts";
 import type { ScaledCounts } from "./storage/mx.ts";
-import { type OperandLayout, quantizeOperand, type ScaledScheme } from "./storage/scaled.ts";
+import {
+  type OperandLayout,
+  quantizeOperand,
+  type ScaledScheme,
+  scaledSchemeOf,
+} from "./storage/scaled.ts";
 import type { KernelPath } from "./kernel_path.ts";
 import { quantizeOperandWasm } from "./wasm/quantize.ts";
 
@@ -60,6 +65,20 @@ export function quantized(
   const carrier = values === source.data ? values.slice() : values;
   quantizeOperand(scheme, carrier, layout, role, amax, counts);
   return carrier;
+}
+
+/**
+ * Whether a forward pass through `layers` depends on which examples share its batch: a layer in
+ * a format with a tensor scale for activations (fp8 scaled per tensor or channel, int8, int4,
+ * NVFP4) and no calibrated `activationAmax` takes that scale from the batch. MX blocks lie
+ * within one example, and other formats have no scales.
+ */
+export function scalesFromBatch(layers: readonly Layer[]): boolean {
+  return layers.some((layer) => {
+    const scheme = scaledSchemeOf(layer.storage);
+    return scheme !== undefined && scheme.granularity !== "mx" &&
+      layer.options.activationAmax === undefined;
+  });
 }
 
 /** A product layer with a float32 twin that computes on the quantized operands. */

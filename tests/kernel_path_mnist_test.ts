@@ -58,10 +58,13 @@ async function assertPathsAgree(storages: readonly Storage[]): Promise<void> {
   const logits = async (storage: Storage, path: KernelPath) => {
     await pool.load(net.to(storage).withKernels(path));
     const out = new Float64Array(imageCount(set) * 10);
-    for (let start = 0; start < imageCount(set); start += 500) {
+    // Every batch in flight at once: a network that needs its batches whole keeps both workers
+    // busy too.
+    const starts = Array.from({ length: Math.ceil(imageCount(set) / 500) }, (_, i) => i * 500);
+    await Promise.all(starts.map(async (start) => {
       const batch = await pool.logits(imageBatch(set, start, 500, storage));
       out.set(batch.toFloat64(), start * 10);
-    }
+    }));
     return out;
   };
   for (const storage of storages) {

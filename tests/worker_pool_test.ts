@@ -6,7 +6,17 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { deepConvNet, f32, Tensor, WorkerPool } from "../mod.ts";
+import {
+  deepConvNet,
+  f32,
+  imageBatch,
+  storageByName,
+  Tensor,
+  withPrecision,
+  WorkerPool,
+} from "../mod.ts";
+import { readMnistDir } from "../data/files.ts";
+import { MNIST } from "./_data.ts";
 
 const DYING = new URL("./_dying_worker.ts", import.meta.url);
 
@@ -66,4 +76,19 @@ Deno.test("workers that cannot load their module reject load() and the process g
   assert.equal(code, 0, lines.join("\n"));
   assert.match(lines[0], /^rejected: Worker \d of 2 stopped: Requires read access to/);
   assert.equal(lines[1], "still running");
+});
+
+Deno.test("a network that scales activations from its batch gets each batch whole: the pool's numbers are one thread's", async () => {
+  const int8 = storageByName("int8");
+  const net = withPrecision(deepConvNet({ seed: 1 }), int8, "store");
+  const x = imageBatch(await readMnistDir(MNIST, "test"), 0, 8, int8);
+  const expected = net.logits(x).toFloat64();
+  // Half the batch alone takes other scales: split across the workers, the numbers would differ.
+  const half = imageBatch(await readMnistDir(MNIST, "test"), 0, 4, int8);
+  assert.notDeepEqual(net.logits(half).toFloat64(), expected.subarray(0, 40));
+  using pool = new WorkerPool({ size: 2 });
+  await pool.load(net);
+  const [first, second] = await Promise.all([pool.logits(x), pool.logits(x)]);
+  assert.deepEqual(first.toFloat64(), expected);
+  assert.deepEqual(second.toFloat64(), expected);
 });

@@ -1,10 +1,13 @@
 /**
  * Forward passes split across Web Workers, one slice of each batch per worker, so that every
  * core works. Each worker holds its own copy of the network, sent once by
- * {@linkcode WorkerPool.load}; only input slices and outputs cross per batch.
+ * {@linkcode WorkerPool.load}; only input slices and outputs cross per batch. A network that
+ * scales activations from the batch (dynamic per-tensor scales) gets each batch whole on one
+ * worker, the workers taking turns, so that its results do not depend on the number of workers.
  *
  * @module
  */
+import { scalesFromBatch } from "../layers/_scaled_operands.ts";
 import type { PassScales } from "../layers/loss.ts";
 import type { Sequential } from "../layers/sequential.ts";
 import { networkSpec, tensorFromSpec, type TensorSpec, tensorSpec } from "../layers/spec.ts";
@@ -45,6 +48,10 @@ export class WorkerPool {
   #nextId = 0;
   /** Why the pool no longer runs anything, once it is closed. */
   #closed?: Error;
+  /** Whether the loaded network's forward pass needs its batch whole (see the module doc). */
+  #wholeBatches = false;
+  /** The worker that takes the next whole batch. */
+  #turn = 0;
 
   /** Starts the workers. */
   constructor(options?: WorkerPoolOptions) {
@@ -85,28 +92,33 @@ export class WorkerPool {
     const spec = networkSpec(net);
     const question = { type: "load", spec } as const;
     await Promise.all(this.#workers.map((w) => this.#ask(w, question)));
+    this.#wholeBatches = scalesFromBatch(net.layers);
   }
 
   /**
-   * The network's logits for `x`, its batch split into one contiguous slice per worker; the
-   * same numbers as `net.logits(x, { firstImage })` in one thread.
+   * The network's logits for `x`, its batch split into one contiguous slice per worker (or whole
+   * on the next worker, for a network that scales activations from the batch); the same numbers
+   * as `net.logits(x, { firstImage })` in one thread.
    */
   async logits(x: Tensor, firstImage = 0): Promise<Tensor> {
     const n = x.shape[0];
+    const slices = this.#slices(x, this.#wholeBatches ? 1 : this.size);
+    const first = this.#turn;
+    this.#turn = (this.#turn + slices.length) % this.size;
     const outputs = await Promise.all(
-      this.#slices(x).map((slice, i) =>
-        this.#ask(this.#workers[i], {
+      slices.map((slice, i) =>
+        this.#ask(this.#workers[(first + i) % this.size], {
           type: "logits",
           input: slice.input,
           firstImage: firstImage + slice.start,
         })
       ),
     );
-    const first = outputs[0].output!;
+    const output = outputs[0].output!;
     const bytes = new Uint8Array(outputs.reduce((sum, o) => sum + o.output!.bytes.length, 0));
     let offset = 0;
     for (const o of outputs) bytes.set(o.output!.bytes, offset), offset += o.output!.bytes.length;
-    return tensorFromSpec({ storage: first.storage, shape: [n, ...first.shape.slice(1)], bytes });
+    return tensorFromSpec({ storage: output.storage, shape: [n, ...output.shape.slice(1)], bytes });
   }
 
   /** The predicted class of every example of `x` (see `Sequential.classify`). */
@@ -132,7 +144,7 @@ export class WorkerPool {
     options: { lossScale?: number; seed: number; scales?: PassScales },
   ): Promise<number> {
     const params = Object.fromEntries([...net.params()].map(([name, t]) => [name, tensorSpec(t)]));
-    const slices = this.#slices(x);
+    const slices = this.#slices(x, this.size);
     const replies = await Promise.all(slices.map((slice, i) =>
       this.#ask(this.#workers[i], {
         type: "gradients",
@@ -175,12 +187,12 @@ export class WorkerPool {
     this.close();
   }
 
-  /** `x` cut along its first dimension into one contiguous slice per worker (fewer if small). */
-  #slices(x: Tensor): { start: number; end: number; input: TensorSpec }[] {
+  /** `x` cut along its first dimension into `count` contiguous slices (fewer if small). */
+  #slices(x: Tensor, count: number): { start: number; end: number; input: TensorSpec }[] {
     const n = x.shape[0];
     const whole = tensorSpec(x);
     const bytesPerExample = whole.bytes.length / n;
-    const parts = Math.min(this.size, n);
+    const parts = Math.min(count, n);
     return Array.from({ length: parts }, (_, i) => {
       const start = Math.floor((i * n) / parts);
       const end = Math.floor(((i + 1) * n) / parts);
