@@ -134,7 +134,17 @@ export class Browser {
     this.#socket.close();
     this.#process.kill();
     await this.#process.status;
-    await Deno.remove(this.#profile, { recursive: true });
+    // Chromium's helper processes (crash handler, utilities) can outlive the browser by a moment
+    // and still write into the profile: a removal that meets a new file is tried again.
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await Deno.remove(this.#profile, { recursive: true });
+      } catch (error) {
+        const notEmpty = error instanceof Error && /not empty/i.test(error.message);
+        if (!notEmpty || attempt === 50) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
   }
 
   #receive(message: CdpMessage): void {
