@@ -76,6 +76,21 @@ function narrow(
   });
 }
 
+/** The codes narrow_u8_lookup stores for `xs` through the lookup table of `storage`'s codec. */
+function lookUp(storage: Storage, xs: Float32Array): Uint8Array {
+  const lookup = minifloatCodec(storage)?.lookup;
+  assert.ok(lookup, `${storage.name}: no lookup table`);
+  return withRegions((reserve) => {
+    const src = reserve(xs.byteLength);
+    const dst = reserve(xs.length);
+    const table = reserve(lookup.byteLength);
+    new Float32Array(heap(), src, xs.length).set(xs);
+    new Uint8Array(heap(), table, lookup.length).set(lookup);
+    kernels.narrow_u8_lookup(src, dst, xs.length, table);
+    return new Uint8Array(heap(), dst, xs.length).slice();
+  });
+}
+
 /** The formats checked: fp8, other widths, the layout and bias options, saturation. */
 const FORMATS: readonly MinifloatOptions[] = [
   { exponentBits: 4, mantissaBits: 3 },
@@ -99,22 +114,53 @@ Deno.test("narrow_minifloat stores the code write stores, every format and deter
     for (const { mode } of ROUNDING_MODES.filter((m) => !m.mode.startsWith("stochastic"))) {
       const storage = minifloat({ ...options, rounding: mode });
       const xs = probes(minifloatCodecValues(storage));
-      const got = narrow(storage, xs);
       const want = storage.alloc(xs.length);
       storage.write(Float64Array.from(xs), 0, want, 0, xs.length);
-      const wrong = [...got.keys()].filter((i) => got[i] !== want[i]);
-      const first = wrong.length
-        ? `${xs[wrong[0]]}: ${got[wrong[0]]}, expected ${want[wrong[0]]}`
-        : "";
-      assert.equal(
-        wrong.length,
-        0,
-        `${storage.name}: ${wrong.length} of ${xs.length} wrong, ${first}`,
-      );
-      checked += xs.length;
+      // Nearest even has the lookup table too (the staging's path): both must agree with write.
+      const paths = mode === "nearest-even" ? [narrow(storage, xs), lookUp(storage, xs)] : [];
+      if (mode !== "nearest-even") paths.push(narrow(storage, xs));
+      for (const got of paths) {
+        const wrong = [...got.keys()].filter((i) => got[i] !== want[i]);
+        const first = wrong.length
+          ? `${xs[wrong[0]]}: ${got[wrong[0]]}, expected ${want[wrong[0]]}`
+          : "";
+        assert.equal(
+          wrong.length,
+          0,
+          `${storage.name}: ${wrong.length} of ${xs.length} wrong, ${first}`,
+        );
+        checked += xs.length;
+      }
     }
   }
   assert.ok(checked > 1e6);
+});
+
+Deno.test("narrow_u8_lookup stores write's code for every float32's top 16 bits and low halves", () => {
+  // A code depends on the top 16 bits and whether the low 16 are zero: these low halves, the
+  // lowest, highest and middle nonzero ones, reach every case of the lookup.
+  const lows = [0, 1, 0x8000, 0xffff];
+  const bits = Uint32Array.from({ length: lows.length << 16 }, (_, i) => {
+    return ((i >> 2) << 16 | lows[i & 3]) >>> 0;
+  });
+  const xs = new Float32Array(bits.buffer);
+  for (const options of FORMATS) {
+    const storage = minifloat(options);
+    const got = lookUp(storage, xs);
+    const want = storage.alloc(xs.length);
+    storage.write(Float64Array.from(xs), 0, want, 0, xs.length);
+    const wrong = [...got.keys()].filter((i) => got[i] !== want[i]);
+    assert.equal(wrong.length, 0, `${storage.name}: ${wrong.length} of ${xs.length} wrong`);
+  }
+});
+
+Deno.test("a format whose midpoints need a float32's low bits has no lookup table", () => {
+  // Subnormals down to 2^-142: the midpoint 2^-143 is a float32 subnormal, bit 6 of its code.
+  const storage = minifloat({ exponentBits: 4, mantissaBits: 3, bias: 140 });
+  const codec = minifloatCodec(storage);
+  assert.ok(codec, storage.name);
+  assert.equal(codec.lookup, undefined);
+  assert.ok(minifloatCodec(minifloat({ exponentBits: 4, mantissaBits: 3 }))?.lookup);
 });
 
 /** Minifloats of 9 to 16 bits, on the wasm path through tables of 65,536 codes. */

@@ -717,6 +717,20 @@ export function narrow_minifloat(
   }
 }
 
+/**
+ * count f32 at src to byte codes at dst through table: 131,072 codes, the one of a float32 with
+ * top 16 bits h at 2h, or 2h + 1 when its low 16 bits are not all zero. Exact for a format
+ * whose every rounding boundary has its bits in a float32's top 16 (layers/wasm/
+ * minifloat_codec.ts builds the table from the format's own encoder only then).
+ */
+export function narrow_u8_lookup(src: usize, dst: usize, count: i32, table: usize): void {
+  for (let i = 0; i < count; i++) {
+    const w = load<u32>(src + (<usize>i << 2));
+    const at = ((w >>> 15) & 0x1fffe) | <u32>((w & 0xffff) != 0);
+    store<u8>(dst + <usize>i, load<u8>(table + <usize>at));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // ReLU in place on stored elements (counts multiples of 8). x < 0 becomes +0; -0 and NaN stay,
 // as in the TypeScript layer.

@@ -86,6 +86,8 @@ export interface Kernels {
     elemBytes: number,
     random: number,
   ): void;
+  /** float32 to byte codes through a table of 131,072: by the top 16 bits and a sticky bit. */
+  narrow_u8_lookup(src: number, dst: number, count: number, table: number): void;
   /** 16-bit codes to float32 through a table of 65,536 float32. */
   widen_u16(src: number, dst: number, count: number, table: number): void;
   /** 16-bit codes replaced in place through a table of 65,536 codes. */

@@ -18,6 +18,11 @@ export interface MinifloatCodec {
   decode: Float32Array;
   /** The encoder's description (see `narrow_minifloat` in kernels.as). */
   encode: ArrayBuffer;
+  /**
+   * For a byte format rounding to nearest even, when exact: every float32's code by its top 16
+   * bits and whether its low 16 are zero (`narrow_u8_lookup` in kernels.as).
+   */
+  lookup?: Uint8Array;
   /** Every code's ReLU, as a code. */
   relu: Uint8Array | Uint16Array;
   /** All ones for the codes of values above zero, else 0: ReLU's backward mask. */
@@ -89,5 +94,34 @@ export function minifloatCodec(storage: Storage): MinifloatCodec | undefined {
   const on = codeBytes === 1 ? 0xff : 0xffff;
   const mask = Array.from(decode, (v) => v > 0 ? on : 0);
   const positive = codeBytes === 1 ? Uint8Array.from(mask) : Uint16Array.from(mask);
-  return { codeBytes, decode, encode, relu, positive };
+  const lookup = codeBytes === 1 && parts.rounding === "nearest-even"
+    ? nearestEvenLookup(storage)
+    : undefined;
+  return { codeBytes, decode, encode, relu, positive, ...(lookup ? { lookup } : {}) };
+}
+
+/**
+ * The codes `storage` (a byte format rounding deterministically) writes for every float32,
+ * indexed by its top 16 bits h: at 2h the code of the float32 whose low 16 bits are zero, at
+ * 2h + 1 that of the others; or undefined when the low bits matter beyond that. Rounding to
+ * nearest even with at most 7 mantissa bits, each boundary (a midpoint between neighbouring
+ * values, the overflow threshold) has at most 8 significant bits and so lies on the grid of the
+ * top 16, unless it is a float32 subnormal past that grid; the format's own encoder decides
+ * which. Encoding is monotone, so when h·2^16 + 1 and h·2^16 + 0xffff get one code, every
+ * float32 between them gets it too: that is checked for every h.
+ */
+function nearestEvenLookup(storage: Storage): Uint8Array | undefined {
+  const tops = 1 << 16;
+  const bits = new Uint32Array(3 * tops);
+  for (let h = 0; h < tops; h++) {
+    bits[2 * h] = h << 16;
+    bits[2 * h + 1] = (h << 16 | 1) >>> 0;
+    bits[2 * tops + h] = (h << 16 | 0xffff) >>> 0;
+  }
+  const codes = storage.alloc(bits.length) as Uint8Array;
+  storage.write(Float64Array.from(new Float32Array(bits.buffer)), 0, codes, 0, bits.length);
+  for (let h = 0; h < tops; h++) {
+    if (codes[2 * h + 1] !== codes[2 * tops + h]) return undefined;
+  }
+  return codes.slice(0, 2 * tops);
 }

@@ -198,6 +198,8 @@ export interface Staging {
   /** For byte codes: where the decode table and the encoder's description are. */
   decode: number;
   encode: number;
+  /** Where the codec's lookup table is, when it has one, else 0. */
+  lookup: number;
   /** For stochastic rounding: room for one random number per element, else 0. */
   random: number;
   /**
@@ -219,13 +221,15 @@ export function reserveStaging(
   const bytes = storedBytes(format);
   const at = bytes < 4 ? reserve(regionBytes(Math.max(...counts), bytes)) : 0;
   const { codec } = format;
-  if (!codec) return { format, at, decode: 0, encode: 0, random: 0 };
+  if (!codec) return { format, at, decode: 0, encode: 0, lookup: 0, random: 0 };
   const decode = reserve(codec.decode.byteLength);
   const encode = reserve(codec.encode.byteLength);
+  const lookup = codec.lookup ? reserve(codec.lookup.byteLength) : 0;
   const random = format.stream ? reserve(Math.max(...counts) * 4) : 0;
   new Float32Array(heap(), decode, codec.decode.length).set(codec.decode);
   new Uint8Array(heap(), encode, codec.encode.byteLength).set(new Uint8Array(codec.encode));
-  return { format, at, decode, encode, random };
+  if (codec.lookup) new Uint8Array(heap(), lookup, codec.lookup.length).set(codec.lookup);
+  return { format, at, decode, encode, lookup, random };
 }
 
 /**
@@ -319,7 +323,8 @@ export function storeValues(
     // One number per value, in element order, as the format's own write draws them.
     format.stream?.draw?.(new Uint32Array(heap(), staging.random, count));
     const { codeBytes } = format.codec;
-    kernels.narrow_minifloat(values, at, count, staging.encode, codeBytes, staging.random);
+    if (staging.lookup) kernels.narrow_u8_lookup(values, at, count, staging.lookup);
+    else kernels.narrow_minifloat(values, at, count, staging.encode, codeBytes, staging.random);
   }
   copyOut(format, storedBytes(format) < 4 ? at : values, dst, start, count);
 }
