@@ -91,6 +91,15 @@ function lookUp(storage: Storage, xs: Float32Array): Uint8Array {
   });
 }
 
+/** Asserts that `got` holds the codes `storage`'s own `write` stores for `xs`. */
+function assertWritten(storage: Storage, xs: Float32Array, got: Uint8Array | Uint16Array): void {
+  const want = storage.alloc(xs.length);
+  storage.write(Float64Array.from(xs), 0, want, 0, xs.length);
+  const wrong = [...got.keys()].filter((i) => got[i] !== want[i]);
+  const first = wrong.length ? `${xs[wrong[0]]}: ${got[wrong[0]]}, expected ${want[wrong[0]]}` : "";
+  assert.equal(wrong.length, 0, `${storage.name}: ${wrong.length} of ${xs.length} wrong, ${first}`);
+}
+
 /** The formats checked: fp8, other widths, the layout and bias options, saturation. */
 const FORMATS: readonly MinifloatOptions[] = [
   { exponentBits: 4, mantissaBits: 3 },
@@ -114,23 +123,10 @@ Deno.test("narrow_minifloat stores the code write stores, every format and deter
     for (const { mode } of ROUNDING_MODES.filter((m) => !m.mode.startsWith("stochastic"))) {
       const storage = minifloat({ ...options, rounding: mode });
       const xs = probes(minifloatCodecValues(storage));
-      const want = storage.alloc(xs.length);
-      storage.write(Float64Array.from(xs), 0, want, 0, xs.length);
-      // Nearest even has the lookup table too (the staging's path): both must agree with write.
-      const paths = mode === "nearest-even" ? [narrow(storage, xs), lookUp(storage, xs)] : [];
-      if (mode !== "nearest-even") paths.push(narrow(storage, xs));
-      for (const got of paths) {
-        const wrong = [...got.keys()].filter((i) => got[i] !== want[i]);
-        const first = wrong.length
-          ? `${xs[wrong[0]]}: ${got[wrong[0]]}, expected ${want[wrong[0]]}`
-          : "";
-        assert.equal(
-          wrong.length,
-          0,
-          `${storage.name}: ${wrong.length} of ${xs.length} wrong, ${first}`,
-        );
-        checked += xs.length;
-      }
+      assertWritten(storage, xs, narrow(storage, xs));
+      // Nearest even has the lookup table too (the staging's path): it must agree with write.
+      if (mode === "nearest-even") assertWritten(storage, xs, lookUp(storage, xs));
+      checked += xs.length;
     }
   }
   assert.ok(checked > 1e6);
@@ -146,11 +142,7 @@ Deno.test("narrow_u8_lookup stores write's code for every float32's top 16 bits 
   const xs = new Float32Array(bits.buffer);
   for (const options of FORMATS) {
     const storage = minifloat(options);
-    const got = lookUp(storage, xs);
-    const want = storage.alloc(xs.length);
-    storage.write(Float64Array.from(xs), 0, want, 0, xs.length);
-    const wrong = [...got.keys()].filter((i) => got[i] !== want[i]);
-    assert.equal(wrong.length, 0, `${storage.name}: ${wrong.length} of ${xs.length} wrong`);
+    assertWritten(storage, xs, lookUp(storage, xs));
   }
 });
 
@@ -176,11 +168,7 @@ Deno.test("narrow_minifloat stores write's code for minifloats of 9 to 16 bits",
     for (const rounding of ["nearest-even", "toward-zero", "odd"] as const) {
       const storage = minifloat({ ...options, rounding });
       const xs = probes(minifloatCodecValues(storage));
-      const got = narrow(storage, xs);
-      const want = storage.alloc(xs.length);
-      storage.write(Float64Array.from(xs), 0, want, 0, xs.length);
-      const wrong = [...got.keys()].filter((i) => got[i] !== want[i]);
-      assert.equal(wrong.length, 0, `${storage.name}: ${wrong.length} of ${xs.length} wrong`);
+      assertWritten(storage, xs, narrow(storage, xs));
     }
   }
 });
@@ -197,10 +185,7 @@ Deno.test("narrow_minifloat rounds stochastically as write does, from the same s
       storage.stream!.draw!(random);
       const got = narrow(storage, xs, random);
       storage.stream!.restart(9);
-      const want = storage.alloc(xs.length);
-      storage.write(Float64Array.from(xs), 0, want, 0, xs.length);
-      const wrong = [...got.keys()].filter((i) => got[i] !== want[i]);
-      assert.equal(wrong.length, 0, `${storage.name}: ${wrong.length} of ${xs.length} wrong`);
+      assertWritten(storage, xs, got);
       // The draws decide: the same values with other numbers round elsewhere.
       const other = narrow(storage, xs, random.map((r) => ~r >>> 0));
       assert.ok(other.some((c, i) => c !== got[i]), storage.name);
