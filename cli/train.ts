@@ -28,7 +28,7 @@ import {
   type StepReport,
   type TrainingPosition,
 } from "../training/mod.ts";
-import { scaledSchemeOf } from "../layers/storage/mod.ts";
+import { scalesActivationsPerTensor } from "../layers/storage/mod.ts";
 import { readMnistDir, readSafetensorsFile, writeSafetensorsFile } from "../data/files.ts";
 import {
   parseFlags,
@@ -323,8 +323,7 @@ function parse(argv: string[]) {
         "(delayed:16:max:0)",
     );
   }
-  const granularity = scaledSchemeOf(storageByName(format))?.granularity;
-  if (scaling !== "dynamic" && (granularity === undefined || granularity === "mx")) {
+  if (scaling !== "dynamic" && !scalesActivationsPerTensor(storageByName(format))) {
     throw new UsageError(
       `--scaling ${scaling} needs a format that scales activations per tensor ` +
         `(e4m3-tensor, int8, nvfp4, ...), not ${format}`,

@@ -15,7 +15,7 @@ import {
   type OperandLayout,
   quantizeOperand,
   type ScaledScheme,
-  scaledSchemeOf,
+  scalesActivationsPerTensor,
 } from "./storage/scaled.ts";
 import type { KernelPath } from "./kernel_path.ts";
 import { quantizeOperandWasm } from "./wasm/quantize.ts";
@@ -74,11 +74,9 @@ export function quantized(
  * within one example, and other formats have no scales.
  */
 export function scalesFromBatch(layers: readonly Layer[]): boolean {
-  return layers.some((layer) => {
-    const scheme = scaledSchemeOf(layer.storage);
-    return scheme !== undefined && scheme.granularity !== "mx" &&
-      layer.options.activationAmax === undefined;
-  });
+  return layers.some((layer) =>
+    scalesActivationsPerTensor(layer.storage) && layer.options.activationAmax === undefined
+  );
 }
 
 /** A product layer with a float32 twin that computes on the quantized operands. */

@@ -68,4 +68,5 @@ export {
   type ScaledStorage,
   scaledStorage,
   type ScaleGranularity,
+  scalesActivationsPerTensor,
 } from "./scaled.ts";

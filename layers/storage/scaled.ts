@@ -390,6 +390,25 @@ export function scaledSchemeOf(storage: Storage): ScaledScheme | undefined {
 }
 
 /**
+ * Whether `storage` scales activations by one number per tensor (fp8 scaled per tensor or
+ * channel, int8, int4, NVFP4's tensor scale): a number taken from the batch unless it is
+ * calibrated or delayed. MX blocks lie within one example; other formats have no scales.
+ *
+ * @example
+ * ```ts
+ * import { scalesActivationsPerTensor, storageByName } from "@halfprec/halfprec/formats";
+ * import assert from "node:assert/strict";
+ * assert.equal(scalesActivationsPerTensor(storageByName("int8")), true);
+ * assert.equal(scalesActivationsPerTensor(storageByName("mxfp4")), false);
+ * assert.equal(scalesActivationsPerTensor(storageByName("e4m3")), false);
+ * ```
+ */
+export function scalesActivationsPerTensor(storage: Storage): boolean {
+  const granularity = scaledSchemeOf(storage)?.granularity;
+  return granularity !== undefined && granularity !== "mx";
+}
+
+/**
  * Every scaled storage format with the specification's rounding, in
  * {@linkcode SCALED_SCHEMES}' order.
  */
