@@ -42,7 +42,21 @@ export interface ValueRange {
  * ```
  */
 export function predictRange(values: Float64Array, format: Storage): RangeCounts {
-  return observeRange(values, values.map(format.round), format);
+  // A stream's draws are observable (a later rounding takes the next one): round every value.
+  if (format.stream) return observeRange(values, values.map(format.round), format);
+  // A deterministic rounding is monotone and keeps the format's own values, minNormal and
+  // maxFinite / 2 among them: a magnitude between the two stays between them, so it cannot
+  // overflow, underflow or land among the subnormals, and zero stays zero. Only the rest need
+  // rounding.
+  const { minNormal, maxFinite } = format.limits;
+  const safe = maxFinite / 2;
+  const edges: number[] = [];
+  for (const v of values) {
+    const a = Math.abs(v);
+    if (a !== 0 && !(a >= minNormal && a <= safe)) edges.push(v);
+  }
+  const reference = Float64Array.from(edges);
+  return { ...observeRange(reference, reference.map(format.round), format), total: values.length };
 }
 
 /**

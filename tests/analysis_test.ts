@@ -67,6 +67,31 @@ Deno.test("predicted range counters equal those observed in the stored tensor", 
   }
 });
 
+Deno.test("predictRange() counts as rounding every value would, in every deterministic rounding", () => {
+  const names = ["f64", "f32", "f16", "bf16", "e4m3", "e5m2", "e2m1", "e3m2-rz", "e4m3-ru"];
+  const formats = [...names, "e5m2-rd", "e4m3-ro", "e3m4-rna", "e2m3-rnz", "int8", "mxfp4"];
+  for (const format of formats.map(storageByName)) {
+    const { maxFinite, minNormal, minSubnormal } = format.limits;
+    // Every boundary of the range, approached from both sides, and values between them.
+    const grid = Array.from({ length: 81 }, (_, i) => 2 ** ((i - 40) / 16));
+    const edges = [maxFinite, maxFinite / 2, minNormal, minSubnormal, 1];
+    const values = Float64Array.from([
+      ...edges.flatMap((edge) => grid.map((t) => edge * t)),
+      ...randomValues(200, 3).map((v) => v * maxFinite),
+      0,
+      -0,
+      Infinity,
+      NaN,
+    ].flatMap((v) => [v, -v]));
+    const rounded = values.map(format.round);
+    assert.deepEqual(
+      predictRange(values, format),
+      observeRange(values, rounded, format),
+      format.name,
+    );
+  }
+});
+
 Deno.test("layerReports(): isolated error is zero in f64, one rounding for f16 layers without weights", () => {
   const net = deepConvNet({ seed: 4 });
   const x = Tensor.from(f64, [2, 1, 28, 28], randomValues(2 * 784, 9).map(Math.abs));
