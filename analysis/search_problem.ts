@@ -18,7 +18,7 @@ import type { WorkerPool } from "../workers/worker_pool.ts";
 import { bytesMoved, totalBytes } from "./bytes.ts";
 import { classifyImages } from "./evaluate.ts";
 import { applyLayerConfig } from "./layer_config.ts";
-import { layerReportsOf } from "./layer_errors.ts";
+import { isolatedNoise } from "./_isolated_noise.ts";
 import type { SearchProblem, SearchSplit, SearchUnit } from "./search.ts";
 import { type ActivationScales, calibrate } from "./calibrate.ts";
 
@@ -51,7 +51,7 @@ export interface NetworkSearchOptions {
  * Units are a layer with parameters and the parameterless layers after it (see
  * {@linkcode SearchUnit}); a unit's sensitivity to a format is the sum over its layers of the
  * relative noise power (squared relative L2 error) of the layer alone in that format given the
- * float64 input, from `layerReports`. `activationScales` says how the scaled formats scale
+ * float64 input (the isolated error of `layerReports`). `activationScales` says how the scaled formats scale
  * their inputs.
  *
  * @throws {RangeError} When a format is unknown, the split sizes do not fit the set, or the
@@ -120,13 +120,10 @@ export function networkSearchProblem(
     sensitivity: async (onProgress) => {
       const x = imageBatch(splits.search, 0, sensitivityImages, f64);
       onProgress?.(0, formats.length);
-      // Let a progress bar draw: the passes take seconds.
-      await new Promise((resolve) => setTimeout(resolve, 0));
       const candidates = formats.map((name) => net.to(storageByName(name)));
-      const byFormat = layerReportsOf(net, candidates, x).map((reports) =>
-        new Map(reports.map((r) => [r.layer, r.isolated.relL2 ** 2]))
-      );
-      onProgress?.(formats.length, formats.length);
+      const byFormat = await isolatedNoise(net, candidates, x, {
+        onProgress: (done) => onProgress?.(done, formats.length),
+      });
       return units.map((unit) =>
         byFormat.map((noise) => unit.layers.reduce((sum, layer) => sum + noise.get(layer)!, 0))
       );
