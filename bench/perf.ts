@@ -43,7 +43,7 @@
  * `wasmPeakGflopsPerThread`, `testPassGflop`, `floorSeconds`, `f32FractionOfPeak`, `runs`,
  * `peers` each with its time over wasm f32's on 2 workers (`timesWasmF32`), `trainingSteps`,
  * `layers` (f32 on the wasm path, one thread: the peak timed alongside, `peakGflopsPerThread`,
- * and each layer's `seconds` for 10,000 images, `share` and `fractionOfPeak`), `commands` (each command's arguments, seconds, bound and `met`),
+ * and each step's `seconds` for 10,000 images, a step being a layer or a convolution and the ReLU inference runs with it, `share` and `fractionOfPeak`), `commands` (each command's arguments, seconds, bound and `met`),
  * `targets` each with `met`, and `targetsMet`) on stdout and everything else on stderr.
  *
  * @module
@@ -601,21 +601,34 @@ const LAYER_BATCHES = 5;
 
 /**
  * Where f32's time goes on the wasm path, on this thread: each layer of the pass run alone on
- * its input, {@linkcode LAYER_BATCH} images a call, the fastest call over `repeat` x 20 rounds
- * of {@linkcode LAYER_BATCHES} batches, scaled to 10,000 images; its share of the layers' sum
- * and, for conv and affine, its multiply-adds' rate over the FMA peak, timed the same way (the
- * fastest of short `fma_peak` calls, one a round). Prints the table.
+ * its input (with the next, as one step, where inference runs the two in one pass: see
+ * `Layer.forwardWith`), {@linkcode LAYER_BATCH} images a call, the fastest call over `repeat` x
+ * 20 rounds of {@linkcode LAYER_BATCHES} batches, scaled to 10,000 images; its share of the
+ * steps' sum and, for conv and affine, its multiply-adds' rate over the FMA peak, timed the
+ * same way (the fastest of short `fma_peak` calls, one a round). Prints the table.
  */
 function layerTimes(): void {
   const { fma_peak } = requireKernels();
   const narrow = net.withKernels("wasm").to(f32);
   const shapes = narrow.shapes([1, 1, 28, 28]);
-  const fastest = new Float64Array(narrow.layers.length).fill(Infinity);
   const batches = Array.from(
     { length: LAYER_BATCHES },
     (_, b) => imageBatch(set, b * LAYER_BATCH, LAYER_BATCH, f32),
   );
+  // The steps inference takes, found on the first batch, which also warms up the kernels.
+  const steps: { name: string; first: number; run: (x: Tensor) => Tensor }[] = [];
+  for (let i = 0, y = batches[0]; i < narrow.layers.length; i++) {
+    const [layer, next] = [narrow.layers[i], narrow.layers[i + 1]];
+    const fused = next && layer.forwardWith?.(y, next, false);
+    const run = fused
+      ? (x: Tensor) => layer.forwardWith!(x, next, false)!.next
+      : (x: Tensor) => layer.forward(x, false);
+    steps.push({ name: fused ? `${layer.name}+${next.name}` : layer.name, first: i, run });
+    y = fused ? fused.next : layer.forward(y, false);
+    if (fused) i++;
+  }
   narrow.forward(batches[0]); // warm-up: V8 optimises the kernels in the background
+  const fastest = new Float64Array(steps.length).fill(Infinity);
   let shortPeak = 0;
   const rounds = PEAK_ROUNDS / 20;
   for (let round = 0; round < repeat * 20; round++) {
@@ -624,20 +637,21 @@ function layerTimes(): void {
     shortPeak = Math.max(shortPeak, (96 * rounds) / ((performance.now() - started) / 1000) / 1e9);
     for (const x of batches) {
       let y = x;
-      narrow.layers.forEach((layer, i) => {
+      steps.forEach((step, i) => {
         const started = performance.now();
-        y = layer.forward(y, false);
+        y = step.run(y);
         fastest[i] = Math.min(fastest[i], (performance.now() - started) / 1000);
       });
     }
   }
   const scale = IMAGES / LAYER_BATCH;
   const sum = fastest.reduce((a, b) => a + b, 0) * scale;
-  narrow.layers.forEach((layer, i) => {
-    const flop = 2 * layer.fanIn * shapes[i].slice(1).reduce((a, b) => a * b, 1) * LAYER_BATCH;
+  steps.forEach(({ name, first }, i) => {
+    const { fanIn } = narrow.layers[first];
+    const flop = 2 * fanIn * shapes[first].slice(1).reduce((a, b) => a * b, 1) * LAYER_BATCH;
     const seconds = fastest[i] * scale;
     layerRuns.push({
-      layer: layer.name,
+      layer: name,
       seconds,
       share: seconds / sum,
       ...(flop > 0 ? { fractionOfPeak: flop / fastest[i] / 1e9 / shortPeak } : {}),

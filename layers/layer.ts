@@ -58,6 +58,13 @@ export interface Layer {
   withKernels?(path: KernelPath): Layer;
   /** Computes the output; `train` switches dropout to its training behaviour. */
   forward(x: Tensor, train?: boolean): Tensor;
+  /**
+   * Inference through this layer and `next`, the layer after it, in one pass, when this layer
+   * can compute `next` within its own (a convolution followed by a ReLU of its format, both on
+   * the wasm kernels): the elements `next.forward(this.forward(x))` gives, this layer's own
+   * output written only with `keep`. Undefined when it cannot: then run them one by one.
+   */
+  forwardWith?(x: Tensor, next: Layer, keep: boolean): FusedOutputs | undefined;
   /** Given the gradient at the output, fills `grads` and returns the gradient at the input. */
   backward(dout: Tensor): Tensor;
   /** The output shape for an input of `inputShape` (throws when the input does not fit). */
@@ -67,6 +74,14 @@ export interface Layer {
    * that sum products (conv, affine) also take the format of their partial sums, `accumulator`.
    */
   to(storage: Storage, accumulator?: Storage): Layer;
+}
+
+/** What {@linkcode Layer.forwardWith} computed: the outputs of the two layers. */
+export interface FusedOutputs {
+  /** The first layer's output, when it was asked to keep it. */
+  own?: Tensor;
+  /** The output of the layer after it. */
+  next: Tensor;
 }
 
 /**

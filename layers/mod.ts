@@ -5,7 +5,7 @@
  */
 export * from "./storage/mod.ts";
 export * from "./tensor.ts";
-export type { Layer } from "./layer.ts";
+export type { FusedOutputs, Layer } from "./layer.ts";
 export * from "./conv.ts";
 export * from "./relu.ts";
 export * from "./pool.ts";

@@ -81,6 +81,18 @@ export class Relu implements Layer {
     return y;
   }
 
+  /**
+   * The tensor `forward` fills for an input of `shape`, for a layer that computes this ReLU
+   * within its own pass (see {@linkcode Layer.forwardWith}): kept as this layer's output, with
+   * `input` as the input `backward` reads, or else the output itself, which is positive
+   * exactly where the input was.
+   */
+  fusedOutput(shape: readonly number[], input?: Tensor): Tensor {
+    const y = this.#output = reuse(this.#output, this.storage, shape);
+    this.#input = input ?? y;
+    return y;
+  }
+
   /** dout where the input was positive, 0 elsewhere. */
   backward(dout: Tensor): Tensor {
     const x = requireInput(this, this.#input);

@@ -340,7 +340,18 @@ export class Sequential {
       return forwardPerImage(layers, x, options.firstImage ?? 0, options.trace);
     }
     let y = x;
-    for (const layer of layers) {
+    for (let i = 0; i < layers.length; i++) {
+      const [layer, next] = [layers[i], layers[i + 1]];
+      // Inference runs a layer and the next in one pass where the first can (see forwardWith).
+      const keep = options.trace !== undefined;
+      const fused = next && !options.train ? layer.forwardWith?.(y, next, keep) : undefined;
+      if (fused) {
+        if (fused.own) options.trace?.(layer, fused.own);
+        y = fused.next;
+        options.trace?.(next, y);
+        i++;
+        continue;
+      }
       y = layer.forward(y, options.train);
       options.trace?.(layer, y);
     }

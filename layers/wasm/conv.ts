@@ -22,11 +22,14 @@ import { heap, type Kernels, requireKernels, withRegions } from "./kernels.ts";
 import { READ_PAST, SUM_BYTES } from "./_layout.ts";
 import { gemm, halfLanes, packA, packedBytes, putTables } from "./gemm.ts";
 import { channelsLastTables, convTables, rowMajorTables } from "./tables.ts";
+import { reluInPlace, reluTable } from "./relu.ts";
 import {
+  copyOut,
   inputStaging,
   isF64,
   type LayerFormats,
   loadValues,
+  narrowValues,
   placeWords,
   regionBytes,
   reserveStaging,
@@ -44,6 +47,12 @@ export interface ConvGeometry extends Window {
   ow: number;
 }
 
+/**
+ * Where a convolution's outputs go: the convolution itself to `y`, and its ReLU to `relu`;
+ * one or both.
+ */
+type Outputs = { y: Tensor; relu?: Tensor } | { y?: Tensor; relu: Tensor };
+
 /** Packed weights (see `packA`) and their bias, in the memory. */
 interface Filters {
   /** Output channels: rows of the packed weights. */
@@ -56,16 +65,18 @@ interface Filters {
 
 /**
  * `y` (N, outC, OH, OW) = conv(`x` (N, C, H, W), `weights` (outC, C, kh, kw)) + `bias`,
- * stored in `formats.format`, `x` in `formats.input`.
+ * stored in `formats.format`, `x` in `formats.input`; and `relu` (y's shape) = ReLU(y) in the
+ * same format, applied to each image's stored outputs before they leave the memory, when given
+ * (then `y` may be left out).
  */
 export function convForward(
   formats: LayerFormats,
-  tensors: { x: Tensor; weights: Tensor; bias: Tensor; y: Tensor },
+  tensors: { x: Tensor; weights: Tensor; bias: Tensor } & Outputs,
   geometry: ConvGeometry,
 ): void {
   const { format, input } = formats;
   const kernels = requireKernels();
-  const { x, weights, bias, y } = tensors;
+  const { weights, bias } = tensors;
   const [outC, channels, kh, kw] = weights.shape;
   const taps = channels * kh * kw;
   const bytes = valueBytes(format);
@@ -78,7 +89,7 @@ export function convForward(
     packA(kernels, format, raw, { m: outC, k: taps }, packed);
     loadValues(kernels, staging, bias.data, 0, outC, b);
     const filters = { count: outC, packed, bias: b };
-    convolve(kernels, format, reserve, filters, { x, y }, geometry, input);
+    convolve(kernels, format, reserve, filters, tensors, geometry, input);
   });
 }
 
@@ -281,18 +292,18 @@ function col2imBack(
 
 /**
  * `y` = conv(`x`) with filters already in the memory, image by image, in `format`, `x` stored
- * in `input`; the regions it needs come from `reserve`.
+ * in `input`, and its ReLU into `relu` when given; the regions it needs come from `reserve`.
  */
 function convolve(
   kernels: Kernels,
   format: WasmFormat,
   reserve: (bytes: number) => number,
   filters: Filters,
-  tensors: { x: Tensor; y: Tensor },
+  tensors: { x: Tensor } & Outputs,
   geometry: ConvGeometry,
   input: WasmFormat = format,
 ): void {
-  const { x, y } = tensors;
+  const { x, y, relu } = tensors;
   const { kh, kw, sh, sw, ph, pw, oh, ow } = geometry;
   const [n, channels, h, w] = x.shape;
   const outC = filters.count;
@@ -313,6 +324,8 @@ function convolve(
   const staging = reserveStaging(format, reserve, imageSize, outC * positions);
   const from = inputStaging({ format, input }, staging, reserve, imageSize);
   const placed = putTables(tables, reserve);
+  const reluCodes = relu ? reluTable(reserve, format) : 0;
+  const count = outC * positions;
   for (let i = 0; i < n; i++) {
     loadValues(kernels, from, x.data, i * imageSize, imageSize, image);
     kernels.pad_image(image, channels, h, w, ph, pw, padded, bytes, READ_PAST);
@@ -330,6 +343,12 @@ function convolve(
       bias: filters.bias,
       accumulate: false,
     });
-    storeValues(kernels, staging, out, y.data, i * outC * positions, outC * positions);
+    const stored = narrowValues(kernels, staging, out, count);
+    if (y) copyOut(format, stored, y.data, i * count, count);
+    if (relu) {
+      // The ReLU layer's own operation on the stored elements, while they are in the cache.
+      reluInPlace(kernels, format, stored, count, reluCodes);
+      copyOut(format, stored, relu.data, i * count, count);
+    }
   }
 }

@@ -28,7 +28,7 @@ const CHUNK = 65536;
 /** The code of +Infinity of each 16-bit format (a larger magnitude is a NaN). */
 const INFINITY_CODE: Readonly<Record<string, number>> = { f16: 0x7c00, bf16: 0x7f80 };
 
-/** Puts a table of codes in the memory. */
+/** Puts a table of codes in the memory (0 for none). */
 function placeTable(
   reserve: (bytes: number) => number,
   table: Uint8Array | Uint16Array | undefined,
@@ -41,14 +41,25 @@ function placeTable(
   return at;
 }
 
-/** ReLU in place over `count` stored elements at `at` (rounded up to 8). */
-function reluInPlace(
+/**
+ * Puts what {@linkcode reluInPlace} needs for `format` in the memory: a minifloat's table of
+ * every code's ReLU; returns where, or 0 for the formats that need none.
+ */
+export function reluTable(reserve: (bytes: number) => number, format: WasmFormat): number {
+  return placeTable(reserve, format.codec?.relu);
+}
+
+/**
+ * ReLU in place over `count` stored elements of `format` at `at` in the memory (rounded up to
+ * 8), `table` from {@linkcode reluTable}: what the ReLU layer does to its input's elements.
+ */
+export function reluInPlace(
   kernels: Kernels,
   format: WasmFormat,
   at: number,
   count: number,
   table: number,
-) {
+): void {
   const rounded = wholeBlocks(count);
   if (format.carrier === "f32") kernels.relu_f32(at, rounded);
   else if (format.carrier === "f64") kernels.relu_f64(at, rounded);
@@ -83,7 +94,7 @@ export function reluForward(formats: LayerFormats, x: Tensor, y: Tensor): void {
   }
   withRegions((reserve) => {
     const at = reserve(regionBytes(CHUNK, storedBytes(format)));
-    const table = placeTable(reserve, format.codec?.relu);
+    const table = reluTable(reserve, format);
     for (let start = 0; start < x.size; start += CHUNK) {
       const count = Math.min(CHUNK, x.size - start);
       copyIn(format, x.data, start, count, at);

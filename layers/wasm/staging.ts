@@ -315,6 +315,21 @@ export function storeValues(
   start: number,
   count: number,
 ): void {
+  copyOut(staging.format, narrowValues(kernels, staging, values, count), dst, start, count);
+}
+
+/**
+ * Turns `count` values at `values` in the memory (float32 or float64) into stored elements of
+ * the staging's format, in the memory: each float32 narrowed once into the staging region for
+ * coded formats, the values themselves for f32 and f64. Returns where they are, for
+ * {@linkcode copyOut}.
+ */
+export function narrowValues(
+  kernels: Kernels,
+  staging: Staging,
+  values: number,
+  count: number,
+): number {
   const { format, at } = staging;
   const rounded = wholeBlocks(count);
   if (format.carrier === "f16") kernels.narrow_f16(values, at, rounded);
@@ -326,7 +341,7 @@ export function storeValues(
     if (staging.lookup) kernels.narrow_u8_lookup(values, at, count, staging.lookup);
     else kernels.narrow_minifloat(values, at, count, staging.encode, codeBytes, staging.random);
   }
-  copyOut(format, storedBytes(format) < 4 ? at : values, dst, start, count);
+  return storedBytes(format) < 4 ? at : values;
 }
 
 /** Copies `count` stored elements of `src` from `start` into the memory at `at`, as they are. */
