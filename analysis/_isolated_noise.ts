@@ -14,8 +14,8 @@ import { imageBatches, layerOutputs } from "./_outputs.ts";
  * For each of `candidates` (the float64 `reference` in other formats), every layer's squared
  * relative L2 error alone in the candidate's format given the reference's input, by layer name:
  * the same numbers as `layerReportsOf`'s `isolated.relL2 ** 2`, summed batch by batch in image
- * order. Between candidates it gives way to other tasks, so that work started before it (a pool's
- * forward passes) goes on, and reports to `onProgress` how many candidates are done (in the
+ * order. Between layers it gives way to other tasks, so that work started before it (a pool's
+ * forward passes, fed from this thread) goes on, and reports to `onProgress` how many candidates are done (in the
  * last batch).
  */
 export async function isolatedNoise(
@@ -27,18 +27,28 @@ export async function isolatedNoise(
   const { batch = 100, onProgress } = options;
   const sums = candidates.map((candidate) => candidate.layers.map(() => new ErrorSums()));
   for (const { start, part } of imageBatches(x, batch)) {
+    await giveWay();
     const wide = layerOutputs(reference, part, false, start);
+    const wideValues = wide.map((t) => t.toFloat64());
+    // One buffer for every candidate output widened: fresh memory costs more than the copy.
+    const isolated = new Float64Array(Math.max(...wide.map((t) => t.size)));
     for (const [c, candidate] of candidates.entries()) {
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      candidate.layers.forEach((layer, i) => {
+      for (const [i, layer] of candidate.layers.entries()) {
+        await giveWay();
         // Layers keep their outputs only until their next call: the inputs are copies.
-        const isolated = layer.forward(i === 0 ? part : wide[i - 1]).toFloat64();
-        sums[c][i].add(wide[i].toFloat64(), isolated, layer.storage);
-      });
+        const y = layer.forward(i === 0 ? part : wide[i - 1]);
+        y.storage.read(y.data, 0, isolated, 0, y.size);
+        sums[c][i].add(wideValues[i], isolated.subarray(0, y.size), layer.storage);
+      }
       if (start + batch >= x.shape[0]) onProgress?.(c + 1);
     }
   }
   return candidates.map((candidate, c) =>
     new Map(candidate.layers.map((layer, i) => [layer.name, sums[c][i].metrics().relL2 ** 2]))
   );
+}
+
+/** Lets the tasks waiting on this thread run (a message from a worker, say). */
+function giveWay(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }

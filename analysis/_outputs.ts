@@ -17,7 +17,7 @@ export function layerOutputs(net: Sequential, x: Tensor, train = false, firstIma
   net.forward(x, {
     train,
     firstImage,
-    trace: (_layer, y) => kept.push(Tensor.from(f64, y.shape, y.toFloat64())),
+    trace: (_layer, y) => kept.push(new Tensor(f64, y.shape, y.toFloat64())),
   });
   return kept;
 }

@@ -47,6 +47,16 @@ export interface SearchState {
   readonly trials: Trial[];
   /** The cheapest configuration within tolerance found so far, from which refinement starts. */
   best?: Trial;
+  /** Float64 runs started and not yet logged, by split ({@linkcode startReference}). */
+  readonly running: Map<SearchSplit, RunningReference>;
+}
+
+/** A float64 run under way: its predictions and wall time to come, its progress held back. */
+interface RunningReference {
+  /** The predictions and the run's wall time in seconds. */
+  readonly result: Promise<{ predictions: Int32Array; seconds: number }>;
+  /** Reports the progress held back so far, and from then on as it comes. */
+  show(): void;
 }
 
 /**
@@ -78,6 +88,7 @@ export async function startSearch(
     path: [],
     evaluated: new Map(),
     trials: [],
+    running: new Map(),
   };
   if (!memory.started) await log(state, { type: "start", settings });
   return state;
@@ -319,7 +330,35 @@ async function runTrial(
   return trial;
 }
 
-/** The float64 run on `split` and its predictions: from memory when known, else run and logged. */
+/**
+ * Starts the float64 run on `split` unless it is known or under way, so that it can run
+ * alongside other work (the sensitivity, on another thread); {@linkcode reference} logs it when
+ * first asked for, so the log keeps its order, and its progress is held back until then.
+ */
+export function startReference(state: SearchState, split: SearchSplit): void {
+  if (state.running.has(split) || state.memory.reference(split)) return;
+  const label = `f64 reference, ${split} split`;
+  let held: [number, number][] | undefined = [];
+  const report = (done: number, total: number) =>
+    held ? held.push([done, total]) : state.onProgress?.(label, done, total);
+  const t = performance.now();
+  const result = state.problem.classify({ default: "f64" }, split, report)
+    .then((predictions) => ({ predictions, seconds: (performance.now() - t) / 1000 }));
+  // A failure is rethrown where the run is awaited; unawaited until then, it would end the
+  // process.
+  result.catch(() => {});
+  const show = () => {
+    const shown = held ?? [];
+    held = undefined;
+    for (const [done, total] of shown) report(done, total);
+  };
+  state.running.set(split, { result, show });
+}
+
+/**
+ * The float64 run on `split` and its predictions: from memory when known, else run (or awaited,
+ * when {@linkcode startReference} started it) and logged.
+ */
 export async function reference(
   state: SearchState,
   split: SearchSplit,
@@ -327,12 +366,11 @@ export async function reference(
   const { memory, problem } = state;
   const known = memory.reference(split);
   if (known) return known;
-  const t = performance.now();
-  const predictions = await problem.classify(
-    { default: "f64" },
-    split,
-    (done, total) => state.onProgress?.(`f64 reference, ${split} split`, done, total),
-  );
+  startReference(state, split);
+  const running = state.running.get(split)!;
+  running.show();
+  const { predictions, seconds } = await running.result;
+  state.running.delete(split);
   const labels = problem.labels(split);
   const correct = countCorrect(predictions, labels);
   const run: ReferenceRun = {
@@ -341,7 +379,7 @@ export async function reference(
     correct,
     total: labels.length,
     bytesPerImage: problem.bytesPerImage({ default: "f64" }),
-    seconds: (performance.now() - t) / 1000,
+    seconds,
   };
   await log(state, { type: "reference", run, predictions: [...predictions] });
   return memory.reference(split)!;

@@ -5,7 +5,8 @@
  * `parseSearchLog`.
  *
  * A full evaluation (a configuration run on every image of the search split) is what costs
- * time, so the search spends as few as it can. Per-unit sensitivity (the relative noise power a
+ * time, so the search spends as few as it can, and runs the float64 reference on the search
+ * split while it measures the sensitivity. Per-unit sensitivity (the relative noise power a
  * format adds at a unit's outputs, measured once on a few images) orders the units: starting
  * with every unit in its widest format, the unit that saves the most bytes per unit of added
  * noise is narrowed one width at a time, down to every unit in its narrowest. That path is
@@ -31,6 +32,7 @@ import {
   planPath,
   refine,
   type SearchState,
+  startReference,
   startSearch,
 } from "./_search_phases.ts";
 import type {
@@ -79,6 +81,8 @@ export async function searchFormats(
 ): Promise<SearchResult> {
   const started = performance.now();
   const state = await startSearch(problem, options);
+  // The float64 run on the search split does not depend on the sensitivity: it runs meanwhile.
+  startReference(state, "search");
   await measureSensitivity(state);
   planPath(state);
   await bisectPath(state);

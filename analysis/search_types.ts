@@ -58,7 +58,9 @@ export interface SearchProblem {
   /**
    * The relative noise power (noise / signal energy) each unit adds in each candidate format,
    * `[unit][format]`; `Infinity` where the format breaks the unit (overflow to NaN).
-   * `onProgress` gets the formats done.
+   * `onProgress` gets the formats done. The search runs it while `classify` runs the float64
+   * reference on the search split (it never runs two `classify` at once): one on this thread
+   * should give way now and then, so that the other goes on.
    */
   sensitivity(onProgress?: (done: number, total: number) => void): Promise<number[][]>;
   /** The labels of a split's images. */

@@ -80,12 +80,13 @@ async function main(): Promise<void> {
   const args = parse(Deno.args);
   if (args === "help") return console.log(HELP);
   const started = performance.now();
+  // First, so that the workers start while this thread loads the network and the images.
+  using pool = new WorkerPool({ size: args.workers });
   const subject = await loadSubject(args, { flag: "limit", value: args.limit });
   const { model, net, images: limit } = subject;
   const set = firstImages(subject.set, limit);
   const searchImages = searchSplit(limit, args.searchImages, args.calibrate);
   const log = await openSearchLog(args.log, args.resume);
-  using pool = new WorkerPool({ size: args.workers });
   const { formats, batch, sensitivityImages } = args;
   const settings = { weights: model.path, images: limit };
   const calibrationImages = args.calibrate;

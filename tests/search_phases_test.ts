@@ -16,8 +16,10 @@ import {
   fillFrontier,
   measureSensitivity,
   planPath,
+  reference,
   refine,
   type SearchState,
+  startReference,
   startSearch,
 } from "../analysis/_search_phases.ts";
 import { searchFormats, type SearchLogEntry, type SearchOptions } from "../analysis/search.ts";
@@ -25,6 +27,7 @@ import {
   allConfigurations,
   bytesOf,
   FORMATS,
+  IMAGES,
   syntheticProblem,
   UNITS,
 } from "./_synthetic_search.ts";
@@ -75,6 +78,34 @@ Deno.test("measureSensitivity() logs NaN as null and counts it as infinite; a lo
   const resumed = await startSearch(unused, { previous: log });
   await measureSensitivity(resumed);
   assert.deepEqual(resumed.noise, state.noise);
+});
+
+Deno.test("startReference() runs float64 meanwhile; reference() logs it and shows its progress", async () => {
+  const problem = syntheticProblem();
+  const events: string[] = [];
+  const state = await startSearch(problem, {
+    onLog: (e) => void events.push(`log ${e.type}`),
+    onProgress: (label) => void events.push(label),
+  });
+  startReference(state, "search");
+  startReference(state, "search");
+  assert.deepEqual(problem.runs, ["search f64,f64,f64,f64"]);
+  await measureSensitivity(state);
+  const { run } = await reference(state, "search");
+  assert.equal(run.correct, IMAGES);
+  assert.deepEqual(events, [
+    "log start",
+    "log sensitivity",
+    "f64 reference, search split",
+    "log reference",
+  ]);
+  assert.deepEqual(problem.runs, ["search f64,f64,f64,f64"]);
+  // A run that fails before it is awaited fails where it is awaited.
+  const failing = { ...problem, classify: () => Promise.reject(new Error("worker stopped")) };
+  const broken = await startSearch(failing);
+  startReference(broken, "holdout");
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  await assert.rejects(reference(broken, "holdout"), /^Error: worker stopped$/);
 });
 
 Deno.test("planPath() narrows one unit one width a step, the most bytes per noise first", async () => {
