@@ -18,7 +18,7 @@ import {
   scalesActivationsPerTensor,
 } from "./storage/scaled.ts";
 import type { KernelPath } from "./kernel_path.ts";
-import { quantizeOperandWasm } from "./wasm/quantize.ts";
+import { type ProductQuantization, quantizeOperandWasm } from "./wasm/quantize.ts";
 
 /**
  * A product layer's operands as its scaled format reads them.
@@ -57,14 +57,41 @@ export function quantized(
   options: QuantizeOptions,
 ): Float32Array {
   const { amax, counts, path } = options;
-  // A tensor stored as float32 values is read as it is: widening it costs a pass per layer.
-  const values = source.data instanceof Float32Array && source.storage.read === f32.read
-    ? source.data
-    : new Float32Array(source.toFloat64());
+  const values = float32Values(source);
   if (path === "wasm" && !counts) return quantizeOperandWasm(scheme, values, layout, role, amax);
   const carrier = values === source.data ? values.slice() : values;
   quantizeOperand(scheme, carrier, layout, role, amax, counts);
   return carrier;
+}
+
+/** `source`'s values as float32: its own array when it stores float32 values. */
+function float32Values(source: Tensor): Float32Array {
+  // A tensor stored as float32 values is read as it is: widening it costs a pass per layer.
+  return source.data instanceof Float32Array && source.storage.read === f32.read
+    ? source.data
+    : new Float32Array(source.toFloat64());
+}
+
+/**
+ * What a scaled layer's inference pass hands the wasm kernels, which quantize its operands in
+ * their memory (layers/wasm/quantize.ts): its input `x` as a float32 tensor, and the
+ * quantization of the input and the weights laid out as `layouts`, with the layer's calibrated
+ * `activationAmax` if it has one.
+ */
+export function kernelOperands(
+  scheme: ScaledScheme,
+  x: Tensor,
+  layouts: { input: OperandLayout; weights: OperandLayout },
+  { activationAmax }: { activationAmax?: number },
+): { input: Tensor; quantization: ProductQuantization } {
+  return {
+    input: new Tensor(f32, x.shape, float32Values(x)),
+    quantization: {
+      scheme,
+      ...(activationAmax !== undefined && { amax: activationAmax }),
+      ...layouts,
+    },
+  };
 }
 
 /**

@@ -27,8 +27,9 @@ import { affineBackward, affineForward } from "./wasm/affine.ts";
 import { matmulRoundedWasm, wasmAccumulator } from "./wasm/rounded_sums.ts";
 import { f32 } from "./storage/f32.ts";
 import type { ScaledCounts } from "./storage/mx.ts";
-import { scaledSchemeOf } from "./storage/scaled.ts";
+import { type OperandLayout, scaledSchemeOf } from "./storage/scaled.ts";
 import {
+  kernelOperands,
   quantized,
   scaledBackward,
   scaledForward,
@@ -91,6 +92,8 @@ export class Affine implements Layer {
     & Pick<AffineOptions, "activationAmax">;
   /** The float32 layer a scaled format computes with, on the quantized operands. */
   #twin?: Affine;
+  /** Whether the last forward pass ran on the twin (see {@linkcode Affine.forward}). */
+  #onTwin = false;
   readonly #work = new Scratch();
   #input?: Tensor;
   #output?: Tensor;
@@ -151,11 +154,9 @@ export class Affine implements Layer {
   scaledOperands(x: Tensor, counts?: ScaledCounts): ScaledOperands | undefined {
     const scheme = scaledSchemeOf(this.storage);
     if (!scheme) return undefined;
-    const { inputs, activationAmax } = this.options;
-    const input = { outer: x.shape[0], length: inputs, inner: 1, channels: "outer" as const };
     return {
-      input: quantized(scheme, x, input, "activations", {
-        amax: activationAmax,
+      input: quantized(scheme, x, this.#inputLayout(x.shape), "activations", {
+        amax: this.options.activationAmax,
         counts,
         path: this.kernels,
       }),
@@ -170,32 +171,44 @@ export class Affine implements Layer {
   scaledWeights(counts?: ScaledCounts): Float32Array | undefined {
     const scheme = scaledSchemeOf(this.storage);
     if (!scheme) return undefined;
-    const { inputs, outputs } = this.options;
-    const layout = { outer: 1, length: inputs, inner: outputs, channels: "inner" as const };
-    return quantized(scheme, this.params.W, layout, "weights", {
+    return quantized(scheme, this.params.W, this.#weightsLayout(), "weights", {
       counts,
       path: this.kernels,
     });
   }
 
-  /** x · W + b for every example. */
-  forward(x: Tensor): Tensor {
+  /** An input's layout for quantization: blocks along each example's inputs. */
+  #inputLayout([n]: readonly number[]): OperandLayout {
+    return { outer: n, length: this.options.inputs, inner: 1, channels: "outer" };
+  }
+
+  /** The weights' layout for quantization: blocks along the inputs, for each output. */
+  #weightsLayout(): OperandLayout {
+    const { inputs, outputs } = this.options;
+    return { outer: 1, length: inputs, inner: outputs, channels: "inner" };
+  }
+
+  /**
+   * x · W + b for every example. In a scaled format, an inference pass on the wasm kernels
+   * quantizes the operands in the kernels' memory; a training pass computes on the float32
+   * twin, which keeps the quantized operands for the backward pass.
+   */
+  forward(x: Tensor, train = false): Tensor {
     const [n, outputs] = this.outputShape(x.shape);
     this.#input = x;
-    const operands = this.scaledOperands(x);
-    if (operands) {
-      this.#twin ??= new Affine({
-        ...this.options,
-        storage: f32,
-        accumulator: this.accumulator,
-        kernels: this.kernels,
-      });
-      return scaledForward(this.#twin, operands, this.params.b, x, this.storage);
-    }
+    const scheme = scaledSchemeOf(this.storage);
     const format = this.#forwardFormat(x.storage);
+    this.#onTwin = scheme !== undefined && (train || !format);
+    if (this.#onTwin) return this.#forwardOnTwin(x);
     if (format) {
       const y = this.#output = reuse(this.#output, this.storage, [n, outputs]);
-      affineForward(format, { x, weights: this.params.W, bias: this.params.b, y });
+      const { W, b } = this.params;
+      if (!scheme) affineForward(format, { x, weights: W, bias: b, y });
+      else {
+        const layouts = { input: this.#inputLayout(x.shape), weights: this.#weightsLayout() };
+        const { input, quantization } = kernelOperands(scheme, x, layouts, this.options);
+        affineForward(format, { x: input, weights: W, bias: b, y }, quantization);
+      }
       return y;
     }
     // y^T (outputs, N) = W^T · x^T: the examples become the product's columns, whose zeros
@@ -224,8 +237,10 @@ export class Affine implements Layer {
     const x = requireInput(this, this.#input);
     const [n, outputs] = this.outputShape(x.shape);
     checkShape(this, "output gradient", dout.shape, [n, outputs]);
-    if (this.#twin && scaledSchemeOf(this.storage)) {
-      return scaledBackward(this.#twin, dout, this.grads, this.storage);
+    if (scaledSchemeOf(this.storage)) {
+      // After an inference pass, the operands were quantized in the kernels' memory only.
+      if (!this.#onTwin) this.#forwardOnTwin(x);
+      return scaledBackward(this.#twin!, dout, this.grads, this.storage);
     }
     const dx = this.#dx = reuse(this.#dx, this.storage, x.shape);
     const format = wasmFormat(this.kernels, x.storage, dout.storage, this.storage);
@@ -256,6 +271,17 @@ export class Affine implements Layer {
   }
 
   /** The wasm formats the forward pass of an input stored in `input` runs in, if any. */
+  /** The forward pass of a scaled format on the float32 twin, on quantized operands. */
+  #forwardOnTwin(x: Tensor): Tensor {
+    this.#twin ??= new Affine({
+      ...this.options,
+      storage: f32,
+      accumulator: this.accumulator,
+      kernels: this.kernels,
+    });
+    return scaledForward(this.#twin, this.scaledOperands(x)!, this.params.b, x, this.storage);
+  }
+
   #forwardFormat(input: Storage): LayerFormats | undefined {
     return productFormat(this.kernels, this.storage, input, this.accumulator);
   }

@@ -46,8 +46,9 @@ import { convBackward, convForward } from "./wasm/conv.ts";
 import { matmulRoundedWasm, wasmAccumulator } from "./wasm/rounded_sums.ts";
 import { f32 } from "./storage/f32.ts";
 import type { ScaledCounts } from "./storage/mx.ts";
-import { scaledSchemeOf } from "./storage/scaled.ts";
+import { type OperandLayout, scaledSchemeOf } from "./storage/scaled.ts";
 import {
+  kernelOperands,
   quantized,
   scaledBackward,
   scaledForward,
@@ -128,6 +129,8 @@ export class Conv implements Layer {
   readonly #window: Window;
   /** The float32 layer a scaled format computes with, on the quantized operands. */
   #twin?: Conv;
+  /** Whether the last forward pass ran on the twin (see {@linkcode Conv.forward}). */
+  #onTwin = false;
   readonly #work = new Scratch();
   #input?: Tensor;
   #output?: Tensor;
@@ -211,12 +214,9 @@ export class Conv implements Layer {
   scaledOperands(x: Tensor, counts?: ScaledCounts): ScaledOperands | undefined {
     const scheme = scaledSchemeOf(this.storage);
     if (!scheme) return undefined;
-    const [n, c, h, w] = x.shape;
-    const input = { outer: n, length: c, inner: h * w, channels: "outer" as const };
-    const { activationAmax } = this.options;
     return {
-      input: quantized(scheme, x, input, "activations", {
-        amax: activationAmax,
+      input: quantized(scheme, x, this.#inputLayout(x.shape), "activations", {
+        amax: this.options.activationAmax,
         counts,
         path: this.kernels,
       }),
@@ -231,38 +231,46 @@ export class Conv implements Layer {
   scaledWeights(counts?: ScaledCounts): Float32Array | undefined {
     const scheme = scaledSchemeOf(this.storage);
     if (!scheme) return undefined;
-    const { inChannels, outChannels } = this.options;
-    const layout = {
-      outer: outChannels,
-      length: inChannels,
-      inner: this.#window.kh * this.#window.kw,
-      channels: "outer" as const,
-    };
-    return quantized(scheme, this.params.W, layout, "weights", {
+    return quantized(scheme, this.params.W, this.#weightsLayout(), "weights", {
       counts,
       path: this.kernels,
     });
   }
 
-  /** Convolves every image of the batch. */
-  forward(x: Tensor): Tensor {
+  /** An input's layout for quantization: blocks along the channels, at each position. */
+  #inputLayout([n, c, h, w]: readonly number[]): OperandLayout {
+    return { outer: n, length: c, inner: h * w, channels: "outer" };
+  }
+
+  /** The weights' layout for quantization: blocks along the input channels, at each tap. */
+  #weightsLayout(): OperandLayout {
+    const { inChannels, outChannels } = this.options;
+    const taps = this.#window.kh * this.#window.kw;
+    return { outer: outChannels, length: inChannels, inner: taps, channels: "outer" };
+  }
+
+  /**
+   * Convolves every image of the batch. In a scaled format, an inference pass on the wasm
+   * kernels quantizes the operands in the kernels' memory; a training pass computes on the
+   * float32 twin, which keeps the quantized operands for the backward pass.
+   */
+  forward(x: Tensor, train = false): Tensor {
     const [n, outC, oh, ow] = this.outputShape(x.shape);
     this.#input = x;
-    const operands = this.scaledOperands(x);
-    if (operands) {
-      this.#twin ??= new Conv({
-        ...this.options,
-        storage: f32,
-        accumulator: this.accumulator,
-        kernels: this.kernels,
-      });
-      return scaledForward(this.#twin, operands, this.params.b, x, this.storage);
-    }
-    const y = this.#output = reuse(this.#output, this.storage, [n, outC, oh, ow]);
+    const scheme = scaledSchemeOf(this.storage);
     const format = this.#forwardFormat(x.storage);
+    this.#onTwin = scheme !== undefined && (train || !format);
+    if (this.#onTwin) return this.#forwardOnTwin(x);
+    const y = this.#output = reuse(this.#output, this.storage, [n, outC, oh, ow]);
     if (format) {
       const { W, b } = this.params;
-      convForward(format, { x, weights: W, bias: b, y }, { ...this.#window, oh, ow });
+      const geometry = { ...this.#window, oh, ow };
+      if (!scheme) convForward(format, { x, weights: W, bias: b, y }, geometry);
+      else {
+        const layouts = { input: this.#inputLayout(x.shape), weights: this.#weightsLayout() };
+        const { input, quantization } = kernelOperands(scheme, x, layouts, this.options);
+        convForward(format, { x: input, weights: W, bias: b, y }, geometry, quantization);
+      }
       return y;
     }
     const work = this.#work;
@@ -341,8 +349,10 @@ export class Conv implements Layer {
     const x = requireInput(this, this.#input);
     const [n, outC, oh, ow] = this.outputShape(x.shape);
     checkShape(this, "output gradient", dout.shape, [n, outC, oh, ow]);
-    if (this.#twin && scaledSchemeOf(this.storage)) {
-      return scaledBackward(this.#twin, dout, this.grads, this.storage);
+    if (scaledSchemeOf(this.storage)) {
+      // After an inference pass, the operands were quantized in the kernels' memory only.
+      if (!this.#onTwin) this.#forwardOnTwin(x);
+      return scaledBackward(this.#twin!, dout, this.grads, this.storage);
     }
     const dx = this.#dx = reuse(this.#dx, this.storage, x.shape);
     const format = wasmFormat(this.kernels, x.storage, dout.storage, this.storage);
@@ -497,6 +507,17 @@ export class Conv implements Layer {
   }
 
   /** The wasm formats the forward pass of an input stored in `input` runs in, if any. */
+  /** The forward pass of a scaled format on the float32 twin, on quantized operands. */
+  #forwardOnTwin(x: Tensor): Tensor {
+    this.#twin ??= new Conv({
+      ...this.options,
+      storage: f32,
+      accumulator: this.accumulator,
+      kernels: this.kernels,
+    });
+    return scaledForward(this.#twin, this.scaledOperands(x)!, this.params.b, x, this.storage);
+  }
+
   #forwardFormat(input: Storage): LayerFormats | undefined {
     return productFormat(this.kernels, this.storage, input, this.accumulator);
   }

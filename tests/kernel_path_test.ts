@@ -206,7 +206,21 @@ Deno.test("conv and affine in every scaled format quantize identically on both p
       twin.params.W.set(reference.weights);
       twin.params.b.set(layer.params.b.toFloat64());
       const expected = twin.forward(new Tensor(f32, shape, reference.input)).toFloat64();
-      assert.deepEqual(onPath("wasm").forward(x).toFloat64(), expected, label);
+      const wasmLayer = onPath("wasm");
+      assert.deepEqual(wasmLayer.forward(x).toFloat64(), expected, label);
+      // Inference quantizes in the kernels' memory, training on the twin: the same outputs,
+      // and the same gradients after either, with a calibrated amax too.
+      const { shape: outShape, size: outSize } = wasmLayer.forward(x);
+      const dout = Tensor.from(f32, [...outShape], randomValues(outSize, outSize));
+      const gradients = (train: boolean) => {
+        wasmLayer.forward(x, train);
+        const dx = wasmLayer.backward(dout).toFloat64();
+        return [dx, wasmLayer.grads.W.toFloat64(), wasmLayer.grads.b.toFloat64()];
+      };
+      assert.deepEqual(gradients(false), gradients(true), `${label} gradients`);
+      (wasmLayer.options as { activationAmax?: number }).activationAmax = 3;
+      const calibrated = wasmLayer.forward(x).toFloat64();
+      assert.deepEqual(wasmLayer.forward(x, true).toFloat64(), calibrated, `${label} calibrated`);
       // Where every sum is exact (MX blocks of small integers), both paths agree bitwise.
       if (scheme.granularity !== "mx") continue;
       for (const p of Object.values(layer.params)) p.set(smallIntegers(p.size, 18));

@@ -10,6 +10,7 @@ import { heap, requireKernels, withRegions } from "./kernels.ts";
 import { SUM_BYTES } from "./_layout.ts";
 import { gemm, halfLanes, packA, packedBytes, putTables } from "./gemm.ts";
 import { rowMajorTables } from "./tables.ts";
+import { type ProductQuantization, quantizeInMemory } from "./quantize.ts";
 import {
   inputStaging,
   type LayerFormats,
@@ -23,11 +24,13 @@ import {
 
 /**
  * `y` (N, outputs) = `x` (N, inputs) · `weights` (inputs, outputs) + `bias`, stored in
- * `formats.format`, `x` in `formats.input`.
+ * `formats.format`, `x` in `formats.input`; for a scaled format, `quantization` quantizes the
+ * input and the weights in the memory first.
  */
 export function affineForward(
   formats: LayerFormats,
   tensors: { x: Tensor; weights: Tensor; bias: Tensor; y: Tensor },
+  quantization?: ProductQuantization,
 ): void {
   const { format } = formats;
   const kernels = requireKernels();
@@ -49,8 +52,10 @@ export function affineForward(
 
     const fromStaging = inputStaging(formats, staging, reserve, n * inputs);
     loadValues(kernels, fromStaging, x.data, 0, n * inputs, input);
+    if (quantization) quantizeInMemory(kernels, quantization, "activations", input, n * inputs);
     packA(kernels, format, input, { m: n, k: inputs }, packed);
     loadValues(kernels, staging, weights.data, 0, inputs * outputs, w);
+    if (quantization) quantizeInMemory(kernels, quantization, "weights", w, inputs * outputs);
     loadValues(kernels, staging, bias.data, 0, outputs, b);
     // The bias is per column here, and the kernel adds it per row: start C as the bias in
     // every row and let the kernel add the products to it (one rounding, as bias + sum).

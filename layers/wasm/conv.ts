@@ -23,6 +23,7 @@ import { READ_PAST, SUM_BYTES } from "./_layout.ts";
 import { gemm, halfLanes, packA, packedBytes, putTables } from "./gemm.ts";
 import { channelsLastTables, convTables, rowMajorTables } from "./tables.ts";
 import { reluInPlace, reluTable } from "./relu.ts";
+import { type ProductQuantization, quantizeInMemory } from "./quantize.ts";
 import {
   copyOut,
   inputStaging,
@@ -67,12 +68,14 @@ interface Filters {
  * `y` (N, outC, OH, OW) = conv(`x` (N, C, H, W), `weights` (outC, C, kh, kw)) + `bias`,
  * stored in `formats.format`, `x` in `formats.input`; and `relu` (y's shape) = ReLU(y) in the
  * same format, applied to each image's stored outputs before they leave the memory, when given
- * (then `y` may be left out).
+ * (then `y` may be left out). For a scaled format, `quantization` quantizes the weights and the
+ * input batch in the memory first.
  */
 export function convForward(
   formats: LayerFormats,
   tensors: { x: Tensor; weights: Tensor; bias: Tensor } & Outputs,
   geometry: ConvGeometry,
+  quantization?: ProductQuantization,
 ): void {
   const { format, input } = formats;
   const kernels = requireKernels();
@@ -86,10 +89,11 @@ export function convForward(
     const b = reserve(regionBytes(outC, bytes));
     const staging = reserveStaging(format, reserve, outC * taps);
     loadValues(kernels, staging, weights.data, 0, outC * taps, raw);
+    if (quantization) quantizeInMemory(kernels, quantization, "weights", raw, outC * taps);
     packA(kernels, format, raw, { m: outC, k: taps }, packed);
     loadValues(kernels, staging, bias.data, 0, outC, b);
     const filters = { count: outC, packed, bias: b };
-    convolve(kernels, format, reserve, filters, tensors, geometry, input);
+    convolve(kernels, format, reserve, filters, tensors, geometry, input, quantization);
   });
 }
 
@@ -293,6 +297,8 @@ function col2imBack(
 /**
  * `y` = conv(`x`) with filters already in the memory, image by image, in `format`, `x` stored
  * in `input`, and its ReLU into `relu` when given; the regions it needs come from `reserve`.
+ * With `quantization`, the whole batch is loaded and quantized first (a per-tensor scale needs
+ * all of it), and each image is read where it lies.
  */
 function convolve(
   kernels: Kernels,
@@ -302,6 +308,7 @@ function convolve(
   tensors: { x: Tensor } & Outputs,
   geometry: ConvGeometry,
   input: WasmFormat = format,
+  quantization?: ProductQuantization,
 ): void {
   const { x, y, relu } = tensors;
   const { kh, kw, sh, sw, ph, pw, oh, ow } = geometry;
@@ -321,14 +328,21 @@ function convolve(
   const padded = reserve(channels * hp * wp * bytes + READ_PAST);
   const col = unit ? padded : reserve(regionBytes(taps * positions, bytes));
   const out = reserve(regionBytes(outC * positions, bytes));
-  const staging = reserveStaging(format, reserve, imageSize, outC * positions);
-  const from = inputStaging({ format, input }, staging, reserve, imageSize);
+  const loaded = quantization ? x.size : imageSize;
+  const staging = reserveStaging(format, reserve, loaded, outC * positions);
+  const from = inputStaging({ format, input }, staging, reserve, loaded);
   const placed = putTables(tables, reserve);
   const reluCodes = relu ? reluTable(reserve, format) : 0;
   const count = outC * positions;
+  const batch = quantization ? reserve(regionBytes(x.size, bytes)) : 0;
+  if (quantization) {
+    loadValues(kernels, from, x.data, 0, x.size, batch);
+    quantizeInMemory(kernels, quantization, "activations", batch, x.size);
+  }
   for (let i = 0; i < n; i++) {
-    loadValues(kernels, from, x.data, i * imageSize, imageSize, image);
-    kernels.pad_image(image, channels, h, w, ph, pw, padded, bytes, READ_PAST);
+    if (!quantization) loadValues(kernels, from, x.data, i * imageSize, imageSize, image);
+    const source = quantization ? batch + i * imageSize * bytes : image;
+    kernels.pad_image(source, channels, h, w, ph, pw, padded, bytes, READ_PAST);
     if (!unit) {
       kernels.im2col(padded, channels, hp, wp, kh, kw, sh, sw, oh, ow, col, positions, bytes);
     }

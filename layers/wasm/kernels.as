@@ -1564,6 +1564,12 @@ const FLOOR = 0, CEIL = 1, EVEN = 2, RCEIL = 3, NVFP4 = 4;
   return true;
 }
 
+/** n values `inner` elements apart at at set to +0 (an NVFP4 block whose scale is zero). */
+// @ts-ignore: decorator
+@inline function zeroColumn(at: usize, n: i32, inner: i32): void {
+  for (let j = 0; j < n; j++) store<f32>(at + ((<usize>j * <usize>inner) << 2), 0);
+}
+
 /** One block of one column, n values `inner` elements apart at at (see quantize_blocks). */
 // @ts-ignore: decorator
 @inline function quantizeBlock(
@@ -1576,7 +1582,7 @@ const FLOOR = 0, CEIL = 1, EVEN = 2, RCEIL = 3, NVFP4 = 4;
     // E4M3: 3 fraction bits, emin -6, largest normal 448, to nearest even
     const block = roundElement(amax / 6 / tensor, 3, -6, 448, NEAREST_EVEN);
     if (block == 0) {
-      for (let j = 0; j < n; j++) store<f32>(at + ((<usize>j * <usize>inner) << 2), 0);
+      zeroColumn(at, n, inner);
       return;
     }
     scale = block * tensor;
@@ -1609,13 +1615,14 @@ export function quantize_blocks(
         // E4M3 block scales of the two columns, as quantizeBlock computes them
         const block0 = roundElement(amax_f32(at, n, inner) / 6 / tensor, 3, -6, 448, NEAREST_EVEN);
         const block1 = roundElement(amax_f32(at + 4, n, inner) / 6 / tensor, 3, -6, 448, NEAREST_EVEN);
-        if (block0 == 0 || block1 == 0) {
-          quantizeBlock(at, n, inner, rule, tensor, fractionBits, emin, emax, maxNormal, mode);
-          quantizeBlock(at + 4, n, inner, rule, tensor, fractionBits, emin, emax, maxNormal, mode);
-          continue;
-        }
-        const scales = f64x2.replace_lane(f64x2.splat(block0 * tensor), 1, block1 * tensor);
+        // A block whose scale rounds to zero becomes zeros (quantizeBlock): its lane computes
+        // with scale 1 (finite, its values tiny), and is then overwritten.
+        const scale0 = block0 == 0 ? 1 : block0 * tensor;
+        const scale1 = block1 == 0 ? 1 : block1 * tensor;
+        const scales = f64x2.replace_lane(f64x2.splat(scale0), 1, scale1);
         quantizePairs(at, n, <usize>inner << 2, scales, fractionBits, emin, maxNormal);
+        if (block0 == 0) zeroColumn(at, n, inner);
+        if (block1 == 0) zeroColumn(at + 4, n, inner);
       }
     }
     for (; simd && i + 4 <= inner; i += 4) {

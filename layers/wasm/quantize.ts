@@ -25,6 +25,22 @@ const NVFP4_RULE = SCALE_RULES.length;
 type Run = [start: number, count: number, stride: number];
 
 /**
+ * A scaled layer's operands as its product on the wasm kernels quantizes them in the memory,
+ * between loading them and multiplying them: the scheme, the calibrated activation amax
+ * (undefined: the batch's own), and how the input and the weights are laid out.
+ */
+export interface ProductQuantization {
+  /** The layer's scaled scheme. */
+  readonly scheme: ScaledScheme;
+  /** A calibrated activation amax (a static per-tensor scale), or undefined. */
+  readonly amax?: number;
+  /** The layout of the input batch. */
+  readonly input: OperandLayout;
+  /** The layout of the weights. */
+  readonly weights: OperandLayout;
+}
+
+/**
  * `values` quantized as `quantizeOperand(scheme, values, layout, role, amax)` quantizes them in
  * place (without counts), on the wasm kernels, into a new array.
  */
@@ -42,6 +58,23 @@ export function quantizeOperandWasm(
     quantizeAt(kernels, scheme, p, values.length, layout, role, amax);
     return new Float32Array(heap(), p, values.length).slice();
   });
+}
+
+/**
+ * Quantizes in place the `role` operand of `quantization`, `count` float32 values at `at` in
+ * the memory, as {@linkcode quantizeOperandWasm} does.
+ */
+export function quantizeInMemory(
+  kernels: Kernels,
+  quantization: ProductQuantization,
+  role: OperandRole,
+  at: number,
+  count: number,
+): void {
+  const { scheme, amax } = quantization;
+  const activations = role === "activations";
+  const layout = activations ? quantization.input : quantization.weights;
+  quantizeAt(kernels, scheme, at, count, layout, role, activations ? amax : undefined);
 }
 
 function quantizeAt(
