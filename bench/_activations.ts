@@ -6,12 +6,33 @@
  *
  * @module
  */
-import { f64, imageBatch, type LabeledImages, type Sequential, type Tensor } from "../mod.ts";
+import {
+  f64,
+  imageBatch,
+  type LabeledImages,
+  type Sequential,
+  type Storage,
+  storageByName,
+  type Tensor,
+} from "../mod.ts";
+import { STORAGES } from "../layers/storage/mod.ts";
 import { loadDeepConvNet, loadTestSet } from "../cli/_locate.ts";
 import { loadData, loadModel } from "../cli/_model.ts";
 
 /** Images per benchmarked batch. */
 export const BATCH = 100;
+
+/**
+ * The formats benchmarked: the storage formats, two fp8 formats and the scaled formats of the
+ * hardware (MX, NVFP4, int8), with f32 the baseline every ratio is taken against.
+ */
+export const BENCH_FORMATS: readonly Storage[] = [
+  ...STORAGES,
+  ...["e4m3", "e5m2", "mxfp8-e4m3", "mxfp4", "nvfp4", "int8"].map(storageByName),
+];
+
+/** The format every benchmark's ratio is taken against. */
+export const BASELINE = "f32";
 
 /** The reference network and, for every layer, the float64 input it sees on real images. */
 export interface Activations {

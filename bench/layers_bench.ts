@@ -1,16 +1,15 @@
 /**
  * `deno bench`: every layer of DeepConvNet (or of the model `HALFPREC_BENCH_MODEL` names, see
  * `_activations.ts`), the whole forward pass and one training step, at batch 100 on real
- * activations, in every storage format. Each benchmark's name carries
- * the bytes it moves (from `bytesMoved`), and each layer is a group with f64 as the baseline,
- * so `deno bench` prints every format's ratio to f64.
+ * activations, in the formats of `BENCH_FORMATS`. Each benchmark's name carries
+ * the bytes it moves (from `bytesMoved`), and each layer is a group with f32 as the baseline,
+ * so `deno bench` prints every format's ratio to f32.
  *
  * @module
  */
 import { bytesMoved } from "../mod.ts";
-import { STORAGES } from "../layers/storage/mod.ts";
 import { lossAndGradients } from "../layers/mod.ts";
-import { loadActivations } from "./_activations.ts";
+import { BASELINE, BENCH_FORMATS, loadActivations } from "./_activations.ts";
 
 const { net, inputs, labels } = await loadActivations();
 
@@ -19,7 +18,7 @@ export function formatBytes(bytes: number): string {
   return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(2)} MB` : `${(bytes / 1e3).toFixed(1)} kB`;
 }
 
-for (const storage of STORAGES) {
+for (const storage of BENCH_FORMATS) {
   const narrow = net.to(storage);
   const input = inputs[0].to(storage);
   const bytes = bytesMoved(narrow, input.shape, storage);
@@ -28,7 +27,7 @@ for (const storage of STORAGES) {
     Deno.bench({
       name: `${layer.name} ${storage.name} · ${formatBytes(bytes[i].read + bytes[i].written)}`,
       group: layer.name,
-      baseline: storage.name === "f64",
+      baseline: storage.name === BASELINE,
       n: 5,
       warmup: 1,
       fn: () => void layer.forward(x),
@@ -38,7 +37,7 @@ for (const storage of STORAGES) {
   Deno.bench({
     name: `forward ${storage.name} · ${formatBytes(total)}`,
     group: "forward",
-    baseline: storage.name === "f64",
+    baseline: storage.name === BASELINE,
     n: 3,
     warmup: 1,
     fn: () => void narrow.forward(input),
@@ -48,7 +47,7 @@ for (const storage of STORAGES) {
   Deno.bench({
     name: `train step ${storage.name}`,
     group: "train step",
-    baseline: storage.name === "f64",
+    baseline: storage.name === BASELINE,
     n: 2,
     warmup: 1,
     fn: () => void lossAndGradients(narrow, input, labels),

@@ -1,15 +1,14 @@
 /**
  * `deno task bench:report`: runs the benchmarks with `deno bench --json` and writes
  * bench/REPORT.md, a table of layer x format with time per batch, bytes moved, effective GB/s
- * and the ratio to f64.
+ * and the ratio to f32.
  *
  * @module
  */
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { bytesMoved } from "../mod.ts";
-import { STORAGES } from "../layers/storage/mod.ts";
-import { BATCH, loadActivations } from "./_activations.ts";
+import { BASELINE, BATCH, BENCH_FORMATS, loadActivations } from "./_activations.ts";
 import { formatBytes } from "./layers_bench.ts";
 
 /** What `deno bench --json` prints, as far as the report reads it. */
@@ -40,7 +39,7 @@ const output: BenchOutput = JSON.parse(new TextDecoder().decode(stdout));
 const data = await loadActivations();
 if (!data) Deno.exit(1);
 const bytes = new Map<string, number>();
-for (const storage of STORAGES) {
+for (const storage of BENCH_FORMATS) {
   const layers = bytesMoved(data.net.to(storage), data.inputs[0].shape, storage);
   for (const l of layers) bytes.set(`${l.layer} ${storage.name}`, l.read + l.written);
   bytes.set(`forward ${storage.name}`, layers.reduce((sum, l) => sum + l.read + l.written, 0));
@@ -56,8 +55,8 @@ for (const bench of output.benches) {
 
 const rows: string[][] = [];
 for (const group of new Set(output.benches.map((b) => b.group))) {
-  const base = times.get(`${group} f64`);
-  for (const storage of STORAGES) {
+  const base = times.get(`${group} ${BASELINE}`);
+  for (const storage of BENCH_FORMATS) {
     const key = `${group} ${storage.name}`;
     const ms = times.get(key);
     if (ms === undefined) continue;
@@ -73,10 +72,10 @@ for (const group of new Set(output.benches.map((b) => b.group))) {
   }
 }
 
-/** Each layer's share of the f64 forward time, largest first: the headline. */
-const forward = times.get("forward f64") ?? NaN;
+/** Each layer's share of the baseline's forward time, largest first: the headline. */
+const forward = times.get(`forward ${BASELINE}`) ?? NaN;
 const shares = [...times].filter(([key]) =>
-  key.endsWith(" f64") && !/^(forward|train step) /.test(key)
+  key.endsWith(` ${BASELINE}`) && !/^(forward|train step) /.test(key)
 )
   .sort((a, b) => b[1] - a[1]).slice(0, 5)
   .map(([key, ms]) => `${key.split(" ")[0]} ${(100 * ms / forward).toFixed(0)} %`);
@@ -90,9 +89,9 @@ parameters read, output written, at each format's element size. GB/s = bytes mov
 
 - Runtime: ${output.runtime}
 - CPU: ${cpus()[0]?.model ?? "unknown"} (${cpus().length} cores; one used)
-- Largest shares of the f64 forward time: ${shares.join(", ")}
+- Largest shares of the ${BASELINE} forward time: ${shares.join(", ")}
 
-${markdownTable(["layer", "format", "ms/batch", "bytes moved", "GB/s", "× f64"], rows)}
+${markdownTable(["layer", "format", "ms/batch", "bytes moved", "GB/s", `× ${BASELINE}`], rows)}
 `;
 await Deno.writeTextFile(REPORT, report);
 console.log(`Wrote ${REPORT}`);
