@@ -42,7 +42,7 @@ import {
   productFormat,
   wasmFormat,
 } from "./wasm/staging.ts";
-import { convBackward, convForward } from "./wasm/conv.ts";
+import { convBackward, convForward, type ConvOutputs } from "./wasm/conv.ts";
 import { matmulRoundedWasm, wasmAccumulator } from "./wasm/rounded_sums.ts";
 import { f32 } from "./storage/f32.ts";
 import type { ScaledCounts } from "./storage/mx.ts";
@@ -263,14 +263,7 @@ export class Conv implements Layer {
     if (this.#onTwin) return this.#forwardOnTwin(x);
     const y = this.#output = reuse(this.#output, this.storage, [n, outC, oh, ow]);
     if (format) {
-      const { W, b } = this.params;
-      const geometry = { ...this.#window, oh, ow };
-      if (!scheme) convForward(format, { x, weights: W, bias: b, y }, geometry);
-      else {
-        const layouts = { input: this.#inputLayout(x.shape), weights: this.#weightsLayout() };
-        const { input, quantization } = kernelOperands(scheme, x, layouts, this.options);
-        convForward(format, { x: input, weights: W, bias: b, y }, geometry, quantization);
-      }
+      this.#forwardOnKernels(format, x, { y });
       return y;
     }
     const work = this.#work;
@@ -310,10 +303,10 @@ export class Conv implements Layer {
 
   /**
    * The convolution and `next` in one pass (see {@linkcode Layer.forwardWith}) when `next` is
-   * a ReLU storing in this layer's format and both run on the wasm kernels: each image's
-   * stored outputs go through the ReLU layer's own kernel in the kernels' memory before they
-   * are copied out, which saves the ReLU its pass over the batch, a copy of it into the memory
-   * and back.
+   * a ReLU storing in this layer's format (after a scaled format, in f32 or any scaled format:
+   * float32 values alike) and both run on the wasm kernels: each image's stored outputs go
+   * through the ReLU layer's own kernel in the kernels' memory before they are copied out,
+   * which saves the ReLU its pass over the batch, a copy of it into the memory and back.
    *
    * @example The same elements as the two layers one by one
    * ```ts
@@ -330,18 +323,37 @@ export class Conv implements Layer {
    * ```
    */
   forwardWith(x: Tensor, next: Layer, keep: boolean): FusedOutputs | undefined {
-    if (!(next instanceof Relu) || scaledSchemeOf(this.storage)) return undefined;
+    if (!(next instanceof Relu)) return undefined;
     const formats = this.#forwardFormat(x.storage);
     const after = boundaryFormats(next.kernels, next.storage, this.storage);
-    if (!formats || !after || after.format.name !== formats.format.name) return undefined;
+    // A scaled format's outputs are float32 values, which a ReLU on float32 carriers (f32, or
+    // any scaled format) reads as they are.
+    const same = scaledSchemeOf(this.storage)
+      ? after?.format.carrier === "f32"
+      : after?.format.name === formats?.format.name;
+    if (!formats || !same) return undefined;
     const shape = this.outputShape(x.shape);
     this.#input = x;
+    this.#onTwin = false;
     const own = keep ? this.#output = reuse(this.#output, this.storage, shape) : undefined;
     const relu = next.fusedOutput(shape, own);
-    const { W, b } = this.params;
-    const [, , oh, ow] = shape;
-    convForward(formats, { x, weights: W, bias: b, y: own, relu }, { ...this.#window, oh, ow });
+    this.#forwardOnKernels(formats, x, { y: own, relu });
     return own ? { own, next: relu } : { next: relu };
+  }
+
+  /**
+   * The forward pass of `x` on the wasm kernels into `outputs`; in a scaled format, the
+   * kernels quantize the operands in their memory first.
+   */
+  #forwardOnKernels(formats: LayerFormats, x: Tensor, outputs: ConvOutputs): void {
+    const { W, b } = this.params;
+    const [, , oh, ow] = this.outputShape(x.shape);
+    const geometry = { ...this.#window, oh, ow };
+    const scheme = scaledSchemeOf(this.storage);
+    if (!scheme) return convForward(formats, { x, weights: W, bias: b, ...outputs }, geometry);
+    const layouts = { input: this.#inputLayout(x.shape), weights: this.#weightsLayout() };
+    const { input, quantization } = kernelOperands(scheme, x, layouts, this.options);
+    convForward(formats, { x: input, weights: W, bias: b, ...outputs }, geometry, quantization);
   }
 
   /** Fills `grads.W`, `grads.b` (summed over the batch) and returns the input gradient. */

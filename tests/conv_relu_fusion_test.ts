@@ -14,7 +14,7 @@ import { specialValues } from "./_special_values.ts";
 
 const FORMATS: readonly Storage[] = [
   ...STORAGES,
-  ...["e4m3", "e5m2-rz", "e3m4-sr7", "e5m10"].map(storageByName),
+  ...["e4m3", "e5m2-rz", "e3m4-sr7", "e5m10", "mxfp4", "nvfp4", "int8"].map(storageByName),
 ];
 
 /** The stored bytes of `t`: equal bytes, equal elements (signed zeros and NaNs included). */
@@ -85,7 +85,7 @@ Deno.test("conv.forwardWith() fuses only a ReLU of its format on the wasm kernel
 });
 
 Deno.test("inference fuses conv and relu, and a trace still sees both layers' outputs", () => {
-  for (const storage of [f32, f64, storageByName("bf16"), storageByName("e4m3")]) {
+  for (const storage of [f32, f64, ...["bf16", "e4m3", "mxfp4", "int8"].map(storageByName)]) {
     const layers = [
       convIn(storage, 1),
       new Relu({ storage, kernels: "wasm" }),

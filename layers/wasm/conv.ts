@@ -52,7 +52,7 @@ export interface ConvGeometry extends Window {
  * Where a convolution's outputs go: the convolution itself to `y`, and its ReLU to `relu`;
  * one or both.
  */
-type Outputs = { y: Tensor; relu?: Tensor } | { y?: Tensor; relu: Tensor };
+export type ConvOutputs = { y: Tensor; relu?: Tensor } | { y?: Tensor; relu: Tensor };
 
 /** Packed weights (see `packA`) and their bias, in the memory. */
 interface Filters {
@@ -73,7 +73,7 @@ interface Filters {
  */
 export function convForward(
   formats: LayerFormats,
-  tensors: { x: Tensor; weights: Tensor; bias: Tensor } & Outputs,
+  tensors: { x: Tensor; weights: Tensor; bias: Tensor } & ConvOutputs,
   geometry: ConvGeometry,
   quantization?: ProductQuantization,
 ): void {
@@ -305,7 +305,7 @@ function convolve(
   format: WasmFormat,
   reserve: (bytes: number) => number,
   filters: Filters,
-  tensors: { x: Tensor } & Outputs,
+  tensors: { x: Tensor } & ConvOutputs,
   geometry: ConvGeometry,
   input: WasmFormat = format,
   quantization?: ProductQuantization,
