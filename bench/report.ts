@@ -25,7 +25,7 @@ const BENCH = fileURLToPath(new URL("./layers_bench.ts", import.meta.url));
 const REPORT = fileURLToPath(new URL("./REPORT.md", import.meta.url));
 
 const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-  args: ["bench", "-P", "--json", BENCH],
+  args: ["bench", "--v8-flags=--no-liftoff", "-P", "--json", BENCH],
   stdout: "piped",
   stderr: "piped",
 }).output();
