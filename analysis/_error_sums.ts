@@ -29,21 +29,31 @@ export class ErrorSums {
     // is under d · 2^significandBits / |r| ulps: where that cannot beat the maximum so far, the
     // spacing (a logarithm) is not needed. The maximum comes out the same.
     const bound = 2 ** significandBits;
+    // Locals, written back once: the engine keeps them in registers, not the fields.
+    let maxAbs = this.#maxAbs, maxUlp = this.#maxUlp;
+    let noise = this.#noise, signal = this.#signal, candidateEnergy = this.#candidateEnergy;
+    let dot = this.#dot;
     for (let i = 0; i < reference.length; i++) {
       const r = reference[i], c = candidate[i];
       const d = Math.abs(c - r);
       // NaN differences must show, not vanish in a comparison.
-      if (d > this.#maxAbs || d !== d) this.#maxAbs = d;
+      if (d > maxAbs || d !== d) maxAbs = d;
       const a = Math.abs(r);
-      if (r !== 0 && !(a <= maxFinite && d * bound <= this.#maxUlp * a)) {
+      if (r !== 0 && !(a <= maxFinite && d * bound <= maxUlp * a)) {
         const inUlps = d / ulp(format, r);
-        if (inUlps > this.#maxUlp || inUlps !== inUlps) this.#maxUlp = inUlps;
+        if (inUlps > maxUlp || inUlps !== inUlps) maxUlp = inUlps;
       }
-      this.#noise += d * d;
-      this.#signal += r * r;
-      this.#candidateEnergy += c * c;
-      this.#dot += c * r;
+      noise += d * d;
+      signal += r * r;
+      candidateEnergy += c * c;
+      dot += c * r;
     }
+    this.#maxAbs = maxAbs;
+    this.#maxUlp = maxUlp;
+    this.#noise = noise;
+    this.#signal = signal;
+    this.#candidateEnergy = candidateEnergy;
+    this.#dot = dot;
     return this;
   }
 

@@ -8,18 +8,41 @@ import { f64 } from "../layers/storage/f64.ts";
 import { Tensor } from "../layers/tensor.ts";
 
 /**
- * Every layer's output on `x`, copied to float64 (layers reuse their output tensors); `train`
- * runs dropout as in training; `firstImage` is the index of `x`'s first image in the run (it
- * keys the rounding streams).
+ * Float64 copies of tensors, each in a numbered buffer that the next copy to the same number
+ * overwrites: a pass over many batches allocates its buffers once, not once per batch (fresh
+ * large arrays cost more than the copying).
  */
+export class Float64Copies {
+  readonly #buffers: Float64Array[] = [];
+
+  /** `t`'s values widened into buffer `slot`, valid until the next copy to `slot`. */
+  copy(t: Tensor, slot: number): Float64Array {
+    let buffer = this.#buffers[slot];
+    if (buffer?.length !== t.size) buffer = this.#buffers[slot] = new Float64Array(t.size);
+    t.storage.read(t.data, 0, buffer, 0, t.size);
+    return buffer;
+  }
+
+  /**
+   * Every layer's output on `x`, layer `i`'s copied to buffer `i` (layers reuse their output
+   * tensors), as float64 tensors valid until the next call; `train` runs dropout as in
+   * training; `firstImage` is the index of `x`'s first image in the run (it keys the rounding
+   * streams).
+   */
+  layerOutputs(net: Sequential, x: Tensor, train = false, firstImage = 0): Tensor[] {
+    const kept: Tensor[] = [];
+    net.forward(x, {
+      train,
+      firstImage,
+      trace: (_layer, y) => kept.push(new Tensor(f64, y.shape, this.copy(y, kept.length))),
+    });
+    return kept;
+  }
+}
+
+/** Every layer's output on `x`, each a float64 tensor of its own (see `Float64Copies`). */
 export function layerOutputs(net: Sequential, x: Tensor, train = false, firstImage = 0): Tensor[] {
-  const kept: Tensor[] = [];
-  net.forward(x, {
-    train,
-    firstImage,
-    trace: (_layer, y) => kept.push(new Tensor(f64, y.shape, y.toFloat64())),
-  });
-  return kept;
+  return new Float64Copies().layerOutputs(net, x, train, firstImage);
 }
 
 /**

@@ -9,6 +9,7 @@ import type { Sequential } from "../layers/sequential.ts";
 import { argmaxRows, type Tensor } from "../layers/tensor.ts";
 import type { LabeledImages } from "../data/labeled_images.ts";
 import { classifyImages, type ClassifyOptions } from "./evaluate.ts";
+import { NonFiniteTally } from "./_non_finite_tally.ts";
 
 /**
  * The first layer whose output holds an infinity or a NaN.
@@ -52,13 +53,6 @@ export function describeFirstNonFinite(first: FirstNonFinite | null): string {
     `input to ${layer} was ${inputNonFinite ? "already non-finite" : "finite"})`;
 }
 
-/** What one layer's outputs showed so far. */
-interface LayerTally {
-  count: number;
-  image: number;
-  inputNonFinite: boolean;
-}
-
 /**
  * The first layer of `net` whose output on `x` holds an infinity or a NaN, or `null` when every
  * output is finite. `firstImage` is the index of `x`'s first image in the run (stochastic formats
@@ -77,9 +71,9 @@ interface LayerTally {
  * ```
  */
 export function firstNonFinite(net: Sequential, x: Tensor, firstImage = 0): FirstNonFinite | null {
-  const tallies: (LayerTally | undefined)[] = [];
-  tally(net, x, firstImage, tallies);
-  return first(net, tallies);
+  const tally = new NonFiniteTally();
+  forwardTallying(net, x, firstImage, tally);
+  return tally.first(net.layers.map((layer) => layer.name));
 }
 
 /**
@@ -127,64 +121,22 @@ export async function classifyFindingNonFinite(
   set: LabeledImages,
   options: ClassifyOptions = {},
 ): Promise<{ predictions: Int32Array; firstNonFinite: FirstNonFinite | null }> {
-  const tallies: (LayerTally | undefined)[] = [];
+  const tally = new NonFiniteTally();
   const predictions = await classifyImages(
-    { classify: (x, firstImage = 0) => argmaxRows(tally(net, x, firstImage, tallies)) },
+    { classify: (x, firstImage = 0) => argmaxRows(forwardTallying(net, x, firstImage, tally)) },
     set,
     options,
   );
-  return { predictions, firstNonFinite: first(net, tallies) };
+  return { predictions, firstNonFinite: tally.first(net.layers.map((layer) => layer.name)) };
 }
 
-/**
- * Runs `net` on `x`, adds what every layer's output shows to `tallies` (by layer position) and
- * returns the output.
- */
-function tally(
+/** Runs `net` on `x`, adds every layer's output to `tally` and returns the output. */
+function forwardTallying(
   net: Sequential,
   x: Tensor,
   firstImage: number,
-  tallies: (LayerTally | undefined)[],
+  tally: NonFiniteTally,
 ): Tensor {
-  const n = x.shape[0];
-  let input = nonFiniteImages(x.toFloat64(), n);
-  let position = 0;
-  return net.forward(x, {
-    firstImage,
-    trace: (_layer, y) => {
-      const values = y.toFloat64();
-      const output = nonFiniteImages(values, n);
-      const count = output.reduce((sum, c) => sum + c, 0);
-      if (count > 0) {
-        const image = output.findIndex((c) => c > 0);
-        const known = tallies[position];
-        if (known) known.count += count;
-        else {
-          tallies[position] = {
-            count,
-            image: firstImage + image,
-            inputNonFinite: input[image] > 0,
-          };
-        }
-      }
-      input = output;
-      position++;
-    },
-  });
-}
-
-/** For each of the `n` images `values` holds, how many of its values are not finite. */
-function nonFiniteImages(values: Float64Array, n: number): number[] {
-  const per = n === 0 ? 0 : values.length / n;
-  return Array.from({ length: n }, (_, i) => {
-    let count = 0;
-    for (let p = i * per; p < (i + 1) * per; p++) if (!Number.isFinite(values[p])) count++;
-    return count;
-  });
-}
-
-function first(net: Sequential, tallies: (LayerTally | undefined)[]): FirstNonFinite | null {
-  const position = tallies.findIndex((t) => t !== undefined);
-  if (position < 0) return null;
-  return { layer: net.layers[position].name, ...tallies[position]! };
+  tally.batch(x.toFloat64(), x.shape[0], firstImage);
+  return net.forward(x, { firstImage, trace: (_layer, y) => tally.layer(y.toFloat64()) });
 }

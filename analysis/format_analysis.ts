@@ -11,12 +11,13 @@ import type { Sequential } from "../layers/sequential.ts";
 import { f64 } from "../layers/storage/f64.ts";
 import type { Storage } from "../layers/storage/storage.ts";
 import type { Tensor } from "../layers/tensor.ts";
-import { classifyImages } from "./evaluate.ts";
 import { type GradientRangeReport, gradientRanges } from "./gradient_range.ts";
-import { type LayerReport, layerReportsOf } from "./layer_errors.ts";
+import type { LayerReport } from "./layer_errors.ts";
+import { type LayerPass, layerPass } from "./layer_pass.ts";
+import { drawsRandom, PARAMETERS_KEY } from "../layers/rounding_streams.ts";
+import type { WorkerPool } from "../workers/worker_pool.ts";
 import { flips } from "./mcnemar.ts";
 import { classifyFindingNonFinite, type FirstNonFinite } from "./first_non_finite.ts";
-import { PARAMETERS_KEY } from "../layers/rounding_streams.ts";
 import { predictRange, type RangeCounts, type ValueRange, valueRange } from "./range.ts";
 import { type ScaledLayerCounts, scaledLayerCounts } from "./scaled_counts.ts";
 
@@ -70,6 +71,11 @@ export interface AnalyzeOptions {
    * the loss multiplied by `lossScale` before backward.
    */
   gradients?: { batch: number; lossScale: number };
+  /**
+   * Workers to run the formats on (those that draw no random numbers; the results are the
+   * same as without); without one, everything runs on this thread.
+   */
+  pool?: WorkerPool;
   /** Called as each format starts (`done` formats finished) and as it finishes. */
   onProgress?: (done: number, format: string) => void;
 }
@@ -118,8 +124,6 @@ export async function analyzeFormats(
   const images = options.images ?? imageCount(set);
   const x = imageBatch(set, 0, images, f64);
   const labels = set.labels.subarray(0, images);
-  // Classified in batches: a pass over every image at once would hold every activation.
-  const reference = await classifyImages(net, set, { limit: images });
   const step = options.gradients;
   const stepImages = step && Math.min(step.batch, imageCount(set));
   const results: FormatAnalysis[] = [];
@@ -129,16 +133,18 @@ export async function analyzeFormats(
     format.stream?.restart(PARAMETERS_KEY);
     return net.to(format, options.accumulator);
   });
-  // Every format's layers against one float64 run per batch.
-  const reports = layerReportsOf(net, candidates, x);
+  // Every format's layers and classes against one float64 run per batch.
+  const pass = await layerPassOn(options.pool, net, candidates, x);
+  const reference = pass.reference;
   for (const [index, format] of formats.entries()) {
     if (index > 0) options.onProgress?.(index, format.name);
     const candidate = candidates[index];
-    const layers = reports[index];
-    const { predictions, firstNonFinite } = await classifyFindingNonFinite(candidate, set, {
-      format,
-      limit: images,
-    });
+    const { layers } = pass.candidates[index];
+    // A format that draws random numbers classifies in a run of its own as well: what follows
+    // (parameter ranges, scaled counts, gradients) rounds from where that run leaves its stream.
+    const { predictions, firstNonFinite } = drawsRandom(candidate.layers)
+      ? await classifyFindingNonFinite(candidate, set, { format, limit: images, batch: BATCH })
+      : pass.candidates[index];
     const f = flips(reference, predictions, labels);
     const scaled = scaledLayerCounts(candidate, x.to(format));
     const result: FormatAnalysis = {
@@ -171,6 +177,31 @@ export async function analyzeFormats(
     referenceUnclassified: unclassified(reference),
     results,
   };
+}
+
+/** Images per forward pass: a pass over every image at once would hold every activation. */
+const BATCH = 100;
+
+/**
+ * `layerPass` of `candidates` against `net`; with a pool, those that draw no random numbers run
+ * on its workers while the others run here, where their formats' streams are.
+ */
+async function layerPassOn(
+  pool: WorkerPool | undefined,
+  net: Sequential,
+  candidates: readonly Sequential[],
+  x: Tensor,
+): Promise<LayerPass> {
+  const options = { batch: BATCH };
+  if (!pool) return layerPass(net, candidates, x, options);
+  const random = candidates.map((candidate) => drawsRandom(candidate.layers));
+  // Asked first: the workers run while this thread runs its own share.
+  const away = pool.layerPass(net, candidates.filter((_, i) => !random[i]), x, options);
+  const rest = candidates.filter((_, i) => random[i]);
+  const here = rest.length > 0 ? layerPass(net, rest, x, options).candidates : [];
+  const { reference, candidates: there } = await away;
+  let h = 0, t = 0;
+  return { reference, candidates: random.map((r) => r ? here[h++] : there[t++]) };
 }
 
 /** Range of every parameter of the float64 network, and what storing it in `format` does. */

@@ -7,20 +7,10 @@
  */
 import type { Sequential } from "../layers/sequential.ts";
 import type { Tensor } from "../layers/tensor.ts";
-import type { Storage } from "../layers/storage/storage.ts";
-import { roundImages } from "../layers/rounding_streams.ts";
 import type { KernelPath } from "../layers/kernel_path.ts";
-import { imageBatches, layerOutputs } from "./_outputs.ts";
 import type { ErrorMetrics } from "./metrics.ts";
-import { ErrorSums } from "./_error_sums.ts";
-import {
-  observeRange,
-  predictRange,
-  type RangeCounts,
-  sumRanges,
-  type ValueRange,
-  valueRange,
-} from "./range.ts";
+import type { RangeCounts, ValueRange } from "./range.ts";
+import { layerPass } from "./layer_pass.ts";
 
 /** One layer's output compared with the reference. */
 export interface LayerReport {
@@ -106,68 +96,5 @@ export function layerReportsOf(
   x: Tensor,
   options: LayerReportOptions = {},
 ): LayerReport[][] {
-  const { batch = 100 } = options;
-  if (!(Number.isInteger(batch) && batch >= 1)) {
-    throw new RangeError(`Cannot compare layers: batch is ${batch}, expected a positive integer`);
-  }
-  const sums = candidates.map((candidate) => candidate.layers.map(() => new LayerSums()));
-  for (const { start, part } of imageBatches(x, batch)) {
-    const wide = layerOutputs(reference, part, false, start);
-    const wideValues = wide.map((t) => t.toFloat64());
-    const wideRanges = wideValues.map(valueRange);
-    candidates.forEach((candidate, c) => {
-      const input = candidate.layers[0].storage;
-      const narrow = layerOutputs(candidate, roundImages(part, input, input, start), false, start);
-      candidate.layers.forEach((layer, i) => {
-        // Layers keep their outputs only until their next call: the inputs are copies.
-        const isolated = layer.forward(i === 0 ? part : wide[i - 1]).toFloat64();
-        const wideOutput = { values: wideValues[i], range: wideRanges[i] };
-        sums[c][i].add(wideOutput, narrow[i].toFloat64(), isolated, layer.storage);
-      });
-    });
-  }
-  return candidates.map((candidate, c) => {
-    const arithmetic = candidate.arithmetic(candidate.layers[0].storage);
-    return candidate.layers.map((layer, i) => ({
-      layer: layer.name,
-      format: layer.storage.name,
-      path: arithmetic[i].path,
-      accumulation: arithmetic[i].accumulation,
-      ...sums[c][i].report(),
-    }));
-  });
-}
-
-/** One layer's sums over the batches so far. */
-class LayerSums {
-  readonly #propagated = new ErrorSums();
-  readonly #isolated = new ErrorSums();
-  readonly #range: ValueRange = { minNonzero: Infinity, maxAbs: 0 };
-  #predicted: RangeCounts = { total: 0, overflow: 0, underflow: 0, subnormal: 0 };
-  #observed: RangeCounts = { total: 0, overflow: 0, underflow: 0, subnormal: 0 };
-
-  /** Adds one batch: the reference's values with their range, the candidate's two runs. */
-  add(
-    { values: reference, range }: { values: Float64Array; range: ValueRange },
-    stored: Float64Array,
-    isolated: Float64Array,
-    format: Storage,
-  ) {
-    this.#propagated.add(reference, stored, format);
-    this.#isolated.add(reference, isolated, format);
-    this.#range.minNonzero = Math.min(this.#range.minNonzero, range.minNonzero);
-    this.#range.maxAbs = Math.max(this.#range.maxAbs, range.maxAbs);
-    this.#predicted = sumRanges([this.#predicted, predictRange(reference, format)]);
-    this.#observed = sumRanges([this.#observed, observeRange(reference, stored, format)]);
-  }
-
-  report(): Pick<LayerReport, "propagated" | "isolated" | "range" | "predicted" | "observed"> {
-    return {
-      propagated: this.#propagated.metrics(),
-      isolated: this.#isolated.metrics(),
-      range: { ...this.#range },
-      predicted: this.#predicted,
-      observed: this.#observed,
-    };
-  }
+  return layerPass(reference, candidates, x, options).candidates.map((run) => run.layers);
 }

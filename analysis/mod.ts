@@ -37,6 +37,7 @@ export * from "./range.ts";
 export * from "./seed_spread.ts";
 export * from "./gradient_range.ts";
 export * from "./layer_errors.ts";
+export * from "./layer_pass.ts";
 export * from "./format_analysis.ts";
 export * from "./first_non_finite.ts";
 export * from "./layer_config.ts";

@@ -51,9 +51,10 @@ export function predictRange(values: Float64Array, format: Storage): RangeCounts
   const { minNormal, maxFinite } = format.limits;
   const safe = maxFinite / 2;
   const edges: number[] = [];
-  for (const v of values) {
-    const a = Math.abs(v);
-    if (a !== 0 && !(a >= minNormal && a <= safe)) edges.push(v);
+  // Indexed loops: `for…of` over a typed array runs several times slower (Deno 2.9).
+  for (let i = 0; i < values.length; i++) {
+    const a = Math.abs(values[i]);
+    if (a !== 0 && !(a >= minNormal && a <= safe)) edges.push(values[i]);
   }
   const reference = Float64Array.from(edges);
   return { ...observeRange(reference, reference.map(format.round), format), total: values.length };
@@ -108,8 +109,8 @@ export function observeRange(
  */
 export function valueRange(values: Float64Array): ValueRange {
   let minNonzero = Infinity, maxAbs = 0;
-  for (const v of values) {
-    const a = Math.abs(v);
+  for (let i = 0; i < values.length; i++) {
+    const a = Math.abs(values[i]);
     if (a > maxAbs) maxAbs = a;
     if (a !== 0 && a < minNonzero) minNonzero = a;
   }

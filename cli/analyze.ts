@@ -13,12 +13,14 @@ import {
   formatFlag,
   formatsFlag,
   KERNELS_HELP,
+  MAX_WORKERS,
   parseFlags,
   positiveInteger,
   progressBar,
   runCommand,
   UsageError,
   withFlipFlags,
+  workersFlag,
 } from "./_cli.ts";
 import {
   BATCH_FLAG,
@@ -30,6 +32,7 @@ import {
   printResult,
   reportNotes,
   saveReport,
+  WORKERS_FLAG,
 } from "./_command.ts";
 import {
   CALIBRATE_FLAGS,
@@ -40,6 +43,7 @@ import {
 } from "./_calibration.ts";
 import { analyzeOutput } from "./_analyze_output.ts";
 import { analyzeReport } from "../report/analyze_report.ts";
+import { WorkerPool } from "../workers/worker_pool.ts";
 
 const DEFAULT_FORMATS = "f32,f16,bf16,e4m3,e5m2";
 
@@ -67,6 +71,9 @@ ${FLIP_HELP}
   --batch N        images of that step (default 100, as in training)
   --loss-scale X   multiply the loss by X before backward, as in training (default 1); the
                    scaled gradients are the ones stored and counted
+  --workers N      threads the formats are shared among (default: one per core,
+                   ${navigator.hardwareConcurrency} here; at most 4 per core, ${MAX_WORKERS}); a format that
+                   rounds stochastically runs on the main thread; results do not depend on N
   --model FILE     an ONNX model to run instead of DeepConvNet (as in eval)
   --weights W      DeepConvNet weights (default as in eval)
   --allow-non-finite
@@ -94,8 +101,10 @@ async function main(): Promise<void> {
   const used = firstImages(set, Math.max(images, step?.gradientBatch ?? 0));
   const { net, scales } = await calibrateFlags(subject.net, args, used, args.batch);
   const bar = progressBar(args.formats.length, "formats");
+  using pool = new WorkerPool({ size: args.workers });
   const analysis = await analyzeFormats(net, set, args.formats, {
     images,
+    pool,
     accumulator: args.accumulator,
     ...(step && { gradients: { batch: step.gradientBatch, lossScale: step.lossScale } }),
     onProgress: (done, format) => bar.update(done, format),
@@ -129,6 +138,7 @@ function parse(argv: string[]) {
     "loss-scale": { type: "string", default: "1" },
     ...FLIP_FLAGS,
     ...CALIBRATE_FLAGS,
+    ...WORKERS_FLAG,
   });
   if (values.help) return "help" as const;
   const formats = withFlipFlags(formatsFlag("formats", values.formats), values);
@@ -142,6 +152,7 @@ function parse(argv: string[]) {
     gradients: values.gradients,
     batch: positiveInteger("batch", values.batch),
     lossScale: positiveNumber("loss-scale", values["loss-scale"]),
+    workers: workersFlag(values.workers),
     ...calibrateArgs(values),
   };
 }

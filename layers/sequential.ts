@@ -143,9 +143,13 @@ export class Sequential {
    * from here: softmax is monotonic, and probabilities rounded to a narrow format can tie.
    */
   logits(x: Tensor, options?: ForwardOptions): Tensor {
+    return this.#run(this.logitsLayers, x, options ?? {});
+  }
+
+  /** The layers {@linkcode Sequential.logits} runs: all but a trailing softmax. */
+  get logitsLayers(): readonly Layer[] {
     const last = this.layers.at(-1);
-    const body = last?.kind === "softmax" ? this.layers.slice(0, -1) : this.layers;
-    return this.#run(body, x, options ?? {});
+    return last?.kind === "softmax" ? this.layers.slice(0, -1) : this.layers;
   }
 
   /**

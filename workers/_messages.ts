@@ -4,6 +4,8 @@
  * @module
  */
 import type { NetworkSpec, TensorSpec } from "../layers/spec.ts";
+import type { LayerReportOptions } from "../analysis/layer_errors.ts";
+import type { LayerPass } from "../analysis/layer_pass.ts";
 
 /** What the pool can ask a worker. */
 export type Question =
@@ -25,6 +27,14 @@ export type Question =
     seed: number;
     /** Delayed scaling: the amax each product layer scales its input by (`PassScales.amax`). */
     amax?: Readonly<Record<string, number>>;
+  }
+  | {
+    type: "layerPass";
+    /** The float64 network, and this worker's share of the candidates (see `layerPass`). */
+    reference: NetworkSpec;
+    candidates: NetworkSpec[];
+    x: TensorSpec;
+    options?: LayerReportOptions;
   };
 
 /** A question as sent, with the id its reply will carry. */
@@ -40,5 +50,7 @@ export interface Reply {
   grads?: Record<string, TensorSpec>;
   /** With `amax` asked: the amax of every product layer's input in the slice. */
   seen?: Record<string, number>;
+  /** What `layerPass` found, for "layerPass". */
+  pass?: LayerPass;
   error?: string;
 }

@@ -13,6 +13,7 @@ import {
   tensorFromSpec,
   tensorSpec,
 } from "../layers/mod.ts";
+import { layerPass } from "../analysis/layer_pass.ts";
 import type { Reply, Request } from "./_messages.ts";
 
 let net: Sequential | undefined;
@@ -24,6 +25,15 @@ self.onmessage = (event: MessageEvent<Request>) => {
     if (request.type === "load") {
       net = networkFromSpec(request.spec);
       reply = { id: request.id };
+    } else if (request.type === "layerPass") {
+      const { reference, candidates, x, options } = request;
+      const pass = layerPass(
+        networkFromSpec(reference),
+        candidates.map(networkFromSpec),
+        tensorFromSpec(x),
+        options,
+      );
+      reply = { id: request.id, pass };
     } else if (!net) {
       throw new Error("Cannot run a forward pass: no network was loaded");
     } else if (request.type === "logits") {

@@ -12,6 +12,9 @@ import type { PassScales } from "../layers/loss.ts";
 import type { Sequential } from "../layers/sequential.ts";
 import { networkSpec, tensorFromSpec, type TensorSpec, tensorSpec } from "../layers/spec.ts";
 import { argmaxRows, type Tensor } from "../layers/tensor.ts";
+import { drawsRandom } from "../layers/rounding_streams.ts";
+import type { LayerReportOptions } from "../analysis/layer_errors.ts";
+import type { LayerPass } from "../analysis/layer_pass.ts";
 import type { Question, Reply, Request } from "./_messages.ts";
 
 /** Options of {@linkcode WorkerPool}. */
@@ -172,6 +175,43 @@ export class WorkerPool {
       grad.set(sum);
     }
     return replies.reduce((loss, reply, i) => loss + share(i) * reply.loss!, 0);
+  }
+
+  /**
+   * `layerPass` with the candidates shared out among the workers (candidate i to worker
+   * i mod size), each running the reference beside its share: the same results as on one
+   * thread, whatever the number of workers, in less time.
+   *
+   * @throws {RangeError} When a candidate draws random numbers: a worker would round from
+   * streams of its own, not from the ones this thread's formats hold.
+   */
+  async layerPass(
+    reference: Sequential,
+    candidates: readonly Sequential[],
+    x: Tensor,
+    options?: LayerReportOptions,
+  ): Promise<LayerPass> {
+    const random = candidates.find((candidate) => drawsRandom(candidate.layers));
+    if (random) {
+      throw new RangeError(
+        `Cannot compare layers on workers: ${random.layers[0].storage.name} draws random numbers`,
+      );
+    }
+    const shares = Math.max(1, Math.min(this.size, candidates.length));
+    const question = { type: "layerPass", reference: networkSpec(reference), x: tensorSpec(x) };
+    const replies = await Promise.all(
+      Array.from({ length: shares }, (_, w) =>
+        this.#ask(this.#workers[w], {
+          ...question,
+          type: "layerPass",
+          candidates: candidates.filter((_, i) => i % shares === w).map(networkSpec),
+          options,
+        })),
+    );
+    return {
+      reference: replies[0].pass!.reference,
+      candidates: candidates.map((_, i) => replies[i % shares].pass!.candidates[(i / shares) | 0]),
+    };
   }
 
   /**

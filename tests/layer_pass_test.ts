@@ -1,0 +1,62 @@
+/**
+ * The one pass of `analyze`: its classes and first non-finite values are those of separate
+ * classification runs, and a worker pool gives the results of one thread.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { classifyImages, deepConvNet, f64, imageBatch, storageByName, WorkerPool } from "../mod.ts";
+import { classifyFindingNonFinite, layerPass } from "../analysis/mod.ts";
+import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
+import { MNIST, WEIGHTS } from "./_data.ts";
+
+const IMAGES = 12;
+
+async function bookNet() {
+  const net = deepConvNet();
+  net.loadParams((await readSafetensorsFile(WEIGHTS)).tensors, WEIGHTS);
+  return net;
+}
+
+Deno.test("layerPass() classifies and finds the first non-finite value as separate runs do", async () => {
+  const set = await readMnistDir(MNIST, "test");
+  const net = await bookNet();
+  // e3m4 (largest finite value 15.5) overflows inside the network; f16 does not.
+  const formats = ["e3m4", "f16", "e2m3-rz"].map(storageByName);
+  const candidates = formats.map((format) => net.to(format));
+  const pass = layerPass(net, candidates, imageBatch(set, 0, IMAGES, f64), { batch: 5 });
+  assert.deepEqual(pass.reference, await classifyImages(net, set, { limit: IMAGES }));
+  assert.ok(pass.candidates[0].firstNonFinite !== null, "e3m4 overflows");
+  for (const [i, format] of formats.entries()) {
+    const { layers: _, ...found } = pass.candidates[i];
+    const alone = await classifyFindingNonFinite(candidates[i], set, { format, limit: IMAGES });
+    assert.deepEqual(found, alone, format.name);
+  }
+});
+
+Deno.test("WorkerPool.layerPass() gives one thread's results, whatever the number of workers", async () => {
+  const set = await readMnistDir(MNIST, "test");
+  const net = await bookNet();
+  const x = imageBatch(set, 0, IMAGES, f64);
+  const candidates = ["f16", "e4m3", "int8", "e3m4"].map((name) => net.to(storageByName(name)));
+  const expected = layerPass(net, candidates, x, { batch: 5 });
+  for (const size of [1, 3]) {
+    using pool = new WorkerPool({ size });
+    assert.deepEqual(await pool.layerPass(net, candidates, x, { batch: 5 }), expected, `${size}`);
+  }
+});
+
+Deno.test("WorkerPool.layerPass() refuses a candidate that rounds stochastically", async () => {
+  const net = deepConvNet({ seed: 1 });
+  const x = imageBatch(
+    { images: new Uint8Array(784), labels: new Uint8Array(1), shape: [1, 1, 28, 28], classes: 10 },
+    0,
+    1,
+    f64,
+  );
+  using pool = new WorkerPool({ size: 1 });
+  await assert.rejects(
+    pool.layerPass(net, [net.to(storageByName("e4m3-sr1"))], x),
+    RangeError,
+  );
+});
