@@ -92,6 +92,8 @@ ${KERNELS_HELP}
 async function main(): Promise<void> {
   const args = parse(Deno.args);
   if (args === "help") return console.log(HELP);
+  // First, so that the workers start while this thread loads the network and the images.
+  using pool = new WorkerPool({ size: args.workers });
   const subject = await loadSubject(args, { flag: "images", value: args.images });
   const { model, set, images } = subject;
   // The training step whose gradients --gradients counts: the first --batch test images.
@@ -101,7 +103,6 @@ async function main(): Promise<void> {
   const used = firstImages(set, Math.max(images, step?.gradientBatch ?? 0));
   const { net, scales } = await calibrateFlags(subject.net, args, used, args.batch);
   const bar = progressBar(args.formats.length, "formats");
-  using pool = new WorkerPool({ size: args.workers });
   const analysis = await analyzeFormats(net, set, args.formats, {
     images,
     pool,
