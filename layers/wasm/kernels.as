@@ -1425,7 +1425,21 @@ export function avg_unpool(dy: usize, planes: i32, geo: usize, dx: usize, sums: 
 export function amax_f32(p: usize, count: i32, stride: i32): f64 {
   const step = <usize>stride << 2;
   let amax: f64 = 0;
-  for (let i = 0; i < count; i++) {
+  let i = 0;
+  if (stride == 1) {
+    // Four lanes at a time; finite marks the lanes that have seen only finite values.
+    let lanes = f32x4.splat(0);
+    let finite = i32x4.splat(-1);
+    for (; i + 4 <= count; i += 4) {
+      const a = f32x4.abs(v128.load(p + (<usize>i << 2)));
+      lanes = f32x4.pmax(lanes, a);
+      finite = v128.and(finite, f32x4.lt(a, f32x4.splat(Infinity)));
+    }
+    if (!i32x4.all_true(finite)) return NaN;
+    const low = max(<f64>f32x4.extract_lane(lanes, 0), <f64>f32x4.extract_lane(lanes, 1));
+    amax = max(low, max(<f64>f32x4.extract_lane(lanes, 2), <f64>f32x4.extract_lane(lanes, 3)));
+  }
+  for (; i < count; i++) {
     const a = Math.abs(<f64>load<f32>(p + <usize>i * step));
     if (!(a < Infinity)) return NaN;
     if (a > amax) amax = a;
