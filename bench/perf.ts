@@ -619,14 +619,16 @@ function layerTimes(): void {
   // The steps inference takes, found on the first batch, which also warms up the kernels.
   const steps: { name: string; first: number; run: (x: Tensor) => Tensor }[] = [];
   for (let i = 0, y = batches[0]; i < narrow.layers.length; i++) {
-    const [layer, next] = [narrow.layers[i], narrow.layers[i + 1]];
-    const fused = next && layer.forwardWith?.(y, next, false);
+    const layer = narrow.layers[i];
+    const following = narrow.layers.slice(i + 1);
+    const fused = layer.forwardWith?.(y, following, false);
     const run = fused
-      ? (x: Tensor) => layer.forwardWith!(x, next, false)!.next
+      ? (x: Tensor) => layer.forwardWith!(x, following, false)!.outputs[0]
       : (x: Tensor) => layer.forward(x, false);
-    steps.push({ name: fused ? `${layer.name}+${next.name}` : layer.name, first: i, run });
-    y = fused ? fused.next : layer.forward(y, false);
-    if (fused) i++;
+    const names = narrow.layers.slice(i, i + 1 + (fused?.fused ?? 0)).map((l) => l.name);
+    steps.push({ name: names.join("+"), first: i, run });
+    y = fused ? fused.outputs[0] : layer.forward(y, false);
+    i += fused?.fused ?? 0;
   }
   narrow.forward(batches[0]); // warm-up: V8 optimises the kernels in the background
   const fastest = new Float64Array(steps.length).fill(Infinity);
@@ -660,8 +662,10 @@ function layerTimes(): void {
   });
   const percent = (x: number) => `${(100 * x).toFixed(1)} %`;
   say(
-    `\nwasm f32, one thread, each layer alone, ${LAYER_BATCH} images a call (the fastest ` +
-      `call), for ${IMAGES} images: ${sum.toFixed(2)} s; FMA peak timed alike ` +
+    `\nwasm f32, one thread, each step alone (a layer, or those inference runs in one ` +
+      `pass), ${LAYER_BATCH} images a call (the fastest call), for ${IMAGES} images: ${
+        sum.toFixed(2)
+      } s; FMA peak timed alike ` +
       `${shortPeak.toFixed(1)} GFLOP/s, at which the pass takes ${
         (flop / (shortPeak * 1e9)).toFixed(2)
       } s (${percent(flop / (shortPeak * 1e9) / sum)} of the sum)\n` +

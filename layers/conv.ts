@@ -18,6 +18,7 @@
  */
 import { checkShape, copyParams, type FusedOutputs, type Layer, requireInput } from "./layer.ts";
 import { Relu } from "./relu.ts";
+import { Pool } from "./pool.ts";
 import type { Storage } from "./storage/storage.ts";
 import { f64 } from "./storage/f64.ts";
 import { Tensor } from "./tensor.ts";
@@ -302,11 +303,14 @@ export class Conv implements Layer {
   }
 
   /**
-   * The convolution and `next` in one pass (see {@linkcode Layer.forwardWith}) when `next` is
-   * a ReLU storing in this layer's format (after a scaled format, in f32 or any scaled format:
-   * float32 values alike) and both run on the wasm kernels: each image's stored outputs go
-   * through the ReLU layer's own kernel in the kernels' memory before they are copied out,
-   * which saves the ReLU its pass over the batch, a copy of it into the memory and back.
+   * The convolution and the layers after it in one pass (see {@linkcode Layer.forwardWith})
+   * when `following` starts with a ReLU storing in this layer's format (after a scaled format,
+   * in f32 or any scaled format: float32 values alike), and then, if a max pooling of the
+   * ReLU's format follows, that too; all on the wasm kernels. Each image's stored outputs go
+   * through the ReLU layer's own kernel in the kernels' memory before they are copied out, and
+   * the pooling's kernel reads them there: this saves each of them a pass over the batch, with
+   * its copy into the memory and back. Without `keep`, the ReLU's output is not written when
+   * the pooling follows (nothing reads it; its backward needs a new forward).
    *
    * @example The same elements as the two layers one by one
    * ```ts
@@ -317,15 +321,16 @@ export class Conv implements Layer {
    * const relu = new Relu({ storage: f16, kernels: "wasm" });
    * const x = Tensor.from(f16, [1, 1, 3, 3], [1, 2, 3, 4, 5, 6, 7, 8, 9]);
    * const apart = [...relu.forward(conv.forward(x)).toFloat64()];
-   * const fused = conv.forwardWith(x, relu, false);
-   * assert.deepEqual([...fused!.next.toFloat64()], apart);
+   * const fused = conv.forwardWith(x, [relu], false);
+   * assert.deepEqual([...fused!.outputs[0].toFloat64()], apart);
    * assert.deepEqual(apart, [0, 0, 0, 0, 11, 13, 17, 19]);
    * ```
    */
-  forwardWith(x: Tensor, next: Layer, keep: boolean): FusedOutputs | undefined {
-    if (!(next instanceof Relu)) return undefined;
+  forwardWith(x: Tensor, following: readonly Layer[], keep: boolean): FusedOutputs | undefined {
+    const [relu, pool] = following;
+    if (!(relu instanceof Relu)) return undefined;
     const formats = this.#forwardFormat(x.storage);
-    const after = boundaryFormats(next.kernels, next.storage, this.storage);
+    const after = boundaryFormats(relu.kernels, relu.storage, this.storage);
     // A scaled format's outputs are float32 values, which a ReLU on float32 carriers (f32, or
     // any scaled format) reads as they are.
     const same = scaledSchemeOf(this.storage)
@@ -336,9 +341,14 @@ export class Conv implements Layer {
     this.#input = x;
     this.#onTwin = false;
     const own = keep ? this.#output = reuse(this.#output, this.storage, shape) : undefined;
-    const relu = next.fusedOutput(shape, own);
-    this.#forwardOnKernels(formats, x, { y: own, relu });
-    return own ? { own, next: relu } : { next: relu };
+    const pooled = pool instanceof Pool && pool.fusesAfter(relu.storage) ? pool : undefined;
+    const reluOut = relu.fusedOutput(shape, own, keep || !pooled);
+    const pooling = pooled &&
+      { ...pooled.fusedOutput(reluOut), window: windowOf("pool", pooled.options) };
+    const reluOutputs = { ...(keep || !pooling ? { y: reluOut } : {}), pool: pooling };
+    this.#forwardOnKernels(formats, x, { y: own, relu: reluOutputs });
+    const outputs = [...(own ? [own, reluOut] : []), ...(pooling ? [pooling.y] : [])];
+    return { fused: pooling ? 2 : 1, outputs: outputs.length > 0 ? outputs : [reluOut] };
   }
 
   /**

@@ -59,12 +59,13 @@ export interface Layer {
   /** Computes the output; `train` switches dropout to its training behaviour. */
   forward(x: Tensor, train?: boolean): Tensor;
   /**
-   * Inference through this layer and `next`, the layer after it, in one pass, when this layer
-   * can compute `next` within its own (a convolution followed by a ReLU of its format, both on
-   * the wasm kernels): the elements `next.forward(this.forward(x))` gives, this layer's own
-   * output written only with `keep`. Undefined when it cannot: then run them one by one.
+   * Inference through this layer and the first of `following` (the layers after it, in order)
+   * that it can compute within its own pass (a convolution, the ReLU after it and a max pooling
+   * after that, in its format on the wasm kernels): the elements the layers give one by one,
+   * every layer's output written with `keep`, else only the last one's. Undefined when it
+   * computes none of them: then run them one by one.
    */
-  forwardWith?(x: Tensor, next: Layer, keep: boolean): FusedOutputs | undefined;
+  forwardWith?(x: Tensor, following: readonly Layer[], keep: boolean): FusedOutputs | undefined;
   /** Given the gradient at the output, fills `grads` and returns the gradient at the input. */
   backward(dout: Tensor): Tensor;
   /** The output shape for an input of `inputShape` (throws when the input does not fit). */
@@ -76,12 +77,12 @@ export interface Layer {
   to(storage: Storage, accumulator?: Storage): Layer;
 }
 
-/** What {@linkcode Layer.forwardWith} computed: the outputs of the two layers. */
+/** What {@linkcode Layer.forwardWith} computed. */
 export interface FusedOutputs {
-  /** The first layer's output, when it was asked to keep it. */
-  own?: Tensor;
-  /** The output of the layer after it. */
-  next: Tensor;
+  /** How many of the following layers ran within the layer's pass. */
+  fused: number;
+  /** The outputs of the layer and of those, in order, when asked to keep them; else the last. */
+  outputs: Tensor[];
 }
 
 /**

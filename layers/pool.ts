@@ -150,6 +150,30 @@ export class Pool implements Layer {
     return y;
   }
 
+  /**
+   * Whether a layer can compute this pooling within its own pass (see
+   * {@linkcode Layer.forwardWith}) on an input stored in `input`: when this layer runs on the
+   * wasm kernels, `input` is its format and it rounds without a stream (it would draw from it
+   * image by image, between the other layer's draws).
+   */
+  fusesAfter(input: Storage): boolean {
+    const formats = boundaryFormats(this.kernels, this.storage, input);
+    return formats !== undefined && formats.input.name === formats.format.name &&
+      !this.storage.stream;
+  }
+
+  /**
+   * For a layer that computes this pooling within its own pass (see
+   * {@linkcode Layer.forwardWith}, {@linkcode Pool.fusesAfter}), on the input `x` (recorded as
+   * the input, though the pass may not write it): the output tensor and argmax `forward` fills.
+   */
+  fusedOutput(x: Tensor): { y: Tensor; argmax: Int32Array } {
+    this.#input = x;
+    const y = this.#output = reuse(this.#output, this.storage, this.outputShape(x.shape));
+    if (this.#argmax.length !== y.size) this.#argmax = new Int32Array(y.size);
+    return { y, argmax: this.#argmax };
+  }
+
   /** Routes each output gradient to the input element that was the maximum. */
   backward(dout: Tensor): Tensor {
     const x = requireInput(this, this.#input);

@@ -85,11 +85,12 @@ export class Relu implements Layer {
    * The tensor `forward` fills for an input of `shape`, for a layer that computes this ReLU
    * within its own pass (see {@linkcode Layer.forwardWith}): kept as this layer's output, with
    * `input` as the input `backward` reads, or else the output itself, which is positive
-   * exactly where the input was.
+   * exactly where the input was. Unless `stored` (when the pass goes on into the next layer
+   * without writing this one's output), backward has nothing to read until the next forward.
    */
-  fusedOutput(shape: readonly number[], input?: Tensor): Tensor {
+  fusedOutput(shape: readonly number[], input?: Tensor, stored = true): Tensor {
     const y = this.#output = reuse(this.#output, this.storage, shape);
-    this.#input = input ?? y;
+    this.#input = stored ? input ?? y : undefined;
     return y;
   }
 

@@ -345,15 +345,15 @@ export class Sequential {
     }
     let y = x;
     for (let i = 0; i < layers.length; i++) {
-      const [layer, next] = [layers[i], layers[i + 1]];
-      // Inference runs a layer and the next in one pass where the first can (see forwardWith).
-      const keep = options.trace !== undefined;
-      const fused = next && !options.train ? layer.forwardWith?.(y, next, keep) : undefined;
+      const layer = layers[i];
+      // Inference runs a layer and the next ones in one pass where it can (see forwardWith).
+      const { trace } = options;
+      const following = layers.slice(i + 1);
+      const fused = options.train ? undefined : layer.forwardWith?.(y, following, !!trace);
       if (fused) {
-        if (fused.own) options.trace?.(layer, fused.own);
-        y = fused.next;
-        options.trace?.(next, y);
-        i++;
+        if (trace) fused.outputs.forEach((output, j) => trace(layers[i + j], output));
+        y = fused.outputs[fused.outputs.length - 1];
+        i += fused.fused;
         continue;
       }
       y = layer.forward(y, options.train);

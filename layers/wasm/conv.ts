@@ -37,7 +37,9 @@ import {
   storeValues,
   valueBytes,
   type WasmFormat,
+  widenValues,
 } from "./staging.ts";
+import { imagePooler } from "./pool.ts";
 
 /** Most terms of one float32 sum of the weight gradient (see `convBackward`). */
 const GROUP_DEPTH = 1024;
@@ -48,11 +50,20 @@ export interface ConvGeometry extends Window {
   ow: number;
 }
 
-/**
- * Where a convolution's outputs go: the convolution itself to `y`, and its ReLU to `relu`;
- * one or both.
- */
-export type ConvOutputs = { y: Tensor; relu?: Tensor } | { y?: Tensor; relu: Tensor };
+/** Where a convolution's outputs go, and what follows it; something is stored. */
+export interface ConvOutputs {
+  /** The convolution's outputs. */
+  y?: Tensor;
+  /** With it, ReLU applied to them: stored into `relu.y`, and pooled into `relu.pool`. */
+  relu?: { y?: Tensor; pool?: PooledOutputs };
+}
+
+/** A max pooling's outputs and window (see `poolForward`). */
+export interface PooledOutputs {
+  y: Tensor;
+  argmax: Int32Array;
+  window: Window;
+}
 
 /** Packed weights (see `packA`) and their bias, in the memory. */
 interface Filters {
@@ -66,9 +77,9 @@ interface Filters {
 
 /**
  * `y` (N, outC, OH, OW) = conv(`x` (N, C, H, W), `weights` (outC, C, kh, kw)) + `bias`,
- * stored in `formats.format`, `x` in `formats.input`; and `relu` (y's shape) = ReLU(y) in the
- * same format, applied to each image's stored outputs before they leave the memory, when given
- * (then `y` may be left out). For a scaled format, `quantization` quantizes the weights and the
+ * stored in `formats.format`, `x` in `formats.input`; and, with `relu`, the layers after it in
+ * the same format computed on each image's stored outputs before they leave the memory (see
+ * {@linkcode ConvOutputs}). For a scaled format, `quantization` quantizes the weights and the
  * input batch in the memory first.
  */
 export function convForward(
@@ -333,6 +344,9 @@ function convolve(
   const from = inputStaging({ format, input }, staging, reserve, loaded);
   const placed = putTables(tables, reserve);
   const reluCodes = relu ? reluTable(reserve, format) : 0;
+  const pool = relu?.pool;
+  const shape = { shape: [n, outC, oh, ow] };
+  const poolImage = pool && imagePooler(staging, reserve, { x: shape, ...pool }, pool.window);
   const count = outC * positions;
   const batch = quantization ? reserve(regionBytes(x.size, bytes)) : 0;
   if (quantization) {
@@ -359,10 +373,14 @@ function convolve(
     });
     const stored = narrowValues(kernels, staging, out, count);
     if (y) copyOut(format, stored, y.data, i * count, count);
-    if (relu) {
-      // The ReLU layer's own operation on the stored elements, while they are in the cache.
-      reluInPlace(kernels, format, stored, count, reluCodes);
-      copyOut(format, stored, relu.data, i * count, count);
+    if (!relu) continue;
+    // The ReLU layer's own operation on the stored elements, while they are in the cache.
+    reluInPlace(kernels, format, stored, count, reluCodes);
+    if (relu.y) copyOut(format, stored, relu.y.data, i * count, count);
+    if (poolImage) {
+      // The pooling layer's, on the values of those elements (exact: the maxima are stored).
+      widenValues(kernels, staging, count, out);
+      poolImage(out, i);
     }
   }
 }

@@ -17,6 +17,7 @@ import {
   placeWords,
   regionBytes,
   reserveStaging,
+  type Staging,
   storeValues,
   valueBytes,
   type WasmFormat,
@@ -34,27 +35,50 @@ export function poolForward(
 ): void {
   const { format } = formats;
   const kernels = requireKernels();
-  const { x, y, argmax } = tensors;
+  const { x } = tensors;
   const [n, channels, h, w] = x.shape;
-  const [, , oh, ow] = y.shape;
+  const [, , oh, ow] = tensors.y.shape;
   const inSize = channels * h * w;
-  const outSize = channels * oh * ow;
   const bytes = valueBytes(format);
-  const pool = isF64(format) ? kernels.max_pool_f64 : kernels.max_pool_f32;
   withRegions((reserve) => {
     const input = reserve(regionBytes(inSize, bytes));
-    const out = reserve(regionBytes(outSize, bytes));
-    const at = reserve(outSize * Int32Array.BYTES_PER_ELEMENT);
-    const staging = reserveStaging(format, reserve, inSize, outSize);
+    const staging = reserveStaging(format, reserve, inSize, channels * oh * ow);
     const from = inputStaging(formats, staging, reserve, inSize);
-    const win = placeWords(reserve, windowWords(window));
+    const poolImage = imagePooler(staging, reserve, tensors, window);
     for (let i = 0; i < n; i++) {
       loadValues(kernels, from, x.data, i * inSize, inSize, input);
-      pool(input, channels, h, w, win, oh, ow, out, at);
-      storeValues(kernels, staging, out, y.data, i * outSize, outSize);
-      argmax.set(new Int32Array(heap(), at, outSize), i * outSize);
+      poolImage(input, i);
     }
   });
+}
+
+/**
+ * Max pooling image by image of values already in the memory, into `y` (N, C, OH, OW) and
+ * `argmax`, through `staging` (of y's format, with room for an image of y): returns the function
+ * that pools image `i` of `x`'s shape (only its shape is read) from the values at `values`.
+ * The loop body of {@linkcode poolForward}, for a layer that pools its own outputs.
+ */
+export function imagePooler(
+  staging: Staging,
+  reserve: (bytes: number) => number,
+  tensors: { x: { shape: readonly number[] }; y: Tensor; argmax: Int32Array },
+  window: Window,
+): (values: number, i: number) => void {
+  const kernels = requireKernels();
+  const { x, y, argmax } = tensors;
+  const [, channels, h, w] = x.shape;
+  const [, , oh, ow] = y.shape;
+  const outSize = channels * oh * ow;
+  const bytes = valueBytes(staging.format);
+  const pool = isF64(staging.format) ? kernels.max_pool_f64 : kernels.max_pool_f32;
+  const out = reserve(regionBytes(outSize, bytes));
+  const at = reserve(outSize * Int32Array.BYTES_PER_ELEMENT);
+  const win = placeWords(reserve, windowWords(window));
+  return (values, i) => {
+    pool(values, channels, h, w, win, oh, ow, out, at);
+    storeValues(kernels, staging, out, y.data, i * outSize, outSize);
+    argmax.set(new Int32Array(heap(), at, outSize), i * outSize);
+  };
 }
 
 /**

@@ -296,6 +296,21 @@ export function loadValues(
   }
   const coded = storedBytes(format) < 4;
   copyIn(format, src, start, count, coded ? at : values);
+  widenValues(kernels, staging, count, values);
+}
+
+/**
+ * Widens `count` stored elements of a coded format waiting in the staging region (put there by
+ * {@linkcode copyIn} or {@linkcode narrowValues}) into float32 values at `values`; f32 and f64
+ * elements are their own values, already where {@linkcode narrowValues} says, so nothing to do.
+ */
+export function widenValues(
+  kernels: Kernels,
+  staging: Staging,
+  count: number,
+  values: number,
+): void {
+  const { format, at } = staging;
   const rounded = wholeBlocks(count);
   if (format.carrier === "f16") kernels.widen_f16(at, values, rounded);
   if (format.carrier === "bf16") kernels.widen_bf16(at, values, rounded);
