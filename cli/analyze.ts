@@ -72,8 +72,8 @@ ${FLIP_HELP}
   --loss-scale X   multiply the loss by X before backward, as in training (default 1); the
                    scaled gradients are the ones stored and counted
   --workers N      threads the formats are shared among (default: one per core,
-                   ${navigator.hardwareConcurrency} here; at most 4 per core, ${MAX_WORKERS}); a format that
-                   rounds stochastically runs on the main thread; results do not depend on N
+                   ${navigator.hardwareConcurrency} here; at most 4 per core, ${MAX_WORKERS}); formats that round stochastically
+                   or flip bits stay on the main thread; the results do not depend on N
   --model FILE     an ONNX model to run instead of DeepConvNet (as in eval)
   --weights W      DeepConvNet weights (default as in eval)
   --allow-non-finite
