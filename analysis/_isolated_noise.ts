@@ -29,7 +29,8 @@ export async function isolatedNoise(
   for (const { start, part } of imageBatches(x, batch)) {
     await giveWay();
     const wide = layerOutputs(reference, part, false, start);
-    const wideValues = wide.map((t) => t.toFloat64());
+    // layerOutputs' tensors are float64 copies: their arrays are the values, without another.
+    const wideValues = wide.map((t) => t.data as Float64Array);
     // One buffer for every candidate output widened: fresh memory costs more than the copy.
     const isolated = new Float64Array(Math.max(...wide.map((t) => t.size)));
     for (const [c, candidate] of candidates.entries()) {
