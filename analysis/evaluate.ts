@@ -134,8 +134,9 @@ export async function classifyImages(
     );
   }
   const predictions = new Int32Array(limit);
-  // Two batches in flight: a pool's workers start on the next batch while this thread prepares
-  // inputs and collects replies. Replies come in order, so progress is reported in order.
+  // Batches in flight: a pool's workers each have the next batch queued while this thread
+  // prepares inputs, collects replies or works on something else (a search's sensitivity).
+  // Replies come in order, so progress is reported in order.
   const pending: { done: Promise<void>; end: number }[] = [];
   const settle = async () => {
     const { done, end } = pending.shift()!;
@@ -157,7 +158,7 @@ export async function classifyImages(
   return predictions;
 }
 
-const BATCHES_IN_FLIGHT = 2;
+const BATCHES_IN_FLIGHT = 4;
 
 /** Images `start` to `start + count` of `set` rounded to `format`, held as `mode` says. */
 function inputImages(
