@@ -197,6 +197,8 @@ async function layerPassOn(
   const random = candidates.map((candidate) => drawsRandom(candidate.layers));
   // Asked first: the workers run while this thread runs its own share.
   const away = pool.layerPass(net, candidates.filter((_, i) => !random[i]), x, options);
+  // Handled when awaited; this keeps a failure while this thread works from being "unhandled".
+  away.catch(() => {});
   const rest = candidates.filter((_, i) => random[i]);
   const here = rest.length > 0 ? layerPass(net, rest, x, options).candidates : [];
   const { reference, candidates: there } = await away;
