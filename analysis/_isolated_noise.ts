@@ -8,15 +8,15 @@
 import type { Sequential } from "../layers/sequential.ts";
 import type { Tensor } from "../layers/tensor.ts";
 import { ErrorSums } from "./_error_sums.ts";
-import { imageBatches, layerOutputs } from "./_outputs.ts";
+import { Float64Copies, imageBatches } from "./_outputs.ts";
 
 /**
  * For each of `candidates` (the float64 `reference` in other formats), every layer's squared
  * relative L2 error alone in the candidate's format given the reference's input, by layer name:
  * the same numbers as `layerReportsOf`'s `isolated.relL2 ** 2`, summed batch by batch in image
  * order. Between layers it gives way to other tasks, so that work started before it (a pool's
- * forward passes, fed from this thread) goes on, and reports to `onProgress` how many candidates are done (in the
- * last batch).
+ * forward passes, fed from this thread) goes on; it reports to `onProgress` how many candidates
+ * are done (in the last batch).
  */
 export async function isolatedNoise(
   reference: Sequential,
@@ -26,10 +26,11 @@ export async function isolatedNoise(
 ): Promise<Map<string, number>[]> {
   const { batch = 100, onProgress } = options;
   const sums = candidates.map((candidate) => candidate.layers.map(() => new ErrorSums()));
+  const copies = new Float64Copies();
   for (const { start, part } of imageBatches(x, batch)) {
     await giveWay();
-    const wide = layerOutputs(reference, part, false, start);
-    // layerOutputs' tensors are float64 copies: their arrays are the values, without another.
+    const wide = copies.layerOutputs(reference, part, false, start);
+    // The outputs are float64 copies: their arrays are the values, without another copy.
     const wideValues = wide.map((t) => t.data as Float64Array);
     // One buffer for every candidate output widened: fresh memory costs more than the copy.
     const isolated = new Float64Array(Math.max(...wide.map((t) => t.size)));
