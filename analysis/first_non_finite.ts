@@ -72,7 +72,7 @@ export function describeFirstNonFinite(first: FirstNonFinite | null): string {
  */
 export function firstNonFinite(net: Sequential, x: Tensor, firstImage = 0): FirstNonFinite | null {
   const tally = new NonFiniteTally();
-  forwardTallying(net, x, firstImage, tally);
+  classesTallying(net, x, firstImage, tally);
   return tally.first(net.layers.map((layer) => layer.name));
 }
 
@@ -123,20 +123,32 @@ export async function classifyFindingNonFinite(
 ): Promise<{ predictions: Int32Array; firstNonFinite: FirstNonFinite | null }> {
   const tally = new NonFiniteTally();
   const predictions = await classifyImages(
-    { classify: (x, firstImage = 0) => argmaxRows(forwardTallying(net, x, firstImage, tally)) },
+    { classify: (x, firstImage = 0) => classesTallying(net, x, firstImage, tally) },
     set,
     options,
   );
   return { predictions, firstNonFinite: tally.first(net.layers.map((layer) => layer.name)) };
 }
 
-/** Runs `net` on `x`, adds every layer's output to `tally` and returns the output. */
-function forwardTallying(
+/**
+ * Runs `net` on `x`, adds every layer's output to `tally` and returns the classes, from the
+ * logits as `Sequential.classify` gives them (a narrow softmax can tie where its logits do not).
+ */
+function classesTallying(
   net: Sequential,
   x: Tensor,
   firstImage: number,
   tally: NonFiniteTally,
-): Tensor {
+): ReturnType<typeof argmaxRows> {
   tally.batch(x.toFloat64(), x.shape[0], firstImage);
-  return net.forward(x, { firstImage, trace: (_layer, y) => tally.layer(y.toFloat64()) });
+  const logits = net.logitsLayers.at(-1);
+  let classes: ReturnType<typeof argmaxRows> = new Int32Array(0);
+  net.forward(x, {
+    firstImage,
+    trace: (layer, y) => {
+      tally.layer(y.toFloat64());
+      if (layer === logits) classes = argmaxRows(y);
+    },
+  });
+  return classes;
 }

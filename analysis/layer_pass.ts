@@ -27,7 +27,7 @@ import {
 export interface CandidateRun {
   /** Every layer's output compared with the reference's. */
   layers: LayerReport[];
-  /** The class of every image: the index of its largest value at the network's last output. */
+  /** The class of every image (from its logits, as `Sequential.classify`). */
   predictions: Int32Array;
   /** The first layer whose output held an infinity or a NaN, `null` when none did. */
   firstNonFinite: FirstNonFinite | null;
@@ -95,7 +95,7 @@ export function layerPass(
       const input = roundImages(part, first, first, start);
       tally.batch(input.toFloat64(), part.shape[0], start);
       const narrow = narrowCopies.layerOutputs(candidate, input, false, start);
-      predictions.set(argmaxRows(narrow[narrow.length - 1]), start);
+      predictions.set(argmaxRows(narrow[logitsAt]), start);
       candidate.layers.forEach((layer, i) => {
         // Layers keep their outputs only until their next call: the inputs are copies.
         const isolated = isolatedCopies.copy(layer.forward(i === 0 ? part : wide[i - 1]), i);

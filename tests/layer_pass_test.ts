@@ -5,7 +5,17 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { classifyImages, deepConvNet, f64, imageBatch, storageByName, WorkerPool } from "../mod.ts";
+import {
+  classifyImages,
+  deepConvNet,
+  f64,
+  imageBatch,
+  type LabeledImages,
+  Sequential,
+  storageByName,
+  WorkerPool,
+} from "../mod.ts";
+import { Scale, Softmax } from "../layers/mod.ts";
 import { classifyFindingNonFinite, layerPass } from "../analysis/mod.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
 import { MNIST, WEIGHTS } from "./_data.ts";
@@ -32,6 +42,26 @@ Deno.test("layerPass() classifies and finds the first non-finite value as separa
     const alone = await classifyFindingNonFinite(candidates[i], set, { format, limit: IMAGES });
     assert.deepEqual(found, alone, format.name);
   }
+});
+
+Deno.test("a format's classes come from its logits, as in eval, where its softmax ties", async () => {
+  // Pixels 0 and 10 give logits 0 and 10/255; their probabilities, 0.49 and 0.51, are both 0.5
+  // in e5m2, whose logits still tell them apart.
+  const set: LabeledImages = {
+    images: new Uint8Array([0, 10]),
+    labels: new Uint8Array([1]),
+    shape: [1, 1, 1, 2],
+    classes: 2,
+  };
+  const net = new Sequential([new Scale({ factor: 1 }), new Softmax()]);
+  const e5m2 = storageByName("e5m2");
+  const narrow = net.to(e5m2);
+  const x = imageBatch(set, 0, 1, f64);
+  assert.deepEqual([...narrow.forward(x.to(e5m2)).toFloat64()], [0.5, 0.5]);
+  assert.deepEqual([...narrow.classify(x.to(e5m2))], [1]);
+  assert.deepEqual([...layerPass(net, [narrow], x).candidates[0].predictions], [1]);
+  const { predictions } = await classifyFindingNonFinite(narrow, set, { format: e5m2 });
+  assert.deepEqual([...predictions], [1]);
 });
 
 Deno.test("WorkerPool.layerPass() gives one thread's results, whatever the number of workers", async () => {
