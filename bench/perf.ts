@@ -602,8 +602,9 @@ const LAYER_BATCHES = 5;
 
 /**
  * Where f32's time goes on the wasm path, on this thread: each layer of the pass run alone on
- * its input (with the next, as one step, where inference runs the two in one pass: see
- * `Layer.forwardWith`), {@linkcode LAYER_BATCH} images a call, the fastest call over `repeat` x
+ * its input (with the next ones up to the next layer with weights, as one step, where inference
+ * runs them in one pass: see `Layer.forwardWith`; inference also goes on into that next layer,
+ * which a step does not, so that each product has a row), {@linkcode LAYER_BATCH} images a call, the fastest call over `repeat` x
  * 20 rounds of {@linkcode LAYER_BATCHES} batches, scaled to 10,000 images; its share of the
  * steps' sum and, for conv and affine, its multiply-adds' rate over the FMA peak, timed the
  * same way (the fastest of short `fma_peak` calls, one a round). Prints the table.
@@ -620,7 +621,8 @@ function layerTimes(): void {
   const steps: { name: string; first: number; run: (x: Tensor) => Tensor }[] = [];
   for (let i = 0, y = batches[0]; i < narrow.layers.length; i++) {
     const layer = narrow.layers[i];
-    const following = narrow.layers.slice(i + 1);
+    const end = narrow.layers.findIndex((next, j) => j > i && next.fanIn > 0);
+    const following = narrow.layers.slice(i + 1, end < 0 ? undefined : end);
     const fused = layer.forwardWith?.(y, following, false);
     const run = fused
       ? (x: Tensor) => layer.forwardWith!(x, following, false)!.outputs[0]

@@ -56,6 +56,18 @@ import {
   type ScaledOperands,
 } from "./_scaled_operands.ts";
 
+/** What a convolution's fused pass runs (see `Conv.forwardWith`). */
+interface Fusion {
+  formats: LayerFormats;
+  outputs: ConvOutputs;
+  /** Layers of the following ones it computes. */
+  count: number;
+  /** The tensors it writes, in order. */
+  tensors: Tensor[];
+  /** The convolution's output shape. */
+  shape: number[];
+}
+
 /**
  * Options of {@linkcode Conv}: a square kernel, or a rectangular one with `kernelWidth` (and a
  * step and border across of their own with `strideWidth` and `padWidth`).
@@ -309,8 +321,11 @@ export class Conv implements Layer {
    * ReLU's format follows, that too; all on the wasm kernels. Each image's stored outputs go
    * through the ReLU layer's own kernel in the kernels' memory before they are copied out, and
    * the pooling's kernel reads them there: this saves each of them a pass over the batch, with
-   * its copy into the memory and back. Without `keep`, the ReLU's output is not written when
-   * the pooling follows (nothing reads it; its backward needs a new forward).
+   * its copy into the memory and back. In f32 and f64 (whose stored elements are their
+   * values), what comes out goes on, image by image in the memory, into a next convolution of
+   * the format (not scaled) and the layers it takes in after it, and so on. Without `keep`,
+   * only the last output is written (nothing reads the others; the backward pass of a layer
+   * whose input was not written asks for a forward first).
    *
    * @example The same elements as the two layers one by one
    * ```ts
@@ -327,13 +342,29 @@ export class Conv implements Layer {
    * ```
    */
   forwardWith(x: Tensor, following: readonly Layer[], keep: boolean): FusedOutputs | undefined {
+    const fusion = this.#fuse(x, following, keep);
+    if (!fusion) return undefined;
+    this.#forwardOnKernels(fusion.formats, x, fusion.outputs);
+    return { fused: fusion.count, outputs: fusion.tensors };
+  }
+
+  /**
+   * What {@linkcode Conv.forwardWith} runs from this convolution on `x`: its formats, the
+   * outputs for the kernels, how many of `following` it computes and the tensors it writes
+   * (every layer's with `keep`, else the last one's); undefined when `following` does not
+   * start with a ReLU it can take in. Records every layer's input and output as their forward
+   * passes do; a layer whose input is left unwritten gets none, so that its backward asks for
+   * a forward first.
+   */
+  #fuse(x: Tensor, following: readonly Layer[], keep: boolean): Fusion | undefined {
     const [relu, pool] = following;
     if (!(relu instanceof Relu)) return undefined;
     const formats = this.#forwardFormat(x.storage);
     const after = boundaryFormats(relu.kernels, relu.storage, this.storage);
     // A scaled format's outputs are float32 values, which a ReLU on float32 carriers (f32, or
     // any scaled format) reads as they are.
-    const same = scaledSchemeOf(this.storage)
+    const scaled = scaledSchemeOf(this.storage);
+    const same = scaled
       ? after?.format.carrier === "f32"
       : after?.format.name === formats?.format.name;
     if (!formats || !same) return undefined;
@@ -341,14 +372,53 @@ export class Conv implements Layer {
     this.#input = x;
     this.#onTwin = false;
     const own = keep ? this.#output = reuse(this.#output, this.storage, shape) : undefined;
+    const reluOut = relu.fusedOutput(shape, own);
     const pooled = pool instanceof Pool && pool.fusesAfter(relu.storage) ? pool : undefined;
-    const reluOut = relu.fusedOutput(shape, own, keep || !pooled);
     const pooling = pooled &&
       { ...pooled.fusedOutput(reluOut), window: windowOf("pool", pooled.options) };
-    const reluOutputs = { ...(keep || !pooling ? { y: reluOut } : {}), pool: pooling };
-    this.#forwardOnKernels(formats, x, { y: own, relu: reluOutputs });
-    const outputs = [...(own ? [own, reluOut] : []), ...(pooling ? [pooling.y] : [])];
-    return { fused: pooling ? 2 : 1, outputs: outputs.length > 0 ? outputs : [reluOut] };
+    const handed = pooling?.y ?? reluOut;
+    // f32 and f64 values, which are their stored elements, go on into a convolution of their
+    // format in the memory, image by image, instead of through a tensor.
+    const [next, ...rest] = following.slice(pooling ? 2 : 1);
+    const { carrier } = formats.format;
+    const values = !scaled && (carrier === "f32" || carrier === "f64");
+    const chained = values && next instanceof Conv && next.#chainsAfter(handed.storage, formats)
+      ? next
+      : undefined;
+    const chain = chained ? chained.#fuse(handed, rest, keep) : undefined;
+    if (chained && chain && !keep) chained.#input = undefined;
+    const reluStored = keep || (!pooling && !chain);
+    if (!reluStored) relu.fusedAway();
+    const poolStored = keep || !chain;
+    const then = chained && chain && {
+      weights: chained.params.W,
+      bias: chained.params.b,
+      geometry: { ...chained.#window, oh: chain.shape[2], ow: chain.shape[3] },
+      outputs: chain.outputs,
+    };
+    const reluOutputs = {
+      ...(reluStored ? { y: reluOut } : {}),
+      pool: pooling && { ...pooling, store: poolStored },
+      then,
+    };
+    const tensors = [
+      ...(own ? [own] : []),
+      ...(reluStored ? [reluOut] : []),
+      ...(pooling && poolStored ? [pooling.y] : []),
+      ...(chain?.tensors ?? []),
+    ];
+    const count = (pooling ? 2 : 1) + (chain ? 1 + chain.count : 0);
+    return { formats, outputs: { y: own, relu: reluOutputs }, count, tensors, shape };
+  }
+
+  /**
+   * Whether this convolution can read the values a convolution of `formats` hands on in the
+   * memory, stored in `input`: in the same format, on the wasm kernels, without a scale.
+   */
+  #chainsAfter(input: Storage, formats: LayerFormats): boolean {
+    const own = this.#forwardFormat(input);
+    const { name } = formats.format;
+    return !scaledSchemeOf(this.storage) && own?.format.name === name && own.input.name === name;
   }
 
   /**

@@ -85,13 +85,20 @@ export class Relu implements Layer {
    * The tensor `forward` fills for an input of `shape`, for a layer that computes this ReLU
    * within its own pass (see {@linkcode Layer.forwardWith}): kept as this layer's output, with
    * `input` as the input `backward` reads, or else the output itself, which is positive
-   * exactly where the input was. Unless `stored` (when the pass goes on into the next layer
-   * without writing this one's output), backward has nothing to read until the next forward.
+   * exactly where the input was.
    */
-  fusedOutput(shape: readonly number[], input?: Tensor, stored = true): Tensor {
+  fusedOutput(shape: readonly number[], input?: Tensor): Tensor {
     const y = this.#output = reuse(this.#output, this.storage, shape);
-    this.#input = stored ? input ?? y : undefined;
+    this.#input = input ?? y;
     return y;
+  }
+
+  /**
+   * For a layer whose pass computed this ReLU without writing its output (it went on into the
+   * next layer in the memory): backward has nothing to read until the next forward.
+   */
+  fusedAway(): void {
+    this.#input = undefined;
   }
 
   /** dout where the input was positive, 0 elsewhere. */

@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { f32, f64, type Storage, storageByName, Tensor } from "../mod.ts";
+import { deepConvNet, f32, f64, type Storage, storageByName, Tensor } from "../mod.ts";
 import { STORAGES } from "../layers/storage/mod.ts";
 import { Conv, Pool, Relu, Sequential } from "../layers/mod.ts";
 import { randomValues } from "./_gradcheck.ts";
@@ -128,4 +128,64 @@ Deno.test("inference fuses conv, relu and pool, and a trace still sees every out
     net.forward(x, { train: true });
     assert.deepEqual(calls, [1, 1, 1, 3], `${storage.name}: training runs the layers one by one`);
   }
+});
+
+Deno.test("f32 and f64 convolutions hand their values on to the next one in the memory", () => {
+  const formats = [f32, f64, ...["bf16", "e4m3", "mxfp4"].map(storageByName)];
+  for (const storage of formats) {
+    const conv = (inChannels: number, outChannels: number) => {
+      const layer = new Conv({
+        inChannels,
+        outChannels,
+        kernel: 3,
+        pad: 1,
+        storage,
+        kernels: "wasm",
+      });
+      layer.params.W.set(randomValues(layer.params.W.size, 40 + inChannels));
+      layer.params.b.set(randomValues(outChannels, 50 + outChannels));
+      return layer;
+    };
+    const relu = () => new Relu({ storage, kernels: "wasm" });
+    const first = conv(3, 4);
+    const layers = [
+      first,
+      relu(),
+      conv(4, 7),
+      relu(),
+      new Pool({ size: 2, storage, kernels: "wasm" }),
+      conv(7, 5),
+      relu(),
+    ];
+    const net = new Sequential(layers);
+    const x = Tensor.from(storage, [3, 3, 8, 9], randomValues(3 * 3 * 8 * 9, 37));
+    const apart: Uint8Array[] = [];
+    let y = x;
+    for (const layer of layers) apart.push(bytes(y = layer.forward(y)));
+    const chains = storage === f32 || storage === f64;
+    const fused = first.forwardWith(x, layers.slice(1), false)!;
+    assert.equal(fused.fused, chains ? 6 : 1, storage.name);
+    assert.deepEqual(fused.outputs.map(bytes), [apart[chains ? 6 : 1]], storage.name);
+    const kept = first.forwardWith(x, layers.slice(1), true)!;
+    assert.deepEqual(kept.outputs.map(bytes), apart.slice(0, chains ? 7 : 2), storage.name);
+    const traced: Uint8Array[] = [];
+    net.forward(x, { trace: (_layer, output) => traced.push(bytes(output)) });
+    assert.deepEqual(traced, apart, storage.name);
+    assert.deepEqual(bytes(net.forward(x)), apart[6], storage.name);
+    if (chains) {
+      // Inputs that were never written: backward asks for a forward first.
+      const dy = gradientOf(layers[2].forward(layers[1].forward(layers[0].forward(x))), 38);
+      net.forward(x);
+      assert.throws(() => layers[2].backward(dy), /call forward first/, storage.name);
+    }
+  }
+});
+
+Deno.test("DeepConvNet's inference in f32 gives the bytes of its layers one by one", () => {
+  const net = deepConvNet({ seed: 3 }).withKernels("wasm").to(f32);
+  const x = Tensor.from(f32, [7, 1, 28, 28], randomValues(7 * 784, 39));
+  let y = x;
+  for (const layer of net.layers) y = layer.forward(y);
+  const apart = bytes(y);
+  assert.deepEqual(bytes(net.forward(x)), apart);
 });

@@ -34,6 +34,8 @@ import {
   placeWords,
   regionBytes,
   reserveStaging,
+  type Staging,
+  storedBytes,
   storeValues,
   valueBytes,
   type WasmFormat,
@@ -54,15 +56,31 @@ export interface ConvGeometry extends Window {
 export interface ConvOutputs {
   /** The convolution's outputs. */
   y?: Tensor;
-  /** With it, ReLU applied to them: stored into `relu.y`, and pooled into `relu.pool`. */
-  relu?: { y?: Tensor; pool?: PooledOutputs };
+  /**
+   * With it, ReLU applied to them: stored into `relu.y`, pooled into `relu.pool`, and what
+   * results (the ReLU's values, or the maxima) read by the convolution `relu.then`.
+   */
+  relu?: { y?: Tensor; pool?: PooledOutputs; then?: ChainedConv };
 }
 
-/** A max pooling's outputs and window (see `poolForward`). */
+/** A max pooling's outputs and window (see `poolForward`); `y` unwritten when `store` is false. */
 export interface PooledOutputs {
   y: Tensor;
   argmax: Int32Array;
   window: Window;
+  store?: boolean;
+}
+
+/**
+ * A convolution that reads the values the one before it hands on, image by image in the
+ * memory, instead of a tensor: both in f32 or both in f64, whose stored elements are their
+ * values (a coded format's ReLU works on its codes, not on the values in the memory).
+ */
+export interface ChainedConv {
+  weights: Tensor;
+  bias: Tensor;
+  geometry: ConvGeometry;
+  outputs: ConvOutputs;
 }
 
 /** Packed weights (see `packA`) and their bias, in the memory. */
@@ -90,22 +108,33 @@ export function convForward(
 ): void {
   const { format, input } = formats;
   const kernels = requireKernels();
+  withRegions((reserve) => {
+    const filters = placeFilters(kernels, format, reserve, tensors, quantization);
+    convolve(kernels, format, reserve, filters, tensors, geometry, input, quantization);
+  });
+}
+
+/** The weights packed (quantized first with `quantization`) and the bias, in the memory. */
+function placeFilters(
+  kernels: Kernels,
+  format: WasmFormat,
+  reserve: (bytes: number) => number,
+  tensors: { weights: Tensor; bias: Tensor },
+  quantization?: ProductQuantization,
+): Filters {
   const { weights, bias } = tensors;
   const [outC, channels, kh, kw] = weights.shape;
   const taps = channels * kh * kw;
   const bytes = valueBytes(format);
-  withRegions((reserve) => {
-    const raw = reserve(regionBytes(outC * taps, bytes));
-    const packed = reserve(packedBytes(kernels, format, outC, taps));
-    const b = reserve(regionBytes(outC, bytes));
-    const staging = reserveStaging(format, reserve, outC * taps);
-    loadValues(kernels, staging, weights.data, 0, outC * taps, raw);
-    if (quantization) quantizeInMemory(kernels, quantization, "weights", raw, outC * taps);
-    packA(kernels, format, raw, { m: outC, k: taps }, packed);
-    loadValues(kernels, staging, bias.data, 0, outC, b);
-    const filters = { count: outC, packed, bias: b };
-    convolve(kernels, format, reserve, filters, tensors, geometry, input, quantization);
-  });
+  const raw = reserve(regionBytes(outC * taps, bytes));
+  const packed = reserve(packedBytes(kernels, format, outC, taps));
+  const b = reserve(regionBytes(outC, bytes));
+  const staging = reserveStaging(format, reserve, outC * taps);
+  loadValues(kernels, staging, weights.data, 0, outC * taps, raw);
+  if (quantization) quantizeInMemory(kernels, quantization, "weights", raw, outC * taps);
+  packA(kernels, format, raw, { m: outC, k: taps }, packed);
+  loadValues(kernels, staging, bias.data, 0, outC, b);
+  return { count: outC, packed, bias: b };
 }
 
 /**
@@ -307,9 +336,9 @@ function col2imBack(
 
 /**
  * `y` = conv(`x`) with filters already in the memory, image by image, in `format`, `x` stored
- * in `input`, and its ReLU into `relu` when given; the regions it needs come from `reserve`.
- * With `quantization`, the whole batch is loaded and quantized first (a per-tensor scale needs
- * all of it), and each image is read where it lies.
+ * in `input`, and the layers after it as `tensors` says (see {@linkcode ConvOutputs}); the
+ * regions it needs come from `reserve`. With `quantization`, the whole batch is loaded and
+ * quantized first (a per-tensor scale needs all of it), and each image is read where it lies.
  */
 function convolve(
   kernels: Kernels,
@@ -321,33 +350,31 @@ function convolve(
   input: WasmFormat = format,
   quantization?: ProductQuantization,
 ): void {
-  const { x, y, relu } = tensors;
-  const { kh, kw, sh, sw, ph, pw, oh, ow } = geometry;
+  const { x } = tensors;
   const [n, channels, h, w] = x.shape;
-  const outC = filters.count;
-  const taps = channels * kh * kw;
-  const hp = h + 2 * ph;
-  const wp = w + 2 * pw;
-  const unit = sh === 1 && sw === 1;
-  const positions = oh * ow;
   const imageSize = channels * h * w;
   const bytes = valueBytes(format);
-  const tables = unit
-    ? convTables({ channels, hp, wp, kh, kw, oh, ow }, halfLanes(format), bytes)
-    : rowMajorTables(taps, positions, positions, halfLanes(format), bytes);
   const image = reserve(regionBytes(imageSize, bytes));
-  const padded = reserve(channels * hp * wp * bytes + READ_PAST);
-  const col = unit ? padded : reserve(regionBytes(taps * positions, bytes));
-  const out = reserve(regionBytes(outC * positions, bytes));
   const loaded = quantization ? x.size : imageSize;
-  const staging = reserveStaging(format, reserve, loaded, outC * positions);
+  const staging = reserveStaging(
+    format,
+    reserve,
+    loaded,
+    filters.count * geometry.oh * geometry.ow,
+  );
   const from = inputStaging({ format, input }, staging, reserve, loaded);
-  const placed = putTables(tables, reserve);
-  const reluCodes = relu ? reluTable(reserve, format) : 0;
-  const pool = relu?.pool;
-  const shape = { shape: [n, outC, oh, ow] };
-  const poolImage = pool && imagePooler(staging, reserve, { x: shape, ...pool }, pool.window);
-  const count = outC * positions;
+  const convolveImage = imageConvolver(
+    kernels,
+    format,
+    reserve,
+    filters,
+    {
+      ...tensors,
+      shape: x.shape,
+    },
+    geometry,
+    staging,
+  );
   const batch = quantization ? reserve(regionBytes(x.size, bytes)) : 0;
   if (quantization) {
     loadValues(kernels, from, x.data, 0, x.size, batch);
@@ -355,7 +382,59 @@ function convolve(
   }
   for (let i = 0; i < n; i++) {
     if (!quantization) loadValues(kernels, from, x.data, i * imageSize, imageSize, image);
-    const source = quantization ? batch + i * imageSize * bytes : image;
+    convolveImage(quantization ? batch + i * imageSize * bytes : image, i);
+  }
+}
+
+/**
+ * The work of a convolution on one image of `tensors.shape` whose values are in the memory:
+ * returns the function that convolves image `i` from its values at `source` and stores or hands
+ * on what follows as `tensors` says (see {@linkcode ConvOutputs}), narrowing through `staging`.
+ */
+function imageConvolver(
+  kernels: Kernels,
+  format: WasmFormat,
+  reserve: (bytes: number) => number,
+  filters: Filters,
+  tensors: { shape: readonly number[] } & ConvOutputs,
+  geometry: ConvGeometry,
+  staging: Staging,
+): (source: number, i: number) => void {
+  const { shape, y, relu } = tensors;
+  const { kh, kw, sh, sw, ph, pw, oh, ow } = geometry;
+  const [n, channels, h, w] = shape;
+  const outC = filters.count;
+  const taps = channels * kh * kw;
+  const hp = h + 2 * ph;
+  const wp = w + 2 * pw;
+  const unit = sh === 1 && sw === 1;
+  const positions = oh * ow;
+  const bytes = valueBytes(format);
+  const tables = unit
+    ? convTables({ channels, hp, wp, kh, kw, oh, ow }, halfLanes(format), bytes)
+    : rowMajorTables(taps, positions, positions, halfLanes(format), bytes);
+  const padded = reserve(channels * hp * wp * bytes + READ_PAST);
+  const col = unit ? padded : reserve(regionBytes(taps * positions, bytes));
+  const out = reserve(regionBytes(outC * positions, bytes));
+  const placed = putTables(tables, reserve);
+  const reluCodes = relu ? reluTable(reserve, format) : 0;
+  const pool = relu?.pool;
+  const poolImage = pool &&
+    imagePooler(
+      staging,
+      reserve,
+      { x: { shape: [n, outC, oh, ow] }, ...pool },
+      pool.window,
+      pool.store,
+    );
+  const then = relu?.then;
+  if (then && storedBytes(format) < 4) {
+    throw new TypeError(`Cannot chain convolutions in ${format.name}: expected f32 or f64`);
+  }
+  const next = then &&
+    chainedConvolver(kernels, format, reserve, then, pool?.y.shape ?? [n, outC, oh, ow]);
+  const count = outC * positions;
+  return (source, i) => {
     kernels.pad_image(source, channels, h, w, ph, pw, padded, bytes, READ_PAST);
     if (!unit) {
       kernels.im2col(padded, channels, hp, wp, kh, kw, sh, sw, oh, ow, col, positions, bytes);
@@ -373,14 +452,31 @@ function convolve(
     });
     const stored = narrowValues(kernels, staging, out, count);
     if (y) copyOut(format, stored, y.data, i * count, count);
-    if (!relu) continue;
+    if (!relu) return;
     // The ReLU layer's own operation on the stored elements, while they are in the cache.
     reluInPlace(kernels, format, stored, count, reluCodes);
     if (relu.y) copyOut(format, stored, relu.y.data, i * count, count);
+    let values = out;
     if (poolImage) {
       // The pooling layer's, on the values of those elements (exact: the maxima are stored).
       widenValues(kernels, staging, count, out);
-      poolImage(out, i);
+      values = poolImage(out, i);
     }
-  }
+    next?.(values, i);
+  };
+}
+
+/** {@linkcode imageConvolver} for a convolution in a chain (see {@linkcode ChainedConv}). */
+function chainedConvolver(
+  kernels: Kernels,
+  format: WasmFormat,
+  reserve: (bytes: number) => number,
+  chained: ChainedConv,
+  shape: readonly number[],
+): (source: number, i: number) => void {
+  const filters = placeFilters(kernels, format, reserve, chained);
+  const { oh, ow } = chained.geometry;
+  const staging = reserveStaging(format, reserve, filters.count * oh * ow);
+  const tensors = { ...chained.outputs, shape };
+  return imageConvolver(kernels, format, reserve, filters, tensors, chained.geometry, staging);
 }

@@ -55,15 +55,18 @@ export function poolForward(
 /**
  * Max pooling image by image of values already in the memory, into `y` (N, C, OH, OW) and
  * `argmax`, through `staging` (of y's format, with room for an image of y): returns the function
- * that pools image `i` of `x`'s shape (only its shape is read) from the values at `values`.
- * The loop body of {@linkcode poolForward}, for a layer that pools its own outputs.
+ * that pools image `i` of `x`'s shape (only its shape is read) from the values at `values`, and
+ * returns where the maxima's values are in the memory. The loop body of
+ * {@linkcode poolForward}, for a layer that pools its own outputs; `store` false leaves `y`
+ * unwritten (for one that hands the maxima on in the memory), the argmax is always written.
  */
 export function imagePooler(
   staging: Staging,
   reserve: (bytes: number) => number,
   tensors: { x: { shape: readonly number[] }; y: Tensor; argmax: Int32Array },
   window: Window,
-): (values: number, i: number) => void {
+  store = true,
+): (values: number, i: number) => number {
   const kernels = requireKernels();
   const { x, y, argmax } = tensors;
   const [, channels, h, w] = x.shape;
@@ -76,8 +79,9 @@ export function imagePooler(
   const win = placeWords(reserve, windowWords(window));
   return (values, i) => {
     pool(values, channels, h, w, win, oh, ow, out, at);
-    storeValues(kernels, staging, out, y.data, i * outSize, outSize);
+    if (store) storeValues(kernels, staging, out, y.data, i * outSize, outSize);
     argmax.set(new Int32Array(heap(), at, outSize), i * outSize);
+    return out;
   };
 }
 
