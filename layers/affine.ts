@@ -270,7 +270,6 @@ export class Affine implements Layer {
     return dx;
   }
 
-  /** The wasm formats the forward pass of an input stored in `input` runs in, if any. */
   /** The forward pass of a scaled format on the float32 twin, on quantized operands. */
   #forwardOnTwin(x: Tensor): Tensor {
     this.#twin ??= new Affine({
@@ -282,6 +281,7 @@ export class Affine implements Layer {
     return scaledForward(this.#twin, this.scaledOperands(x)!, this.params.b, x, this.storage);
   }
 
+  /** The wasm formats the forward pass of an input stored in `input` runs in, if any. */
   #forwardFormat(input: Storage): LayerFormats | undefined {
     return productFormat(this.kernels, this.storage, input, this.accumulator);
   }
