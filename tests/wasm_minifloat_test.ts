@@ -13,6 +13,7 @@ import {
   type MinifloatOptions,
   ROUNDING_MODES,
   type Storage,
+  storageByName,
 } from "../layers/storage/mod.ts";
 import { heap, requireKernels, withRegions } from "../layers/wasm/kernels.ts";
 import { minifloatCodec } from "../layers/wasm/minifloat_codec.ts";
@@ -202,6 +203,22 @@ function minifloatCodecValues(storage: Storage): Float64Array {
   storage.read(codes, 0, values, 0, count);
   return values;
 }
+
+Deno.test("building a stochastic format's codec draws nothing from its stream", () => {
+  for (const name of ["e3m4-sr7", "e5m2-sr3-bits4", "e5m10-sr1"]) {
+    const storage = storageByName(name);
+    const next = () => {
+      const numbers = new Uint32Array(4);
+      storage.stream!.draw!(numbers);
+      return [...numbers];
+    };
+    storage.stream!.restart(5);
+    const untouched = next();
+    storage.stream!.restart(5);
+    assert.ok(minifloatCodec(storage), name);
+    assert.deepEqual(next(), untouched, name);
+  }
+});
 
 Deno.test("widen_u8 gives every code's value; map_u8 with the ReLU table gives ReLU's codes", () => {
   for (const options of FORMATS) {

@@ -87,10 +87,23 @@ export function minifloatCodec(storage: Storage): MinifloatCodec | undefined {
   const codes = 2 ** (8 * codeBytes);
   const decode = new Float32Array(codes);
   decode.set(values);
-  // ReLU as the TypeScript layer computes it: each code read, +0 for a negative value,
-  // written back by the format's own rounding.
+  // ReLU as the TypeScript layer computes it: each code read, +0 for a negative value, written
+  // back. A finite value is the format's own, stored as the first code holding it (codes that
+  // share a value, as flushed subnormals do, are written as the first); a NaN is stored as the
+  // format's NaN, +Infinity as its overflow says. So the table needs no write, which would draw
+  // a stochastic format's numbers from its stream wherever the codec is first built.
+  const first = new Map<number, number>();
+  let negativeZero = -1;
+  values.forEach((v, code) => {
+    if (Object.is(v, -0)) negativeZero = negativeZero < 0 ? code : negativeZero;
+    else if (!first.has(v)) first.set(v, code);
+  });
   const relu = storage.alloc(codes) as Uint8Array | Uint16Array;
-  storage.write(values.map((v) => v < 0 ? 0 : v), 0, relu, 0, values.length);
+  values.forEach((v, code) => {
+    if (v !== v) relu[code] = parts.nan;
+    else if (v === Infinity) relu[code] = parts.overflow;
+    else relu[code] = Object.is(v, -0) ? negativeZero : first.get(v < 0 ? 0 : v)!;
+  });
   const on = codeBytes === 1 ? 0xff : 0xffff;
   const mask = Array.from(decode, (v) => v > 0 ? on : 0);
   const positive = codeBytes === 1 ? Uint8Array.from(mask) : Uint16Array.from(mask);
