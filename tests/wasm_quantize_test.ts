@@ -15,6 +15,7 @@ import {
   scaledStorage,
 } from "../layers/storage/mod.ts";
 import { quantizeOperandWasm } from "../layers/wasm/quantize.ts";
+import { nvfp4TensorScale } from "../layers/storage/scaled.ts";
 import { randomValues } from "./_gradcheck.ts";
 
 /** Values over many binades, every fifth one special. */
@@ -52,6 +53,43 @@ function assertSame(name: string, values: Float32Array, amax?: number): void {
       }
     }
   }
+}
+
+Deno.test("NVFP4 elements at and next to every rounding boundary of E2M1 round as on TypeScript", () => {
+  const scheme = scaledStorage("nvfp4")!.scaled;
+  const boundaries = [0.25, 0.75, 1.25, 1.75, 2.5, 3.5, 5];
+  const blockScales = [1, 1.125, 0.75, 448, 2 ** -9, 13, 0.4375];
+  // A tensor scale that is a power of two makes boundaries exact float32 values (ties), one that
+  // is not leaves them between float32 neighbours.
+  for (const amax of [6 * 448 * 2 ** -3, 1000, 3.7e-3]) {
+    const tensor = nvfp4TensorScale(amax);
+    const columns = blockScales.length * boundaries.length;
+    // Shaped (1, 16, columns): each column one block of 16, its first value setting the scale.
+    const values = new Float32Array(16 * columns);
+    blockScales.forEach((b, i) => {
+      boundaries.forEach((t, k) => {
+        const column = i * boundaries.length + k;
+        const s = b * tensor;
+        const near = Math.fround(t * s);
+        const up = nextFloat32(near, 1), down = nextFloat32(near, -1);
+        const row = [6 * s, near, up, down, -near, -up, -down, t * s * 0.999, 0, -0];
+        row.forEach((v, r) => values[r * columns + column] = v);
+      });
+    });
+    const layout: OperandLayout = { outer: 1, length: 16, inner: columns, channels: "outer" };
+    const reference = values.slice();
+    const fast = quantizeOperandWasm(scheme, values, layout, "activations", amax);
+    quantizeOperand(scheme, reference, layout, "activations", amax);
+    fast.forEach((v, i) => assert.ok(Object.is(v, reference[i]), `amax ${amax} element ${i}`));
+  }
+});
+
+/** The float32 next to `x` (a float32) toward +Infinity (direction 1) or -Infinity (-1). */
+function nextFloat32(x: number, direction: 1 | -1): number {
+  const bits = new Float32Array([x]);
+  const word = new Int32Array(bits.buffer);
+  word[0] += x >= 0 === direction > 0 ? 1 : -1;
+  return bits[0];
 }
 
 Deno.test("wasm quantization equals quantizeOperand in every scaled format and scale rule", () => {

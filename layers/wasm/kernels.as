@@ -1578,6 +1578,104 @@ const FLOOR = 0, CEIL = 1, EVEN = 2, RCEIL = 3, NVFP4 = 4;
   return true;
 }
 
+/** The largest float32 at most x, a positive float64. */
+// @ts-ignore: decorator
+@inline function f32AtMost(x: f64): f32 {
+  const f = <f32>x;
+  return <f64>f > x ? reinterpret<f32>(reinterpret<u32>(f) - 1) : f;
+}
+
+/** The largest float32 below the smallest float32 at least x, a positive float64. */
+// @ts-ignore: decorator
+@inline function f32BelowAtLeast(x: f64): f32 {
+  const f = <f32>x;
+  return <f64>f < x ? f : reinterpret<f32>(reinterpret<u32>(f) - 1);
+}
+
+/** Four float32 lanes. */
+// @ts-ignore: decorator
+@inline function lanes4(a: f32, b: f32, c: f32, d: f32): v128 {
+  return f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(a), 1, b), 2, c), 3, d);
+}
+
+/**
+ * The float32 a magnitude must exceed to pass the rounding boundary t · s (exact in float64):
+ * t · s rounded down, or with `even` (a tie goes up, so t · s itself passes) the float32 below
+ * t · s rounded up. A zero scale (a block that becomes zeros): Infinity, which nothing passes.
+ */
+// @ts-ignore: decorator
+@inline function passes(t: f64, even: bool, s: f64): f32 {
+  return s == 0 ? Infinity : even ? f32BelowAtLeast(t * s) : f32AtMost(t * s);
+}
+
+/** {@link passes} for the scales of four lanes. */
+// @ts-ignore: decorator
+@inline function passes4(t: f64, even: bool, s0: f64, s1: f64, s2: f64, s3: f64): v128 {
+  return lanes4(passes(t, even, s0), passes(t, even, s1), passes(t, even, s2), passes(t, even, s3));
+}
+
+/** q times the scales of four lanes, each rounded once to float32. */
+// @ts-ignore: decorator
+@inline function products4(q: f64, s0: f64, s1: f64, s2: f64, s3: f64): v128 {
+  return lanes4(<f32>(q * s0), <f32>(q * s1), <f32>(q * s2), <f32>(q * s3));
+}
+
+/**
+ * One NVFP4 block of four adjacent columns (lanes), n rows `inner` elements apart at `at`, its
+ * E2M1 elements rounded to nearest even in float32 SIMD; false (nothing written) when a lane
+ * holds a NaN or an infinity. The reference rounds v / s (s the block scale times the tensor
+ * scale, exact in float64) to E2M1, whose rounding boundaries are t = 0.25, 0.75, ..., 5, ties
+ * going to the even neighbour; t · s is exact in float64, and the float64 quotient equals t only
+ * when v = t · s exactly (a float32 v lies at least 2^-31 · t · s away otherwise), so each
+ * decision is v against t · s, which a float32 compare makes against that product rounded down
+ * (v > t · s) or the float32 below it rounded up (v >= t · s). Each result, q · s rounded to
+ * float32, is computed per block in float64. A zero block scale gives +0.
+ */
+// @ts-ignore: decorator
+@inline function quantizeNvfp4Columns(at: usize, n: i32, inner: i32, tensor: f64): bool {
+  const step = <usize>inner << 2;
+  let amax = f32x4.splat(0);
+  for (let j = 0; j < n; j++) amax = f32x4.max(amax, f32x4.abs(v128.load(at + <usize>j * step)));
+  if (!i32x4.all_true(f32x4.lt(amax, f32x4.splat(Infinity)))) return false;
+  const s0 = nvfp4BlockScale(<f64>f32x4.extract_lane(amax, 0), tensor) * tensor;
+  const s1 = nvfp4BlockScale(<f64>f32x4.extract_lane(amax, 1), tensor) * tensor;
+  const s2 = nvfp4BlockScale(<f64>f32x4.extract_lane(amax, 2), tensor) * tensor;
+  const s3 = nvfp4BlockScale(<f64>f32x4.extract_lane(amax, 3), tensor) * tensor;
+  // Ties at 0.25, 1.25, 2.5 and 5 go down (to the even code), at 0.75, 1.75 and 3.5 up.
+  const g1 = passes4(0.25, false, s0, s1, s2, s3), g2 = passes4(0.75, true, s0, s1, s2, s3);
+  const g3 = passes4(1.25, false, s0, s1, s2, s3), g4 = passes4(1.75, true, s0, s1, s2, s3);
+  const g5 = passes4(2.5, false, s0, s1, s2, s3), g6 = passes4(3.5, true, s0, s1, s2, s3);
+  const g7 = passes4(5, false, s0, s1, s2, s3);
+  const q1 = products4(0.5, s0, s1, s2, s3), q2 = products4(1, s0, s1, s2, s3);
+  const q3 = products4(1.5, s0, s1, s2, s3), q4 = products4(2, s0, s1, s2, s3);
+  const q5 = products4(3, s0, s1, s2, s3), q6 = products4(4, s0, s1, s2, s3);
+  const q7 = products4(6, s0, s1, s2, s3);
+  const sign = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(
+    s0 == 0 ? 0 : 0x80000000), 1, s1 == 0 ? 0 : 0x80000000), 2, s2 == 0 ? 0 : 0x80000000), 3,
+    s3 == 0 ? 0 : 0x80000000);
+  for (let j = 0; j < n; j++) {
+    const p = at + <usize>j * step;
+    const v = v128.load(p);
+    const a = f32x4.abs(v);
+    let r = v128.and(q1, f32x4.gt(a, g1));
+    r = v128.bitselect(q2, r, f32x4.gt(a, g2));
+    r = v128.bitselect(q3, r, f32x4.gt(a, g3));
+    r = v128.bitselect(q4, r, f32x4.gt(a, g4));
+    r = v128.bitselect(q5, r, f32x4.gt(a, g5));
+    r = v128.bitselect(q6, r, f32x4.gt(a, g6));
+    r = v128.bitselect(q7, r, f32x4.gt(a, g7));
+    v128.store(p, v128.or(r, v128.and(v, sign)));
+  }
+  return true;
+}
+
+/** An NVFP4 block's scale: its amax / 6 over the tensor scale, rounded to E4M3 (to nearest even). */
+// @ts-ignore: decorator
+@inline function nvfp4BlockScale(amax: f64, tensor: f64): f64 {
+  // E4M3: 3 fraction bits, emin -6, largest normal 448
+  return roundElement(amax / 6 / tensor, 3, -6, 448, NEAREST_EVEN);
+}
+
 /** n values `inner` elements apart at at set to +0 (an NVFP4 block whose scale is zero). */
 // @ts-ignore: decorator
 @inline function zeroColumn(at: usize, n: i32, inner: i32): void {
@@ -1593,8 +1691,7 @@ const FLOOR = 0, CEIL = 1, EVEN = 2, RCEIL = 3, NVFP4 = 4;
   const amax = amax_f32(at, n, inner);
   let scale: f64;
   if (rule == NVFP4) {
-    // E4M3: 3 fraction bits, emin -6, largest normal 448, to nearest even
-    const block = roundElement(amax / 6 / tensor, 3, -6, 448, NEAREST_EVEN);
+    const block = nvfp4BlockScale(amax, tensor);
     if (block == 0) {
       zeroColumn(at, n, inner);
       return;
@@ -1610,41 +1707,30 @@ const FLOOR = 0, CEIL = 1, EVEN = 2, RCEIL = 3, NVFP4 = 4;
  * Quantizes the f32 tensor at p, shaped (outer, length, inner), in blocks of blockSize along
  * length (the last one partial), each block with its own scale: the MX rules, a power of two
  * (scaled.ts's quantizeMxBlock), or NVFP4, the block's amax / 6 over the tensor scale `tensor`
- * rounded to E4M3, times `tensor` (a block whose scale rounds to zero becomes zeros). MX blocks
- * rounded to nearest even go four columns at a time (quantizeMxColumns) where inner allows.
+ * rounded to E4M3, times `tensor` (a block whose scale rounds to zero becomes zeros). Blocks
+ * rounded to nearest even go four columns at a time where inner allows (quantizeMxColumns,
+ * quantizeNvfp4Columns).
  */
 export function quantize_blocks(
   p: usize, outer: i32, length: i32, inner: i32, blockSize: i32, rule: i32, tensor: f64,
   fractionBits: i32, emin: i32, emax: i32, maxNormal: f64, mode: i32,
 ): void {
-  const simd = rule != NVFP4 && mode == NEAREST_EVEN;
-  const pairs = rule == NVFP4 && mode == NEAREST_EVEN;
+  // Four columns at a time in SIMD: MX blocks, and NVFP4's E2M1 elements under a finite
+  // positive tensor scale; the rest, one column at a time.
+  const nvfp4 = rule == NVFP4 && fractionBits == 1 && emin == 0 && maxNormal == 6 &&
+    tensor > 0 && tensor < Infinity;
+  const columns = mode == NEAREST_EVEN && (rule != NVFP4 || nvfp4);
   for (let o = 0; o < outer; o++) {
     let i = 0;
-    for (; pairs && i + 2 <= inner; i += 2) {
+    for (; columns && i + 4 <= inner; i += 4) {
       const start = p + ((<usize>o * <usize>length * <usize>inner + <usize>i) << 2);
       for (let b = 0; b < length; b += blockSize) {
         const at = start + ((<usize>b * <usize>inner) << 2);
         const n = min(blockSize, length - b);
-        // E4M3 block scales of the two columns, as quantizeBlock computes them
-        const block0 = roundElement(amax_f32(at, n, inner) / 6 / tensor, 3, -6, 448, NEAREST_EVEN);
-        const block1 = roundElement(amax_f32(at + 4, n, inner) / 6 / tensor, 3, -6, 448, NEAREST_EVEN);
-        // A block whose scale rounds to zero becomes zeros (quantizeBlock): its lane computes
-        // with scale 1 (finite, its values tiny), and is then overwritten.
-        const scale0 = block0 == 0 ? 1 : block0 * tensor;
-        const scale1 = block1 == 0 ? 1 : block1 * tensor;
-        const scales = f64x2.replace_lane(f64x2.splat(scale0), 1, scale1);
-        quantizePairs(at, n, <usize>inner << 2, scales, fractionBits, emin, maxNormal);
-        if (block0 == 0) zeroColumn(at, n, inner);
-        if (block1 == 0) zeroColumn(at + 4, n, inner);
-      }
-    }
-    for (; simd && i + 4 <= inner; i += 4) {
-      const start = p + ((<usize>o * <usize>length * <usize>inner + <usize>i) << 2);
-      for (let b = 0; b < length; b += blockSize) {
-        const at = start + ((<usize>b * <usize>inner) << 2);
-        const n = min(blockSize, length - b);
-        if (quantizeMxColumns(at, n, inner, rule, fractionBits, emin, emax, maxNormal)) continue;
+        const done = rule == NVFP4
+          ? quantizeNvfp4Columns(at, n, inner, tensor)
+          : quantizeMxColumns(at, n, inner, rule, fractionBits, emin, emax, maxNormal);
+        if (done) continue;
         for (let c: usize = 0; c < 4; c++) {
           quantizeBlock(at + (c << 2), n, inner, rule, tensor, fractionBits, emin, emax, maxNormal, mode);
         }
