@@ -1534,6 +1534,17 @@ const FLOOR = 0, CEIL = 1, EVEN = 2, RCEIL = 3, NVFP4 = 4;
 }
 
 /**
+ * The amax of each of four adjacent columns (lanes), n rows `step` bytes apart at `at`: a NaN
+ * stays NaN (wasm's max keeps it), an infinity stays the largest.
+ */
+// @ts-ignore: decorator
+@inline function columnAmaxes(at: usize, n: i32, step: usize): v128 {
+  let amax = f32x4.splat(0);
+  for (let j = 0; j < n; j++) amax = f32x4.max(amax, f32x4.abs(v128.load(at + <usize>j * step)));
+  return amax;
+}
+
+/**
  * One MX block of four adjacent columns (lanes), n rows `inner` elements apart at `at`, with
  * the elements rounded to nearest even, in float32 SIMD; false (nothing written) when a lane
  * holds a NaN or an infinity. The same values as the scalar code: v / 2^E is exact in float32
@@ -1546,8 +1557,7 @@ const FLOOR = 0, CEIL = 1, EVEN = 2, RCEIL = 3, NVFP4 = 4;
   at: usize, n: i32, inner: i32, rule: i32, fractionBits: i32, emin: i32, emax: i32, maxNormal: f64,
 ): bool {
   const step = <usize>inner << 2;
-  let amax = f32x4.splat(0);
-  for (let j = 0; j < n; j++) amax = f32x4.max(amax, f32x4.abs(v128.load(at + <usize>j * step)));
+  const amax = columnAmaxes(at, n, step);
   if (!i32x4.all_true(f32x4.lt(amax, f32x4.splat(Infinity)))) return false;
   const e0 = sharedExponent(rule, <f64>f32x4.extract_lane(amax, 0), fractionBits, emax, maxNormal);
   const e1 = sharedExponent(rule, <f64>f32x4.extract_lane(amax, 1), fractionBits, emax, maxNormal);
@@ -1608,6 +1618,12 @@ const FLOOR = 0, CEIL = 1, EVEN = 2, RCEIL = 3, NVFP4 = 4;
   return s == 0 ? Infinity : even ? f32BelowAtLeast(t * s) : f32AtMost(t * s);
 }
 
+/** -0, whose bits are the sign bit alone, for a lane of scale s; +0 (no bits) when s is 0. */
+// @ts-ignore: decorator
+@inline function signOf(s: f64): f32 {
+  return s == 0 ? 0 : -0.0;
+}
+
 /** {@link passes} for the scales of four lanes. */
 // @ts-ignore: decorator
 @inline function passes4(t: f64, even: bool, s0: f64, s1: f64, s2: f64, s3: f64): v128 {
@@ -1634,8 +1650,7 @@ const FLOOR = 0, CEIL = 1, EVEN = 2, RCEIL = 3, NVFP4 = 4;
 // @ts-ignore: decorator
 @inline function quantizeNvfp4Columns(at: usize, n: i32, inner: i32, tensor: f64): bool {
   const step = <usize>inner << 2;
-  let amax = f32x4.splat(0);
-  for (let j = 0; j < n; j++) amax = f32x4.max(amax, f32x4.abs(v128.load(at + <usize>j * step)));
+  const amax = columnAmaxes(at, n, step);
   if (!i32x4.all_true(f32x4.lt(amax, f32x4.splat(Infinity)))) return false;
   const s0 = nvfp4BlockScale(<f64>f32x4.extract_lane(amax, 0), tensor) * tensor;
   const s1 = nvfp4BlockScale(<f64>f32x4.extract_lane(amax, 1), tensor) * tensor;
@@ -1650,9 +1665,8 @@ const FLOOR = 0, CEIL = 1, EVEN = 2, RCEIL = 3, NVFP4 = 4;
   const q3 = products4(1.5, s0, s1, s2, s3), q4 = products4(2, s0, s1, s2, s3);
   const q5 = products4(3, s0, s1, s2, s3), q6 = products4(4, s0, s1, s2, s3);
   const q7 = products4(6, s0, s1, s2, s3);
-  const sign = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(
-    s0 == 0 ? 0 : 0x80000000), 1, s1 == 0 ? 0 : 0x80000000), 2, s2 == 0 ? 0 : 0x80000000), 3,
-    s3 == 0 ? 0 : 0x80000000);
+  // The sign bit of a lane's values (-0's bits), none where the block becomes +0.
+  const sign = lanes4(signOf(s0), signOf(s1), signOf(s2), signOf(s3));
   for (let j = 0; j < n; j++) {
     const p = at + <usize>j * step;
     const v = v128.load(p);
@@ -1676,12 +1690,6 @@ const FLOOR = 0, CEIL = 1, EVEN = 2, RCEIL = 3, NVFP4 = 4;
   return roundElement(amax / 6 / tensor, 3, -6, 448, NEAREST_EVEN);
 }
 
-/** n values `inner` elements apart at at set to +0 (an NVFP4 block whose scale is zero). */
-// @ts-ignore: decorator
-@inline function zeroColumn(at: usize, n: i32, inner: i32): void {
-  for (let j = 0; j < n; j++) store<f32>(at + ((<usize>j * <usize>inner) << 2), 0);
-}
-
 /** One block of one column, n values `inner` elements apart at at (see quantize_blocks). */
 // @ts-ignore: decorator
 @inline function quantizeBlock(
@@ -1693,7 +1701,7 @@ const FLOOR = 0, CEIL = 1, EVEN = 2, RCEIL = 3, NVFP4 = 4;
   if (rule == NVFP4) {
     const block = nvfp4BlockScale(amax, tensor);
     if (block == 0) {
-      zeroColumn(at, n, inner);
+      for (let j = 0; j < n; j++) store<f32>(at + ((<usize>j * <usize>inner) << 2), 0);
       return;
     }
     scale = block * tensor;
