@@ -354,35 +354,32 @@ function convolve(
   const [n, channels, h, w] = x.shape;
   const imageSize = channels * h * w;
   const bytes = valueBytes(format);
-  const image = reserve(regionBytes(imageSize, bytes));
+  // The input's values: an image at a time, or the whole batch to quantize.
   const loaded = quantization ? x.size : imageSize;
-  const staging = reserveStaging(
-    format,
-    reserve,
-    loaded,
-    filters.count * geometry.oh * geometry.ow,
-  );
+  const values = reserve(regionBytes(loaded, bytes));
+  const outputs = filters.count * geometry.oh * geometry.ow;
+  const staging = reserveStaging(format, reserve, loaded, outputs);
   const from = inputStaging({ format, input }, staging, reserve, loaded);
+  const shaped = { ...tensors, shape: x.shape };
   const convolveImage = imageConvolver(
     kernels,
     format,
     reserve,
     filters,
-    {
-      ...tensors,
-      shape: x.shape,
-    },
+    shaped,
     geometry,
     staging,
   );
-  const batch = quantization ? reserve(regionBytes(x.size, bytes)) : 0;
   if (quantization) {
-    loadValues(kernels, from, x.data, 0, x.size, batch);
-    quantizeInMemory(kernels, quantization, "activations", batch, x.size);
+    loadValues(kernels, from, x.data, 0, x.size, values);
+    quantizeInMemory(kernels, quantization, "activations", values, x.size);
   }
   for (let i = 0; i < n; i++) {
-    if (!quantization) loadValues(kernels, from, x.data, i * imageSize, imageSize, image);
-    convolveImage(quantization ? batch + i * imageSize * bytes : image, i);
+    if (quantization) convolveImage(values + i * imageSize * bytes, i);
+    else {
+      loadValues(kernels, from, x.data, i * imageSize, imageSize, values);
+      convolveImage(values, i);
+    }
   }
 }
 
