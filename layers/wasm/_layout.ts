@@ -18,8 +18,8 @@ export const HEAP_START = PAGE_BYTES;
 export const REGION_ALIGN = 64;
 
 /**
- * Bytes a kernel may read past a region's last element: the GEMMs load whole strips, and the
- * last strip of a stride-1 convolution runs past the padded image. Zeros or unused.
+ * A margin reserved past every staged region's last element, so that a vector load at the
+ * region's end stays inside it. Zeros or unused.
  */
 export const READ_PAST = 64;
 
@@ -28,9 +28,6 @@ export const READ_PAST = 64;
  * or one of 16-bit codes widened twice): their counts are rounded up to a multiple of it.
  */
 export const VECTOR_BLOCK = 8;
-
-/** Bytes of a 128-bit vector: a half strip of output columns. */
-export const VECTOR_BYTES = 16;
 
 /** Bytes of a float64 sum (gradient sums are kept in float64 across images). */
 export const SUM_BYTES = Float64Array.BYTES_PER_ELEMENT;

@@ -8,7 +8,7 @@
 import type { Tensor } from "../tensor.ts";
 import { heap, requireKernels, withRegions } from "./kernels.ts";
 import { SUM_BYTES } from "./_layout.ts";
-import { gemm, halfLanes, packA, packedBytes, putTables } from "./gemm.ts";
+import { gemm, packA, packedBytes, putTables } from "./gemm.ts";
 import { rowMajorTables } from "./tables.ts";
 import { type ProductQuantization, quantizeInMemory } from "./quantize.ts";
 import {
@@ -45,15 +45,12 @@ export function affineForward(
     const b = reserve(regionBytes(outputs, bytes));
     const out = reserve(regionBytes(n * outputs, bytes));
     const staging = reserveStaging(format, reserve, n * inputs, inputs * outputs, n * outputs);
-    const tables = putTables(
-      rowMajorTables(inputs, outputs, outputs, halfLanes(format), bytes),
-      reserve,
-    );
+    const tables = putTables(rowMajorTables(inputs, outputs, outputs, bytes), reserve);
 
     const fromStaging = inputStaging(formats, staging, reserve, n * inputs);
     loadValues(kernels, fromStaging, x.data, 0, n * inputs, input);
     if (quantization) quantizeInMemory(kernels, quantization, "activations", input, n * inputs);
-    packA(kernels, format, input, { m: n, k: inputs }, packed);
+    packA(kernels, format, input, { m: n, k: inputs }, tables.rows, packed);
     loadValues(kernels, staging, weights.data, 0, inputs * outputs, w);
     if (quantization) quantizeInMemory(kernels, quantization, "weights", w, inputs * outputs);
     loadValues(kernels, staging, bias.data, 0, outputs, b);
@@ -93,7 +90,6 @@ export function affineBackward(
   const [inputs, outputs] = weights.shape;
   const n = x.shape[0];
   const bytes = valueBytes(format);
-  const lanes = halfLanes(format);
   withRegions((reserve) => {
     const input = reserve(regionBytes(n * inputs, bytes));
     const inputT = reserve(regionBytes(n * inputs, bytes));
@@ -107,14 +103,14 @@ export function affineBackward(
     const dwValues = reserve(regionBytes(inputs * outputs, bytes));
     const dbSum = reserve(outputs * SUM_BYTES);
     const staging = reserveStaging(format, reserve, n * inputs, inputs * outputs, n * outputs);
-    const dxTables = putTables(rowMajorTables(outputs, inputs, inputs, lanes, bytes), reserve);
-    const dwTables = putTables(rowMajorTables(n, outputs, outputs, lanes, bytes), reserve);
+    const dxTables = putTables(rowMajorTables(outputs, inputs, inputs, bytes), reserve);
+    const dwTables = putTables(rowMajorTables(n, outputs, outputs, bytes), reserve);
 
     loadValues(kernels, staging, x.data, 0, n * inputs, input);
     loadValues(kernels, staging, dy.data, 0, n * outputs, grad);
     loadValues(kernels, staging, weights.data, 0, inputs * outputs, w);
     // dx (N, inputs) = dy (N, outputs) · Wᵀ (outputs, inputs)
-    packA(kernels, format, grad, { m: n, k: outputs }, gradPacked);
+    packA(kernels, format, grad, { m: n, k: outputs }, dxTables.rows, gradPacked);
     kernels.transpose(w, inputs, outputs, wT, bytes);
     gemm(kernels, format, {
       m: n,
@@ -130,7 +126,7 @@ export function affineBackward(
     storeValues(kernels, staging, dxValues, dx.data, 0, n * inputs);
     // dW (inputs, outputs) = xᵀ (inputs, N) · dy (N, outputs)
     kernels.transpose(input, n, inputs, inputT, bytes);
-    packA(kernels, format, inputT, { m: inputs, k: n }, inputPacked);
+    packA(kernels, format, inputT, { m: inputs, k: n }, dwTables.rows, inputPacked);
     gemm(kernels, format, {
       m: inputs,
       k: n,

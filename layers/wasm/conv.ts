@@ -19,8 +19,8 @@
 import type { Tensor } from "../tensor.ts";
 import { type Window, windowWords } from "../_geometry.ts";
 import { heap, type Kernels, requireKernels, withRegions } from "./kernels.ts";
-import { READ_PAST, SUM_BYTES } from "./_layout.ts";
-import { gemm, halfLanes, packA, packedBytes, putTables } from "./gemm.ts";
+import { SUM_BYTES } from "./_layout.ts";
+import { gemm, packA, packedBytes, putTables } from "./gemm.ts";
 import { channelsLastTables, convTables, rowMajorTables } from "./tables.ts";
 import { reluInPlace, reluTable } from "./relu.ts";
 import { type ProductQuantization, quantizeInMemory } from "./quantize.ts";
@@ -83,12 +83,12 @@ export interface ChainedConv {
   outputs: ConvOutputs;
 }
 
-/** Packed weights (see `packA`) and their bias, in the memory. */
+/** The weights (row-major, a filter a row) and their bias, in the memory. */
 interface Filters {
-  /** Output channels: rows of the packed weights. */
+  /** Output channels: rows of the weights. */
   count: number;
-  /** Offset of the packed weights. */
-  packed: number;
+  /** Offset of the weights' values, packed by each convolution with its own tables. */
+  values: number;
   /** Offset of the bias values, or 0 for none. */
   bias: number;
 }
@@ -114,7 +114,7 @@ export function convForward(
   });
 }
 
-/** The weights packed (quantized first with `quantization`) and the bias, in the memory. */
+/** The weights (quantized with `quantization`) and the bias, in the memory. */
 function placeFilters(
   kernels: Kernels,
   format: WasmFormat,
@@ -127,14 +127,12 @@ function placeFilters(
   const taps = channels * kh * kw;
   const bytes = valueBytes(format);
   const raw = reserve(regionBytes(outC * taps, bytes));
-  const packed = reserve(packedBytes(kernels, format, outC, taps));
   const b = reserve(regionBytes(outC, bytes));
   const staging = reserveStaging(format, reserve, outC * taps);
   loadValues(kernels, staging, weights.data, 0, outC * taps, raw);
   if (quantization) quantizeInMemory(kernels, quantization, "weights", raw, outC * taps);
-  packA(kernels, format, raw, { m: outC, k: taps }, packed);
   loadValues(kernels, staging, bias.data, 0, outC, b);
-  return { count: outC, packed, bias: b };
+  return { count: outC, values: raw, bias: b };
 }
 
 /**
@@ -173,7 +171,7 @@ export function convBackward(
     const paddedSize = channels * hp * wp;
     const image = reserve(regionBytes(imageSize, bytes));
     const padded = reserve(paddedSize * bytes);
-    const channelsLast = reserve(group * paddedSize * bytes + READ_PAST);
+    const channelsLast = reserve(group * paddedSize * bytes);
     const dyValues = reserve(regionBytes(group * outC * positions, bytes));
     const dyRows = reserve(regionBytes(group * outC * positions, bytes));
     const dyPacked = reserve(packedBytes(kernels, format, outC, group * positions));
@@ -182,12 +180,7 @@ export function convBackward(
     const dbSum = reserve(outC * SUM_BYTES);
     const imageStaging = reserveStaging(format, reserve, imageSize, group * outC * positions);
     const tables = putTables(
-      channelsLastTables(
-        { channels, hp, wp, kh, kw, oh, ow },
-        { sh, sw, images: group },
-        halfLanes(format),
-        bytes,
-      ),
+      channelsLastTables({ channels, hp, wp, kh, kw, oh, ow }, { sh, sw, images: group }, bytes),
       reserve,
     );
     const dwTotal = new Float64Array(heap(), dwSum, outC * taps).fill(0);
@@ -199,7 +192,7 @@ export function convBackward(
       for (let g = 0; g < images; g++) {
         const start = (first + g) * imageSize;
         loadValues(kernels, imageStaging, x.data, start, imageSize, image);
-        kernels.pad_image(image, channels, h, w, ph, pw, padded, bytes, 0);
+        kernels.pad_image(image, channels, h, w, ph, pw, padded, bytes);
         const at = channelsLast + g * paddedSize * bytes;
         kernels.transpose(padded, channels, hp * wp, at, bytes);
       }
@@ -207,7 +200,7 @@ export function convBackward(
       loadValues(kernels, imageStaging, dy.data, first * outC * positions, count, dyValues);
       // (images, outC, P) to (outC, images·P): every filter's gradients, image after image
       kernels.transpose(dyValues, images, outC, dyRows, positions * bytes);
-      packA(kernels, format, dyRows, { m: outC, k: images * positions }, dyPacked);
+      packA(kernels, format, dyRows, { m: outC, k: images * positions }, tables.rows, dyPacked);
       // dW (outC, kh, kw, C) (+)= dy (outC, images·P) · taps (images·P, kh·kw·C)
       gemm(kernels, format, {
         m: outC,
@@ -266,7 +259,6 @@ function convolveBack(
   const count = outC * channels * area;
   const bytes = valueBytes(format);
   const flipped = reserve(regionBytes(count, bytes));
-  const packed = reserve(packedBytes(kernels, format, channels, outC * area));
   const Values = bytes === 8 ? Float64Array : Float32Array;
   const from = new Values(heap(), raw, count);
   const to = new Values(heap(), flipped, count);
@@ -277,10 +269,10 @@ function convolveBack(
       for (let t = 0; t < area; t++) to[dst + area - 1 - t] = from[src + t];
     }
   }
-  packA(kernels, format, flipped, { m: channels, k: outC * area }, packed);
   const [top, left] = [kh - 1 - ph, kw - 1 - pw];
   const back = { kh, kw, sh: 1, sw: 1, ph: top, pw: left, pb: top, pr: left, oh: h, ow: w };
-  convolve(kernels, format, reserve, { count: channels, packed, bias: 0 }, { x: dy, y: dx }, back);
+  const filters = { count: channels, values: flipped, bias: 0 };
+  convolve(kernels, format, reserve, filters, { x: dy, y: dx }, back);
 }
 
 /**
@@ -307,12 +299,9 @@ function col2imBack(
   const col = reserve(regionBytes(taps * positions, bytes));
   const image = reserve(regionBytes(imageSize, bytes));
   const staging = reserveStaging(format, reserve, outC * positions, imageSize);
-  const tables = putTables(
-    rowMajorTables(outC, positions, positions, halfLanes(format), bytes),
-    reserve,
-  );
+  const tables = putTables(rowMajorTables(outC, positions, positions, bytes), reserve);
   kernels.transpose(raw, outC, taps, transposed, bytes);
-  packA(kernels, format, transposed, { m: taps, k: outC }, packed);
+  packA(kernels, format, transposed, { m: taps, k: outC }, tables.rows, packed);
   const col2im = isF64(format) ? kernels.col2im_f64 : kernels.col2im_f32;
   const win = placeWords(reserve, windowWords(geometry));
   for (let i = 0; i < n; i++) {
@@ -408,12 +397,14 @@ function imageConvolver(
   const positions = oh * ow;
   const bytes = valueBytes(format);
   const tables = unit
-    ? convTables({ channels, hp, wp, kh, kw, oh, ow }, halfLanes(format), bytes)
-    : rowMajorTables(taps, positions, positions, halfLanes(format), bytes);
-  const padded = reserve(channels * hp * wp * bytes + READ_PAST);
+    ? convTables({ channels, hp, wp, kh, kw, oh, ow }, bytes)
+    : rowMajorTables(taps, positions, positions, bytes);
+  const padded = reserve(channels * hp * wp * bytes);
   const col = unit ? padded : reserve(regionBytes(taps * positions, bytes));
   const out = reserve(regionBytes(outC * positions, bytes));
   const placed = putTables(tables, reserve);
+  const packed = reserve(packedBytes(kernels, format, outC, taps));
+  packA(kernels, format, filters.values, { m: outC, k: taps }, placed.rows, packed);
   const reluCodes = relu ? reluTable(reserve, format) : 0;
   const pool = relu?.pool;
   const poolImage = pool &&
@@ -432,14 +423,14 @@ function imageConvolver(
     chainedConvolver(kernels, format, reserve, then, pool?.y.shape ?? [n, outC, oh, ow]);
   const count = outC * positions;
   return (source, i) => {
-    kernels.pad_image(source, channels, h, w, ph, pw, padded, bytes, READ_PAST);
+    kernels.pad_image(source, channels, h, w, ph, pw, padded, bytes);
     if (!unit) {
       kernels.im2col(padded, channels, hp, wp, kh, kw, sh, sw, oh, ow, col, positions, bytes);
     }
     gemm(kernels, format, {
       m: outC,
       k: taps,
-      a: filters.packed,
+      a: packed,
       b: col,
       tables: placed,
       c: out,

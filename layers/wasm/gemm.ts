@@ -4,7 +4,6 @@
  * @module
  */
 import { heap, type Kernels } from "./kernels.ts";
-import { VECTOR_BYTES } from "./_layout.ts";
 import type { GemmTables } from "./tables.ts";
 import { isF64, valueBytes, type WasmFormat } from "./staging.ts";
 
@@ -14,7 +13,7 @@ export interface GemmOperands {
   m: number;
   /** Depth. */
   k: number;
-  /** A, packed by {@linkcode packA}. */
+  /** A, packed by {@linkcode packA} with the same tables. */
   a: number;
   /** The base every table offset of B is added to. */
   b: number;
@@ -32,14 +31,12 @@ export interface GemmOperands {
 
 /** Tables copied into the memory. */
 export interface PlacedTables {
+  /** Offset of the row table. */
   rows: number;
-  strips: number;
+  /** Offset of the column table. */
+  columns: number;
+  /** Columns of B and C. */
   count: number;
-}
-
-/** Output columns per half strip (one vector) for `format`: 4 float32 or 2 float64. */
-export function halfLanes(format: WasmFormat): number {
-  return VECTOR_BYTES / valueBytes(format);
 }
 
 /** Bytes of an m x k matrix packed for the GEMM of `format` (see {@linkcode packA}). */
@@ -49,31 +46,31 @@ export function packedBytes(
   m: number,
   k: number,
 ): number {
-  const bytes = valueBytes(format);
-  return kernels.packed_rows(m, bytes) * k * bytes;
+  return kernels.packed_bytes(m, k, valueBytes(format));
 }
 
 /**
- * Packs the row-major m x k values at `src` into panels as the GEMMs read A: of 4 rows for
- * float64, of 6 rows and then 4 for float32 (the kernels' register blocks).
+ * Packs the row-major m x k values at `src` into panels as the GEMMs read A, each depth step
+ * with B's row offset from the row table at `rows` (placed by {@linkcode putTables}).
  */
 export function packA(
   kernels: Kernels,
   format: WasmFormat,
   src: number,
   dims: { m: number; k: number },
+  rows: number,
   dst: number,
 ): void {
-  kernels.pack_a(src, dims.m, dims.k, dst, valueBytes(format));
+  kernels.pack_a(src, dims.m, dims.k, rows, dst, valueBytes(format));
 }
 
 /** Copies `tables` into the memory at the regions `reserve` hands out. */
 export function putTables(tables: GemmTables, reserve: (bytes: number) => number): PlacedTables {
   const rows = reserve(tables.rows.byteLength);
-  const strips = reserve(tables.strips.byteLength);
+  const columns = reserve(tables.columns.byteLength);
   new Int32Array(heap(), rows, tables.rows.length).set(tables.rows);
-  new Int32Array(heap(), strips, tables.strips.length).set(tables.strips);
-  return { rows, strips, count: tables.strips.length / 6 };
+  new Int32Array(heap(), columns, tables.columns.length).set(tables.columns);
+  return { rows, columns, count: tables.columns.length };
 }
 
 /** C = A · B (+ bias) (+ C), in float64 for f64 storage, else in float32. */
@@ -84,9 +81,8 @@ export function gemm(kernels: Kernels, format: WasmFormat, o: GemmOperands): voi
     o.k,
     o.a,
     o.b,
-    o.tables.rows,
     o.tables.count,
-    o.tables.strips,
+    o.tables.columns,
     o.c,
     o.ldc,
     o.bias,

@@ -10,37 +10,37 @@
 //   loader (layers/wasm/kernels.ts) hands out the regions.
 // - C (m x n) = A (m x k) · B (k x n) (+ bias per row) (+ C). For conv, A is the weights
 //   (outC x K) and B the input image; for affine, A is the input batch and B the weights.
-// - A is packed by pack_a in panels, depth-major (`a[panel][d][row]`), so the values one depth
-//   step needs are contiguous, each broadcast straight from memory (v128.load32_splat): f64 in
-//   panels of 4 rows (32 bytes a step); f32 in panels of 6 rows (24 bytes) and, for the rows
-//   left over, panels of 4 (see sixPanels). Rows past m are zero; their results are never stored.
-// - B is read through two tables instead of a fixed layout ("indirect" GEMM). A strip of
-//   output columns is two halves of one vector each (4 f32 or 2 f64 columns), each half with
-//   its own base: 6 x i32 in sTab, per half the base's byte offset, the column of C its first
-//   output goes to, and its column count (0..4 for f32, 0..2 for f64; a second half of count 0
-//   repeats the first's base). Row d of B starts at byte dTab[d] (i32, k entries) from each
-//   base. A half always reads a whole vector of contiguous elements; lanes are independent, so
-//   columns past the count may hold anything and are not stored, but must be readable memory.
-//   Two bases let a strip take the end of one output row and the start of the next: a 28-wide
-//   row is 7 halves, no lane wasted.
+// - B is read through two tables instead of a fixed layout ("indirect" GEMM): element (d, j) is
+//   at b + rows[d] + columns[j] (byte offsets, i32). Each broadcast reads one element, so any
+//   arrangement of B works:
 //   * conv, stride 1, over the image padded by pad_image (C x Hp x Wp): tap d = (c, ky, kx) at
-//     dTab[d] = (c*Hp*Wp + ky*Wp + kx) * bytes; a half covers up to 4 (f32) outputs of one
-//     output row, base (oy*Wp + ox0) * bytes. Every row of the im2col matrix is the padded
-//     image itself, shifted: no im2col matrix is built.
-//   * conv, other strides: the im2col matrix (K x ldb, from im2col below), dTab[d] = d*ldb*bytes.
-//   * affine: B = W (inputs x outputs, row-major), dTab[d] = d*outputs*bytes.
+//     rows[d] = (c*Hp*Wp + ky*Wp + kx) * bytes, output (oy, ox) at columns[j] = (oy*Wp + ox) *
+//     bytes. Every row of the im2col matrix is the padded image itself, shifted: no im2col
+//     matrix is built, and output rows of any width fill every lane.
+//   * conv, other strides: the im2col matrix (K x ldb, from im2col below), rows[d] = d*ldb*bytes.
+//   * affine: B = W (inputs x outputs, row-major), rows[d] = d*outputs*bytes.
+// - A is packed by pack_a in panels, one depth step after another (48 bytes a step): rows[d],
+//   then the step's 32 bytes of A, 8 f32 or 4 f64 rows. Rows past m are zero; their results
+//   are never stored. B's row offset sits in the panel because each separate pointer or counter
+//   the loop keeps costs a register, and the loop has none to spare (see below).
 // - C is row-major with leading dimension ldc (elements). bias == 0 means no bias.
 //   accumulate != 0 adds into C instead of overwriting it (affine's bias is pre-filled in C).
 // - Summation order: each output is (((a0 b0 + a1 b1) + a2 b2) + ...) + bias, depth in order,
 //   in the kernel's type, as the TypeScript matmul sums; the relaxed build fuses each
 //   multiply-add (one rounding instead of two).
-// - Register block: f32 6 rows x 8 columns = 12 v128 accumulators, + 2 B vectors + 1 broadcast
-//   = 15 of x64's 16 xmm registers (V8 keeps one as scratch); 4 x 8 for the rows left over and
-//   f64 4 x 4 (8 accumulators), with the depth loop unrolled by 2. Loads per multiply-add are
-//   what bound these loops (8 independent chains already reach the FMA peak in V8): a 6 x 8
-//   tile loads 2 vectors and 6 broadcasts per 12 multiply-adds, a 4 x 8 one 2 and 4 per 8.
-//   Measured in V8 on conv-shaped products, one thread: 4 x 8 at 83-85 % of `fma_peak`, 6 x 8
-//   at 92-94 %; 6 x 8 unrolled by 2 spills (57-64 %).
+// - Register block: a tile is one panel of A (2 vectors a step) times 6 columns of C (one
+//   broadcast of B each): 12 v128 accumulators + 2 A vectors + 1 broadcast = 15 of x64's 16 xmm
+//   registers (V8 keeps one as scratch). Each vector holds one column's 4 f32 or 2 f64 rows,
+//   transposed into rows of C when the tile is stored.
+// - What bounds the loop: Deno runs WebAssembly without V8's trap handler, so every load is
+//   compared with the memory's size first (an explicit bounds check: denoland/deno#35658). A
+//   step's 9 loads then cost 9 compares, and with few registers free each compare reads its
+//   limit from the stack too. Keeping the loop to one pointer (B's row offset in the panel, no
+//   depth counter) leaves the limits in registers. Measured in V8 on conv-shaped products, one
+//   thread, AMD EPYC (Zen 4): 71-78 % of `fma_peak`, 88-96 % with the checks switched off (the
+//   test-only flag --no-wasm-bounds-checks). A 6 x 8 tile broadcasting A instead reaches 51-62 %
+//   (81-92 % without the checks): its six broadcasts at six offsets need six limits. Unrolled
+//   by two depth steps, the loop spills (54-61 %).
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -64,341 +64,266 @@
   store<f32>(p, acc ? load<f32>(p) + x : x);
 }
 
-/**
- * Writes one half (cols of 4 f32 columns, from col) of one row of a finished tile: bias,
- * accumulate, a partial half lane by lane (lane indices must be constants).
- */
-// @ts-ignore: decorator
-@inline function storeHalf32(
-  c: usize, ldc: i32, row: i32, m: i32, col: i32, cols: i32, v: v128, bias: usize, acc: bool,
-): void {
-  if (row >= m) return; // padding rows of the last A panel
-  if (bias) v = f32x4.add(v, v128.load32_splat(bias + (<usize>row << 2)));
-  const p = c + ((<usize>row * <usize>ldc + <usize>col) << 2);
-  if (cols >= 4) {
-    v128.store(p, acc ? f32x4.add(v, v128.load(p)) : v);
-    return;
-  }
-  if (cols > 0) put(p, f32x4.extract_lane(v, 0), acc);
-  if (cols > 1) put(p + 4, f32x4.extract_lane(v, 1), acc);
-  if (cols > 2) put(p + 8, f32x4.extract_lane(v, 2), acc);
-}
-
 // @ts-ignore: decorator
 @inline function putd(p: usize, x: f64, acc: bool): void {
   store<f64>(p, acc ? load<f64>(p) + x : x);
 }
 
-/** As storeHalf32 for a half of 2 f64 columns. */
+/** Adds v to the vector at p if `acc`, then stores it. */
 // @ts-ignore: decorator
-@inline function storeHalf64(
-  c: usize, ldc: i32, row: i32, m: i32, col: i32, cols: i32, v: v128, bias: usize, acc: bool,
-): void {
-  if (row >= m) return;
-  if (bias) v = f64x2.add(v, v128.load64_splat(bias + (<usize>row << 3)));
-  const p = c + ((<usize>row * <usize>ldc + <usize>col) << 3);
-  if (cols >= 2) {
-    v128.store(p, acc ? f64x2.add(v, v128.load(p)) : v);
-    return;
-  }
-  if (cols > 0) putd(p, f64x2.extract_lane(v, 0), acc);
+@inline function putVector<T>(p: usize, v: v128, acc: bool): void {
+  if (sizeof<T>() == 8) v128.store(p, acc ? f64x2.add(v128.load(p), v) : v);
+  else v128.store(p, acc ? f32x4.add(v128.load(p), v) : v);
 }
 
 // ---------------------------------------------------------------------------------------------
 // GEMMs
 
-/**
- * The 6-row panels an f32 A of m rows is packed in before its 4-row panels (see the header): as
- * many as fit, except that a remainder of 2 rows takes back one (8 = two 4-row panels waste no
- * row) and one of 5 gets a sixth panel (one padded 6-row panel costs less than two 4-row ones).
- */
+/** Bytes of one depth step of a packed panel: B's row offset (in 16 bytes), then 32 of A. */
+const STEP: usize = 48;
+
+/** Columns of C per tile: one broadcast from B each. */
+const TILE_COLUMNS: i32 = 6;
+
+/** Rows of A per panel: 32 bytes of values, 8 f32 or 4 f64. */
 // @ts-ignore: decorator
-@inline function sixPanels(m: i32): i32 {
-  const sixes = m / 6;
-  const rest = m - 6 * sixes;
-  if (rest == 2 && sixes > 0) return sixes - 1;
-  return rest == 5 ? sixes + 1 : sixes;
+@inline function panelRows(elemBytes: i32): i32 {
+  return 32 / elemBytes;
 }
 
-/** Rows of an m-row A packed by pack_a for the GEMM of elemBytes (4: f32, 8: f64), padding included. */
-export function packed_rows(m: i32, elemBytes: i32): i32 {
-  if (elemBytes == 8) return (m + 3) & ~3;
-  const sixes = sixPanels(m);
-  return 6 * sixes + ((max(m - 6 * sixes, 0) + 3) & ~3);
+/** Bytes of an m x k A packed by pack_a for the GEMM of elemBytes (4: f32, 8: f64). */
+export function packed_bytes(m: i32, k: i32, elemBytes: i32): i32 {
+  const height = panelRows(elemBytes);
+  return (m + height - 1) / height * k * <i32>STEP;
 }
 
 /**
- * One 6-row panel of A (at pa, 24 bytes a depth step) times one strip of B: the 6 x 8 tile of C
- * in 12 accumulators, written from row0 on.
+ * Packs row-major src (m x k, elemBytes 4 or 8) into the panels its GEMM reads, one depth step
+ * after another: per step, rows[d] (B's row offset, i32) and 12 zero bytes, then the step's 8 f32
+ * or 4 f64 values of A, rows past m zero. dst needs packed_bytes(m, k, elemBytes) bytes.
  */
-// @ts-ignore: decorator
-@inline function tile6x8(
-  m: i32, k: i32, pa: usize, dTab: usize, base0: usize, base1: usize,
-  c: usize, ldc: i32, row0: i32, col0: i32, cols0: i32, col1: i32, cols1: i32, bias: usize, acc: bool,
-): void {
-  let pd = dTab;
-  const z = f32x4.splat(0);
-  let c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
-  // One depth step per iteration: unrolled, the 12 accumulators spill (measured in V8).
-  for (let d = 0; d < k; d++) {
-    let at = <usize>load<i32>(pd);
-    let b0 = v128.load(base0 + at);
-    let b1 = v128.load(base1 + at);
-    let av = v128.load32_splat(pa);
-    c00 = madd32(av, b0, c00);
-    c01 = madd32(av, b1, c01);
-    av = v128.load32_splat(pa, 4);
-    c10 = madd32(av, b0, c10);
-    c11 = madd32(av, b1, c11);
-    av = v128.load32_splat(pa, 8);
-    c20 = madd32(av, b0, c20);
-    c21 = madd32(av, b1, c21);
-    av = v128.load32_splat(pa, 12);
-    c30 = madd32(av, b0, c30);
-    c31 = madd32(av, b1, c31);
-    av = v128.load32_splat(pa, 16);
-    c40 = madd32(av, b0, c40);
-    c41 = madd32(av, b1, c41);
-    av = v128.load32_splat(pa, 20);
-    c50 = madd32(av, b0, c50);
-    c51 = madd32(av, b1, c51);
-    pa += 24;
-    pd += 4;
-  }
-  storeHalf32(c, ldc, row0, m, col0, cols0, c00, bias, acc);
-  storeHalf32(c, ldc, row0, m, col1, cols1, c01, bias, acc);
-  storeHalf32(c, ldc, row0 + 1, m, col0, cols0, c10, bias, acc);
-  storeHalf32(c, ldc, row0 + 1, m, col1, cols1, c11, bias, acc);
-  storeHalf32(c, ldc, row0 + 2, m, col0, cols0, c20, bias, acc);
-  storeHalf32(c, ldc, row0 + 2, m, col1, cols1, c21, bias, acc);
-  storeHalf32(c, ldc, row0 + 3, m, col0, cols0, c30, bias, acc);
-  storeHalf32(c, ldc, row0 + 3, m, col1, cols1, c31, bias, acc);
-  storeHalf32(c, ldc, row0 + 4, m, col0, cols0, c40, bias, acc);
-  storeHalf32(c, ldc, row0 + 4, m, col1, cols1, c41, bias, acc);
-  storeHalf32(c, ldc, row0 + 5, m, col0, cols0, c50, bias, acc);
-  storeHalf32(c, ldc, row0 + 5, m, col1, cols1, c51, bias, acc);
-}
-
-/**
- * One 4-row panel of A (at pa, 16 bytes a depth step) times one strip of B: the 4 x 8 tile of C
- * in 8 accumulators, written from row0 on.
- */
-// @ts-ignore: decorator
-@inline function tile4x8(
-  m: i32, k: i32, pa: usize, dTab: usize, base0: usize, base1: usize,
-  c: usize, ldc: i32, row0: i32, col0: i32, cols0: i32, col1: i32, cols1: i32, bias: usize, acc: bool,
-): void {
-  let pd = dTab;
-  const z = f32x4.splat(0);
-  let c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
-  const kEven = k & ~1;
-  // Two depth steps per iteration: V8 schedules the loads of one under the other's FMAs.
-  for (let d = 0; d < kEven; d += 2) {
-    let at = <usize>load<i32>(pd);
-    let b0 = v128.load(base0 + at);
-    let b1 = v128.load(base1 + at);
-    let av = v128.load32_splat(pa);
-    c00 = madd32(av, b0, c00);
-    c01 = madd32(av, b1, c01);
-    av = v128.load32_splat(pa, 4);
-    c10 = madd32(av, b0, c10);
-    c11 = madd32(av, b1, c11);
-    av = v128.load32_splat(pa, 8);
-    c20 = madd32(av, b0, c20);
-    c21 = madd32(av, b1, c21);
-    av = v128.load32_splat(pa, 12);
-    c30 = madd32(av, b0, c30);
-    c31 = madd32(av, b1, c31);
-    at = <usize>load<i32>(pd, 4);
-    b0 = v128.load(base0 + at);
-    b1 = v128.load(base1 + at);
-    av = v128.load32_splat(pa, 16);
-    c00 = madd32(av, b0, c00);
-    c01 = madd32(av, b1, c01);
-    av = v128.load32_splat(pa, 20);
-    c10 = madd32(av, b0, c10);
-    c11 = madd32(av, b1, c11);
-    av = v128.load32_splat(pa, 24);
-    c20 = madd32(av, b0, c20);
-    c21 = madd32(av, b1, c21);
-    av = v128.load32_splat(pa, 28);
-    c30 = madd32(av, b0, c30);
-    c31 = madd32(av, b1, c31);
-    pa += 32;
-    pd += 8;
-  }
-  if (k & 1) {
-    let at = <usize>load<i32>(pd);
-    let b0 = v128.load(base0 + at);
-    let b1 = v128.load(base1 + at);
-    let av = v128.load32_splat(pa);
-    c00 = madd32(av, b0, c00);
-    c01 = madd32(av, b1, c01);
-    av = v128.load32_splat(pa, 4);
-    c10 = madd32(av, b0, c10);
-    c11 = madd32(av, b1, c11);
-    av = v128.load32_splat(pa, 8);
-    c20 = madd32(av, b0, c20);
-    c21 = madd32(av, b1, c21);
-    av = v128.load32_splat(pa, 12);
-    c30 = madd32(av, b0, c30);
-    c31 = madd32(av, b1, c31);
-  }
-  storeHalf32(c, ldc, row0, m, col0, cols0, c00, bias, acc);
-  storeHalf32(c, ldc, row0, m, col1, cols1, c01, bias, acc);
-  storeHalf32(c, ldc, row0 + 1, m, col0, cols0, c10, bias, acc);
-  storeHalf32(c, ldc, row0 + 1, m, col1, cols1, c11, bias, acc);
-  storeHalf32(c, ldc, row0 + 2, m, col0, cols0, c20, bias, acc);
-  storeHalf32(c, ldc, row0 + 2, m, col1, cols1, c21, bias, acc);
-  storeHalf32(c, ldc, row0 + 3, m, col0, cols0, c30, bias, acc);
-  storeHalf32(c, ldc, row0 + 3, m, col1, cols1, c31, bias, acc);
-}
-
-/** C = A · B (+ bias) (+ C) in f32, B addressed through dTab and sTab (see the header). */
-export function gemm_f32(
-  m: i32, k: i32, a: usize, b: usize, dTab: usize, strips: i32, sTab: usize,
-  c: usize, ldc: i32, bias: usize, accumulate: i32,
-): void {
-  const sixes = sixPanels(m);
-  const fours = (max(m - 6 * sixes, 0) + 3) >> 2;
-  const a4 = a + <usize>sixes * <usize>k * 24; // the first 4-row panel
-  const acc = accumulate != 0;
-  for (let q = 0; q < strips; q++) {
-    const strip = sTab + <usize>q * 24;
-    const base0 = b + <usize>load<i32>(strip);
-    const col0 = load<i32>(strip, 4);
-    const cols0 = load<i32>(strip, 8);
-    const base1 = b + <usize>load<i32>(strip, 12);
-    const col1 = load<i32>(strip, 16);
-    const cols1 = load<i32>(strip, 20);
-    for (let ip = 0; ip < sixes; ip++) {
-      const pa = a + <usize>ip * <usize>k * 24;
-      tile6x8(m, k, pa, dTab, base0, base1, c, ldc, 6 * ip, col0, cols0, col1, cols1, bias, acc);
-    }
-    for (let ip = 0; ip < fours; ip++) {
-      const pa = a4 + <usize>ip * <usize>k * 16;
-      const row0 = 6 * sixes + 4 * ip;
-      tile4x8(m, k, pa, dTab, base0, base1, c, ldc, row0, col0, cols0, col1, cols1, bias, acc);
-    }
-  }
-}
-
-/** As gemm_f32 in f64: halves of 2 columns, A panels of 4 rows (32 bytes per depth step). */
-export function gemm_f64(
-  m: i32, k: i32, a: usize, b: usize, dTab: usize, strips: i32, sTab: usize,
-  c: usize, ldc: i32, bias: usize, accumulate: i32,
-): void {
-  const panelsA = (m + 3) >> 2;
-  const aPanel = <usize>k << 5;
-  const kEven = k & ~1;
-  const acc = accumulate != 0;
-  for (let q = 0; q < strips; q++) {
-    const strip = sTab + <usize>q * 24;
-    const base0 = b + <usize>load<i32>(strip);
-    const col0 = load<i32>(strip, 4);
-    const cols0 = load<i32>(strip, 8);
-    const base1 = b + <usize>load<i32>(strip, 12);
-    const col1 = load<i32>(strip, 16);
-    const cols1 = load<i32>(strip, 20);
-    for (let ip = 0; ip < panelsA; ip++) {
-      let pa = a + <usize>ip * aPanel;
-      let pd = dTab;
-      const z = f64x2.splat(0);
-      let c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
-      for (let d = 0; d < kEven; d += 2) {
-        let at = <usize>load<i32>(pd);
-        let b0 = v128.load(base0 + at);
-        let b1 = v128.load(base1 + at);
-        let av = v128.load64_splat(pa);
-        c00 = madd64(av, b0, c00);
-        c01 = madd64(av, b1, c01);
-        av = v128.load64_splat(pa, 8);
-        c10 = madd64(av, b0, c10);
-        c11 = madd64(av, b1, c11);
-        av = v128.load64_splat(pa, 16);
-        c20 = madd64(av, b0, c20);
-        c21 = madd64(av, b1, c21);
-        av = v128.load64_splat(pa, 24);
-        c30 = madd64(av, b0, c30);
-        c31 = madd64(av, b1, c31);
-        at = <usize>load<i32>(pd, 4);
-        b0 = v128.load(base0 + at);
-        b1 = v128.load(base1 + at);
-        av = v128.load64_splat(pa, 32);
-        c00 = madd64(av, b0, c00);
-        c01 = madd64(av, b1, c01);
-        av = v128.load64_splat(pa, 40);
-        c10 = madd64(av, b0, c10);
-        c11 = madd64(av, b1, c11);
-        av = v128.load64_splat(pa, 48);
-        c20 = madd64(av, b0, c20);
-        c21 = madd64(av, b1, c21);
-        av = v128.load64_splat(pa, 56);
-        c30 = madd64(av, b0, c30);
-        c31 = madd64(av, b1, c31);
-        pa += 64;
-        pd += 8;
-      }
-      if (k & 1) {
-        const at = <usize>load<i32>(pd);
-        const b0 = v128.load(base0 + at);
-        const b1 = v128.load(base1 + at);
-        let av = v128.load64_splat(pa);
-        c00 = madd64(av, b0, c00);
-        c01 = madd64(av, b1, c01);
-        av = v128.load64_splat(pa, 8);
-        c10 = madd64(av, b0, c10);
-        c11 = madd64(av, b1, c11);
-        av = v128.load64_splat(pa, 16);
-        c20 = madd64(av, b0, c20);
-        c21 = madd64(av, b1, c21);
-        av = v128.load64_splat(pa, 24);
-        c30 = madd64(av, b0, c30);
-        c31 = madd64(av, b1, c31);
-      }
-      const row0 = ip << 2;
-      storeHalf64(c, ldc, row0, m, col0, cols0, c00, bias, acc);
-      storeHalf64(c, ldc, row0, m, col1, cols1, c01, bias, acc);
-      storeHalf64(c, ldc, row0 + 1, m, col0, cols0, c10, bias, acc);
-      storeHalf64(c, ldc, row0 + 1, m, col1, cols1, c11, bias, acc);
-      storeHalf64(c, ldc, row0 + 2, m, col0, cols0, c20, bias, acc);
-      storeHalf64(c, ldc, row0 + 2, m, col1, cols1, c21, bias, acc);
-      storeHalf64(c, ldc, row0 + 3, m, col0, cols0, c30, bias, acc);
-      storeHalf64(c, ldc, row0 + 3, m, col1, cols1, c31, bias, acc);
-    }
-  }
-}
-
-/**
- * Packs row-major src (m x k, elemBytes 4 or 8) into the panels its GEMM reads, depth-major, rows
- * past m zero: f64 in panels of 4 rows; f32 in sixPanels(m) panels of 6 rows, then panels of 4.
- * dst needs packed_rows(m, elemBytes) * k * elemBytes bytes.
- */
-export function pack_a(src: usize, m: i32, k: i32, dst: usize, elemBytes: i32): void {
-  const sixes = elemBytes == 8 ? 0 : sixPanels(m);
-  const rows = packed_rows(m, elemBytes);
-  let first = 0; // the panel's first row, and the number of rows packed before it
-  while (first < rows) {
-    const height = first < 6 * sixes ? 6 : 4;
-    for (let r = 0; r < height; r++) {
-      const row = first + r;
-      // Seek to the row once; then step through its depth, `height` elements apart in the panel.
-      let at = <usize>first * <usize>k + <usize>r;
-      let s = <usize>row * <usize>k;
-      const step = <usize>height;
-      if (row >= m) {
-        for (let d = 0; d < k; d++, at += step) {
-          if (elemBytes == 8) store<u64>(dst + (at << 3), 0);
-          else store<u32>(dst + (at << 2), 0);
+export function pack_a(src: usize, m: i32, k: i32, rows: usize, dst: usize, elemBytes: i32): void {
+  const height = panelRows(elemBytes);
+  let step = dst;
+  for (let first = 0; first < m; first += height) {
+    for (let d = 0; d < k; d++, step += STEP) {
+      v128.store(step, i32x4.replace_lane(i32x4.splat(0), 0, load<i32>(rows + (<usize>d << 2))));
+      for (let r = 0; r < height; r++) {
+        const row = first + r;
+        const from = <usize>row * <usize>k + <usize>d;
+        if (elemBytes == 8) {
+          store<u64>(step + 16 + (<usize>r << 3), row < m ? load<u64>(src + (from << 3)) : 0);
+        } else {
+          store<u32>(step + 16 + (<usize>r << 2), row < m ? load<u32>(src + (from << 2)) : 0);
         }
-      } else if (elemBytes == 8) {
-        for (let d = 0; d < k; d++, at += step, s++) store<u64>(dst + (at << 3), load<u64>(src + (s << 3)));
-      } else {
-        for (let d = 0; d < k; d++, at += step, s++) store<u32>(dst + (at << 2), load<u32>(src + (s << 2)));
       }
     }
-    first += height;
   }
+}
+
+/** The values at p broadcast to every lane: the element of B one tile column multiplies. */
+// @ts-ignore: decorator
+@inline function splat<T>(p: usize): v128 {
+  return sizeof<T>() == 8 ? v128.load64_splat(p) : v128.load32_splat(p);
+}
+
+// @ts-ignore: decorator
+@inline function madd<T>(a: v128, b: v128, c: v128): v128 {
+  return sizeof<T>() == 8 ? madd64(a, b, c) : madd32(a, b, c);
+}
+
+/** The bias of the lanes' rows (row, row + 1, ...), 0 past m. */
+// @ts-ignore: decorator
+@inline function rowBias<T>(bias: usize, row: i32, m: i32): v128 {
+  const p = bias + (<usize>row << (sizeof<T>() == 8 ? 3 : 2));
+  if (sizeof<T>() == 8) {
+    const first = v128.load64_splat(p);
+    return f64x2.replace_lane(first, 1, row + 1 < m ? load<f64>(p, 8) : 0);
+  }
+  if (row + 4 <= m) return v128.load(p);
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (row + 1 < m) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (row + 2 < m) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
+/**
+ * Stores one f32 row of a tile from its transposed vectors: columns 0-3 in `left`, 4-5 in
+ * lanes 0-1 of `right`; count columns.
+ */
+// @ts-ignore: decorator
+@inline function storeRow32(q: usize, left: v128, right: v128, count: i32, acc: bool): void {
+  if (count >= 4) {
+    putVector<f32>(q, left, acc);
+  } else {
+    put(q, f32x4.extract_lane(left, 0), acc);
+    if (count > 1) put(q + 4, f32x4.extract_lane(left, 1), acc);
+    if (count > 2) put(q + 8, f32x4.extract_lane(left, 2), acc);
+  }
+  if (count == 6) {
+    v128.store64_lane(q + 16, acc ? f32x4.add(v128.load64_zero(q + 16), right) : right, 0);
+  } else if (count == 5) {
+    put(q + 16, f32x4.extract_lane(right, 0), acc);
+  }
+}
+
+/**
+ * Writes 4 rows (from row) of an f32 tile, each vector v0..v5 one column's 4 rows: bias added,
+ * transposed into rows in registers, rows past m and columns past count not stored.
+ */
+// @ts-ignore: decorator
+@inline function storeRows32(
+  c: usize, ldc: i32, m: i32, row: i32, col0: i32, count: i32,
+  v0: v128, v1: v128, v2: v128, v3: v128, v4: v128, v5: v128, bias: usize, acc: bool,
+): void {
+  if (row >= m) return; // padding rows of the last panel
+  if (bias) {
+    const b = rowBias<f32>(bias, row, m);
+    v0 = f32x4.add(v0, b);
+    v1 = f32x4.add(v1, b);
+    v2 = f32x4.add(v2, b);
+    v3 = f32x4.add(v3, b);
+    v4 = f32x4.add(v4, b);
+    v5 = f32x4.add(v5, b);
+  }
+  const t0 = v128.shuffle<i32>(v0, v1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<i32>(v2, v3, 0, 4, 1, 5);
+  const t2 = v128.shuffle<i32>(v0, v1, 2, 6, 3, 7);
+  const t3 = v128.shuffle<i32>(v2, v3, 2, 6, 3, 7);
+  const u = v128.shuffle<i32>(v4, v5, 0, 4, 1, 5);
+  const w = v128.shuffle<i32>(v4, v5, 2, 6, 3, 7);
+  const stride = <usize>ldc << 2;
+  const q = c + ((<usize>row * <usize>ldc + <usize>col0) << 2);
+  storeRow32(q, v128.shuffle<i64>(t0, t1, 0, 2), u, count, acc);
+  if (row + 1 >= m) return;
+  storeRow32(q + stride, v128.shuffle<i64>(t0, t1, 1, 3), v128.shuffle<i64>(u, u, 1, 1), count, acc);
+  if (row + 2 >= m) return;
+  storeRow32(q + 2 * stride, v128.shuffle<i64>(t2, t3, 0, 2), w, count, acc);
+  if (row + 3 >= m) return;
+  storeRow32(q + 3 * stride, v128.shuffle<i64>(t2, t3, 1, 3), v128.shuffle<i64>(w, w, 1, 1), count, acc);
+}
+
+/** Stores one f64 row of a tile: columns 0-1, 2-3 and 4-5 in three vectors; count columns. */
+// @ts-ignore: decorator
+@inline function storeRow64(q: usize, p0: v128, p1: v128, p2: v128, count: i32, acc: bool): void {
+  if (count >= 2) putVector<f64>(q, p0, acc);
+  else putd(q, f64x2.extract_lane(p0, 0), acc);
+  if (count >= 4) putVector<f64>(q + 16, p1, acc);
+  else if (count == 3) putd(q + 16, f64x2.extract_lane(p1, 0), acc);
+  if (count == 6) putVector<f64>(q + 32, p2, acc);
+  else if (count == 5) putd(q + 32, f64x2.extract_lane(p2, 0), acc);
+}
+
+/** As storeRows32 for 2 rows of an f64 tile. */
+// @ts-ignore: decorator
+@inline function storeRows64(
+  c: usize, ldc: i32, m: i32, row: i32, col0: i32, count: i32,
+  v0: v128, v1: v128, v2: v128, v3: v128, v4: v128, v5: v128, bias: usize, acc: bool,
+): void {
+  if (row >= m) return;
+  if (bias) {
+    const b = rowBias<f64>(bias, row, m);
+    v0 = f64x2.add(v0, b);
+    v1 = f64x2.add(v1, b);
+    v2 = f64x2.add(v2, b);
+    v3 = f64x2.add(v3, b);
+    v4 = f64x2.add(v4, b);
+    v5 = f64x2.add(v5, b);
+  }
+  const q = c + ((<usize>row * <usize>ldc + <usize>col0) << 3);
+  storeRow64(
+    q, v128.shuffle<i64>(v0, v1, 0, 2), v128.shuffle<i64>(v2, v3, 0, 2), v128.shuffle<i64>(v4, v5, 0, 2),
+    count, acc,
+  );
+  if (row + 1 >= m) return;
+  storeRow64(
+    q + (<usize>ldc << 3), v128.shuffle<i64>(v0, v1, 1, 3), v128.shuffle<i64>(v2, v3, 1, 3),
+    v128.shuffle<i64>(v4, v5, 1, 3), count, acc,
+  );
+}
+
+/**
+ * C = A · B (+ bias) (+ C) in T (see the header): tiles of 6 columns of C, each column's B read
+ * by broadcasts from its own base, times panels of A two vectors a depth step.
+ */
+// @ts-ignore: decorator
+@inline function gemm<T>(
+  m: i32, k: i32, a: usize, b: usize, n: i32, columns: usize,
+  c: usize, ldc: i32, bias: usize, accumulate: i32,
+): void {
+  const height = panelRows(sizeof<T>());
+  const panels = (m + height - 1) / height;
+  const panelBytes = <usize>k * STEP;
+  const acc = accumulate != 0;
+  for (let col0 = 0; col0 < n; col0 += TILE_COLUMNS) {
+    const count = min(TILE_COLUMNS, n - col0);
+    // A tile's columns past n take the last column's base: read, never stored.
+    const at = columns + (<usize>col0 << 2);
+    const last = count - 1;
+    const b0 = b + <usize>load<i32>(at);
+    const b1 = b + <usize>load<i32>(at + (<usize>min(1, last) << 2));
+    const b2 = b + <usize>load<i32>(at + (<usize>min(2, last) << 2));
+    const b3 = b + <usize>load<i32>(at + (<usize>min(3, last) << 2));
+    const b4 = b + <usize>load<i32>(at + (<usize>min(4, last) << 2));
+    const b5 = b + <usize>load<i32>(at + (<usize>min(5, last) << 2));
+    for (let ip = 0; ip < panels; ip++) {
+      let pa = a + <usize>ip * panelBytes;
+      const end = pa + panelBytes;
+      const z = f32x4.splat(0);
+      let c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+      // One depth step per iteration: unrolled, the 12 accumulators spill (measured in V8).
+      while (pa < end) {
+        const d = <usize>load<i32>(pa);
+        const x0 = v128.load(pa, 16);
+        const x1 = v128.load(pa, 32);
+        let bv = splat<T>(b0 + d);
+        c00 = madd<T>(x0, bv, c00);
+        c01 = madd<T>(x1, bv, c01);
+        bv = splat<T>(b1 + d);
+        c10 = madd<T>(x0, bv, c10);
+        c11 = madd<T>(x1, bv, c11);
+        bv = splat<T>(b2 + d);
+        c20 = madd<T>(x0, bv, c20);
+        c21 = madd<T>(x1, bv, c21);
+        bv = splat<T>(b3 + d);
+        c30 = madd<T>(x0, bv, c30);
+        c31 = madd<T>(x1, bv, c31);
+        bv = splat<T>(b4 + d);
+        c40 = madd<T>(x0, bv, c40);
+        c41 = madd<T>(x1, bv, c41);
+        bv = splat<T>(b5 + d);
+        c50 = madd<T>(x0, bv, c50);
+        c51 = madd<T>(x1, bv, c51);
+        pa += STEP;
+      }
+      const row0 = ip * height;
+      const half = height >> 1; // rows per vector
+      if (sizeof<T>() == 8) {
+        storeRows64(c, ldc, m, row0, col0, count, c00, c10, c20, c30, c40, c50, bias, acc);
+        storeRows64(c, ldc, m, row0 + half, col0, count, c01, c11, c21, c31, c41, c51, bias, acc);
+      } else {
+        storeRows32(c, ldc, m, row0, col0, count, c00, c10, c20, c30, c40, c50, bias, acc);
+        storeRows32(c, ldc, m, row0 + half, col0, count, c01, c11, c21, c31, c41, c51, bias, acc);
+      }
+    }
+  }
+}
+
+/** C = A · B (+ bias) (+ C) in f32: A packed by pack_a, B[d][j] at b + A's row offset d + columns[j]. */
+export function gemm_f32(
+  m: i32, k: i32, a: usize, b: usize, n: i32, columns: usize,
+  c: usize, ldc: i32, bias: usize, accumulate: i32,
+): void {
+  gemm<f32>(m, k, a, b, n, columns, c, ldc, bias, accumulate);
+}
+
+/** As gemm_f32 in f64: panels of 4 rows, each vector 2 of them. */
+export function gemm_f64(
+  m: i32, k: i32, a: usize, b: usize, n: i32, columns: usize,
+  c: usize, ldc: i32, bias: usize, accumulate: i32,
+): void {
+  gemm<f64>(m, k, a, b, n, columns, c, ldc, bias, accumulate);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -406,13 +331,10 @@ export function pack_a(src: usize, m: i32, k: i32, dst: usize, elemBytes: i32): 
 
 /**
  * Copies one image (channels x h x w, elemBytes 4 or 8) into dst with `padY` rows of zeros above
- * and below and `padX` columns left and right (channels x (h+2padY) x (w+2padX)), then `tail`
- * zero bytes: the last strips of a stride-1 conv GEMM read up to 7 elements past the last real
- * input.
+ * and below and `padX` columns left and right (channels x (h+2padY) x (w+2padX)).
  */
 export function pad_image(
   src: usize, channels: i32, h: i32, w: i32, padY: i32, padX: i32, dst: usize, elemBytes: i32,
-  tail: i32,
 ): void {
   const eb = <usize>elemBytes;
   const wp = w + 2 * padX;
@@ -430,7 +352,6 @@ export function pad_image(
     zero(out, <usize>padY * rowBytes);
     out += <usize>padY * rowBytes;
   }
-  zero(out, <usize>tail);
 }
 
 /**

@@ -19,15 +19,14 @@ import { HEAP_START, INITIAL_PAGES, PAGE_BYTES, REGION_ALIGN } from "./_layout.t
 
 /** The exported functions of kernels.as; every pointer is a byte offset into the memory. */
 export interface Kernels {
-  /** C = A · B (+ bias) (+ C) in float32, B read through row and strip tables. */
+  /** C = A · B (+ bias) (+ C) in float32, A packed with B's row table, B's n columns from a table. */
   gemm_f32(
     m: number,
     k: number,
     a: number,
     b: number,
-    dTab: number,
-    strips: number,
-    sTab: number,
+    n: number,
+    columns: number,
     c: number,
     ldc: number,
     bias: number,
@@ -35,11 +34,11 @@ export interface Kernels {
   ): void;
   /** As `gemm_f32` in float64. */
   gemm_f64: Kernels["gemm_f32"];
-  /** Packs a row-major m x k matrix into the GEMM's panels (of 6 and 4 rows), depth-major. */
-  pack_a(src: number, m: number, k: number, dst: number, elemBytes: number): void;
-  /** Rows of an m-row matrix packed by `pack_a`, padding included. */
-  packed_rows(m: number, elemBytes: number): number;
-  /** Copies an image with padY rows and padX columns of zeros around each channel, then `tail` zero bytes. */
+  /** Packs a row-major m x k matrix into the GEMM's panels, each depth step with B's row offset. */
+  pack_a(src: number, m: number, k: number, rows: number, dst: number, elemBytes: number): void;
+  /** Bytes of an m x k matrix packed by `pack_a`, padding included. */
+  packed_bytes(m: number, k: number, elemBytes: number): number;
+  /** Copies an image with padY rows and padX columns of zeros around each channel. */
   pad_image(
     src: number,
     channels: number,
@@ -49,7 +48,6 @@ export interface Kernels {
     padX: number,
     dst: number,
     elemBytes: number,
-    tail: number,
   ): void;
   /** The im2col matrix of a padded image, for strides other than 1. */
   im2col(

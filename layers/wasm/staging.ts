@@ -181,7 +181,7 @@ export function storedBytes(format: WasmFormat): number {
 
 /**
  * Bytes to reserve for `count` elements of `bytes` each: rounded up to whole blocks of the
- * conversion kernels, plus what the GEMMs read past the last element.
+ * conversion kernels, plus a margin for vector loads at the end.
  */
 export function regionBytes(count: number, bytes: number): number {
   return wholeBlocks(count) * bytes + READ_PAST;

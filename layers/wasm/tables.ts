@@ -1,53 +1,34 @@
 /**
- * The tables through which the GEMM kernels read B (see layers/wasm/kernels.as): a byte offset
- * per row of B (`rows`), and per strip of output columns two halves of one vector each, every
- * half with its base offset in bytes, its first column in C and its column count (`strips`,
- * six numbers each).
+ * The tables through which the GEMM kernels read B (see layers/wasm/kernels.as): element (d, j)
+ * of B is at a byte offset of `rows[d] + columns[j]` from B's base, so that one pair of tables
+ * describes a row-major matrix, a padded image read as its own im2col matrix, or images stored
+ * channels-last.
  *
  * @module
  */
 
-/** Row and strip tables of one product. */
+/** Row and column tables of one product. */
 export interface GemmTables {
-  /** Byte offset of each row of B (each depth step) from a half's base. */
+  /** Byte offset of each row of B (each depth step). */
   rows: Int32Array;
-  /** Per strip, for each of its two halves: base byte offset, first column of C, count. */
-  strips: Int32Array;
-}
-
-/** One half of a strip: where its B columns start (bytes), its first column of C, its count. */
-type Half = [base: number, column: number, count: number];
-
-/**
- * Pairs consecutive halves into strips; an odd last half gets an empty partner reading its
- * own base (the kernel always loads both).
- */
-function pairHalves(halves: readonly Half[]): Int32Array {
-  const strips = new Int32Array(Math.ceil(halves.length / 2) * 6);
-  for (let h = 0; h < halves.length; h += 2) {
-    const first = halves[h];
-    strips.set([...first, ...(halves[h + 1] ?? [first[0], first[1], 0])], h * 3);
-  }
-  return strips;
+  /** Byte offset of each column of B (each column of C). */
+  columns: Int32Array;
 }
 
 /**
- * Tables for a row-major B (`depth` x `columns`, row stride `ldb` elements of `bytes` each) in
- * halves of `half` columns: the weights of affine, the im2col matrix of conv.
+ * Tables for a row-major B (`depth` x `columns`, row stride `ldb` elements of `bytes` each):
+ * the weights of affine, the im2col matrix of conv.
  */
 export function rowMajorTables(
   depth: number,
   columns: number,
   ldb: number,
-  half: number,
   bytes: number,
 ): GemmTables {
-  const rows = Int32Array.from({ length: depth }, (_, d) => d * ldb * bytes);
-  const halves: Half[] = [];
-  for (let col = 0; col < columns; col += half) {
-    halves.push([col * bytes, col, Math.min(half, columns - col)]);
-  }
-  return { rows, strips: pairHalves(halves) };
+  return {
+    rows: Int32Array.from({ length: depth }, (_, d) => d * ldb * bytes),
+    columns: Int32Array.from({ length: columns }, (_, j) => j * bytes),
+  };
 }
 
 /** The shape of a stride-1 convolution over an image padded to `hp` x `wp`. */
@@ -69,11 +50,10 @@ export interface PaddedConv {
 
 /**
  * Tables for a stride-1 convolution read straight from the padded image: tap (c, ky, kx) is
- * the image shifted by c*hp*wp + ky*wp + kx elements, and a half covers up to `half` outputs
- * of one output row, starting at input (oy, ox0). Halves pair across output rows, so no lane
- * is wasted when a row's width is a multiple of `half`.
+ * the image shifted by c*hp*wp + ky*wp + kx elements, and output (oy, ox) starts at input
+ * (oy, ox).
  */
-export function convTables(conv: PaddedConv, half: number, bytes: number): GemmTables {
+export function convTables(conv: PaddedConv, bytes: number): GemmTables {
   const { channels, hp, wp, kh, kw, oh, ow } = conv;
   const rows = new Int32Array(channels * kh * kw);
   let d = 0;
@@ -82,27 +62,23 @@ export function convTables(conv: PaddedConv, half: number, bytes: number): GemmT
       for (let kx = 0; kx < kw; kx++) rows[d++] = ((c * hp + ky) * wp + kx) * bytes;
     }
   }
-  const halves: Half[] = [];
-  for (let oy = 0; oy < oh; oy++) {
-    for (let ox = 0; ox < ow; ox += half) {
-      halves.push([(oy * wp + ox) * bytes, oy * ow + ox, Math.min(half, ow - ox)]);
-    }
+  const columns = new Int32Array(oh * ow);
+  for (let oy = 0, j = 0; oy < oh; oy++) {
+    for (let ox = 0; ox < ow; ox++) columns[j++] = (oy * wp + ox) * bytes;
   }
-  return { rows, strips: pairHalves(halves) };
+  return { rows, columns };
 }
 
 /**
  * Tables for a convolution's weight gradient over `images` images at once, dW (outC, kh, kw,
  * C) = dy (outC, images·P) · B (images·P, kh·kw·C), with B read from the padded images stored
  * channels-last one after the other (images x hp x wp x C): row (i, oy, ox) of B starts at
- * pixel (oy·sh, ox·sw) of image i. For one kernel row ky, the taps (kx, c) are kw·C consecutive
- * elements there, so halves cover up to `half` of them, even across pixels (a 3x3 kernel over
- * one channel takes 3 halves, not 9).
+ * pixel (oy·sh, ox·sw) of image i, and for kernel row ky the taps (kx, c) are kw·C consecutive
+ * elements from there.
  */
 export function channelsLastTables(
   conv: PaddedConv,
   options: { sh: number; sw: number; images: number },
-  half: number,
   bytes: number,
 ): GemmTables {
   const { channels, hp, wp, kh, kw, oh, ow } = conv;
@@ -116,11 +92,9 @@ export function channelsLastTables(
     }
   }
   const run = kw * channels;
-  const halves: Half[] = [];
-  for (let ky = 0; ky < kh; ky++) {
-    for (let j = 0; j < run; j += half) {
-      halves.push([(ky * wp * channels + j) * bytes, ky * run + j, Math.min(half, run - j)]);
-    }
+  const columns = new Int32Array(kh * run);
+  for (let ky = 0, j = 0; ky < kh; ky++) {
+    for (let t = 0; t < run; t++) columns[j++] = (ky * wp * channels + t) * bytes;
   }
-  return { rows, strips: pairHalves(halves) };
+  return { rows, columns };
 }
