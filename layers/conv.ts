@@ -321,9 +321,11 @@ export class Conv implements Layer {
    * ReLU's format follows, that too; all on the wasm kernels. Each image's stored outputs go
    * through the ReLU layer's own kernel in the kernels' memory before they are copied out, and
    * the pooling's kernel reads them there: this saves each of them a pass over the batch, with
-   * its copy into the memory and back. In f32 and f64 (whose stored elements are their
-   * values), what comes out goes on, image by image in the memory, into a next convolution of
-   * the format (not scaled) and the layers it takes in after it, and so on. Without `keep`,
+   * its copy into the memory and back. What comes out goes on, image by image in the memory,
+   * into a next convolution of the format and the layers it takes in after it, and so on: the
+   * values of the stored elements (a coded format's widened from its codes), as the next
+   * convolution would read them from the tensor; not in a scaled format (whose scale is the
+   * batch's) nor a stochastic one (whose layers draw from one stream in turn). Without `keep`,
    * only the last output is written (nothing reads the others; the backward pass of a layer
    * whose input was not written asks for a forward first).
    *
@@ -377,11 +379,11 @@ export class Conv implements Layer {
     const pooling = pooled &&
       { ...pooled.fusedOutput(reluOut), window: windowOf("pool", pooled.options) };
     const handed = pooling?.y ?? reluOut;
-    // f32 and f64 values, which are their stored elements, go on into a convolution of their
-    // format in the memory, image by image, instead of through a tensor.
+    // The values of the stored elements go on into a convolution of the format in the memory,
+    // image by image, instead of through a tensor; not a stochastic format's, whose layers
+    // draw from one stream a layer's whole batch after another.
     const [next, ...rest] = following.slice(pooling ? 2 : 1);
-    const { carrier } = formats.format;
-    const values = !scaled && (carrier === "f32" || carrier === "f64");
+    const values = !scaled && !formats.format.stream;
     const chained = values && next instanceof Conv && next.#chainsAfter(handed.storage, formats)
       ? next
       : undefined;

@@ -61,9 +61,9 @@ export interface Layer {
   /**
    * Inference through this layer and the first of `following` (the layers after it, in order)
    * that it can compute within its own pass (a convolution, the ReLU after it and a max pooling
-   * after that, in its format on the wasm kernels; in f32 and f64, the next convolution and
-   * what it takes in, too): the elements the layers give one by one,
-   * every layer's output written with `keep`, else only the last one's. Undefined when it
+   * after that, in its format on the wasm kernels; unless scaled or stochastic, the next
+   * convolution and what it takes in, too): the elements the layers give one by one, every
+   * layer's output written with `keep`, else only the last one's. Undefined when it
    * computes none of them: then run them one by one.
    */
   forwardWith?(x: Tensor, following: readonly Layer[], keep: boolean): FusedOutputs | undefined;

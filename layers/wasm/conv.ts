@@ -35,7 +35,6 @@ import {
   regionBytes,
   reserveStaging,
   type Staging,
-  storedBytes,
   storeValues,
   valueBytes,
   type WasmFormat,
@@ -73,8 +72,9 @@ export interface PooledOutputs {
 
 /**
  * A convolution that reads the values the one before it hands on, image by image in the
- * memory, instead of a tensor: both in f32 or both in f64, whose stored elements are their
- * values (a coded format's ReLU works on its codes, not on the values in the memory).
+ * memory, instead of a tensor: both in one format, not scaled and not rounding stochastically;
+ * the values of the stored elements (a coded format's widened from its codes after the ReLU),
+ * so that it reads what it would read from the stored tensor.
  */
 export interface ChainedConv {
   weights: Tensor;
@@ -416,8 +416,8 @@ function imageConvolver(
       pool.store,
     );
   const then = relu?.then;
-  if (then && storedBytes(format) < 4) {
-    throw new TypeError(`Cannot chain convolutions in ${format.name}: expected f32 or f64`);
+  if (then && format.stream) {
+    throw new TypeError(`Cannot chain convolutions in ${format.name}: it rounds stochastically`);
   }
   const next = then &&
     chainedConvolver(kernels, format, reserve, then, pool?.y.shape ?? [n, outC, oh, ow]);
@@ -444,12 +444,12 @@ function imageConvolver(
     // The ReLU layer's own operation on the stored elements, while they are in the cache.
     reluInPlace(kernels, format, stored, count, reluCodes);
     if (relu.y) copyOut(format, stored, relu.y.data, i * count, count);
-    let values = out;
-    if (poolImage) {
-      // The pooling layer's, on the values of those elements (exact: the maxima are stored).
-      widenValues(kernels, staging, count, out);
-      values = poolImage(out, i);
-    }
+    if (!poolImage && !next) return;
+    // What the pooling or the next convolution reads: the values of the stored elements, which
+    // a coded format's ReLU changed as codes (f32 and f64 elements are already the values).
+    widenValues(kernels, staging, count, out);
+    // The pooling layer's, on those values (exact: the maxima are stored).
+    const values = poolImage ? poolImage(out, i) : out;
     next?.(values, i);
   };
 }
