@@ -404,6 +404,22 @@ export function im2col(
 // ---------------------------------------------------------------------------------------------
 // Format conversion: 16-bit codes to f32 and back. Counts are multiples of 8 (the caller
 // rounds regions up).
+//
+// The compiler inlines a constant vector as a v128.const at each use, which V8 builds anew
+// every time (see fma_peak): narrow_f16, with ten of them in its loop, took 1.3 ns a value.
+// These loops build their constants once, before the loop, with `lanes`.
+
+/**
+ * Zero, in a global the host could change (it is exported), so that the compiler cannot fold
+ * what is built from it back into constants; never written.
+ */
+export let opaque_zero: i32 = 0;
+
+/** i32x4.splat(x), built where it is called and kept in a register (see opaque_zero). */
+// @ts-ignore: decorator
+@inline function lanes(x: i32): v128 {
+  return i32x4.splat(x + opaque_zero);
+}
 
 /** bf16 codes 0-3 of `codes` (8 x u16) to f32: each code becomes the high half of a lane. */
 // @ts-ignore: decorator
@@ -417,21 +433,6 @@ export function im2col(
   return i8x16.shuffle(i32x4.splat(0), codes, 0, 0, 24, 25, 0, 0, 26, 27, 0, 0, 28, 29, 0, 0, 30, 31);
 }
 
-/**
- * Four f16 codes (one per u32 lane, zero-extended) to f32, exactly. Shifting exponent and
- * mantissa left by 13 gives a float32 2^112 times too small (the bias difference 127 - 15); one
- * multiply by 2^112 fixes normals and, because float32 subnormals are exact, f16 subnormals
- * too. Exponent 31 (Inf/NaN) lands at 2^16..2^17, so its exponent field is forced to all ones.
- */
-// @ts-ignore: decorator
-@inline function halfToFloat(h: v128): v128 {
-  const em = v128.and(h, i32x4.splat(0x7fff));
-  let f = f32x4.mul(i32x4.shl(em, 13), f32x4.splat(5.192296858534828e33)); // 2^112
-  const infNan = i32x4.gt_s(em, i32x4.splat(0x7bff));
-  f = v128.or(f, v128.and(infNan, i32x4.splat(0x7f800000)));
-  return v128.or(f, v128.and(i32x4.shl(h, 16), i32x4.splat(0x80000000)));
-}
-
 /** count bf16 codes at src to f32 at dst. */
 export function widen_bf16(src: usize, dst: usize, count: i32): void {
   for (let i = 0; i < count; i += 8) {
@@ -441,60 +442,64 @@ export function widen_bf16(src: usize, dst: usize, count: i32): void {
   }
 }
 
-/** count f16 codes at src to f32 at dst. */
+/**
+ * count f16 codes at src to f32 at dst, four at a time, exactly. Shifting exponent and mantissa
+ * left by 13 gives a float32 2^112 times too small (the bias difference 127 - 15); one multiply
+ * by 2^112 fixes normals and, because float32 subnormals are exact, f16 subnormals too.
+ * Exponent 31 (Inf/NaN) lands at 2^16..2^17, so its exponent field is forced to all ones.
+ */
 export function widen_f16(src: usize, dst: usize, count: i32): void {
-  for (let i = 0; i < count; i += 8) {
-    const codes = v128.load(src + (<usize>i << 1));
-    v128.store(dst + (<usize>i << 2), halfToFloat(i32x4.extend_low_i16x8_u(codes)));
-    v128.store(dst + (<usize>i << 2), halfToFloat(i32x4.extend_high_i16x8_u(codes)), 16);
-  }
-}
-
-/** f32 to bf16 codes, round to nearest even, every NaN to 0x7fc0 (as bf16Code in JS). */
-// @ts-ignore: decorator
-@inline function floatToBf16(x: v128): v128 {
-  const lsb = v128.and(i32x4.shr_u(x, 16), i32x4.splat(1));
-  const r = i32x4.shr_u(i32x4.add(x, i32x4.add(i32x4.splat(0x7fff), lsb)), 16);
-  return v128.bitselect(i32x4.splat(0x7fc0), r, f32x4.ne(x, x));
-}
-
-/** count f32 at src to bf16 codes at dst. */
-export function narrow_bf16(src: usize, dst: usize, count: i32): void {
-  for (let i = 0; i < count; i += 8) {
-    const lo = floatToBf16(v128.load(src + (<usize>i << 2)));
-    const hi = floatToBf16(v128.load(src + (<usize>i << 2), 16));
-    v128.store(dst + (<usize>i << 1), i16x8.narrow_i32x4_u(lo, hi));
+  const magnitude = lanes(0x7fff), scale = lanes(0x77800000); // 2^112
+  const finite = lanes(0x7bff), infinity = lanes(0x7f800000), signBit = lanes(0x80000000);
+  for (let i = 0; i < count; i += 4) {
+    const h = v128.load16x4_u(src + (<usize>i << 1));
+    const em = v128.and(h, magnitude);
+    let f = f32x4.mul(i32x4.shl(em, 13), scale);
+    f = v128.or(f, v128.and(i32x4.gt_s(em, finite), infinity));
+    v128.store(dst + (<usize>i << 2), v128.or(f, v128.and(i32x4.shl(h, 16), signBit)));
   }
 }
 
 /**
- * f32 to f16 codes, round to nearest even (F. Giesen's float_to_half_fast3_rtne, branch-free):
- * overflow and Inf to Inf, NaN to 0x7e00 (with its sign), values below 2^-14 rounded by an f32
- * add of 0.5 (whose own rounding does the shift), normal values by integer rounding of the 13
- * dropped bits.
+ * count f32 at src to bf16 codes at dst, four at a time, round to nearest even, every NaN to
+ * 0x7fc0 (as bf16Code in JS).
  */
-// @ts-ignore: decorator
-@inline function floatToHalf(x: v128): v128 {
-  const sign = v128.and(x, i32x4.splat(0x80000000));
-  const u = v128.xor(x, sign);
-  const big = i32x4.ge_u(u, i32x4.splat(0x47800000)); // >= 65536: Inf, NaN or overflow
-  const bigCode = v128.bitselect(i32x4.splat(0x7e00), i32x4.splat(0x7c00), i32x4.gt_u(u, i32x4.splat(0x7f800000)));
-  const small = i32x4.lt_u(u, i32x4.splat(0x38800000)); // < 2^-14: an f16 subnormal
-  const smallCode = i32x4.sub(f32x4.add(u, f32x4.splat(0.5)), i32x4.splat(0x3f000000));
-  // Normal: rebias the exponent, add 0xfff plus the odd bit, shift.
-  const odd = v128.and(i32x4.shr_u(u, 13), i32x4.splat(1));
-  const normCode = i32x4.shr_u(i32x4.add(i32x4.add(u, i32x4.splat(-0x37fff001)), odd), 13);
-  let code = v128.bitselect(smallCode, normCode, small);
-  code = v128.bitselect(bigCode, code, big);
-  return v128.or(code, i32x4.shr_u(sign, 16));
+export function narrow_bf16(src: usize, dst: usize, count: i32): void {
+  const one = lanes(1), half = lanes(0x7fff), nan = lanes(0x7fc0);
+  for (let i = 0; i < count; i += 4) {
+    const x = v128.load(src + (<usize>i << 2));
+    const lsb = v128.and(i32x4.shr_u(x, 16), one);
+    const r = i32x4.shr_u(i32x4.add(x, i32x4.add(half, lsb)), 16);
+    const code = v128.bitselect(nan, r, f32x4.ne(x, x));
+    v128.store64_lane(dst + (<usize>i << 1), i16x8.narrow_i32x4_u(code, code), 0);
+  }
 }
 
-/** count f32 at src to f16 codes at dst. */
+/**
+ * count f32 at src to f16 codes at dst, four at a time, round to nearest even (F. Giesen's
+ * float_to_half_fast3_rtne, branch-free): overflow and Inf to Inf, NaN to 0x7e00 (with its
+ * sign), values below 2^-14 rounded by an f32 add of 0.5 (whose own rounding does the shift),
+ * normal values by integer rounding of the 13 dropped bits.
+ */
 export function narrow_f16(src: usize, dst: usize, count: i32): void {
-  for (let i = 0; i < count; i += 8) {
-    const lo = floatToHalf(v128.load(src + (<usize>i << 2)));
-    const hi = floatToHalf(v128.load(src + (<usize>i << 2), 16));
-    v128.store(dst + (<usize>i << 1), i16x8.narrow_i32x4_u(lo, hi));
+  const signBit = lanes(0x80000000), huge = lanes(0x477fffff), infinity = lanes(0x7f800000);
+  const nanCode = lanes(0x7e00), infinityCode = lanes(0x7c00), tiny = lanes(0x38800000);
+  const half = lanes(0x3f000000), one = lanes(1), rebias = lanes(-0x37fff001);
+  for (let i = 0; i < count; i += 4) {
+    const x = v128.load(src + (<usize>i << 2));
+    const sign = v128.and(x, signBit);
+    const u = v128.xor(x, sign); // below 2^31: signed comparisons (one instruction) suffice
+    const big = i32x4.gt_s(u, huge); // >= 65536: Inf, NaN or overflow
+    const bigCode = v128.bitselect(nanCode, infinityCode, i32x4.gt_s(u, infinity));
+    const small = i32x4.gt_s(tiny, u); // < 2^-14: an f16 subnormal
+    const smallCode = i32x4.sub(f32x4.add(u, half), half); // half: the bits of 0.5
+    // Normal: rebias the exponent, add 0xfff plus the odd bit, shift.
+    const odd = v128.and(i32x4.shr_u(u, 13), one);
+    const normCode = i32x4.shr_u(i32x4.add(i32x4.add(u, rebias), odd), 13);
+    let code = v128.bitselect(smallCode, normCode, small);
+    code = v128.bitselect(bigCode, code, big);
+    code = v128.or(code, i32x4.shr_u(sign, 16));
+    v128.store64_lane(dst + (<usize>i << 1), i16x8.narrow_i32x4_u(code, code), 0);
   }
 }
 
