@@ -92,6 +92,19 @@ function lookUp(storage: Storage, xs: Float32Array): Uint8Array {
   });
 }
 
+/** The codes `narrow_u8_fields` stores for `xs` with `storage`'s parameters. */
+function fromFields(storage: Storage, xs: Float32Array): Uint8Array {
+  const fields = minifloatCodec(storage)?.narrowFields;
+  assert.ok(fields, `${storage.name}: no fields to narrow by`);
+  return withRegions((reserve) => {
+    const src = reserve(xs.byteLength + 64);
+    const dst = reserve(xs.length + 64);
+    new Float32Array(heap(), src, xs.length).set(xs);
+    kernels.narrow_u8_fields(src, dst, xs.length, ...fields);
+    return new Uint8Array(heap(), dst, xs.length).slice();
+  });
+}
+
 /** Asserts that `got` holds the codes `storage`'s own `write` stores for `xs`. */
 function assertWritten(storage: Storage, xs: Float32Array, got: Uint8Array | Uint16Array): void {
   const want = storage.alloc(xs.length);
@@ -141,10 +154,23 @@ Deno.test("narrow_u8_lookup stores write's code for every float32's top 16 bits 
     return ((i >> 2) << 16 | lows[i & 3]) >>> 0;
   });
   const xs = new Float32Array(bits.buffer);
+  const byFields: string[] = [];
   for (const options of FORMATS) {
     const storage = minifloat(options);
     assertWritten(storage, xs, lookUp(storage, xs));
+    // narrow_u8_fields, where chosen, on the same float32 and a million random ones.
+    if (!minifloatCodec(storage)?.narrowFields) continue;
+    byFields.push(storage.name);
+    assertWritten(storage, xs, fromFields(storage, xs));
+    const random = new Random(71);
+    const words = Uint32Array.from({ length: 1 << 20 }, () => random.bits());
+    const randomXs = new Float32Array(words.buffer);
+    assertWritten(storage, randomXs, fromFields(storage, randomXs));
   }
+  for (const name of ["e4m3", "e5m2", "e3m4"]) {
+    assert.ok(minifloatCodec(storageByName(name))?.narrowFields, name);
+  }
+  assert.ok(byFields.length >= 4, byFields.join(", "));
 });
 
 Deno.test("a format whose midpoints need a float32's low bits has no lookup table", () => {
@@ -246,4 +272,37 @@ Deno.test("widen_u8 gives every code's value; map_u8 with the ReLU table gives R
     storage.write(values.map((v) => v < 0 ? 0 : v), 0, expected, 0, used);
     assert.deepEqual([...relu.subarray(0, used)], [...expected.subarray(0, used)], storage.name);
   }
+});
+
+Deno.test("widen_u8_fields and relu_u8_codes give the tables' values and codes, where chosen", () => {
+  const chosen: string[] = [];
+  for (const options of FORMATS) {
+    const storage = minifloat(options);
+    const codec = minifloatCodec(storage)!;
+    const { fields, reluRule } = codec;
+    if (!fields || !reluRule) continue;
+    chosen.push(storage.name);
+    const codes = Uint8Array.from({ length: 256 }, (_, c) => c);
+    const [widened, relu] = withRegions((reserve) => {
+      const src = reserve(256);
+      const dst = reserve(1024);
+      new Uint8Array(heap(), src, 256).set(codes);
+      const { shift, rebias, subnormal, infinity, nan } = fields;
+      kernels.widen_u8_fields(src, dst, 256, shift, rebias, subnormal, infinity, nan);
+      const { low, high, zero, nan: nanFrom, nanCode } = reluRule;
+      kernels.relu_u8_codes(src, 256, low, high, zero, nanFrom, nanCode);
+      return [new Uint32Array(heap(), dst, 256).slice(), new Uint8Array(heap(), src, 256).slice()];
+    });
+    const table = new Uint32Array(codec.decode.buffer, codec.decode.byteOffset, 256);
+    assert.deepEqual([...widened], [...table], storage.name);
+    assert.deepEqual([...relu], [...codec.relu], storage.name);
+  }
+  // Every format of 8 bits with a sign and both IEEE-like fields: fp8 as the staging runs it.
+  for (const name of ["e4m3", "e5m2", "e3m4"]) {
+    const codec = minifloatCodec(storageByName(name));
+    assert.ok(codec?.fields && codec.reluRule, name);
+  }
+  assert.ok(chosen.length >= 6, chosen.join(", "));
+  // A format of fewer bits has codes past its own: the table's zeros, not the fields' values.
+  assert.equal(minifloatCodec(minifloat({ exponentBits: 2, mantissaBits: 1 }))?.fields, undefined);
 });

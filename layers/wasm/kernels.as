@@ -58,6 +58,16 @@
   return f64x2.add(f64x2.mul(a, b), c);
 }
 
+/**
+ * The lanes of a where mask (a comparison's: each lane all ones or all zeros) is set, else b's:
+ * one blend instruction in the relaxed-simd build, three bit operations otherwise.
+ */
+// @ts-ignore: decorator
+@inline function select(a: v128, b: v128, mask: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i8x16.relaxed_laneselect(a, b, mask);
+  return v128.bitselect(a, b, mask);
+}
+
 /** Adds x to what is at p if `acc`, then stores it. */
 // @ts-ignore: decorator
 @inline function put(p: usize, x: f32, acc: bool): void {
@@ -470,7 +480,7 @@ export function narrow_bf16(src: usize, dst: usize, count: i32): void {
     const x = v128.load(src + (<usize>i << 2));
     const lsb = v128.and(i32x4.shr_u(x, 16), one);
     const r = i32x4.shr_u(i32x4.add(x, i32x4.add(half, lsb)), 16);
-    const code = v128.bitselect(nan, r, f32x4.ne(x, x));
+    const code = select(nan, r, f32x4.ne(x, x));
     v128.store64_lane(dst + (<usize>i << 1), i16x8.narrow_i32x4_u(code, code), 0);
   }
 }
@@ -490,14 +500,14 @@ export function narrow_f16(src: usize, dst: usize, count: i32): void {
     const sign = v128.and(x, signBit);
     const u = v128.xor(x, sign); // below 2^31: signed comparisons (one instruction) suffice
     const big = i32x4.gt_s(u, huge); // >= 65536: Inf, NaN or overflow
-    const bigCode = v128.bitselect(nanCode, infinityCode, i32x4.gt_s(u, infinity));
+    const bigCode = select(nanCode, infinityCode, i32x4.gt_s(u, infinity));
     const small = i32x4.gt_s(tiny, u); // < 2^-14: an f16 subnormal
     const smallCode = i32x4.sub(f32x4.add(u, half), half); // half: the bits of 0.5
     // Normal: rebias the exponent, add 0xfff plus the odd bit, shift.
     const odd = v128.and(i32x4.shr_u(u, 13), one);
     const normCode = i32x4.shr_u(i32x4.add(i32x4.add(u, rebias), odd), 13);
-    let code = v128.bitselect(smallCode, normCode, small);
-    code = v128.bitselect(bigCode, code, big);
+    let code = select(smallCode, normCode, small);
+    code = select(bigCode, code, big);
     code = v128.or(code, i32x4.shr_u(sign, 16));
     v128.store64_lane(dst + (<usize>i << 1), i16x8.narrow_i32x4_u(code, code), 0);
   }
@@ -511,6 +521,36 @@ export function narrow_f16(src: usize, dst: usize, count: i32): void {
 export function widen_u8(src: usize, dst: usize, count: i32, table: usize): void {
   for (let i = 0; i < count; i++) {
     store<f32>(dst + (<usize>i << 2), load<f32>(table + (<usize>load<u8>(src + <usize>i) << 2)));
+  }
+}
+
+/**
+ * count (a multiple of 8) byte codes at src to f32 at dst, four at a time, from their fields
+ * (layers/wasm/minifloat_codec.ts checks on all 256 codes that this gives the table's value).
+ * Bit 7 is the sign. A magnitude (the low 7 bits) from `normal` up, shifted left by `shift`
+ * and `rebias` added, is the float32's bits; one below, a multiple of the smallest subnormal
+ * `subnormal`, is converted and multiplied (a float32 subnormal, which x64 multiplies slowly,
+ * never occurs); the magnitude `infinity` is ±Infinity, those from `nan` up NaN (0x7fc00000,
+ * as the table stores it).
+ */
+export function widen_u8_fields(
+  src: usize, dst: usize, count: i32, shift: i32, rebias: i32, subnormal: f32,
+  infinity: i32, nan: i32,
+): void {
+  const magnitude = lanes(0x7f), signBit = lanes(0x80), offset = lanes(rebias);
+  const step = f32x4.splat(subnormal), normal = lanes(1 << (23 - shift));
+  const infinite = lanes(infinity), nans = lanes(nan - 1), exponent = lanes(0x7f800000);
+  const nanBits = lanes(0x7fc00000);
+  for (let i = 0; i < count; i += 4) {
+    const c = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(src + <usize>i)));
+    const m = v128.and(c, magnitude);
+    const sign = i32x4.shl(v128.and(c, signBit), 24);
+    const small = f32x4.mul(f32x4.convert_i32x4_s(m), step);
+    let f = select(small, i32x4.add(i32x4.shl(m, shift), offset), i32x4.gt_s(normal, m));
+    f = v128.or(f, sign);
+    f = select(v128.or(exponent, sign), f, i32x4.eq(m, infinite));
+    f = select(nanBits, f, i32x4.gt_s(m, nans));
+    v128.store(dst + (<usize>i << 2), f);
   }
 }
 
@@ -544,6 +584,27 @@ export function map_u8(p: usize, count: i32, table: usize): void {
   for (let i = 0; i < count; i++) {
     const at = p + <usize>i;
     store<u8>(at, load<u8>(table + <usize>load<u8>(at)));
+  }
+}
+
+/**
+ * ReLU over count (a multiple of 8) byte codes at p, eight at a time, for a format whose ReLU
+ * is this rule (checked on all 256 codes by layers/wasm/minifloat_codec.ts), where map_u8 looks
+ * every code up: codes of magnitude (the low 7 bits) `nan` or more become `nanCode`, codes
+ * from `low` to `high` (the negative values) `zero`.
+ */
+export function relu_u8_codes(
+  p: usize, count: i32, low: i32, high: i32, zero: i32, nan: i32, nanCode: i32,
+): void {
+  const from = i8x16.splat(<i8>(low + opaque_zero)), to = i8x16.splat(<i8>(high + opaque_zero));
+  const zeros = i8x16.splat(<i8>(zero + opaque_zero)), magnitude = i8x16.splat(<i8>(0x7f + opaque_zero));
+  const nans = i8x16.splat(<i8>(nan + opaque_zero)), nanCodes = i8x16.splat(<i8>(nanCode + opaque_zero));
+  for (let i = 0; i < count; i += 8) {
+    const at = p + <usize>i;
+    const v = v128.load64_zero(at);
+    const negative = v128.and(i8x16.ge_u(v, from), i8x16.le_u(v, to));
+    const isNan = i8x16.ge_u(v128.and(v, magnitude), nans);
+    v128.store64_lane(at, select(nanCodes, select(zeros, v, negative), isNan), 0);
   }
 }
 
@@ -657,6 +718,43 @@ export function narrow_u8_lookup(src: usize, dst: usize, count: i32, table: usiz
   }
 }
 
+/**
+ * count (a multiple of 8) f32 at src to byte codes at dst, four at a time, rounded to nearest
+ * even from the float32's fields, for a format where this gives narrow_u8_lookup's codes
+ * (layers/wasm/minifloat_codec.ts checks every top 16 bits with low halves 0, 1 and 0xffff;
+ * every step below is monotone in the float32 and constant in its low 16 bits but for whether
+ * they are zero, so the codes agree on every float32). As narrow_minifloat, a magnitude code c
+ * and the sign's code 0x80 added: c is ((bits + rebias + odd) >> shift), odd being the lowest
+ * kept bit, for magnitudes from the smallest normal `normal` (as bits) up, and the float32 sum
+ * with `magic` (whose spacing is the smallest subnormal's value) less its bits below; a c past
+ * `maxFinite` is overPositive or overNegative, Infinity `overflow` and NaN `nan`.
+ */
+export function narrow_u8_fields(
+  src: usize, dst: usize, count: i32, shift: i32, rebias: i32, normal: i32, magic: i32,
+  maxFinite: i32, overPositive: i32, overNegative: i32, overflow: i32, nan: i32,
+): void {
+  const magnitude = lanes(0x7fffffff), one = lanes(1), offset = lanes(rebias);
+  const smallest = lanes(normal), addend = lanes(magic), largest = lanes(maxFinite);
+  const overs = lanes(overPositive), negativeOvers = lanes(overNegative);
+  const infinity = lanes(0x7f800000), finite = lanes(0x7f7fffff), infinities = lanes(overflow);
+  const nans = lanes(nan), signCode = lanes(0x80);
+  for (let i = 0; i < count; i += 4) {
+    const x = v128.load(src + (<usize>i << 2));
+    const negative = i32x4.shr_s(x, 31);
+    const u = v128.and(x, magnitude); // below 2^31: signed comparisons suffice
+    const odd = v128.and(i32x4.shr_u(u, shift), one);
+    const normalCode = i32x4.shr_u(i32x4.add(i32x4.add(u, offset), odd), shift);
+    const subnormalCode = i32x4.sub(f32x4.add(u, addend), addend);
+    let c = select(subnormalCode, normalCode, i32x4.gt_s(smallest, u));
+    c = select(select(negativeOvers, overs, negative), c, i32x4.gt_s(c, largest));
+    const special = select(nans, infinities, i32x4.gt_s(u, infinity));
+    c = select(special, c, i32x4.gt_s(u, finite));
+    const code = i32x4.add(c, v128.and(negative, signCode));
+    const bytes = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(code, code), i32x4.splat(0));
+    v128.store32_lane(dst + <usize>i, bytes, 0);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // ReLU in place on stored elements (counts multiples of 8). x < 0 becomes +0; -0 and NaN stay,
 // as in the TypeScript layer.
@@ -686,15 +784,16 @@ export function relu_f64(p: usize, count: i32): void {
  * zero when its sign is set and its magnitude is in 1..inf (not -0, not NaN).
  */
 export function relu_16(p: usize, count: i32, inf: i32): void {
-  const one = i16x8.splat(1);
-  const limit = i16x8.splat(<i16>inf);
-  const magnitude = i16x8.splat(0x7fff);
+  // Built once (see lanes): as constants, V8 would build them anew in every step.
+  const one = i16x8.splat(<i16>(1 + opaque_zero));
+  const last = i16x8.splat(<i16>(inf - 1));
+  const magnitude = i16x8.splat(<i16>(0x7fff + opaque_zero));
   for (let i = 0; i < count; i += 8) {
     const at = p + (<usize>i << 1);
     const v = v128.load(at);
     const negative = i16x8.lt_s(v, i16x8.splat(0));
     const m = i16x8.sub(v128.and(v, magnitude), one); // magnitude 0 wraps to 0xffff
-    const below = v128.and(negative, i16x8.le_u(m, i16x8.sub(limit, one)));
+    const below = v128.and(negative, i16x8.le_u(m, last));
     v128.store(at, v128.andnot(v, below));
   }
 }

@@ -16,6 +16,7 @@
  */
 import { KERNELS_RELAXED_SIMD, KERNELS_SIMD } from "./_kernels_wasm.ts";
 import { HEAP_START, INITIAL_PAGES, PAGE_BYTES, REGION_ALIGN } from "./_layout.ts";
+import type { NarrowFields } from "./minifloat_codec.ts";
 
 /** The exported functions of kernels.as; every pointer is a byte offset into the memory. */
 export interface Kernels {
@@ -75,6 +76,17 @@ export interface Kernels {
   narrow_f16(src: number, dst: number, count: number): void;
   /** Byte codes to float32 through a table of 256 float32. */
   widen_u8(src: number, dst: number, count: number, table: number): void;
+  /** Byte codes to float32 from their fields (count a multiple of 8; see kernels.as). */
+  widen_u8_fields(
+    src: number,
+    dst: number,
+    count: number,
+    shift: number,
+    rebias: number,
+    subnormal: number,
+    infinity: number,
+    nan: number,
+  ): void;
   /** float32 to minifloat codes of `elemBytes`, rounded as the encoder at `codec` describes. */
   narrow_minifloat(
     src: number,
@@ -94,6 +106,18 @@ export interface Kernels {
   keep_u16(x: number, d: number, count: number, keep: number): void;
   /** Byte codes replaced in place through a table of 256 codes. */
   map_u8(p: number, count: number, table: number): void;
+  /** float32 to byte codes, nearest even, from their fields (count a multiple of 8; see kernels.as). */
+  narrow_u8_fields(src: number, dst: number, count: number, ...fields: NarrowFields): void;
+  /** ReLU over byte codes by a rule (count a multiple of 8; see kernels.as). */
+  relu_u8_codes(
+    p: number,
+    count: number,
+    low: number,
+    high: number,
+    zero: number,
+    nan: number,
+    nanCode: number,
+  ): void;
   /** Byte codes at d masked by the byte that a table of 256 gives for the codes at x. */
   keep_u8(x: number, d: number, count: number, keep: number): void;
   /** The largest magnitude of `count` float32 `stride` elements apart; NaN if one is not finite. */

@@ -4,11 +4,19 @@
  * (layers/storage/minifloat.ts) laid out for `narrow_minifloat` in kernels.as, which rounds a
  * float32 by the same operations as the TypeScript encoder and so to the same code.
  *
+ * A byte format laid out as sign, exponent and fraction (the fp8 formats) also gets the
+ * parameters of SIMD kernels that compute from those fields what the tables give: a code's
+ * value (`widen_u8_fields`), its ReLU (`relu_u8_codes`) and, rounding to nearest even, a
+ * float32's code (`narrow_u8_fields`). Each is checked against the tables when the codec is
+ * built (every code; every float32 top half with the low halves that decide the code) and used
+ * only where it agrees: a table lookup a value costs a bounds check per load or store, where
+ * these handle four or eight values at a time.
+ *
  * @module
  */
 import type { Storage } from "../storage/storage.ts";
 import type { MinifloatRounding } from "../storage/rounding.ts";
-import { minifloatParts } from "../storage/_minifloat_parts.ts";
+import { type MinifloatParts, minifloatParts } from "../storage/_minifloat_parts.ts";
 
 /** A minifloat's tables for the kernels. */
 export interface MinifloatCodec {
@@ -25,9 +33,57 @@ export interface MinifloatCodec {
   lookup?: Uint8Array;
   /** Every code's ReLU, as a code. */
   relu: Uint8Array | Uint16Array;
+  /** For byte codes whose values `widen_u8_fields` in kernels.as computes: its parameters. */
+  fields?: CodeFields;
+  /**
+   * For byte codes rounding to nearest even whose codes `narrow_u8_fields` in kernels.as
+   * computes (the lookup's, checked): its parameters after the count.
+   */
+  narrowFields?: NarrowFields;
+  /** For byte codes whose ReLU `relu_u8_codes` in kernels.as computes: how. */
+  reluRule?: ReluRule;
   /** All ones for the codes of values above zero, else 0: ReLU's backward mask. */
   positive: Uint8Array | Uint16Array;
 }
+
+/**
+ * How `widen_u8_fields` in kernels.as computes a byte code's value, bit 7 being the sign: a
+ * magnitude (the low 7 bits) m of `2^(23 - shift)` or more has the float32 bits
+ * `(m << shift) + rebias`, a smaller one the value `m · subnormal`; magnitude `infinity` (-1:
+ * none) is ±Infinity, those from `nan` (128: none) up NaN.
+ */
+export interface CodeFields {
+  shift: number;
+  rebias: number;
+  subnormal: number;
+  infinity: number;
+  nan: number;
+}
+
+/**
+ * ReLU over a byte format's codes as `relu_u8_codes` in kernels.as computes it: codes `low` to
+ * `high` become `zero`, codes of magnitude (the low 7 bits) `nan` or more (128: none) `nanCode`.
+ */
+export interface ReluRule {
+  low: number;
+  high: number;
+  zero: number;
+  nan: number;
+  nanCode: number;
+}
+
+/** `narrow_u8_fields`'s parameters after the count (see kernels.as). */
+export type NarrowFields = readonly [
+  shift: number,
+  rebias: number,
+  normal: number,
+  magic: number,
+  maxFinite: number,
+  overPositive: number,
+  overNegative: number,
+  overflow: number,
+  nan: number,
+];
 
 /** The mode numbers kernels.as switches on. */
 export const MODE_NUMBERS: Readonly<Record<MinifloatRounding, number>> = {
@@ -110,7 +166,23 @@ export function minifloatCodec(storage: Storage): MinifloatCodec | undefined {
   const lookup = codeBytes === 1 && parts.rounding === "nearest-even"
     ? nearestEvenLookup(storage)
     : undefined;
-  return { codeBytes, decode, encode, relu, positive, ...(lookup ? { lookup } : {}) };
+  const bytes = codeBytes === 1;
+  const fields = bytes ? codeFields(decode) : undefined;
+  const rule = bytes ? reluRule(relu, decode) : undefined;
+  const narrowFields = fields && lookup
+    ? fieldsNarrowing(parts, fields, decode, lookup)
+    : undefined;
+  return {
+    codeBytes,
+    decode,
+    encode,
+    relu,
+    positive,
+    ...(lookup ? { lookup } : {}),
+    ...(fields ? { fields } : {}),
+    ...(rule ? { reluRule: rule } : {}),
+    ...(narrowFields ? { narrowFields } : {}),
+  };
 }
 
 /**
@@ -137,4 +209,120 @@ function nearestEvenLookup(storage: Storage): Uint8Array | undefined {
     if (codes[2 * h + 1] !== codes[2 * tops + h]) return undefined;
   }
   return codes.slice(0, 2 * tops);
+}
+
+/**
+ * The parameters with which `widen_u8_fields` gives every one of the 256 float32 in `decode`,
+ * bit for bit (NaNs as 0x7fc00000), or undefined when no fraction width does: the width is
+ * tried from 1 to 7 bits, the subnormal step being code 1's value and the rebias what takes the
+ * first normal code's bits to its value's.
+ */
+function codeFields(decode: Float32Array): CodeFields | undefined {
+  const table = new Uint32Array(decode.buffer, decode.byteOffset, decode.length);
+  const magnitudes = decode.subarray(0, 128);
+  const infinity = magnitudes.indexOf(Infinity);
+  const firstNan = magnitudes.findIndex((v) => v !== v);
+  const nan = firstNan < 0 ? 128 : firstNan;
+  for (let fraction = 1; fraction <= 7; fraction++) {
+    const shift = 23 - fraction;
+    const normal = 1 << fraction;
+    const rebias = (table[normal] - (normal << shift)) | 0;
+    const fields = { shift, rebias, subnormal: decode[1], infinity, nan };
+    if (table.every((word, code) => word === fieldsWord(fields, code))) return fields;
+  }
+  return undefined;
+}
+
+/** The float32 bits `widen_u8_fields` gives `code` with `fields`. */
+function fieldsWord(fields: CodeFields, code: number): number {
+  const magnitude = code & 0x7f;
+  const sign = (code & 0x80) << 24;
+  if (magnitude >= fields.nan) return 0x7fc00000;
+  if (magnitude === fields.infinity) return (sign | 0x7f800000) >>> 0;
+  const { shift } = fields;
+  const bits = magnitude >= 1 << (23 - shift)
+    ? (magnitude << shift) + fields.rebias
+    : new Uint32Array(Float32Array.of(magnitude * fields.subnormal).buffer)[0];
+  return (bits | sign) >>> 0;
+}
+
+/**
+ * `relu_u8_codes`'s parameters for a byte format whose ReLU (`relu`, every code's) sets one run
+ * of codes to one code and every code of a magnitude from some one up (its NaNs) to another,
+ * checked on all 256 codes; undefined for other formats.
+ */
+function reluRule(relu: Uint8Array | Uint16Array, decode: Float32Array): ReluRule | undefined {
+  const firstNan = decode.subarray(0, 128).findIndex((v) => v !== v);
+  const nan = firstNan < 0 ? 128 : firstNan;
+  const nanCode = firstNan < 0 ? 0 : relu[firstNan];
+  const changed = [...relu.keys()].filter((code) => (code & 0x7f) < nan && relu[code] !== code);
+  if (changed.length === 0) return undefined;
+  const [low, high] = [changed[0], changed[changed.length - 1]];
+  const rule = { low, high, zero: relu[low], nan, nanCode };
+  return relu.every((code, i) => code === ruleCode(rule, i)) ? rule : undefined;
+}
+
+/** The code `relu_u8_codes` gives `code` by `rule`. */
+function ruleCode(rule: ReluRule, code: number): number {
+  if ((code & 0x7f) >= rule.nan) return rule.nanCode;
+  return code >= rule.low && code <= rule.high ? rule.zero : code;
+}
+
+/**
+ * `narrow_u8_fields`'s parameters after the count (shift, rebias, normal, magic, maxFinite,
+ * overPositive, overNegative, overflow, nan) for a byte format of `parts` widening by `fields`,
+ * when they give `lookup`'s code for every float32 top half with low halves 0, 1 and 0xffff
+ * (hence for every float32: see kernels.as); else undefined.
+ */
+function fieldsNarrowing(
+  parts: MinifloatParts,
+  fields: CodeFields,
+  decode: Float32Array,
+  lookup: Uint8Array,
+): NarrowFields | undefined {
+  if (parts.sign !== 0x80) return undefined;
+  const { shift } = fields;
+  const words = new Uint32Array(decode.buffer, decode.byteOffset, decode.length);
+  const normal = words[1 << (23 - shift)];
+  const magic = new Uint32Array(Float32Array.of(decode[1] * 2 ** 23).buffer)[0];
+  const rebias = ((1 << 23) - normal + (1 << (shift - 1)) - 1) | 0;
+  const [overPositive, overNegative] = parts.finiteOverflow;
+  const { maxFinite, overflow, nan } = parts;
+  const narrowing: NarrowFields = [
+    shift,
+    rebias,
+    normal,
+    magic,
+    maxFinite,
+    overPositive,
+    overNegative,
+    overflow,
+    nan,
+  ];
+  const float = new Float32Array(2);
+  const bits = new Uint32Array(float.buffer);
+  /** narrow_u8_fields's code for the float32 of bits `x`, lane by lane. */
+  const code = (x: number): number => {
+    const negative = x >>> 31 === 1;
+    const u = x & 0x7fffffff;
+    let c: number;
+    if (u > 0x7f7fffff) c = u > 0x7f800000 ? parts.nan : parts.overflow;
+    else {
+      bits[0] = u;
+      bits[1] = magic;
+      float[0] = float[0] + float[1];
+      const odd = (u >>> shift) & 1;
+      c = u < normal ? (bits[0] - magic) | 0 : ((u + rebias + odd) | 0) >>> shift;
+      if (c > parts.maxFinite) c = negative ? overNegative : overPositive;
+    }
+    return (c + (negative ? 0x80 : 0)) & 0xff;
+  };
+  for (let h = 0; h < 1 << 16; h++) {
+    const top = (h << 16) >>> 0;
+    const sticky = lookup[2 * h + 1];
+    if (code(top) !== lookup[2 * h] || code(top + 1) !== sticky || code(top + 0xffff) !== sticky) {
+      return undefined;
+    }
+  }
+  return narrowing;
 }

@@ -1,7 +1,7 @@
 /**
  * ReLU forward and backward on the wasm kernels, on the stored elements themselves (16-bit
- * formats by their codes, minifloats through tables of every code's ReLU), in chunks: exact,
- * as the TypeScript layer.
+ * formats by their codes, minifloats through tables of every code's ReLU, or in SIMD by the
+ * rule the codec checked against that table), in chunks: exact, as the TypeScript layer.
  *
  * @module
  */
@@ -63,7 +63,10 @@ export function reluInPlace(
   const rounded = wholeBlocks(count);
   if (format.carrier === "f32") kernels.relu_f32(at, rounded);
   else if (format.carrier === "f64") kernels.relu_f64(at, rounded);
-  else if (format.carrier === "u8") kernels.map_u8(at, count, table);
+  else if (format.codec?.reluRule) {
+    const { low, high, zero, nan, nanCode } = format.codec.reluRule;
+    kernels.relu_u8_codes(at, rounded, low, high, zero, nan, nanCode);
+  } else if (format.carrier === "u8") kernels.map_u8(at, count, table);
   else if (format.carrier === "u16") kernels.map_u16(at, count, table);
   else kernels.relu_16(at, rounded, INFINITY_CODE[format.carrier]);
 }

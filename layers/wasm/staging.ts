@@ -5,7 +5,8 @@
  * f16-polyfill's buffer holds plain float16 codes). 16-bit formats are widened to float32 once
  * inside the memory, and results narrowed back there, by the SIMD conversion kernels;
  * minifloats of up to 16 bits are widened through a table of their values and narrowed by their
- * own rounding (see {@linkcode minifloatCodec}); f32 and f64 elements are used as they are.
+ * own rounding, or, byte formats whose fields allow it, by SIMD kernels that give the same codes
+ * (see {@linkcode minifloatCodec}); f32 and f64 elements are used as they are.
  *
  * @module
  */
@@ -224,11 +225,13 @@ export function reserveStaging(
   if (!codec) return { format, at, decode: 0, encode: 0, lookup: 0, random: 0 };
   const decode = reserve(codec.decode.byteLength);
   const encode = reserve(codec.encode.byteLength);
-  const lookup = codec.lookup ? reserve(codec.lookup.byteLength) : 0;
+  // The lookup table, 128 KiB, only for a format that narrows through it.
+  const table = codec.narrowFields ? undefined : codec.lookup;
+  const lookup = table ? reserve(table.byteLength) : 0;
   const random = format.stream ? reserve(Math.max(...counts) * 4) : 0;
   new Float32Array(heap(), decode, codec.decode.length).set(codec.decode);
   new Uint8Array(heap(), encode, codec.encode.byteLength).set(new Uint8Array(codec.encode));
-  if (codec.lookup) new Uint8Array(heap(), lookup, codec.lookup.length).set(codec.lookup);
+  if (table) new Uint8Array(heap(), lookup, table.length).set(table);
   return { format, at, decode, encode, lookup, random };
 }
 
@@ -314,7 +317,11 @@ export function widenValues(
   const rounded = wholeBlocks(count);
   if (format.carrier === "f16") kernels.widen_f16(at, values, rounded);
   if (format.carrier === "bf16") kernels.widen_bf16(at, values, rounded);
-  if (format.carrier === "u8") kernels.widen_u8(at, values, count, staging.decode);
+  const fields = format.codec?.fields;
+  if (fields) {
+    const { shift, rebias, subnormal, infinity, nan } = fields;
+    kernels.widen_u8_fields(at, values, rounded, shift, rebias, subnormal, infinity, nan);
+  } else if (format.carrier === "u8") kernels.widen_u8(at, values, count, staging.decode);
   if (format.carrier === "u16") kernels.widen_u16(at, values, count, staging.decode);
 }
 
@@ -352,8 +359,9 @@ export function narrowValues(
   if (format.codec) {
     // One number per value, in element order, as the format's own write draws them.
     format.stream?.draw?.(new Uint32Array(heap(), staging.random, count));
-    const { codeBytes } = format.codec;
-    if (staging.lookup) kernels.narrow_u8_lookup(values, at, count, staging.lookup);
+    const { codeBytes, narrowFields } = format.codec;
+    if (narrowFields) kernels.narrow_u8_fields(values, at, rounded, ...narrowFields);
+    else if (staging.lookup) kernels.narrow_u8_lookup(values, at, count, staging.lookup);
     else kernels.narrow_minifloat(values, at, count, staging.encode, codeBytes, staging.random);
   }
   return storedBytes(format) < 4 ? at : values;
