@@ -36,9 +36,14 @@ const LAYOUTS: readonly [OperandLayout, OperandRole][] = [
 ];
 
 /** The same quantization on both, compared by bits (NaN as NaN). */
-function assertSame(name: string, values: Float32Array, amax?: number): void {
+function assertSame(
+  name: string,
+  values: Float32Array,
+  amax?: number,
+  layouts: readonly [OperandLayout, OperandRole][] = LAYOUTS,
+): void {
   const scheme = scaledStorage(name)!.scaled;
-  for (const [layout, role] of LAYOUTS) {
+  for (const [layout, role] of layouts) {
     const size = layout.outer * layout.length * layout.inner;
     const reference = values.slice(0, size);
     const fast = quantizeOperandWasm(scheme, reference, layout, role, amax);
@@ -121,4 +126,21 @@ Deno.test("wasm quantization equals quantizeOperand with static amaxes and non-f
     assertSame(name, poisoned, 2); // a static scale: the infinities clamp, the NaN stays
   }
   assertSame("mxfp8-e4m3", new Float32Array(2000)); // all zeros
+});
+
+Deno.test("wasm quantization equals quantizeOperand on blocks of zeros, subnormals and extreme binades", () => {
+  // Each column its own binade, so that blocks four columns wide hold amaxes of zero, of
+  // float32 subnormals, at the smallest normals and near the largest finite value.
+  const binades = [-Infinity, -149, -145, -130, -127, -126, -125, -20, 0, 64, 120, 127];
+  const columns = binades.length;
+  const values = Float32Array.from(
+    randomValues(2 * 40 * columns, 4),
+    (v, i) => v * 2 ** binades[i % columns],
+  );
+  const layouts: [OperandLayout, OperandRole][] = [
+    [{ outer: 2, length: 40, inner: columns, channels: "outer" }, "activations"],
+    [{ outer: 80, length: 1, inner: columns, channels: "outer" }, "activations"], // blocks of one
+  ];
+  for (const { name } of SCALED_SCHEMES) assertSame(name, values, undefined, layouts);
+  for (const amax of [1e-44, 1e-38, 3e38]) assertSame("nvfp4", values, amax, layouts);
 });

@@ -1473,6 +1473,23 @@ export function amax_f32(p: usize, count: i32, stride: i32): f64 {
 }
 
 /**
+ * Magnitudes a (float64 lanes, no NaN) rounded to the element type to nearest even:
+ * roundElement's operations lane by lane, emin's spacing below 2^emin (lowest: emin in each
+ * lane), a magnitude past the largest normal (top in each lane), infinities included, clamped
+ * to it.
+ */
+// @ts-ignore: decorator
+@inline function nearestMagnitudes(a: v128, lowest: v128, top: v128, fractionBits: i32): v128 {
+  const field = i64x2.sub(i64x2.shr_u(a, 52), i64x2.splat(1023));
+  const e = v128.bitselect(field, lowest, i64x2.gt_s(field, lowest));
+  const up = i64x2.shl(i64x2.sub(i64x2.splat(<i64>(fractionBits + 1023)), e), 52);
+  const down = i64x2.shl(i64x2.add(e, i64x2.splat(<i64>(1023 - fractionBits))), 52);
+  // pmin keeps a NaN (its first operand) and is one instruction, where min is several in V8.
+  const rounded = f64x2.pmin(f64x2.mul(f64x2.nearest(f64x2.mul(a, up)), down), top);
+  return v128.bitselect(top, rounded, f64x2.ge(a, top)); // infinities too
+}
+
+/**
  * rows pairs of adjacent f32, the first at at and each step bytes after the one before,
  * quantized to nearest even with the scales of the two lanes, in float64 SIMD: roundElement's
  * operations lane by lane (a NaN stays NaN, a magnitude past the largest normal, infinities
@@ -1488,13 +1505,7 @@ export function amax_f32(p: usize, count: i32, stride: i32): f64 {
   for (let j = 0; j < rows; j++) {
     const p = at + <usize>j * step;
     const x = f64x2.div(f64x2.promote_low_f32x4(v128.load64_zero(p)), scales);
-    const a = f64x2.abs(x);
-    const field = i64x2.sub(i64x2.shr_u(a, 52), i64x2.splat(1023));
-    const e = v128.bitselect(field, lowest, i64x2.gt_s(field, lowest));
-    const up = i64x2.shl(i64x2.sub(i64x2.splat(<i64>(fractionBits + 1023)), e), 52);
-    const down = i64x2.shl(i64x2.add(e, i64x2.splat(<i64>(1023 - fractionBits))), 52);
-    const rounded = f64x2.min(f64x2.mul(f64x2.nearest(f64x2.mul(a, up)), down), top);
-    const q = v128.bitselect(top, rounded, f64x2.ge(a, top)); // infinities too
+    const q = nearestMagnitudes(f64x2.abs(x), lowest, top, fractionBits);
     const r = f64x2.mul(scales, v128.or(q, v128.and(x, sign)));
     v128.store64_lane(p, f32x4.demote_f64x2_zero(r), 0);
   }
@@ -1552,20 +1563,39 @@ const FLOOR = 0, CEIL = 1, EVEN = 2, RCEIL = 3, NVFP4 = 4;
   return min(max(e, -127), 127);
 }
 
-/** 2^k as a float32, for k in -149 .. 127. */
+/** 2^k as a float32 in each i32 lane k, for k in -127 .. 127 (2^-127 is subnormal). */
 // @ts-ignore: decorator
-@inline function pow2f(k: i32): f32 {
-  return reinterpret<f32>(k >= -126 ? (k + 127) << 23 : 1 << (k + 149));
+@inline function pow2f4(k: v128): v128 {
+  const normal = i32x4.shl(i32x4.add(k, i32x4.splat(127)), 23);
+  return v128.bitselect(i32x4.splat(1 << 22), normal, i32x4.eq(k, i32x4.splat(-127)));
+}
+
+/**
+ * The shared exponents of four MX blocks (lanes) of finite amaxes by rule, as i32 lanes. The
+ * floor rule from the float32's exponent field (for an element type with emax >= 0): zero and
+ * subnormal amaxes have field 0, whose -127 - emax clamps to -127, as their binades do.
+ */
+// @ts-ignore: decorator
+@inline function sharedExponents(rule: i32, amax: v128, fractionBits: i32, emax: i32, maxNormal: f64): v128 {
+  if (rule == FLOOR && emax >= 0) {
+    const e = i32x4.sub(i32x4.shr_u(amax, 23), i32x4.splat(127 + emax));
+    return i32x4.min_s(i32x4.max_s(e, i32x4.splat(-127)), i32x4.splat(127));
+  }
+  let e = i32x4.splat(sharedExponent(rule, <f64>f32x4.extract_lane(amax, 0), fractionBits, emax, maxNormal));
+  e = i32x4.replace_lane(e, 1, sharedExponent(rule, <f64>f32x4.extract_lane(amax, 1), fractionBits, emax, maxNormal));
+  e = i32x4.replace_lane(e, 2, sharedExponent(rule, <f64>f32x4.extract_lane(amax, 2), fractionBits, emax, maxNormal));
+  return i32x4.replace_lane(e, 3, sharedExponent(rule, <f64>f32x4.extract_lane(amax, 3), fractionBits, emax, maxNormal));
 }
 
 /**
  * The amax of each of four adjacent columns (lanes), n rows `step` bytes apart at `at`: a NaN
- * stays NaN (wasm's max keeps it), an infinity stays the largest.
+ * stays a NaN, an infinity the largest. Magnitudes order as their bits, NaNs above infinity, so
+ * an integer max takes it (one instruction, where f32x4.max is several in V8).
  */
 // @ts-ignore: decorator
 @inline function columnAmaxes(at: usize, n: i32, step: usize): v128 {
-  let amax = f32x4.splat(0);
-  for (let j = 0; j < n; j++) amax = f32x4.max(amax, f32x4.abs(v128.load(at + <usize>j * step)));
+  let amax = i32x4.splat(0);
+  for (let j = 0; j < n; j++) amax = i32x4.max_s(amax, f32x4.abs(v128.load(at + <usize>j * step)));
   return amax;
 }
 
@@ -1584,18 +1614,9 @@ const FLOOR = 0, CEIL = 1, EVEN = 2, RCEIL = 3, NVFP4 = 4;
   const step = <usize>inner << 2;
   const amax = columnAmaxes(at, n, step);
   if (!i32x4.all_true(f32x4.lt(amax, f32x4.splat(Infinity)))) return false;
-  const e0 = sharedExponent(rule, <f64>f32x4.extract_lane(amax, 0), fractionBits, emax, maxNormal);
-  const e1 = sharedExponent(rule, <f64>f32x4.extract_lane(amax, 1), fractionBits, emax, maxNormal);
-  const e2 = sharedExponent(rule, <f64>f32x4.extract_lane(amax, 2), fractionBits, emax, maxNormal);
-  const e3 = sharedExponent(rule, <f64>f32x4.extract_lane(amax, 3), fractionBits, emax, maxNormal);
-  let scale = f32x4.splat(pow2f(e0));
-  scale = f32x4.replace_lane(scale, 1, pow2f(e1));
-  scale = f32x4.replace_lane(scale, 2, pow2f(e2));
-  scale = f32x4.replace_lane(scale, 3, pow2f(e3));
-  let inverse = f32x4.splat(pow2f(-e0));
-  inverse = f32x4.replace_lane(inverse, 1, pow2f(-e1));
-  inverse = f32x4.replace_lane(inverse, 2, pow2f(-e2));
-  inverse = f32x4.replace_lane(inverse, 3, pow2f(-e3));
+  const e = sharedExponents(rule, amax, fractionBits, emax, maxNormal);
+  const scale = pow2f4(e);
+  const inverse = pow2f4(i32x4.neg(e));
   const lowest = i32x4.splat(emin);
   const top = f32x4.splat(<f32>maxNormal);
   const sign = i32x4.splat(<i32>0x80000000);
@@ -1607,58 +1628,75 @@ const FLOOR = 0, CEIL = 1, EVEN = 2, RCEIL = 3, NVFP4 = 4;
     const e = i32x4.max_s(i32x4.sub(i32x4.shr_u(a, 23), i32x4.splat(127)), lowest);
     const up = i32x4.shl(i32x4.sub(i32x4.splat(fractionBits + 127), e), 23);
     const down = i32x4.shl(i32x4.add(e, i32x4.splat(127 - fractionBits)), 23);
-    const q = f32x4.min(f32x4.mul(f32x4.nearest(f32x4.mul(a, up)), down), top);
+    const q = f32x4.pmin(f32x4.mul(f32x4.nearest(f32x4.mul(a, up)), down), top); // a is finite
     v128.store(p, f32x4.mul(v128.or(q, v128.and(v, sign)), scale));
   }
   return true;
 }
 
-/** The largest float32 at most x, a positive float64. */
+/** Lanes 0-1 of a and 0-1 of b as the four i32 lanes of one vector. */
 // @ts-ignore: decorator
-@inline function f32AtMost(x: f64): f32 {
-  const f = <f32>x;
-  return <f64>f > x ? reinterpret<f32>(reinterpret<u32>(f) - 1) : f;
+@inline function joinLow(a: v128, b: v128): v128 {
+  return v128.shuffle<i32>(a, b, 0, 1, 4, 5);
 }
 
-/** The largest float32 below the smallest float32 at least x, a positive float64. */
+/** The i64 lanes of two masks (comparisons: all ones or none) as the four i32 lanes of one. */
 // @ts-ignore: decorator
-@inline function f32BelowAtLeast(x: f64): f32 {
-  const f = <f32>x;
-  return <f64>f < x ? f : reinterpret<f32>(reinterpret<u32>(f) - 1);
-}
-
-/** Four float32 lanes. */
-// @ts-ignore: decorator
-@inline function lanes4(a: f32, b: f32, c: f32, d: f32): v128 {
-  return f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(a), 1, b), 2, c), 3, d);
+@inline function joinMasks(a: v128, b: v128): v128 {
+  return v128.shuffle<i32>(a, b, 0, 2, 4, 6);
 }
 
 /**
- * The float32 a magnitude must exceed to pass the rounding boundary t · s (exact in float64):
- * t · s rounded down, or with `even` (a tie goes up, so t · s itself passes) the float32 below
- * t · s rounded up. A zero scale (a block that becomes zeros): Infinity, which nothing passes.
+ * The float32s (lanes 0-1) a magnitude must exceed to pass the rounding boundaries x (float64
+ * lanes, not negative): x rounded down, or with `even` (a tie goes up, so x itself passes) the
+ * float32 below x rounded up. x rounded to nearest, stepped down one float32 (its bits minus
+ * one) where it lies above x, or with `even` at or above it.
  */
 // @ts-ignore: decorator
-@inline function passes(t: f64, even: bool, s: f64): f32 {
-  return s == 0 ? Infinity : even ? f32BelowAtLeast(t * s) : f32AtMost(t * s);
+@inline function passes2(x: v128, even: bool): v128 {
+  const f = f32x4.demote_f64x2_zero(x);
+  const back = f64x2.promote_low_f32x4(f);
+  const over = even ? f64x2.ge(back, x) : f64x2.gt(back, x);
+  return i32x4.add(f, joinMasks(over, over));
 }
 
-/** -0, whose bits are the sign bit alone, for a lane of scale s; +0 (no bits) when s is 0. */
+/**
+ * The float32 a magnitude must exceed to pass the rounding boundary t · s (exact in float64)
+ * in four lanes, their scales s in the float64 pairs low and high (see passes2); where a scale
+ * is zero (`zero`, its lanes' mask), Infinity, which nothing passes.
+ */
 // @ts-ignore: decorator
-@inline function signOf(s: f64): f32 {
-  return s == 0 ? 0 : -0.0;
+@inline function passes4(t: f64, even: bool, low: v128, high: v128, zero: v128): v128 {
+  const tt = f64x2.splat(t);
+  const g = joinLow(passes2(f64x2.mul(tt, low), even), passes2(f64x2.mul(tt, high), even));
+  return v128.bitselect(f32x4.splat(Infinity), g, zero);
 }
 
-/** {@link passes} for the scales of four lanes. */
+/** q times the scales of four lanes (float64 pairs low and high), each rounded once to float32. */
 // @ts-ignore: decorator
-@inline function passes4(t: f64, even: bool, s0: f64, s1: f64, s2: f64, s3: f64): v128 {
-  return lanes4(passes(t, even, s0), passes(t, even, s1), passes(t, even, s2), passes(t, even, s3));
+@inline function products4(q: f64, low: v128, high: v128): v128 {
+  const qq = f64x2.splat(q);
+  const l = f32x4.demote_f64x2_zero(f64x2.mul(qq, low));
+  return joinLow(l, f32x4.demote_f64x2_zero(f64x2.mul(qq, high)));
 }
 
-/** q times the scales of four lanes, each rounded once to float32. */
+/**
+ * NVFP4's scales of two blocks (float64 lanes) of finite amaxes: nvfp4BlockScale's, the amax / 6
+ * over the tensor scale rounded to E4M3 to nearest even, times the tensor scale (`tensors`: it in
+ * both lanes, finite and positive, so that the quotient is finite and not negative).
+ */
 // @ts-ignore: decorator
-@inline function products4(q: f64, s0: f64, s1: f64, s2: f64, s3: f64): v128 {
-  return lanes4(<f32>(q * s0), <f32>(q * s1), <f32>(q * s2), <f32>(q * s3));
+@inline function nvfp4Scales(amax: v128, tensors: v128): v128 {
+  // E4M3: 3 fraction bits, emin -6, largest normal 448
+  const x = f64x2.div(f64x2.div(amax, f64x2.splat(6)), tensors);
+  return f64x2.mul(nearestMagnitudes(x, i64x2.splat(-6), f64x2.splat(448), 3), tensors);
+}
+
+/** m ? a : b in each lane of whole-lane masks m (comparisons): one blend in the relaxed build. */
+// @ts-ignore: decorator
+@inline function selectLanes(a: v128, b: v128, m: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_laneselect(a, b, m);
+  return v128.bitselect(a, b, m);
 }
 
 /**
@@ -1677,32 +1715,32 @@ const FLOOR = 0, CEIL = 1, EVEN = 2, RCEIL = 3, NVFP4 = 4;
   const step = <usize>inner << 2;
   const amax = columnAmaxes(at, n, step);
   if (!i32x4.all_true(f32x4.lt(amax, f32x4.splat(Infinity)))) return false;
-  const s0 = nvfp4BlockScale(<f64>f32x4.extract_lane(amax, 0), tensor) * tensor;
-  const s1 = nvfp4BlockScale(<f64>f32x4.extract_lane(amax, 1), tensor) * tensor;
-  const s2 = nvfp4BlockScale(<f64>f32x4.extract_lane(amax, 2), tensor) * tensor;
-  const s3 = nvfp4BlockScale(<f64>f32x4.extract_lane(amax, 3), tensor) * tensor;
+  const tensors = f64x2.splat(tensor);
+  const low = nvfp4Scales(f64x2.promote_low_f32x4(amax), tensors);
+  const high = nvfp4Scales(f64x2.promote_low_f32x4(v128.shuffle<i32>(amax, amax, 2, 3, 2, 3)), tensors);
+  const zero = joinMasks(f64x2.eq(low, f64x2.splat(0)), f64x2.eq(high, f64x2.splat(0)));
   // Ties at 0.25, 1.25, 2.5 and 5 go down (to the even code), at 0.75, 1.75 and 3.5 up.
-  const g1 = passes4(0.25, false, s0, s1, s2, s3), g2 = passes4(0.75, true, s0, s1, s2, s3);
-  const g3 = passes4(1.25, false, s0, s1, s2, s3), g4 = passes4(1.75, true, s0, s1, s2, s3);
-  const g5 = passes4(2.5, false, s0, s1, s2, s3), g6 = passes4(3.5, true, s0, s1, s2, s3);
-  const g7 = passes4(5, false, s0, s1, s2, s3);
-  const q1 = products4(0.5, s0, s1, s2, s3), q2 = products4(1, s0, s1, s2, s3);
-  const q3 = products4(1.5, s0, s1, s2, s3), q4 = products4(2, s0, s1, s2, s3);
-  const q5 = products4(3, s0, s1, s2, s3), q6 = products4(4, s0, s1, s2, s3);
-  const q7 = products4(6, s0, s1, s2, s3);
+  const g1 = passes4(0.25, false, low, high, zero), g2 = passes4(0.75, true, low, high, zero);
+  const g3 = passes4(1.25, false, low, high, zero), g4 = passes4(1.75, true, low, high, zero);
+  const g5 = passes4(2.5, false, low, high, zero), g6 = passes4(3.5, true, low, high, zero);
+  const g7 = passes4(5, false, low, high, zero);
+  const q1 = products4(0.5, low, high), q2 = products4(1, low, high);
+  const q3 = products4(1.5, low, high), q4 = products4(2, low, high);
+  const q5 = products4(3, low, high), q6 = products4(4, low, high);
+  const q7 = products4(6, low, high);
   // The sign bit of a lane's values (-0's bits), none where the block becomes +0.
-  const sign = lanes4(signOf(s0), signOf(s1), signOf(s2), signOf(s3));
+  const sign = v128.andnot(f32x4.splat(-0.0), zero);
   for (let j = 0; j < n; j++) {
     const p = at + <usize>j * step;
     const v = v128.load(p);
     const a = f32x4.abs(v);
     let r = v128.and(q1, f32x4.gt(a, g1));
-    r = v128.bitselect(q2, r, f32x4.gt(a, g2));
-    r = v128.bitselect(q3, r, f32x4.gt(a, g3));
-    r = v128.bitselect(q4, r, f32x4.gt(a, g4));
-    r = v128.bitselect(q5, r, f32x4.gt(a, g5));
-    r = v128.bitselect(q6, r, f32x4.gt(a, g6));
-    r = v128.bitselect(q7, r, f32x4.gt(a, g7));
+    r = selectLanes(q2, r, f32x4.gt(a, g2));
+    r = selectLanes(q3, r, f32x4.gt(a, g3));
+    r = selectLanes(q4, r, f32x4.gt(a, g4));
+    r = selectLanes(q5, r, f32x4.gt(a, g5));
+    r = selectLanes(q6, r, f32x4.gt(a, g6));
+    r = selectLanes(q7, r, f32x4.gt(a, g7));
     v128.store(p, v128.or(r, v128.and(v, sign)));
   }
   return true;
