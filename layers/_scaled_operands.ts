@@ -82,16 +82,24 @@ export function kernelOperands(
   scheme: ScaledScheme,
   x: Tensor,
   layouts: { input: OperandLayout; weights: OperandLayout },
-  { activationAmax }: { activationAmax?: number },
+  options: { activationAmax?: number },
 ): { input: Tensor; quantization: ProductQuantization } {
   return {
     input: new Tensor(f32, x.shape, float32Values(x)),
-    quantization: {
-      scheme,
-      ...(activationAmax !== undefined && { amax: activationAmax }),
-      ...layouts,
-    },
+    quantization: productQuantization(scheme, layouts, options),
   };
+}
+
+/**
+ * How the wasm kernels quantize a scaled layer's operands laid out as `layouts`, with the
+ * layer's calibrated `activationAmax` if it has one (see {@linkcode kernelOperands}).
+ */
+export function productQuantization(
+  scheme: ScaledScheme,
+  layouts: { input: OperandLayout; weights: OperandLayout },
+  { activationAmax }: { activationAmax?: number },
+): ProductQuantization {
+  return { scheme, ...(activationAmax !== undefined && { amax: activationAmax }), ...layouts };
 }
 
 /**

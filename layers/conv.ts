@@ -50,6 +50,7 @@ import type { ScaledCounts } from "./storage/mx.ts";
 import { type OperandLayout, scaledSchemeOf } from "./storage/scaled.ts";
 import {
   kernelOperands,
+  productQuantization,
   quantized,
   scaledBackward,
   scaledForward,
@@ -324,8 +325,9 @@ export class Conv implements Layer {
    * its copy into the memory and back. What comes out goes on, image by image in the memory,
    * into a next convolution of the format and the layers it takes in after it, and so on: the
    * values of the stored elements (a coded format's widened from its codes), as the next
-   * convolution would read them from the tensor; not in a scaled format (whose scale is the
-   * batch's) nor a stochastic one (whose layers draw from one stream in turn). Without `keep`,
+   * convolution would read them from the tensor; in a scaled format, whose scale may be the
+   * batch's, the whole batch into a next scaled convolution once every image is in; not in a
+   * stochastic one (whose layers draw from one stream in turn). Without `keep`,
    * only the last output is written (nothing reads the others; the backward pass of a layer
    * whose input was not written asks for a forward first).
    *
@@ -380,11 +382,11 @@ export class Conv implements Layer {
       { ...pooled.fusedOutput(reluOut), window: windowOf("pool", pooled.options) };
     const handed = pooling?.y ?? reluOut;
     // The values of the stored elements go on into a convolution of the format in the memory,
-    // image by image, instead of through a tensor; not a stochastic format's, whose layers
-    // draw from one stream a layer's whole batch after another.
+    // image by image (a scaled format's as a batch), instead of through a tensor; not a
+    // stochastic format's, whose layers draw from one stream a layer's whole batch after another.
     const [next, ...rest] = following.slice(pooling ? 2 : 1);
-    const values = !scaled && !formats.format.stream;
-    const chained = values && next instanceof Conv && next.#chainsAfter(handed.storage, formats)
+    const chained = next instanceof Conv && !formats.format.stream &&
+        next.#chainsAfter(handed.storage, formats, !!scaled)
       ? next
       : undefined;
     const chain = chained ? chained.#fuse(handed, rest, keep) : undefined;
@@ -392,11 +394,15 @@ export class Conv implements Layer {
     const reluStored = keep || (!pooling && !chain);
     if (!reluStored) relu.fusedAway();
     const poolStored = keep || !chain;
+    const scheme = chained && scaledSchemeOf(chained.storage);
     const then = chained && chain && {
       weights: chained.params.W,
       bias: chained.params.b,
       geometry: { ...chained.#window, oh: chain.shape[2], ow: chain.shape[3] },
       outputs: chain.outputs,
+      ...(scheme && {
+        quantization: productQuantization(scheme, chained.#layouts(handed.shape), chained.options),
+      }),
     };
     const reluOutputs = {
       ...(reluStored ? { y: reluOut } : {}),
@@ -415,12 +421,20 @@ export class Conv implements Layer {
 
   /**
    * Whether this convolution can read the values a convolution of `formats` hands on in the
-   * memory, stored in `input`: in the same format, on the wasm kernels, without a scale.
+   * memory, stored in `input`, on the wasm kernels: in the same format, image by image; or,
+   * after one in a scaled format (`scaled`), in a scaled format too (whose input is the float32
+   * values handed on), the whole batch (see {@linkcode ChainedConv}).
    */
-  #chainsAfter(input: Storage, formats: LayerFormats): boolean {
+  #chainsAfter(input: Storage, formats: LayerFormats, scaled: boolean): boolean {
     const own = this.#forwardFormat(input);
+    if (!own || scaled !== (scaledSchemeOf(this.storage) !== undefined)) return false;
     const { name } = formats.format;
-    return !scaledSchemeOf(this.storage) && own?.format.name === name && own.input.name === name;
+    return scaled || (own.format.name === name && own.input.name === name);
+  }
+
+  /** The layouts of the operands of an input of `shape`, for quantization. */
+  #layouts(shape: readonly number[]): { input: OperandLayout; weights: OperandLayout } {
+    return { input: this.#inputLayout(shape), weights: this.#weightsLayout() };
   }
 
   /**
@@ -433,8 +447,7 @@ export class Conv implements Layer {
     const geometry = { ...this.#window, oh, ow };
     const scheme = scaledSchemeOf(this.storage);
     if (!scheme) return convForward(formats, { x, weights: W, bias: b, ...outputs }, geometry);
-    const layouts = { input: this.#inputLayout(x.shape), weights: this.#weightsLayout() };
-    const { input, quantization } = kernelOperands(scheme, x, layouts, this.options);
+    const { input, quantization } = kernelOperands(scheme, x, this.#layouts(x.shape), this.options);
     convForward(formats, { x: input, weights: W, bias: b, ...outputs }, geometry, quantization);
   }
 

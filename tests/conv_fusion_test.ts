@@ -10,7 +10,6 @@ import assert from "node:assert/strict";
 import { deepConvNet, f32, f64, type Storage, storageByName, Tensor } from "../mod.ts";
 import { STORAGES } from "../layers/storage/mod.ts";
 import { Conv, Pool, Relu, Sequential } from "../layers/mod.ts";
-import { scaledSchemeOf } from "../layers/storage/scaled.ts";
 import { randomValues } from "./_gradcheck.ts";
 import { specialValues } from "./_special_values.ts";
 
@@ -136,10 +135,13 @@ Deno.test("convolutions hand their stored values on to the next one in the memor
   // convolution reading the unrounded or un-ReLU'd sums would differ. A stochastic format
   // restarts its stream before each run: chaining it would change the order of its draws (a
   // network runs it image by image, layer by layer, each from a stream of its own: not here).
+  // Scaled formats hand on the batch, to a convolution in another scaled format too.
   const names = ["f16", "f16-polyfill", "bf16", "e4m3", "e5m2", "e3m4", "e5m10", "e3m4-sr7"];
-  const formats = [f32, f64, ...[...names, "mxfp4"].map(storageByName)];
-  for (const storage of formats) {
-    const conv = (inChannels: number, outChannels: number) => {
+  const single = [f32, f64, ...[...names, "mxfp4", "nvfp4", "int8"].map(storageByName)];
+  const mixed = ["mxfp4", "nvfp4", "int8"].map(storageByName);
+  for (const storages of [...single.map((s) => [s, s, s]), mixed]) {
+    const name = storages.map((s) => s.name).join(", ");
+    const conv = (inChannels: number, outChannels: number, storage: Storage) => {
       const layer = new Conv({
         inChannels,
         outChannels,
@@ -152,50 +154,53 @@ Deno.test("convolutions hand their stored values on to the next one in the memor
       layer.params.b.set(randomValues(outChannels, 50 + outChannels));
       return layer;
     };
-    const relu = () => new Relu({ storage, kernels: "wasm" });
-    const first = conv(3, 4);
+    const relu = (storage: Storage) => new Relu({ storage, kernels: "wasm" });
+    const [one, two, three] = storages;
+    const first = conv(3, 4, one);
     const layers = [
       first,
-      relu(),
-      conv(4, 7),
-      relu(),
-      new Pool({ size: 2, storage, kernels: "wasm" }),
-      conv(7, 5),
-      relu(),
+      relu(one),
+      conv(4, 7, two),
+      relu(two),
+      new Pool({ size: 2, storage: two, kernels: "wasm" }),
+      conv(7, 5, three),
+      relu(three),
     ];
     const net = new Sequential(layers);
-    const x = Tensor.from(storage, [3, 3, 8, 9], randomValues(3 * 3 * 8 * 9, 37));
+    const x = Tensor.from(one, [3, 3, 8, 9], randomValues(3 * 3 * 8 * 9, 37));
     const apart: Uint8Array[] = [];
     let y = x;
-    storage.stream?.restart(6);
+    one.stream?.restart(6);
     for (const layer of layers) apart.push(bytes(y = layer.forward(y)));
-    const chains = !storage.stream && !scaledSchemeOf(storage);
-    storage.stream?.restart(6);
+    const chains = !one.stream;
+    one.stream?.restart(6);
     const fused = first.forwardWith(x, layers.slice(1), false)!;
-    assert.equal(fused.fused, chains ? 6 : 1, storage.name);
-    assert.deepEqual(fused.outputs.map(bytes), [apart[chains ? 6 : 1]], storage.name);
-    storage.stream?.restart(6);
+    assert.equal(fused.fused, chains ? 6 : 1, name);
+    assert.deepEqual(fused.outputs.map(bytes), [apart[chains ? 6 : 1]], name);
+    one.stream?.restart(6);
     const kept = first.forwardWith(x, layers.slice(1), true)!;
-    assert.deepEqual(kept.outputs.map(bytes), apart.slice(0, chains ? 7 : 2), storage.name);
-    if (storage.stream) continue;
+    assert.deepEqual(kept.outputs.map(bytes), apart.slice(0, chains ? 7 : 2), name);
+    if (one.stream) continue;
     const traced: Uint8Array[] = [];
     net.forward(x, { trace: (_layer, output) => traced.push(bytes(output)) });
-    assert.deepEqual(traced, apart, storage.name);
-    assert.deepEqual(bytes(net.forward(x)), apart[6], storage.name);
+    assert.deepEqual(traced, apart, name);
+    assert.deepEqual(bytes(net.forward(x)), apart[6], name);
     if (chains) {
       // Inputs that were never written: backward asks for a forward first.
       const dy = gradientOf(layers[2].forward(layers[1].forward(layers[0].forward(x))), 38);
       net.forward(x);
-      assert.throws(() => layers[2].backward(dy), /call forward first/, storage.name);
+      assert.throws(() => layers[2].backward(dy), /call forward first/, name);
     }
   }
 });
 
-Deno.test("DeepConvNet's inference in f32 gives the bytes of its layers one by one", () => {
-  const net = deepConvNet({ seed: 3 }).withKernels("wasm").to(f32);
-  const x = Tensor.from(f32, [7, 1, 28, 28], randomValues(7 * 784, 39));
-  let y = x;
-  for (const layer of net.layers) y = layer.forward(y);
-  const apart = bytes(y);
-  assert.deepEqual(bytes(net.forward(x)), apart);
+Deno.test("DeepConvNet's inference in f32 and scaled formats gives the bytes of its layers one by one", () => {
+  for (const storage of [f32, ...["mxfp4", "nvfp4", "int8"].map(storageByName)]) {
+    const net = deepConvNet({ seed: 3 }).withKernels("wasm").to(storage);
+    const x = Tensor.from(storage, [7, 1, 28, 28], randomValues(7 * 784, 39));
+    let y = x;
+    for (const layer of net.layers) y = layer.forward(y);
+    const apart = bytes(y);
+    assert.deepEqual(bytes(net.forward(x)), apart, storage.name);
+  }
 });

@@ -71,16 +71,19 @@ export interface PooledOutputs {
 }
 
 /**
- * A convolution that reads the values the one before it hands on, image by image in the
- * memory, instead of a tensor: both in one format, not scaled and not rounding stochastically;
- * the values of the stored elements (a coded format's widened from its codes after the ReLU),
- * so that it reads what it would read from the stored tensor.
+ * A convolution that reads the values the one before it hands on in the memory instead of a
+ * tensor: both in one format, not scaled and not rounding stochastically, image by image, the
+ * values of the stored elements (a coded format's widened from its codes after the ReLU), so
+ * that it reads what it would read from the stored tensor; or both in scaled formats (float32
+ * carriers), the whole batch, which `quantization` quantizes once every image is in (its scale
+ * may be the batch's).
  */
 export interface ChainedConv {
   weights: Tensor;
   bias: Tensor;
   geometry: ConvGeometry;
   outputs: ConvOutputs;
+  quantization?: ProductQuantization;
 }
 
 /** The weights (row-major, a filter a row) and their bias, in the memory. */
@@ -361,15 +364,30 @@ function convolve(
   );
   if (quantization) {
     loadValues(kernels, from, x.data, 0, x.size, values);
-    quantizeInMemory(kernels, quantization, "activations", values, x.size);
+    return convolveBatch(kernels, quantization, values, x.shape, bytes, convolveImage);
   }
   for (let i = 0; i < n; i++) {
-    if (quantization) convolveImage(values + i * imageSize * bytes, i);
-    else {
-      loadValues(kernels, from, x.data, i * imageSize, imageSize, values);
-      convolveImage(values, i);
-    }
+    loadValues(kernels, from, x.data, i * imageSize, imageSize, values);
+    convolveImage(values, i);
   }
+}
+
+/**
+ * Quantizes the batch of `shape` whose values are at `values` in the memory, then convolves
+ * it image by image with `convolveImage`, each image read where it lies.
+ */
+function convolveBatch(
+  kernels: Kernels,
+  quantization: ProductQuantization,
+  values: number,
+  shape: readonly number[],
+  bytes: number,
+  convolveImage: (source: number, i: number) => void,
+): void {
+  const [n, ...image] = shape;
+  const imageSize = image.reduce((a, b) => a * b, 1);
+  quantizeInMemory(kernels, quantization, "activations", values, n * imageSize);
+  for (let i = 0; i < n; i++) convolveImage(values + i * imageSize * bytes, i);
 }
 
 /**
@@ -401,7 +419,7 @@ function imageConvolver(
     : rowMajorTables(taps, positions, positions, bytes);
   const padded = reserve(channels * hp * wp * bytes);
   const col = unit ? padded : reserve(regionBytes(taps * positions, bytes));
-  const out = reserve(regionBytes(outC * positions, bytes));
+  const own = reserve(regionBytes(outC * positions, bytes));
   const placed = putTables(tables, reserve);
   const packed = reserve(packedBytes(kernels, format, outC, taps));
   packA(kernels, format, filters.values, { m: outC, k: taps }, placed.rows, packed);
@@ -419,10 +437,18 @@ function imageConvolver(
   if (then && format.stream) {
     throw new TypeError(`Cannot chain convolutions in ${format.name}: it rounds stochastically`);
   }
-  const next = then &&
-    chainedConvolver(kernels, format, reserve, then, pool?.y.shape ?? [n, outC, oh, ow]);
+  const handed = pool?.y.shape ?? [n, outC, oh, ow];
+  const quantization = then?.quantization;
+  const batch = quantization &&
+    batchConvolver(kernels, format, reserve, then, quantization, handed);
+  const next = then && !quantization
+    ? chainedConvolver(kernels, format, reserve, then, handed)
+    : undefined;
   const count = outC * positions;
   return (source, i) => {
+    // Handing the batch on, the last layer writes each image where the next one reads it.
+    const into = batch?.at(i);
+    const out = into !== undefined && !poolImage ? into : own;
     kernels.pad_image(source, channels, h, w, ph, pw, padded, bytes);
     if (!unit) {
       kernels.im2col(padded, channels, hp, wp, kh, kw, sh, sw, oh, ow, col, positions, bytes);
@@ -444,17 +470,18 @@ function imageConvolver(
     // The ReLU layer's own operation on the stored elements, while they are in the cache.
     reluInPlace(kernels, format, stored, count, reluCodes);
     if (relu.y) copyOut(format, stored, relu.y.data, i * count, count);
-    if (!poolImage && !next) return;
+    if (!poolImage && !next && !batch) return;
     // What the pooling or the next convolution reads: the values of the stored elements, which
     // a coded format's ReLU changed as codes (f32 and f64 elements are already the values).
     widenValues(kernels, staging, count, out);
     // The pooling layer's, on those values (exact: the maxima are stored).
-    const values = poolImage ? poolImage(out, i) : out;
+    const values = poolImage ? poolImage(out, i, into) : out;
     next?.(values, i);
+    if (i === n - 1) batch?.convolve();
   };
 }
 
-/** {@linkcode imageConvolver} for a convolution in a chain (see {@linkcode ChainedConv}). */
+/** {@linkcode imageConvolver} for a convolution chained image by image (see {@linkcode ChainedConv}). */
 function chainedConvolver(
   kernels: Kernels,
   format: WasmFormat,
@@ -467,4 +494,40 @@ function chainedConvolver(
   const staging = reserveStaging(format, reserve, filters.count * oh * ow);
   const tensors = { ...chained.outputs, shape };
   return imageConvolver(kernels, format, reserve, filters, tensors, chained.geometry, staging);
+}
+
+/**
+ * A scaled convolution in a chain (see {@linkcode ChainedConv}), reading the batch of `shape`
+ * the one before it hands on: where image `i` goes in the memory, and the function that
+ * quantizes and convolves the batch once every image is in.
+ */
+function batchConvolver(
+  kernels: Kernels,
+  format: WasmFormat,
+  reserve: (bytes: number) => number,
+  chained: ChainedConv,
+  quantization: ProductQuantization,
+  shape: readonly number[],
+): { at: (i: number) => number; convolve: () => void } {
+  const { geometry } = chained;
+  const filters = placeFilters(kernels, format, reserve, chained, quantization);
+  const [n, channels, h, w] = shape;
+  const bytes = valueBytes(format);
+  const imageBytes = channels * h * w * bytes;
+  const values = reserve(regionBytes(n * channels * h * w, bytes));
+  const staging = reserveStaging(format, reserve, filters.count * geometry.oh * geometry.ow);
+  const tensors = { ...chained.outputs, shape };
+  const convolveImage = imageConvolver(
+    kernels,
+    format,
+    reserve,
+    filters,
+    tensors,
+    geometry,
+    staging,
+  );
+  return {
+    at: (i) => values + i * imageBytes,
+    convolve: () => convolveBatch(kernels, quantization, values, shape, bytes, convolveImage),
+  };
 }

@@ -56,7 +56,7 @@ export function poolForward(
  * Max pooling image by image of values already in the memory, into `y` (N, C, OH, OW) and
  * `argmax`, through `staging` (of y's format, with room for an image of y): returns the function
  * that pools image `i` of `x`'s shape (only its shape is read) from the values at `values`, and
- * returns where the maxima's values are in the memory. The loop body of
+ * returns where the maxima's values are in the memory (at `into`, when given). The loop body of
  * {@linkcode poolForward}, for a layer that pools its own outputs; `store` false leaves `y`
  * unwritten (for one that hands the maxima on in the memory), the argmax is always written.
  */
@@ -66,7 +66,7 @@ export function imagePooler(
   tensors: { x: { shape: readonly number[] }; y: Tensor; argmax: Int32Array },
   window: Window,
   store = true,
-): (values: number, i: number) => number {
+): (values: number, i: number, into?: number) => number {
   const kernels = requireKernels();
   const { x, y, argmax } = tensors;
   const [, channels, h, w] = x.shape;
@@ -77,11 +77,11 @@ export function imagePooler(
   const out = reserve(regionBytes(outSize, bytes));
   const at = reserve(outSize * Int32Array.BYTES_PER_ELEMENT);
   const win = placeWords(reserve, windowWords(window));
-  return (values, i) => {
-    pool(values, channels, h, w, win, oh, ow, out, at);
-    if (store) storeValues(kernels, staging, out, y.data, i * outSize, outSize);
+  return (values, i, into = out) => {
+    pool(values, channels, h, w, win, oh, ow, into, at);
+    if (store) storeValues(kernels, staging, into, y.data, i * outSize, outSize);
     argmax.set(new Int32Array(heap(), at, outSize), i * outSize);
-    return out;
+    return into;
   };
 }
 
