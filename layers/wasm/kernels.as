@@ -1473,19 +1473,22 @@ export function amax_f32(p: usize, count: i32, stride: i32): f64 {
 }
 
 /**
- * Magnitudes a (float64 lanes, no NaN) rounded to the element type to nearest even:
- * roundElement's operations lane by lane, emin's spacing below 2^emin (lowest: emin in each
- * lane), a magnitude past the largest normal (top in each lane), infinities included, clamped
- * to it.
+ * Magnitudes a (float64 lanes) rounded to an element type to nearest even: roundElement's
+ * operations lane by lane, emin's spacing below 2^emin, a magnitude past the largest normal,
+ * infinities included, clamped to it; a NaN stays NaN. The type's constants come in every lane,
+ * made by the caller outside its loops (V8 builds a splat anew at each use): exponents biased by
+ * 1023, emin + 1023 (`lowest`) and fractionBits + 2 · 1023 (`up`, 2^fractionBits · 2^1023's),
+ * fractionBits (`fraction`) and the largest normal (`top`).
  */
 // @ts-ignore: decorator
-@inline function nearestMagnitudes(a: v128, lowest: v128, top: v128, fractionBits: i32): v128 {
-  const field = i64x2.sub(i64x2.shr_u(a, 52), i64x2.splat(1023));
+@inline function nearestMagnitudes(a: v128, lowest: v128, up: v128, fraction: v128, top: v128): v128 {
+  // the biased binade (emin's for zero and subnormals), and 2^(fractionBits - e) and back
+  const field = i64x2.shr_u(a, 52);
   const e = v128.bitselect(field, lowest, i64x2.gt_s(field, lowest));
-  const up = i64x2.shl(i64x2.sub(i64x2.splat(<i64>(fractionBits + 1023)), e), 52);
-  const down = i64x2.shl(i64x2.add(e, i64x2.splat(<i64>(1023 - fractionBits))), 52);
+  const scaleUp = i64x2.shl(i64x2.sub(up, e), 52);
+  const down = i64x2.shl(i64x2.sub(e, fraction), 52);
   // pmin keeps a NaN (its first operand) and is one instruction, where min is several in V8.
-  const rounded = f64x2.pmin(f64x2.mul(f64x2.nearest(f64x2.mul(a, up)), down), top);
+  const rounded = f64x2.pmin(f64x2.mul(f64x2.nearest(f64x2.mul(a, scaleUp)), down), top);
   return v128.bitselect(top, rounded, f64x2.ge(a, top)); // infinities too
 }
 
@@ -1499,13 +1502,15 @@ export function amax_f32(p: usize, count: i32, stride: i32): f64 {
 @inline function quantizePairs(
   at: usize, rows: i32, step: usize, scales: v128, fractionBits: i32, emin: i32, maxNormal: f64,
 ): void {
-  const lowest = i64x2.splat(<i64>emin);
+  const lowest = i64x2.splat(<i64>(emin + 1023));
+  const up = i64x2.splat(<i64>(fractionBits + 2046));
+  const fraction = i64x2.splat(<i64>fractionBits);
   const top = f64x2.splat(maxNormal);
   const sign = i64x2.splat(<i64>0x8000000000000000);
   for (let j = 0; j < rows; j++) {
     const p = at + <usize>j * step;
     const x = f64x2.div(f64x2.promote_low_f32x4(v128.load64_zero(p)), scales);
-    const q = nearestMagnitudes(f64x2.abs(x), lowest, top, fractionBits);
+    const q = nearestMagnitudes(f64x2.abs(x), lowest, up, fraction, top);
     const r = f64x2.mul(scales, v128.or(q, v128.and(x, sign)));
     v128.store64_lane(p, f32x4.demote_f64x2_zero(r), 0);
   }
@@ -1617,7 +1622,10 @@ const FLOOR = 0, CEIL = 1, EVEN = 2, RCEIL = 3, NVFP4 = 4;
   const e = sharedExponents(rule, amax, fractionBits, emax, maxNormal);
   const scale = pow2f4(e);
   const inverse = pow2f4(i32x4.neg(e));
-  const lowest = i32x4.splat(emin);
+  // Exponents biased (by 127): emin's, and those of 2^fractionBits / 2^e times 2^127.
+  const lowest = i32x4.splat(emin + 127);
+  const upBias = i32x4.splat(fractionBits + 254);
+  const fraction = i32x4.splat(fractionBits);
   const top = f32x4.splat(<f32>maxNormal);
   const sign = i32x4.splat(<i32>0x80000000);
   for (let j = 0; j < n; j++) {
@@ -1625,9 +1633,9 @@ const FLOOR = 0, CEIL = 1, EVEN = 2, RCEIL = 3, NVFP4 = 4;
     const v = v128.load(p);
     const a = f32x4.abs(f32x4.mul(v, inverse));
     // the element's binade (emin for zero and subnormals), and 2^(fractionBits - e) and back
-    const e = i32x4.max_s(i32x4.sub(i32x4.shr_u(a, 23), i32x4.splat(127)), lowest);
-    const up = i32x4.shl(i32x4.sub(i32x4.splat(fractionBits + 127), e), 23);
-    const down = i32x4.shl(i32x4.add(e, i32x4.splat(127 - fractionBits)), 23);
+    const e = i32x4.max_s(i32x4.shr_u(a, 23), lowest);
+    const up = i32x4.shl(i32x4.sub(upBias, e), 23);
+    const down = i32x4.shl(i32x4.sub(e, fraction), 23);
     const q = f32x4.pmin(f32x4.mul(f32x4.nearest(f32x4.mul(a, up)), down), top); // a is finite
     v128.store(p, f32x4.mul(v128.or(q, v128.and(v, sign)), scale));
   }
@@ -1689,7 +1697,8 @@ const FLOOR = 0, CEIL = 1, EVEN = 2, RCEIL = 3, NVFP4 = 4;
 @inline function nvfp4Scales(amax: v128, tensors: v128): v128 {
   // E4M3: 3 fraction bits, emin -6, largest normal 448
   const x = f64x2.div(f64x2.div(amax, f64x2.splat(6)), tensors);
-  return f64x2.mul(nearestMagnitudes(x, i64x2.splat(-6), f64x2.splat(448), 3), tensors);
+  const lowest = i64x2.splat(-6 + 1023), up = i64x2.splat(3 + 2046), fraction = i64x2.splat(3);
+  return f64x2.mul(nearestMagnitudes(x, lowest, up, fraction, f64x2.splat(448)), tensors);
 }
 
 /** m ? a : b in each lane of whole-lane masks m (comparisons): one blend in the relaxed build. */
