@@ -33,6 +33,7 @@ const LAYOUTS: readonly [OperandLayout, OperandRole][] = [
   [{ outer: 3, length: 37, inner: 9, channels: "outer" }, "weights"], // conv weights
   [{ outer: 5, length: 70, inner: 1, channels: "outer" }, "activations"], // affine input
   [{ outer: 1, length: 45, inner: 6, channels: "inner" }, "weights"], // affine weights
+  [{ outer: 2, length: 30, inner: 5, channels: "inner" }, "weights"], // an odd channel, two outer
 ];
 
 /** The same quantization on both, compared by bits (NaN as NaN). */

@@ -1517,6 +1517,18 @@ export function amax_f32(p: usize, count: i32, stride: i32): f64 {
 }
 
 /**
+ * Two adjacent columns of rows f32 at p, stride elements from a row to the next, quantized to
+ * nearest even as quantize_scaled quantizes each: the first with scale0, the second with scale1.
+ */
+export function quantize_column_pairs(
+  p: usize, rows: i32, stride: i32, scale0: f64, scale1: f64,
+  fractionBits: i32, emin: i32, maxNormal: f64,
+): void {
+  const scales = f64x2.replace_lane(f64x2.splat(scale0), 1, scale1);
+  quantizePairs(p, rows, <usize>stride << 2, scales, fractionBits, emin, maxNormal);
+}
+
+/**
  * count f32 at p, stride apart, each replaced by scale · roundElement(value / scale) rounded
  * to float32 (mx.ts's quantizeWithScale); a NaN scale makes every value NaN.
  */

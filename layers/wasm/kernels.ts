@@ -137,6 +137,21 @@ export interface Kernels {
     mode: number,
   ): void;
   /**
+   * Two adjacent columns of `rows` float32, `stride` elements from a row to the next, quantized
+   * in place to nearest even as `quantize_scaled` quantizes each: the first with `scale0`, the
+   * second with `scale1`.
+   */
+  quantize_column_pairs(
+    p: number,
+    rows: number,
+    stride: number,
+    scale0: number,
+    scale1: number,
+    fractionBits: number,
+    emin: number,
+    maxNormal: number,
+  ): void;
+  /**
    * The float32 tensor (outer, length, inner) at `p` quantized in place in blocks of `blockSize`
    * along `length`, each block scaled by `rule` (0-3: the MX rules; 4: NVFP4 with tensor scale
    * `tensor`).

@@ -123,16 +123,40 @@ function quantizeAt(
   }
   if (granularity === "channel" && role === "weights") {
     const perOuter = layout.channels === "outer";
-    for (let c = 0; c < (perOuter ? outer : inner); c++) {
-      // A channel of `outer` is one contiguous run; one of `inner`, a strided run per outer.
-      const runs: Run[] = perOuter
+    const channels = perOuter ? outer : inner;
+    // A channel of `outer` is one contiguous run; one of `inner`, a strided run per outer.
+    const runsOf = (c: number): Run[] =>
+      perOuter
         ? [[c * length * inner, length * inner, 1]]
         : Array.from({ length: outer }, (_, o) => [o * length * inner + c, length, inner]);
-      const amaxes = runs.map(([start, count, stride]) =>
+    const scales = Array.from({ length: channels }, (_, c) => {
+      const amaxes = runsOf(c).map(([start, count, stride]) =>
         kernels.amax_f32(p + 4 * start, count, stride)
       );
-      const scale = tensorScale(element, amaxes.some(Number.isNaN) ? NaN : Math.max(...amaxes));
-      for (const run of runs) withScale(run, scale);
+      return tensorScale(element, amaxes.some(Number.isNaN) ? NaN : Math.max(...amaxes));
+    });
+    // Two adjacent channels of `inner` rounded to nearest even go through the SIMD code together.
+    const paired = !perOuter && mode === MODE_NUMBERS["nearest-even"];
+    for (let c = 0; c < channels; c++) {
+      if (!paired || c + 1 === channels) {
+        for (const run of runsOf(c)) withScale(run, scales[c]);
+        continue;
+      }
+      for (const [start] of runsOf(c)) {
+        const at = p + 4 * start;
+        const [first, second] = [scales[c], scales[c + 1]];
+        kernels.quantize_column_pairs(
+          at,
+          length,
+          inner,
+          first,
+          second,
+          fractionBits,
+          emin,
+          maxNormal,
+        );
+      }
+      c++;
     }
     return;
   }
