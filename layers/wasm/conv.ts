@@ -481,15 +481,19 @@ function imageConvolver(
   };
 }
 
-/** {@linkcode imageConvolver} for a convolution chained image by image (see {@linkcode ChainedConv}). */
+/**
+ * {@linkcode imageConvolver} for a convolution in a chain (see {@linkcode ChainedConv}), its
+ * weights quantized with `quantization` when it is scaled.
+ */
 function chainedConvolver(
   kernels: Kernels,
   format: WasmFormat,
   reserve: (bytes: number) => number,
   chained: ChainedConv,
   shape: readonly number[],
+  quantization?: ProductQuantization,
 ): (source: number, i: number) => void {
-  const filters = placeFilters(kernels, format, reserve, chained);
+  const filters = placeFilters(kernels, format, reserve, chained, quantization);
   const { oh, ow } = chained.geometry;
   const staging = reserveStaging(format, reserve, filters.count * oh * ow);
   const tensors = { ...chained.outputs, shape };
@@ -509,23 +513,11 @@ function batchConvolver(
   quantization: ProductQuantization,
   shape: readonly number[],
 ): { at: (i: number) => number; convolve: () => void } {
-  const { geometry } = chained;
-  const filters = placeFilters(kernels, format, reserve, chained, quantization);
   const [n, channels, h, w] = shape;
   const bytes = valueBytes(format);
   const imageBytes = channels * h * w * bytes;
   const values = reserve(regionBytes(n * channels * h * w, bytes));
-  const staging = reserveStaging(format, reserve, filters.count * geometry.oh * geometry.ow);
-  const tensors = { ...chained.outputs, shape };
-  const convolveImage = imageConvolver(
-    kernels,
-    format,
-    reserve,
-    filters,
-    tensors,
-    geometry,
-    staging,
-  );
+  const convolveImage = chainedConvolver(kernels, format, reserve, chained, shape, quantization);
   return {
     at: (i) => values + i * imageBytes,
     convolve: () => convolveBatch(kernels, quantization, values, shape, bytes, convolveImage),
