@@ -1713,13 +1713,6 @@ const FLOOR = 0, CEIL = 1, EVEN = 2, RCEIL = 3, NVFP4 = 4;
   return f64x2.mul(nearestMagnitudes(x, lowest, up, fraction, f64x2.splat(448)), tensors);
 }
 
-/** m ? a : b in each lane of whole-lane masks m (comparisons): one blend in the relaxed build. */
-// @ts-ignore: decorator
-@inline function selectLanes(a: v128, b: v128, m: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_laneselect(a, b, m);
-  return v128.bitselect(a, b, m);
-}
-
 /**
  * One NVFP4 block of four adjacent columns (lanes), n rows `inner` elements apart at `at`, its
  * E2M1 elements rounded to nearest even in float32 SIMD; false (nothing written) when a lane
@@ -1756,12 +1749,12 @@ const FLOOR = 0, CEIL = 1, EVEN = 2, RCEIL = 3, NVFP4 = 4;
     const v = v128.load(p);
     const a = f32x4.abs(v);
     let r = v128.and(q1, f32x4.gt(a, g1));
-    r = selectLanes(q2, r, f32x4.gt(a, g2));
-    r = selectLanes(q3, r, f32x4.gt(a, g3));
-    r = selectLanes(q4, r, f32x4.gt(a, g4));
-    r = selectLanes(q5, r, f32x4.gt(a, g5));
-    r = selectLanes(q6, r, f32x4.gt(a, g6));
-    r = selectLanes(q7, r, f32x4.gt(a, g7));
+    r = select(q2, r, f32x4.gt(a, g2));
+    r = select(q3, r, f32x4.gt(a, g3));
+    r = select(q4, r, f32x4.gt(a, g4));
+    r = select(q5, r, f32x4.gt(a, g5));
+    r = select(q6, r, f32x4.gt(a, g6));
+    r = select(q7, r, f32x4.gt(a, g7));
     v128.store(p, v128.or(r, v128.and(v, sign)));
   }
   return true;
