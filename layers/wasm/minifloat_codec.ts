@@ -219,10 +219,8 @@ function nearestEvenLookup(storage: Storage): Uint8Array | undefined {
  */
 function codeFields(decode: Float32Array): CodeFields | undefined {
   const table = new Uint32Array(decode.buffer, decode.byteOffset, decode.length);
-  const magnitudes = decode.subarray(0, 128);
-  const infinity = magnitudes.indexOf(Infinity);
-  const firstNan = magnitudes.findIndex((v) => v !== v);
-  const nan = firstNan < 0 ? 128 : firstNan;
+  const infinity = decode.subarray(0, 128).indexOf(Infinity);
+  const nan = nanMagnitude(decode);
   for (let fraction = 1; fraction <= 7; fraction++) {
     const shift = 23 - fraction;
     const normal = 1 << fraction;
@@ -231,6 +229,12 @@ function codeFields(decode: Float32Array): CodeFields | undefined {
     if (table.every((word, code) => word === fieldsWord(fields, code))) return fields;
   }
   return undefined;
+}
+
+/** The smallest magnitude (low 7 bits) of a byte code whose value is NaN; 128 when none is. */
+function nanMagnitude(decode: Float32Array): number {
+  const first = decode.subarray(0, 128).findIndex((v) => v !== v);
+  return first < 0 ? 128 : first;
 }
 
 /** The float32 bits `widen_u8_fields` gives `code` with `fields`. */
@@ -252,9 +256,8 @@ function fieldsWord(fields: CodeFields, code: number): number {
  * checked on all 256 codes; undefined for other formats.
  */
 function reluRule(relu: Uint8Array | Uint16Array, decode: Float32Array): ReluRule | undefined {
-  const firstNan = decode.subarray(0, 128).findIndex((v) => v !== v);
-  const nan = firstNan < 0 ? 128 : firstNan;
-  const nanCode = firstNan < 0 ? 0 : relu[firstNan];
+  const nan = nanMagnitude(decode);
+  const nanCode = nan < 128 ? relu[nan] : 0;
   const changed = [...relu.keys()].filter((code) => (code & 0x7f) < nan && relu[code] !== code);
   if (changed.length === 0) return undefined;
   const [low, high] = [changed[0], changed[changed.length - 1]];
