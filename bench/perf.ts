@@ -34,15 +34,17 @@
  * child's CPU time is not visible to perf).
  *
  * Options: `--subset N` images for the TypeScript single-thread runs and TF.js CPU (default
- * 1000; the others use all 10,000), `--repeat N` passes of the fast runs (the wasm path, its
- * configurations taking turns round after round, and
- * TF.js WASM), the fastest counting (default 2), `--formats f32,f16` to limit the formats (`mixed` names the mixed configuration, `MIXED`),
+ * 1000; the others use all 10,000), `--repeat N` rounds of the fast runs, the fastest counting
+ * (default 2: on the wasm path, each configuration's fastest timing of each slice of 1,000 images,
+ * the configurations taking turns slice by slice; TF.js WASM's fastest pass), `--formats f32,f16`
+ * to limit the formats (`mixed` names the mixed configuration, `MIXED`),
  * `--steps N` timed training steps per configuration, the fastest counting (default 3),
  * `--part test|layers|train|commands` to run only the test pass, the per-layer times of f32,
  * the training step or the commands,
  * `--paths wasm` (or
  * `typescript`) to time one kernel path, `--json` to print one JSON object (the machine,
- * `wasmPeakGflopsPerThread`, `testPassGflop`, `floorSeconds`, `f32FractionOfPeak`, `runs`,
+ * `wasmPeakGflopsPerThread`, `testPassGflop`, `floorSeconds`, `f32FractionOfPeak` (wasm f32 on
+ * 2 workers against the floor), `f32ThreadFractionOfPeak` (on one thread against half of it), `runs`,
  * `peers` each with its time over wasm f32's on 2 workers (`timesWasmF32`), `trainingSteps`,
  * `layers` (f32 on the wasm path, one thread: the peak timed alongside, `peakGflopsPerThread`,
  * and each step's `seconds` for 10,000 images, a step being a layer or a convolution and the ReLU inference runs with it, `share` and `fractionOfPeak`), `commands` (each command's arguments, seconds, bound and `met`),
@@ -81,6 +83,14 @@ import { loadDeepConvNet, loadTestSet } from "../cli/_locate.ts";
 
 const IMAGES = 10000;
 const BATCH = 100;
+/**
+ * Images of one timed slice of the test pass (a third of a second on 2 workers): a whole pass
+ * takes seconds, and on a shared virtual machine a slow spell that long can hit one
+ * configuration's pass and not the next one's, by more than the ratios measured; timed slice by
+ * slice, the configurations taking turns at each, every configuration keeps its fastest timing
+ * of each slice over the rounds, and its time is their sum.
+ */
+const SLICE = 1000;
 
 const HELP = `Usage: deno task perf [options]
 
@@ -90,7 +100,8 @@ training step per format, and checks the targets.
 
 Options:
   --subset N       images for the TypeScript single-thread runs and TF.js CPU (default 1000)
-  --repeat N       rounds of passes of the fast runs, the fastest counting (default 2)
+  --repeat N       rounds of the fast runs, the fastest counting (default 2): on the wasm path,
+                   each format's fastest timing of each slice of 1,000 images
   --formats LIST   formats to time, "mixed" for a mixed configuration (default: all)
   --steps N        timed training steps per configuration, the fastest counting (default 3)
   --part PART      test, layers, train or commands: only the test pass, the per-layer times
@@ -128,9 +139,13 @@ interface Timing {
   correct: number;
 }
 
-/** Times `classify` on the first `images` test images after two warm-up batches. */
+/**
+ * Times `classify` on the test images from `start` (`images` of them, whole batches) after two
+ * warm-up batches at once (one for each worker of a pool): the slice's own seconds, not scaled.
+ */
 async function time(
   set: LabeledImages,
+  start: number,
   images: number,
   classify: (start: number, count: number) => Promise<Int32Array>,
 ): Promise<Timing> {
@@ -140,22 +155,37 @@ async function time(
   const started = performance.now();
   // Two batches in flight, as classifyImages does.
   let previous: Promise<void> = Promise.resolve();
-  for (let start = 0; start < images; start += BATCH) {
-    const batch = classify(start, BATCH).then((predictions) =>
-      predictions.forEach((p, i) => correct += p === set.labels[start + i] ? 1 : 0)
+  for (let first = start; first < start + images; first += BATCH) {
+    const batch = classify(first, BATCH).then((predictions) =>
+      predictions.forEach((p, i) => correct += p === set.labels[first + i] ? 1 : 0)
     );
     await previous;
     previous = batch;
   }
   await previous;
-  const seconds = (performance.now() - started) / 1000;
   const cpu = cpuUsage(cpuStarted);
-  const scale = IMAGES / images;
   return {
-    seconds: seconds * scale,
-    cpuSeconds: ((cpu.user + cpu.system) / 1e6) * scale,
+    seconds: (performance.now() - started) / 1000,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
     images,
     correct,
+  };
+}
+
+/** The faster of two timings of one slice (the first, if there is none yet). */
+function faster(kept: Timing | undefined, timing: Timing): Timing {
+  return kept && kept.seconds <= timing.seconds ? kept : timing;
+}
+
+/** Timings of consecutive slices as one run, its times scaled to 10,000 images. */
+function joined(slices: Timing[]): Timing {
+  const images = slices.reduce((sum, t) => sum + t.images, 0);
+  const scale = IMAGES / images;
+  return {
+    seconds: slices.reduce((sum, t) => sum + t.seconds, 0) * scale,
+    cpuSeconds: slices.reduce((sum, t) => sum + t.cpuSeconds, 0) * scale,
+    images,
+    correct: slices.reduce((sum, t) => sum + t.correct, 0),
   };
 }
 
@@ -365,27 +395,43 @@ async function testPass(): Promise<void> {
   ];
   for (const path of paths) {
     const rounds = path === "wasm" ? repeat : 1;
-    const fastest = new Map<string, { workers: Timing; thread: Timing }>();
-    // Every configuration in turn, round after round, each keeping its fastest pass: a spell of
-    // slowness on the machine then hits them all alike, not only those timed during it.
+    const threadImages = path === "wasm" ? IMAGES : subset;
+    const networks = configurations.map(({ name, config }) => ({
+      name,
+      config,
+      narrow: applyLayerConfig(net.withKernels(path), config),
+    }));
+    // Each configuration's fastest timing of each slice, on 2 workers and on one thread.
+    const fastest = new Map(networks.map(({ name }) => [name, {
+      workers: [] as Timing[],
+      thread: [] as Timing[],
+    }]));
+    // Slice after slice, every configuration in turn, round after round: a spell of slowness
+    // on the machine then hits them all alike, and each keeps its fastest timing of every slice.
     for (let round = 0; round < rounds; round++) {
-      for (const { name, config } of configurations) {
-        const narrow = applyLayerConfig(net.withKernels(path), config);
-        const input = narrow.layers[0].storage;
-        await pool.load(narrow);
-        const workers = await time(set, IMAGES, halfprec(set, pool, input));
-        const threadImages = path === "wasm" ? IMAGES : subset;
-        const thread = await time(set, threadImages, halfprec(set, narrow, input));
-        const kept = fastest.get(name);
-        fastest.set(name, {
-          workers: kept && kept.workers.seconds <= workers.seconds ? kept.workers : workers,
-          thread: kept && kept.thread.seconds <= thread.seconds ? kept.thread : thread,
-        });
-        say(`  ${path} ${name}, round ${round + 1}: ${workers.seconds.toFixed(2)} s on 2 workers`);
+      for (let start = 0; start < IMAGES; start += SLICE) {
+        const slice = start / SLICE;
+        for (const { name, narrow } of networks) {
+          const input = narrow.layers[0].storage;
+          const kept = fastest.get(name)!;
+          await pool.load(narrow);
+          const workers = await time(set, start, SLICE, halfprec(set, pool, input));
+          kept.workers[slice] = faster(kept.workers[slice], workers);
+          if (start >= threadImages) continue;
+          const images = Math.min(SLICE, threadImages - start);
+          const thread = await time(set, start, images, halfprec(set, narrow, input));
+          kept.thread[slice] = faster(kept.thread[slice], thread);
+        }
+      }
+      for (const { name } of networks) {
+        const seconds = joined(fastest.get(name)!.workers).seconds;
+        say(`  ${path} ${name}, round ${round + 1}: ${seconds.toFixed(2)} s on 2 workers`);
       }
     }
-    for (const { name, config } of configurations) {
-      const { workers, thread } = fastest.get(name)!;
+    for (const { name, config } of networks) {
+      const kept = fastest.get(name)!;
+      const workers = joined(kept.workers);
+      const thread = joined(kept.thread);
       rows.set(`${path} ${name}`, { workers, thread });
       const configured = name === "mixed" ? { config } : {};
       runs.push({ path, format: name, ...configured, workers: 2, ...workers });
@@ -462,6 +508,15 @@ async function testPass(): Promise<void> {
     `f32x4 FMA peak of this runtime: ${peak.toFixed(1)} GFLOP/s a thread; the test pass is ` +
       `${(flop / 1e9).toFixed(1)} GFLOP, ${floorSeconds().toFixed(2)} s at that peak on 2 threads`,
   );
+  if (wasmF32) {
+    // The one-thread pass against the one-thread floor: the kernels alone, without the two
+    // cores' contention for the caches and the memory, and the workers' messages.
+    const seconds = wasmF32.thread.seconds;
+    say(
+      `wasm f32 on one thread: ${seconds.toFixed(2)} s, ` +
+        `${(100 * 2 * floorSeconds() / seconds).toFixed(1)} % of the peak`,
+    );
+  }
   say("Targets (wall time; the same from CPU time in brackets):");
   if (wasmF32) {
     const workers = both(wasmF32.workers, 2);
@@ -832,6 +887,7 @@ async function main(): Promise<void> {
   if (part("commands")) await commands();
   if (args.json) {
     const f32Run = runs.find((r) => r.path === "wasm" && r.format === "f32" && r.workers === 2);
+    const f32Thread = runs.find((r) => r.path === "wasm" && r.format === "f32" && r.workers === 1);
     console.log(JSON.stringify(
       {
         machine: {
@@ -844,6 +900,7 @@ async function main(): Promise<void> {
         testPassGflop: flop / 1e9,
         floorSeconds: floorSeconds(),
         f32FractionOfPeak: f32Run ? floorSeconds() / f32Run.seconds : null,
+        f32ThreadFractionOfPeak: f32Thread ? 2 * floorSeconds() / f32Thread.seconds : null,
         runs,
         peers: peers.map((p) => ({
           ...p,
