@@ -55,7 +55,6 @@ and of the layer alone given the float64 input (isolated), as SQNR, relative L2 
 similarity, maximum absolute error and maximum error in units in the last place of the format;
 how many values overflow, underflow to zero or land among the subnormals, predicted from the
 float64 run and observed in the format's run; and the images whose class changed.
-Kernels run on the TypeScript path (float64 accumulation, one rounding per output).
 
 Options:
   --formats LIST   formats to analyse (default ${DEFAULT_FORMATS}); names as in eval, plus
