@@ -136,28 +136,26 @@ function quantizeAt(
       return tensorScale(element, amaxes.some(Number.isNaN) ? NaN : Math.max(...amaxes));
     });
     // Two adjacent channels of `inner` rounded to nearest even go through the SIMD code together.
-    const paired = !perOuter && mode === MODE_NUMBERS["nearest-even"];
-    for (let c = 0; c < channels; c++) {
-      if (!paired || c + 1 === channels) {
-        for (const run of runsOf(c)) withScale(run, scales[c]);
-        continue;
-      }
-      for (const [start] of runsOf(c)) {
-        const at = p + 4 * start;
+    let c = 0;
+    if (!perOuter && mode === MODE_NUMBERS["nearest-even"]) {
+      for (; c + 1 < channels; c += 2) {
         const [first, second] = [scales[c], scales[c + 1]];
-        kernels.quantize_column_pairs(
-          at,
-          length,
-          inner,
-          first,
-          second,
-          fractionBits,
-          emin,
-          maxNormal,
-        );
+        for (const [start] of runsOf(c)) {
+          const at = p + 4 * start;
+          kernels.quantize_column_pairs(
+            at,
+            length,
+            inner,
+            first,
+            second,
+            fractionBits,
+            emin,
+            maxNormal,
+          );
+        }
       }
-      c++;
     }
+    for (; c < channels; c++) for (const run of runsOf(c)) withScale(run, scales[c]);
     return;
   }
   withScale([0, size, 1], tensorScale(element, amax ?? kernels.amax_f32(p, size, 1)));
