@@ -9,7 +9,8 @@
  * against the targets: every format on the wasm path within 1.3x of f32's time, and f32 at 80 %
  * or more of the floor that the runtime's own f32x4 multiply-add peak sets (measured in the same run by the kernels'
  * `fma_peak` loop on one thread: the test pass's floating-point operations over twice that
- * peak), with the older targets against TF.js.
+ * peak; the peak of each of 2 workers timing the loop at once is printed beside it), with the
+ * older targets against TF.js.
  *
  * Every run classifies two warm-up batches first, at once, so that each worker of a pool gets
  * one (V8 compiles wasm with a baseline compiler first and optimises hot functions in the
@@ -43,7 +44,8 @@
  * the training step or the commands,
  * `--paths wasm` (or
  * `typescript`) to time one kernel path, `--json` to print one JSON object (the machine,
- * `wasmPeakGflopsPerThread`, `testPassGflop`, `floorSeconds`, `f32FractionOfPeak` (wasm f32 on
+ * `wasmPeakGflopsPerThread`, `wasmPeakGflopsPerWorker` (the peak of each of 2 workers timing it at
+ * once), `testPassGflop`, `floorSeconds`, `f32FractionOfPeak` (wasm f32 on
  * 2 workers against the floor), `f32ThreadFractionOfPeak` (on one thread against half of it), `runs`,
  * `peers` each with its time over wasm f32's on 2 workers (`timesWasmF32`), `trainingSteps`,
  * `layers` (f32 on the wasm path, one thread: the peak timed alongside, `peakGflopsPerThread`,
@@ -80,6 +82,7 @@ import {
   UsageError,
 } from "../cli/_cli.ts";
 import { loadDeepConvNet, loadTestSet } from "../cli/_locate.ts";
+import { fmaPeak, fmaPeakOnWorkers, PEAK_ROUNDS } from "./_fma_peak.ts";
 
 const IMAGES = 10000;
 const BATCH = 100;
@@ -506,7 +509,10 @@ async function testPass(): Promise<void> {
   const tsF32 = rows.get("typescript f32");
   say(
     `f32x4 FMA peak of this runtime: ${peak.toFixed(1)} GFLOP/s a thread; the test pass is ` +
-      `${(flop / 1e9).toFixed(1)} GFLOP, ${floorSeconds().toFixed(2)} s at that peak on 2 threads`,
+      `${(flop / 1e9).toFixed(1)} GFLOP, ${
+        floorSeconds().toFixed(2)
+      } s at that peak on 2 threads ` +
+      `(timed on 2 workers at once: ${workerPeaks.map((p) => p.toFixed(1)).join(" and ")} GFLOP/s)`,
   );
   if (wasmF32) {
     // The one-thread pass against the one-thread floor: the kernels alone, without the two
@@ -812,30 +818,11 @@ const MIXED: LayerConfig = {
   dropout2: "f16",
   softmax1: "f16",
 };
-/** The measured f32x4 FMA peak (GFLOP/s, one thread) and the test pass's floating-point work. */
-let peak = 0, flop = 0;
-
-/** Rounds of `fma_peak` per timing: about 2 GFLOP, tens of milliseconds. */
-const PEAK_ROUNDS = 2e7;
-
 /**
- * The f32x4 multiply-add peak of this runtime on one thread, in GFLOP/s: the kernels' own
- * `fma_peak` loop (12 independent chains, registers only), the fastest of 5 timings after a
- * warm-up that lets V8 optimise it.
+ * The measured f32x4 FMA peak (GFLOP/s, one thread), each of 2 workers' timed at once, and the
+ * test pass's floating-point work.
  */
-function fmaPeak(): number {
-  const { fma_peak } = requireKernels();
-  // Chains that stay near 1 (no overflow, no subnormals), from parameters the compiler cannot fold.
-  fma_peak(PEAK_ROUNDS / 10, 0.9999999, 1e-7);
-  let best = 0;
-  for (let i = 0; i < 5; i++) {
-    const started = performance.now();
-    fma_peak(PEAK_ROUNDS, 0.9999999, 1e-7);
-    const seconds = (performance.now() - started) / 1000;
-    best = Math.max(best, (96 * PEAK_ROUNDS) / seconds / 1e9);
-  }
-  return best;
-}
+let peak = 0, workerPeaks: number[] = [], flop = 0;
 
 /** Floating-point operations of the test pass: 2 per multiply-add of every conv and affine. */
 function testPassFlop(network: Sequential): number {
@@ -879,6 +866,7 @@ async function main(): Promise<void> {
   );
   say(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
   peak = fmaPeak();
+  workerPeaks = await fmaPeakOnWorkers(2);
   flop = testPassFlop(net);
   const part = (name: string) => args.part === undefined || args.part === name;
   if (part("test")) await testPass();
@@ -897,6 +885,7 @@ async function main(): Promise<void> {
           wasmBuild: kernelBuild,
         },
         wasmPeakGflopsPerThread: peak,
+        wasmPeakGflopsPerWorker: workerPeaks,
         testPassGflop: flop / 1e9,
         floorSeconds: floorSeconds(),
         f32FractionOfPeak: f32Run ? floorSeconds() / f32Run.seconds : null,

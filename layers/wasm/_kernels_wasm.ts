@@ -7,7 +7,7 @@
 
 /** SHA-256 of the kernels.as this was built from (checked by tests/wasm_build_test.ts). */
 export const SOURCE_SHA256: string =
-  "c4b4aa78e8313b4cb701061cb78ab21ea91efb704cc062a8d2719481d205f868";
+  "cec69be2d0c9159beb973e8634a3fdcf7b47da456a7951bd7bcc15430b3171ad";
 
 /** SHA-256 of the build.mjs that built it. */
 export const BUILD_SHA256: string =

@@ -40,7 +40,10 @@
 //   thread, AMD EPYC (Zen 4): 71-78 % of `fma_peak`, 88-96 % with the checks switched off (the
 //   test-only flag --no-wasm-bounds-checks). A 6 x 8 tile broadcasting A instead reaches 51-62 %
 //   (81-92 % without the checks): its six broadcasts at six offsets need six limits. Unrolled
-//   by two depth steps, the loop spills (54-61 %).
+//   by two depth steps, the loop spills (54-61 %). Reading a tile's columns of B as one vector
+//   where they lie side by side, its lanes broadcast by shuffles (8 x 4 or 8 x 5 tiles, 4 or 5
+//   loads a step), was no faster on Zen 3, with or without the checks: the shuffles take the
+//   compares' place.
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
