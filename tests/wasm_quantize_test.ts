@@ -90,6 +90,40 @@ Deno.test("NVFP4 elements at and next to every rounding boundary of E2M1 round a
   }
 });
 
+Deno.test("int8 and int4 values at ties with scales that are not powers of two round as on TypeScript", () => {
+  // Values (k + 1/2) · s, exact float32 ties of the integer grid, under per-tensor scales s.
+  // The reference divides by the scale; a product with the scale's reciprocal can fall on the
+  // tie's other side (2.5000000000000004 for 2.5), which the set includes.
+  let productRoundsOtherwise = 0;
+  for (const [name, maxNormal] of [["int8", 127], ["int4", 7]] as const) {
+    for (const r of randomValues(64, 5)) {
+      const s = Math.fround(2 ** (6 * r) * 1.37); // 2^-6 to 2^6, float32
+      const values = new Float32Array(2 * maxNormal + 2);
+      for (let k = -maxNormal - 1; k <= maxNormal; k++) {
+        const x = Math.fround((k + 0.5) * s);
+        values[k + maxNormal + 1] = x;
+        if (x === (k + 0.5) * s && roundHalfEven(x * (1 / s)) !== roundHalfEven(x / s)) {
+          productRoundsOtherwise++;
+        }
+      }
+      const layout: OperandLayout = {
+        outer: 1,
+        length: values.length,
+        inner: 1,
+        channels: "outer",
+      };
+      assertSame(name, values, maxNormal * s, [[layout, "activations"]]);
+    }
+  }
+  assert.ok(productRoundsOtherwise > 0, "no tie where the reciprocal's product rounds otherwise");
+});
+
+/** x rounded to an integer, ties to even. */
+function roundHalfEven(x: number): number {
+  const n = Math.round(x);
+  return n - x === 0.5 && n % 2 !== 0 ? n - 1 : n;
+}
+
 /** The float32 next to `x` (a float32) toward +Infinity (direction 1) or -Infinity (-1). */
 function nextFloat32(x: number, direction: 1 | -1): number {
   const bits = new Float32Array([x]);
