@@ -507,12 +507,11 @@ async function testPass(): Promise<void> {
 
   const wasmF32 = rows.get("wasm f32");
   const tsF32 = rows.get("typescript f32");
+  const onWorkers = workerPeaks.map((p) => p.toFixed(1)).join(" and ");
   say(
     `f32x4 FMA peak of this runtime: ${peak.toFixed(1)} GFLOP/s a thread; the test pass is ` +
-      `${(flop / 1e9).toFixed(1)} GFLOP, ${
-        floorSeconds().toFixed(2)
-      } s at that peak on 2 threads ` +
-      `(timed on 2 workers at once: ${workerPeaks.map((p) => p.toFixed(1)).join(" and ")} GFLOP/s)`,
+      `${(flop / 1e9).toFixed(1)} GFLOP, ${floorSeconds().toFixed(2)} s at that peak on 2 ` +
+      `threads (timed on 2 workers at once: ${onWorkers} GFLOP/s)`,
   );
   if (wasmF32) {
     // The one-thread pass against the one-thread floor: the kernels alone, without the two
