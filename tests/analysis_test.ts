@@ -4,6 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { floorLog2 } from "../layers/storage/_log2.ts";
 import {
   bf16,
   deepConvNet,
@@ -38,6 +39,36 @@ Deno.test("ulp() is the format's spacing, subnormals and the top of the range in
   assert.equal(ulp(f16, 2 ** -20), 2 ** -24);
   assert.equal(ulp(bf16, -1.5), 2 ** -7);
   assert.equal(ulp(f64, 1), Number.EPSILON);
+  // Just below a power of two, where Math.log2 rounds up to the power's exponent.
+  for (const k of [3, 20, 100, 127]) {
+    const below = 2 ** k * (1 - 2 ** -53);
+    assert.equal(Math.floor(Math.log2(below)), k);
+    assert.equal(ulp(f64, below), 2 ** (k - 1 - 52), `2^${k}`);
+    assert.equal(ulp(f32, below), 2 ** (k - 1 - 23), `2^${k}`);
+  }
+});
+
+Deno.test("floorLog2() is exact at every power of two and at its neighbours", () => {
+  const word = new Float64Array(1);
+  const bits = new BigInt64Array(word.buffer);
+  /** The double `steps` representable numbers from `x` (x > 0). */
+  const step = (x: number, steps: number) => {
+    word[0] = x;
+    bits[0] += BigInt(steps);
+    return word[0];
+  };
+  let roundedUp = 0;
+  for (let k = -1074; k <= 1023; k++) {
+    const power = 2 ** k;
+    assert.equal(floorLog2(power), k);
+    // Above 2^-1074 is 2^-1073, and below it nothing.
+    if (k === -1074) continue;
+    assert.equal(floorLog2(step(power, 1)), k, `above 2^${k}`);
+    assert.equal(floorLog2(step(power, -1)), k - 1, `below 2^${k}`);
+    if (Math.floor(Math.log2(step(power, -1))) === k) roundedUp++;
+  }
+  // The case it exists for: Math.log2 alone is wrong there.
+  assert.ok(roundedUp > 1000, `${roundedUp}`);
 });
 
 /** A tensor with known counts for `format`: each class of value `count` times. */

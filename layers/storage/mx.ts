@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { floorLog2 } from "./_log2.ts";
 import { isStochastic, type MinifloatRounding, ROUNDING_MODES, roundsUp } from "./rounding.ts";
 
 /** A scalar element type of the MX formats (or of a scaled format), as a grid of values. */
@@ -132,14 +133,6 @@ export const MXINT8_ELEMENT: ElementType = {
   emax: 0,
   maxNormal: 127 / 64,
 };
-
-/** ⌊log2 a⌋ exactly, for a finite a > 0 (Math.log2 alone may round up just below a power of 2). */
-function floorLog2(a: number): number {
-  let e = Math.floor(Math.log2(a));
-  if (2 ** e > a) e--;
-  else if (2 ** (e + 1) <= a) e++;
-  return e;
-}
 
 /** ⌈log2 a⌉ exactly, for a finite a > 0. */
 function ceilLog2(a: number): number {
