@@ -47,18 +47,19 @@ export function layerOutputs(net: Sequential, x: Tensor, train = false, firstIma
 
 /**
  * `x` a batch of at most `batch` images at a time, as float64 copies, with the index of each
- * batch's first image: what keeps a pass over many images bounded by the batch.
+ * batch's first image: what keeps a pass over many images bounded by the batch (each batch is
+ * widened on its own, so no float64 copy of the whole of `x` is made).
  */
 export function* imageBatches(
   x: Tensor,
   batch: number,
 ): Generator<{ start: number; part: Tensor }> {
   const images = x.shape[0];
-  const values = x.toFloat64();
-  const size = images === 0 ? 0 : values.length / images;
+  const size = images === 0 ? 0 : x.size / images;
   for (let start = 0; start < images; start += batch) {
     const count = Math.min(batch, images - start);
-    const part = values.slice(start * size, (start + count) * size);
+    const part = new Float64Array(count * size);
+    x.storage.read(x.data, start * size, part, 0, part.length);
     yield { start, part: new Tensor(f64, [count, ...x.shape.slice(1)], part) };
   }
 }

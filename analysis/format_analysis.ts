@@ -8,6 +8,7 @@
  */
 import { imageBatch, imageCount, type LabeledImages } from "../data/labeled_images.ts";
 import type { Sequential } from "../layers/sequential.ts";
+import { scalesFromBatch } from "../layers/_scaled_operands.ts";
 import { f64 } from "../layers/storage/f64.ts";
 import type { Storage } from "../layers/storage/storage.ts";
 import type { Tensor } from "../layers/tensor.ts";
@@ -143,7 +144,11 @@ export async function analyzeFormats(
     // A format that draws random numbers classifies in a run of its own as well: what follows
     // (parameter ranges, scaled counts, gradients) rounds from where that run leaves its stream.
     const { predictions, firstNonFinite } = drawsRandom(candidate.layers)
-      ? await classifyFindingNonFinite(candidate, set, { format, limit: images, batch: BATCH })
+      ? await classifyFindingNonFinite(candidate, set, {
+        format,
+        limit: images,
+        batch: batchOf([candidate]),
+      })
       : pass.candidates[index];
     const f = flips(reference, predictions, labels);
     const scaled = scaledLayerCounts(candidate, x.to(format));
@@ -179,8 +184,17 @@ export async function analyzeFormats(
   };
 }
 
-/** Images per forward pass: a pass over every image at once would hold every activation. */
-const BATCH = 100;
+/**
+ * Images per forward pass of `candidates`: a pass over every image at once would hold every
+ * activation, and a batch holds each layer's outputs three times in float64 (the reference's,
+ * the candidate's and the layer's alone). Where a candidate takes activation scales from its
+ * batch, its results depend on the batch, so the pass runs on the batches of 100 that eval and
+ * search classify; otherwise any batch gives the same report, and 20 images hold a fifth of the
+ * memory.
+ */
+function batchOf(candidates: readonly Sequential[]): number {
+  return candidates.some((candidate) => scalesFromBatch(candidate.layers)) ? 100 : 20;
+}
 
 /**
  * `layerPass` of `candidates` against `net`; with a pool, those that draw no random numbers run
@@ -192,7 +206,7 @@ async function layerPassOn(
   candidates: readonly Sequential[],
   x: Tensor,
 ): Promise<LayerPass> {
-  const options = { batch: BATCH };
+  const options = { batch: batchOf(candidates) };
   if (!pool) return layerPass(net, candidates, x, options);
   const random = candidates.map((candidate) => drawsRandom(candidate.layers));
   // Asked first: the workers run while this thread runs its own share.

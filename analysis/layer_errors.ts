@@ -38,7 +38,8 @@ export interface LayerReport {
 export interface LayerReportOptions {
   /**
    * Images per forward pass: memory is bounded by the batch, not by the images (the metrics
-   * are summed batch by batch, in image order, so they do not depend on it). @default {100}
+   * are summed batch by batch, in image order, so they do not depend on it, unless a layer takes
+   * its activations' scale from the batch). @default {100}
    */
   batch?: number;
 }

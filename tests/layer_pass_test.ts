@@ -16,7 +16,12 @@ import {
   WorkerPool,
 } from "../mod.ts";
 import { Scale, Softmax } from "../layers/mod.ts";
-import { classifyFindingNonFinite, layerPass } from "../analysis/mod.ts";
+import {
+  analyzeFormats,
+  classifyFindingNonFinite,
+  layerPass,
+  layerReports,
+} from "../analysis/mod.ts";
 import { readMnistDir, readSafetensorsFile } from "../data/files.ts";
 import { MNIST, WEIGHTS } from "./_data.ts";
 
@@ -89,4 +94,19 @@ Deno.test("WorkerPool.layerPass() refuses a candidate that rounds stochastically
     pool.layerPass(net, [net.to(storageByName("e4m3-sr1"))], x),
     RangeError,
   );
+});
+
+Deno.test("analyzeFormats() runs a format that scales from its batch on batches of 100, as eval does", async () => {
+  const set = await readMnistDir(MNIST, "test");
+  const net = await bookNet();
+  const images = 200;
+  const x = imageBatch(set, 0, images, f64);
+  const int8 = storageByName("int8");
+  const { results } = await analyzeFormats(net, set, [int8, storageByName("e4m3")], { images });
+  const byHundreds = layerReports(net, net.to(int8), x, { batch: 100 });
+  assert.deepEqual(results[0].layers, byHundreds);
+  // The batch matters to int8: its activations' scale is each batch's amax.
+  assert.notDeepEqual(layerReports(net, net.to(int8), x, { batch: 20 }), byHundreds);
+  // And to nothing else: e4m3's report is the same on any batch.
+  assert.deepEqual(results[1].layers, layerReports(net, net.to(storageByName("e4m3")), x));
 });

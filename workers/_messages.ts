@@ -33,7 +33,9 @@ export type Question =
     /** The float64 network, and this worker's share of the candidates (see `layerPass`). */
     reference: NetworkSpec;
     candidates: NetworkSpec[];
-    x: TensorSpec;
+    /** The images' values and shape: this worker's own copy, handed over, not cloned. */
+    images: Float64Array;
+    shape: number[];
     options?: LayerReportOptions;
   };
 

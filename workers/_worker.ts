@@ -6,10 +6,12 @@
  */
 /// <reference lib="deno.worker" />
 import {
+  f64,
   lossAndGradients,
   networkFromSpec,
   reseedDropout,
   type Sequential,
+  Tensor,
   tensorFromSpec,
   tensorSpec,
 } from "../layers/mod.ts";
@@ -26,11 +28,11 @@ self.onmessage = (event: MessageEvent<Request>) => {
       net = networkFromSpec(request.spec);
       reply = { id: request.id };
     } else if (request.type === "layerPass") {
-      const { reference, candidates, x, options } = request;
+      const { reference, candidates, images, shape, options } = request;
       const pass = layerPass(
         networkFromSpec(reference),
         candidates.map(networkFromSpec),
-        tensorFromSpec(x),
+        new Tensor(f64, shape, images),
         options,
       );
       reply = { id: request.id, pass };

@@ -198,15 +198,21 @@ export class WorkerPool {
       );
     }
     const shares = Math.max(1, Math.min(this.size, candidates.length));
-    const question = { type: "layerPass", reference: networkSpec(reference), x: tensorSpec(x) };
+    const spec = networkSpec(reference);
     const replies = await Promise.all(
-      Array.from({ length: shares }, (_, w) =>
-        this.#ask(this.#workers[w], {
-          ...question,
+      Array.from({ length: shares }, (_, w) => {
+        // Each worker's own copy of the images, handed over: none stays behind on this thread
+        // (for the whole pass, as the reply is awaited), and none is cloned on the way.
+        const images = x.toFloat64();
+        return this.#ask(this.#workers[w], {
           type: "layerPass",
+          reference: spec,
           candidates: candidates.filter((_, i) => i % shares === w).map(networkSpec),
+          images,
+          shape: [...x.shape],
           options,
-        })),
+        }, [images.buffer as ArrayBuffer]);
+      }),
     );
     return {
       reference: replies[0].pass!.reference,
@@ -250,8 +256,11 @@ export class WorkerPool {
     this.#pending.clear();
   }
 
-  /** Sends `question` to `worker` and waits for its reply; a worker's error is rethrown here. */
-  #ask(worker: Worker, question: Question): Promise<Reply> {
+  /**
+   * Sends `question` to `worker` and waits for its reply; a worker's error is rethrown here.
+   * The buffers in `transfer` move to the worker instead of being copied.
+   */
+  #ask(worker: Worker, question: Question, transfer: Transferable[] = []): Promise<Reply> {
     if (this.#closed) {
       return Promise.reject(
         new Error(`Cannot use the worker pool: ${this.#closed.message}`, { cause: this.#closed }),
@@ -264,7 +273,7 @@ export class WorkerPool {
           reply.error === undefined ? resolve(reply) : reject(new Error(reply.error)),
         reject,
       });
-      worker.postMessage({ ...question, id } satisfies Request);
+      worker.postMessage({ ...question, id } satisfies Request, transfer);
     });
   }
 }
