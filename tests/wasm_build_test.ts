@@ -13,6 +13,7 @@ import {
   KERNELS_SIMD,
   SOURCE_SHA256,
 } from "../layers/wasm/_kernels_wasm.ts";
+import { INITIAL_PAGES } from "../layers/wasm/_layout.ts";
 import { kernelBuild } from "../layers/wasm/kernels.ts";
 
 async function sha256(file: string): Promise<string> {
@@ -27,10 +28,25 @@ Deno.test("the checked-in kernels were built from kernels.as and build.mjs as th
   assert.equal(await sha256("build.mjs"), BUILD_SHA256, `build.mjs changed: ${rebuild}`);
 });
 
+const builds = [KERNELS_SIMD, KERNELS_RELAXED_SIMD].map((base64) =>
+  Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))
+);
+
 Deno.test("both builds are valid WebAssembly and this runtime runs the relaxed-SIMD one", () => {
-  for (const base64 of [KERNELS_SIMD, KERNELS_RELAXED_SIMD]) {
-    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-    assert.ok(WebAssembly.validate(bytes));
-  }
+  for (const bytes of builds) assert.ok(WebAssembly.validate(bytes));
   assert.equal(kernelBuild, "relaxed-simd"); // Deno 2.9's V8 ships relaxed SIMD
+});
+
+Deno.test("both builds declare the memory the loader makes as their minimum, no more", () => {
+  // A memory smaller than the import's declared minimum fails to link: INITIAL_PAGES links and
+  // one page fewer does not, so the minimum (which spares V8 its checks of the size, see
+  // build.mjs) is exactly the loader's.
+  const link = (bytes: Uint8Array<ArrayBuffer>, pages: number) =>
+    new WebAssembly.Instance(new WebAssembly.Module(bytes), {
+      env: { memory: new WebAssembly.Memory({ initial: pages }) },
+    });
+  for (const bytes of builds) {
+    assert.ok(link(bytes, INITIAL_PAGES));
+    assert.throws(() => link(bytes, INITIAL_PAGES - 1), WebAssembly.LinkError);
+  }
 });

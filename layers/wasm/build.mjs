@@ -39,7 +39,11 @@ if (!existsSync(ascPath)) {
 const asc = (await import(pathToFileURL(ascPath).href)).default;
 
 // -O3, no runtime or allocator (the kernels never allocate), no assertions, the memory
-// imported from the loader (unshared: each thread has its own).
+// imported from the loader (unshared: each thread has its own). The import declares the
+// memory's minimum as the loader's INITIAL_PAGES (layers/wasm/_layout.ts): V8, which checks
+// every access against the memory's size, then knows that an access within that minimum
+// needs no check of the size itself (without it, each vector load at an offset cost a second
+// compare and branch in the GEMM's inner loop).
 const common = [
   "kernels.ts",
   "-O3",
@@ -47,6 +51,8 @@ const common = [
   "stub",
   "--noAssert",
   "--importMemory",
+  "--initialMemory",
+  "16",
   "--use",
   "abort=",
   "--enable",
