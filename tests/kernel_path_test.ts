@@ -179,6 +179,29 @@ Deno.test("affine forward on the wasm path stays within the float32 bound in eve
   }
 });
 
+Deno.test("on the wasm path each output of affine sums alike whatever tile it falls in", () => {
+  // The GEMM runs its columns (affine's outputs) 6 at a time, the last tile filled in part:
+  // each output, computed alone, must have the same bits as among 1 to 13 others.
+  const inputs = 37;
+  const x = Tensor.from(f32, [3, inputs], randomValues(3 * inputs, 12));
+  for (let outputs = 1; outputs <= 13; outputs++) {
+    const weights = randomValues(inputs * outputs, 13);
+    const bias = randomValues(outputs, 14);
+    const affine = new Affine({ inputs, outputs, storage: f32, kernels: "wasm" });
+    affine.params.W.set(weights);
+    affine.params.b.set(bias);
+    const all = affine.forward(x).toFloat64();
+    for (let j = 0; j < outputs; j++) {
+      const alone = new Affine({ inputs, outputs: 1, storage: f32, kernels: "wasm" });
+      alone.params.W.set(weights.filter((_, i) => i % outputs === j));
+      alone.params.b.set([bias[j]]);
+      const column = alone.forward(x).toFloat64();
+      const among = all.filter((_, i) => i % outputs === j);
+      assert.deepEqual(among, column, `output ${j} of ${outputs}`);
+    }
+  }
+});
+
 Deno.test("conv and affine in every scaled format quantize identically on both paths", () => {
   const products: [Layer & Pick<Conv, "scaledOperands">, number[]][] = [
     ...CONVS.map(({ shape, ...options }) => [new Conv(options), shape] as [Conv, number[]]),
