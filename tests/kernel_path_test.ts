@@ -159,7 +159,9 @@ Deno.test("conv forward is bit-identical on both paths when every result is exac
 });
 
 Deno.test("affine forward on the wasm path stays within the float32 bound in every format", () => {
-  for (const [n, inputs, outputs] of [[1, 7, 3], [3, 50, 10], [5, 33, 17], [100, 1024, 50]]) {
+  // n x inputs times inputs x outputs; one input is a GEMM of a single depth step.
+  const shapes = [[2, 1, 4], [1, 7, 3], [3, 50, 10], [5, 33, 17], [100, 1024, 50]];
+  for (const [n, inputs, outputs] of shapes) {
     const weights = randomValues(inputs * outputs, 7);
     const bias = randomValues(outputs, 8);
     const make = (storage: Storage) => {

@@ -285,30 +285,39 @@ export function pack_a(src: usize, m: i32, k: i32, rows: usize, dst: usize, elem
       const end = pa + panelBytes;
       const z = f32x4.splat(0);
       let c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
-      // One depth step per iteration: unrolled, the 12 accumulators spill (measured in V8).
-      while (pa < end) {
-        const d = <usize>load<i32>(pa);
-        const x0 = v128.load(pa, 16);
-        const x1 = v128.load(pa, 32);
-        let bv = splat<T>(b0 + d);
-        c00 = madd<T>(x0, bv, c00);
-        c01 = madd<T>(x1, bv, c01);
-        bv = splat<T>(b1 + d);
-        c10 = madd<T>(x0, bv, c10);
-        c11 = madd<T>(x1, bv, c11);
-        bv = splat<T>(b2 + d);
-        c20 = madd<T>(x0, bv, c20);
-        c21 = madd<T>(x1, bv, c21);
-        bv = splat<T>(b3 + d);
-        c30 = madd<T>(x0, bv, c30);
-        c31 = madd<T>(x1, bv, c31);
-        bv = splat<T>(b4 + d);
-        c40 = madd<T>(x0, bv, c40);
-        c41 = madd<T>(x1, bv, c41);
-        bv = splat<T>(b5 + d);
-        c50 = madd<T>(x0, bv, c50);
-        c51 = madd<T>(x1, bv, c51);
-        pa += STEP;
+      // One depth step per iteration: unrolled, the 12 accumulators spill (measured in V8). A
+      // step's loads of A come before the loop for the first step and at the end of the
+      // iteration for the next: V8 then computes the limits their bounds checks compare with (the
+      // memory's size less each load's end) once, before the loop, not at every step.
+      if (pa < end) {
+        let d = <usize>load<i32>(pa);
+        let x0 = v128.load(pa, 16);
+        let x1 = v128.load(pa, 32);
+        while (true) {
+          let bv = splat<T>(b0 + d);
+          c00 = madd<T>(x0, bv, c00);
+          c01 = madd<T>(x1, bv, c01);
+          bv = splat<T>(b1 + d);
+          c10 = madd<T>(x0, bv, c10);
+          c11 = madd<T>(x1, bv, c11);
+          bv = splat<T>(b2 + d);
+          c20 = madd<T>(x0, bv, c20);
+          c21 = madd<T>(x1, bv, c21);
+          bv = splat<T>(b3 + d);
+          c30 = madd<T>(x0, bv, c30);
+          c31 = madd<T>(x1, bv, c31);
+          bv = splat<T>(b4 + d);
+          c40 = madd<T>(x0, bv, c40);
+          c41 = madd<T>(x1, bv, c41);
+          bv = splat<T>(b5 + d);
+          c50 = madd<T>(x0, bv, c50);
+          c51 = madd<T>(x1, bv, c51);
+          pa += STEP;
+          if (pa >= end) break;
+          d = <usize>load<i32>(pa);
+          x0 = v128.load(pa, 16);
+          x1 = v128.load(pa, 32);
+        }
       }
       const row0 = ip * height;
       const half = height >> 1; // rows per vector
