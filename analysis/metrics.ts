@@ -5,7 +5,7 @@
  */
 import type { Storage } from "../layers/storage/storage.ts";
 import { ErrorSums } from "./_error_sums.ts";
-import { floorLog2 } from "../layers/storage/_log2.ts";
+import { floorLog2, pow2 } from "../layers/storage/_log2.ts";
 
 /** Error of a candidate tensor against its reference, element by element. */
 export interface ErrorMetrics {
@@ -43,7 +43,7 @@ export interface ErrorMetrics {
 export function ulp(format: Storage, x: number): number {
   const { significandBits, minNormal, maxFinite } = format.limits;
   const magnitude = Math.min(Math.max(Math.abs(x), minNormal), maxFinite);
-  return 2 ** (floorLog2(magnitude) - (significandBits - 1));
+  return pow2(floorLog2(magnitude) - (significandBits - 1));
 }
 
 /**

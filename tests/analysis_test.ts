@@ -4,7 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { floorLog2 } from "../layers/storage/_log2.ts";
+import { floorLog2, pow2 } from "../layers/storage/_log2.ts";
 import {
   bf16,
   deepConvNet,
@@ -69,6 +69,10 @@ Deno.test("floorLog2() is exact at every power of two and at its neighbours", ()
   }
   // The case it exists for: Math.log2 alone is wrong there.
   assert.ok(roundedUp > 1000, `${roundedUp}`);
+});
+
+Deno.test("pow2() is 2 ** k at every integer k, past both ends of the doubles too", () => {
+  for (let k = -1080; k <= 1030; k++) assert.ok(Object.is(pow2(k), 2 ** k), `2^${k}`);
 });
 
 /** A tensor with known counts for `format`: each class of value `count` times. */

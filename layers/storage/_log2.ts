@@ -1,9 +1,23 @@
 /**
- * ⌊log2 a⌋ exactly. `Math.log2` alone is not enough: just below a power of two 2^k with k of
- * 3 or more, the logarithm is so close to k that it rounds to k.
+ * ⌊log2 a⌋ read from a double's exponent field and 2^k from a table, both exact. `Math.log2` alone
+ * is not enough: just below a power of two 2^k with k of 3 or more, the logarithm is so close to k
+ * that it rounds to k. And both are fast: `Math.log2` and `2 ** k` take about 20 ns each in
+ * Deno 2.9, the field and the table 1 to 3 ns, and the error metrics need both for most elements
+ * of every layer, MX rounding for every element.
  *
  * @module
  */
+
+// One double and its two 32-bit halves. Scratch only: each call writes it before reading it.
+// (A DataView, which would fix the byte order, takes three times as long.)
+const double = new Float64Array(1);
+const words = new Uint32Array(double.buffer);
+// The half holding the sign and exponent field: the second on a little-endian machine.
+const high = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1 ? 1 : 0;
+
+// Every power of two a double holds, from 2^-1074 up. (Writing a power's exponent field into
+// `double` and reading it back took 7 ns: a 64-bit load of two 32-bit stores waits for them.)
+const POWERS = Float64Array.from({ length: 2098 }, (_, i) => 2 ** (i - 1074));
 
 /**
  * ⌊log2 a⌋ exactly, for a finite a > 0.
@@ -19,9 +33,24 @@
  * ```
  */
 export function floorLog2(a: number): number {
-  const log = Math.log2(a);
-  const e = Math.floor(log);
-  // Math.log2 is faithful: only a logarithm that came out whole can have been rounded up into
-  // the next binade (and a power's own is exact), so only then is the power computed.
-  return log === e && 2 ** e > a ? e - 1 : e;
+  double[0] = a;
+  const field = (words[high] >>> 20) & 0x7ff;
+  // A subnormal's field is 0: scale it into the normals by a power of two, which is exact.
+  return field === 0 ? floorLog2(a * 2 ** 64) - 64 : field - 1023;
+}
+
+/**
+ * 2^k exactly, for an integer k (0 below 2^-1074, Infinity above 2^1023, as `2 ** k`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { pow2 } from "./_log2.ts";
+ * assert.equal(pow2(-24), 2 ** -24);
+ * assert.equal(pow2(1023), 2 ** 1023);
+ * assert.equal(pow2(-1074), Number.MIN_VALUE);
+ * ```
+ */
+export function pow2(k: number): number {
+  return k >= -1074 && k <= 1023 ? POWERS[k + 1074] : 2 ** k;
 }

@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { floorLog2 } from "./_log2.ts";
+import { floorLog2, pow2 } from "./_log2.ts";
 import { isStochastic, type MinifloatRounding, ROUNDING_MODES, roundsUp } from "./rounding.ts";
 
 /** A scalar element type of the MX formats (or of a scaled format), as a grid of values. */
@@ -137,7 +137,7 @@ export const MXINT8_ELEMENT: ElementType = {
 /** ⌈log2 a⌉ exactly, for a finite a > 0. */
 function ceilLog2(a: number): number {
   const e = floorLog2(a);
-  return 2 ** e === a ? e : e + 1;
+  return pow2(e) === a ? e : e + 1;
 }
 
 /** The deterministic rounding modes by name, each as its decision (see `roundsUp`). */
@@ -188,7 +188,7 @@ export function roundElement(
   if (a >= element.maxNormal) return negative ? -element.maxNormal : element.maxNormal;
   // The spacing of the grid at |x|: subnormals share the smallest normal binade's.
   const e = a === 0 ? element.emin : Math.max(floorLog2(a), element.emin);
-  const quantum = 2 ** (e - element.fractionBits);
+  const quantum = pow2(e - element.fractionBits);
   const steps = a / quantum; // exact: a power-of-two division
   const lower = Math.floor(steps);
   const n = up(steps - lower, lower % 2 !== 0, negative, 0) ? lower + 1 : lower;
