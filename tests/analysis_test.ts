@@ -69,10 +69,16 @@ Deno.test("floorLog2() is exact at every power of two and at its neighbours", ()
   }
   // The case it exists for: Math.log2 alone is wrong there.
   assert.ok(roundedUp > 1000, `${roundedUp}`);
+  // Elsewhere, what the logarithm says, so that a NaN reaches the result.
+  for (const x of [0, -0, -1, Infinity, -Infinity, NaN]) {
+    assert.ok(Object.is(floorLog2(x), Math.floor(Math.log2(x))), `${x}`);
+  }
+  assert.ok(Number.isNaN(ulp(f16, NaN)));
 });
 
 Deno.test("pow2() is 2 ** k at every integer k, past both ends of the doubles too", () => {
   for (let k = -1080; k <= 1030; k++) assert.ok(Object.is(pow2(k), 2 ** k), `2^${k}`);
+  for (const k of [0.5, -Infinity, Infinity, NaN]) assert.ok(Object.is(pow2(k), 2 ** k), `${k}`);
 });
 
 /** A tensor with known counts for `format`: each class of value `count` times. */

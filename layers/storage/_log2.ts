@@ -20,7 +20,8 @@ const high = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1 ? 1 : 0;
 const POWERS = Float64Array.from({ length: 2098 }, (_, i) => 2 ** (i - 1074));
 
 /**
- * ⌊log2 a⌋ exactly, for a finite a > 0.
+ * ⌊log2 a⌋ exactly, for a finite a > 0; for any other a, what `Math.log2` gives (-Infinity for 0,
+ * Infinity for Infinity, NaN for NaN or a negative a).
  *
  * @example
  * ```ts
@@ -30,17 +31,20 @@ const POWERS = Float64Array.from({ length: 2098 }, (_, i) => 2 ** (i - 1074));
  * assert.equal(Math.floor(Math.log2(2 ** 100 * (1 - 2 ** -53))), 100);
  * assert.equal(floorLog2(2 ** 100 * (1 - 2 ** -53)), 99);
  * assert.equal(floorLog2(Number.MIN_VALUE), -1074);
+ * assert.ok(Number.isNaN(floorLog2(NaN)));
  * ```
  */
 export function floorLog2(a: number): number {
   double[0] = a;
   const field = (words[high] >>> 20) & 0x7ff;
+  if (a > 0 && field !== 0 && field !== 0x7ff) return field - 1023;
   // A subnormal's field is 0: scale it into the normals by a power of two, which is exact.
-  return field === 0 ? floorLog2(a * 2 ** 64) - 64 : field - 1023;
+  if (a > 0 && a < Infinity) return floorLog2(a * 2 ** 64) - 64;
+  return Math.floor(Math.log2(a));
 }
 
 /**
- * 2^k exactly, for an integer k (0 below 2^-1074, Infinity above 2^1023, as `2 ** k`).
+ * 2^k exactly, for an integer k (0 below 2^-1074, Infinity above 2^1023); for any other k, `2 ** k`.
  *
  * @example
  * ```ts
@@ -52,5 +56,6 @@ export function floorLog2(a: number): number {
  * ```
  */
 export function pow2(k: number): number {
-  return k >= -1074 && k <= 1023 ? POWERS[k + 1074] : 2 ** k;
+  // A typed array has no element at an index out of its range or not an integer.
+  return POWERS[k + 1074] ?? 2 ** k;
 }
