@@ -1,7 +1,7 @@
 /**
  * `deno bench`: the loops `deno task analyze` runs over every element of every layer's output in
  * every format (the error metrics against float64 and the range counts, predicted and observed),
- * on the float64 output of the first layer of DeepConvNet (or of the model `HALFPREC_BENCH_MODEL`
+ * on the float64 output of the first layer of DeepConvNet  (or of the model `HALFPREC_BENCH_MODEL`
  * names, see `_activations.ts`) for 20 images, the batch analyze compares, against that output
  * rounded to each format once. Analyze calls each loop thousands of times: the warm-up lets V8
  * optimise it as it does there (the first calls run several times slower).
@@ -13,10 +13,10 @@ import { storageByName } from "../mod.ts";
 import { loadActivations } from "./_activations.ts";
 
 const { net, inputs } = await loadActivations();
-const layer = net.layers[0].name;
-// The first layer's output is the second one's input.
-const output = inputs[1].toFloat64();
-const reference = output.subarray(0, (output.length / inputs[1].shape[0]) * 20);
+const first = net.layers[0];
+const layer = first.name;
+const output = first.forward(inputs[0]);
+const reference = output.toFloat64().subarray(0, (output.size / output.shape[0]) * 20);
 const size = `${(reference.length / 1e6).toFixed(2)}M values`;
 
 for (const name of ["f32", "f16", "bf16", "e4m3"]) {
