@@ -1,7 +1,7 @@
 /**
  * `deno bench`: the loops `deno task analyze` runs over every element of every layer's output in
  * every format (the error metrics against float64 and the range counts, predicted and observed),
- * on the float64 output of the first layer of DeepConvNet  (or of the model `HALFPREC_BENCH_MODEL`
+ * on the float64 output of the first layer of DeepConvNet (or of the model `HALFPREC_BENCH_MODEL`
  * names, see `_activations.ts`) for 20 images, the batch analyze compares, against that output
  * rounded to each format once. Analyze calls each loop thousands of times: the warm-up lets V8
  * optimise it as it does there (the first calls run several times slower).

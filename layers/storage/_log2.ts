@@ -8,15 +8,10 @@
  * @module
  */
 
-// One double and its two 32-bit halves. Scratch only: each call writes it before reading it.
-// (A DataView, which would fix the byte order, takes three times as long.)
-const double = new Float64Array(1);
-const words = new Uint32Array(double.buffer);
-// The half holding the sign and exponent field: the second on a little-endian machine.
-const high = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1 ? 1 : 0;
+import { DOUBLE_SPECIALS, highWord } from "./_double_bits.ts";
 
-// Every power of two a double holds, from 2^-1074 up. (Writing a power's exponent field into
-// `double` and reading it back took 7 ns: a 64-bit load of two 32-bit stores waits for them.)
+// Every power of two a double holds, from 2^-1074 up. (Writing a power's exponent field into a
+// scratch double and reading it back took 7 ns: a 64-bit load of two 32-bit stores waits for them.)
 const POWERS = Float64Array.from({ length: 2098 }, (_, i) => 2 ** (i - 1074));
 
 /**
@@ -35,9 +30,8 @@ const POWERS = Float64Array.from({ length: 2098 }, (_, i) => 2 ** (i - 1074));
  * ```
  */
 export function floorLog2(a: number): number {
-  double[0] = a;
-  const field = (words[high] >>> 20) & 0x7ff;
-  if (a > 0 && field !== 0 && field !== 0x7ff) return field - 1023;
+  const field = (highWord(a) >>> 20) & DOUBLE_SPECIALS;
+  if (a > 0 && field !== 0 && field !== DOUBLE_SPECIALS) return field - 1023;
   // A subnormal's field is 0: scale it into the normals by a power of two, which is exact.
   if (a > 0 && a < Infinity) return floorLog2(a * 2 ** 64) - 64;
   return Math.floor(Math.log2(a));

@@ -12,6 +12,7 @@
 import type { RoundingStream, Storage } from "./storage.ts";
 import { tableRead } from "./_table.ts";
 import { checkRun } from "./_bounds.ts";
+import { DOUBLE_SPECIALS, highWord } from "./_double_bits.ts";
 import { defaultBias, defaultSpecials, minifloatName } from "./_minifloat_name.ts";
 import { deriveSeed, Random } from "../random.ts";
 import { type MinifloatParts, registerMinifloat } from "./_minifloat_parts.ts";
@@ -381,13 +382,6 @@ class Codes {
   }
 }
 
-/** The low and high 32-bit words of one double (little-endian, as everywhere in halfprec). */
-const scratch = new Float64Array(1);
-const scratchWords = new Uint32Array(scratch.buffer);
-
-/** The exponent field of +Infinity and NaN in a double. */
-const DOUBLE_SPECIALS = 0x7ff;
-
 /**
  * The function from a double (and 32 random bits) to its code in `format`, and the tables it
  * works from (for kernels that encode the same way elsewhere).
@@ -442,8 +436,7 @@ function encoder(
   ) as [number, number];
   const nearestEven = rounding === "nearest-even";
   const encode = (x: number, random: number) => {
-    scratch[0] = x;
-    const high = scratchWords[1];
+    const high = highWord(x);
     const negative = high >>> 31;
     const sign = negative * signCode;
     const field = (high >>> 20) & DOUBLE_SPECIALS;
