@@ -27,7 +27,8 @@ export class ErrorSums {
     const { significandBits, maxFinite } = format.limits;
     // The spacing at any |r| up to maxFinite exceeds |r| / 2^significandBits, so an error of d
     // is under d · 2^significandBits / |r| ulps: where that cannot beat the maximum so far, the
-    // spacing (a logarithm) is not needed. The maximum comes out the same.
+    // spacing (a logarithm) is not needed. The maximum comes out the same, provided d scaled is
+    // finite: where both sides overflow, the comparison says nothing.
     const bound = 2 ** significandBits;
     // Locals, written back once: the engine keeps them in registers, not the fields.
     let maxAbs = this.#maxAbs, maxUlp = this.#maxUlp;
@@ -39,7 +40,8 @@ export class ErrorSums {
       // NaN differences must show, not vanish in a comparison.
       if (d > maxAbs || d !== d) maxAbs = d;
       const a = Math.abs(r);
-      if (r !== 0 && !(a <= maxFinite && d * bound <= maxUlp * a)) {
+      const scaled = d * bound;
+      if (r !== 0 && !(a <= maxFinite && scaled <= maxUlp * a && scaled < Infinity)) {
         const inUlps = d / ulp(format, r);
         if (inUlps > maxUlp || inUlps !== inUlps) maxUlp = inUlps;
       }

@@ -32,6 +32,47 @@ Deno.test("errorMetrics() matches values worked by hand", () => {
   assert.ok(Number.isNaN(errorMetrics(reference, new Float64Array([NaN, 4]), f16).maxAbs));
 });
 
+Deno.test("errorMetrics(): maxAbs and maxUlp are the largest of every element's, by definition", () => {
+  for (const name of ["f64", "f32", "f16", "bf16", "e4m3", "e5m2", "e2m1", "int8"]) {
+    const format = storageByName(name);
+    const { maxFinite, minNormal, minSubnormal } = format.limits;
+    // References of every size the format meets (zeros, subnormals, past its range), each
+    // against candidates a little off, one spacing off and far off.
+    const grid = Array.from({ length: 41 }, (_, i) => 2 ** ((i - 20) / 4));
+    const edges = [maxFinite, minNormal, minSubnormal, 1, Number.MIN_VALUE];
+    const sizes = [...edges.flatMap((edge) => grid.map((t) => edge * t)), 0, -0];
+    const reference = Float64Array.from(
+      sizes.filter((r) => Math.abs(r * 3) < Infinity).flatMap((r) => [r, -r, r, -r]),
+    );
+    const candidate = reference.map((r, i) =>
+      [r * (1 + 2 ** -5), r + ulp(format, r), r * 3, -r][i % 4]
+    );
+    const differences = reference.map((r, i) => Math.abs(candidate[i] - r));
+    const inUlps = differences.map((
+      d,
+      i,
+    ) => (reference[i] === 0 ? 0 : d / ulp(format, reference[i])));
+    const metrics = errorMetrics(reference, candidate, format);
+    assert.ok(Number.isFinite(metrics.maxAbs) && Number.isFinite(metrics.maxUlp), name);
+    assert.equal(metrics.maxAbs, Math.max(...differences), name);
+    assert.equal(metrics.maxUlp, Math.max(...inUlps), name);
+    // Up to each element: the maximum so far is the largest among the elements so far.
+    for (const end of [1, 7, 100, reference.length >> 1]) {
+      const part = errorMetrics(reference.subarray(0, end), candidate.subarray(0, end), format);
+      assert.equal(part.maxUlp, Math.max(...inUlps.subarray(0, end)), `${name}, ${end}`);
+    }
+    // A NaN shows in both maxima; against a zero reference, which has no ulps, in maxAbs.
+    for (const at of [0, 5, reference.length - 1]) {
+      const withNaN = candidate.slice();
+      withNaN[at] = NaN;
+      const m = errorMetrics(reference, withNaN, format);
+      assert.ok(Number.isNaN(m.maxAbs), `${name}, NaN at ${at}`);
+      const ulps = reference[at] === 0 ? metrics.maxUlp : NaN;
+      assert.equal(m.maxUlp, ulps, `${name}, NaN at ${at}`);
+    }
+  }
+});
+
 Deno.test("ulp() is the format's spacing, subnormals and the top of the range included", () => {
   assert.equal(ulp(f32, 1), 2 ** -23);
   assert.equal(ulp(f16, 65504), 32);
