@@ -2,11 +2,11 @@
  * Max pooling over NCHW input.
  *
  * Precision: exact in every format (the output is one of the stored inputs); NaN propagates.
- * The wasm path (the `kernels` option), taken when the input is stored in the layer's own
- * format or widens exactly to its arithmetic type (not a float64 input to a narrower layer;
- * backward: the output gradient in the layer's format), makes the same comparisons on exactly
- * widened values and gives the same outputs, each rounded once to the layer's format; backward too when the windows do not overlap (overlapping ones keep
- * the TypeScript code, which sums the gradients meeting at one input in float64).
+ * The wasm path (the `kernels` option; backward, when the output gradient is in the layer's
+ * format) makes the same comparisons on exactly widened values (on the float64 values, for a
+ * float64 input to a narrower layer) and gives the same outputs, each rounded once to the
+ * layer's format; backward too when the windows do not overlap (overlapping ones keep the
+ * TypeScript code, which sums the gradients meeting at one input in float64).
  *
  * @module
  */
@@ -17,7 +17,7 @@ import type { Tensor } from "./tensor.ts";
 import { reuse, Scratch } from "./_scratch.ts";
 import { outputExtents, type Window, windowAsymmetry, windowOf } from "./_geometry.ts";
 import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
-import { boundaryFormats, wasmFormat } from "./wasm/staging.ts";
+import { boundaryFormats, selectionFormats, wasmFormat } from "./wasm/staging.ts";
 import { poolBackward, poolForward } from "./wasm/pool.ts";
 
 /** The current maximum (index 0) and a candidate (index 1), chosen between by index. */
@@ -107,7 +107,7 @@ export class Pool implements Layer {
     const y = this.#output = reuse(this.#output, this.storage, shape);
     if (this.#argmax.length !== y.size) this.#argmax = new Int32Array(y.size);
     const argmax = this.#argmax;
-    const formats = boundaryFormats(this.kernels, this.storage, x.storage);
+    const formats = selectionFormats(this.kernels, this.storage, x.storage);
     if (formats) {
       poolForward(formats, { x, y, argmax }, this.#window);
       return y;
@@ -204,7 +204,7 @@ export class Pool implements Layer {
 
   /** Max pooling sums nothing; it runs on the wasm kernels when its input is in its format. */
   arithmetic(input: Storage): Arithmetic {
-    const path = boundaryFormats(this.kernels, this.storage, input) ? "wasm" : "typescript";
+    const path = selectionFormats(this.kernels, this.storage, input) ? "wasm" : "typescript";
     return { path, accumulation: "none" };
   }
 

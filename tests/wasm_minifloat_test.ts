@@ -1,9 +1,9 @@
 /**
- * The wasm minifloat kernels against the TypeScript storage: narrowing float32 values to every
- * minifloat of up to 8 bits, in every deterministic rounding mode, exactly as the format's own
- * `write` rounds them (on every code's value, every midpoint between neighbouring codes, their
- * float32 neighbours, the overflow thresholds, and random float32 bit patterns), widening every
- * code, and ReLU over codes.
+ * The wasm minifloat kernels against the TypeScript storage: narrowing float32 and float64
+ * values to every minifloat of up to 8 bits (and some of 16), in every rounding mode, exactly as
+ * the format's own `write` rounds them (on every code's value, every midpoint between
+ * neighbouring codes, their float32 or float64 neighbours, the overflow thresholds, and random
+ * bit patterns), widening every code, and ReLU over codes.
  *
  * @module
  */
@@ -31,20 +31,24 @@ function beside(x: number, step: 1 | -1): number {
   return f32[0];
 }
 
-/** Every value of `storage`, the midpoints of neighbours (and past the largest), with neighbours. */
-function probes(values: Float64Array): Float32Array {
-  const magnitudes = values.subarray(0, values.length / 2).filter((v) => Number.isFinite(v));
+/**
+ * Where a format's roundings are decided: its magnitudes (from every code's value) and the
+ * midpoints of neighbours, and past the largest.
+ */
+function decidingPoints(values: Float64Array): number[] {
+  const magnitudes = values.filter((v) => Number.isFinite(v) && v >= 0);
   const sorted = [...new Set(magnitudes)].sort((a, b) => a - b);
   const top = sorted[sorted.length - 1];
   sorted.push(top + (top - sorted[sorted.length - 2]));
+  return sorted.flatMap((v, i) => i + 1 < sorted.length ? [v, (v + sorted[i + 1]) / 2] : [v]);
+}
+
+/** Float32: every deciding point of a format with its float32 neighbours, random patterns. */
+function probes(values: Float64Array): Float32Array {
   const out: number[] = [];
-  for (let i = 0; i < sorted.length; i++) {
-    const points = [sorted[i]];
-    if (i + 1 < sorted.length) points.push((sorted[i] + sorted[i + 1]) / 2);
-    for (const p of points) {
-      const x = Math.fround(p); // exact: a midpoint of a 16-bit minifloat has at most 16 bits
-      out.push(x, x > 0 ? beside(x, -1) : x, beside(x, 1));
-    }
+  for (const p of decidingPoints(values)) {
+    const x = Math.fround(p); // exact: a midpoint of a 16-bit minifloat has at most 16 bits
+    out.push(x, x > 0 ? beside(x, -1) : x, beside(x, 1));
   }
   out.push(Infinity, NaN, 3.4028234663852886e38, 1e-45);
   const random = new Random(7);
@@ -55,10 +59,39 @@ function probes(values: Float64Array): Float32Array {
   return Float32Array.from([...out, ...out.map((x) => -x), ...patterns]);
 }
 
-/** The codes narrow_minifloat stores for `xs`, given one random number each for stochastic modes. */
+const f64 = new Float64Array(1);
+const f64Bits = new BigInt64Array(f64.buffer);
+
+/** The double next to `x` away from zero (`step` 1n) or toward it (-1n). */
+function besideDouble(x: number, step: 1n | -1n): number {
+  f64[0] = x;
+  f64Bits[0] += step;
+  return f64[0];
+}
+
+/**
+ * Doubles: every deciding point of a format with its neighbouring doubles, values past
+ * float32's range both ways (double subnormals too), random doubles of every exponent.
+ */
+function doubleProbes(values: Float64Array): Float64Array {
+  const out: number[] = [];
+  for (const p of decidingPoints(values)) {
+    out.push(p, p > 0 ? besideDouble(p, -1n) : p, besideDouble(p, 1n));
+  }
+  out.push(Infinity, NaN, 1e300, Number.MAX_VALUE, 1e-300, Number.MIN_VALUE, 2 ** -1022);
+  const random = new Random(8);
+  const words = Uint32Array.from({ length: 1 << 15 }, () => random.bits());
+  const patterns = new Float64Array(words.buffer);
+  return Float64Array.from([...out, ...out.map((x) => -x), ...patterns]);
+}
+
+/**
+ * The codes narrow_minifloat (for float32 `xs`) or narrow_minifloat_f64 (for float64 `xs`)
+ * stores, given one random number each for stochastic modes.
+ */
 function narrow(
   storage: Storage,
-  xs: Float32Array,
+  xs: Float32Array | Float64Array,
   random?: Uint32Array,
 ): Uint8Array | Uint16Array {
   const codec = minifloatCodec(storage);
@@ -69,9 +102,13 @@ function narrow(
     const at = reserve(codec.encode.byteLength);
     const bits = random ? reserve(random.byteLength) : 0;
     if (random) new Uint32Array(heap(), bits, random.length).set(random);
-    new Float32Array(heap(), src, xs.length).set(xs);
+    const Values = xs instanceof Float32Array ? Float32Array : Float64Array;
+    new Values(heap(), src, xs.length).set(xs);
     new Uint8Array(heap(), at, codec.encode.byteLength).set(new Uint8Array(codec.encode));
-    kernels.narrow_minifloat(src, dst, xs.length, at, codec.codeBytes, bits);
+    const kernel = xs instanceof Float32Array
+      ? kernels.narrow_minifloat
+      : kernels.narrow_minifloat_f64;
+    kernel(src, dst, xs.length, at, codec.codeBytes, bits);
     const Codes = codec.codeBytes === 1 ? Uint8Array : Uint16Array;
     return new Codes(heap(), dst, xs.length).slice();
   });
@@ -106,7 +143,11 @@ function fromFields(storage: Storage, xs: Float32Array): Uint8Array {
 }
 
 /** Asserts that `got` holds the codes `storage`'s own `write` stores for `xs`. */
-function assertWritten(storage: Storage, xs: Float32Array, got: Uint8Array | Uint16Array): void {
+function assertWritten(
+  storage: Storage,
+  xs: Float32Array | Float64Array,
+  got: Uint8Array | Uint16Array,
+): void {
   const want = storage.alloc(xs.length);
   storage.write(Float64Array.from(xs), 0, want, 0, xs.length);
   const wrong = [...got.keys()].filter((i) => got[i] !== want[i]);
@@ -200,13 +241,30 @@ Deno.test("narrow_minifloat stores write's code for minifloats of 9 to 16 bits",
   }
 });
 
-Deno.test("narrow_minifloat rounds stochastically as write does, from the same stream", () => {
+Deno.test("narrow_minifloat_f64 rounds a double once, to the code write stores", () => {
+  let checked = 0;
+  for (const options of [...FORMATS, ...WIDE]) {
+    for (const { mode } of ROUNDING_MODES.filter((m) => !m.mode.startsWith("stochastic"))) {
+      const storage = minifloat({ ...options, rounding: mode });
+      const xs = doubleProbes(minifloatCodecValues(storage));
+      assertWritten(storage, xs, narrow(storage, xs));
+      checked += xs.length;
+    }
+  }
+  assert.ok(checked > 1e6);
+});
+
+Deno.test("narrow_minifloat(_f64) round stochastically as write does, from the same stream", () => {
   for (const options of FORMATS.slice(0, 4)) {
-    for (const name of ["-sr5", "-sr5-bits3", "-sre5"]) {
+    for (
+      const [name, probe] of ["-sr5", "-sr5-bits3", "-sre5"].flatMap((n) =>
+        [[n, probes], [n, doubleProbes]] as const
+      )
+    ) {
       const rounding = name.startsWith("-sre") ? "stochastic-equal" : "stochastic";
       const randomBits = name.includes("bits") ? { randomBits: 3 } : {};
       const storage = minifloat({ ...options, rounding, seed: 5, ...randomBits });
-      const xs = probes(minifloatCodecValues(storage));
+      const xs = probe(minifloatCodecValues(storage));
       const random = new Uint32Array(xs.length);
       storage.stream!.restart(9);
       storage.stream!.draw!(random);

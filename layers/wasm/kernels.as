@@ -632,10 +632,8 @@ export function keep_u8(x: usize, d: usize, count: i32, keep: usize): void {
 const NEAREST_EVEN = 0, NEAREST_AWAY = 1, NEAREST_ZERO = 2, TOWARD_POSITIVE = 3;
 const TOWARD_NEGATIVE = 4, TOWARD_ZERO = 5, ODD = 6, STOCHASTIC = 7, STOCHASTIC_EQUAL = 8;
 
-/** Entries of the encoder's tables: one for zero, one per double exponent field of a float32. */
-const FIELDS = 278;
-/** The double exponent field of the smallest float32 subnormal (2^-149) is FIRST_FIELD + 1. */
-const FIRST_FIELD = 873;
+/** Entries of the encoder's tables: one per exponent field of a finite double. */
+const FIELDS = 2047;
 
 /**
  * Whether a magnitude a fraction f of a spacing above its lower neighbour (code parity `odd`)
@@ -662,18 +660,18 @@ const FIRST_FIELD = 873;
 }
 
 /**
- * count f32 at src to codes of 1 or 2 bytes (elemBytes) at dst, rounded as the encoder
- * described at codec rounds them; random: 32 random bits per value (u32), or 0 when the mode
- * reads none. The codec, built by layers/wasm/minifloat_codec.ts:
+ * count values of type T (f32 or f64) at src to codes of 1 or 2 bytes (elemBytes) at dst,
+ * rounded as the encoder described at codec rounds them; random: 32 random bits per value
+ * (u32), or 0 when the mode reads none. The codec, built by layers/wasm/minifloat_codec.ts:
  *   i32 [sign code, largest finite code, NaN code, overflow code (Infinity or saturated),
  *        finite overflow when positive, when negative, mode, random bits (0: exact)]
- *   then f64 [FIELDS] each: scaleHigh, scaleLow, offset, step, by table entry
- * where entry 0 is zero and entry t the double exponent field FIRST_FIELD + t. The float32 is
- * widened to f64 (exact) and encoded by the same operations, in the same order, as the
- * TypeScript encoder: |x| scaled by two powers of two, one rounding to an integer k, the code
- * offset + k·step.
+ *   then f64 [FIELDS] each: scaleHigh, scaleLow, offset, step, by double exponent field.
+ * A float32 is widened to f64 (exact), and each value encoded by the same operations, in the
+ * same order, as the TypeScript encoder: |x| scaled by two powers of two, one rounding to an
+ * integer k, the code offset + k·step.
  */
-export function narrow_minifloat(
+// @ts-ignore: decorator
+@inline function narrowMinifloat<T>(
   src: usize, dst: usize, count: i32, codec: usize, elemBytes: i32, random: usize,
 ): void {
   const signCode = load<i32>(codec);
@@ -689,7 +687,7 @@ export function narrow_minifloat(
   const offsets = scaleLow + FIELDS * 8;
   const steps = offsets + FIELDS * 8;
   for (let i = 0; i < count; i++) {
-    const x = <f64>load<f32>(src + (<usize>i << 2));
+    const x = <f64>load<T>(src + <usize>i * sizeof<T>());
     const word = reinterpret<u64>(x);
     const negative = (word >> 63) != 0;
     const sign = negative ? signCode : 0;
@@ -698,7 +696,7 @@ export function narrow_minifloat(
     if (field == 0x7ff) {
       code = sign + (x == x ? overflow : nan);
     } else {
-      const t = <usize>(field == 0 ? 0 : field - FIRST_FIELD) << 3;
+      const t = <usize>field << 3;
       const spacings = Math.abs(x) * load<f64>(scaleHigh + t) * load<f64>(scaleLow + t);
       let k: f64;
       if (mode == NEAREST_EVEN) {
@@ -714,6 +712,20 @@ export function narrow_minifloat(
     if (elemBytes == 1) store<u8>(dst + <usize>i, code);
     else store<u16>(dst + (<usize>i << 1), code);
   }
+}
+
+/** narrowMinifloat of count f32 at src. */
+export function narrow_minifloat(
+  src: usize, dst: usize, count: i32, codec: usize, elemBytes: i32, random: usize,
+): void {
+  narrowMinifloat<f32>(src, dst, count, codec, elemBytes, random);
+}
+
+/** narrowMinifloat of count f64 at src: each rounded once, as the format's write rounds it. */
+export function narrow_minifloat_f64(
+  src: usize, dst: usize, count: i32, codec: usize, elemBytes: i32, random: usize,
+): void {
+  narrowMinifloat<f64>(src, dst, count, codec, elemBytes, random);
 }
 
 /**

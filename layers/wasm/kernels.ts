@@ -18,6 +18,19 @@ import { KERNELS_RELAXED_SIMD, KERNELS_SIMD } from "./_kernels_wasm.ts";
 import { HEAP_START, INITIAL_PAGES, PAGE_BYTES, REGION_ALIGN } from "./_layout.ts";
 import type { NarrowFields } from "./minifloat_codec.ts";
 
+/**
+ * Values at `src` to `count` minifloat codes of `elemBytes` at `dst`, rounded as the encoder at
+ * `codec` describes, with 32 random bits per value at `random` (0 for none).
+ */
+type NarrowMinifloat = (
+  src: number,
+  dst: number,
+  count: number,
+  codec: number,
+  elemBytes: number,
+  random: number,
+) => void;
+
 /** The exported functions of kernels.as; every pointer is a byte offset into the memory. */
 export interface Kernels {
   /** C = A · B (+ bias) (+ C) in float32, A packed with B's row table, B's n columns from a table. */
@@ -88,14 +101,9 @@ export interface Kernels {
     nan: number,
   ): void;
   /** float32 to minifloat codes of `elemBytes`, rounded as the encoder at `codec` describes. */
-  narrow_minifloat(
-    src: number,
-    dst: number,
-    count: number,
-    codec: number,
-    elemBytes: number,
-    random: number,
-  ): void;
+  narrow_minifloat: NarrowMinifloat;
+  /** float64 to minifloat codes of `elemBytes`, rounded as the encoder at `codec` describes. */
+  narrow_minifloat_f64: NarrowMinifloat;
   /** float32 to byte codes through a table of 131,072: by the top 16 bits and a sticky bit. */
   narrow_u8_lookup(src: number, dst: number, count: number, table: number): void;
   /** 16-bit codes to float32 through a table of 65,536 float32. */

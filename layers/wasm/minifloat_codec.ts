@@ -1,8 +1,9 @@
 /**
  * The tables through which the wasm kernels read and write a minifloat of up to 16 bits: every
  * code's value as a float32 (decoding is one lookup), and the encoder's own tables
- * (layers/storage/minifloat.ts) laid out for `narrow_minifloat` in kernels.as, which rounds a
- * float32 by the same operations as the TypeScript encoder and so to the same code.
+ * (layers/storage/minifloat.ts), for every exponent of a double, laid out for `narrow_minifloat`
+ * and `narrow_minifloat_f64` in kernels.as, which round a float32 or a float64 by the same
+ * operations as the TypeScript encoder and so to the same code.
  *
  * A byte format laid out as sign, exponent and fraction (the fp8 formats) also gets the
  * parameters of SIMD kernels that compute from those fields what the tables give: a code's
@@ -98,10 +99,8 @@ export const MODE_NUMBERS: Readonly<Record<MinifloatRounding, number>> = {
   "stochastic-equal": 8,
 };
 
-/** Entries of the encoder's tables in kernels.as: zero, then every double field of a float32. */
-const FIELDS = 278;
-/** Table entry t > 0 is double exponent field FIRST_FIELD + t. */
-const FIRST_FIELD = 873;
+/** Entries of the encoder's tables in kernels.as: one per exponent field of a finite double. */
+const FIELDS = 2047;
 
 /** Int32 fields of the encoder's header in kernels.as. */
 const HEADER_FIELDS = 8;
@@ -135,9 +134,7 @@ export function minifloatCodec(storage: Storage): MinifloatCodec | undefined {
   ]);
   const tables = [parts.scaleHigh, parts.scaleLow, parts.offset, parts.step];
   tables.forEach((table, i) => {
-    const entries = new Float64Array(encode, HEADER_BYTES + i * TABLE_BYTES, FIELDS);
-    entries[0] = table[0];
-    entries.set(table.subarray(FIRST_FIELD + 1, FIRST_FIELD + FIELDS), 1);
+    new Float64Array(encode, HEADER_BYTES + i * TABLE_BYTES, FIELDS).set(table);
   });
   const codeBytes = parts.bits > 8 ? 2 : 1;
   const codes = 2 ** (8 * codeBytes);

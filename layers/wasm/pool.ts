@@ -1,7 +1,8 @@
 /**
  * Max pooling forward and backward on the wasm kernels, image by image: values widened exactly
  * to float32 (or kept float64), the same comparisons as the TypeScript layer, the maxima stored
- * back exactly; backward, each output gradient put at its maximum's position (exact when the
+ * back exactly (from a float64 input to a narrower format, rounded once, as the TypeScript layer
+ * rounds them); backward, each output gradient put at its maximum's position (exact when the
  * windows do not overlap, the only case the layer sends here).
  *
  * @module
@@ -16,7 +17,9 @@ import {
   loadValues,
   placeWords,
   regionBytes,
+  reserveNarrowing,
   reserveStaging,
+  selectionBytes,
   type Staging,
   storeValues,
   valueBytes,
@@ -39,11 +42,11 @@ export function poolForward(
   const [n, channels, h, w] = x.shape;
   const [, , oh, ow] = tensors.y.shape;
   const inSize = channels * h * w;
-  const bytes = valueBytes(format);
+  const bytes = selectionBytes(formats);
   withRegions((reserve) => {
     const input = reserve(regionBytes(inSize, bytes));
-    const staging = reserveStaging(format, reserve, inSize, channels * oh * ow);
-    const from = inputStaging(formats, staging, reserve, inSize);
+    const staging = reserveNarrowing(format, bytes, reserve, inSize, channels * oh * ow);
+    const from = inputStaging(formats, staging, reserve, inSize, bytes);
     const poolImage = imagePooler(staging, reserve, tensors, window);
     for (let i = 0; i < n; i++) {
       loadValues(kernels, from, x.data, i * inSize, inSize, input);
@@ -72,8 +75,10 @@ export function imagePooler(
   const [, channels, h, w] = x.shape;
   const [, , oh, ow] = y.shape;
   const outSize = channels * oh * ow;
-  const bytes = valueBytes(staging.format);
-  const pool = isF64(staging.format) ? kernels.max_pool_f64 : kernels.max_pool_f32;
+  // Float64 values when the format's are, or when they are narrowed from float64 to it.
+  const doubles = isF64(staging.format) || staging.doubles !== undefined;
+  const bytes = doubles ? 8 : 4;
+  const pool = doubles ? kernels.max_pool_f64 : kernels.max_pool_f32;
   const out = reserve(regionBytes(outSize, bytes));
   const at = reserve(outSize * Int32Array.BYTES_PER_ELEMENT);
   const win = placeWords(reserve, windowWords(window));

@@ -15,10 +15,10 @@ import {
   type LayerFormats,
   loadValues,
   regionBytes,
-  reserveStaging,
+  reserveNarrowing,
+  selectionBytes,
   storedBytes,
   storeValues,
-  valueBytes,
   type WasmFormat,
 } from "./staging.ts";
 
@@ -73,18 +73,18 @@ export function reluInPlace(
 
 /**
  * `y` = max(`x`, 0) element-wise, `y` stored in `formats.format`, `x` in `formats.input`: on
- * the stored elements when the two are one format, else on the values (`x` widened, ReLU, each
- * result rounded to the format).
+ * the stored elements when the two are one format, else on the values (`x` widened exactly, or
+ * a float64 `x` as it is, ReLU, each result rounded once to the format).
  */
 export function reluForward(formats: LayerFormats, x: Tensor, y: Tensor): void {
   const { format, input } = formats;
   const kernels = requireKernels();
   if (input.name !== format.name) {
     withRegions((reserve) => {
-      const bytes = valueBytes(format);
+      const bytes = selectionBytes(formats);
       const values = reserve(regionBytes(CHUNK, bytes));
-      const staging = reserveStaging(format, reserve, CHUNK);
-      const from = inputStaging(formats, staging, reserve, CHUNK);
+      const staging = reserveNarrowing(format, bytes, reserve, CHUNK);
+      const from = inputStaging(formats, staging, reserve, CHUNK, bytes);
       const relu = bytes === 8 ? kernels.relu_f64 : kernels.relu_f32;
       for (let start = 0; start < x.size; start += CHUNK) {
         const count = Math.min(CHUNK, x.size - start);

@@ -16,6 +16,7 @@ import { f32 } from "../storage/f32.ts";
 import { f16 } from "../storage/f16.ts";
 import { f16Polyfill } from "../storage/f16_polyfill.ts";
 import { bf16 } from "../storage/bf16.ts";
+import { minifloat } from "../storage/minifloat.ts";
 import { scaledSchemeOf } from "../storage/scaled.ts";
 import { heap, type Kernels, requireKernels } from "./kernels.ts";
 import type { Tensor } from "../tensor.ts";
@@ -132,17 +133,41 @@ export function productFormat(
  * its TypeScript code. An input in another format is widened on loading, exactly, and the
  * result rounded to the layer's format, as the TypeScript layer rounds it; except a float64
  * input to a layer computing in float32, which the TypeScript layer reads unrounded (a tiny
- * negative value is +0 after its ReLU, but -0 after rounding to float32 first).
+ * negative value is +0 after its ReLU, but -0 after rounding to float32 first): ReLU and max
+ * pooling take that one too (see {@linkcode selectionFormats}), the other layers keep their
+ * TypeScript code for it.
  */
 export function boundaryFormats(
   path: KernelPath,
   storage: Storage,
   input: Storage,
 ): LayerFormats | undefined {
+  const formats = selectionFormats(path, storage, input);
+  return formats && selectionBytes(formats) !== valueBytes(formats.format) ? undefined : formats;
+}
+
+/**
+ * The formats of a layer whose results are its input's elements or zero (ReLU, max pooling) on
+ * kernel path `path`, as {@linkcode boundaryFormats}, a float64 input to a narrower layer
+ * included: such a layer selects among the float64 values and rounds each result once from
+ * float64 ({@linkcode reserveNarrowing}), as the TypeScript layer does.
+ */
+export function selectionFormats(
+  path: KernelPath,
+  storage: Storage,
+  input: Storage,
+): LayerFormats | undefined {
   const format = path === "wasm" ? formatOf(storage) : undefined;
   const from = formatOf(input);
-  if (!format || !from || (isF64(from) && !isF64(format))) return undefined;
-  return { format, input: from };
+  return format && from ? { format, input: from } : undefined;
+}
+
+/**
+ * Bytes of the values a layer of {@linkcode selectionFormats} selects among: float64 when its
+ * input or its own format is f64, else float32 (which holds every narrower format exactly).
+ */
+export function selectionBytes(formats: LayerFormats): 4 | 8 {
+  return isF64(formats.input) ? 8 : valueBytes(formats.format);
 }
 
 /**
@@ -208,6 +233,12 @@ export interface Staging {
    * it is loaded as, and room for its float32 values on the way to float64.
    */
   convert?: { bytes: 4 | 8; float32: number };
+  /**
+   * For float64 values narrowed to a format of float32 values or fewer bits (see
+   * {@linkcode reserveNarrowing}): where the encoder that rounds them is in the memory (0 for
+   * float32, which the runtime rounds).
+   */
+  doubles?: { encode: number };
 }
 
 /**
@@ -236,36 +267,78 @@ export function reserveStaging(
 }
 
 /**
- * Staging for an input stored in `input` that a layer computing in `layer`'s type reads: that
- * of `input`, converting on loading where the two compute in different types — a float64
- * input rounded to float32 (as `Math.fround`), every other input widened to float32 exactly
- * and then to float64.
+ * Staging for an input stored in `input` that a layer computing on values of `bytes` reads:
+ * that of `input`, converting on loading where the two differ — a float64 input rounded to
+ * float32 (as `Math.fround`), every other input widened to float32 exactly and then to float64.
  */
 export function reserveInputStaging(
   input: WasmFormat,
-  layer: WasmFormat,
+  bytes: 4 | 8,
   reserve: (bytes: number) => number,
   count: number,
 ): Staging {
   const staging = reserveStaging(input, reserve, count);
-  const bytes = valueBytes(layer);
   if (bytes === valueBytes(input)) return staging;
   const float32 = bytes === 8 ? reserve(regionBytes(count, 4)) : 0;
   return { ...staging, convert: { bytes, float32 } };
 }
 
 /**
- * The staging through which a layer of `formats` reads its input: `own`, the layer's, when the
- * input is in the layer's format, else {@linkcode reserveInputStaging}'s for up to `count`.
+ * The staging through which a layer of `formats` reads its input as values of `bytes` (by
+ * default those of its format): `own`, the layer's, when the input is in the layer's format,
+ * else {@linkcode reserveInputStaging}'s for up to `count`.
  */
 export function inputStaging(
   formats: LayerFormats,
   own: Staging,
   reserve: (bytes: number) => number,
   count: number,
+  bytes: 4 | 8 = valueBytes(formats.format),
 ): Staging {
   const { format, input } = formats;
-  return input.name === format.name ? own : reserveInputStaging(input, format, reserve, count);
+  return input.name === format.name ? own : reserveInputStaging(input, bytes, reserve, count);
+}
+
+/**
+ * Staging through which values of `bytes` are stored in `format`: {@linkcode reserveStaging}'s
+ * for the format's own values; for float64 values and a narrower format, each value rounded
+ * once from float64, as the format's own `write` rounds a double (float32 by the runtime, as
+ * `Math.fround`; every other format by the minifloat encoder in kernels.as, f16's and bf16's
+ * being e5m10's and e8m7's, which store the same codes).
+ */
+export function reserveNarrowing(
+  format: WasmFormat,
+  bytes: 4 | 8,
+  reserve: (bytes: number) => number,
+  ...counts: number[]
+): Staging {
+  const staging = reserveStaging(format, reserve, ...counts);
+  if (bytes === valueBytes(format)) return staging;
+  if (format.carrier === "f32") {
+    const at = reserve(regionBytes(Math.max(...counts), 4));
+    return { ...staging, at, doubles: { encode: 0 } };
+  }
+  // A minifloat's own encoder is in the memory already; f16's and bf16's are put there.
+  if (format.codec) return { ...staging, doubles: { encode: staging.encode } };
+  const table = doubleEncoder(format.carrier);
+  const encode = reserve(table.byteLength);
+  new Uint8Array(heap(), encode, table.byteLength).set(new Uint8Array(table));
+  return { ...staging, doubles: { encode } };
+}
+
+/** The encoders of e5m10 and e8m7, which round a double to f16's and bf16's codes. */
+const DOUBLE_ENCODERS = new Map<Carrier, ArrayBuffer>();
+
+/** The encoder that rounds a double to a code of the 16-bit `carrier`: built once, a cache. */
+function doubleEncoder(carrier: Carrier): ArrayBuffer {
+  let encode = DOUBLE_ENCODERS.get(carrier);
+  if (!encode) {
+    const exponentBits = carrier === "f16" ? 5 : 8;
+    const codec = minifloatCodec(minifloat({ exponentBits, mantissaBits: 15 - exponentBits }));
+    encode = codec!.encode;
+    DOUBLE_ENCODERS.set(carrier, encode);
+  }
+  return encode;
 }
 
 /** The bytes of elements `start .. start + count` of `data`, `bytes` each. */
@@ -343,8 +416,9 @@ export function storeValues(
 /**
  * Turns `count` values at `values` in the memory (float32 or float64) into stored elements of
  * the staging's format, in the memory: each float32 narrowed once into the staging region for
- * coded formats, the values themselves for f32 and f64. Returns where they are, for
- * {@linkcode copyOut}.
+ * coded formats, the values themselves for f32 and f64; float64 values for a narrower format
+ * (a staging of {@linkcode reserveNarrowing}) each narrowed once into the staging region.
+ * Returns where they are, for {@linkcode copyOut}.
  */
 export function narrowValues(
   kernels: Kernels,
@@ -352,7 +426,17 @@ export function narrowValues(
   values: number,
   count: number,
 ): number {
-  const { format, at } = staging;
+  const { format, at, doubles } = staging;
+  if (doubles) {
+    if (format.carrier === "f32") {
+      new Float32Array(heap(), at, count).set(new Float64Array(heap(), values, count));
+      return at;
+    }
+    format.stream?.draw?.(new Uint32Array(heap(), staging.random, count));
+    const { encode } = doubles;
+    kernels.narrow_minifloat_f64(values, at, count, encode, storedBytes(format), staging.random);
+    return at;
+  }
   const rounded = wholeBlocks(count);
   if (format.carrier === "f16") kernels.narrow_f16(values, at, rounded);
   if (format.carrier === "bf16") kernels.narrow_bf16(values, at, rounded);
