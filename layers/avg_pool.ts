@@ -6,10 +6,8 @@
  * Precision: each output is the float64 sum of its window divided by the window's count, rounded
  * once to the storage format; the input gradient is the float64 sum of the shares each input
  * received, rounded once. The wasm path (the `kernels` option) sums in float64 in the same
- * order, the input (backward: the output gradient) widened exactly from its format (a float64
- * one into a narrower layer keeps the TypeScript code), and rounds through float32 to formats
- * narrower than it (the same results in f32 and f64; elsewhere a tie of the float32 value may
- * round the other way).
+ * order, the input (backward: the output gradient) widened exactly from its format or read as
+ * float64 values, and rounds each result once: the same results in every format.
  *
  * @module
  */
@@ -226,7 +224,7 @@ export class AvgPool implements Layer {
     }
   }
 
-  /** Sums in float64; on the wasm kernels unless a float64 input meets a narrower layer. */
+  /** Sums in float64, on the wasm kernels from an input in any format they hold. */
   arithmetic(input: Storage): Arithmetic {
     const path = boundaryFormats(this.kernels, this.storage, input) ? "wasm" : "typescript";
     return { path, accumulation: "float64" };

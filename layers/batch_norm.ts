@@ -6,10 +6,9 @@
  * Precision: x · scale + shift is computed in float64 and rounded once to the storage format;
  * gradients are float64 sums (over the batch and positions for the parameters), each rounded
  * once. The wasm path (the `kernels` option) computes in float64 from the stored values too,
- * the input widened exactly from its format (a float64 one into a narrower layer keeps the
- * TypeScript code; backward, input, output gradient and layer share a format), and rounds
- * through float32 to formats narrower than it (the same results in f32 and f64; elsewhere a tie
- * of the float32 value may round the other way).
+ * the input widened exactly from its format or read as float64 values (backward, input, output
+ * gradient and layer share a format), and rounds each result once: the same results in every
+ * format.
  *
  * @module
  */
@@ -136,9 +135,11 @@ export class BatchNorm implements Layer {
       dScale[c] += dy[i] * xs[i];
       dShift[c] += dy[i];
     }
+    // The input gradient first, as the wasm path writes it: a stochastic format draws its
+    // numbers in the order the tensors are written.
+    out.set(dx);
     this.grads.scale.set(dScale);
     this.grads.shift.set(dShift);
-    out.set(dx);
     return out;
   }
 
@@ -147,7 +148,7 @@ export class BatchNorm implements Layer {
     return shape.slice(2).reduce((a, b) => a * b, 1);
   }
 
-  /** Sums nothing forward; on the wasm kernels unless a float64 input meets a narrower layer. */
+  /** Sums nothing forward; on the wasm kernels from an input in any format they hold. */
   arithmetic(input: Storage): Arithmetic {
     const path = boundaryFormats(this.kernels, this.storage, input) ? "wasm" : "typescript";
     return { path, accumulation: "none" };

@@ -15,10 +15,10 @@
  * element order, as the TypeScript layers' forward passes do. A scaled format's conv and affine
  * quantize their operands in wasm (to the values the TypeScript code computes) and multiply on
  * the f32 kernels. A conv or affine layer whose input is stored in another format than its own
- * converts it on loading, so it computes the same whatever format its input arrived in; ReLU
- * and max pooling there widen it exactly, or keep a float64 input's values, and round each
- * result once (backward passes across a boundary run the TypeScript code and say so in their
- * arithmetic). An accumulator of f16, bf16 or f32 width rounds every partial sum in wasm, to
+ * converts it on loading, so it computes the same whatever format its input arrived in; the
+ * other layers there widen it exactly, or keep a float64 input's values, and round each result
+ * once (backward passes across a boundary, but those of average pooling, scale and zero
+ * padding, run the TypeScript code). An accumulator of f16, bf16 or f32 width rounds every partial sum in wasm, to
  * the reference's sums; any other accumulator runs the TypeScript code.
  *
  * @module

@@ -17,7 +17,7 @@ import type { Tensor } from "./tensor.ts";
 import { reuse, Scratch } from "./_scratch.ts";
 import { outputExtents, type Window, windowAsymmetry, windowOf } from "./_geometry.ts";
 import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
-import { boundaryFormats, selectionFormats, wasmFormat } from "./wasm/staging.ts";
+import { boundaryFormats, wasmFormat } from "./wasm/staging.ts";
 import { poolBackward, poolForward } from "./wasm/pool.ts";
 
 /** The current maximum (index 0) and a candidate (index 1), chosen between by index. */
@@ -107,7 +107,7 @@ export class Pool implements Layer {
     const y = this.#output = reuse(this.#output, this.storage, shape);
     if (this.#argmax.length !== y.size) this.#argmax = new Int32Array(y.size);
     const argmax = this.#argmax;
-    const formats = selectionFormats(this.kernels, this.storage, x.storage);
+    const formats = boundaryFormats(this.kernels, this.storage, x.storage);
     if (formats) {
       poolForward(formats, { x, y, argmax }, this.#window);
       return y;
@@ -204,7 +204,7 @@ export class Pool implements Layer {
 
   /** Max pooling sums nothing; it runs on the wasm kernels when its input is in its format. */
   arithmetic(input: Storage): Arithmetic {
-    const path = selectionFormats(this.kernels, this.storage, input) ? "wasm" : "typescript";
+    const path = boundaryFormats(this.kernels, this.storage, input) ? "wasm" : "typescript";
     return { path, accumulation: "none" };
   }
 

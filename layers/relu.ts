@@ -17,7 +17,7 @@ import type { Tensor } from "./tensor.ts";
 import { reuse } from "./_scratch.ts";
 import { mapChunks } from "./_chunks.ts";
 import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
-import { selectionFormats, wasmFormat } from "./wasm/staging.ts";
+import { boundaryFormats, wasmFormat } from "./wasm/staging.ts";
 import { reluBackward, reluForward } from "./wasm/relu.ts";
 
 /** A choice between +0 (index 0, never written) and a value (index 1), made by index. */
@@ -65,7 +65,7 @@ export class Relu implements Layer {
   forward(x: Tensor): Tensor {
     this.#input = x;
     const y = this.#output = reuse(this.#output, this.storage, x.shape);
-    const formats = selectionFormats(this.kernels, this.storage, x.storage);
+    const formats = boundaryFormats(this.kernels, this.storage, x.storage);
     if (formats) {
       reluForward(formats, x, y);
       return y;
@@ -123,7 +123,7 @@ export class Relu implements Layer {
 
   /** ReLU sums nothing; it runs on the wasm kernels when its input is in its format. */
   arithmetic(input: Storage): Arithmetic {
-    const path = selectionFormats(this.kernels, this.storage, input) ? "wasm" : "typescript";
+    const path = boundaryFormats(this.kernels, this.storage, input) ? "wasm" : "typescript";
     return { path, accumulation: "none" };
   }
 

@@ -7,10 +7,8 @@
  * (one of the two is 1 for an imported `Mul` or `Div`, so that the one operation ONNX names is
  * the one computed), forward and backward. The wasm path (the `kernels` option) computes in
  * float64 from the stored values too, the input (backward: the output gradient) widened exactly
- * from its format, except a float64 one into a narrower layer (which keeps the TypeScript code),
- * and rounds through float32 to formats narrower than it: the same results in f32 and f64, and
- * for a Cast (factor 1 from a float32 value); elsewhere a tie of the float32 value may round the
- * other way.
+ * from its format or read as float64 values, and rounds each result once: the same results in
+ * every format.
  *
  * @module
  */
@@ -112,7 +110,7 @@ export class Scale implements Layer {
     });
   }
 
-  /** Sums nothing; on the wasm kernels unless a float64 input meets a narrower layer. */
+  /** Sums nothing; on the wasm kernels from an input in any format they hold. */
   arithmetic(input: Storage): Arithmetic {
     const path = boundaryFormats(this.kernels, this.storage, input) ? "wasm" : "typescript";
     return { path, accumulation: "none" };

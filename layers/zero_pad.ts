@@ -5,9 +5,9 @@
  *
  * Precision: exact when the input is stored in the layer's format; otherwise each element is
  * rounded once to the format. Zeros are exact in every format. The wasm path (the `kernels`
- * option) moves the same values, rounded once from float32 when the input (backward: the
- * output gradient) is in another format (a float64 one into a narrower layer keeps the
- * TypeScript code).
+ * option) moves the same values, each rounded once when the input (backward: the output
+ * gradient) is in another format, from float32 (which holds every narrower format exactly) or
+ * from float64.
  *
  * @module
  */
@@ -146,7 +146,7 @@ export class ZeroPad implements Layer {
     }
   }
 
-  /** Sums nothing; on the wasm kernels unless a float64 input meets a narrower layer. */
+  /** Sums nothing; on the wasm kernels from an input in any format they hold. */
   arithmetic(input: Storage): Arithmetic {
     const path = boundaryFormats(this.kernels, this.storage, input) ? "wasm" : "typescript";
     return { path, accumulation: "none" };

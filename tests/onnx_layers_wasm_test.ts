@@ -1,10 +1,10 @@
 /**
  * The wasm kernel path of the layers imported models need (average pooling, batch
  * normalisation, scale, zero padding) against the TypeScript reference, forward and backward, in
- * every storage format, minifloats in deterministic and stochastic rounding, at odd shapes:
- * identical in f32 and f64 (both compute in float64 and round once), within the float32 bound of
- * the exact result in the other formats (the wasm path rounds through float32); and each layer
- * records the path it ran on.
+ * every storage format, minifloats in deterministic and stochastic rounding, at odd shapes, from
+ * inputs in every format (float64 ones included): identical (both compute in float64 and round
+ * each result once), and within the float32 bound of the exact result; and each layer records
+ * the path it ran on.
  *
  * @module
  */
@@ -29,6 +29,7 @@ import {
 } from "../layers/mod.ts";
 import { randomValues } from "./_gradcheck.ts";
 import { assertWithinBound } from "./_wasm_bound.ts";
+import { doubleValues } from "./_special_values.ts";
 
 const FORMATS: readonly Storage[] = [
   ...STORAGES,
@@ -51,25 +52,32 @@ function run(layer: Layer, path: KernelPath, x: Tensor, dout: Tensor): Map<strin
 }
 
 /**
- * Checks `make(storage)` on input `shape` in every format: the arithmetic record says wasm;
- * f32 and f64 give the reference path's numbers exactly; every format stays within the bound of
- * sums of `depth` terms of the exact result (the reference path in f64 on the same stored
- * values).
+ * Checks `make(storage)` on input `shape` in every format: the arithmetic record says wasm,
+ * for an input in the format and a float64 one; both give the reference path's numbers exactly
+ * (forward, and for the first backward too); every format stays within the bound of sums of
+ * `depth` terms of the exact result (the reference path in f64 on the same stored values).
  */
 function checkLayer(make: (storage: Storage) => Layer, shape: number[], depth: number): void {
   for (const storage of FORMATS) {
     const layer = make(storage);
     const label = `${layer.kind} ${storage.name} [${shape}]`;
-    assert.deepEqual(layer.withKernels!("wasm").arithmetic!(storage).path, "wasm", label);
-    // A float64 input to a narrower layer keeps the TypeScript code.
-    const wide = layer.withKernels!("wasm").arithmetic!(f64).path;
-    assert.deepEqual(wide, storage === f64 ? "wasm" : "typescript", label);
+    for (const input of [storage, f64]) {
+      assert.deepEqual(layer.withKernels!("wasm").arithmetic!(input).path, "wasm", label);
+    }
     const x = Tensor.from(storage, shape, randomValues(sizeOf(shape), 3));
     const outShape = layer.outputShape(shape);
     const dout = Tensor.from(storage, outShape, randomValues(sizeOf(outShape), 4));
     const got = run(layer, "wasm", x, dout);
     const reference = run(layer, "typescript", x, dout);
-    if (storage === f32 || storage === f64) assert.deepEqual(got, reference, label);
+    assert.deepEqual(got, reference, label);
+    // A float64 input, read unrounded: values of every size, ties of the format among them.
+    const wide = Tensor.from(f64, shape, doubleValues(storage, sizeOf(shape), 5));
+    const forward = (path: KernelPath) => {
+      const onPath = layer.withKernels!(path);
+      onPath.storage.stream?.restart(1);
+      return onPath.forward(wide).toFloat64();
+    };
+    assert.deepEqual(forward("wasm"), forward("typescript"), `${label}, float64 input`);
     const exact = run(layer.to(f64), "typescript", x.to(f64), dout.to(f64));
     const absLayer = layer.to(f64).withKernels!("typescript");
     for (const p of Object.values(absLayer.params)) p.set(p.toFloat64().map(Math.abs));
@@ -136,13 +144,14 @@ Deno.test("scale and zero padding on the wasm path match the reference in every 
   checkLayer((storage) => new ZeroPad({ ...pads, storage }), [2, 3, 5, 7], 0);
 });
 
-Deno.test("the wasm path rounds through float32: a float16 tie after float32 rounding", () => {
+Deno.test("the wasm path rounds once from float64, not through float32: a float16 tie", () => {
   // 1 · (1 + 2^-11 + 2^-30) rounds to f16 1 + 2^-10 directly, but to f32 1 + 2^-11 (a tie of
-  // f16) first, which rounds to even: 1. Proof that the wasm path ran, and of its rounding.
+  // f16) first, which would round to even: 1.
   const scale = new Scale({ factor: 1 + 2 ** -11 + 2 ** -30, storage: f16 });
   const x = Tensor.from(f16, [1], [1]);
-  assert.deepEqual([...scale.withKernels("typescript").forward(x).toFloat64()], [1 + 2 ** -10]);
-  assert.deepEqual([...scale.withKernels("wasm").forward(x).toFloat64()], [1]);
+  for (const path of ["typescript", "wasm"] as const) {
+    assert.deepEqual([...scale.withKernels(path).forward(x).toFloat64()], [1 + 2 ** -10], path);
+  }
 });
 
 Deno.test("at a format boundary the wasm path gives the reference's numbers: casts, and layers after them", () => {
@@ -153,6 +162,7 @@ Deno.test("at a format boundary the wasm path gives the reference's numbers: cas
   const values = randomValues(sizeOf(shape), 8).map((v) => 100 * v);
   const e4m3 = storageByName("e4m3");
   const pairs = [[f16, f32], [f16, f64], [e4m3, f32], [f32, f16], [f32, e4m3], [f16, e4m3]];
+  pairs.push([f64, f32], [f64, f16], [f64, e4m3], [e4m3, f16]);
   for (const [from, to] of pairs) {
     const x = Tensor.from(from, shape, values);
     const layers: Layer[] = [
@@ -161,9 +171,7 @@ Deno.test("at a format boundary the wasm path gives the reference's numbers: cas
       new AvgPool({ kernelHeight: 2, strideHeight: 1, storage: to }),
       new BatchNorm({ channels: 3, storage: to }),
     ];
-    const computes = (layer: Layer) => layer.kind === "avgpool" || layer.kind === "batchnorm";
-    const wide = to === f32 || to === f64;
-    for (const layer of layers.filter((l) => wide || !computes(l))) {
+    for (const layer of layers) {
       const label = `${layer.kind} ${from.name} to ${to.name}`;
       assert.equal(layer.withKernels!("wasm").arithmetic!(from).path, "wasm", label);
       const y = (path: KernelPath) => layer.withKernels!(path).forward(x).toFloat64();
@@ -191,9 +199,9 @@ Deno.test("the layers keep their kernel path through to() and a spec, and report
   const paths = (n: Sequential, input: Storage) => n.arithmetic(input).map((a) => a.path);
   assert.deepEqual(paths(net.withKernels("wasm"), f16), ["wasm", "wasm", "wasm", "wasm"]);
   assert.deepEqual(net.withKernels("wasm").arithmetic(f16)[2].accumulation, "float64");
-  // An input in another format is widened on loading; a float64 one keeps the TypeScript code.
+  // An input in another format is widened on loading, a float64 one read as it is.
   assert.deepEqual(paths(net.withKernels("wasm"), f32), ["wasm", "wasm", "wasm", "wasm"]);
-  assert.deepEqual(paths(net.withKernels("wasm"), f64), ["typescript", "wasm", "wasm", "wasm"]);
+  assert.deepEqual(paths(net.withKernels("wasm"), f64), ["wasm", "wasm", "wasm", "wasm"]);
   const reference = net.withKernels("typescript").to(f32);
   assert.deepEqual(paths(reference, f32), ["typescript", "typescript", "typescript", "typescript"]);
   const copy = networkFromSpec(structuredClone(networkSpec(reference)));

@@ -45,6 +45,12 @@ const FORMATS: readonly [string, BinaryFormat, MinifloatOptions][] = [
     { exponentBits: 3, fractionBits: 4, bias: 5, subnormals: false, saturate: true },
     { exponentBits: 3, mantissaBits: 4, bias: 5, subnormals: false, saturate: true },
   ],
+  // Spaced 4 apart at the bottom: a double subnormal is a fraction of a spacing below 2^-1074.
+  ["e4m2-b-3", { exponentBits: 4, fractionBits: 2, bias: -3 }, {
+    exponentBits: 4,
+    mantissaBits: 2,
+    bias: -3,
+  }],
 ];
 
 const DETERMINISTIC = ROUNDING_MODES.filter((m) => !m.mode.startsWith("stochastic"));

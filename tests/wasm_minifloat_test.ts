@@ -9,6 +9,8 @@
  */
 import assert from "node:assert/strict";
 import {
+  bf16,
+  f16,
   minifloat,
   type MinifloatOptions,
   ROUNDING_MODES,
@@ -252,6 +254,74 @@ Deno.test("narrow_minifloat_f64 rounds a double once, to the code write stores",
     }
   }
   assert.ok(checked > 1e6);
+});
+
+/** `xs` rounded to odd as float32 by demote_odd. */
+function demoteOdd(xs: Float64Array): Float32Array {
+  return withRegions((reserve) => {
+    const src = reserve(xs.byteLength + 16);
+    const dst = reserve(xs.length * 4 + 16);
+    new Float64Array(heap(), src, xs.length).set(xs);
+    kernels.demote_odd(src, dst, xs.length);
+    return new Float32Array(heap(), dst, xs.length).slice();
+  });
+}
+
+Deno.test("a double rounded to odd as a float32, then narrowed, gets write's code", () => {
+  // Every deterministic mode of every format whose codec says so, through each float32 narrowing.
+  for (const options of [...FORMATS, ...WIDE]) {
+    for (const { mode } of ROUNDING_MODES.filter((m) => !m.mode.startsWith("stochastic"))) {
+      const storage = minifloat({ ...options, rounding: mode });
+      const codec = minifloatCodec(storage)!;
+      assert.ok(codec.fromOdd, storage.name);
+      const xs = doubleProbes(minifloatCodecValues(storage));
+      const odd = demoteOdd(xs);
+      assertWritten(storage, xs, narrow(storage, odd));
+      if (codec.lookup) assertWritten(storage, xs, lookUp(storage, odd));
+      if (codec.narrowFields) assertWritten(storage, xs, fromFields(storage, odd));
+    }
+  }
+  // f16 and bf16 through their SIMD narrowing.
+  for (
+    const [storage, kernel] of [[f16, kernels.narrow_f16], [bf16, kernels.narrow_bf16]] as const
+  ) {
+    const xs = doubleProbes(minifloatCodecValues(storage));
+    const odd = demoteOdd(xs);
+    const got = withRegions((reserve) => {
+      const src = reserve(odd.byteLength + 32);
+      const dst = reserve(odd.length * 2 + 32);
+      new Float32Array(heap(), src, odd.length).set(odd);
+      kernel(src, dst, Math.ceil(odd.length / 8) * 8);
+      return new Uint16Array(heap(), dst, odd.length).slice();
+    });
+    // Compared as values (f16's array holds values), every NaN alike.
+    const values = new Float64Array(got.length);
+    storage.read(got, 0, values, 0, got.length);
+    const wrong = [...values.keys()].filter((i) =>
+      !Object.is(values[i], storage.round(xs[i])) && !(values[i] !== values[i] && xs[i] !== xs[i])
+    );
+    assert.equal(wrong.length, 0, `${storage.name}: ${wrong.length} wrong, first ${xs[wrong[0]]}`);
+  }
+  // Rounded to nearest instead, some land on a tie and round the wrong way.
+  const e5m2 = storageByName("e5m2");
+  const xs = doubleProbes(minifloatCodecValues(e5m2));
+  const want = e5m2.alloc(xs.length);
+  e5m2.write(xs, 0, want, 0, xs.length);
+  assert.ok(narrow(e5m2, Float32Array.from(xs)).some((c, i) => c !== want[i]));
+});
+
+Deno.test("a format with values closer than 2^-147 is narrowed from the double itself", () => {
+  const storage = storageByName("e8m3-b146"); // subnormals 2^-148 apart
+  const codec = minifloatCodec(storage)!;
+  assert.equal(codec.fromOdd, false);
+  assert.ok(minifloatCodec(storageByName("e4m3-sr1"))?.fromOdd === false, "stochastic");
+  // There, a float32 rounded to odd can round otherwise than the double: 2^-149 · (1 + 2^-10)
+  // rounds up to 2^-148 directly, but to odd it is 2^-149, a tie, which goes to even: 0.
+  const x = Float64Array.of(2 ** -149 * (1 + 2 ** -10));
+  const want = storage.alloc(1);
+  storage.write(x, 0, want, 0, 1);
+  assert.notEqual(narrow(storage, demoteOdd(x))[0], want[0]);
+  assertWritten(storage, x, narrow(storage, x));
 });
 
 Deno.test("narrow_minifloat(_f64) round stochastically as write does, from the same stream", () => {

@@ -449,7 +449,10 @@ function encoder(
       k = spacings + 2 ** 52 - 2 ** 52;
     } else {
       k = Math.floor(spacings);
-      if (up(spacings - k, k % 2 === 1, negative === 1, random)) k++;
+      // Scaled by a spacing above 1, a double subnormal can underflow to 0 spacings. It is still
+      // a positive fraction of one, below every threshold the modes compare with.
+      const fraction = spacings === 0 && x !== 0 ? Number.MIN_VALUE : spacings - k;
+      if (up(fraction, k % 2 === 1, negative === 1, random)) k++;
     }
     const code = offset[field] + k * step[field];
     return sign + (code > maxFinite ? finiteOverflow[negative] : code);

@@ -1,14 +1,14 @@
 /**
  * Average pooling forward and backward on the wasm kernels, image by image: each window summed
  * in float64 from exactly widened values and divided by its count, each output rounded once;
- * backward, every input's shares summed in float64, in the TypeScript layer's order (for f32
- * and f64, its results).
+ * backward, every input's shares summed in float64, in the TypeScript layer's order, each
+ * rounded once: the TypeScript layer's results.
  *
  * @module
  */
 import type { Tensor } from "../tensor.ts";
 import { requireKernels, withRegions } from "./kernels.ts";
-import { type LayerFormats, mapRuns, placeWords, valueBytes } from "./staging.ts";
+import { float64Bytes, type LayerFormats, mapRuns, placeWords } from "./staging.ts";
 
 /**
  * The window of an average pool, per axis: extent, stride, pads before and after, and whether
@@ -64,11 +64,11 @@ export function avgPoolPlanes(
   const { x, y, backward } = tensors;
   const [n, channels, h, w] = backward ? y.shape : x.shape;
   const [, , oh, ow] = backward ? x.shape : y.shape;
-  const bytes = valueBytes(formats.format);
+  const bytes = float64Bytes(formats);
   withRegions((reserve) => {
     const geo = placeGeometry(reserve, window, [h, w, oh, ow]);
     const sums = backward ? reserve(h * w * Float64Array.BYTES_PER_ELEMENT) : 0;
-    const run = { input: x.size / n, output: y.size / n };
+    const run = { input: x.size / n, output: y.size / n, bytes };
     mapRuns(formats, tensors, run, reserve, (input, output) => {
       if (backward) kernels.avg_unpool(input, channels, geo, output, sums, bytes);
       else kernels.avg_pool(input, channels, geo, output, bytes);

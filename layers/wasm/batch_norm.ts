@@ -1,21 +1,21 @@
 /**
  * Batch normalisation forward and backward on the wasm kernels, image by image: values widened
  * exactly, x · scale + shift computed in float64 and rounded once; backward, the input gradient
- * dy · scale and the parameter gradients summed in float64 in element order (for f32 and f64,
- * the TypeScript layer's results).
+ * dy · scale and the parameter gradients summed in float64 in element order, each result
+ * rounded once: the TypeScript layer's results.
  *
  * @module
  */
 import type { Tensor } from "../tensor.ts";
 import { heap, requireKernels, withRegions } from "./kernels.ts";
 import {
+  float64Bytes,
   type LayerFormats,
   loadValues,
   mapRuns,
   regionBytes,
-  reserveStaging,
+  reserveLayerStaging,
   storeValues,
-  valueBytes,
   type WasmFormat,
 } from "./staging.ts";
 
@@ -39,11 +39,11 @@ export function batchNormForward(
   const { x } = tensors;
   const channels = params.scale.length;
   const image = x.size / x.shape[0];
+  const bytes = float64Bytes(formats);
   withRegions((reserve) => {
     const scale = placeF64(reserve, params.scale);
     const shift = placeF64(reserve, params.shift);
-    mapRuns(formats, tensors, { input: image }, reserve, (at) => {
-      const bytes = valueBytes(formats.format);
+    mapRuns(formats, tensors, { input: image, bytes }, reserve, (at) => {
       kernels.channel_affine(at, channels, image / channels, channels, scale, shift, bytes);
     });
   });
@@ -64,20 +64,21 @@ export function batchNormBackward(
   const channels = scaleValues.length;
   const image = x.size / x.shape[0];
   const inner = image / channels;
-  const bytes = valueBytes(format);
+  const formats = { format, input: format };
+  const bytes = float64Bytes(formats);
   return withRegions((reserve) => {
     const scale = placeF64(reserve, scaleValues);
     const sums = placeF64(reserve, new Float64Array(2 * channels));
     const input = reserve(regionBytes(image, bytes));
     const grad = reserve(regionBytes(image, bytes));
-    const staging = reserveStaging(format, reserve, image);
+    const { from, to } = reserveLayerStaging(formats, bytes, reserve, image);
     for (let start = 0; start < x.size; start += image) {
-      loadValues(kernels, staging, x.data, start, image, input);
-      loadValues(kernels, staging, dy.data, start, image, grad);
+      loadValues(kernels, from, x.data, start, image, input);
+      loadValues(kernels, from, dy.data, start, image, grad);
       const dShift = sums + channels * Float64Array.BYTES_PER_ELEMENT;
       kernels.channel_sums(input, grad, channels, inner, channels, sums, dShift, bytes);
       kernels.channel_affine(grad, channels, inner, channels, scale, 0, bytes);
-      storeValues(kernels, staging, grad, dx.data, start, image);
+      storeValues(kernels, to, grad, dx.data, start, image);
     }
     const both = new Float64Array(heap(), sums, 2 * channels).slice();
     return { scale: both.subarray(0, channels), shift: both.subarray(channels) };

@@ -525,6 +525,29 @@ export function narrow_f16(src: usize, dst: usize, count: i32): void {
   }
 }
 
+/**
+ * count f64 at src to f32 at dst, two at a time, rounded to odd: toward zero, with the last bit
+ * set wherever that loses anything (the nearest float32 one step back toward zero where it lies
+ * beyond the double, as an overflow to Infinity does, then the bit set). Such a float32 lies on
+ * a point of a coarser grid (a value of a format of at most 22 significant bits, or a midpoint
+ * between two) only where the double does, and otherwise strictly between the same two points:
+ * rounded once more, to nearest or in a directed mode, it gives what rounding the double would
+ * (Boldo and Melquiond, "When double rounding is odd", 2005). NaN stays NaN.
+ */
+export function demote_odd(src: usize, dst: usize, count: i32): void {
+  const one = lanes(1);
+  for (let i = 0; i < count; i += 2) {
+    const x = v128.load(src + (<usize>i << 3));
+    const nearest = f32x4.demote_f64x2_zero(x);
+    const back = f64x2.promote_low_f32x4(nearest);
+    // The 64-bit masks' low halves, in lanes 0 and 1.
+    const inexact = i32x4.shuffle(f64x2.ne(back, x), back, 0, 2, 0, 2);
+    const away = i32x4.shuffle(f64x2.gt(f64x2.abs(back), f64x2.abs(x)), back, 0, 2, 0, 2);
+    const truncated = i32x4.sub(nearest, v128.and(away, one));
+    v128.store64_lane(dst + (<usize>i << 2), v128.or(truncated, v128.and(inexact, one)), 0);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Minifloats: codes of up to 16 bits through tables, rounding to any minifloat as the
 // TypeScript encoder (layers/storage/minifloat.ts) rounds, operation for operation.
@@ -703,8 +726,10 @@ const FIELDS = 2047;
         k = nearest<f64>(spacings); // as spacings + 2^52 - 2^52 for 0 <= spacings < 2^52
       } else {
         k = Math.floor(spacings);
+        // As the TypeScript encoder: an underflow to 0 spacings is still a positive fraction.
+        const fraction = spacings == 0 && x != 0 ? 5e-324 : spacings - k;
         const r = random ? load<u32>(random + (<usize>i << 2)) : 0;
-        if (roundsUp(mode, bits, spacings - k, (<i64>k & 1) == 1, negative, r)) k += 1;
+        if (roundsUp(mode, bits, fraction, (<i64>k & 1) == 1, negative, r)) k += 1;
       }
       const c = load<f64>(offsets + t) + k * load<f64>(steps + t);
       code = sign + (c > maxFinite ? (negative ? overNegative : overPositive) : <i32>c);

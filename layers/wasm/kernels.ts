@@ -87,6 +87,8 @@ export interface Kernels {
   narrow_bf16(src: number, dst: number, count: number): void;
   /** float32 to float16 codes, nearest even (count a multiple of 8). */
   narrow_f16(src: number, dst: number, count: number): void;
+  /** float64 to float32 rounded to odd (count a multiple of 2; see kernels.as). */
+  demote_odd(src: number, dst: number, count: number): void;
   /** Byte codes to float32 through a table of 256 float32. */
   widen_u8(src: number, dst: number, count: number, table: number): void;
   /** Byte codes to float32 from their fields (count a multiple of 8; see kernels.as). */

@@ -45,6 +45,13 @@ export interface MinifloatCodec {
   reluRule?: ReluRule;
   /** All ones for the codes of values above zero, else 0: ReLU's backward mask. */
   positive: Uint8Array | Uint16Array;
+  /**
+   * Whether a double's code is that of the float32 it rounds to odd (`demote_odd` in
+   * kernels.as): for a deterministic rounding whose values lie at least 2^-147 apart, so that
+   * the float32 grid is at least two bits finer than the format's everywhere (its 16 bits leave
+   * at most 15 significant ones, where float32 has 24).
+   */
+  fromOdd: boolean;
 }
 
 /**
@@ -169,12 +176,14 @@ export function minifloatCodec(storage: Storage): MinifloatCodec | undefined {
   const narrowFields = fields && lookup
     ? fieldsNarrowing(parts, fields, decode, lookup)
     : undefined;
+  const smallest = Math.min(...values.filter((v) => v > 0));
   return {
     codeBytes,
     decode,
     encode,
     relu,
     positive,
+    fromOdd: !storage.stream && smallest >= 2 ** -147,
     ...(lookup ? { lookup } : {}),
     ...(fields ? { fields } : {}),
     ...(rule ? { reluRule: rule } : {}),

@@ -11,13 +11,12 @@ import type { Tensor } from "../tensor.ts";
 import { type Window, windowWords } from "../_geometry.ts";
 import { heap, requireKernels, withRegions } from "./kernels.ts";
 import {
-  inputStaging,
   isF64,
   type LayerFormats,
   loadValues,
   placeWords,
   regionBytes,
-  reserveNarrowing,
+  reserveLayerStaging,
   reserveStaging,
   selectionBytes,
   type Staging,
@@ -36,18 +35,17 @@ export function poolForward(
   tensors: { x: Tensor; y: Tensor; argmax: Int32Array },
   window: Window,
 ): void {
-  const { format } = formats;
   const kernels = requireKernels();
   const { x } = tensors;
   const [n, channels, h, w] = x.shape;
   const [, , oh, ow] = tensors.y.shape;
   const inSize = channels * h * w;
+  const outSize = channels * oh * ow;
   const bytes = selectionBytes(formats);
   withRegions((reserve) => {
     const input = reserve(regionBytes(inSize, bytes));
-    const staging = reserveNarrowing(format, bytes, reserve, inSize, channels * oh * ow);
-    const from = inputStaging(formats, staging, reserve, inSize, bytes);
-    const poolImage = imagePooler(staging, reserve, tensors, window);
+    const { from, to } = reserveLayerStaging(formats, bytes, reserve, inSize, outSize);
+    const poolImage = imagePooler(to, reserve, tensors, window);
     for (let i = 0; i < n; i++) {
       loadValues(kernels, from, x.data, i * inSize, inSize, input);
       poolImage(input, i);

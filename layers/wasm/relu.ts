@@ -11,11 +11,10 @@ import { wholeBlocks } from "./_layout.ts";
 import {
   copyIn,
   copyOut,
-  inputStaging,
   type LayerFormats,
   loadValues,
   regionBytes,
-  reserveNarrowing,
+  reserveLayerStaging,
   selectionBytes,
   storedBytes,
   storeValues,
@@ -83,14 +82,13 @@ export function reluForward(formats: LayerFormats, x: Tensor, y: Tensor): void {
     withRegions((reserve) => {
       const bytes = selectionBytes(formats);
       const values = reserve(regionBytes(CHUNK, bytes));
-      const staging = reserveNarrowing(format, bytes, reserve, CHUNK);
-      const from = inputStaging(formats, staging, reserve, CHUNK, bytes);
+      const { from, to } = reserveLayerStaging(formats, bytes, reserve, CHUNK);
       const relu = bytes === 8 ? kernels.relu_f64 : kernels.relu_f32;
       for (let start = 0; start < x.size; start += CHUNK) {
         const count = Math.min(CHUNK, x.size - start);
         loadValues(kernels, from, x.data, start, count, values);
         relu(values, wholeBlocks(count));
-        storeValues(kernels, staging, values, y.data, start, count);
+        storeValues(kernels, to, values, y.data, start, count);
       }
     });
     return;

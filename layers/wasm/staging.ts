@@ -16,7 +16,6 @@ import { f32 } from "../storage/f32.ts";
 import { f16 } from "../storage/f16.ts";
 import { f16Polyfill } from "../storage/f16_polyfill.ts";
 import { bf16 } from "../storage/bf16.ts";
-import { minifloat } from "../storage/minifloat.ts";
 import { scaledSchemeOf } from "../storage/scaled.ts";
 import { heap, type Kernels, requireKernels } from "./kernels.ts";
 import type { Tensor } from "../tensor.ts";
@@ -128,31 +127,15 @@ export function productFormat(
 }
 
 /**
- * The formats a layer that sums nothing (ReLU, max pooling) on kernel path `path`, stored in
- * `storage`, hands to the wasm kernels for an input stored in `input`; undefined when it runs
- * its TypeScript code. An input in another format is widened on loading, exactly, and the
- * result rounded to the layer's format, as the TypeScript layer rounds it; except a float64
- * input to a layer computing in float32, which the TypeScript layer reads unrounded (a tiny
- * negative value is +0 after its ReLU, but -0 after rounding to float32 first): ReLU and max
- * pooling take that one too (see {@linkcode selectionFormats}), the other layers keep their
- * TypeScript code for it.
+ * The formats a layer that sums no products (ReLU, max and average pooling, batch
+ * normalisation, scale, zero padding) on kernel path `path`, stored in `storage`, hands to the
+ * wasm kernels for an input stored in `input`; undefined when it runs its TypeScript code. An
+ * input in another format is widened on loading, exactly; a float64 one is not rounded at all,
+ * as the TypeScript layer reads it unrounded (a tiny negative value is +0 after its ReLU, but -0
+ * after rounding to float32 first): the layer works on float64 values ({@linkcode selectionBytes},
+ * {@linkcode float64Bytes}), and its results are rounded once to its format.
  */
 export function boundaryFormats(
-  path: KernelPath,
-  storage: Storage,
-  input: Storage,
-): LayerFormats | undefined {
-  const formats = selectionFormats(path, storage, input);
-  return formats && selectionBytes(formats) !== valueBytes(formats.format) ? undefined : formats;
-}
-
-/**
- * The formats of a layer whose results are its input's elements or zero (ReLU, max pooling) on
- * kernel path `path`, as {@linkcode boundaryFormats}, a float64 input to a narrower layer
- * included: such a layer selects among the float64 values and rounds each result once from
- * float64 ({@linkcode reserveNarrowing}), as the TypeScript layer does.
- */
-export function selectionFormats(
   path: KernelPath,
   storage: Storage,
   input: Storage,
@@ -163,11 +146,22 @@ export function selectionFormats(
 }
 
 /**
- * Bytes of the values a layer of {@linkcode selectionFormats} selects among: float64 when its
- * input or its own format is f64, else float32 (which holds every narrower format exactly).
+ * Bytes of the values a layer whose results are its input's elements or zero (ReLU, max
+ * pooling, zero padding) works on: float64 when its input or its own format is f64, else
+ * float32, which holds every narrower format's values exactly.
  */
 export function selectionBytes(formats: LayerFormats): 4 | 8 {
   return isF64(formats.input) ? 8 : valueBytes(formats.format);
+}
+
+/**
+ * Bytes of the values a layer computing in float64 (average pooling, batch normalisation,
+ * scale) loads and stores: float32 where its input's values and its results are both float32
+ * (its kernels compute in float64 between the two and round once as they store), else float64,
+ * each result then rounded once from float64 to a narrower format.
+ */
+export function float64Bytes(formats: LayerFormats): 4 | 8 {
+  return formats.format.carrier === "f32" && !isF64(formats.input) ? 4 : 8;
 }
 
 /**
@@ -235,10 +229,12 @@ export interface Staging {
   convert?: { bytes: 4 | 8; float32: number };
   /**
    * For float64 values narrowed to a format of float32 values or fewer bits (see
-   * {@linkcode reserveNarrowing}): where the encoder that rounds them is in the memory (0 for
-   * float32, which the runtime rounds).
+   * {@linkcode reserveLayerStaging}): room for them rounded to odd as float32 values, which the
+   * format's float32 narrowing then rounds as the doubles would be; or, where that does not hold
+   * (a stochastic rounding, which needs the exact fraction), 0, and each double is encoded by
+   * the minifloat encoder. Float32 itself is rounded by the runtime.
    */
-  doubles?: { encode: number };
+  doubles?: { float32: number };
 }
 
 /**
@@ -284,29 +280,45 @@ export function reserveInputStaging(
 }
 
 /**
- * The staging through which a layer of `formats` reads its input as values of `bytes` (by
- * default those of its format): `own`, the layer's, when the input is in the layer's format,
- * else {@linkcode reserveInputStaging}'s for up to `count`.
+ * The staging through which a layer of `formats` reads its input: `own`, the layer's, when the
+ * input is in the layer's format, else {@linkcode reserveInputStaging}'s for up to `count`.
  */
 export function inputStaging(
   formats: LayerFormats,
   own: Staging,
   reserve: (bytes: number) => number,
   count: number,
-  bytes: 4 | 8 = valueBytes(formats.format),
 ): Staging {
   const { format, input } = formats;
+  const bytes = valueBytes(format);
   return input.name === format.name ? own : reserveInputStaging(input, bytes, reserve, count);
 }
 
 /**
- * Staging through which values of `bytes` are stored in `format`: {@linkcode reserveStaging}'s
- * for the format's own values; for float64 values and a narrower format, each value rounded
- * once from float64, as the format's own `write` rounds a double (float32 by the runtime, as
- * `Math.fround`; every other format by the minifloat encoder in kernels.as, f16's and bf16's
- * being e5m10's and e8m7's, which store the same codes).
+ * The staging of a layer of `formats` that works on values of `bytes` (see
+ * {@linkcode selectionBytes}, {@linkcode float64Bytes}), for runs of up to `inputs` values in and
+ * `outputs` out: `from`, through which it loads its input, converted where the values are of
+ * other bytes than the input's; and `to`, through which it stores its results, each float64
+ * value rounded once to a narrower format, as the format's own `write` rounds a double: to
+ * float32 by the runtime (as `Math.fround`); to any other format rounded to odd as a float32
+ * first, which its float32 narrowing rounds as it would the double (see `demote_odd` in
+ * kernels.as), or, rounding stochastically, by the minifloat encoder reading the double.
  */
-export function reserveNarrowing(
+export function reserveLayerStaging(
+  formats: LayerFormats,
+  bytes: 4 | 8,
+  reserve: (bytes: number) => number,
+  inputs: number,
+  outputs = inputs,
+): { from: Staging; to: Staging } {
+  const { format, input } = formats;
+  const to = reserveNarrowing(format, bytes, reserve, inputs, outputs);
+  const own = input.name === format.name && bytes === valueBytes(format);
+  return { from: own ? to : reserveInputStaging(input, bytes, reserve, inputs), to };
+}
+
+/** Staging through which values of `bytes` are stored in `format` (see reserveLayerStaging). */
+function reserveNarrowing(
   format: WasmFormat,
   bytes: 4 | 8,
   reserve: (bytes: number) => number,
@@ -314,31 +326,11 @@ export function reserveNarrowing(
 ): Staging {
   const staging = reserveStaging(format, reserve, ...counts);
   if (bytes === valueBytes(format)) return staging;
-  if (format.carrier === "f32") {
-    const at = reserve(regionBytes(Math.max(...counts), 4));
-    return { ...staging, at, doubles: { encode: 0 } };
-  }
-  // A minifloat's own encoder is in the memory already; f16's and bf16's are put there.
-  if (format.codec) return { ...staging, doubles: { encode: staging.encode } };
-  const table = doubleEncoder(format.carrier);
-  const encode = reserve(table.byteLength);
-  new Uint8Array(heap(), encode, table.byteLength).set(new Uint8Array(table));
-  return { ...staging, doubles: { encode } };
-}
-
-/** The encoders of e5m10 and e8m7, which round a double to f16's and bf16's codes. */
-const DOUBLE_ENCODERS = new Map<Carrier, ArrayBuffer>();
-
-/** The encoder that rounds a double to a code of the 16-bit `carrier`: built once, a cache. */
-function doubleEncoder(carrier: Carrier): ArrayBuffer {
-  let encode = DOUBLE_ENCODERS.get(carrier);
-  if (!encode) {
-    const exponentBits = carrier === "f16" ? 5 : 8;
-    const codec = minifloatCodec(minifloat({ exponentBits, mantissaBits: 15 - exponentBits }));
-    encode = codec!.encode;
-    DOUBLE_ENCODERS.set(carrier, encode);
-  }
-  return encode;
+  const float32 = reserve(regionBytes(Math.max(...counts), 4));
+  if (format.carrier === "f32") return { ...staging, at: float32, doubles: { float32: 0 } };
+  // f16 and bf16 round deterministically, with 11 and 8 significant bits.
+  const fromOdd = format.codec?.fromOdd ?? true;
+  return { ...staging, doubles: { float32: fromOdd ? float32 : 0 } };
 }
 
 /** The bytes of elements `start .. start + count` of `data`, `bytes` each. */
@@ -417,7 +409,7 @@ export function storeValues(
  * Turns `count` values at `values` in the memory (float32 or float64) into stored elements of
  * the staging's format, in the memory: each float32 narrowed once into the staging region for
  * coded formats, the values themselves for f32 and f64; float64 values for a narrower format
- * (a staging of {@linkcode reserveNarrowing}) each narrowed once into the staging region.
+ * (a staging of {@linkcode reserveLayerStaging}) each narrowed once into the staging region.
  * Returns where they are, for {@linkcode copyOut}.
  */
 export function narrowValues(
@@ -427,14 +419,18 @@ export function narrowValues(
   count: number,
 ): number {
   const { format, at, doubles } = staging;
+  if (doubles?.float32) {
+    kernels.demote_odd(values, doubles.float32, wholeBlocks(count));
+    return narrowValues(kernels, { ...staging, doubles: undefined }, doubles.float32, count);
+  }
+  if (doubles && format.carrier === "f32") {
+    new Float32Array(heap(), at, count).set(new Float64Array(heap(), values, count));
+    return at;
+  }
   if (doubles) {
-    if (format.carrier === "f32") {
-      new Float32Array(heap(), at, count).set(new Float64Array(heap(), values, count));
-      return at;
-    }
     format.stream?.draw?.(new Uint32Array(heap(), staging.random, count));
-    const { encode } = doubles;
-    kernels.narrow_minifloat_f64(values, at, count, encode, storedBytes(format), staging.random);
+    const bytes = storedBytes(format);
+    kernels.narrow_minifloat_f64(values, at, count, staging.encode, bytes, staging.random);
     return at;
   }
   const rounded = wholeBlocks(count);
@@ -477,32 +473,31 @@ export function copyOut(
 
 /**
  * Runs `kernel` over `x` a run of `run.input` elements at a time (the last run may be shorter
- * when the kernel works in place): each run widened into the memory from `formats.input`,
- * `kernel(input, output, count)` computing its `run.output` values (the run's own, in place at
- * `input`, when `run.output` is undefined), and those stored into `y` in `formats.format`, in
- * order. For the layers that work image by image or chunk by chunk.
+ * when the kernel works in place): each run loaded into the memory from `formats.input` as
+ * values of `bytes` (see {@linkcode reserveLayerStaging}), `kernel(input, output, count)`
+ * computing its `run.output` values (the run's own, in place at `input`, when `run.output` is
+ * undefined), and those stored into `y` in `formats.format`, in order. For the layers that work
+ * image by image or chunk by chunk.
  */
 export function mapRuns(
   formats: LayerFormats,
   tensors: { x: Tensor; y: Tensor },
-  run: { input: number; output?: number },
+  run: { input: number; output?: number; bytes: 4 | 8 },
   reserve: (bytes: number) => number,
   kernel: (input: number, output: number, count: number) => void,
 ): void {
   const kernels = requireKernels();
   const { x, y } = tensors;
-  const { format } = formats;
-  const bytes = valueBytes(format);
+  const { bytes } = run;
   const outRun = run.output ?? run.input;
   const input = reserve(regionBytes(run.input, bytes));
   const output = run.output === undefined ? input : reserve(regionBytes(outRun, bytes));
-  const staging = reserveStaging(format, reserve, run.input, outRun);
-  const from = inputStaging(formats, staging, reserve, run.input);
+  const { from, to } = reserveLayerStaging(formats, bytes, reserve, run.input, outRun);
   for (let i = 0, o = 0; i < x.size; i += run.input, o += outRun) {
     const count = Math.min(run.input, x.size - i);
     loadValues(kernels, from, x.data, i, count, input);
     kernel(input, output, count);
-    storeValues(kernels, staging, output, y.data, o, run.output ?? count);
+    storeValues(kernels, to, output, y.data, o, run.output ?? count);
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import type { Tensor } from "../tensor.ts";
 import { requireKernels, withRegions } from "./kernels.ts";
-import { type LayerFormats, mapRuns, valueBytes } from "./staging.ts";
+import { type LayerFormats, mapRuns, selectionBytes } from "./staging.ts";
 
 /** The border's width on each side. */
 export interface Pads {
@@ -30,10 +30,10 @@ export function padPlanes(
   const { x, y } = tensors;
   const { top, left, bottom, right, crop } = pads;
   const [n, channels, h, w] = crop ? y.shape : x.shape;
-  const run = { input: x.size / n, output: y.size / n };
+  const bytes = selectionBytes(formats);
+  const run = { input: x.size / n, output: y.size / n, bytes };
   withRegions((reserve) =>
     mapRuns(formats, tensors, run, reserve, (input, output) => {
-      const bytes = valueBytes(formats.format);
       kernels.pad_planes(input, channels, h, w, top, left, bottom, right, output, bytes, crop);
     })
   );
