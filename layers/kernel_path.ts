@@ -18,8 +18,8 @@
  * converts it on loading, so it computes the same whatever format its input arrived in; the
  * other layers there widen it exactly, or keep a float64 input's values, and round each result
  * once (backward passes across a boundary, but those of average pooling, scale and zero
- * padding, run the TypeScript code). An accumulator of f16, bf16 or f32 width rounds every partial sum in wasm, to
- * the reference's sums; any other accumulator runs the TypeScript code.
+ * padding, run the TypeScript code). An accumulator of f16, bf16 or f32 width rounds every
+ * partial sum in wasm, to the reference's sums; any other accumulator runs the TypeScript code.
  *
  * @module
  */

@@ -326,11 +326,11 @@ function reserveNarrowing(
 ): Staging {
   const staging = reserveStaging(format, reserve, ...counts);
   if (bytes === valueBytes(format)) return staging;
-  const float32 = reserve(regionBytes(Math.max(...counts), 4));
-  if (format.carrier === "f32") return { ...staging, at: float32, doubles: { float32: 0 } };
+  const float32s = () => reserve(regionBytes(Math.max(...counts), 4));
+  if (format.carrier === "f32") return { ...staging, at: float32s(), doubles: { float32: 0 } };
   // f16 and bf16 round deterministically, with 11 and 8 significant bits.
   const fromOdd = format.codec?.fromOdd ?? true;
-  return { ...staging, doubles: { float32: fromOdd ? float32 : 0 } };
+  return { ...staging, doubles: { float32: fromOdd ? float32s() : 0 } };
 }
 
 /** The bytes of elements `start .. start + count` of `data`, `bytes` each. */
