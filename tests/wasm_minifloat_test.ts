@@ -311,17 +311,22 @@ Deno.test("a double rounded to odd as a float32, then narrowed, gets write's cod
 });
 
 Deno.test("a format with values closer than 2^-147 is narrowed from the double itself", () => {
-  const storage = storageByName("e8m3-b146"); // subnormals 2^-148 apart
-  const codec = minifloatCodec(storage)!;
-  assert.equal(codec.fromOdd, false);
-  assert.ok(minifloatCodec(storageByName("e4m3-sr1"))?.fromOdd === false, "stochastic");
-  // There, a float32 rounded to odd can round otherwise than the double: 2^-149 · (1 + 2^-10)
-  // rounds up to 2^-148 directly, but to odd it is 2^-149, a tie, which goes to even: 0.
-  const x = Float64Array.of(2 ** -149 * (1 + 2 ** -10));
-  const want = storage.alloc(1);
-  storage.write(x, 0, want, 0, 1);
-  assert.notEqual(narrow(storage, demoteOdd(x))[0], want[0]);
-  assertWritten(storage, x, narrow(storage, x));
+  // Two values 2^-148 apart have a midpoint that is an odd float32 (a multiple of 2^-149): a
+  // double just past it is rounded to odd onto it, a tie, which goes to the even side.
+  const cases = [
+    ["e8m3-b146", 2 ** -149], // subnormals 2^-148 apart: between 0 and 2^-148
+    ["e4m3-b146-nosub", 2 ** -145 + 2 ** -149], // normals from 2^-145, 2^-148 apart
+  ] as const;
+  for (const [name, tie] of cases) {
+    const storage = storageByName(name);
+    assert.equal(minifloatCodec(storage)!.fromOdd, false, name);
+    const x = Float64Array.of(tie * (1 + 2 ** -30));
+    const want = storage.alloc(1);
+    storage.write(x, 0, want, 0, 1);
+    assert.notEqual(narrow(storage, demoteOdd(x))[0], want[0], name);
+    assertWritten(storage, x, narrow(storage, x));
+  }
+  assert.equal(minifloatCodec(storageByName("e4m3-sr1"))!.fromOdd, false, "stochastic");
 });
 
 Deno.test("narrow_minifloat(_f64) round stochastically as write does, from the same stream", () => {

@@ -47,9 +47,10 @@ export interface MinifloatCodec {
   positive: Uint8Array | Uint16Array;
   /**
    * Whether a double's code is that of the float32 it rounds to odd (`demote_odd` in
-   * kernels.as): for a deterministic rounding whose values lie at least 2^-147 apart, so that
-   * the float32 grid is at least two bits finer than the format's everywhere (its 16 bits leave
-   * at most 15 significant ones, where float32 has 24).
+   * kernels.as): for a deterministic rounding whose neighbouring values (zero included) lie at
+   * least 2^-147 apart, so that its values and the midpoints between them are float32 values
+   * whose last bit is 0 (its 16 bits leave at most 15 significant ones, where float32 has 24;
+   * among float32's subnormals, 2^-149 apart, a midpoint 2^-148 from its neighbours would be odd).
    */
   fromOdd: boolean;
 }
@@ -176,19 +177,30 @@ export function minifloatCodec(storage: Storage): MinifloatCodec | undefined {
   const narrowFields = fields && lookup
     ? fieldsNarrowing(parts, fields, decode, lookup)
     : undefined;
-  const smallest = Math.min(...values.filter((v) => v > 0));
   return {
     codeBytes,
     decode,
     encode,
     relu,
     positive,
-    fromOdd: !storage.stream && smallest >= 2 ** -147,
+    fromOdd: !storage.stream && closestValues(values) >= 2 ** -147,
     ...(lookup ? { lookup } : {}),
     ...(fields ? { fields } : {}),
     ...(rule ? { reluRule: rule } : {}),
     ...(narrowFields ? { narrowFields } : {}),
   };
+}
+
+/** The smallest distance between neighbouring finite values among `values`' magnitudes. */
+function closestValues(values: Float64Array): number {
+  const magnitudes = [...new Set(values.filter((v) => v >= 0 && v < Infinity))].sort((a, b) =>
+    a - b
+  );
+  let closest = Infinity;
+  for (let i = 1; i < magnitudes.length; i++) {
+    closest = Math.min(closest, magnitudes[i] - magnitudes[i - 1]);
+  }
+  return closest;
 }
 
 /**
