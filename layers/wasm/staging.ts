@@ -280,18 +280,20 @@ export function reserveInputStaging(
 }
 
 /**
- * The staging through which a layer of `formats` reads its input: `own`, the layer's, when the
- * input is in the layer's format, else {@linkcode reserveInputStaging}'s for up to `count`.
+ * The staging through which a layer of `formats` reads its input as values of `bytes` (by
+ * default its format's): `own`, the layer's, when the input is in the layer's format and those
+ * are its values, else {@linkcode reserveInputStaging}'s for up to `count`.
  */
 export function inputStaging(
   formats: LayerFormats,
   own: Staging,
   reserve: (bytes: number) => number,
   count: number,
+  bytes: 4 | 8 = valueBytes(formats.format),
 ): Staging {
   const { format, input } = formats;
-  const bytes = valueBytes(format);
-  return input.name === format.name ? own : reserveInputStaging(input, bytes, reserve, count);
+  const isOwn = input.name === format.name && bytes === valueBytes(format);
+  return isOwn ? own : reserveInputStaging(input, bytes, reserve, count);
 }
 
 /**
@@ -311,10 +313,8 @@ export function reserveLayerStaging(
   inputs: number,
   outputs = inputs,
 ): { from: Staging; to: Staging } {
-  const { format, input } = formats;
-  const to = reserveNarrowing(format, bytes, reserve, inputs, outputs);
-  const own = input.name === format.name && bytes === valueBytes(format);
-  return { from: own ? to : reserveInputStaging(input, bytes, reserve, inputs), to };
+  const to = reserveNarrowing(formats.format, bytes, reserve, inputs, outputs);
+  return { from: inputStaging(formats, to, reserve, inputs, bytes), to };
 }
 
 /** Staging through which values of `bytes` are stored in `format` (see reserveLayerStaging). */
@@ -419,18 +419,19 @@ export function narrowValues(
   count: number,
 ): number {
   const { format, at, doubles } = staging;
-  if (doubles?.float32) {
-    kernels.demote_odd(values, doubles.float32, wholeBlocks(count));
-    return narrowValues(kernels, { ...staging, doubles: undefined }, doubles.float32, count);
-  }
-  if (doubles && format.carrier === "f32") {
-    new Float32Array(heap(), at, count).set(new Float64Array(heap(), values, count));
-    return at;
-  }
   if (doubles) {
-    format.stream?.draw?.(new Uint32Array(heap(), staging.random, count));
-    const bytes = storedBytes(format);
-    kernels.narrow_minifloat_f64(values, at, count, staging.encode, bytes, staging.random);
+    const { float32 } = doubles;
+    if (float32) {
+      kernels.demote_odd(values, float32, wholeBlocks(count));
+      return narrowValues(kernels, { ...staging, doubles: undefined }, float32, count);
+    }
+    if (format.carrier === "f32") {
+      new Float32Array(heap(), at, count).set(new Float64Array(heap(), values, count));
+    } else {
+      format.stream?.draw?.(new Uint32Array(heap(), staging.random, count));
+      const bytes = storedBytes(format);
+      kernels.narrow_minifloat_f64(values, at, count, staging.encode, bytes, staging.random);
+    }
     return at;
   }
   const rounded = wholeBlocks(count);
