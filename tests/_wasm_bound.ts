@@ -1,15 +1,16 @@
 /**
- * The error bound of the wasm kernels' sums: float32 accumulation (float64 for f64 storage)
- * of exactly widened values, then one rounding to the storage format.
+ * The error bound of the wasm kernels' sums: float32 accumulation (float64 for f64 storage and
+ * minifloats with values outside float32) of exactly widened values, then one rounding to the storage format.
  *
  * @module
  */
 import assert from "node:assert/strict";
 import { f32, f64, type Storage } from "../mod.ts";
+import { minifloatCodec } from "../layers/wasm/minifloat_codec.ts";
 
 /** Unit roundoff of the arithmetic the wasm path uses for `storage`. */
 function unitRoundoff(storage: Storage): number {
-  return storage === f64 ? 2 ** -53 : 2 ** -24;
+  return storage === f64 || minifloatCodec(storage)?.float64 ? 2 ** -53 : 2 ** -24;
 }
 
 /**

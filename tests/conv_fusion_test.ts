@@ -15,7 +15,7 @@ import { specialValues } from "./_special_values.ts";
 
 const FORMATS: readonly Storage[] = [
   ...STORAGES,
-  ...["e4m3", "e5m2-rz", "e3m4-sr7", "e5m10", "mxfp4", "nvfp4", "int8"].map(storageByName),
+  ...["e4m3", "e5m2-rz", "e3m4-sr7", "e5m10", "e9m6", "mxfp4", "nvfp4", "int8"].map(storageByName),
 ];
 
 /** The stored bytes of `t`: equal bytes, equal elements (signed zeros and NaNs included). */

@@ -1,10 +1,10 @@
 /**
  * The two kernel paths on the real thing: DeepConvNet with the book's weights on all 10,000
- * MNIST test images, every storage format and fp8 (store mode). Predictions must be identical; logits
- * must agree within a bound per format (the wasm path accumulates in float32 where the
- * reference accumulates in float64, so f16 and bf16 logits also differ wherever a float32 sum
- * rounds to another neighbour of the format than the float64 sum, and that difference travels
- * through the later layers).
+ * MNIST test images, every storage format, fp8, two scaled formats and a minifloat past
+ * float32's range (store mode). Predictions must be identical; logits must agree within a bound
+ * per format (the wasm path accumulates in float32 where the reference accumulates in float64,
+ * so f16 and bf16 logits also differ wherever a float32 sum rounds to another neighbour of the
+ * format than the float64 sum, and that difference travels through the later layers).
  *
  * @module
  */
@@ -44,6 +44,10 @@ export const PATH_TOLERANCE: Readonly<Record<string, number>> = {
   // a step of its scale. MXFP4's sums are exact (few significant bits, power-of-two scales).
   mxfp4: 1e-5, // [0: identical logits]
   int8: 0.1, // [1.7e-2]
+  // Values past float32's range: float64 sums on both paths (in another order, fused on the
+  // wasm path), rounded to 7 significant bits: a sum on the other side of a boundary moves a
+  // value a step (1/64 of it).
+  e9m6: 1e-2, // [0: identical logits]
 };
 
 /**
@@ -100,4 +104,8 @@ Deno.test("both kernel paths predict identically on all 10,000 test images, logi
 
 Deno.test("scaled formats predict identically on both kernel paths on all 10,000 test images", async () => {
   await assertPathsAgree(["mxfp4", "int8"].map(storageByName));
+});
+
+Deno.test("a minifloat past float32's range computes as the reference on all 10,000 test images", async () => {
+  await assertPathsAgree([storageByName("e9m6")]);
 });

@@ -48,6 +48,10 @@ const FORMATS: readonly Storage[] = [
     "e3m4-sre2",
     "e5m10",
     "e6m9-rz",
+    // values outside float32's range: computed in float64
+    "e9m6",
+    "e5m2-b-100",
+    "e10m5-sr3",
   ].map(
     storageByName,
   ),
@@ -307,7 +311,8 @@ Deno.test("max pool forward and its argmax are identical on both paths in every 
 Deno.test("conv and affine compute the same whatever format their input arrives in", () => {
   // Values every input format holds exactly (E4M3's), whose sums float32 and float64 round apart.
   const e4m3 = storageByName("e4m3");
-  const inputs = [f64, f32, f16, storageByName("bf16"), e4m3];
+  const e9m6 = storageByName("e9m6"); // computed in float64, its values past float32's range
+  const inputs = [f64, f32, f16, storageByName("bf16"), e4m3, e9m6];
   const layers: [Layer, number[]][] = [
     [new Conv({ inChannels: 3, outChannels: 4, kernel: 3, pad: 1 }), [2, 3, 6, 7]],
     [new Conv({ inChannels: 3, outChannels: 4, kernel: 3, stride: 2 }), [2, 3, 9, 7]],
@@ -316,7 +321,7 @@ Deno.test("conv and affine compute the same whatever format their input arrives 
   for (const [plain, shape] of layers) {
     const size = shape.reduce((a, b) => a * b, 1);
     const values = randomValues(size, 20).map((v) => e4m3.round(v * 8));
-    for (const storage of [f64, f32, f16, storageByName("bf16"), storageByName("e5m2-rz")]) {
+    for (const storage of [f64, f32, f16, storageByName("bf16"), storageByName("e5m2-rz"), e9m6]) {
       const layer = plain.to!(storage).withKernels!("wasm");
       for (const p of Object.values(layer.params)) p.set(randomValues(p.size, p.size));
       const own = layer.forward(Tensor.from(f32, shape, values)).toFloat64();
@@ -336,8 +341,17 @@ Deno.test("conv and affine compute the same whatever format their input arrives 
 });
 
 Deno.test("relu and max pool at a format boundary run on wasm, identical to the reference", () => {
-  const formats = [f64, f32, f16, storageByName("bf16"), storageByName("e4m3")];
-  const others = ["e5m2-sr3", "e3m4-sre2", "e6m9-rz", "f16-polyfill", "mxfp4"].map(storageByName);
+  const formats = [
+    f64,
+    f32,
+    f16,
+    storageByName("bf16"),
+    storageByName("e4m3"),
+    storageByName("e9m6"),
+  ];
+  const others = ["e5m2-sr3", "e3m4-sre2", "e6m9-rz", "f16-polyfill", "mxfp4", "e5m2-b-100"].map(
+    storageByName,
+  );
   const shape = [2, 3, 9, 10];
   const size = shape.reduce((a, b) => a * b, 1);
   const layers = [new Relu(), new Pool({ size: 2, stride: 2 }), new Pool({ size: 3, stride: 2 })];

@@ -33,7 +33,9 @@ import { doubleValues } from "./_special_values.ts";
 
 const FORMATS: readonly Storage[] = [
   ...STORAGES,
-  ...["e4m3", "e5m2", "e3m4", "e5m2-rz", "e4m3-sr7", "e5m10", "e6m9-rz"].map(storageByName),
+  ...["e4m3", "e5m2", "e3m4", "e5m2-rz", "e4m3-sr7", "e5m10", "e6m9-rz", "e9m6"].map(
+    storageByName,
+  ),
 ];
 
 function sizeOf(shape: readonly number[]): number {

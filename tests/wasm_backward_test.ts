@@ -32,10 +32,13 @@ import { randomValues } from "./_gradcheck.ts";
 import { assertWithinBound } from "./_wasm_bound.ts";
 import { specialValues } from "./_special_values.ts";
 
-/** The storage formats, and minifloats of 8 bits and fewer (on the wasm path by their tables). */
+/**
+ * The storage formats, minifloats of 8 bits and fewer (on the wasm path by their tables), and
+ * one with values outside float32 (computed in float64).
+ */
 const FORMATS: readonly Storage[] = [
   ...STORAGES,
-  ...["e4m3", "e5m2", "e3m4", "e3m2", "e5m2-rz"].map(storageByName),
+  ...["e4m3", "e5m2", "e3m4", "e3m2", "e5m2-rz", "e9m6"].map(storageByName),
 ];
 
 /** The input gradient and every parameter gradient of `layer` for `x` and `dout`, widened. */

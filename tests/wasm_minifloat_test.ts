@@ -233,6 +233,18 @@ const WIDE: readonly MinifloatOptions[] = [
   { exponentBits: 4, mantissaBits: 8, subnormals: false },
 ];
 
+/**
+ * Minifloats with values float32 cannot hold, which the kernels compute in float64: exponents
+ * past float32's both ways, a bias that moves every value past its largest, subnormals below its
+ * smallest.
+ */
+const BEYOND_FLOAT32: readonly MinifloatOptions[] = [
+  { exponentBits: 9, mantissaBits: 6 },
+  { exponentBits: 11, mantissaBits: 4, specials: "ieee" },
+  { exponentBits: 5, mantissaBits: 2, bias: -100 },
+  { exponentBits: 4, mantissaBits: 3, bias: 150 },
+];
+
 Deno.test("narrow_minifloat stores write's code for minifloats of 9 to 16 bits", () => {
   for (const options of WIDE) {
     for (const rounding of ["nearest-even", "toward-zero", "odd"] as const) {
@@ -245,7 +257,7 @@ Deno.test("narrow_minifloat stores write's code for minifloats of 9 to 16 bits",
 
 Deno.test("narrow_minifloat_f64 rounds a double once, to the code write stores", () => {
   let checked = 0;
-  for (const options of [...FORMATS, ...WIDE]) {
+  for (const options of [...FORMATS, ...WIDE, ...BEYOND_FLOAT32]) {
     for (const { mode } of ROUNDING_MODES.filter((m) => !m.mode.startsWith("stochastic"))) {
       const storage = minifloat({ ...options, rounding: mode });
       const xs = doubleProbes(minifloatCodecValues(storage));
@@ -405,6 +417,29 @@ Deno.test("widen_u8 gives every code's value; map_u8 with the ReLU table gives R
     storage.write(values.map((v) => v < 0 ? 0 : v), 0, expected, 0, used);
     assert.deepEqual([...relu.subarray(0, used)], [...expected.subarray(0, used)], storage.name);
   }
+});
+
+Deno.test("a minifloat with values outside float32 widens to float64, through no float32", () => {
+  for (const options of BEYOND_FLOAT32) {
+    const storage = minifloat(options);
+    const codec = minifloatCodec(storage)!;
+    assert.ok(codec.float64, storage.name);
+    // The lookup, the SIMD fields and rounding to odd all go through float32.
+    assert.ok(!codec.lookup && !codec.fields && !codec.narrowFields && !codec.fromOdd);
+    const count = codec.decode.length;
+    const widened = withRegions((reserve) => {
+      const src = reserve(count * codec.codeBytes);
+      const dst = reserve(count * 8);
+      const table = reserve(count * 8);
+      const Codes = codec.codeBytes === 1 ? Uint8Array : Uint16Array;
+      new Codes(heap(), src, count).set(Array.from({ length: count }, (_, c) => c));
+      new Float64Array(heap(), table, count).set(codec.decode);
+      kernels.widen_codes_f64(src, dst, count, table, codec.codeBytes);
+      return new Float64Array(heap(), dst, count).slice();
+    });
+    assert.deepEqual(widened, minifloatCodecValues(storage), storage.name);
+  }
+  assert.equal(minifloatCodec(storageByName("e8m7"))?.float64, false);
 });
 
 Deno.test("widen_u8_fields and relu_u8_codes give the tables' values and codes, where chosen", () => {

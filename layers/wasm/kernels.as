@@ -552,11 +552,29 @@ export function demote_odd(src: usize, dst: usize, count: i32): void {
 // Minifloats: codes of up to 16 bits through tables, rounding to any minifloat as the
 // TypeScript encoder (layers/storage/minifloat.ts) rounds, operation for operation.
 
+/** count codes C at src to the values T at dst, each looked up in the table of every code's. */
+// @ts-ignore: decorator
+@inline function widenCodes<C, T>(src: usize, dst: usize, count: i32, table: usize): void {
+  for (let i = 0; i < count; i++) {
+    const code = <usize>load<C>(src + <usize>i * sizeof<C>());
+    store<T>(dst + <usize>i * sizeof<T>(), load<T>(table + code * sizeof<T>()));
+  }
+}
+
 /** count u8 codes at src to the f32 at dst, each looked up in the 256 f32 at table. */
 export function widen_u8(src: usize, dst: usize, count: i32, table: usize): void {
-  for (let i = 0; i < count; i++) {
-    store<f32>(dst + (<usize>i << 2), load<f32>(table + (<usize>load<u8>(src + <usize>i) << 2)));
-  }
+  widenCodes<u8, f32>(src, dst, count, table);
+}
+
+/**
+ * count codes of `codeBytes` (1 or 2) at src to the f64 at dst, each looked up in the table of
+ * every code's f64 value: a minifloat with values outside float32's range or precision.
+ */
+export function widen_codes_f64(
+  src: usize, dst: usize, count: i32, table: usize, codeBytes: i32,
+): void {
+  if (codeBytes == 1) widenCodes<u8, f64>(src, dst, count, table);
+  else widenCodes<u16, f64>(src, dst, count, table);
 }
 
 /**
@@ -591,10 +609,7 @@ export function widen_u8_fields(
 
 /** count u16 codes at src to the f32 at dst, each looked up in the 65,536 f32 at table. */
 export function widen_u16(src: usize, dst: usize, count: i32, table: usize): void {
-  for (let i = 0; i < count; i++) {
-    const code = <usize>load<u16>(src + (<usize>i << 1));
-    store<f32>(dst + (<usize>i << 2), load<f32>(table + (code << 2)));
-  }
+  widenCodes<u16, f32>(src, dst, count, table);
 }
 
 /** count u16 codes at p replaced in place by the u16 at table[code] (ReLU over codes). */

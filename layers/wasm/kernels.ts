@@ -110,6 +110,8 @@ export interface Kernels {
   narrow_u8_lookup(src: number, dst: number, count: number, table: number): void;
   /** 16-bit codes to float32 through a table of 65,536 float32. */
   widen_u16(src: number, dst: number, count: number, table: number): void;
+  /** Codes of `codeBytes` (1 or 2) to float64 through a table of every code's float64 value. */
+  widen_codes_f64(src: number, dst: number, count: number, table: number, codeBytes: number): void;
   /** 16-bit codes replaced in place through a table of 65,536 codes. */
   map_u16(p: number, count: number, table: number): void;
   /** 16-bit codes at d masked by the code that a table of 65,536 gives for the codes at x. */

@@ -1,6 +1,7 @@
 /**
  * The tables through which the wasm kernels read and write a minifloat of up to 16 bits: every
- * code's value as a float32 (decoding is one lookup), and the encoder's own tables
+ * code's value as a float32, or as a float64 for a format with values float32 cannot hold
+ * (decoding is one lookup), and the encoder's own tables
  * (layers/storage/minifloat.ts), for every exponent of a double, laid out for `narrow_minifloat`
  * and `narrow_minifloat_f64` in kernels.as, which round a float32 or a float64 by the same
  * operations as the TypeScript encoder and so to the same code.
@@ -23,8 +24,14 @@ import { type MinifloatParts, minifloatParts } from "../storage/_minifloat_parts
 export interface MinifloatCodec {
   /** Bytes of one code: 1 (up to 8 bits) or 2. */
   codeBytes: 1 | 2;
-  /** Every code's value, as float32 (256 or 65,536 entries). */
-  decode: Float32Array;
+  /**
+   * Whether the format has values outside float32's range or precision (an exponent field of
+   * 9 bits or more, or a bias that moves its values past float32's): the kernels then compute
+   * it in float64, as they compute f64.
+   */
+  float64: boolean;
+  /** Every code's value (256 or 65,536 entries), as float64 for a `float64` format. */
+  decode: Float32Array | Float64Array;
   /** The encoder's description (see `narrow_minifloat` in kernels.as). */
   encode: ArrayBuffer;
   /**
@@ -121,15 +128,15 @@ const TABLE_BYTES = FIELDS * Float64Array.BYTES_PER_ELEMENT;
 export const ENCODE_BYTES = HEADER_BYTES + 4 * TABLE_BYTES;
 
 /**
- * The codec of `storage`, or undefined when it is not a minifloat of up to 16 bits whose every
- * value is a float32. A stochastic one rounds with numbers drawn from its stream, in the order
- * the TypeScript `write` would draw them.
+ * The codec of `storage`, or undefined when it is not a minifloat of up to 16 bits. A stochastic
+ * one rounds with numbers drawn from its stream, in the order the TypeScript `write` would draw
+ * them. The SIMD kernels and the lookup table, which go through float32, are for formats whose
+ * every value is a float32.
  */
 export function minifloatCodec(storage: Storage): MinifloatCodec | undefined {
   const parts = minifloatParts(storage);
   if (!parts || (storage.stream && !storage.stream.draw)) return undefined;
   const { values } = parts;
-  if (!values.every((v) => v !== v || Math.fround(v) === v)) return undefined;
   const encode = new ArrayBuffer(ENCODE_BYTES);
   new Int32Array(encode, 0, HEADER_FIELDS).set([
     parts.sign,
@@ -146,7 +153,8 @@ export function minifloatCodec(storage: Storage): MinifloatCodec | undefined {
   });
   const codeBytes = parts.bits > 8 ? 2 : 1;
   const codes = 2 ** (8 * codeBytes);
-  const decode = new Float32Array(codes);
+  const float32 = values.every((v) => v !== v || Math.fround(v) === v);
+  const decode = float32 ? new Float32Array(codes) : new Float64Array(codes);
   decode.set(values);
   // ReLU as the TypeScript layer computes it: each code read, +0 for a negative value, written
   // back. A finite value is the format's own, stored as the first code holding it (codes that
@@ -168,22 +176,25 @@ export function minifloatCodec(storage: Storage): MinifloatCodec | undefined {
   const on = codeBytes === 1 ? 0xff : 0xffff;
   const mask = Array.from(decode, (v) => v > 0 ? on : 0);
   const positive = codeBytes === 1 ? Uint8Array.from(mask) : Uint16Array.from(mask);
-  const lookup = codeBytes === 1 && parts.rounding === "nearest-even"
+  const bytes = codeBytes === 1;
+  // The lookup and the SIMD kernels go through float32.
+  const single = decode instanceof Float32Array ? decode : undefined;
+  const lookup = bytes && single && parts.rounding === "nearest-even"
     ? nearestEvenLookup(storage)
     : undefined;
-  const bytes = codeBytes === 1;
-  const fields = bytes ? codeFields(decode) : undefined;
+  const fields = bytes && single ? codeFields(single) : undefined;
   const rule = bytes ? reluRule(relu, decode) : undefined;
-  const narrowFields = fields && lookup
-    ? fieldsNarrowing(parts, fields, decode, lookup)
+  const narrowFields = single && fields && lookup
+    ? fieldsNarrowing(parts, fields, single, lookup)
     : undefined;
   return {
     codeBytes,
+    float64: !single,
     decode,
     encode,
     relu,
     positive,
-    fromOdd: !storage.stream && closestValues(values) >= 2 ** -147,
+    fromOdd: !!single && !storage.stream && closestValues(values) >= 2 ** -147,
     ...(lookup ? { lookup } : {}),
     ...(fields ? { fields } : {}),
     ...(rule ? { reluRule: rule } : {}),
@@ -250,7 +261,7 @@ function codeFields(decode: Float32Array): CodeFields | undefined {
 }
 
 /** The smallest magnitude (low 7 bits) of a byte code whose value is NaN; 128 when none is. */
-function nanMagnitude(decode: Float32Array): number {
+function nanMagnitude(decode: Float32Array | Float64Array): number {
   const first = decode.subarray(0, 128).findIndex((v) => v !== v);
   return first < 0 ? 128 : first;
 }
@@ -273,7 +284,10 @@ function fieldsWord(fields: CodeFields, code: number): number {
  * of codes to one code and every code of a magnitude from some one up (its NaNs) to another,
  * checked on all 256 codes; undefined for other formats.
  */
-function reluRule(relu: Uint8Array | Uint16Array, decode: Float32Array): ReluRule | undefined {
+function reluRule(
+  relu: Uint8Array | Uint16Array,
+  decode: Float32Array | Float64Array,
+): ReluRule | undefined {
   const nan = nanMagnitude(decode);
   const nanCode = nan < 128 ? relu[nan] : 0;
   const changed = [...relu.keys()].filter((code) => (code & 0x7f) < nan && relu[code] !== code);

@@ -6,7 +6,9 @@
  * inside the memory, and results narrowed back there, by the SIMD conversion kernels;
  * minifloats of up to 16 bits are widened through a table of their values and narrowed by their
  * own rounding, or, byte formats whose fields allow it, by SIMD kernels that give the same codes
- * (see {@linkcode minifloatCodec}); f32 and f64 elements are used as they are.
+ * (see {@linkcode minifloatCodec}); f32 and f64 elements are used as they are. A minifloat with
+ * values float32 cannot hold (see `MinifloatCodec.float64`) is widened to float64 through a table
+ * and computed in float64, as f64 is, each result rounded once by its encoder.
  *
  * @module
  */
@@ -184,12 +186,15 @@ export function productArithmetic(
   return { path: "typescript", accumulation: "float64" };
 }
 
-/** Whether a format computes in float64 (else float32). */
+/**
+ * Whether a format computes in float64 (f64, and minifloats with values float32 cannot hold),
+ * else float32.
+ */
 export function isF64(format: WasmFormat): boolean {
-  return format.carrier === "f64";
+  return format.carrier === "f64" || format.codec?.float64 === true;
 }
 
-/** Bytes per element of the type a format computes in: float64 for f64, else float32. */
+/** Bytes per element of the type a format computes in: 8 where {@linkcode isF64}, else 4. */
 export function valueBytes(format: WasmFormat): 4 | 8 {
   return isF64(format) ? 8 : 4;
 }
@@ -224,9 +229,10 @@ export interface Staging {
   random: number;
   /**
    * For an input converted between float32 and float64 on loading: the bytes of the values
-   * it is loaded as, and room for its float32 values on the way to float64.
+   * it is loaded as, and room for its own values on the way (`via`; 0 for f64 elements, which
+   * are read as they are).
    */
-  convert?: { bytes: 4 | 8; float32: number };
+  convert?: { bytes: 4 | 8; via: number };
   /**
    * For float64 values narrowed to a format of float32 values or fewer bits (see
    * {@linkcode reserveLayerStaging}): room for them rounded to odd as float32 values, which the
@@ -256,7 +262,7 @@ export function reserveStaging(
   const table = codec.narrowFields ? undefined : codec.lookup;
   const lookup = table ? reserve(table.byteLength) : 0;
   const random = format.stream ? reserve(Math.max(...counts) * 4) : 0;
-  new Float32Array(heap(), decode, codec.decode.length).set(codec.decode);
+  new Uint8Array(heap(), decode, codec.decode.byteLength).set(new Uint8Array(codec.decode.buffer));
   new Uint8Array(heap(), encode, codec.encode.byteLength).set(new Uint8Array(codec.encode));
   if (table) new Uint8Array(heap(), lookup, table.length).set(table);
   return { format, at, decode, encode, lookup, random };
@@ -264,8 +270,9 @@ export function reserveStaging(
 
 /**
  * Staging for an input stored in `input` that a layer computing on values of `bytes` reads:
- * that of `input`, converting on loading where the two differ — a float64 input rounded to
- * float32 (as `Math.fround`), every other input widened to float32 exactly and then to float64.
+ * that of `input`, converting on loading where the two differ — an input of float64 values
+ * rounded to float32 (as `Math.fround`), every other input widened to float32 exactly and then
+ * to float64.
  */
 export function reserveInputStaging(
   input: WasmFormat,
@@ -274,9 +281,10 @@ export function reserveInputStaging(
   count: number,
 ): Staging {
   const staging = reserveStaging(input, reserve, count);
-  if (bytes === valueBytes(input)) return staging;
-  const float32 = bytes === 8 ? reserve(regionBytes(count, 4)) : 0;
-  return { ...staging, convert: { bytes, float32 } };
+  const own = valueBytes(input);
+  if (bytes === own) return staging;
+  const via = input.carrier === "f64" ? 0 : reserve(regionBytes(count, own));
+  return { ...staging, convert: { bytes, via } };
 }
 
 /**
@@ -339,8 +347,9 @@ function elementBytes(data: StorageArray, start: number, count: number, bytes: n
 }
 
 /**
- * Copies elements `start .. start + count` of `src` into the memory at `values`, as float32
- * (widened through the staging region for coded formats) or float64.
+ * Copies elements `start .. start + count` of `src` into the memory at `values`, as the values
+ * the staging's layer computes on (widened through the staging region for coded formats, and
+ * converted between float32 and float64 where the staging says).
  */
 export function loadValues(
   kernels: Kernels,
@@ -351,15 +360,20 @@ export function loadValues(
   values: number,
 ): void {
   const { format, at, convert } = staging;
-  if (convert?.bytes === 4) {
-    // float64 values rounded to float32
-    const doubles = new Float64Array(src.buffer, src.byteOffset + start * 8, count);
-    new Float32Array(heap(), values, count).set(doubles);
-    return;
-  }
   if (convert) {
-    loadValues(kernels, { ...staging, convert: undefined }, src, start, count, convert.float32);
-    new Float64Array(heap(), values, count).set(new Float32Array(heap(), convert.float32, count));
+    const { bytes, via } = convert;
+    if (via) loadValues(kernels, { ...staging, convert: undefined }, src, start, count, via);
+    // f64 elements are their own values; the others' are at `via`, of the other type
+    const own = via === 0
+      ? new Float64Array(src.buffer, src.byteOffset + start * 8, count)
+      : bytes === 8
+      ? new Float32Array(heap(), via, count)
+      : new Float64Array(heap(), via, count);
+    // float64 values rounded to float32 (as Math.fround), or float32 ones widened
+    const to = bytes === 8
+      ? new Float64Array(heap(), values, count)
+      : new Float32Array(heap(), values, count);
+    to.set(own);
     return;
   }
   const coded = storedBytes(format) < 4;
@@ -369,8 +383,8 @@ export function loadValues(
 
 /**
  * Widens `count` stored elements of a coded format waiting in the staging region (put there by
- * {@linkcode copyIn} or {@linkcode narrowValues}) into float32 values at `values`; f32 and f64
- * elements are their own values, already where {@linkcode narrowValues} says, so nothing to do.
+ * {@linkcode copyIn} or {@linkcode narrowValues}) into their values at `values` (float64 for a
+ * format that computes in float64, else float32); f32 and f64 elements are their own values, already where {@linkcode narrowValues} says, so nothing to do.
  */
 export function widenValues(
   kernels: Kernels,
@@ -380,6 +394,10 @@ export function widenValues(
 ): void {
   const { format, at } = staging;
   const rounded = wholeBlocks(count);
+  if (format.codec?.float64) {
+    kernels.widen_codes_f64(at, values, count, staging.decode, format.codec.codeBytes);
+    return;
+  }
   if (format.carrier === "f16") kernels.widen_f16(at, values, rounded);
   if (format.carrier === "bf16") kernels.widen_bf16(at, values, rounded);
   const fields = format.codec?.fields;
@@ -440,10 +458,11 @@ export function narrowValues(
   if (format.codec) {
     // One number per value, in element order, as the format's own write draws them.
     format.stream?.draw?.(new Uint32Array(heap(), staging.random, count));
-    const { codeBytes, narrowFields } = format.codec;
+    const { codeBytes, narrowFields, float64 } = format.codec;
+    const encode = float64 ? kernels.narrow_minifloat_f64 : kernels.narrow_minifloat;
     if (narrowFields) kernels.narrow_u8_fields(values, at, rounded, ...narrowFields);
     else if (staging.lookup) kernels.narrow_u8_lookup(values, at, count, staging.lookup);
-    else kernels.narrow_minifloat(values, at, count, staging.encode, codeBytes, staging.random);
+    else encode(values, at, count, staging.encode, codeBytes, staging.random);
   }
   return storedBytes(format) < 4 ? at : values;
 }
