@@ -7,16 +7,19 @@
  * move by tens of percent under load, these ratios hold within a few.
  *
  * ```sh
- * deno run --v8-flags=--no-liftoff -A bench/format_ratios.ts [formats] [images] [rounds]
+ * deno run --v8-flags=--no-liftoff -A bench/format_ratios.ts [formats] [images] [rounds] [kernels]
  * ```
  *
  * Formats default to f32 and the formats of 16 bits or fewer `perf` times (f32 first: the
- * baseline), images to 20, rounds to 40. Prints, per format, its fastest batch scaled to
- * seconds for 10,000 images and its ratio to the first format's.
+ * baseline), images to 20, rounds to 40, kernels (the path: `wasm` or `ts`) to wasm. A format
+ * written `STORAGE@ACCUMULATOR` (`f16@e5m7`) rounds every partial sum of conv and affine to the
+ * accumulator. Prints, per format, its fastest batch scaled to seconds for 10,000 images and its
+ * ratio to the first format's.
  *
  * @module
  */
 import { imageBatch, storageByName } from "../mod.ts";
+import { kernelPath } from "../layers/mod.ts";
 import { loadDeepConvNet, loadTestSet } from "../cli/_locate.ts";
 
 /** One format under test. */
@@ -26,14 +29,18 @@ interface Run {
   fastest: number;
 }
 
-const [formats = "f32,f16,f16-polyfill,bf16,e4m3,e5m2,e3m4", images = "20", rounds = "40"] =
-  Deno.args;
+const [
+  formats = "f32,f16,f16-polyfill,bf16,e4m3,e5m2,e3m4",
+  images = "20",
+  rounds = "40",
+  kernels = "wasm",
+] = Deno.args;
 const batch = Number(images);
 const { net } = await loadDeepConvNet("book");
 const { set } = await loadTestSet();
 const runs: Run[] = formats.split(",").map((name) => {
-  const storage = storageByName(name);
-  const narrow = net.to(storage).withKernels("wasm");
+  const [storage, accumulator] = name.split("@").map(storageByName);
+  const narrow = net.to(storage, accumulator).withKernels(kernelPath(kernels));
   const x = imageBatch(set, 0, batch, storage);
   return { name, classify: () => void narrow.forward(x), fastest: Infinity };
 });

@@ -720,38 +720,55 @@ const FIELDS = 2047;
   const overNegative = load<i32>(codec, 20);
   const mode = load<i32>(codec, 24);
   const bits = load<i32>(codec, 28);
+  for (let i = 0; i < count; i++) {
+    const x = <f64>load<T>(src + <usize>i * sizeof<T>());
+    const code = encodeMinifloat(
+      x, codec, signCode, maxFinite, nan, overflow, overPositive, overNegative, mode, bits,
+      random, i,
+    );
+    if (elemBytes == 1) store<u8>(dst + <usize>i, code);
+    else store<u16>(dst + (<usize>i << 1), code);
+  }
+}
+
+/**
+ * The code of x by the encoder at codec (see narrowMinifloat), given the fields of its header
+ * (read once, outside the caller's loop); its random bits, if the mode reads any, are the u32
+ * at index i of random.
+ */
+// @ts-ignore: decorator
+@inline function encodeMinifloat(
+  x: f64, codec: usize, signCode: i32, maxFinite: f64, nan: i32, overflow: i32,
+  overPositive: i32, overNegative: i32, mode: i32, bits: i32, random: usize, i: i32,
+): i32 {
   const scaleHigh = codec + 32;
   const scaleLow = scaleHigh + FIELDS * 8;
   const offsets = scaleLow + FIELDS * 8;
   const steps = offsets + FIELDS * 8;
-  for (let i = 0; i < count; i++) {
-    const x = <f64>load<T>(src + <usize>i * sizeof<T>());
-    const word = reinterpret<u64>(x);
-    const negative = (word >> 63) != 0;
-    const sign = negative ? signCode : 0;
-    const field = <i32>(word >> 52) & 0x7ff;
-    let code: i32;
-    if (field == 0x7ff) {
-      code = sign + (x == x ? overflow : nan);
+  const word = reinterpret<u64>(x);
+  const negative = (word >> 63) != 0;
+  const sign = negative ? signCode : 0;
+  const field = <i32>(word >> 52) & 0x7ff;
+  let code: i32;
+  if (field == 0x7ff) {
+    code = sign + (x == x ? overflow : nan);
+  } else {
+    const t = <usize>field << 3;
+    const spacings = Math.abs(x) * load<f64>(scaleHigh + t) * load<f64>(scaleLow + t);
+    let k: f64;
+    if (mode == NEAREST_EVEN) {
+      k = nearest<f64>(spacings); // as spacings + 2^52 - 2^52 for 0 <= spacings < 2^52
     } else {
-      const t = <usize>field << 3;
-      const spacings = Math.abs(x) * load<f64>(scaleHigh + t) * load<f64>(scaleLow + t);
-      let k: f64;
-      if (mode == NEAREST_EVEN) {
-        k = nearest<f64>(spacings); // as spacings + 2^52 - 2^52 for 0 <= spacings < 2^52
-      } else {
-        k = Math.floor(spacings);
-        // As the TypeScript encoder: an underflow to 0 spacings is still a positive fraction.
-        const fraction = spacings == 0 && x != 0 ? 5e-324 : spacings - k;
-        const r = random ? load<u32>(random + (<usize>i << 2)) : 0;
-        if (roundsUp(mode, bits, fraction, (<i64>k & 1) == 1, negative, r)) k += 1;
-      }
-      const c = load<f64>(offsets + t) + k * load<f64>(steps + t);
-      code = sign + (c > maxFinite ? (negative ? overNegative : overPositive) : <i32>c);
+      k = Math.floor(spacings);
+      // As the TypeScript encoder: an underflow to 0 spacings is still a positive fraction.
+      const fraction = spacings == 0 && x != 0 ? 5e-324 : spacings - k;
+      const r = random ? load<u32>(random + (<usize>i << 2)) : 0;
+      if (roundsUp(mode, bits, fraction, (<i64>k & 1) == 1, negative, r)) k += 1;
     }
-    if (elemBytes == 1) store<u8>(dst + <usize>i, code);
-    else store<u16>(dst + (<usize>i << 1), code);
+    const c = load<f64>(offsets + t) + k * load<f64>(steps + t);
+    code = sign + (c > maxFinite ? (negative ? overNegative : overPositive) : <i32>c);
   }
+  return code;
 }
 
 /** narrowMinifloat of count f32 at src. */
@@ -1899,7 +1916,8 @@ export function quantize_blocks(
 // ---------------------------------------------------------------------------------------------
 // Accumulators: every partial sum rounded to a binary format of fractionBits fraction bits and
 // smallest normal exponent emin, to nearest even, overflowing to infinity past maxFinite (f16,
-// bf16, f32), as _matmul.ts's matmulRounded rounds with the format's own round.
+// bf16, f32), or to a minifloat by its encoder and its values' table, as _matmul.ts's
+// matmulRounded rounds with the format's own round.
 
 /** x rounded to the accumulator's format: a float64 correctly rounded to it. */
 // @ts-ignore: decorator
@@ -1915,20 +1933,35 @@ export function quantize_blocks(
 /**
  * out (m x n, f64) = A · B with s = round(s + a·b) at every step, from 0 (or from out when
  * accumulate != 0), depth in order: element (i, d) of A at a + (i·aRow + d·aDepth) f64, element
- * (d, j) of B at b + (d·bDepth + j·bCol).
+ * (d, j) of B at b + (d·bDepth + j·bCol). Rounded by roundSum, or, when codec is not 0, to the
+ * deterministic minifloat whose encoder is at codec (see narrowMinifloat): to the f64 value, in
+ * the table at values, of the code it gives the sum.
  */
 export function matmul_rounded(
   out: usize, a: usize, b: usize, m: i32, n: i32, k: i32,
   aRow: i32, aDepth: i32, bDepth: i32, bCol: i32, accumulate: i32,
-  fractionBits: i32, emin: i32, maxFinite: f64,
+  fractionBits: i32, emin: i32, maxFinite: f64, codec: usize, values: usize,
 ): void {
+  // The minifloat encoder's header, read once (nothing without one).
+  const signCode = codec ? load<i32>(codec) : 0;
+  const maxCode = codec ? <f64>load<i32>(codec, 4) : 0;
+  const nan = codec ? load<i32>(codec, 8) : 0;
+  const overflow = codec ? load<i32>(codec, 12) : 0;
+  const overPositive = codec ? load<i32>(codec, 16) : 0;
+  const overNegative = codec ? load<i32>(codec, 20) : 0;
+  const mode = codec ? load<i32>(codec, 24) : 0;
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       const at = out + ((<usize>i * <usize>n + <usize>j) << 3);
       let s: f64 = accumulate ? load<f64>(at) : 0;
       let ia = <usize>i * <usize>aRow, ib = <usize>j * <usize>bCol;
       for (let d = 0; d < k; d++) {
-        s = roundSum(s + load<f64>(a + (ia << 3)) * load<f64>(b + (ib << 3)), fractionBits, emin, maxFinite);
+        const x = s + load<f64>(a + (ia << 3)) * load<f64>(b + (ib << 3));
+        s = codec
+          ? load<f64>(values + (<usize>encodeMinifloat(
+            x, codec, signCode, maxCode, nan, overflow, overPositive, overNegative, mode, 0, 0, 0,
+          ) << 3))
+          : roundSum(x, fractionBits, emin, maxFinite);
         ia += <usize>aDepth;
         ib += <usize>bDepth;
       }

@@ -184,7 +184,8 @@ export interface Kernels {
   ): void;
   /**
    * out (m x n, float64) = A · B, every partial sum rounded to an accumulator format (fraction
-   * bits, smallest normal exponent, largest finite value); see `matmul_rounded`.
+   * bits, smallest normal exponent, largest finite value; or, with a codec, a minifloat by its
+   * encoder and its values); see `matmul_rounded`.
    */
   matmul_rounded(
     out: number,
@@ -201,6 +202,8 @@ export interface Kernels {
     fractionBits: number,
     emin: number,
     maxFinite: number,
+    codec: number,
+    values: number,
   ): void;
   /** n rounds of 12 independent f32x4 multiply-adds (96 flop a round); a lane of the sum. */
   fma_peak(n: number, multiplier: number, addend: number): number;

@@ -1,8 +1,10 @@
 /**
- * Accumulators of f16, bf16 and f32 width on the wasm kernels: the products of a layer with an
- * `accumulator` summed with every partial sum rounded to the accumulator's format, by the same
- * float64 operations as `matmulRounded` (layers/_matmul.ts) with the format's own `round`, a
- * correct rounding to nearest even that overflows to infinity: the same sums, faster.
+ * Accumulators on the wasm kernels: the products of a layer with an `accumulator` summed with
+ * every partial sum rounded to the accumulator's format, by the same float64 operations as
+ * `matmulRounded` (layers/_matmul.ts) with the format's own `round`: the same sums, faster. f16,
+ * bf16 and f32 round by their parameters (a correct rounding to nearest even that overflows to
+ * infinity); every minifloat that rounds deterministically by its own encoder, which gives the
+ * code its `write` gives (see layers/wasm/minifloat_codec.ts), and that code's value.
  *
  * @module
  */
@@ -10,9 +12,16 @@ import type { Storage } from "../storage/storage.ts";
 import type { KernelPath } from "../kernel_path.ts";
 import type { MatmulDims } from "../_matmul.ts";
 import { heap, requireKernels, withRegions } from "./kernels.ts";
+import { minifloatCodec } from "./minifloat_codec.ts";
 
-/** A binary format as `matmul_rounded` rounds to it. */
-export interface AccumulatorFormat {
+/**
+ * A format as `matmul_rounded` rounds to it: a binary format by its parameters, or a minifloat
+ * by its encoder and its values.
+ */
+export type AccumulatorFormat = BinaryAccumulator | { codec: ArrayBuffer; values: Float64Array };
+
+/** A binary format rounded to nearest even, overflowing to infinity. */
+interface BinaryAccumulator {
   /** Fraction bits of a normal value. */
   fractionBits: number;
   /** Exponent of the smallest normal binade. */
@@ -22,22 +31,35 @@ export interface AccumulatorFormat {
 }
 
 /** The accumulators the kernels hold, by the name of their storage. */
-const ACCUMULATORS = new Map<string, AccumulatorFormat>([
+const ACCUMULATORS = new Map<string, BinaryAccumulator>([
   ["f16", { fractionBits: 10, emin: -14, maxFinite: 65504 }],
   ["f16-polyfill", { fractionBits: 10, emin: -14, maxFinite: 65504 }],
   ["bf16", { fractionBits: 7, emin: -126, maxFinite: (2 - 2 ** -7) * 2 ** 127 }],
   ["f32", { fractionBits: 23, emin: -126, maxFinite: (2 - 2 ** -23) * 2 ** 127 }],
 ]);
 
+/** Minifloat accumulators met so far, with their tables: built once per storage. A cache. */
+const MINIFLOATS = new WeakMap<Storage, AccumulatorFormat | null>();
+
 /**
  * How a layer on kernel path `path` sums with `accumulator` on the kernels, or undefined when
- * it runs the TypeScript code (another path, or an accumulator the kernels do not hold).
+ * it runs the TypeScript code (another path, or an accumulator the kernels do not hold: one
+ * that rounds stochastically, or is neither a minifloat nor f16, bf16 or f32).
  */
 export function wasmAccumulator(
   path: KernelPath,
   accumulator: Storage,
 ): AccumulatorFormat | undefined {
-  return path === "wasm" ? ACCUMULATORS.get(accumulator.name) : undefined;
+  if (path !== "wasm") return undefined;
+  const binary = ACCUMULATORS.get(accumulator.name);
+  if (binary) return binary;
+  let known = MINIFLOATS.get(accumulator);
+  if (known === undefined) {
+    const codec = accumulator.stream ? undefined : minifloatCodec(accumulator);
+    known = codec ? { codec: codec.encode, values: Float64Array.from(codec.decode) } : null;
+    MINIFLOATS.set(accumulator, known);
+  }
+  return known ?? undefined;
 }
 
 /**
@@ -61,7 +83,9 @@ export function matmulRoundedWasm(
     new Float64Array(heap(), pa, m * k).set(a.subarray(0, m * k));
     new Float64Array(heap(), pb, k * n).set(b.subarray(0, k * n));
     if (dims.accumulate) new Float64Array(heap(), at, m * n).set(out.subarray(0, m * n));
-    const { fractionBits, emin, maxFinite } = format;
+    // One of the two is given: the kernel reads the other's zeros as "none".
+    const binary = "codec" in format ? undefined : format;
+    const minifloat = "codec" in format ? placeMinifloat(format, reserve) : undefined;
     requireKernels().matmul_rounded(
       at,
       pa,
@@ -74,10 +98,24 @@ export function matmulRoundedWasm(
       bDepth,
       bCol,
       dims.accumulate ? 1 : 0,
-      fractionBits,
-      emin,
-      maxFinite,
+      binary?.fractionBits ?? 0,
+      binary?.emin ?? 0,
+      binary?.maxFinite ?? 0,
+      minifloat?.codec ?? 0,
+      minifloat?.values ?? 0,
     );
     out.set(new Float64Array(heap(), at, m * n));
   });
+}
+
+/** A minifloat accumulator's encoder and values in the memory. */
+function placeMinifloat(
+  format: { codec: ArrayBuffer; values: Float64Array },
+  reserve: (bytes: number) => number,
+): { codec: number; values: number } {
+  const codec = reserve(format.codec.byteLength);
+  const values = reserve(format.values.byteLength);
+  new Uint8Array(heap(), codec, format.codec.byteLength).set(new Uint8Array(format.codec));
+  new Float64Array(heap(), values, format.values.length).set(format.values);
+  return { codec, values };
 }
