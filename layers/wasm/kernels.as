@@ -1934,13 +1934,14 @@ export function quantize_blocks(
  * out (m x n, f64) = A · B with s = round(s + a·b) at every step, from 0 (or from out when
  * accumulate != 0), depth in order: element (i, d) of A at a + (i·aRow + d·aDepth) f64, element
  * (d, j) of B at b + (d·bDepth + j·bCol). Rounded by roundSum, or, when codec is not 0, to the
- * deterministic minifloat whose encoder is at codec (see narrowMinifloat): to the f64 value, in
- * the table at values, of the code it gives the sum.
+ * minifloat whose encoder is at codec (see narrowMinifloat): to the f64 value, in the table at
+ * values, of the code it gives the sum; a stochastic one reading the next u32 at random for
+ * every partial sum, in the order of the loops (0: none).
  */
 export function matmul_rounded(
   out: usize, a: usize, b: usize, m: i32, n: i32, k: i32,
   aRow: i32, aDepth: i32, bDepth: i32, bCol: i32, accumulate: i32,
-  fractionBits: i32, emin: i32, maxFinite: f64, codec: usize, values: usize,
+  fractionBits: i32, emin: i32, maxFinite: f64, codec: usize, values: usize, random: usize,
 ): void {
   // The minifloat encoder's header, read once (nothing without one).
   const signCode = codec ? load<i32>(codec) : 0;
@@ -1950,6 +1951,8 @@ export function matmul_rounded(
   const overPositive = codec ? load<i32>(codec, 16) : 0;
   const overNegative = codec ? load<i32>(codec, 20) : 0;
   const mode = codec ? load<i32>(codec, 24) : 0;
+  const bits = codec ? load<i32>(codec, 28) : 0;
+  let step = 0;
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       const at = out + ((<usize>i * <usize>n + <usize>j) << 3);
@@ -1959,9 +1962,11 @@ export function matmul_rounded(
         const x = s + load<f64>(a + (ia << 3)) * load<f64>(b + (ib << 3));
         s = codec
           ? load<f64>(values + (<usize>encodeMinifloat(
-            x, codec, signCode, maxCode, nan, overflow, overPositive, overNegative, mode, 0, 0, 0,
+            x, codec, signCode, maxCode, nan, overflow, overPositive, overNegative, mode, bits,
+            random, step,
           ) << 3))
           : roundSum(x, fractionBits, emin, maxFinite);
+        step++;
         ia += <usize>aDepth;
         ib += <usize>bDepth;
       }

@@ -185,7 +185,8 @@ export interface Kernels {
   /**
    * out (m x n, float64) = A · B, every partial sum rounded to an accumulator format (fraction
    * bits, smallest normal exponent, largest finite value; or, with a codec, a minifloat by its
-   * encoder and its values); see `matmul_rounded`.
+   * encoder and its values, drawing from `random` if it rounds stochastically); see
+   * `matmul_rounded`.
    */
   matmul_rounded(
     out: number,
@@ -204,6 +205,7 @@ export interface Kernels {
     maxFinite: number,
     codec: number,
     values: number,
+    random: number,
   ): void;
   /** n rounds of 12 independent f32x4 multiply-adds (96 flop a round); a lane of the sum. */
   fma_peak(n: number, multiplier: number, addend: number): number;

@@ -3,12 +3,13 @@
  * every partial sum rounded to the accumulator's format, by the same float64 operations as
  * `matmulRounded` (layers/_matmul.ts) with the format's own `round`: the same sums, faster. f16,
  * bf16 and f32 round by their parameters (a correct rounding to nearest even that overflows to
- * infinity); every minifloat that rounds deterministically by its own encoder, which gives the
- * code its `write` gives (see layers/wasm/minifloat_codec.ts), and that code's value.
+ * infinity); every minifloat by its own encoder, which gives the code its `write` gives (see
+ * layers/wasm/minifloat_codec.ts), and that code's value; a stochastic one draws one number from
+ * its stream for every partial sum, in the reference's order.
  *
  * @module
  */
-import type { Storage } from "../storage/storage.ts";
+import type { RoundingStream, Storage } from "../storage/storage.ts";
 import type { KernelPath } from "../kernel_path.ts";
 import type { MatmulDims } from "../_matmul.ts";
 import { heap, requireKernels, withRegions } from "./kernels.ts";
@@ -18,7 +19,7 @@ import { minifloatCodec } from "./minifloat_codec.ts";
  * A format as `matmul_rounded` rounds to it: a binary format by its parameters, or a minifloat
  * by its encoder and its values.
  */
-export type AccumulatorFormat = BinaryAccumulator | { codec: ArrayBuffer; values: Float64Array };
+export type AccumulatorFormat = BinaryAccumulator | MinifloatAccumulator;
 
 /** A binary format rounded to nearest even, overflowing to infinity. */
 interface BinaryAccumulator {
@@ -30,7 +31,14 @@ interface BinaryAccumulator {
   maxFinite: number;
 }
 
-/** The accumulators the kernels hold, by the name of their storage. */
+/** A minifloat: its encoder (see kernels.as), every code's value, its stream if stochastic. */
+interface MinifloatAccumulator {
+  codec: ArrayBuffer;
+  values: Float64Array;
+  stream?: RoundingStream;
+}
+
+/** The accumulators the kernels hold by their parameters, by the name of their storage. */
 const ACCUMULATORS = new Map<string, BinaryAccumulator>([
   ["f16", { fractionBits: 10, emin: -14, maxFinite: 65504 }],
   ["f16-polyfill", { fractionBits: 10, emin: -14, maxFinite: 65504 }],
@@ -43,8 +51,8 @@ const MINIFLOATS = new WeakMap<Storage, AccumulatorFormat | null>();
 
 /**
  * How a layer on kernel path `path` sums with `accumulator` on the kernels, or undefined when
- * it runs the TypeScript code (another path, or an accumulator the kernels do not hold: one
- * that rounds stochastically, or is neither a minifloat nor f16, bf16 or f32).
+ * it runs the TypeScript code (another path, or an accumulator the kernels do not hold: neither
+ * a minifloat nor f16, bf16 or f32).
  */
 export function wasmAccumulator(
   path: KernelPath,
@@ -55,8 +63,15 @@ export function wasmAccumulator(
   if (binary) return binary;
   let known = MINIFLOATS.get(accumulator);
   if (known === undefined) {
-    const codec = accumulator.stream ? undefined : minifloatCodec(accumulator);
-    known = codec ? { codec: codec.encode, values: Float64Array.from(codec.decode) } : null;
+    const codec = minifloatCodec(accumulator);
+    const { stream } = accumulator;
+    known = codec
+      ? {
+        codec: codec.encode,
+        values: Float64Array.from(codec.decode),
+        ...(stream ? { stream } : {}),
+      }
+      : null;
     MINIFLOATS.set(accumulator, known);
   }
   return known ?? undefined;
@@ -86,24 +101,32 @@ export function matmulRoundedWasm(
     // One of the two is given: the kernel reads the other's zeros as "none".
     const binary = "codec" in format ? undefined : format;
     const minifloat = "codec" in format ? placeMinifloat(format, reserve) : undefined;
-    requireKernels().matmul_rounded(
-      at,
-      pa,
-      pb,
-      m,
-      n,
-      k,
-      aRow,
-      aDepth,
-      bDepth,
-      bCol,
-      dims.accumulate ? 1 : 0,
-      binary?.fractionBits ?? 0,
-      binary?.emin ?? 0,
-      binary?.maxFinite ?? 0,
-      minifloat?.codec ?? 0,
-      minifloat?.values ?? 0,
-    );
+    const stream = "codec" in format ? format.stream : undefined;
+    const random = stream ? reserve(n * k * 4) : 0;
+    // Row by row: a stochastic accumulator draws a row's numbers (one per partial sum, in the
+    // reference's order) just before it is summed.
+    for (let i = 0; i < m; i++) {
+      stream?.draw?.(new Uint32Array(heap(), random, n * k));
+      requireKernels().matmul_rounded(
+        at + i * n * 8,
+        pa + i * aRow * 8,
+        pb,
+        1,
+        n,
+        k,
+        aRow,
+        aDepth,
+        bDepth,
+        bCol,
+        dims.accumulate ? 1 : 0,
+        binary?.fractionBits ?? 0,
+        binary?.emin ?? 0,
+        binary?.maxFinite ?? 0,
+        minifloat?.codec ?? 0,
+        minifloat?.values ?? 0,
+        random,
+      );
+    }
     out.set(new Float64Array(heap(), at, m * n));
   });
 }
