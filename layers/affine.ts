@@ -22,7 +22,12 @@ import { Tensor } from "./tensor.ts";
 import { reuse, Scratch } from "./_scratch.ts";
 import { identity, matmul, multiply } from "./_matmul.ts";
 import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
-import { type LayerFormats, productArithmetic, productFormat, wasmFormat } from "./wasm/staging.ts";
+import {
+  backwardFormats,
+  type LayerFormats,
+  productArithmetic,
+  productFormat,
+} from "./wasm/staging.ts";
 import { affineBackward, affineForward } from "./wasm/affine.ts";
 import { matmulRoundedWasm, wasmAccumulator } from "./wasm/rounded_sums.ts";
 import { f32 } from "./storage/f32.ts";
@@ -243,10 +248,10 @@ export class Affine implements Layer {
       return scaledBackward(this.#twin!, dout, this.grads, this.storage);
     }
     const dx = this.#dx = reuse(this.#dx, this.storage, x.shape);
-    const format = wasmFormat(this.kernels, x.storage, dout.storage, this.storage);
-    if (format) {
+    const formats = backwardFormats(this.kernels, this.storage, x.storage, dout.storage);
+    if (formats) {
       const tensors = { x, dy: dout, weights: this.params.W, dx };
-      affineBackward(format, { ...tensors, dWeights: this.grads.W, dBias: this.grads.b });
+      affineBackward(formats, { ...tensors, dWeights: this.grads.W, dBias: this.grads.b });
       return dx;
     }
     const { inputs } = this.options;

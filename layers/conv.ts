@@ -37,11 +37,11 @@ import {
 } from "./_matmul.ts";
 import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
 import {
+  backwardFormats,
   boundaryFormats,
   type LayerFormats,
   productArithmetic,
   productFormat,
-  wasmFormat,
 } from "./wasm/staging.ts";
 import { convBackward, convForward, type ConvOutputs } from "./wasm/conv.ts";
 import { matmulRoundedWasm, wasmAccumulator } from "./wasm/rounded_sums.ts";
@@ -462,11 +462,11 @@ export class Conv implements Layer {
       return scaledBackward(this.#twin!, dout, this.grads, this.storage);
     }
     const dx = this.#dx = reuse(this.#dx, this.storage, x.shape);
-    const format = wasmFormat(this.kernels, x.storage, dout.storage, this.storage);
-    if (format) {
+    const formats = backwardFormats(this.kernels, this.storage, x.storage, dout.storage);
+    if (formats) {
       const tensors = { x, dy: dout, weights: this.params.W, dx };
       const grads = { dWeights: this.grads.W, dBias: this.grads.b };
-      convBackward(format, { ...tensors, ...grads }, { ...this.#window, oh, ow });
+      convBackward(formats, { ...tensors, ...grads }, { ...this.#window, oh, ow });
       return dx;
     }
     const weights = this.params.W.toFloat64();

@@ -17,7 +17,7 @@ import type { Tensor } from "./tensor.ts";
 import { reuse, Scratch } from "./_scratch.ts";
 import { outputExtents, type Window, windowAsymmetry, windowOf } from "./_geometry.ts";
 import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
-import { boundaryFormats, wasmFormat } from "./wasm/staging.ts";
+import { boundaryFormats } from "./wasm/staging.ts";
 import { poolBackward, poolForward } from "./wasm/pool.ts";
 
 /** The current maximum (index 0) and a candidate (index 1), chosen between by index. */
@@ -185,9 +185,11 @@ export class Pool implements Layer {
     // Overlapping windows can pick an input twice; their sum stays on the reference path.
     const { kh, kw, sh, sw } = this.#window;
     const disjoint = sh >= kh && sw >= kw;
-    const format = disjoint ? wasmFormat(this.kernels, dout.storage, this.storage) : undefined;
-    if (format) {
-      poolBackward(format, { dy: dout, dx, argmax: this.#argmax });
+    const formats = disjoint
+      ? boundaryFormats(this.kernels, this.storage, dout.storage)
+      : undefined;
+    if (formats) {
+      poolBackward(formats, { dy: dout, dx, argmax: this.#argmax });
       return dx;
     }
     const plane = this.#work.floats("pool plane", h * w);

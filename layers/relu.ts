@@ -17,7 +17,7 @@ import type { Tensor } from "./tensor.ts";
 import { reuse } from "./_scratch.ts";
 import { mapChunks } from "./_chunks.ts";
 import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
-import { boundaryFormats, wasmFormat } from "./wasm/staging.ts";
+import { backwardFormats, boundaryFormats } from "./wasm/staging.ts";
 import { reluBackward, reluForward } from "./wasm/relu.ts";
 
 /** A choice between +0 (index 0, never written) and a value (index 1), made by index. */
@@ -105,9 +105,9 @@ export class Relu implements Layer {
   backward(dout: Tensor): Tensor {
     const x = requireInput(this, this.#input);
     const dx = this.#dx = reuse(this.#dx, this.storage, x.shape);
-    const format = wasmFormat(this.kernels, x.storage, dout.storage, this.storage);
-    if (format) {
-      reluBackward(format, { x, dy: dout, dx });
+    const formats = backwardFormats(this.kernels, this.storage, x.storage, dout.storage);
+    if (formats) {
+      reluBackward(formats, { x, dy: dout, dx });
       return dx;
     }
     mapChunks([dout, x], dx, ([d, v], _start, length) => {

@@ -14,6 +14,14 @@ export function randomValues(length: number, seed: number): Float64Array {
 }
 
 /**
+ * Small integers (-3 to 3) from a seed: every product and short sum of them is exact in every
+ * format, so the kernel paths agree bitwise.
+ */
+export function smallIntegers(length: number, seed: number): Float64Array {
+  return randomValues(length, seed).map((v) => Math.round(v * 3));
+}
+
+/**
  * Checks `layer.backward` against central differences of the scalar
  * L(x, params) = sum(forward(x) * dout), for the input and every parameter, and fails with the
  * worst relative error when it exceeds `tolerance`.

@@ -30,7 +30,7 @@ import {
   Pool,
   Relu,
 } from "../layers/mod.ts";
-import { randomValues } from "./_gradcheck.ts";
+import { randomValues, smallIntegers } from "./_gradcheck.ts";
 import { assertWithinBound as assertSums } from "./_wasm_bound.ts";
 import { doubleValues, specialValues } from "./_special_values.ts";
 
@@ -91,11 +91,6 @@ function assertWithinBound(
   const label = `${layer.name} ${storage.name} [${shape}] output`;
   const worst = assertSums(storage, { got, exact, magnitude }, depth, label);
   console.log(`${layer.name} ${storage.name} [${shape}]: worst error ${worst.toFixed(3)} of bound`);
-}
-
-/** Small integers: every product and sum is exact in every format, so both paths agree bitwise. */
-function smallIntegers(length: number, seed: number): Float64Array {
-  return randomValues(length, seed).map((v) => Math.round(v * 3));
 }
 
 const CONVS = [

@@ -21,6 +21,7 @@ import {
   type KernelPath,
   type Layer,
   lossAndGradients,
+  Pool,
   Relu,
   reseedDropout,
   type Storage,
@@ -28,9 +29,10 @@ import {
   STORAGES,
   Tensor,
 } from "../layers/mod.ts";
-import { randomValues } from "./_gradcheck.ts";
+import { randomValues, smallIntegers } from "./_gradcheck.ts";
 import { assertWithinBound } from "./_wasm_bound.ts";
 import { specialValues } from "./_special_values.ts";
+import { backwardFormats } from "../layers/wasm/staging.ts";
 
 /**
  * The storage formats, minifloats of 8 bits and fewer (on the wasm path by their tables), and
@@ -186,6 +188,66 @@ Deno.test("relu backward is identical on both paths in every format, special val
       };
       assert.deepEqual(dx("wasm"), dx("typescript"), `${storage.name} length ${length}`);
     }
+  }
+});
+
+/** The gradients of `layer` on `path` for `x` and `dout` (see {@linkcode gradients}). */
+function gradientsOn(path: KernelPath, layer: Layer, x: Tensor, dout: Tensor) {
+  return gradients(layer.withKernels!(path), x, dout);
+}
+
+Deno.test("backward passes at a format boundary run on wasm, identical to the reference when exact", () => {
+  // Small integers: every product and sum is exact in every format below, so the float32 sums
+  // of the wasm path and the float64 ones of the reference agree bitwise; x and dy each arrive
+  // in another format than the layer's (e9m6 computes in float64).
+  const formats = [f64, f32, f16, storageByName("e4m3"), storageByName("e9m6")];
+  const layers: [Layer, number[]][] = [
+    [new Conv({ inChannels: 2, outChannels: 3, kernel: 3, pad: 1 }), [2, 2, 5, 6]],
+    [new Conv({ inChannels: 2, outChannels: 3, kernel: 3, stride: 2 }), [2, 2, 7, 7]],
+    [new Affine({ inputs: 12, outputs: 5 }), [3, 12]],
+    [new Relu(), [2, 3, 4, 5]],
+    [new Pool({ size: 2, stride: 2 }), [2, 3, 4, 6]],
+  ];
+  let compared = 0;
+  for (const [plain, shape] of layers) {
+    for (const storage of formats) {
+      const layer = plain.to!(storage);
+      for (const p of Object.values(layer.params)) p.set(smallIntegers(p.size, p.size));
+      for (const [input, gradient] of formats.flatMap((a) => formats.map((b) => [a, b]))) {
+        if (input === storage && gradient === storage) continue;
+        const label = `${layer.name} ${storage.name}, x in ${input.name}, dy in ${gradient.name}`;
+        assert.ok(backwardFormats("wasm", storage, input, gradient), label);
+        const x = Tensor.from(input, shape, smallIntegers(sizeOf(shape), 7));
+        const outShape = layer.outputShape(shape);
+        const dout = Tensor.from(gradient, outShape, smallIntegers(sizeOf(outShape), 8));
+        const wasm = gradientsOn("wasm", layer, x, dout);
+        assert.deepEqual(wasm, gradientsOn("typescript", layer, x, dout), label);
+        compared++;
+      }
+    }
+  }
+  assert.equal(compared, layers.length * formats.length * (formats.length ** 2 - 1));
+});
+
+Deno.test("conv and affine backward at a format boundary sum in float32 on wasm, within the bound", () => {
+  // Values that float32 sums round: the two paths differ, so the wasm path ran.
+  const layers: [Layer, number[], number][] = [
+    [new Conv({ inChannels: 3, outChannels: 4, kernel: 3, pad: 1 }), [2, 3, 6, 7], 3 * 9],
+    [new Affine({ inputs: 40, outputs: 7 }), [3, 40], 40],
+  ];
+  for (const [plain, shape] of layers) {
+    const layer = plain.to!(f32);
+    for (const p of Object.values(layer.params)) p.set(randomValues(p.size, p.size));
+    const x = Tensor.from(f16, shape, randomValues(sizeOf(shape), 9));
+    const outShape = layer.outputShape(shape);
+    const dout = Tensor.from(bf16, outShape, randomValues(sizeOf(outShape), 10));
+    const wasm = gradientsOn("wasm", layer, x, dout);
+    const reference = gradientsOn("typescript", layer, x, dout);
+    assert.notDeepEqual(wasm.get("x"), reference.get("x"), layer.name);
+    const scale = Math.max(...reference.get("x")!.map(Math.abs));
+    wasm.get("x")!.forEach((v, i) => {
+      assert.ok(Math.abs(v - reference.get("x")![i]) <= 1e-5 * scale, `${layer.name} dx ${i}`);
+    });
   }
 });
 

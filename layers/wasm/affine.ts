@@ -12,6 +12,7 @@ import { gemm, packA, packedBytes, putTables } from "./gemm.ts";
 import { rowMajorTables } from "./tables.ts";
 import { type ProductQuantization, quantizeInMemory } from "./quantize.ts";
 import {
+  type BackwardFormats,
   inputStaging,
   type LayerFormats,
   loadValues,
@@ -19,7 +20,6 @@ import {
   reserveStaging,
   storeValues,
   valueBytes,
-  type WasmFormat,
 } from "./staging.ts";
 
 /**
@@ -79,13 +79,15 @@ export function affineForward(
  * Given `dy` (N, outputs), the gradient at the output of the affine layer that read `x` (N,
  * inputs) with `weights` (inputs, outputs): `dx` = dy · Wᵀ, `dWeights` = xᵀ · dy (summed over
  * the batch in the arithmetic type), `dBias` = the column sums of dy (in float64); all stored in
- * `format`, each rounded once.
+ * `formats.format`, each rounded once; `x` read from `formats.input`, `dy` from
+ * `formats.gradient`.
  */
 export function affineBackward(
-  format: WasmFormat,
+  formats: BackwardFormats,
   tensors: { x: Tensor; dy: Tensor; weights: Tensor; dx: Tensor; dWeights: Tensor; dBias: Tensor },
 ): void {
   const kernels = requireKernels();
+  const { format } = formats;
   const { x, dy, weights, dx, dWeights, dBias } = tensors;
   const [inputs, outputs] = weights.shape;
   const n = x.shape[0];
@@ -103,11 +105,18 @@ export function affineBackward(
     const dwValues = reserve(regionBytes(inputs * outputs, bytes));
     const dbSum = reserve(outputs * SUM_BYTES);
     const staging = reserveStaging(format, reserve, n * inputs, inputs * outputs, n * outputs);
+    const xStaging = inputStaging(formats, staging, reserve, n * inputs);
+    const dyStaging = inputStaging(
+      { format, input: formats.gradient },
+      staging,
+      reserve,
+      n * outputs,
+    );
     const dxTables = putTables(rowMajorTables(outputs, inputs, inputs, bytes), reserve);
     const dwTables = putTables(rowMajorTables(n, outputs, outputs, bytes), reserve);
 
-    loadValues(kernels, staging, x.data, 0, n * inputs, input);
-    loadValues(kernels, staging, dy.data, 0, n * outputs, grad);
+    loadValues(kernels, xStaging, x.data, 0, n * inputs, input);
+    loadValues(kernels, dyStaging, dy.data, 0, n * outputs, grad);
     loadValues(kernels, staging, weights.data, 0, inputs * outputs, w);
     // dx (N, inputs) = dy (N, outputs) · Wᵀ (outputs, inputs)
     packA(kernels, format, grad, { m: n, k: outputs }, dxTables.rows, gradPacked);

@@ -25,6 +25,7 @@ import { channelsLastTables, convTables, rowMajorTables } from "./tables.ts";
 import { reluInPlace, reluTable } from "./relu.ts";
 import { type ProductQuantization, quantizeInMemory } from "./quantize.ts";
 import {
+  type BackwardFormats,
   copyOut,
   inputStaging,
   isF64,
@@ -141,13 +142,15 @@ function placeFilters(
 /**
  * Given `dy` (N, outC, OH, OW), the gradient at the output of the convolution that read `x`
  * with `weights`: `dx` (x's shape) = the input gradient, `dWeights` and `dBias` = the weight and
- * bias gradients summed over the batch; all stored in `format`.
+ * bias gradients summed over the batch; all stored in `formats.format`, `x` read from
+ * `formats.input` and `dy` from `formats.gradient`.
  */
 export function convBackward(
-  format: WasmFormat,
+  formats: BackwardFormats,
   tensors: { x: Tensor; dy: Tensor; weights: Tensor; dx: Tensor; dWeights: Tensor; dBias: Tensor },
   geometry: ConvGeometry,
 ): void {
+  const { format, gradient } = formats;
   const kernels = requireKernels();
   const { x, dy, weights, dx, dWeights, dBias } = tensors;
   const { kh, kw, sh, sw, ph, pw, oh, ow } = geometry;
@@ -165,7 +168,7 @@ export function convBackward(
     loadValues(kernels, staging, weights.data, 0, outC * taps, raw);
     // A conv's pad is below its size, so stride 1 always convolves back with a pad >= 0.
     const inputGradient = sh === 1 && sw === 1 ? convolveBack : col2imBack;
-    inputGradient(kernels, format, reserve, { raw, outC, dy, dx }, geometry);
+    inputGradient(kernels, { format, input: gradient }, reserve, { raw, outC, dy, dx }, geometry);
 
     // Images go through the weight-gradient GEMM in groups, so that each float32 sum has at
     // least a few hundred terms (a short depth spends more on a tile's setup and store than on
@@ -181,7 +184,14 @@ export function convBackward(
     const dwGroup = reserve(regionBytes(outC * taps, bytes));
     const dwSum = reserve(outC * taps * SUM_BYTES);
     const dbSum = reserve(outC * SUM_BYTES);
-    const imageStaging = reserveStaging(format, reserve, imageSize, group * outC * positions);
+    const own = reserveStaging(format, reserve, imageSize, group * outC * positions);
+    const xStaging = inputStaging(formats, own, reserve, imageSize);
+    const dyStaging = inputStaging(
+      { format, input: gradient },
+      own,
+      reserve,
+      group * outC * positions,
+    );
     const tables = putTables(
       channelsLastTables({ channels, hp, wp, kh, kw, oh, ow }, { sh, sw, images: group }, bytes),
       reserve,
@@ -194,13 +204,13 @@ export function convBackward(
       const images = Math.min(group, n - first);
       for (let g = 0; g < images; g++) {
         const start = (first + g) * imageSize;
-        loadValues(kernels, imageStaging, x.data, start, imageSize, image);
+        loadValues(kernels, xStaging, x.data, start, imageSize, image);
         kernels.pad_image(image, channels, h, w, ph, pw, padded, bytes);
         const at = channelsLast + g * paddedSize * bytes;
         kernels.transpose(padded, channels, hp * wp, at, bytes);
       }
       const count = images * outC * positions;
-      loadValues(kernels, imageStaging, dy.data, first * outC * positions, count, dyValues);
+      loadValues(kernels, dyStaging, dy.data, first * outC * positions, count, dyValues);
       // (images, outC, P) to (outC, images·P): every filter's gradients, image after image
       kernels.transpose(dyValues, images, outC, dyRows, positions * bytes);
       packA(kernels, format, dyRows, { m: outC, k: images * positions }, tables.rows, dyPacked);
@@ -250,11 +260,12 @@ interface InputGradient {
  */
 function convolveBack(
   kernels: Kernels,
-  format: WasmFormat,
+  formats: LayerFormats,
   reserve: (bytes: number) => number,
   operands: InputGradient,
   geometry: ConvGeometry,
 ): void {
+  const { format, input } = formats;
   const { raw, outC, dy, dx } = operands;
   const { kh, kw, ph, pw } = geometry;
   const [, channels, h, w] = dx.shape;
@@ -275,7 +286,7 @@ function convolveBack(
   const [top, left] = [kh - 1 - ph, kw - 1 - pw];
   const back = { kh, kw, sh: 1, sw: 1, ph: top, pw: left, pb: top, pr: left, oh: h, ow: w };
   const filters = { count: channels, values: flipped, bias: 0 };
-  convolve(kernels, format, reserve, filters, { x: dy, y: dx }, back);
+  convolve(kernels, format, reserve, filters, { x: dy, y: dx }, back, input);
 }
 
 /**
@@ -284,11 +295,12 @@ function convolveBack(
  */
 function col2imBack(
   kernels: Kernels,
-  format: WasmFormat,
+  formats: LayerFormats,
   reserve: (bytes: number) => number,
   operands: InputGradient,
   geometry: ConvGeometry,
 ): void {
+  const { format } = formats;
   const { raw, outC, dy, dx } = operands;
   const { kh, kw, oh, ow } = geometry;
   const [n, channels, h, w] = dx.shape;
@@ -302,13 +314,14 @@ function col2imBack(
   const col = reserve(regionBytes(taps * positions, bytes));
   const image = reserve(regionBytes(imageSize, bytes));
   const staging = reserveStaging(format, reserve, outC * positions, imageSize);
+  const dyStaging = inputStaging(formats, staging, reserve, outC * positions);
   const tables = putTables(rowMajorTables(outC, positions, positions, bytes), reserve);
   kernels.transpose(raw, outC, taps, transposed, bytes);
   packA(kernels, format, transposed, { m: taps, k: outC }, tables.rows, packed);
   const col2im = isF64(format) ? kernels.col2im_f64 : kernels.col2im_f32;
   const win = placeWords(reserve, windowWords(geometry));
   for (let i = 0; i < n; i++) {
-    loadValues(kernels, staging, dy.data, i * outC * positions, outC * positions, grad);
+    loadValues(kernels, dyStaging, dy.data, i * outC * positions, outC * positions, grad);
     // dcol (K, P) = Wᵀ (K, outC) · dy (outC, P)
     gemm(kernels, format, {
       m: taps,

@@ -17,12 +17,9 @@ import {
   placeWords,
   regionBytes,
   reserveLayerStaging,
-  reserveStaging,
   selectionBytes,
   type Staging,
   storeValues,
-  valueBytes,
-  type WasmFormat,
 } from "./staging.ts";
 
 /**
@@ -89,11 +86,13 @@ export function imagePooler(
 }
 
 /**
- * `dx` (N, C, H, W) = zeros with every element of `dy` (N, C, OH, OW) added at the position
- * `argmax` (from the forward pass) names within its plane; both stored in `format`.
+ * `dx` (N, C, H, W) = zeros with every element of `dy` (N, C, OH, OW) put at the position
+ * `argmax` (from the forward pass, windows apart) names within its plane; `dx` stored in
+ * `formats.format`, `dy` in `formats.input` (widened exactly, or float64 values as they are),
+ * each element of `dx` rounded once to the format.
  */
 export function poolBackward(
-  format: WasmFormat,
+  formats: LayerFormats,
   tensors: { dy: Tensor; dx: Tensor; argmax: Int32Array },
 ): void {
   const kernels = requireKernels();
@@ -102,18 +101,18 @@ export function poolBackward(
   const [, , oh, ow] = dy.shape;
   const inSize = channels * h * w;
   const outSize = channels * oh * ow;
-  const bytes = valueBytes(format);
-  const unpool = isF64(format) ? kernels.unpool_f64 : kernels.unpool_f32;
+  const bytes = selectionBytes(formats);
+  const unpool = bytes === 8 ? kernels.unpool_f64 : kernels.unpool_f32;
   withRegions((reserve) => {
     const grad = reserve(regionBytes(outSize, bytes));
     const out = reserve(regionBytes(inSize, bytes));
     const at = reserve(outSize * Int32Array.BYTES_PER_ELEMENT);
-    const staging = reserveStaging(format, reserve, inSize, outSize);
+    const { from, to } = reserveLayerStaging(formats, bytes, reserve, outSize, inSize);
     for (let i = 0; i < n; i++) {
-      loadValues(kernels, staging, dy.data, i * outSize, outSize, grad);
+      loadValues(kernels, from, dy.data, i * outSize, outSize, grad);
       new Int32Array(heap(), at, outSize).set(argmax.subarray(i * outSize, (i + 1) * outSize));
       unpool(grad, channels, oh * ow, h * w, at, out);
-      storeValues(kernels, staging, out, dx.data, i * inSize, inSize);
+      storeValues(kernels, to, out, dx.data, i * inSize, inSize);
     }
   });
 }

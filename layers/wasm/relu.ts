@@ -9,8 +9,11 @@ import type { Tensor } from "../tensor.ts";
 import { heap, type Kernels, requireKernels, withRegions } from "./kernels.ts";
 import { wholeBlocks } from "./_layout.ts";
 import {
+  type BackwardFormats,
   copyIn,
   copyOut,
+  inputStaging,
+  isF64,
   type LayerFormats,
   loadValues,
   regionBytes,
@@ -105,13 +108,39 @@ export function reluForward(formats: LayerFormats, x: Tensor, y: Tensor): void {
   });
 }
 
-/** `dx` = `dy` where `x` > 0, +0 elsewhere, element-wise; all three stored in `format`. */
+/**
+ * `dx` = `dy` where `x` > 0, +0 elsewhere, element-wise, `dx` stored in `formats.format`, `x` in
+ * `formats.input` and `dy` in `formats.gradient`: on the stored elements when the three are one
+ * format, else on the values (each widened exactly, or float64 ones as they are), each result
+ * rounded once to the format.
+ */
 export function reluBackward(
-  format: WasmFormat,
+  formats: BackwardFormats,
   tensors: { x: Tensor; dy: Tensor; dx: Tensor },
 ): void {
   const kernels = requireKernels();
+  const { format, input, gradient } = formats;
   const { x, dy, dx } = tensors;
+  if (input.name !== format.name || gradient.name !== format.name) {
+    withRegions((reserve) => {
+      // Float64 where any of the three holds float64 values: a tiny positive float64 x is no
+      // longer positive as a float32.
+      const bytes = [format, input, gradient].some(isF64) ? 8 : 4;
+      const values = reserve(regionBytes(CHUNK, bytes));
+      const grad = reserve(regionBytes(CHUNK, bytes));
+      const { from, to } = reserveLayerStaging(formats, bytes, reserve, CHUNK);
+      const dyFrom = inputStaging({ format, input: gradient }, to, reserve, CHUNK, bytes);
+      const backward = bytes === 8 ? kernels.relu_backward_f64 : kernels.relu_backward_f32;
+      for (let start = 0; start < x.size; start += CHUNK) {
+        const count = Math.min(CHUNK, x.size - start);
+        loadValues(kernels, from, x.data, start, count, values);
+        loadValues(kernels, dyFrom, dy.data, start, count, grad);
+        backward(values, grad, wholeBlocks(count));
+        storeValues(kernels, to, grad, dx.data, start, count);
+      }
+    });
+    return;
+  }
   withRegions((reserve) => {
     const input = reserve(regionBytes(CHUNK, storedBytes(format)));
     const grad = reserve(regionBytes(CHUNK, storedBytes(format)));

@@ -128,6 +128,30 @@ export function productFormat(
   return format && from ? { format, input: from } : undefined;
 }
 
+/** The formats of a layer's backward pass on the wasm kernels. */
+export interface BackwardFormats extends LayerFormats {
+  /** The format its output gradient is stored in, widened as the input is. */
+  gradient: WasmFormat;
+}
+
+/**
+ * The formats the backward pass of a layer on kernel path `path`, stored in `storage`, hands to
+ * the wasm kernels for an input stored in `input` and an output gradient in `gradient`, or
+ * undefined when it runs its TypeScript code. Each is read as values of the layer's arithmetic,
+ * converted on loading where its format differs (see {@linkcode reserveInputStaging}); the
+ * gradients are rounded to the layer's format, from the stream of its own storage.
+ */
+export function backwardFormats(
+  path: KernelPath,
+  storage: Storage,
+  input: Storage,
+  gradient: Storage,
+): BackwardFormats | undefined {
+  if (path !== "wasm") return undefined;
+  const [format, from, dy] = [storage, input, gradient].map(formatOf);
+  return format && from && dy ? { format, input: from, gradient: dy } : undefined;
+}
+
 /**
  * The formats a layer that sums no products (ReLU, max and average pooling, batch
  * normalisation, scale, zero padding) on kernel path `path`, stored in `storage`, hands to the
