@@ -6,9 +6,8 @@
  * Precision: x · scale + shift is computed in float64 and rounded once to the storage format;
  * gradients are float64 sums (over the batch and positions for the parameters), each rounded
  * once. The wasm path (the `kernels` option) computes in float64 from the stored values too,
- * the input widened exactly from its format or read as float64 values (backward, input, output
- * gradient and layer share a format), and rounds each result once: the same results in every
- * format.
+ * the input (and, backward, the output gradient) widened exactly from its format or read as
+ * float64 values, and rounds each result once: the same results in every format.
  *
  * @module
  */
@@ -18,7 +17,7 @@ import { f64 } from "./storage/f64.ts";
 import { Tensor } from "./tensor.ts";
 import { reuse } from "./_scratch.ts";
 import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
-import { boundaryFormats, wasmFormat } from "./wasm/staging.ts";
+import { backwardFormats, boundaryFormats } from "./wasm/staging.ts";
 import { batchNormBackward, batchNormForward } from "./wasm/batch_norm.ts";
 
 /** Options of {@linkcode BatchNorm}. */
@@ -116,9 +115,9 @@ export class BatchNorm implements Layer {
     checkShape(this, "output gradient", dout.shape, x.shape);
     const scale = this.params.scale.toFloat64();
     const out = this.#dx = reuse(this.#dx, this.storage, x.shape);
-    const format = wasmFormat(this.kernels, x.storage, dout.storage, this.storage);
-    if (format) {
-      const sums = batchNormBackward(format, { x, dy: dout, dx: out }, scale);
+    const formats = backwardFormats(this.kernels, this.storage, x.storage, dout.storage);
+    if (formats) {
+      const sums = batchNormBackward(formats, { x, dy: dout, dx: out }, scale);
       this.grads.scale.set(sums.scale);
       this.grads.shift.set(sums.shift);
       return out;

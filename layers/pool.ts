@@ -2,11 +2,11 @@
  * Max pooling over NCHW input.
  *
  * Precision: exact in every format (the output is one of the stored inputs); NaN propagates.
- * The wasm path (the `kernels` option; backward, when the output gradient is in the layer's
- * format) makes the same comparisons on exactly widened values (on the float64 values, for a
- * float64 input to a narrower layer) and gives the same outputs, each rounded once to the
- * layer's format; backward too when the windows do not overlap (overlapping ones keep the
- * TypeScript code, which sums the gradients meeting at one input in float64).
+ * The wasm path (the `kernels` option) makes the same comparisons on exactly widened values
+ * (on the float64 values, for a float64 input to a narrower layer) and gives the same outputs,
+ * each rounded once to the layer's format; backward too, from an output gradient in any format,
+ * summing the gradients that overlapping windows send to one input in float64, as the
+ * TypeScript code does.
  *
  * @module
  */
@@ -182,14 +182,12 @@ export class Pool implements Layer {
     checkShape(this, "output gradient", dout.shape, shape);
     const [, , oh, ow] = shape;
     const dx = this.#dx = reuse(this.#dx, this.storage, x.shape);
-    // Overlapping windows can pick an input twice; their sum stays on the reference path.
+    // Overlapping windows can pick an input twice: the kernels sum in float64, as the reference.
     const { kh, kw, sh, sw } = this.#window;
-    const disjoint = sh >= kh && sw >= kw;
-    const formats = disjoint
-      ? boundaryFormats(this.kernels, this.storage, dout.storage)
-      : undefined;
+    const overlapping = sh < kh || sw < kw;
+    const formats = boundaryFormats(this.kernels, this.storage, dout.storage);
     if (formats) {
-      poolBackward(formats, { dy: dout, dx, argmax: this.#argmax });
+      poolBackward(formats, { dy: dout, dx, argmax: this.#argmax }, overlapping);
       return dx;
     }
     const plane = this.#work.floats("pool plane", h * w);

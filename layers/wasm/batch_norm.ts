@@ -9,14 +9,16 @@
 import type { Tensor } from "../tensor.ts";
 import { heap, requireKernels, withRegions } from "./kernels.ts";
 import {
+  type BackwardFormats,
   float64Bytes,
+  inputStaging,
+  isF64,
   type LayerFormats,
   loadValues,
   mapRuns,
   regionBytes,
   reserveLayerStaging,
   storeValues,
-  type WasmFormat,
 } from "./staging.ts";
 
 /** Puts float64 values in the memory. */
@@ -50,12 +52,13 @@ export function batchNormForward(
 }
 
 /**
- * `dx` = `dy` · scale[c] for every element of channel c, all three of `x`, `dy`, `dx` stored
- * in `format`; returns the float64 gradients of the scale (the sum of dy · x per channel) and
- * of the shift (the sum of dy).
+ * `dx` = `dy` · scale[c] for every element of channel c, `dx` stored in `formats.format`, `x` in
+ * `formats.input` and `dy` in `formats.gradient` (each read exactly, as float64 values where
+ * either holds them); returns the float64 gradients of the scale (the sum of dy · x per channel)
+ * and of the shift (the sum of dy).
  */
 export function batchNormBackward(
-  format: WasmFormat,
+  formats: BackwardFormats,
   tensors: { x: Tensor; dy: Tensor; dx: Tensor },
   scaleValues: Float64Array,
 ): { scale: Float64Array; shift: Float64Array } {
@@ -64,17 +67,18 @@ export function batchNormBackward(
   const channels = scaleValues.length;
   const image = x.size / x.shape[0];
   const inner = image / channels;
-  const formats = { format, input: format };
-  const bytes = float64Bytes(formats);
+  const gradient = { format: formats.format, input: formats.gradient };
+  const bytes = isF64(formats.gradient) ? 8 : float64Bytes(formats);
   return withRegions((reserve) => {
     const scale = placeF64(reserve, scaleValues);
     const sums = placeF64(reserve, new Float64Array(2 * channels));
     const input = reserve(regionBytes(image, bytes));
     const grad = reserve(regionBytes(image, bytes));
     const { from, to } = reserveLayerStaging(formats, bytes, reserve, image);
+    const dyFrom = inputStaging(gradient, to, reserve, image, bytes);
     for (let start = 0; start < x.size; start += image) {
       loadValues(kernels, from, x.data, start, image, input);
-      loadValues(kernels, from, dy.data, start, image, grad);
+      loadValues(kernels, dyFrom, dy.data, start, image, grad);
       const dShift = sums + channels * Float64Array.BYTES_PER_ELEMENT;
       kernels.channel_sums(input, grad, channels, inner, channels, sums, dShift, bytes);
       kernels.channel_affine(grad, channels, inner, channels, scale, 0, bytes);

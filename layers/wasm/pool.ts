@@ -86,14 +86,16 @@ export function imagePooler(
 }
 
 /**
- * `dx` (N, C, H, W) = zeros with every element of `dy` (N, C, OH, OW) put at the position
- * `argmax` (from the forward pass, windows apart) names within its plane; `dx` stored in
+ * `dx` (N, C, H, W) = zeros with every element of `dy` (N, C, OH, OW) added, in output order,
+ * at the position `argmax` (from the forward pass) names within its plane; `dx` stored in
  * `formats.format`, `dy` in `formats.input` (widened exactly, or float64 values as they are),
- * each element of `dx` rounded once to the format.
+ * each element of `dx` rounded once to the format. With `overlapping` windows an element can
+ * receive more than one gradient: the sums are float64, as the TypeScript layer's.
  */
 export function poolBackward(
   formats: LayerFormats,
   tensors: { dy: Tensor; dx: Tensor; argmax: Int32Array },
+  overlapping = false,
 ): void {
   const kernels = requireKernels();
   const { dy, dx, argmax } = tensors;
@@ -101,7 +103,7 @@ export function poolBackward(
   const [, , oh, ow] = dy.shape;
   const inSize = channels * h * w;
   const outSize = channels * oh * ow;
-  const bytes = selectionBytes(formats);
+  const bytes = overlapping ? 8 : selectionBytes(formats);
   const unpool = bytes === 8 ? kernels.unpool_f64 : kernels.unpool_f32;
   withRegions((reserve) => {
     const grad = reserve(regionBytes(outSize, bytes));

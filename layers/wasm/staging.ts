@@ -79,26 +79,6 @@ function formatOf(storage: Storage): WasmFormat | undefined {
   return known ?? undefined;
 }
 
-/**
- * The format all of `storages` store their elements in, or undefined when they differ or one
- * is not a format the kernels hold (such layers keep their TypeScript code). That of the last
- * one, the layer's own storage: a stochastic format rounds from the stream of the storage that
- * writes, as the TypeScript layer does.
- */
-export function commonFormat(...storages: Storage[]): WasmFormat | undefined {
-  const formats = storages.map(formatOf);
-  const last = formats[formats.length - 1];
-  return formats.every((f) => f && f.name === last?.name) ? last : undefined;
-}
-
-/**
- * The format a layer on kernel path `path` hands to the wasm kernels when its tensors are
- * stored in `storages`, or undefined when it runs its TypeScript code.
- */
-export function wasmFormat(path: KernelPath, ...storages: Storage[]): WasmFormat | undefined {
-  return path === "wasm" ? commonFormat(...storages) : undefined;
-}
-
 /** The formats of a layer on the wasm kernels: its own, and its input's. */
 export interface LayerFormats {
   /** The layer's format: what it computes in and rounds its outputs to. */
