@@ -22,6 +22,7 @@ import type { Layer } from "../layers/layer.ts";
 import { Sequential } from "../layers/sequential.ts";
 import { type KernelPath, kernelPath } from "../layers/kernel_path.ts";
 import { storageByName } from "../layers/storage/formats.ts";
+import { accumulatorProblem } from "../layers/_accumulator.ts";
 import { usableFormat } from "./usable_format.ts";
 import type { Storage } from "../layers/storage/storage.ts";
 import { PARAMETERS_KEY } from "../layers/rounding_streams.ts";
@@ -289,9 +290,13 @@ function formatSpec(value: unknown, at: { source: string; field: string }): Form
       throw new RangeError(`${where("kernels")}: ${(error as Error).message}`);
     }
   }
+  const storageName = name("storage", storage);
+  const sums = accumulator === undefined ? undefined : name("accumulator", accumulator);
+  const problem = sums && accumulatorProblem(storageByName(sums));
+  if (problem) throw new RangeError(`${where("accumulator")}: ${problem}`);
   return {
-    storage: name("storage", storage),
-    ...(accumulator !== undefined && { accumulator: name("accumulator", accumulator) }),
+    storage: storageName,
+    ...(sums !== undefined && { accumulator: sums }),
     ...(kernels !== undefined && { kernels: kernels as string }),
   };
 }

@@ -15,6 +15,7 @@ import {
   withBitFlips,
 } from "../layers/mod.ts";
 import { usableFormat } from "../analysis/usable_format.ts";
+import { accumulatorProblem } from "../layers/_accumulator.ts";
 import cliProgress from "cli-progress";
 import { quote } from "../data/_quote.ts";
 
@@ -86,6 +87,14 @@ export function formatFlag(flag: string, value: string): Storage {
     throw new UsageError(`--${flag} is ${quote(value)}, expected one format`);
   }
   return formats[0];
+}
+
+/** `value` of `--accumulator`: one format that can round a partial sum, or a usage error. */
+export function accumulatorFlag(value: string): Storage {
+  const format = formatFlag("accumulator", value);
+  const problem = accumulatorProblem(format);
+  if (problem) throw new UsageError(`--accumulator: ${problem}`);
+  return format;
 }
 
 /**

@@ -8,9 +8,9 @@
 import { analyzeFormats } from "../analysis/mod.ts";
 import { firstImages, imageCount } from "../data/mod.ts";
 import {
+  accumulatorFlag,
   FLIP_FLAGS,
   FLIP_HELP,
-  formatFlag,
   formatsFlag,
   KERNELS_HELP,
   MAX_WORKERS,
@@ -146,9 +146,7 @@ function parse(argv: string[]) {
     ...commonArgs(values),
     formats,
     images: positiveInteger("images", values.images),
-    accumulator: values.accumulator === undefined
-      ? undefined
-      : formatFlag("accumulator", values.accumulator),
+    accumulator: values.accumulator === undefined ? undefined : accumulatorFlag(values.accumulator),
     gradients: values.gradients,
     batch: positiveInteger("batch", values.batch),
     lossScale: positiveNumber("loss-scale", values["loss-scale"]),

@@ -22,6 +22,7 @@ import { Tensor } from "./tensor.ts";
 import { reuse, Scratch } from "./_scratch.ts";
 import { identity, matmul, multiply } from "./_matmul.ts";
 import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
+import { checkedAccumulator } from "./_accumulator.ts";
 import {
   backwardFormats,
   type LayerFormats,
@@ -52,7 +53,8 @@ export interface AffineOptions {
   /**
    * Round every partial sum of the forward products to this format (each step a fused
    * multiply-add rounded once), as an accumulator of that width does; the bias is added and
-   * rounded likewise (on the wasm path in wasm for f16, bf16 and f32, to the same sums).
+   * rounded likewise (on the wasm path in wasm, to the same sums). A scaled format is refused:
+   * its scale comes from a block or a tensor, not from one sum.
    * Without it, sums are float64 (TypeScript path) or as the wasm path computes them. Backward
    * passes ignore it (see the precision note of the module).
    */
@@ -115,7 +117,7 @@ export class Affine implements Layer {
     const { activationAmax } = options;
     this.options = { inputs, outputs, ...(activationAmax !== undefined && { activationAmax }) };
     this.storage = options.storage ?? f64;
-    this.accumulator = options.accumulator;
+    this.accumulator = checkedAccumulator(options.accumulator, "affine");
     this.kernels = kernelPath(options.kernels);
     this.params = {
       W: new Tensor(this.storage, [inputs, outputs]),

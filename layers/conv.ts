@@ -36,6 +36,7 @@ import {
   sparseColumns,
 } from "./_matmul.ts";
 import { type Arithmetic, type KernelPath, kernelPath } from "./kernel_path.ts";
+import { checkedAccumulator } from "./_accumulator.ts";
 import {
   backwardFormats,
   boundaryFormats,
@@ -95,7 +96,8 @@ export interface ConvOptions {
   /**
    * Round every partial sum of the forward products to this format (each step a fused
    * multiply-add rounded once), as an accumulator of that width does; the bias is added and
-   * rounded likewise (on the wasm path in wasm for f16, bf16 and f32, to the same sums).
+   * rounded likewise (on the wasm path in wasm, to the same sums). A scaled format is refused:
+   * its scale comes from a block or a tensor, not from one sum.
    * Without it, sums are float64 (TypeScript path) or as the wasm path computes them. Backward
    * passes ignore it (see the precision note of the module).
    */
@@ -181,7 +183,7 @@ export class Conv implements Layer {
       ...(activationAmax !== undefined && { activationAmax }),
     };
     this.storage = options.storage ?? f64;
-    this.accumulator = options.accumulator;
+    this.accumulator = checkedAccumulator(options.accumulator, "conv");
     this.kernels = kernelPath(options.kernels);
     const { kh, kw } = this.#window;
     const wShape = [outChannels, inChannels, kh, kw];

@@ -65,6 +65,11 @@ Deno.test("formats out of range, repeated formats and a list for one format are 
       ["--formats", "f16", "--accumulator", "f16,bf16"],
       /^analyze: --accumulator is "f16,bf16", expected one format$/,
     ],
+    [
+      "analyze",
+      ["--formats", "f16", "--accumulator", "int8"],
+      /^analyze: --accumulator: int8 is a scaled format, whose scale comes from a block or a tensor, not from one sum; expected f16, bf16, f32, f64 or a minifloat$/,
+    ],
   ];
   for (const [command, args, pattern] of cases) {
     assertOneLineError(await runCli(command, args), 2, pattern);

@@ -71,6 +71,10 @@ Deno.test("parseLayerConfig() names the file, the field and what was expected", 
       /^RangeError: c.json: field "default.storage": Unknown storage format "half"/,
     ],
     [
+      '{ "affine1": { "storage": "f16", "accumulator": "mxfp4" } }',
+      /^RangeError: c.json: field "affine1.accumulator": mxfp4 is a scaled format, whose scale comes from a block or a tensor, not from one sum; expected f16, bf16, f32, f64 or a minifloat$/,
+    ],
+    [
       '{ "conv1": { "storage": "f16", "accumulator": "e4m3-fn" } }',
       /^RangeError: c.json: field "conv1.accumulator": Cannot find storage format "e4m3-fn": the format it spells is named "e4m3"$/,
     ],
