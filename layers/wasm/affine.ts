@@ -13,6 +13,7 @@ import { rowMajorTables } from "./tables.ts";
 import { type ProductQuantization, quantizeInMemory } from "./quantize.ts";
 import {
   type BackwardFormats,
+  gradientStaging,
   inputStaging,
   type LayerFormats,
   loadValues,
@@ -106,12 +107,7 @@ export function affineBackward(
     const dbSum = reserve(outputs * SUM_BYTES);
     const staging = reserveStaging(format, reserve, n * inputs, inputs * outputs, n * outputs);
     const xStaging = inputStaging(formats, staging, reserve, n * inputs);
-    const dyStaging = inputStaging(
-      { format, input: formats.gradient },
-      staging,
-      reserve,
-      n * outputs,
-    );
+    const dyStaging = gradientStaging(formats, staging, reserve, n * outputs);
     const dxTables = putTables(rowMajorTables(outputs, inputs, inputs, bytes), reserve);
     const dwTables = putTables(rowMajorTables(n, outputs, outputs, bytes), reserve);
 

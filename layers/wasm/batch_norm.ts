@@ -11,8 +11,7 @@ import { heap, requireKernels, withRegions } from "./kernels.ts";
 import {
   type BackwardFormats,
   float64Bytes,
-  inputStaging,
-  isF64,
+  gradientStaging,
   type LayerFormats,
   loadValues,
   mapRuns,
@@ -67,15 +66,14 @@ export function batchNormBackward(
   const channels = scaleValues.length;
   const image = x.size / x.shape[0];
   const inner = image / channels;
-  const gradient = { format: formats.format, input: formats.gradient };
-  const bytes = isF64(formats.gradient) ? 8 : float64Bytes(formats);
+  const bytes = float64Bytes(formats);
   return withRegions((reserve) => {
     const scale = placeF64(reserve, scaleValues);
     const sums = placeF64(reserve, new Float64Array(2 * channels));
     const input = reserve(regionBytes(image, bytes));
     const grad = reserve(regionBytes(image, bytes));
     const { from, to } = reserveLayerStaging(formats, bytes, reserve, image);
-    const dyFrom = inputStaging(gradient, to, reserve, image, bytes);
+    const dyFrom = gradientStaging(formats, to, reserve, image, bytes);
     for (let start = 0; start < x.size; start += image) {
       loadValues(kernels, from, x.data, start, image, input);
       loadValues(kernels, dyFrom, dy.data, start, image, grad);

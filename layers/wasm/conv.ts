@@ -27,6 +27,7 @@ import { type ProductQuantization, quantizeInMemory } from "./quantize.ts";
 import {
   type BackwardFormats,
   copyOut,
+  gradientStaging,
   inputStaging,
   isF64,
   type LayerFormats,
@@ -186,12 +187,7 @@ export function convBackward(
     const dbSum = reserve(outC * SUM_BYTES);
     const own = reserveStaging(format, reserve, imageSize, group * outC * positions);
     const xStaging = inputStaging(formats, own, reserve, imageSize);
-    const dyStaging = inputStaging(
-      { format, input: gradient },
-      own,
-      reserve,
-      group * outC * positions,
-    );
+    const dyStaging = gradientStaging(formats, own, reserve, group * outC * positions);
     const tables = putTables(
       channelsLastTables({ channels, hp, wp, kh, kw, oh, ow }, { sh, sw, images: group }, bytes),
       reserve,

@@ -12,8 +12,7 @@ import {
   type BackwardFormats,
   copyIn,
   copyOut,
-  inputStaging,
-  isF64,
+  gradientStaging,
   type LayerFormats,
   loadValues,
   regionBytes,
@@ -123,13 +122,12 @@ export function reluBackward(
   const { x, dy, dx } = tensors;
   if (input.name !== format.name || gradient.name !== format.name) {
     withRegions((reserve) => {
-      // Float64 where any of the three holds float64 values: a tiny positive float64 x is no
-      // longer positive as a float32.
-      const bytes = [format, input, gradient].some(isF64) ? 8 : 4;
+      // A tiny positive float64 x is no longer positive as a float32.
+      const bytes = selectionBytes(formats);
       const values = reserve(regionBytes(CHUNK, bytes));
       const grad = reserve(regionBytes(CHUNK, bytes));
       const { from, to } = reserveLayerStaging(formats, bytes, reserve, CHUNK);
-      const dyFrom = inputStaging({ format, input: gradient }, to, reserve, CHUNK, bytes);
+      const dyFrom = gradientStaging(formats, to, reserve, CHUNK, bytes);
       const backward = bytes === 8 ? kernels.relu_backward_f64 : kernels.relu_backward_f32;
       for (let start = 0; start < x.size; start += CHUNK) {
         const count = Math.min(CHUNK, x.size - start);

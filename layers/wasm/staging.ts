@@ -153,21 +153,28 @@ export function boundaryFormats(
 
 /**
  * Bytes of the values a layer whose results are its input's elements or zero (ReLU, max
- * pooling, zero padding) works on: float64 when its input or its own format is f64, else
- * float32, which holds every narrower format's values exactly.
+ * pooling, zero padding) works on: float64 when its input, a backward pass's output gradient or
+ * its own format holds float64 values, else float32, which holds every narrower format's values
+ * exactly.
  */
-export function selectionBytes(formats: LayerFormats): 4 | 8 {
-  return isF64(formats.input) ? 8 : valueBytes(formats.format);
+export function selectionBytes(formats: LayerFormats | BackwardFormats): 4 | 8 {
+  return readsFloat64(formats) ? 8 : valueBytes(formats.format);
 }
 
 /**
  * Bytes of the values a layer computing in float64 (average pooling, batch normalisation,
- * scale) loads and stores: float32 where its input's values and its results are both float32
- * (its kernels compute in float64 between the two and round once as they store), else float64,
- * each result then rounded once from float64 to a narrower format.
+ * scale) loads and stores: float32 where the values it reads (its input, and a backward pass's
+ * output gradient) and its results are all float32 (its kernels compute in float64 between the
+ * two and round once as they store), else float64, each result then rounded once from float64
+ * to a narrower format.
  */
-export function float64Bytes(formats: LayerFormats): 4 | 8 {
-  return formats.format.carrier === "f32" && !isF64(formats.input) ? 4 : 8;
+export function float64Bytes(formats: LayerFormats | BackwardFormats): 4 | 8 {
+  return formats.format.carrier === "f32" && !readsFloat64(formats) ? 4 : 8;
+}
+
+/** Whether a layer of `formats` reads float64 values: its input's, or its output gradient's. */
+function readsFloat64(formats: LayerFormats | BackwardFormats): boolean {
+  return isF64(formats.input) || ("gradient" in formats && isF64(formats.gradient));
 }
 
 /**
@@ -309,6 +316,21 @@ export function inputStaging(
 }
 
 /**
+ * The staging through which a backward pass of `formats` reads its output gradient as values of
+ * `bytes` (by default its format's): {@linkcode inputStaging} for the gradient's format.
+ */
+export function gradientStaging(
+  formats: BackwardFormats,
+  own: Staging,
+  reserve: (bytes: number) => number,
+  count: number,
+  bytes: 4 | 8 = valueBytes(formats.format),
+): Staging {
+  const { format, gradient } = formats;
+  return inputStaging({ format, input: gradient }, own, reserve, count, bytes);
+}
+
+/**
  * The staging of a layer of `formats` that works on values of `bytes` (see
  * {@linkcode selectionBytes}, {@linkcode float64Bytes}), for runs of up to `inputs` values in and
  * `outputs` out: `from`, through which it loads its input, converted where the values are of
@@ -388,7 +410,8 @@ export function loadValues(
 /**
  * Widens `count` stored elements of a coded format waiting in the staging region (put there by
  * {@linkcode copyIn} or {@linkcode narrowValues}) into their values at `values` (float64 for a
- * format that computes in float64, else float32); f32 and f64 elements are their own values, already where {@linkcode narrowValues} says, so nothing to do.
+ * format that computes in float64, else float32); f32 and f64 elements are their own values,
+ * already where {@linkcode narrowValues} says, so nothing to do.
  */
 export function widenValues(
   kernels: Kernels,
